@@ -1,0 +1,75 @@
+//! The Leptos UI: pages, components and the server functions they call. Built twice: with `ssr`
+//! into the server, and with `hydrate` into the WASM client.
+
+pub mod pages;
+pub mod status;
+
+#[cfg(feature = "ssr")]
+pub mod context;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::pages::{home::HomePage, not_found::NotFound};
+
+/// The HTML document around the app (server side only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Tests wait for this flag: effects never run during SSR, so "true" proves hydration ran.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ledgerport.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
+        }/>
+        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+            <header class="topbar">
+                <a class="brand" href="/">
+                    <span class="brand-mark" aria-hidden="true">"L"</span>
+                    "Ledgerport"
+                </a>
+            </header>
+            <Router>
+                <main id="main" class="page">
+                    <Routes fallback=NotFound>
+                        // Async SSR: pages arrive complete, so they read the same with JavaScript off.
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    </Routes>
+                </main>
+            </Router>
+            <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

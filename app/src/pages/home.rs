@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::status::service_status;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let status = Resource::new(|| (), |_| service_status());
+    let refresh = move |_| status.refetch();
+
+    view! {
+        <Title text="Welcome"/>
+        <section class="hero">
+            <h1>"Pay invoices, read statements, settle disputes"</h1>
+            <p class="lead">
+                "Ledgerport is your self-service window onto your account with us: see what you owe, "
+                "pay online, and raise a question about any invoice line."
+            </p>
+        </section>
+        <section class="card narrow" aria-labelledby="status-heading">
+            <h2 id="status-heading">"Service status"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
+                {move || Suspend::new(async move {
+                    match status.await {
+                        Ok(s) => view! {
+                            <dl class="facts" data-testid="service-status">
+                                <dt>"Database"</dt>
+                                <dd>{s.database}</dd>
+                                <dt>"Ready"</dt>
+                                <dd data-testid="database-ready">
+                                    {if s.database_ready { "yes" } else { "no" }}
+                                </dd>
+                                <dt>"Version"</dt>
+                                <dd>{s.version}</dd>
+                            </dl>
+                        }.into_any(),
+                        Err(e) => view! {
+                            <p class="error" role="alert">"Status unavailable: " {e.to_string()}</p>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <button class="button secondary" type="button" on:click=refresh>"Check again"</button>
+        </section>
+    }
+}

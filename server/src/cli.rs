@@ -1,0 +1,184 @@
+//! The command line. Every command reads the same configuration (environment or `.env`).
+
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+use ledgerport::db::{Db, PoolSettings, redact_url};
+use ledgerport::seed;
+use ledgerport::users::store::create_user;
+use ledgerport::users::{Email, NewPassword, Role};
+
+use crate::config::{self, Config};
+use crate::{http, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledgerport",
+    version,
+    about = "Ledgerport: a customer self-service payment portal for B2B accounts receivable.",
+    long_about = "Ledgerport: a customer self-service payment portal for B2B accounts receivable.\n\n\
+        Configuration comes from environment variables or a .env file in the working directory:\n  \
+        DATABASE_URL      sqlite://data/ledgerport.db (default) or postgres://user@host/db\n  \
+        LISTEN_ADDR       address to serve on (default 127.0.0.1:3000)\n  \
+        PUBLIC_BASE_URL   the URL customers use (default http://LISTEN_ADDR)\n  \
+        PAYMENT_PROVIDER  sandbox (default, offline) or stripe (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)\n  \
+        JWT_SIGNING_KEY   session signing key; generated into data/jwt-signing.key when unset\n  \
+        SMTP_URL, SMTP_FROM  outgoing mail; without them messages go to the outbox\n  \
+        LOG_FORMAT        text (default) or json; RUST_LOG sets the level"
+)]
+pub struct Cli {
+    /// What to do; without a command, `serve`.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database, add demo data if it is empty, and serve the portal.
+    Serve {
+        /// Do not add demo data to an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Add demo data, or with --customers/--invoices bulk load data for benchmarks.
+    Seed {
+        /// Number of load-test customers to add (each with one payer contact).
+        #[arg(long, default_value_t = 0)]
+        customers: u64,
+        /// Number of load-test invoices to add, spread over the new customers.
+        #[arg(long, default_value_t = 0)]
+        invoices: u64,
+    },
+    /// Create an AR staff user; the password is read from standard input (one line).
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// clerk or manager
+        #[arg(long, default_value = "clerk")]
+        role: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Db(#[from] ledgerport::db::DbError),
+    #[error("seeding failed: {0}")]
+    Seed(#[from] seed::SeedError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Serve(#[from] http::ServeError),
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = config::from_env(|name| std::env::var(name).ok())?;
+    telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve { no_demo: false }) {
+        Command::Serve { no_demo } => serve(config, !no_demo).await,
+        Command::Migrate => {
+            let db = open(&config).await?;
+            println!("migrations applied to {}", redact_url(&config.database_url));
+            db.close().await;
+            Ok(())
+        }
+        Command::Seed {
+            customers,
+            invoices,
+        } => {
+            let db = open(&config).await?;
+            if customers == 0 && invoices == 0 {
+                if seed::is_empty(&db).await? {
+                    seed::seed_demo(&db).await?;
+                    print_demo_logins(&config);
+                } else {
+                    println!("the database already has customers; demo data not added");
+                }
+            } else {
+                let report = seed::seed_load(&db, customers, invoices, true).await?;
+                println!(
+                    "loaded {} customers and {} invoices in {:.1} s ({:.0} invoices/s)",
+                    report.customers,
+                    report.invoices,
+                    report.seconds,
+                    report.invoices as f64 / report.seconds.max(0.001)
+                );
+            }
+            db.close().await;
+            Ok(())
+        }
+        Command::CreateStaff { email, name, role } => {
+            let role: Role = role
+                .parse()
+                .map_err(|e: ledgerport::users::UserError| CliError::Invalid(e.to_string()))?;
+            if !role.is_staff() {
+                return Err(CliError::Invalid("--role must be clerk or manager".into()));
+            }
+            let email = Email::parse(&email).map_err(|e| CliError::Invalid(e.to_string()))?;
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| CliError::Invalid(format!("cannot read the password: {e}")))?;
+            let password = NewPassword::parse(line.trim_end_matches(['\r', '\n']))
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            let db = open(&config).await?;
+            let mut tx = db.begin_write().await?;
+            create_user(&mut tx, &email, name.trim(), role, None, Some(&password))
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            tx.commit().await.map_err(ledgerport::db::DbError::from)?;
+            println!("created {} {}", role.as_str(), email);
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// Connects and migrates: every command works on an up-to-date schema.
+async fn open(config: &Config) -> Result<Db, CliError> {
+    let db = Db::connect(&config.database_url, &PoolSettings::default()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
+    let db = open(&config).await?;
+    if let Some(path) = &config.jwt_key_generated_at {
+        tracing::warn!(
+            "using the session signing key in {}; production must set JWT_SIGNING_KEY",
+            path.display()
+        );
+    }
+    if demo && seed::is_empty(&db).await? {
+        seed::seed_demo(&db).await?;
+        tracing::info!("added demo data to the empty database");
+    }
+    if seed::has_demo_logins(&db).await? {
+        print_demo_logins(&config);
+    }
+    http::serve(config, db).await?;
+    Ok(())
+}
+
+fn print_demo_logins(config: &Config) {
+    println!();
+    println!(
+        "  Ledgerport demo data is in {}",
+        redact_url(&config.database_url)
+    );
+    println!("  Sign in at {} with:", config.public_base_url);
+    for login in seed::DEMO_LOGINS {
+        println!(
+            "    {:<48} {:<30} {}",
+            login.who, login.email, login.password
+        );
+    }
+    println!();
+}

@@ -1,0 +1,367 @@
+//! Configuration from environment variables (and an optional `.env` file). Every value is
+//! checked at start-up; a wrong one stops the server with one line naming the variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ledgerport.db";
+pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
+const JWT_KEY_FILE: &str = "data/jwt-signing.key";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        message: message.into(),
+    }
+}
+
+/// A secret value whose `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum PaymentProvider {
+    /// The offline sandbox: a hosted-checkout page served by the portal itself.
+    Sandbox,
+    Stripe {
+        secret_key: Secret,
+        webhook_secret: Secret,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub url: Secret,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen_addr: SocketAddr,
+    pub public_base_url: String,
+    pub payment_provider: PaymentProvider,
+    pub jwt_signing_key: Secret,
+    /// Where the generated key lives when none was given (a development convenience).
+    pub jwt_key_generated_at: Option<PathBuf>,
+    pub smtp: Option<SmtpConfig>,
+    pub cookie_secure: bool,
+    pub log_format: LogFormat,
+}
+
+/// Reads the environment through `get`, so tests can pass a map instead of the process env.
+pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let var = |name: &str| {
+        get(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+
+    let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        return Err(invalid(
+            "DATABASE_URL",
+            "must start with sqlite: or postgres:// (e.g. sqlite://data/ledgerport.db)",
+        ));
+    }
+
+    let listen_text = var("LISTEN_ADDR")
+        .or_else(|| var("LEPTOS_SITE_ADDR"))
+        .unwrap_or_else(|| DEFAULT_LISTEN_ADDR.to_string());
+    let listen_addr: SocketAddr = listen_text.parse().map_err(|_| {
+        invalid(
+            "LISTEN_ADDR",
+            format!("{listen_text:?} is not an address like 127.0.0.1:3000"),
+        )
+    })?;
+
+    let public_base_url = var("PUBLIC_BASE_URL")
+        .unwrap_or_else(|| format!("http://{listen_addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let plain_http = public_base_url.starts_with("http://");
+    if !plain_http && !public_base_url.starts_with("https://") {
+        return Err(invalid(
+            "PUBLIC_BASE_URL",
+            "must start with http:// or https://",
+        ));
+    }
+    let host = public_base_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .unwrap_or_default();
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    if plain_http && !local {
+        return Err(invalid(
+            "PUBLIC_BASE_URL",
+            "plain http:// is only allowed for localhost; use https:// in production",
+        ));
+    }
+
+    let cookie_secure = match var("COOKIE_SECURE").as_deref() {
+        None => !plain_http,
+        Some("true" | "1") => true,
+        Some("false" | "0") if local => false,
+        Some("false" | "0") => {
+            return Err(invalid(
+                "COOKIE_SECURE",
+                "may be false only when PUBLIC_BASE_URL is localhost",
+            ));
+        }
+        Some(other) => {
+            return Err(invalid(
+                "COOKIE_SECURE",
+                format!("{other:?} is not true or false"),
+            ));
+        }
+    };
+
+    let payment_provider = match var("PAYMENT_PROVIDER").as_deref().unwrap_or("sandbox") {
+        "sandbox" => PaymentProvider::Sandbox,
+        "stripe" => {
+            let secret_key = var("STRIPE_SECRET_KEY").ok_or_else(|| {
+                invalid(
+                    "STRIPE_SECRET_KEY",
+                    "is required when PAYMENT_PROVIDER=stripe",
+                )
+            })?;
+            if !(secret_key.starts_with("sk_") || secret_key.starts_with("rk_")) {
+                return Err(invalid(
+                    "STRIPE_SECRET_KEY",
+                    "must be a Stripe secret key (sk_… or rk_…)",
+                ));
+            }
+            let webhook_secret = var("STRIPE_WEBHOOK_SECRET").ok_or_else(|| {
+                invalid(
+                    "STRIPE_WEBHOOK_SECRET",
+                    "is required when PAYMENT_PROVIDER=stripe",
+                )
+            })?;
+            if !webhook_secret.starts_with("whsec_") {
+                return Err(invalid("STRIPE_WEBHOOK_SECRET", "must start with whsec_"));
+            }
+            PaymentProvider::Stripe {
+                secret_key: Secret(secret_key),
+                webhook_secret: Secret(webhook_secret),
+            }
+        }
+        other => {
+            return Err(invalid(
+                "PAYMENT_PROVIDER",
+                format!("{other:?} is not sandbox or stripe"),
+            ));
+        }
+    };
+
+    let (jwt_signing_key, jwt_key_generated_at) = match var("JWT_SIGNING_KEY") {
+        Some(key) if key.len() < 32 => {
+            return Err(invalid("JWT_SIGNING_KEY", "must be at least 32 characters"));
+        }
+        Some(key) => (Secret(key), None),
+        None => {
+            let path = PathBuf::from(
+                var("JWT_SIGNING_KEY_FILE").unwrap_or_else(|| JWT_KEY_FILE.to_string()),
+            );
+            (load_or_create_key(&path)?, Some(path))
+        }
+    };
+
+    let smtp = match var("SMTP_URL") {
+        None => None,
+        Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+            Some(SmtpConfig {
+                url: Secret(url),
+                from: var("SMTP_FROM")
+                    .ok_or_else(|| invalid("SMTP_FROM", "is required when SMTP_URL is set"))?,
+            })
+        }
+        Some(_) => return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://")),
+    };
+
+    let log_format = match var("LOG_FORMAT").as_deref().unwrap_or("text") {
+        "text" => LogFormat::Text,
+        "json" => LogFormat::Json,
+        other => {
+            return Err(invalid(
+                "LOG_FORMAT",
+                format!("{other:?} is not text or json"),
+            ));
+        }
+    };
+
+    Ok(Config {
+        database_url,
+        listen_addr,
+        public_base_url,
+        payment_provider,
+        jwt_signing_key,
+        jwt_key_generated_at,
+        smtp,
+        cookie_secure,
+        log_format,
+    })
+}
+
+/// Reads the signing key file, or creates it with 64 random bytes (hex) and mode 0600.
+fn load_or_create_key(path: &Path) -> Result<Secret, ConfigError> {
+    const VAR: &str = "JWT_SIGNING_KEY_FILE";
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        check_private(path)?;
+        let key = existing.trim().to_string();
+        if key.len() < 32 {
+            return Err(invalid(
+                VAR,
+                format!("{} holds fewer than 32 characters", path.display()),
+            ));
+        }
+        return Ok(Secret(key));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| invalid(VAR, format!("cannot create {}: {e}", parent.display())))?;
+    }
+    let mut bytes = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &key)
+        .map_err(|e| invalid(VAR, format!("cannot write {}: {e}", path.display())))?;
+    Ok(Secret(key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())
+}
+
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<(), ConfigError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| invalid("JWT_SIGNING_KEY_FILE", e.to_string()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(invalid(
+            "JWT_SIGNING_KEY_FILE",
+            format!(
+                "{} must be readable by its owner only (chmod 600)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("ledgerport-config-{}", rand::random::<u64>()));
+        let key_file = dir.join("jwt.key");
+        let mut env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        env.entry("JWT_SIGNING_KEY_FILE".into())
+            .or_insert(key_file.display().to_string());
+        from_env(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_give_a_local_sqlite_portal_with_a_generated_private_key() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN_ADDR);
+        assert_eq!(c.public_base_url, "http://127.0.0.1:3000");
+        assert!(!c.cookie_secure);
+        assert!(matches!(c.payment_provider, PaymentProvider::Sandbox));
+        let path = c.jwt_key_generated_at.unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(c.jwt_signing_key.expose().len() >= 64);
+    }
+
+    #[test]
+    fn each_wrong_value_names_its_variable() {
+        for (pairs, var) in [
+            (vec![("DATABASE_URL", "mysql://x")], "DATABASE_URL"),
+            (vec![("LISTEN_ADDR", "nowhere")], "LISTEN_ADDR"),
+            (vec![("PAYMENT_PROVIDER", "paypal")], "PAYMENT_PROVIDER"),
+            (vec![("PAYMENT_PROVIDER", "stripe")], "STRIPE_SECRET_KEY"),
+            (vec![("JWT_SIGNING_KEY", "short")], "JWT_SIGNING_KEY"),
+            (vec![("SMTP_URL", "http://mail")], "SMTP_URL"),
+            (
+                vec![("PUBLIC_BASE_URL", "http://portal.example.com")],
+                "PUBLIC_BASE_URL",
+            ),
+            (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+        ] {
+            let err = config(&pairs).unwrap_err();
+            assert_eq!(err.var, var, "{pairs:?} gave {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let c = config(&[
+            ("PAYMENT_PROVIDER", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_test_very_secret"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_also_secret"),
+            ("JWT_SIGNING_KEY", "0123456789abcdef0123456789abcdef-key"),
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("very_secret"));
+        assert!(!printed.contains("also_secret"));
+        assert!(!printed.contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn https_base_urls_make_cookies_secure() {
+        let c = config(&[("PUBLIC_BASE_URL", "https://pay.example.com/")]).unwrap();
+        assert!(c.cookie_secure);
+        assert_eq!(c.public_base_url, "https://pay.example.com");
+    }
+}

@@ -1,0 +1,159 @@
+//! The HTTP server: the Leptos app (SSR + server functions), static files, probes, and the
+//! middleware every request passes through.
+
+use std::time::Duration;
+
+use app::context::AppContext;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use ledgerport::db::Db;
+use leptos::config::get_configuration;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the Leptos site settings: {0}")]
+    Leptos(String),
+    #[error("cannot listen on {addr}: {source} (set LISTEN_ADDR to a free address)")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server stopped with an error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a handler may need, shared by the axum router and the Leptos context.
+#[derive(Clone, Debug)]
+pub struct ServerState {
+    pub leptos: LeptosOptions,
+    pub db: Db,
+}
+
+impl axum::extract::FromRef<ServerState> for LeptosOptions {
+    fn from_ref(state: &ServerState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+pub fn router(leptos: LeptosOptions, db: Db) -> Router {
+    let state = ServerState {
+        leptos: leptos.clone(),
+        db: db.clone(),
+    };
+    let context = AppContext { db };
+    let routes = generate_route_list(App);
+    let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
+        .nest_service(
+            &format!("/{}", leptos.site_pkg_dir),
+            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+        )
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context.clone()),
+            {
+                let leptos = leptos.clone();
+                move || shell(leptos.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+                let id = request
+                    .headers()
+                    .get(&REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .with_state(state)
+}
+
+/// The process is up.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database answers; load balancers stop sending traffic while it does not.
+async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
+    if state.db.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
+    let leptos = get_configuration(None)
+        .map_err(|e| ServeError::Leptos(e.to_string()))?
+        .leptos_options;
+    let app = router(leptos, db.clone());
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: config.listen_addr,
+            source,
+        })?
+        // Without TCP_NODELAY, keep-alive responses stall on Nagle + delayed ACK (~40 ms each).
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    tracing::info!(
+        "serving on http://{} ({} database); public URL {}",
+        config.listen_addr,
+        db.engine().name(),
+        config.public_base_url
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down: waiting for the database pool to close");
+    tokio::time::timeout(Duration::from_secs(5), db.close())
+        .await
+        .ok();
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests finish before the process exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

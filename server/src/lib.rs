@@ -1,0 +1,6 @@
+//! The Ledgerport server as a library, so integration tests can build the same router.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+mod telemetry;

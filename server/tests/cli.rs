@@ -1,0 +1,119 @@
+//! The binary as a user runs it: bad configuration and unavailable resources end with one clear
+//! line on stderr and a non-zero exit, never a panic.
+
+use std::process::{Command, Output};
+
+fn ledgerport(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = std::env::temp_dir().join(format!("ledgerport-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ledgerport"));
+    command
+        .args(args)
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().unwrap()
+}
+
+fn one_error_line(output: &Output) -> String {
+    assert!(
+        !output.status.success(),
+        "expected failure, got {:?}",
+        output.status
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ledgerport: error:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    lines[0].to_string()
+}
+
+#[test]
+fn a_bad_database_url_names_the_variable() {
+    let out = ledgerport(&["migrate"], &[("DATABASE_URL", "mysql://db/ar")]);
+    assert!(one_error_line(&out).contains("DATABASE_URL"));
+}
+
+#[test]
+fn an_unreachable_postgres_is_one_line() {
+    let out = ledgerport(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://app:hunter22@127.0.0.1:1/ar")],
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("cannot reach the database at postgres://app:***@127.0.0.1:1/ar"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter22"));
+}
+
+#[test]
+fn a_port_in_use_is_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = ledgerport(&["serve", "--no-demo"], &[("LISTEN_ADDR", &addr)]);
+    let line = one_error_line(&out);
+    assert!(line.contains(&format!("cannot listen on {addr}")), "{line}");
+}
+
+#[test]
+fn migrate_and_seed_work_on_a_new_sqlite_file() {
+    let out = ledgerport(&["seed"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("pat@acme.example"), "{stdout}");
+    assert!(stdout.contains("manager@ledgerport.example"), "{stdout}");
+}
+
+#[test]
+fn create_staff_refuses_a_common_password_and_accepts_a_good_one() {
+    let dir = std::env::temp_dir().join(format!("ledgerport-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = [
+        "create-staff",
+        "--email",
+        "ann@example.com",
+        "--name",
+        "Ann",
+        "--role",
+        "manager",
+    ];
+    let weak = run_in(&dir, &args, b"password123\n");
+    assert!(one_error_line(&weak).contains("common passwords"));
+    let good = run_in(&dir, &args, b"a long and unusual passphrase\n");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let again = run_in(&dir, &args, b"a long and unusual passphrase\n");
+    assert!(one_error_line(&again).contains("already registered"));
+}
+
+fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}

@@ -1,0 +1,28 @@
+use sqlx::{Any, Row, Transaction};
+
+use super::NewCustomer;
+use crate::db::{DbError, now_text};
+
+/// Inserts a customer and returns its id.
+pub async fn create_customer(
+    tx: &mut Transaction<'_, Any>,
+    customer: &NewCustomer,
+) -> Result<i64, DbError> {
+    let terms = customer.terms();
+    let row = sqlx::query(
+        "INSERT INTO customers \
+         (number, name, currency, net_days, discount_bp, discount_days, credit_limit_minor, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(customer.number())
+    .bind(customer.name())
+    .bind(customer.currency().code())
+    .bind(i64::from(terms.net_days()))
+    .bind(i64::from(terms.discount_bp()))
+    .bind(i64::from(terms.discount_days()))
+    .bind(customer.credit_limit().to_minor())
+    .bind(now_text())
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}

@@ -1,0 +1,354 @@
+//! The database handle: one sqlx `Any` pool over SQLite (embedded default) or PostgreSQL
+//! (production), chosen by the URL scheme. Queries are written once in the SQL both engines
+//! share; the few differences are behind `Engine`.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("DATABASE_URL {0:?} is not a sqlite: or postgres:// URL")]
+    UnsupportedUrl(String),
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot reach the database at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
+}
+
+/// A cloneable handle to the pool; cheap to pass into every request.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+/// Connection settings beyond the URL.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Db {
+    /// Connects and checks that the database answers. A SQLite file (and its folder) is created
+    /// when missing.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let engine = engine_of(url)?;
+        if engine == Engine::Sqlite {
+            ensure_sqlite_folder(url)?;
+        }
+        let options = AnyConnectOptions::from_str(&with_sqlite_create_mode(url, engine))
+            .map_err(|_| DbError::UnsupportedUrl(redact_url(url)))?
+            .disable_statement_logging();
+        // One direct connection first: a pool only reports "timed out", this says why.
+        let unreachable = |reason: String| DbError::Unreachable {
+            url: redact_url(url),
+            reason,
+        };
+        match tokio::time::timeout(
+            settings.acquire_timeout,
+            AnyConnection::connect_with(&options),
+        )
+        .await
+        {
+            Ok(Ok(conn)) => conn
+                .close()
+                .await
+                .map_err(|e| unreachable(describe_connect_error(&e)))?,
+            Ok(Err(e)) => return Err(unreachable(describe_connect_error(&e))),
+            Err(_) => return Err(unreachable("no answer within the connect timeout".into())),
+        }
+        let pool = AnyPoolOptions::new()
+            // SQLite has one writer; a few connections serve readers, more only add contention.
+            .max_connections(match engine {
+                Engine::Sqlite => settings.max_connections.min(8),
+                Engine::Postgres => settings.max_connections,
+            })
+            .acquire_timeout(settings.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        // WAL + NORMAL: readers never block the writer and commits stay durable
+                        // across process crashes; busy_timeout queues writers instead of failing.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| unreachable(describe_connect_error(&e)))?;
+        Ok(Db { pool, engine })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations for this engine.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// True when the database answers a trivial query (readiness probe).
+    pub async fn ping(&self) -> bool {
+        match self.pool.acquire().await {
+            Ok(mut conn) => conn.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction cannot fail with a stale snapshot
+    /// when another writer commits in between; PostgreSQL uses row locks and conditional updates.
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, DbError> {
+        let tx = match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn engine_of(url: &str) -> Result<Engine, DbError> {
+    if url.starts_with("sqlite:") {
+        Ok(Engine::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Engine::Postgres)
+    } else {
+        Err(DbError::UnsupportedUrl(redact_url(url)))
+    }
+}
+
+/// `sqlite:` URLs open read-write-create unless the caller chose a mode.
+fn with_sqlite_create_mode(url: &str, engine: Engine) -> String {
+    if engine == Engine::Sqlite && !url.contains("mode=") && !url.contains(":memory:") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url.to_string()
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
+    if let Some(parent) = sqlite_path(url).and_then(|p| Path::new(p).parent()) {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateFolder {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The URL without its password, for logs and error lines.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn describe_connect_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::PoolTimedOut => "timed out waiting for a connection".to_string(),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
+pub fn date_text(date: chrono::NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text, so text order is time order.
+pub fn now_text() -> String {
+    timestamp_text(chrono::Utc::now())
+}
+
+pub fn timestamp_text(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_appear_in_a_redacted_url() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db.example:5432/ar"),
+            "postgres://app:***@db.example:5432/ar"
+        );
+        assert_eq!(
+            redact_url("sqlite://data/ledgerport.db"),
+            "sqlite://data/ledgerport.db"
+        );
+    }
+
+    #[test]
+    fn the_url_scheme_picks_the_engine() {
+        assert_eq!(engine_of("sqlite://x.db").unwrap(), Engine::Sqlite);
+        assert_eq!(engine_of("postgresql://h/db").unwrap(), Engine::Postgres);
+        assert!(matches!(
+            engine_of("mysql://h/db"),
+            Err(DbError::UnsupportedUrl(_))
+        ));
+    }
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_a_folder_path() {
+        assert_eq!(
+            with_sqlite_create_mode("sqlite://data/l.db", Engine::Sqlite),
+            "sqlite://data/l.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_path("sqlite://data/l.db?mode=rwc"),
+            Some("data/l.db")
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod db_tests {
+    use sqlx::Row;
+
+    use super::*;
+    use crate::testing::{engine, fresh_db, fresh_url};
+
+    #[tokio::test]
+    async fn migrating_twice_changes_nothing_the_second_time() {
+        let db = fresh_db().await;
+        db.migrate().await.unwrap();
+        let accounts: i64 = sqlx::query("SELECT count(*) FROM accounts")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(accounts, 11);
+    }
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
+        if engine() != Engine::Sqlite {
+            return;
+        }
+        let db = Db::connect(&fresh_url().await, &PoolSettings::default())
+            .await
+            .unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        let mode: String = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        let fks: i64 = sqlx::query("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        let busy: i64 = sqlx::query("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!((mode.as_str(), fks, busy), ("wal", 1, 10_000));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_server_is_one_clear_error() {
+        let err = Db::connect(
+            "postgres://nobody:pw@127.0.0.1:1/none",
+            &PoolSettings {
+                max_connections: 1,
+                acquire_timeout: Duration::from_secs(2),
+            },
+        )
+        .await
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("cannot reach the database at postgres://nobody:***@127.0.0.1:1/none"),
+            "{text}"
+        );
+        assert!(text.contains("refused"), "{text}");
+        assert!(!text.contains("pw@"));
+    }
+}

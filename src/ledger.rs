@@ -1,0 +1,313 @@
+//! The double-entry ledger: accounts, journal entries and the one place that checks an entry
+//! before it is posted. Persistence lives in `ledger::store` (feature `ssr`).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Currency, Money};
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The chart of accounts (ledger.md). Codes match the seeded `accounts` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Account {
+    Bank,
+    AccountsReceivable,
+    StripeClearing,
+    ChargebacksReceivable,
+    AllowanceForDoubtfulAccounts,
+    SalesTaxPayable,
+    UnappliedCredit,
+    Revenue,
+    SalesDiscounts,
+    SalesReturns,
+    ProcessingFees,
+}
+
+impl Account {
+    pub const ALL: [Account; 11] = [
+        Account::Bank,
+        Account::AccountsReceivable,
+        Account::StripeClearing,
+        Account::ChargebacksReceivable,
+        Account::AllowanceForDoubtfulAccounts,
+        Account::SalesTaxPayable,
+        Account::UnappliedCredit,
+        Account::Revenue,
+        Account::SalesDiscounts,
+        Account::SalesReturns,
+        Account::ProcessingFees,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Account::Bank => "1000",
+            Account::AccountsReceivable => "1100",
+            Account::StripeClearing => "1150",
+            Account::ChargebacksReceivable => "1160",
+            Account::AllowanceForDoubtfulAccounts => "1190",
+            Account::SalesTaxPayable => "2100",
+            Account::UnappliedCredit => "2200",
+            Account::Revenue => "4000",
+            Account::SalesDiscounts => "4900",
+            Account::SalesReturns => "4910",
+            Account::ProcessingFees => "6100",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Account> {
+        Account::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+/// One side of an entry. `amount` is signed: debit positive, credit negative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryLine {
+    pub account: Account,
+    pub amount: Money,
+    pub customer_id: Option<i64>,
+    pub invoice_id: Option<i64>,
+}
+
+impl EntryLine {
+    pub fn debit(account: Account, amount: Money) -> Self {
+        Self {
+            account,
+            amount,
+            customer_id: None,
+            invoice_id: None,
+        }
+    }
+
+    pub fn credit(account: Account, amount: Money) -> Self {
+        Self::debit(account, -amount)
+    }
+
+    pub fn for_customer(mut self, customer_id: i64) -> Self {
+        self.customer_id = Some(customer_id);
+        self
+    }
+
+    pub fn for_invoice(mut self, invoice_id: i64) -> Self {
+        self.invoice_id = Some(invoice_id);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    InvoiceIssued,
+    PaymentReceived,
+    EarlyPaymentDiscount,
+    CreditMemo,
+    CreditApplied,
+    Refund,
+    WriteOff,
+    Reversal,
+    Chargeback,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::InvoiceIssued => "invoice_issued",
+            EntryKind::PaymentReceived => "payment_received",
+            EntryKind::EarlyPaymentDiscount => "early_payment_discount",
+            EntryKind::CreditMemo => "credit_memo",
+            EntryKind::CreditApplied => "credit_applied",
+            EntryKind::Refund => "refund",
+            EntryKind::WriteOff => "write_off",
+            EntryKind::Reversal => "reversal",
+            EntryKind::Chargeback => "chargeback",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("a journal entry needs at least two lines")]
+    TooFewLines,
+    #[error("a journal line cannot be zero")]
+    ZeroLine,
+    #[error("the entry does not balance in {currency}: lines sum to {sum}")]
+    Unbalanced { currency: Currency, sum: Money },
+    #[error("business key must be 1 to 255 characters")]
+    BusinessKey,
+    #[error(
+        "business key {0:?} was already posted with different content; a replay must be identical"
+    )]
+    KeyConflict(String),
+}
+
+/// An entry that has passed every check that does not need the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancedEntry {
+    business_key: String,
+    kind: EntryKind,
+    effective_date: NaiveDate,
+    customer_id: Option<i64>,
+    memo: String,
+    lines: Vec<EntryLine>,
+}
+
+impl BalancedEntry {
+    /// Checks ledger invariant 1: at least two non-zero lines that sum to zero per currency.
+    pub fn new(
+        business_key: impl Into<String>,
+        kind: EntryKind,
+        effective_date: NaiveDate,
+        customer_id: Option<i64>,
+        memo: impl Into<String>,
+        lines: Vec<EntryLine>,
+    ) -> Result<Self, LedgerError> {
+        let business_key = business_key.into();
+        if business_key.is_empty() || business_key.len() > 255 {
+            return Err(LedgerError::BusinessKey);
+        }
+        if lines.len() < 2 {
+            return Err(LedgerError::TooFewLines);
+        }
+        let mut sums: BTreeMap<Currency, Money> = BTreeMap::new();
+        for line in &lines {
+            if line.amount.is_zero() {
+                return Err(LedgerError::ZeroLine);
+            }
+            let currency = line.amount.currency();
+            let sum = sums
+                .entry(currency)
+                .or_insert_with(|| Money::zero(currency));
+            // Both sides share `currency`, so only overflow can fail; treat it as unbalanced.
+            *sum = sum
+                .checked_add(line.amount)
+                .map_err(|_| LedgerError::Unbalanced {
+                    currency,
+                    sum: *sum,
+                })?;
+        }
+        if let Some((currency, sum)) = sums.into_iter().find(|(_, sum)| !sum.is_zero()) {
+            return Err(LedgerError::Unbalanced { currency, sum });
+        }
+        Ok(Self {
+            business_key,
+            kind,
+            effective_date,
+            customer_id,
+            memo: memo.into(),
+            lines,
+        })
+    }
+
+    pub fn business_key(&self) -> &str {
+        &self.business_key
+    }
+    pub fn kind(&self) -> EntryKind {
+        self.kind
+    }
+    pub fn effective_date(&self) -> NaiveDate {
+        self.effective_date
+    }
+    pub fn customer_id(&self) -> Option<i64> {
+        self.customer_id
+    }
+    pub fn memo(&self) -> &str {
+        &self.memo
+    }
+    pub fn lines(&self) -> &[EntryLine] {
+        &self.lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Usd)
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+    }
+
+    #[test]
+    fn an_unbalanced_entry_is_refused() {
+        let lines = vec![
+            EntryLine::debit(Account::AccountsReceivable, usd(1000)),
+            EntryLine::credit(Account::Revenue, usd(999)),
+        ];
+        let err = BalancedEntry::new("k", EntryKind::InvoiceIssued, day(), None, "", lines);
+        assert_eq!(
+            err,
+            Err(LedgerError::Unbalanced {
+                currency: Currency::Usd,
+                sum: usd(1)
+            })
+        );
+    }
+
+    #[test]
+    fn an_entry_with_one_line_or_a_zero_line_is_refused() {
+        let one = vec![EntryLine::debit(Account::Bank, usd(1))];
+        assert_eq!(
+            BalancedEntry::new("k", EntryKind::Refund, day(), None, "", one),
+            Err(LedgerError::TooFewLines)
+        );
+        let zero = vec![
+            EntryLine::debit(Account::Bank, usd(0)),
+            EntryLine::credit(Account::Revenue, usd(0)),
+        ];
+        assert_eq!(
+            BalancedEntry::new("k", EntryKind::Refund, day(), None, "", zero),
+            Err(LedgerError::ZeroLine)
+        );
+    }
+
+    #[test]
+    fn each_currency_must_balance_on_its_own() {
+        let lines = vec![
+            EntryLine::debit(Account::Bank, usd(100)),
+            EntryLine::credit(Account::Revenue, Money::from_minor(100, Currency::Eur)),
+        ];
+        assert!(matches!(
+            BalancedEntry::new("k", EntryKind::Refund, day(), None, "", lines),
+            Err(LedgerError::Unbalanced { .. })
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn any_set_of_debits_balanced_by_one_credit_is_accepted(
+            debits in proptest::collection::vec(1i64..10_000_000, 1..20)
+        ) {
+            let total: i64 = debits.iter().sum();
+            let mut lines: Vec<EntryLine> = debits
+                .iter()
+                .map(|d| EntryLine::debit(Account::AccountsReceivable, usd(*d)))
+                .collect();
+            lines.push(EntryLine::credit(Account::Revenue, usd(total)));
+            prop_assert!(BalancedEntry::new("k", EntryKind::InvoiceIssued, day(), None, "", lines).is_ok());
+        }
+
+        #[test]
+        fn any_nonzero_imbalance_is_refused(
+            debits in proptest::collection::vec(1_001i64..10_000_000, 1..20),
+            skew in prop_oneof![-1000i64..-1, 1i64..1000],
+        ) {
+            let total: i64 = debits.iter().sum();
+            let mut lines: Vec<EntryLine> = debits
+                .iter()
+                .map(|d| EntryLine::debit(Account::AccountsReceivable, usd(*d)))
+                .collect();
+            lines.push(EntryLine::credit(Account::Revenue, usd(total + skew)));
+            let refused = matches!(
+                BalancedEntry::new("k", EntryKind::InvoiceIssued, day(), None, "", lines),
+                Err(LedgerError::Unbalanced { .. })
+            );
+            prop_assert!(refused);
+        }
+    }
+}

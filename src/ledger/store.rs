@@ -1,0 +1,238 @@
+//! Posting journal entries: idempotent by business key, append-only, inside the caller's
+//! transaction so that the entry and whatever it pays for commit together.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{Account, BalancedEntry, EntryLine, LedgerError};
+use crate::db::{DbError, date_text, now_text};
+use crate::money::{Currency, Money};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PostError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for PostError {
+    fn from(e: sqlx::Error) -> Self {
+        PostError::Db(DbError::Query(e))
+    }
+}
+
+/// The result of a post: the entry id and whether it was already there (a replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Posted {
+    pub entry_id: i64,
+    pub replayed: bool,
+}
+
+/// Posts `entry` once. Replaying the same business key with the same content returns the first
+/// entry; the same key with different content is refused (ledger invariant 4).
+pub async fn post(
+    tx: &mut Transaction<'_, Any>,
+    entry: &BalancedEntry,
+) -> Result<Posted, PostError> {
+    let inserted = sqlx::query(
+        "INSERT INTO journal_entries \
+         (business_key, kind, effective_date, posted_at, customer_id, memo) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (business_key) DO NOTHING RETURNING id",
+    )
+    .bind(entry.business_key())
+    .bind(entry.kind().as_str())
+    .bind(date_text(entry.effective_date()))
+    .bind(now_text())
+    .bind(entry.customer_id())
+    .bind(entry.memo())
+    .fetch_optional(&mut **tx)
+    .await?;
+
+    let Some(row) = inserted else {
+        return replay(tx, entry).await;
+    };
+    let entry_id: i64 = row.try_get(0)?;
+    for line in entry.lines() {
+        sqlx::query(
+            "INSERT INTO journal_lines \
+             (entry_id, account_code, currency, amount_minor, customer_id, invoice_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(entry_id)
+        .bind(line.account.code())
+        .bind(line.amount.currency().code())
+        .bind(line.amount.to_minor())
+        .bind(line.customer_id)
+        .bind(line.invoice_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Posted {
+        entry_id,
+        replayed: false,
+    })
+}
+
+async fn replay(tx: &mut Transaction<'_, Any>, entry: &BalancedEntry) -> Result<Posted, PostError> {
+    let existing = sqlx::query(
+        "SELECT id, kind, effective_date, customer_id, memo FROM journal_entries WHERE business_key = $1",
+    )
+    .bind(entry.business_key())
+    .fetch_one(&mut **tx)
+    .await?;
+    let entry_id: i64 = existing.try_get("id")?;
+    let same_header = existing.try_get::<String, _>("kind")? == entry.kind().as_str()
+        && existing.try_get::<String, _>("effective_date")? == date_text(entry.effective_date())
+        && existing.try_get::<Option<i64>, _>("customer_id")? == entry.customer_id()
+        && existing.try_get::<String, _>("memo")? == entry.memo();
+    let stored = load_lines(tx, entry_id).await?;
+    if same_header && same_lines(&stored, entry.lines()) {
+        Ok(Posted {
+            entry_id,
+            replayed: true,
+        })
+    } else {
+        Err(LedgerError::KeyConflict(entry.business_key().to_string()).into())
+    }
+}
+
+async fn load_lines(
+    tx: &mut Transaction<'_, Any>,
+    entry_id: i64,
+) -> Result<Vec<EntryLine>, PostError> {
+    let rows = sqlx::query(
+        "SELECT account_code, currency, amount_minor, customer_id, invoice_id \
+         FROM journal_lines WHERE entry_id = $1 ORDER BY id",
+    )
+    .bind(entry_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let code: String = row.try_get("account_code")?;
+        let currency: String = row.try_get("currency")?;
+        let (Some(account), Ok(currency)) =
+            (Account::from_code(&code), currency.parse::<Currency>())
+        else {
+            // A row the code cannot read can never equal a new entry: report a conflict.
+            return Ok(Vec::new());
+        };
+        lines.push(EntryLine {
+            account,
+            amount: Money::from_minor(row.try_get("amount_minor")?, currency),
+            customer_id: row.try_get("customer_id")?,
+            invoice_id: row.try_get("invoice_id")?,
+        });
+    }
+    Ok(lines)
+}
+
+fn same_lines(stored: &[EntryLine], requested: &[EntryLine]) -> bool {
+    stored.len() == requested.len() && stored.iter().zip(requested).all(|(a, b)| a == b)
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use chrono::NaiveDate;
+    use sqlx::Row;
+
+    use super::*;
+    use crate::db::Engine;
+    use crate::ledger::EntryKind;
+    use crate::testing::{engine, fresh_db};
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Usd)
+    }
+
+    fn fee_entry(key: &str, minor: i64) -> BalancedEntry {
+        BalancedEntry::new(
+            key,
+            EntryKind::Refund,
+            NaiveDate::from_ymd_opt(2026, 5, 4).unwrap(),
+            None,
+            "processing fee",
+            vec![
+                EntryLine::debit(Account::ProcessingFees, usd(minor)),
+                EntryLine::credit(Account::StripeClearing, usd(minor)),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn posting_the_same_key_twice_returns_the_first_entry() {
+        let db = fresh_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        let first = post(&mut tx, &fee_entry("fee:1", 30)).await.unwrap();
+        let again = post(&mut tx, &fee_entry("fee:1", 30)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(!first.replayed);
+        assert!(again.replayed);
+        assert_eq!(first.entry_id, again.entry_id);
+        let lines: i64 = sqlx::query("SELECT count(*) FROM journal_lines")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(lines, 2);
+    }
+
+    #[tokio::test]
+    async fn the_same_key_with_different_content_is_refused() {
+        let db = fresh_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        post(&mut tx, &fee_entry("fee:2", 30)).await.unwrap();
+        let err = post(&mut tx, &fee_entry("fee:2", 31)).await.unwrap_err();
+        assert!(
+            matches!(err, PostError::Ledger(LedgerError::KeyConflict(_))),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn posted_journal_rows_cannot_be_changed_or_deleted() {
+        let db = fresh_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        post(&mut tx, &fee_entry("fee:3", 30)).await.unwrap();
+        tx.commit().await.unwrap();
+        for statement in [
+            "UPDATE journal_lines SET amount_minor = 1",
+            "DELETE FROM journal_lines",
+            "UPDATE journal_entries SET memo = 'edited'",
+            "DELETE FROM journal_entries",
+        ] {
+            let result = sqlx::query(statement).execute(db.pool()).await;
+            assert!(result.is_err(), "{statement} must be refused");
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres_refuses_an_unbalanced_entry_written_around_the_code_at_commit() {
+        if engine() != Engine::Postgres {
+            // SQLite has no deferred triggers; there the check lives only in `BalancedEntry`.
+            return;
+        }
+        let db = fresh_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query(
+            "INSERT INTO journal_entries (id, business_key, kind, effective_date, posted_at) \
+             VALUES (1, 'raw', 'refund', '2026-01-01', '2026-01-01T00:00:00.000000Z')",
+        )
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for amount in [100i64, -99] {
+            sqlx::query(
+                "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor) \
+                 VALUES (1, '1000', 'USD', $1)",
+            )
+            .bind(amount)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        let err = tx.commit().await.unwrap_err();
+        assert!(err.to_string().contains("does not balance"), "{err}");
+    }
+}

@@ -1,0 +1,17 @@
+//! Ledgerport's AR engine: money, customers, invoices, the double-entry ledger and the use cases
+//! over them. No UI and no HTTP here; persistence sits behind the `ssr` feature so that the WASM
+//! client can share the domain types.
+
+pub mod customers;
+pub mod invoices;
+pub mod ledger;
+pub mod money;
+pub mod terms;
+pub mod users;
+
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod seed;
+#[cfg(feature = "test-support")]
+pub mod testing;

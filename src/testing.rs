@@ -1,0 +1,96 @@
+//! Test support: a fresh, migrated database per test on the engine chosen by `TEST_DATABASE`.
+//!
+//! - unset or `sqlite`: a new SQLite file in a temporary folder (a file, not `:memory:`, so WAL,
+//!   several connections and the write lock behave as in production);
+//! - a `postgres://` URL: a new database `lp_test_<random>` on that server, created from the URL's
+//!   database and dropped by the next run's `drop_stale_test_databases`.
+
+use sqlx::{Connection, Executor, PgConnection};
+
+use crate::db::{Db, Engine, PoolSettings};
+
+/// Which engine the current test run uses.
+pub fn engine() -> Engine {
+    match std::env::var("TEST_DATABASE") {
+        Ok(url) if url.starts_with("postgres") => Engine::Postgres,
+        _ => Engine::Sqlite,
+    }
+}
+
+/// A fresh, migrated database for one test. Panics (failing the test) when it cannot be made.
+pub async fn fresh_db() -> Db {
+    let url = fresh_url().await;
+    let db = Db::connect(&url, &PoolSettings::default())
+        .await
+        .unwrap_or_else(|e| panic!("test database {url}: {e}"));
+    db.migrate().await.expect("migrations apply");
+    db
+}
+
+/// The URL of a fresh, empty database (not yet migrated).
+pub async fn fresh_url() -> String {
+    let name = format!("lp_test_{:016x}", rand::random::<u64>());
+    match std::env::var("TEST_DATABASE") {
+        Ok(url) if url.starts_with("postgres") => {
+            let mut admin = PgConnection::connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("TEST_DATABASE={url} is unreachable: {e}"));
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .expect("create test database");
+            replace_database(&url, &name)
+        }
+        _ => {
+            let dir = std::env::temp_dir().join("ledgerport-tests");
+            std::fs::create_dir_all(&dir).expect("temp folder");
+            format!("sqlite://{}/{name}.db", dir.display())
+        }
+    }
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let server = match base.rfind('/') {
+        Some(slash) if slash > base.find("://").map_or(0, |i| i + 2) => &base[..slash],
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{database}?{q}"),
+        None => format!("{server}/{database}"),
+    }
+}
+
+/// Drops the databases earlier test runs left behind (PostgreSQL only).
+pub async fn drop_stale_test_databases(url: &str) -> Result<u64, sqlx::Error> {
+    let mut admin = PgConnection::connect(url).await?;
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'lp\\_test\\_%'")
+            .fetch_all(&mut admin)
+            .await?;
+    for (name,) in &names {
+        admin
+            .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await?;
+    }
+    Ok(names.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn the_test_database_name_replaces_the_one_in_the_url() {
+        assert_eq!(
+            replace_database("postgres://127.0.0.1:5432/postgres", "lp_test_1"),
+            "postgres://127.0.0.1:5432/lp_test_1"
+        );
+        assert_eq!(
+            replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+    }
+}
