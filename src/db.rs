@@ -198,13 +198,14 @@ fn sqlite_path(url: &str) -> Option<&str> {
 }
 
 fn ensure_sqlite_folder(url: &str) -> Result<(), DbError> {
-    if let Some(parent) = sqlite_path(url).and_then(|p| Path::new(p).parent()) {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateFolder {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
+    let parent = sqlite_path(url)
+        .and_then(|p| Path::new(p).parent())
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        std::fs::create_dir_all(parent).map_err(|source| DbError::CreateFolder {
+            path: parent.display().to_string(),
+            source,
+        })?;
     }
     Ok(())
 }
