@@ -140,6 +140,10 @@ pub enum LedgerError {
         "business key {0:?} was already posted with different content; a replay must be identical"
     )]
     KeyConflict(String),
+    #[error("entry {0} is itself a reversal and cannot be reversed")]
+    ReversalOfReversal(i64),
+    #[error("entry {0} does not exist")]
+    NoSuchEntry(i64),
 }
 
 /// An entry that has passed every check that does not need the database.
@@ -151,6 +155,7 @@ pub struct BalancedEntry {
     customer_id: Option<i64>,
     memo: String,
     lines: Vec<EntryLine>,
+    reverses: Option<i64>,
 }
 
 impl BalancedEntry {
@@ -197,7 +202,18 @@ impl BalancedEntry {
             customer_id,
             memo: memo.into(),
             lines,
+            reverses: None,
         })
+    }
+
+    /// Marks this entry as the reversal of `entry_id` (ledger invariant 2).
+    pub fn reversing(mut self, entry_id: i64) -> Self {
+        self.reverses = Some(entry_id);
+        self
+    }
+
+    pub fn reverses(&self) -> Option<i64> {
+        self.reverses
     }
 
     pub fn business_key(&self) -> &str {

@@ -2,10 +2,13 @@
 //! over them. No UI and no HTTP here; persistence sits behind the `ssr` feature so that the WASM
 //! client can share the domain types.
 
+pub mod adjustments;
 pub mod customers;
 pub mod invoices;
 pub mod ledger;
 pub mod money;
+pub mod payments;
+pub mod reports;
 pub mod terms;
 pub mod users;
 

@@ -566,9 +566,9 @@ async fn insert_invoices(
 
     let line_rows: usize = entries.iter().map(|e| e.lines().len()).sum();
     let sql = format!(
-        "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor, customer_id, invoice_id) \
-         VALUES {}",
-        values_clause(line_rows, 6)
+        "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor, customer_id, invoice_id, \
+         effective_date) VALUES {}",
+        values_clause(line_rows, 7)
     );
     let mut query = sqlx::query(&sql);
     for (i, entry) in entries.iter().enumerate() {
@@ -579,7 +579,8 @@ async fn insert_invoices(
                 .bind(line.amount.currency().code())
                 .bind(line.amount.to_minor())
                 .bind(line.customer_id)
-                .bind(line.invoice_id);
+                .bind(line.invoice_id)
+                .bind(date_text(entry.effective_date()));
         }
     }
     query.execute(&mut **tx).await?;

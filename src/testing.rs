@@ -94,3 +94,118 @@ mod tests {
         );
     }
 }
+
+/// Fixtures shared by the engine's database tests.
+pub mod fixtures {
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+
+    use crate::customers::NewCustomer;
+    use crate::customers::store::create_customer;
+    use crate::db::Db;
+    use crate::invoices::store::issue_invoice;
+    use crate::invoices::{InvoiceNumber, LineItem, NewInvoice};
+    use crate::money::{Currency, Money};
+    use crate::reports::store::ledger_health;
+    use crate::terms::PaymentTerms;
+
+    pub fn date(text: &str) -> NaiveDate {
+        text.parse().expect("a YYYY-MM-DD date")
+    }
+
+    /// A customer billed in `currency` on `net`/`discount_bp`/`discount_days` terms.
+    pub async fn customer(
+        db: &Db,
+        number: &str,
+        currency: Currency,
+        terms: (u32, u32, u32),
+    ) -> i64 {
+        let terms = PaymentTerms::with_discount(terms.0, terms.1, terms.2).expect("terms");
+        let new = NewCustomer::new(number, "Customer", currency, terms, Money::zero(currency))
+            .expect("customer");
+        let mut tx = db.begin_write().await.expect("tx");
+        let id = create_customer(&mut tx, &new)
+            .await
+            .expect("insert customer");
+        tx.commit().await.expect("commit");
+        id
+    }
+
+    /// Issues an invoice with one untaxed line of `amount_minor` per line given.
+    pub async fn invoice(
+        db: &Db,
+        customer_id: i64,
+        number: &str,
+        currency: Currency,
+        issued: &str,
+        lines: &[(i64, u32)],
+    ) -> i64 {
+        let items = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (minor, tax_bp))| {
+                LineItem::new(
+                    i + 1,
+                    "Goods",
+                    Decimal::ONE,
+                    Money::from_minor(*minor, currency),
+                    0,
+                    *tax_bp,
+                )
+                .expect("line")
+            })
+            .collect();
+        let invoice = NewInvoice::new(
+            customer_id,
+            InvoiceNumber::parse(number).expect("number"),
+            None,
+            date(issued),
+            currency,
+            items,
+        )
+        .expect("invoice");
+        issue_invoice(db, &invoice).await.expect("issue").invoice_id
+    }
+
+    pub async fn open_minor(db: &Db, invoice_id: i64) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT open_minor FROM invoices WHERE id = $1")
+            .bind(invoice_id)
+            .fetch_one(db.pool())
+            .await
+            .expect("invoice")
+            .get(0)
+    }
+
+    pub async fn line_ids(db: &Db, invoice_id: i64) -> Vec<i64> {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+            .bind(invoice_id)
+            .fetch_all(db.pool())
+            .await
+            .expect("lines")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    /// Fails the test with every violation the ledger-health check finds.
+    pub async fn assert_ledger_healthy(db: &Db) {
+        let report = ledger_health(db).await.expect("health check");
+        assert!(
+            report.violations.is_empty(),
+            "ledger violations: {:#?}",
+            report.violations
+        );
+    }
+
+    /// A row count, for "nothing was written" checks.
+    pub async fn rows(db: &Db, table: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(db.pool())
+            .await
+            .expect("count")
+            .get(0)
+    }
+}

@@ -92,11 +92,13 @@ CREATE TABLE journal_lines (
     -- signed: debit > 0, credit < 0
     amount_minor  BIGINT NOT NULL CHECK (amount_minor <> 0),
     customer_id   BIGINT REFERENCES customers (id),
-    invoice_id    BIGINT REFERENCES invoices (id)
+    invoice_id    BIGINT REFERENCES invoices (id),
+    -- the entry's effective date, repeated so "as of" reports read one table
+    effective_date TEXT   NOT NULL
 );
 CREATE INDEX journal_lines_entry ON journal_lines (entry_id);
-CREATE INDEX journal_lines_invoice ON journal_lines (invoice_id);
-CREATE INDEX journal_lines_customer_account ON journal_lines (customer_id, account_code);
+CREATE INDEX journal_lines_invoice ON journal_lines (invoice_id, effective_date);
+CREATE INDEX journal_lines_customer_account ON journal_lines (customer_id, account_code, effective_date);
 
 -- Posted rows are immutable (ledger invariant 2).
 CREATE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$

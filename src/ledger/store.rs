@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Account, BalancedEntry, EntryLine, LedgerError};
+use super::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
 use crate::db::{DbError, date_text, now_text};
 use crate::money::{Currency, Money};
 
@@ -34,10 +34,20 @@ pub async fn post(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
 ) -> Result<Posted, PostError> {
+    if let Some(target) = entry.reverses() {
+        let row = sqlx::query("SELECT kind FROM journal_entries WHERE id = $1")
+            .bind(target)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(LedgerError::NoSuchEntry(target))?;
+        if row.try_get::<String, _>(0)? == EntryKind::Reversal.as_str() {
+            return Err(LedgerError::ReversalOfReversal(target).into());
+        }
+    }
     let inserted = sqlx::query(
         "INSERT INTO journal_entries \
-         (business_key, kind, effective_date, posted_at, customer_id, memo) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (business_key) DO NOTHING RETURNING id",
+         (business_key, kind, effective_date, posted_at, customer_id, memo, reverses_entry_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (business_key) DO NOTHING RETURNING id",
     )
     .bind(entry.business_key())
     .bind(entry.kind().as_str())
@@ -45,6 +55,7 @@ pub async fn post(
     .bind(now_text())
     .bind(entry.customer_id())
     .bind(entry.memo())
+    .bind(entry.reverses())
     .fetch_optional(&mut **tx)
     .await?;
 
@@ -55,8 +66,8 @@ pub async fn post(
     for line in entry.lines() {
         sqlx::query(
             "INSERT INTO journal_lines \
-             (entry_id, account_code, currency, amount_minor, customer_id, invoice_id) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             (entry_id, account_code, currency, amount_minor, customer_id, invoice_id, effective_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(entry_id)
         .bind(line.account.code())
@@ -64,6 +75,7 @@ pub async fn post(
         .bind(line.amount.to_minor())
         .bind(line.customer_id)
         .bind(line.invoice_id)
+        .bind(date_text(entry.effective_date()))
         .execute(&mut **tx)
         .await?;
     }
@@ -75,7 +87,8 @@ pub async fn post(
 
 async fn replay(tx: &mut Transaction<'_, Any>, entry: &BalancedEntry) -> Result<Posted, PostError> {
     let existing = sqlx::query(
-        "SELECT id, kind, effective_date, customer_id, memo FROM journal_entries WHERE business_key = $1",
+        "SELECT id, kind, effective_date, customer_id, memo, reverses_entry_id FROM journal_entries \
+         WHERE business_key = $1",
     )
     .bind(entry.business_key())
     .fetch_one(&mut **tx)
@@ -84,7 +97,8 @@ async fn replay(tx: &mut Transaction<'_, Any>, entry: &BalancedEntry) -> Result<
     let same_header = existing.try_get::<String, _>("kind")? == entry.kind().as_str()
         && existing.try_get::<String, _>("effective_date")? == date_text(entry.effective_date())
         && existing.try_get::<Option<i64>, _>("customer_id")? == entry.customer_id()
-        && existing.try_get::<String, _>("memo")? == entry.memo();
+        && existing.try_get::<String, _>("memo")? == entry.memo()
+        && existing.try_get::<Option<i64>, _>("reverses_entry_id")? == entry.reverses();
     let stored = load_lines(tx, entry_id).await?;
     if same_header && same_lines(&stored, entry.lines()) {
         Ok(Posted {
@@ -138,7 +152,6 @@ mod tests {
 
     use super::*;
     use crate::db::Engine;
-    use crate::ledger::EntryKind;
     use crate::testing::{engine, fresh_db};
 
     fn usd(minor: i64) -> Money {
@@ -224,8 +237,8 @@ mod tests {
         .unwrap();
         for amount in [100i64, -99] {
             sqlx::query(
-                "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor) \
-                 VALUES (1, '1000', 'USD', $1)",
+                "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor, effective_date) \
+                 VALUES (1, '1000', 'USD', $1, '2026-01-01')",
             )
             .bind(amount)
             .execute(&mut *tx)

@@ -1,0 +1,439 @@
+//! Posting adjustments. Each is one transaction under the customer's lock: validate against
+//! the current invoice, post the entry, update the invoice's open amount, record the adjustment.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{AdjustmentError, AdjustmentHeader, AdjustmentKind, AdjustmentRequest, RefundSource};
+use crate::db::{Db, DbError, Engine, date_text, now_text};
+use crate::ledger::store::{PostError, post};
+use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
+use crate::money::{Currency, Money};
+use crate::payments::store::{CashError, lock_customer, lower_open_amount, unapplied_credit_in};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    #[error(transparent)]
+    Invalid(#[from] AdjustmentError),
+    #[error("customer {0} does not exist")]
+    UnknownCustomer(i64),
+    #[error("reference {0:?} was already used for a different request")]
+    KeyConflict(String),
+    #[error(transparent)]
+    Post(#[from] PostError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for AdjustError {
+    fn from(e: sqlx::Error) -> Self {
+        AdjustError::Db(DbError::Query(e))
+    }
+}
+
+impl From<LedgerError> for AdjustError {
+    fn from(e: LedgerError) -> Self {
+        AdjustError::Post(PostError::Ledger(e))
+    }
+}
+
+impl From<CashError> for AdjustError {
+    fn from(e: CashError) -> Self {
+        match e {
+            CashError::UnknownCustomer(id) => AdjustError::UnknownCustomer(id),
+            CashError::Post(p) => AdjustError::Post(p),
+            CashError::Db(d) => AdjustError::Db(d),
+            other => AdjustError::Db(DbError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adjusted {
+    pub adjustment_id: i64,
+    pub entry_id: i64,
+    pub replayed: bool,
+}
+
+struct InvoiceState {
+    total_minor: i64,
+    open_minor: i64,
+    number: String,
+}
+
+/// Posts one adjustment. Idempotent by `header.business_key`.
+pub async fn adjust(
+    db: &Db,
+    header: &AdjustmentHeader,
+    request: &AdjustmentRequest,
+) -> Result<Adjusted, AdjustError> {
+    request.check()?;
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), header.customer_id).await?;
+    let canonical = request.canonical(header);
+    if let Some(row) =
+        sqlx::query("SELECT id, entry_id, request FROM adjustments WHERE business_key = $1")
+            .bind(&header.business_key)
+            .fetch_optional(&mut *tx)
+            .await?
+    {
+        if row.try_get::<String, _>("request")? != canonical {
+            return Err(AdjustError::KeyConflict(header.business_key.clone()));
+        }
+        return Ok(Adjusted {
+            adjustment_id: row.try_get("id")?,
+            entry_id: row.try_get("entry_id")?,
+            replayed: true,
+        });
+    }
+    let invoice = match request.invoice_id() {
+        Some(id) => Some((
+            id,
+            invoice_state(&mut tx, db.engine(), header.customer_id, id).await?,
+        )),
+        None => None,
+    };
+    let customer = header.customer_id;
+    let key = format!("adjustment:{}", header.business_key);
+    let (entry, amount_minor, open_change, credit_lines) = match (request, &invoice) {
+        (AdjustmentRequest::CreditMemo { lines, .. }, Some((invoice_id, state))) => {
+            let mut total = 0i64;
+            for (line_id, amount) in lines {
+                same_currency(currency, *amount)?;
+                let available = creditable(&mut tx, *invoice_id, *line_id).await?;
+                if amount.to_minor() > available {
+                    return Err(AdjustmentError::OverCredit {
+                        line: *line_id,
+                        available: Money::from_minor(available, currency),
+                    }
+                    .into());
+                }
+                total += amount.to_minor();
+            }
+            // What the invoice still owes is credited; anything beyond becomes unapplied credit.
+            let to_receivables = total.min(state.open_minor);
+            let mut entry_lines = vec![
+                EntryLine::debit(Account::SalesReturns, Money::from_minor(total, currency))
+                    .for_customer(customer)
+                    .for_invoice(*invoice_id),
+            ];
+            if to_receivables > 0 {
+                entry_lines.push(receivable(customer, *invoice_id, -to_receivables, currency));
+            }
+            if total > to_receivables {
+                entry_lines.push(
+                    EntryLine::credit(
+                        Account::UnappliedCredit,
+                        Money::from_minor(total - to_receivables, currency),
+                    )
+                    .for_customer(customer),
+                );
+            }
+            let memo = format!("Credit memo on {}: {}", state.number, header.reason);
+            let entry = BalancedEntry::new(
+                key,
+                EntryKind::CreditMemo,
+                header.effective,
+                Some(customer),
+                memo,
+                entry_lines,
+            )?;
+            (entry, total, -to_receivables, lines.clone())
+        }
+        (AdjustmentRequest::WriteOff { amount, .. }, Some((invoice_id, state))) => {
+            same_currency(currency, *amount)?;
+            if amount.to_minor() > state.open_minor {
+                return Err(AdjustmentError::ExceedsOpen {
+                    open: Money::from_minor(state.open_minor, currency),
+                }
+                .into());
+            }
+            let entry = BalancedEntry::new(
+                key,
+                EntryKind::WriteOff,
+                header.effective,
+                Some(customer),
+                format!("Write-off on {}: {}", state.number, header.reason),
+                vec![
+                    EntryLine::debit(Account::AllowanceForDoubtfulAccounts, *amount)
+                        .for_customer(customer)
+                        .for_invoice(*invoice_id),
+                    receivable(customer, *invoice_id, -amount.to_minor(), currency),
+                ],
+            )?;
+            (entry, amount.to_minor(), -amount.to_minor(), Vec::new())
+        }
+        (
+            AdjustmentRequest::Refund {
+                source,
+                amount,
+                method,
+            },
+            _,
+        ) => {
+            same_currency(currency, *amount)?;
+            let cash = EntryLine::credit(method.cash_account(), *amount);
+            let (from, open_change) = match (source, &invoice) {
+                (RefundSource::UnappliedCredit, _) => {
+                    let available = unapplied_credit_in(&mut tx, customer, currency).await?;
+                    if amount.amount() > available.amount() {
+                        return Err(AdjustmentError::ExceedsRefundable { available }.into());
+                    }
+                    (
+                        EntryLine::debit(Account::UnappliedCredit, *amount).for_customer(customer),
+                        0,
+                    )
+                }
+                (RefundSource::Invoice(invoice_id), Some((_, state))) => {
+                    let refundable = refundable_on_invoice(&mut tx, *invoice_id)
+                        .await?
+                        .min(state.total_minor - state.open_minor);
+                    if amount.to_minor() > refundable {
+                        return Err(AdjustmentError::ExceedsRefundable {
+                            available: Money::from_minor(refundable.max(0), currency),
+                        }
+                        .into());
+                    }
+                    (
+                        receivable(customer, *invoice_id, amount.to_minor(), currency),
+                        amount.to_minor(),
+                    )
+                }
+                (RefundSource::Invoice(invoice_id), None) => {
+                    return Err(AdjustmentError::InvoiceNotFound(*invoice_id).into());
+                }
+            };
+            let entry = BalancedEntry::new(
+                key,
+                EntryKind::Refund,
+                header.effective,
+                Some(customer),
+                format!("Refund ({}): {}", method.as_str(), header.reason),
+                vec![from, cash],
+            )?;
+            (entry, amount.to_minor(), open_change, Vec::new())
+        }
+        (AdjustmentRequest::Void { .. }, Some((invoice_id, state))) => {
+            if state.open_minor != state.total_minor || has_activity(&mut tx, *invoice_id).await? {
+                return Err(AdjustmentError::VoidAfterActivity(*invoice_id).into());
+            }
+            let (issued_id, reversed_lines) =
+                issuance_reversal_lines(&mut tx, &state.number, currency).await?;
+            let entry = BalancedEntry::new(
+                key,
+                EntryKind::Reversal,
+                header.effective,
+                Some(customer),
+                format!("Void of {}: {}", state.number, header.reason),
+                reversed_lines,
+            )?
+            .reversing(issued_id);
+            (entry, state.total_minor, -state.total_minor, Vec::new())
+        }
+        (_, None) => return Err(AdjustmentError::InvoiceNotFound(0).into()),
+    };
+
+    let posted = post(&mut tx, &entry).await?;
+    match open_change {
+        0 => {}
+        lower if lower < 0 => lower_open_amount(&mut tx, invoice_id_of(&invoice)?, -lower).await?,
+        raise => raise_open_amount(&mut tx, invoice_id_of(&invoice)?, raise).await?,
+    }
+    if request.kind() == AdjustmentKind::Void {
+        sqlx::query("UPDATE invoices SET voided_at = $1 WHERE id = $2")
+            .bind(now_text())
+            .bind(invoice_id_of(&invoice)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let row = sqlx::query(
+        "INSERT INTO adjustments (customer_id, invoice_id, business_key, kind, currency, amount_minor, \
+         reason, request, effective_date, entry_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(customer)
+    .bind(request.invoice_id())
+    .bind(&header.business_key)
+    .bind(request.kind().as_str())
+    .bind(currency.code())
+    .bind(amount_minor)
+    .bind(&header.reason)
+    .bind(&canonical)
+    .bind(date_text(header.effective))
+    .bind(posted.entry_id)
+    .bind(now_text())
+    .fetch_one(&mut *tx)
+    .await?;
+    let adjustment_id: i64 = row.try_get(0)?;
+    for (line_id, amount) in credit_lines {
+        sqlx::query("INSERT INTO adjustment_lines (adjustment_id, invoice_line_id, amount_minor) VALUES ($1, $2, $3)")
+            .bind(adjustment_id)
+            .bind(line_id)
+            .bind(amount.to_minor())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(Adjusted {
+        adjustment_id,
+        entry_id: posted.entry_id,
+        replayed: false,
+    })
+}
+
+fn invoice_id_of(invoice: &Option<(i64, InvoiceState)>) -> Result<i64, AdjustError> {
+    invoice
+        .as_ref()
+        .map(|(id, _)| *id)
+        .ok_or(AdjustError::Invalid(AdjustmentError::InvoiceNotFound(0)))
+}
+
+fn receivable(customer: i64, invoice_id: i64, signed_minor: i64, currency: Currency) -> EntryLine {
+    EntryLine::debit(
+        Account::AccountsReceivable,
+        Money::from_minor(signed_minor, currency),
+    )
+    .for_customer(customer)
+    .for_invoice(invoice_id)
+}
+
+fn same_currency(expected: Currency, amount: Money) -> Result<(), AdjustmentError> {
+    if amount.currency() == expected {
+        Ok(())
+    } else {
+        Err(AdjustmentError::WrongCurrency {
+            expected,
+            found: amount.currency(),
+        })
+    }
+}
+
+async fn invoice_state(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+    invoice_id: i64,
+) -> Result<InvoiceState, AdjustError> {
+    let lock = if engine == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(&format!(
+        "SELECT number, total_minor, open_minor, voided_at FROM invoices \
+         WHERE id = $1 AND customer_id = $2{lock}"
+    ))
+    .bind(invoice_id)
+    .bind(customer_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AdjustmentError::InvoiceNotFound(invoice_id))?;
+    if row.try_get::<Option<String>, _>("voided_at")?.is_some() {
+        return Err(AdjustmentError::InvoiceVoid(invoice_id).into());
+    }
+    Ok(InvoiceState {
+        total_minor: row.try_get("total_minor")?,
+        open_minor: row.try_get("open_minor")?,
+        number: row.try_get("number")?,
+    })
+}
+
+/// What is left to credit on a line: its gross amount less earlier credit memos on it.
+async fn creditable(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    line_id: i64,
+) -> Result<i64, AdjustError> {
+    let row = sqlx::query(
+        "SELECT l.net_minor + l.tax_minor - COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) \
+         FROM adjustment_lines a WHERE a.invoice_line_id = l.id), 0) \
+         FROM invoice_lines l WHERE l.id = $1 AND l.invoice_id = $2",
+    )
+    .bind(line_id)
+    .bind(invoice_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AdjustmentError::LineNotOnInvoice(line_id))?;
+    Ok(row.try_get(0)?)
+}
+
+/// Cash applied to the invoice less what was already refunded from it.
+async fn refundable_on_invoice(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+) -> Result<i64, AdjustError> {
+    let row = sqlx::query(
+        "SELECT COALESCE((SELECT CAST(sum(amount_minor) AS BIGINT) FROM allocations WHERE invoice_id = $1), 0) \
+         - COALESCE((SELECT CAST(sum(amount_minor) AS BIGINT) FROM adjustments \
+                     WHERE invoice_id = $1 AND kind = 'refund'), 0)",
+    )
+    .bind(invoice_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get(0)?)
+}
+
+async fn has_activity(tx: &mut Transaction<'_, Any>, invoice_id: i64) -> Result<bool, AdjustError> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM allocations WHERE invoice_id = $1) \
+              + (SELECT count(*) FROM adjustments WHERE invoice_id = $1)",
+    )
+    .bind(invoice_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>(0)? > 0)
+}
+
+/// The issuance entry of an invoice and its lines negated.
+async fn issuance_reversal_lines(
+    tx: &mut Transaction<'_, Any>,
+    number: &str,
+    currency: Currency,
+) -> Result<(i64, Vec<EntryLine>), AdjustError> {
+    let rows = sqlx::query(
+        "SELECT e.id, l.account_code, l.amount_minor, l.customer_id, l.invoice_id \
+         FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id \
+         WHERE e.business_key = $1 ORDER BY l.id",
+    )
+    .bind(format!("invoice:{number}"))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut entry_id = None;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        entry_id = Some(row.try_get::<i64, _>("id")?);
+        let code: String = row.try_get("account_code")?;
+        let account =
+            Account::from_code(&code).ok_or_else(|| DbError::Corrupt(format!("account {code}")))?;
+        lines.push(EntryLine {
+            account,
+            amount: Money::from_minor(-row.try_get::<i64, _>("amount_minor")?, currency),
+            customer_id: row.try_get("customer_id")?,
+            invoice_id: row.try_get("invoice_id")?,
+        });
+    }
+    let entry_id = entry_id
+        .ok_or_else(|| DbError::Corrupt(format!("invoice {number} has no issuance entry")))?;
+    Ok((entry_id, lines))
+}
+
+async fn raise_open_amount(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    amount_minor: i64,
+) -> Result<(), AdjustError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET open_minor = open_minor + $1 WHERE id = $2 AND open_minor + $1 <= total_minor",
+    )
+    .bind(amount_minor)
+    .bind(invoice_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!(
+            "invoice {invoice_id} cannot reopen by {amount_minor}"
+        ))
+        .into())
+    }
+}

@@ -1,0 +1,868 @@
+//! Recording payments and applying unapplied credit: one transaction each, serialised per
+//! customer (a row lock on PostgreSQL, the write lock on SQLite) so that racing payments can
+//! never over-apply an invoice.
+
+use chrono::NaiveDate;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::{
+    AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentMethod, PaymentRequest,
+    PlannedAllocation, check_key, plan_allocation,
+};
+use crate::db::{Db, DbError, Engine, date_text, now_text};
+use crate::ledger::store::{PostError, post};
+use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
+use crate::money::{Currency, Money};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CashError {
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error("customer {0} does not exist")]
+    UnknownCustomer(i64),
+    #[error("reference {0:?} was already used for a different request")]
+    KeyConflict(String),
+    #[error(transparent)]
+    Post(#[from] PostError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for CashError {
+    fn from(e: sqlx::Error) -> Self {
+        CashError::Db(DbError::Query(e))
+    }
+}
+
+impl From<LedgerError> for CashError {
+    fn from(e: LedgerError) -> Self {
+        CashError::Post(PostError::Ledger(e))
+    }
+}
+
+/// What a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentReceipt {
+    pub payment_id: i64,
+    pub allocations: Vec<PlannedAllocation>,
+    pub unapplied: Money,
+    /// True when this reference had already been recorded with the same content.
+    pub replayed: bool,
+}
+
+/// Records a payment: allocates it, posts one balanced entry (cash in; receivables, discounts
+/// and unapplied credit out) and lowers each invoice's open amount, all in one transaction.
+pub async fn record_payment(
+    db: &Db,
+    request: &PaymentRequest,
+) -> Result<PaymentReceipt, CashError> {
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), request.customer_id).await?;
+    if let Some(receipt) = replay_payment(&mut tx, request).await? {
+        return Ok(receipt);
+    }
+    if request.amount.currency() != currency {
+        return Err(PaymentError::WrongCurrency {
+            expected: currency,
+            found: request.amount.currency(),
+        }
+        .into());
+    }
+    let invoices = open_invoices(&mut tx, db.engine(), request.customer_id, &request.rule).await?;
+    let plan = plan_allocation(
+        request.amount.to_minor(),
+        currency,
+        &invoices,
+        &request.rule,
+        request.received,
+        request.take_discounts,
+    );
+
+    let mut lines = vec![EntryLine::debit(
+        request.method.cash_account(),
+        request.amount,
+    )];
+    lines.extend(settlement_lines(request.customer_id, currency, &plan));
+    let entry = BalancedEntry::new(
+        format!("payment:{}", request.business_key),
+        EntryKind::PaymentReceived,
+        request.received,
+        Some(request.customer_id),
+        format!(
+            "{} payment {}",
+            request.method.as_str(),
+            request.business_key
+        ),
+        lines,
+    )?;
+    let posted = post(&mut tx, &entry).await?;
+    let row = sqlx::query(
+        "INSERT INTO payments (customer_id, business_key, method, currency, amount_minor, request, \
+         received_date, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(request.customer_id)
+    .bind(&request.business_key)
+    .bind(request.method.as_str())
+    .bind(currency.code())
+    .bind(request.amount.to_minor())
+    .bind(request.canonical())
+    .bind(date_text(request.received))
+    .bind(posted.entry_id)
+    .bind(now_text())
+    .fetch_one(&mut *tx)
+    .await?;
+    let payment_id: i64 = row.try_get(0)?;
+    apply_plan(
+        &mut tx,
+        request.customer_id,
+        Some(payment_id),
+        posted.entry_id,
+        request.received,
+        &plan,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(PaymentReceipt {
+        payment_id,
+        allocations: plan.allocations,
+        unapplied: Money::from_minor(plan.unapplied_minor, currency),
+        replayed: false,
+    })
+}
+
+/// Applies a customer's unapplied credit to open invoices (oldest first, or as listed), up to
+/// `amount` (all available credit when `None`). Idempotent by `business_key`.
+pub async fn apply_credit(
+    db: &Db,
+    customer_id: i64,
+    business_key: &str,
+    amount: Option<Money>,
+    rule: &AllocationRule,
+    applied_on: NaiveDate,
+) -> Result<Vec<PlannedAllocation>, CashError> {
+    check_key(business_key)?;
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let entry_key = format!("credit:{business_key}");
+    let memo = format!(
+        "unapplied credit applied: amount={};rule={};date={applied_on}",
+        amount.map_or_else(|| "all".to_string(), |a| a.to_minor().to_string()),
+        rule.canonical()
+    );
+    if let Some((entry_id, first_memo)) = existing_entry(&mut tx, &entry_key).await? {
+        if first_memo != memo {
+            return Err(CashError::KeyConflict(business_key.to_string()));
+        }
+        return allocations_of_entry(&mut tx, entry_id).await;
+    }
+    let available = unapplied_credit_in(&mut tx, customer_id, currency).await?;
+    let wanted = match amount {
+        Some(a) if a.currency() != currency => {
+            return Err(PaymentError::WrongCurrency {
+                expected: currency,
+                found: a.currency(),
+            }
+            .into());
+        }
+        Some(a) if a.is_negative() || a.is_zero() => return Err(PaymentError::NotPositive.into()),
+        Some(a) if a.amount() > available.amount() => {
+            return Err(PaymentError::InsufficientCredit { available }.into());
+        }
+        Some(a) => a,
+        None => available,
+    };
+    if wanted.is_zero() {
+        return Err(PaymentError::InsufficientCredit { available }.into());
+    }
+    let probe = PaymentRequest::new(
+        customer_id,
+        business_key,
+        PaymentMethod::Cash,
+        wanted,
+        applied_on,
+        rule.clone(),
+        false,
+    )?;
+    let invoices = open_invoices(&mut tx, db.engine(), customer_id, &probe.rule).await?;
+    let mut plan = plan_allocation(
+        wanted.to_minor(),
+        currency,
+        &invoices,
+        rule,
+        applied_on,
+        false,
+    );
+    // Credit that finds no invoice simply stays unapplied.
+    plan.unapplied_minor = 0;
+    let applied: i64 = plan.allocations.iter().map(|a| a.amount_minor).sum();
+    if applied == 0 {
+        return Ok(Vec::new());
+    }
+    let mut lines = vec![
+        EntryLine::debit(
+            Account::UnappliedCredit,
+            Money::from_minor(applied, currency),
+        )
+        .for_customer(customer_id),
+    ];
+    lines.extend(settlement_lines(customer_id, currency, &plan));
+    let entry = BalancedEntry::new(
+        entry_key,
+        EntryKind::CreditApplied,
+        applied_on,
+        Some(customer_id),
+        memo,
+        lines,
+    )?;
+    let posted = post(&mut tx, &entry).await?;
+    apply_plan(
+        &mut tx,
+        customer_id,
+        None,
+        posted.entry_id,
+        applied_on,
+        &plan,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(plan.allocations)
+}
+
+/// The credit side of a settlement: receivables per invoice (cash + discount), the discount
+/// expense, and any excess as unapplied credit.
+fn settlement_lines(customer_id: i64, currency: Currency, plan: &AllocationPlan) -> Vec<EntryLine> {
+    let mut lines = Vec::new();
+    for a in &plan.allocations {
+        let settled = Money::from_minor(a.amount_minor + a.discount_minor, currency);
+        lines.push(
+            EntryLine::credit(Account::AccountsReceivable, settled)
+                .for_customer(customer_id)
+                .for_invoice(a.invoice_id),
+        );
+        if a.discount_minor > 0 {
+            lines.push(
+                EntryLine::debit(
+                    Account::SalesDiscounts,
+                    Money::from_minor(a.discount_minor, currency),
+                )
+                .for_customer(customer_id)
+                .for_invoice(a.invoice_id),
+            );
+        }
+    }
+    if plan.unapplied_minor > 0 {
+        lines.push(
+            EntryLine::credit(
+                Account::UnappliedCredit,
+                Money::from_minor(plan.unapplied_minor, currency),
+            )
+            .for_customer(customer_id),
+        );
+    }
+    lines
+}
+
+/// Lowers open amounts (conditionally, so a stale plan fails instead of going below zero) and
+/// records where the money went.
+async fn apply_plan(
+    tx: &mut Transaction<'_, Any>,
+    customer_id: i64,
+    payment_id: Option<i64>,
+    entry_id: i64,
+    applied_on: NaiveDate,
+    plan: &AllocationPlan,
+) -> Result<(), CashError> {
+    for a in &plan.allocations {
+        let settled = a.amount_minor + a.discount_minor;
+        lower_open_amount(tx, a.invoice_id, settled).await?;
+        sqlx::query(
+            "INSERT INTO allocations (customer_id, invoice_id, payment_id, entry_id, amount_minor, \
+             discount_minor, applied_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(customer_id)
+        .bind(a.invoice_id)
+        .bind(payment_id)
+        .bind(entry_id)
+        .bind(a.amount_minor)
+        .bind(a.discount_minor)
+        .bind(date_text(applied_on))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// `open_minor -= amount`, only if that leaves it at zero or above.
+pub(crate) async fn lower_open_amount(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    amount_minor: i64,
+) -> Result<(), DbError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET open_minor = open_minor - $1 WHERE id = $2 AND open_minor >= $1",
+    )
+    .bind(amount_minor)
+    .bind(invoice_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!(
+            "invoice {invoice_id} changed while being settled; nothing was written"
+        )))
+    }
+}
+
+/// Serialises money movements per customer and returns the account currency.
+pub(crate) async fn lock_customer(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+) -> Result<Currency, CashError> {
+    let sql = match engine {
+        Engine::Postgres => "SELECT currency FROM customers WHERE id = $1 FOR UPDATE",
+        // SQLite: `begin_write` already holds the database write lock.
+        Engine::Sqlite => "SELECT currency FROM customers WHERE id = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(customer_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let code: String = row.try_get(0)?;
+    code.parse()
+        .map_err(|_| DbError::Corrupt(format!("customer {customer_id} currency {code:?}")).into())
+}
+
+/// The invoices a rule may touch, locked, in the order the rule uses. Explicit invoices must
+/// belong to the customer and not be void.
+async fn open_invoices(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+    rule: &AllocationRule,
+) -> Result<Vec<OpenInvoice>, CashError> {
+    let lock = if engine == Engine::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    match rule {
+        AllocationRule::OldestFirst => {
+            let rows = sqlx::query(&format!(
+                "SELECT id, total_minor, open_minor, discount_bp, discount_until, voided_at FROM invoices \
+                 WHERE customer_id = $1 AND open_minor > 0 AND voided_at IS NULL ORDER BY due_date, id{lock}"
+            ))
+            .bind(customer_id)
+            .fetch_all(&mut **tx)
+            .await?;
+            rows.iter().map(open_invoice).collect()
+        }
+        AllocationRule::Explicit(parts) => {
+            let mut invoices = Vec::with_capacity(parts.len());
+            for (invoice_id, _) in parts {
+                let row = sqlx::query(&format!(
+                    "SELECT id, total_minor, open_minor, discount_bp, discount_until, voided_at FROM invoices \
+                     WHERE id = $1 AND customer_id = $2{lock}"
+                ))
+                .bind(*invoice_id)
+                .bind(customer_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(PaymentError::InvoiceNotFound(*invoice_id))?;
+                if row.try_get::<Option<String>, _>("voided_at")?.is_some() {
+                    return Err(PaymentError::InvoiceVoid(*invoice_id).into());
+                }
+                invoices.push(open_invoice(&row)?);
+            }
+            Ok(invoices)
+        }
+    }
+}
+
+fn open_invoice(row: &AnyRow) -> Result<OpenInvoice, CashError> {
+    let discount_until: Option<String> = row.try_get("discount_until")?;
+    let discount_bp: i64 = row.try_get("discount_bp")?;
+    Ok(OpenInvoice {
+        id: row.try_get("id")?,
+        total_minor: row.try_get("total_minor")?,
+        open_minor: row.try_get("open_minor")?,
+        discount_bp: u32::try_from(discount_bp).unwrap_or(0),
+        discount_until: discount_until.and_then(|d| d.parse().ok()),
+    })
+}
+
+async fn replay_payment(
+    tx: &mut Transaction<'_, Any>,
+    request: &PaymentRequest,
+) -> Result<Option<PaymentReceipt>, CashError> {
+    let Some(row) = sqlx::query(
+        "SELECT p.id, p.customer_id, p.request, p.entry_id, p.currency FROM payments p WHERE p.business_key = $1",
+    )
+    .bind(&request.business_key)
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let same = row.try_get::<i64, _>("customer_id")? == request.customer_id
+        && row.try_get::<String, _>("request")? == request.canonical();
+    if !same {
+        return Err(CashError::KeyConflict(request.business_key.clone()));
+    }
+    let payment_id: i64 = row.try_get("id")?;
+    let allocations = allocations_of_entry(tx, row.try_get("entry_id")?).await?;
+    let applied: i64 = allocations.iter().map(|a| a.amount_minor).sum();
+    Ok(Some(PaymentReceipt {
+        payment_id,
+        allocations,
+        unapplied: Money::from_minor(
+            request.amount.to_minor() - applied,
+            request.amount.currency(),
+        ),
+        replayed: true,
+    }))
+}
+
+async fn existing_entry(
+    tx: &mut Transaction<'_, Any>,
+    key: &str,
+) -> Result<Option<(i64, String)>, CashError> {
+    let row = sqlx::query("SELECT id, memo FROM journal_entries WHERE business_key = $1")
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+        .transpose()?)
+}
+
+async fn allocations_of_entry(
+    tx: &mut Transaction<'_, Any>,
+    entry_id: i64,
+) -> Result<Vec<PlannedAllocation>, CashError> {
+    let rows = sqlx::query(
+        "SELECT invoice_id, amount_minor, discount_minor FROM allocations WHERE entry_id = $1 ORDER BY id",
+    )
+    .bind(entry_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PlannedAllocation {
+                invoice_id: r.try_get("invoice_id")?,
+                amount_minor: r.try_get("amount_minor")?,
+                discount_minor: r.try_get("discount_minor")?,
+            })
+        })
+        .collect()
+}
+
+/// The customer's unapplied credit: the credit balance of their unapplied-credit sub-ledger.
+pub(crate) async fn unapplied_credit_in(
+    tx: &mut Transaction<'_, Any>,
+    customer_id: i64,
+    currency: Currency,
+) -> Result<Money, DbError> {
+    let row = sqlx::query(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
+         WHERE customer_id = $1 AND account_code = $2",
+    )
+    .bind(customer_id)
+    .bind(Account::UnappliedCredit.code())
+    .fetch_one(&mut **tx)
+    .await?;
+    let balance: i64 = row.try_get(0)?;
+    Ok(Money::from_minor(-balance, currency))
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::reports::store::{account_summary, trial_balance};
+    use crate::testing::fixtures::*;
+    use crate::testing::fresh_db;
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Usd)
+    }
+
+    fn pay(
+        customer: i64,
+        key: &str,
+        amount: Money,
+        on: &str,
+        rule: AllocationRule,
+    ) -> PaymentRequest {
+        PaymentRequest::new(
+            customer,
+            key,
+            PaymentMethod::Card,
+            amount,
+            date(on),
+            rule,
+            true,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_partial_payment_leaves_the_rest_of_the_invoice_open() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let receipt = record_payment(
+            &db,
+            &pay(
+                c,
+                "pi_1",
+                usd(40_000),
+                "2026-03-05",
+                AllocationRule::Explicit(vec![(inv, usd(40_000))]),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(receipt.unapplied, usd(0));
+        assert_eq!(open_minor(&db, inv).await, 60_000);
+        let summary = account_summary(&db, c, date("2026-03-05"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.balance_due_minor, 60_000);
+        assert_eq!(summary.next_due, Some((date("2026-03-31"), 60_000)));
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn an_overpayment_settles_the_invoice_and_the_excess_becomes_unapplied_credit() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let receipt = record_payment(
+            &db,
+            &pay(
+                c,
+                "pi_1",
+                usd(120_000),
+                "2026-03-05",
+                AllocationRule::OldestFirst,
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(receipt.unapplied, usd(20_000));
+        assert_eq!(open_minor(&db, inv).await, 0);
+        let summary = account_summary(&db, c, date("2026-03-05"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (summary.balance_due_minor, summary.unapplied_credit_minor),
+            (0, 20_000)
+        );
+        // The credit pays the next invoice when applied.
+        let next = invoice(&db, c, "INV-2", Currency::Usd, "2026-03-06", &[(15_000, 0)]).await;
+        let applied = apply_credit(
+            &db,
+            c,
+            "apply-1",
+            None,
+            &AllocationRule::OldestFirst,
+            date("2026-03-07"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(applied[0].amount_minor, 15_000);
+        assert_eq!(open_minor(&db, next).await, 0);
+        let summary = account_summary(&db, c, date("2026-03-07"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.unapplied_credit_minor, 5_000);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn one_payment_for_three_invoices_pays_the_oldest_first() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let a = invoice(&db, c, "INV-A", Currency::Usd, "2026-01-10", &[(10_000, 0)]).await;
+        let b = invoice(&db, c, "INV-B", Currency::Usd, "2026-02-10", &[(20_000, 0)]).await;
+        let d = invoice(&db, c, "INV-C", Currency::Usd, "2026-03-10", &[(30_000, 0)]).await;
+        record_payment(
+            &db,
+            &pay(
+                c,
+                "pi_3",
+                usd(45_000),
+                "2026-03-15",
+                AllocationRule::OldestFirst,
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (
+                open_minor(&db, a).await,
+                open_minor(&db, b).await,
+                open_minor(&db, d).await
+            ),
+            (0, 0, 15_000)
+        );
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn two_ten_net_thirty_settles_a_thousand_dollar_invoice_with_980_inside_the_window() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 200, 10)).await;
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let receipt = record_payment(
+            &db,
+            &pay(
+                c,
+                "pi_d",
+                usd(98_000),
+                "2026-03-11",
+                AllocationRule::Explicit(vec![(inv, usd(98_000))]),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(receipt.allocations[0].discount_minor, 2_000);
+        assert_eq!(open_minor(&db, inv).await, 0);
+        let tb = trial_balance(&db, date("2026-03-31")).await.unwrap();
+        let discounts = tb.iter().find(|r| r.account_code == "4900").unwrap();
+        assert_eq!(discounts.debit_minor, 2_000);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn yen_and_dinar_amounts_keep_their_own_minor_units() {
+        let db = fresh_db().await;
+        let jp = customer(&db, "C-JP", Currency::Jpy, (30, 0, 0)).await;
+        let kw = customer(&db, "C-KW", Currency::Kwd, (30, 0, 0)).await;
+        // ¥12,345 with 10 % tax = ¥13,580 (1,234.5 rounds half up to 1,235)
+        let yen = invoice(
+            &db,
+            jp,
+            "INV-JP",
+            Currency::Jpy,
+            "2026-03-01",
+            &[(12_345, 1_000)],
+        )
+        .await;
+        // KWD 1.250 with 5 % tax = KWD 1.313 (0.0625 rounds to 0.063)
+        let dinar = invoice(
+            &db,
+            kw,
+            "INV-KW",
+            Currency::Kwd,
+            "2026-03-01",
+            &[(1_250, 500)],
+        )
+        .await;
+        assert_eq!(open_minor(&db, yen).await, 13_580);
+        assert_eq!(open_minor(&db, dinar).await, 1_313);
+        let jpy = Money::from_minor(10_000, Currency::Jpy);
+        record_payment(
+            &db,
+            &pay(jp, "pi_jp", jpy, "2026-03-02", AllocationRule::OldestFirst),
+        )
+        .await
+        .unwrap();
+        let kwd = Money::parse("1.313", Currency::Kwd).unwrap();
+        record_payment(
+            &db,
+            &pay(kw, "pi_kw", kwd, "2026-03-02", AllocationRule::OldestFirst),
+        )
+        .await
+        .unwrap();
+        assert_eq!(open_minor(&db, yen).await, 3_580);
+        assert_eq!(open_minor(&db, dinar).await, 0);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_replayed_payment_changes_nothing_and_a_changed_one_is_refused() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let request = pay(
+            c,
+            "pi_r",
+            usd(30_000),
+            "2026-03-02",
+            AllocationRule::OldestFirst,
+        );
+        let first = record_payment(&db, &request).await.unwrap();
+        let again = record_payment(&db, &request).await.unwrap();
+        assert!(again.replayed);
+        assert_eq!(first.payment_id, again.payment_id);
+        assert_eq!(again.allocations, first.allocations);
+        let changed = pay(
+            c,
+            "pi_r",
+            usd(31_000),
+            "2026-03-02",
+            AllocationRule::OldestFirst,
+        );
+        assert!(matches!(
+            record_payment(&db, &changed).await,
+            Err(CashError::KeyConflict(_))
+        ));
+        assert_eq!(open_minor(&db, inv).await, 70_000);
+        assert_eq!(rows(&db, "payments").await, 1);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn bad_payments_are_typed_errors_and_write_nothing() {
+        let db = fresh_db().await;
+        let a = customer(&db, "C-A", Currency::Usd, (30, 0, 0)).await;
+        let b = customer(&db, "C-B", Currency::Usd, (30, 0, 0)).await;
+        let theirs = invoice(&db, b, "INV-B", Currency::Usd, "2026-03-01", &[(10_000, 0)]).await;
+        let before = (
+            rows(&db, "journal_entries").await,
+            rows(&db, "payments").await,
+        );
+
+        let eur = Money::from_minor(5_000, Currency::Eur);
+        let wrong_currency = record_payment(
+            &db,
+            &pay(a, "pi_eur", eur, "2026-03-02", AllocationRule::OldestFirst),
+        )
+        .await;
+        assert!(matches!(
+            wrong_currency,
+            Err(CashError::Payment(PaymentError::WrongCurrency { .. }))
+        ));
+
+        let other_customer = pay(
+            a,
+            "pi_x",
+            usd(5_000),
+            "2026-03-02",
+            AllocationRule::Explicit(vec![(theirs, usd(5_000))]),
+        );
+        let result = record_payment(&db, &other_customer).await;
+        assert!(
+            matches!(result, Err(CashError::Payment(PaymentError::InvoiceNotFound(id))) if id == theirs)
+        );
+
+        let nobody = record_payment(
+            &db,
+            &pay(
+                9_999,
+                "pi_n",
+                usd(5_000),
+                "2026-03-02",
+                AllocationRule::OldestFirst,
+            ),
+        )
+        .await;
+        assert!(matches!(nobody, Err(CashError::UnknownCustomer(9_999))));
+
+        let no_credit = apply_credit(
+            &db,
+            a,
+            "ap",
+            Some(usd(1)),
+            &AllocationRule::OldestFirst,
+            date("2026-03-02"),
+        )
+        .await;
+        assert!(matches!(
+            no_credit,
+            Err(CashError::Payment(PaymentError::InsufficientCredit { .. }))
+        ));
+
+        assert_eq!(
+            (
+                rows(&db, "journal_entries").await,
+                rows(&db, "payments").await
+            ),
+            before
+        );
+        assert_eq!(open_minor(&db, theirs).await, 10_000);
+    }
+
+    #[tokio::test]
+    async fn simultaneous_payments_for_one_invoice_never_over_apply_it() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let mut tasks = Vec::new();
+        for n in 0..16 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let request = pay(
+                    c,
+                    &format!("pi_race_{n}"),
+                    usd(10_000),
+                    "2026-03-02",
+                    AllocationRule::Explicit(vec![(inv, usd(10_000))]),
+                );
+                record_payment(&db, &request)
+                    .await
+                    .map(|r| r.unapplied.to_minor())
+            }));
+        }
+        let mut unapplied = 0;
+        for task in tasks {
+            unapplied += task.await.unwrap().unwrap();
+        }
+        // Ten payments settle the invoice; the other six land in unapplied credit.
+        assert_eq!(open_minor(&db, inv).await, 0);
+        assert_eq!(unapplied, 60_000);
+        let summary = account_summary(&db, c, date("2026-03-02"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.unapplied_credit_minor, 60_000);
+        assert_ledger_healthy(&db).await;
+    }
+}

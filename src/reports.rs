@@ -1,0 +1,203 @@
+//! Read models: account summary, statement, aging, DSO and CEI, trial balance, ledger health.
+//! Every figure is derived from journal lines, "as of" a date, so it can be reproduced later.
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Aging buckets by days past the due date, in minor units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aging {
+    pub current: i64,
+    pub days_1_30: i64,
+    pub days_31_60: i64,
+    pub days_61_90: i64,
+    pub days_over_90: i64,
+}
+
+impl Aging {
+    pub const LABELS: [&'static str; 5] = ["Current", "1–30", "31–60", "61–90", "90+"];
+
+    pub fn total(&self) -> i64 {
+        self.current + self.past_due()
+    }
+
+    pub fn past_due(&self) -> i64 {
+        self.days_1_30 + self.days_31_60 + self.days_61_90 + self.days_over_90
+    }
+
+    pub fn buckets(&self) -> [i64; 5] {
+        [
+            self.current,
+            self.days_1_30,
+            self.days_31_60,
+            self.days_61_90,
+            self.days_over_90,
+        ]
+    }
+
+    pub fn add(&mut self, bucket: usize, amount_minor: i64) {
+        match bucket {
+            0 => self.current += amount_minor,
+            1 => self.days_1_30 += amount_minor,
+            2 => self.days_31_60 += amount_minor,
+            3 => self.days_61_90 += amount_minor,
+            _ => self.days_over_90 += amount_minor,
+        }
+    }
+}
+
+/// The earliest due date that still falls in each past-due bucket, as of `as_of`: an invoice due
+/// on or after `limits[0]` is current, on or after `limits[1]` is 1–30 days late, and so on.
+pub fn bucket_limits(as_of: NaiveDate) -> [NaiveDate; 4] {
+    let back = |days: u64| {
+        as_of
+            .checked_sub_days(Days::new(days))
+            .unwrap_or(NaiveDate::MIN)
+    };
+    [as_of, back(30), back(60), back(90)]
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub currency: Currency,
+    pub as_of: NaiveDate,
+    pub balance_due_minor: i64,
+    pub overdue_minor: i64,
+    pub unapplied_credit_minor: i64,
+    pub next_due: Option<(NaiveDate, i64)>,
+    pub open_invoices: i64,
+    pub aging: Aging,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementLine {
+    pub date: NaiveDate,
+    pub kind: String,
+    pub description: String,
+    /// Positive: the customer owes more (invoice); negative: less (payment, credit).
+    pub amount_minor: i64,
+    pub balance_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenItem {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_date: NaiveDate,
+    pub open_minor: i64,
+}
+
+/// A statement in both styles: balance forward (opening, activity, closing) and open item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub currency: Currency,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub opening_minor: i64,
+    pub lines: Vec<StatementLine>,
+    pub closing_minor: i64,
+    pub open_items: Vec<OpenItem>,
+    pub aging: Aging,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrialBalanceRow {
+    pub account_code: String,
+    pub account_name: String,
+    pub currency: String,
+    pub debit_minor: i64,
+    pub credit_minor: i64,
+}
+
+/// DSO and CEI over a period, in one currency.
+///
+/// - DSO = ending AR ÷ credit sales in the period × days in the period.
+/// - CEI = (beginning AR + credit sales − ending total AR) ÷ (beginning AR + credit sales −
+///   ending current AR) × 100, where "current" means not yet past due at the period end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CollectionMetrics {
+    pub beginning_ar_minor: i64,
+    pub credit_sales_minor: i64,
+    pub ending_ar_minor: i64,
+    pub ending_current_ar_minor: i64,
+    pub days: i64,
+    /// `None` when there were no credit sales.
+    pub dso_days: Option<rust_decimal::Decimal>,
+    /// `None` when the denominator is zero.
+    pub cei_percent: Option<rust_decimal::Decimal>,
+}
+
+impl CollectionMetrics {
+    pub fn compute(
+        beginning_ar_minor: i64,
+        credit_sales_minor: i64,
+        ending_ar_minor: i64,
+        ending_current_ar_minor: i64,
+        days: i64,
+    ) -> Self {
+        use rust_decimal::Decimal;
+        let dso_days = (credit_sales_minor != 0).then(|| {
+            (Decimal::from(ending_ar_minor) / Decimal::from(credit_sales_minor)
+                * Decimal::from(days))
+            .round_dp(1)
+        });
+        let collectible = beginning_ar_minor + credit_sales_minor - ending_current_ar_minor;
+        let cei_percent = (collectible != 0).then(|| {
+            (Decimal::from(beginning_ar_minor + credit_sales_minor - ending_ar_minor)
+                / Decimal::from(collectible)
+                * Decimal::from(100))
+            .round_dp(1)
+        });
+        Self {
+            beginning_ar_minor,
+            credit_sales_minor,
+            ending_ar_minor,
+            ending_current_ar_minor,
+            days,
+            dso_days,
+            cei_percent,
+        }
+    }
+}
+
+/// The ledger-health check's findings; empty `violations` means every invariant holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthReport {
+    pub entries: i64,
+    pub lines: i64,
+    pub invoices: i64,
+    pub violations: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn bucket_limits_count_days_past_the_due_date() {
+        let as_of = NaiveDate::from_ymd_opt(2026, 4, 30).unwrap();
+        let [current, d30, d60, d90] = bucket_limits(as_of);
+        assert_eq!(current, as_of);
+        assert_eq!(d30.to_string(), "2026-03-31");
+        assert_eq!(d60.to_string(), "2026-03-01");
+        assert_eq!(d90.to_string(), "2026-01-30");
+    }
+
+    #[test]
+    fn dso_and_cei_match_a_hand_computed_quarter() {
+        // Beginning AR 50,000; credit sales 150,000 over 90 days; ending AR 60,000 of which
+        // 40,000 is current. DSO = 60/150 × 90 = 36.0 days.
+        // CEI = (50 + 150 − 60) / (50 + 150 − 40) × 100 = 140/160 × 100 = 87.5 %.
+        let m = CollectionMetrics::compute(5_000_000, 15_000_000, 6_000_000, 4_000_000, 90);
+        assert_eq!(m.dso_days, Some(dec!(36.0)));
+        assert_eq!(m.cei_percent, Some(dec!(87.5)));
+        let empty = CollectionMetrics::compute(0, 0, 0, 0, 30);
+        assert_eq!((empty.dso_days, empty.cei_percent), (None, None));
+    }
+}

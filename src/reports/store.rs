@@ -1,0 +1,353 @@
+//! Report queries. All amounts come from journal lines filtered by effective date.
+
+use chrono::NaiveDate;
+use sqlx::Row;
+
+use super::{
+    AccountSummary, Aging, CollectionMetrics, HealthReport, OpenItem, Statement, StatementLine,
+    TrialBalanceRow, bucket_limits,
+};
+use crate::db::{Db, DbError, date_text};
+use crate::money::Currency;
+
+// The chart's codes (ledger::Account), spelled out because they are part of the SQL text.
+const AR: &str = "1100";
+const UNAPPLIED: &str = "2200";
+
+fn parse_date(text: &str) -> Result<NaiveDate, DbError> {
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("date {text:?}")))
+}
+
+async fn customer_currency(db: &Db, customer_id: i64) -> Result<Option<Currency>, DbError> {
+    let row = sqlx::query("SELECT currency FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let code: String = row.try_get(0)?;
+            code.parse()
+                .map(Some)
+                .map_err(|_| DbError::Corrupt(format!("currency {code:?}")))
+        }
+    }
+}
+
+/// Open receivables by aging bucket as of `as_of`, for one customer or the whole book.
+/// Uses the ledger (not the cached open amounts), so any past date reproduces exactly.
+pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Result<Aging, DbError> {
+    let [current, d30, d60, d90] = bucket_limits(as_of).map(date_text);
+    let customer_filter = if customer_id.is_some() {
+        "AND l.customer_id = $6"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT bucket, CAST(sum(open_minor) AS BIGINT) FROM ( \
+           SELECT CASE WHEN i.due_date >= $2 THEN 0 WHEN i.due_date >= $3 THEN 1 \
+                       WHEN i.due_date >= $4 THEN 2 WHEN i.due_date >= $5 THEN 3 ELSE 4 END AS bucket, \
+                  sum(l.amount_minor) AS open_minor \
+           FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
+           WHERE l.account_code = '{AR}' AND l.effective_date <= $1 {customer_filter} \
+           GROUP BY i.id, i.due_date \
+         ) per_invoice GROUP BY bucket"
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(date_text(as_of))
+        .bind(current)
+        .bind(d30)
+        .bind(d60)
+        .bind(d90);
+    if let Some(id) = customer_id {
+        query = query.bind(id);
+    }
+    let mut aging = Aging::default();
+    for row in query.fetch_all(db.pool()).await? {
+        let bucket: i64 = row.try_get(0)?;
+        aging.add(usize::try_from(bucket).unwrap_or(4), row.try_get(1)?);
+    }
+    Ok(aging)
+}
+
+/// What a customer sees first: balance, overdue, credit, next due date, aging.
+pub async fn account_summary(
+    db: &Db,
+    customer_id: i64,
+    as_of: NaiveDate,
+) -> Result<Option<AccountSummary>, DbError> {
+    let Some(currency) = customer_currency(db, customer_id).await? else {
+        return Ok(None);
+    };
+    let aging = aging(db, as_of, Some(customer_id)).await?;
+    let credit: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
+         WHERE customer_id = $1 AND account_code = '{UNAPPLIED}' AND effective_date <= $2"
+    ))
+    .bind(customer_id)
+    .bind(date_text(as_of))
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    let open_items = open_items(db, customer_id, as_of).await?;
+    let next_due = open_items
+        .iter()
+        .filter(|i| i.due_date >= as_of)
+        .map(|i| i.due_date)
+        .min()
+        .map(|date| {
+            let amount = open_items
+                .iter()
+                .filter(|i| i.due_date == date)
+                .map(|i| i.open_minor)
+                .sum();
+            (date, amount)
+        });
+    Ok(Some(AccountSummary {
+        currency,
+        as_of,
+        balance_due_minor: aging.total(),
+        overdue_minor: aging.past_due(),
+        unapplied_credit_minor: -credit,
+        next_due,
+        open_invoices: open_items.len() as i64,
+        aging,
+    }))
+}
+
+/// Invoices with an open amount as of `as_of`, oldest due first.
+pub async fn open_items(
+    db: &Db,
+    customer_id: i64,
+    as_of: NaiveDate,
+) -> Result<Vec<OpenItem>, DbError> {
+    let rows = sqlx::query(&format!(
+        "SELECT i.id, i.number, i.due_date, CAST(sum(l.amount_minor) AS BIGINT) AS open_minor \
+         FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
+         WHERE l.customer_id = $1 AND l.account_code = '{AR}' AND l.effective_date <= $2 \
+         GROUP BY i.id, i.number, i.due_date HAVING sum(l.amount_minor) <> 0 \
+         ORDER BY i.due_date, i.id"
+    ))
+    .bind(customer_id)
+    .bind(date_text(as_of))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(OpenItem {
+                invoice_id: r.try_get("id")?,
+                number: r.try_get("number")?,
+                due_date: parse_date(&r.try_get::<String, _>("due_date")?)?,
+                open_minor: r.try_get("open_minor")?,
+            })
+        })
+        .collect()
+}
+
+/// The customer's statement for `from..=to`. The balance is what the customer owes net of
+/// unapplied credit (receivables plus the unapplied-credit sub-ledger).
+pub async fn statement(
+    db: &Db,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Option<Statement>, DbError> {
+    let Some(currency) = customer_currency(db, customer_id).await? else {
+        return Ok(None);
+    };
+    let opening: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
+         WHERE customer_id = $1 AND account_code IN ('{AR}', '{UNAPPLIED}') AND effective_date < $2"
+    ))
+    .bind(customer_id)
+    .bind(date_text(from))
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    let rows = sqlx::query(&format!(
+        "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
+         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
+         WHERE l.customer_id = $1 AND l.account_code IN ('{AR}', '{UNAPPLIED}') \
+           AND l.effective_date >= $2 AND l.effective_date <= $3 \
+         GROUP BY e.id, e.effective_date, e.kind, e.memo HAVING sum(l.amount_minor) <> 0 \
+         ORDER BY e.effective_date, e.id"
+    ))
+    .bind(customer_id)
+    .bind(date_text(from))
+    .bind(date_text(to))
+    .fetch_all(db.pool())
+    .await?;
+    let mut balance = opening;
+    let mut lines = Vec::with_capacity(rows.len());
+    for row in rows {
+        let amount: i64 = row.try_get("amount")?;
+        balance += amount;
+        lines.push(StatementLine {
+            date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
+            kind: row.try_get("kind")?,
+            description: row.try_get("memo")?,
+            amount_minor: amount,
+            balance_minor: balance,
+        });
+    }
+    Ok(Some(Statement {
+        currency,
+        from,
+        to,
+        opening_minor: opening,
+        lines,
+        closing_minor: balance,
+        open_items: open_items(db, customer_id, to).await?,
+        aging: aging(db, to, Some(customer_id)).await?,
+    }))
+}
+
+/// Debit and credit totals per account and currency, as of a date.
+pub async fn trial_balance(db: &Db, as_of: NaiveDate) -> Result<Vec<TrialBalanceRow>, DbError> {
+    let rows = sqlx::query(
+        "SELECT a.code, a.name, l.currency, \
+                COALESCE(CAST(sum(CASE WHEN l.amount_minor > 0 THEN l.amount_minor ELSE 0 END) AS BIGINT), 0) AS debit, \
+                COALESCE(CAST(sum(CASE WHEN l.amount_minor < 0 THEN -l.amount_minor ELSE 0 END) AS BIGINT), 0) AS credit \
+         FROM journal_lines l JOIN accounts a ON a.code = l.account_code \
+         WHERE l.effective_date <= $1 GROUP BY a.code, a.name, l.currency ORDER BY a.code, l.currency",
+    )
+    .bind(date_text(as_of))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TrialBalanceRow {
+                account_code: r.try_get("code")?,
+                account_name: r.try_get("name")?,
+                currency: r.try_get("currency")?,
+                debit_minor: r.try_get("debit")?,
+                credit_minor: r.try_get("credit")?,
+            })
+        })
+        .collect()
+}
+
+/// DSO and CEI for one customer's currency (or the whole book in `currency`) over `from..=to`.
+pub async fn collection_metrics(
+    db: &Db,
+    currency: Currency,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<CollectionMetrics, DbError> {
+    let ar_as_of = |date: NaiveDate| {
+        let db = db.clone();
+        async move {
+            let row = sqlx::query(&format!(
+                "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
+                 WHERE account_code = '{AR}' AND currency = $1 AND effective_date <= $2"
+            ))
+            .bind(currency.code())
+            .bind(date_text(date))
+            .fetch_one(db.pool())
+            .await?;
+            Ok::<i64, DbError>(row.try_get(0)?)
+        }
+    };
+    let day_before = from.pred_opt().unwrap_or(from);
+    let beginning = ar_as_of(day_before).await?;
+    let ending = ar_as_of(to).await?;
+    let sales: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+         JOIN journal_entries e ON e.id = l.entry_id \
+         WHERE e.kind = 'invoice_issued' AND l.account_code = '{AR}' AND l.currency = $1 \
+           AND l.effective_date >= $2 AND l.effective_date <= $3"
+    ))
+    .bind(currency.code())
+    .bind(date_text(from))
+    .bind(date_text(to))
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    let current: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+         JOIN invoices i ON i.id = l.invoice_id \
+         WHERE l.account_code = '{AR}' AND l.currency = $1 AND l.effective_date <= $2 AND i.due_date >= $2"
+    ))
+    .bind(currency.code())
+    .bind(date_text(to))
+    .fetch_one(db.pool())
+    .await?
+    .try_get(0)?;
+    let days = (to - from).num_days() + 1;
+    Ok(CollectionMetrics::compute(
+        beginning, sales, ending, current, days,
+    ))
+}
+
+/// Re-derives every balance from the journal and reports each broken invariant.
+pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
+    let pool = db.pool();
+    let count = |sql: &'static str| async move {
+        let row = sqlx::query(sql).fetch_one(pool).await?;
+        Ok::<i64, DbError>(row.try_get(0)?)
+    };
+    let mut report = HealthReport {
+        entries: count("SELECT count(*) FROM journal_entries").await?,
+        lines: count("SELECT count(*) FROM journal_lines").await?,
+        invoices: count("SELECT count(*) FROM invoices").await?,
+        violations: Vec::new(),
+    };
+    let checks: [(&str, &str); 6] = [
+        (
+            "entry has fewer than two lines",
+            "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
+             GROUP BY e.id HAVING count(l.id) < 2",
+        ),
+        (
+            "entry does not balance",
+            "SELECT entry_id FROM journal_lines GROUP BY entry_id, currency HAVING sum(amount_minor) <> 0",
+        ),
+        (
+            "invoice open amount differs from its receivables lines",
+            "SELECT i.id FROM invoices i WHERE i.open_minor <> \
+             (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+              WHERE l.invoice_id = i.id AND l.account_code = '1100')",
+        ),
+        (
+            "invoice open amount outside 0..total",
+            "SELECT id FROM invoices WHERE open_minor < 0 OR open_minor > total_minor",
+        ),
+        (
+            "customer's unapplied credit is a debit",
+            "SELECT customer_id FROM journal_lines WHERE account_code = '2200' \
+             GROUP BY customer_id HAVING sum(amount_minor) > 0",
+        ),
+        (
+            "a reversal was reversed",
+            "SELECT r.id FROM journal_entries r JOIN journal_entries t ON t.id = r.reverses_entry_id \
+             WHERE t.kind = 'reversal'",
+        ),
+    ];
+    for (what, sql) in checks {
+        for row in sqlx::query(sql).fetch_all(pool).await? {
+            let id: Option<i64> = row.try_get(0)?;
+            report
+                .violations
+                .push(format!("{what}: {}", id.unwrap_or_default()));
+        }
+    }
+    for row in sqlx::query("SELECT currency, CAST(sum(amount_minor) AS BIGINT) FROM journal_lines GROUP BY currency HAVING sum(amount_minor) <> 0")
+        .fetch_all(pool)
+        .await?
+    {
+        let currency: String = row.try_get(0)?;
+        let sum: i64 = row.try_get(1)?;
+        report.violations.push(format!("ledger does not sum to zero in {currency}: {sum}"));
+    }
+    // AR control equals the open invoices (invariant 5 via the cache that the check above ties to the lines).
+    let ar: i64 = count("SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '1100'").await?;
+    let open: i64 =
+        count("SELECT COALESCE(CAST(sum(open_minor) AS BIGINT), 0) FROM invoices").await?;
+    if ar != open {
+        report.violations.push(format!(
+            "receivables control {ar} differs from open invoices {open}"
+        ));
+    }
+    Ok(report)
+}
