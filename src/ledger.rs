@@ -11,6 +11,9 @@ use crate::money::{Currency, Money};
 #[cfg(feature = "ssr")]
 pub mod store;
 
+#[cfg(all(test, feature = "test-support"))]
+mod properties;
+
 /// The chart of accounts (ledger.md). Codes match the seeded `accounts` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Account {

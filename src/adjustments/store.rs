@@ -437,3 +437,272 @@ async fn raise_open_amount(
         .into())
     }
 }
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::payments::store::record_payment;
+    use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+    use crate::reports::store::account_summary;
+    use crate::testing::fixtures::*;
+    use crate::testing::fresh_db;
+
+    fn usd(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::Usd)
+    }
+
+    fn header(customer: i64, key: &str) -> AdjustmentHeader {
+        AdjustmentHeader::new(
+            customer,
+            key,
+            "agreed with the customer",
+            date("2026-03-20"),
+        )
+        .unwrap()
+    }
+
+    async fn paid_in_full(db: &Db, customer: i64, key: &str, amount: i64) {
+        let request = PaymentRequest::new(
+            customer,
+            key,
+            PaymentMethod::Card,
+            usd(amount),
+            date("2026-03-10"),
+            AllocationRule::OldestFirst,
+            false,
+        )
+        .unwrap();
+        record_payment(db, &request).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_credit_memo_on_one_line_reduces_exactly_that_line() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        // Line 1: 600.00 untaxed; line 2: 400.00 + 10 % tax = 440.00.
+        let inv = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(60_000, 0), (40_000, 1_000)],
+        )
+        .await;
+        let lines = line_ids(&db, inv).await;
+        let memo = AdjustmentRequest::CreditMemo {
+            invoice_id: inv,
+            lines: vec![(lines[1], usd(20_000))],
+        };
+        adjust(&db, &header(c, "cm-1"), &memo).await.unwrap();
+        assert_eq!(open_minor(&db, inv).await, 104_000 - 20_000);
+        // Line 2 has 240.00 left to credit; 240.01 is refused and writes nothing.
+        let too_much = AdjustmentRequest::CreditMemo {
+            invoice_id: inv,
+            lines: vec![(lines[1], usd(24_001))],
+        };
+        let err = adjust(&db, &header(c, "cm-2"), &too_much)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, AdjustError::Invalid(AdjustmentError::OverCredit { available, .. }) if available == usd(24_000)),
+            "{err}"
+        );
+        assert_eq!(rows(&db, "adjustments").await, 1);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_credit_memo_on_a_paid_invoice_becomes_unapplied_credit() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(&db, c, "INV-1", Currency::Usd, "2026-03-01", &[(50_000, 0)]).await;
+        paid_in_full(&db, c, "pi_1", 50_000).await;
+        let line = line_ids(&db, inv).await[0];
+        adjust(
+            &db,
+            &header(c, "cm-1"),
+            &AdjustmentRequest::CreditMemo {
+                invoice_id: inv,
+                lines: vec![(line, usd(5_000))],
+            },
+        )
+        .await
+        .unwrap();
+        let summary = account_summary(&db, c, date("2026-03-20"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (summary.balance_due_minor, summary.unapplied_credit_minor),
+            (0, 5_000)
+        );
+        // That credit can be refunded, but not more.
+        let refund = |minor| AdjustmentRequest::Refund {
+            source: RefundSource::UnappliedCredit,
+            amount: usd(minor),
+            method: PaymentMethod::Card,
+        };
+        let err = adjust(&db, &header(c, "rf-0"), &refund(5_001))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::ExceedsRefundable { .. })
+            ),
+            "{err}"
+        );
+        adjust(&db, &header(c, "rf-1"), &refund(5_000))
+            .await
+            .unwrap();
+        let summary = account_summary(&db, c, date("2026-03-20"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.unapplied_credit_minor, 0);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_write_off_clears_at_most_what_is_open() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(&db, c, "INV-1", Currency::Usd, "2026-01-01", &[(10_000, 0)]).await;
+        let write_off = |minor| AdjustmentRequest::WriteOff {
+            invoice_id: inv,
+            amount: usd(minor),
+        };
+        let err = adjust(&db, &header(c, "wo-0"), &write_off(10_001))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::ExceedsOpen { .. })
+            ),
+            "{err}"
+        );
+        adjust(&db, &header(c, "wo-1"), &write_off(10_000))
+            .await
+            .unwrap();
+        assert_eq!(open_minor(&db, inv).await, 0);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn refunding_a_payment_reopens_its_invoice() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let inv = invoice(&db, c, "INV-1", Currency::Usd, "2026-03-01", &[(30_000, 0)]).await;
+        paid_in_full(&db, c, "pi_1", 30_000).await;
+        let refund = |minor| AdjustmentRequest::Refund {
+            source: RefundSource::Invoice(inv),
+            amount: usd(minor),
+            method: PaymentMethod::Card,
+        };
+        adjust(&db, &header(c, "rf-1"), &refund(10_000))
+            .await
+            .unwrap();
+        assert_eq!(open_minor(&db, inv).await, 10_000);
+        let err = adjust(&db, &header(c, "rf-2"), &refund(20_001))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::ExceedsRefundable { .. })
+            ),
+            "{err}"
+        );
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn voiding_reverses_the_invoice_once_and_only_before_any_activity() {
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let unpaid = invoice(
+            &db,
+            c,
+            "INV-1",
+            Currency::Usd,
+            "2026-03-01",
+            &[(30_000, 825)],
+        )
+        .await;
+        let void = AdjustmentRequest::Void { invoice_id: unpaid };
+        let first = adjust(&db, &header(c, "void-1"), &void).await.unwrap();
+        assert_eq!(open_minor(&db, unpaid).await, 0);
+        // Replaying the same request returns the same adjustment.
+        let replay = adjust(&db, &header(c, "void-1"), &void).await.unwrap();
+        assert!(replay.replayed);
+        assert_eq!(replay.entry_id, first.entry_id);
+        let again = adjust(&db, &header(c, "void-2"), &void).await.unwrap_err();
+        assert!(
+            matches!(again, AdjustError::Invalid(AdjustmentError::InvoiceVoid(_))),
+            "{again}"
+        );
+
+        let paid = invoice(&db, c, "INV-2", Currency::Usd, "2026-03-02", &[(10_000, 0)]).await;
+        paid_in_full(&db, c, "pi_2", 5_000).await;
+        let err = adjust(
+            &db,
+            &header(c, "void-3"),
+            &AdjustmentRequest::Void { invoice_id: paid },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::VoidAfterActivity(_))
+            ),
+            "{err}"
+        );
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn adjustments_on_another_customers_invoice_or_in_another_currency_are_refused() {
+        let db = fresh_db().await;
+        let a = customer(&db, "C-A", Currency::Usd, (30, 0, 0)).await;
+        let b = customer(&db, "C-B", Currency::Usd, (30, 0, 0)).await;
+        let theirs = invoice(&db, b, "INV-B", Currency::Usd, "2026-03-01", &[(10_000, 0)]).await;
+        let write_off = AdjustmentRequest::WriteOff {
+            invoice_id: theirs,
+            amount: usd(100),
+        };
+        let err = adjust(&db, &header(a, "x-1"), &write_off)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::InvoiceNotFound(_))
+            ),
+            "{err}"
+        );
+        let eur = AdjustmentRequest::WriteOff {
+            invoice_id: theirs,
+            amount: Money::from_minor(100, Currency::Eur),
+        };
+        let err = adjust(&db, &header(b, "x-2"), &eur).await.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AdjustError::Invalid(AdjustmentError::WrongCurrency { .. })
+            ),
+            "{err}"
+        );
+        let changed = AdjustmentRequest::WriteOff {
+            invoice_id: theirs,
+            amount: usd(200),
+        };
+        adjust(&db, &header(b, "x-3"), &write_off).await.unwrap();
+        let err = adjust(&db, &header(b, "x-3"), &changed).await.unwrap_err();
+        assert!(matches!(err, AdjustError::KeyConflict(_)), "{err}");
+        assert_eq!(open_minor(&db, theirs).await, 9_900);
+        assert_ledger_healthy(&db).await;
+    }
+}

@@ -351,3 +351,134 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
     }
     Ok(report)
 }
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use rust_decimal_macros::dec;
+
+    use super::*;
+    use crate::money::Money;
+    use crate::payments::store::record_payment;
+    use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+    use crate::testing::fixtures::*;
+    use crate::testing::fresh_db;
+
+    /// Three invoices (100, 200, 300 on net 30) and a 50.00 payment on the oldest.
+    async fn book(db: &Db) -> i64 {
+        let c = customer(db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        invoice(db, c, "INV-A", Currency::Usd, "2026-01-01", &[(10_000, 0)]).await;
+        invoice(db, c, "INV-B", Currency::Usd, "2026-02-15", &[(20_000, 0)]).await;
+        invoice(db, c, "INV-C", Currency::Usd, "2026-04-01", &[(30_000, 0)]).await;
+        let pay = PaymentRequest::new(
+            c,
+            "pi_1",
+            PaymentMethod::Card,
+            Money::from_minor(5_000, Currency::Usd),
+            date("2026-04-10"),
+            AllocationRule::OldestFirst,
+            false,
+        )
+        .unwrap();
+        record_payment(db, &pay).await.unwrap();
+        c
+    }
+
+    #[tokio::test]
+    async fn aging_as_of_two_dates_matches_the_hand_computed_buckets() {
+        let db = fresh_db().await;
+        let c = book(&db).await;
+        // 30 April: A (due 31 Jan) 89 days late, B (due 17 Mar) 44 days, C (due 1 May) current.
+        let april = aging(&db, date("2026-04-30"), Some(c)).await.unwrap();
+        assert_eq!(april.buckets(), [30_000, 0, 20_000, 5_000, 0]);
+        // 31 March, before C and the payment: A 59 days late, B 14 days.
+        let march = aging(&db, date("2026-03-31"), None).await.unwrap();
+        assert_eq!(march.buckets(), [0, 20_000, 10_000, 0, 0]);
+    }
+
+    #[tokio::test]
+    async fn an_april_statement_runs_from_opening_to_closing_balance() {
+        let db = fresh_db().await;
+        let c = book(&db).await;
+        let s = statement(&db, c, date("2026-04-01"), date("2026-04-30"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.opening_minor, 30_000);
+        let amounts: Vec<(i64, i64)> = s
+            .lines
+            .iter()
+            .map(|l| (l.amount_minor, l.balance_minor))
+            .collect();
+        assert_eq!(amounts, vec![(30_000, 60_000), (-5_000, 55_000)]);
+        assert_eq!(s.closing_minor, 55_000);
+        let open: Vec<(&str, i64)> = s
+            .open_items
+            .iter()
+            .map(|i| (i.number.as_str(), i.open_minor))
+            .collect();
+        assert_eq!(
+            open,
+            vec![("INV-A", 5_000), ("INV-B", 20_000), ("INV-C", 30_000)]
+        );
+        assert_eq!(s.aging.total(), s.closing_minor);
+        let summary = account_summary(&db, c, date("2026-04-30"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(summary.balance_due_minor, s.closing_minor);
+        assert_eq!(summary.overdue_minor, 25_000);
+    }
+
+    #[tokio::test]
+    async fn dso_and_cei_for_april_match_the_hand_computed_figures() {
+        let db = fresh_db().await;
+        book(&db).await;
+        let m = collection_metrics(&db, Currency::Usd, date("2026-04-01"), date("2026-04-30"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                m.beginning_ar_minor,
+                m.credit_sales_minor,
+                m.ending_ar_minor,
+                m.ending_current_ar_minor
+            ),
+            (30_000, 30_000, 55_000, 30_000)
+        );
+        // DSO = 550 / 300 × 30 = 55.0; CEI = (300 + 300 − 550) / (300 + 300 − 300) = 16.7 %
+        assert_eq!(m.dso_days, Some(dec!(55.0)));
+        assert_eq!(m.cei_percent, Some(dec!(16.7)));
+    }
+
+    #[tokio::test]
+    async fn the_trial_balance_balances_and_shows_each_side() {
+        let db = fresh_db().await;
+        book(&db).await;
+        let tb = trial_balance(&db, date("2026-04-30")).await.unwrap();
+        let debits: i64 = tb.iter().map(|r| r.debit_minor).sum();
+        let credits: i64 = tb.iter().map(|r| r.credit_minor).sum();
+        assert_eq!(debits, credits);
+        let ar = tb.iter().find(|r| r.account_code == "1100").unwrap();
+        assert_eq!((ar.debit_minor, ar.credit_minor), (60_000, 5_000));
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn ledger_health_reports_a_tampered_open_amount() {
+        let db = fresh_db().await;
+        book(&db).await;
+        sqlx::query("UPDATE invoices SET open_minor = open_minor - 1 WHERE number = 'INV-B'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let report = ledger_health(&db).await.unwrap();
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.starts_with("invoice open amount differs")),
+            "{:?}",
+            report.violations
+        );
+    }
+}
