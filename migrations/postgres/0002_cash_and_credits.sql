@@ -58,5 +58,7 @@ CREATE TABLE adjustment_lines (
 );
 CREATE INDEX adjustment_lines_line ON adjustment_lines (invoice_line_id);
 
-CREATE INDEX journal_lines_account ON journal_lines (account_code);
+CREATE INDEX journal_lines_account ON journal_lines (account_code, effective_date);
+CREATE INDEX journal_entries_effective ON journal_entries (effective_date);
 CREATE INDEX invoices_open_due ON invoices (due_date) WHERE open_minor > 0;
+CREATE INDEX invoices_customer_open ON invoices (customer_id, due_date) WHERE open_minor > 0;

@@ -1,0 +1,77 @@
+//! Times the AR engine's read queries on whatever DATABASE_URL points at (load it first with
+//! `ledgerport seed --customers N --invoices M`). Prints the median and slowest of a few runs.
+//!
+//!     DATABASE_URL=postgres://… cargo run --release -p server --example engine-timings
+
+use std::time::{Duration, Instant};
+
+use chrono::{Days, Utc};
+use ledgerport::db::{Db, PoolSettings};
+use ledgerport::money::Currency;
+use ledgerport::reports::store::{account_summary, aging, collection_metrics, statement};
+use sqlx::Row;
+
+async fn time<F, Fut, T>(label: &str, runs: usize, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let mut samples: Vec<Duration> = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        std::hint::black_box(f().await);
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    println!(
+        "{label:<44} median {:>9.2?}  max {:>9.2?}  ({runs} runs)",
+        samples[runs / 2],
+        samples[runs - 1]
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let url = std::env::var("DATABASE_URL")?;
+    let db = Db::connect(&url, &PoolSettings::default()).await?;
+    let counts =
+        sqlx::query("SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM invoices)")
+            .fetch_one(db.pool())
+            .await?;
+    let (customers, invoices): (i64, i64) = (counts.get(0), counts.get(1));
+    // The newest customer (load a heavy one last: `seed --customers 1 --invoices 10000`), and
+    // one from the middle of the book.
+    let busiest: i64 = sqlx::query("SELECT max(id) FROM customers")
+        .fetch_one(db.pool())
+        .await?
+        .get(0);
+    let typical = (busiest / 2).max(1);
+    println!(
+        "{} with {customers} customers and {invoices} invoices",
+        db.engine().name()
+    );
+    let today = Utc::now().date_naive();
+    let year_ago = today - Days::new(365);
+    for (who, id) in [("mid-book customer", typical), ("newest customer", busiest)] {
+        time(&format!("account summary, {who}"), 21, || {
+            account_summary(&db, id, today)
+        })
+        .await;
+        time(&format!("statement for a year, {who}"), 21, || {
+            statement(&db, id, year_ago, today)
+        })
+        .await;
+    }
+    time("aging today, whole book", 3, || aging(&db, today, None)).await;
+    time(
+        "aging a month ago, whole book (from the journal)",
+        3,
+        || aging(&db, today - Days::new(30), None),
+    )
+    .await;
+    time("DSO and CEI for a quarter, whole book", 3, || {
+        collection_metrics(&db, Currency::Usd, today - Days::new(90), today)
+    })
+    .await;
+    Ok(())
+}
