@@ -5,47 +5,10 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{AdjustmentError, AdjustmentHeader, AdjustmentKind, AdjustmentRequest, RefundSource};
 use crate::db::{Db, DbError, Engine, date_text, now_text};
-use crate::ledger::store::{PostError, post};
-use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
+use crate::ledger::store::post;
+use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
 use crate::payments::store::{CashError, lock_customer, lower_open_amount, unapplied_credit_in};
-
-#[derive(Debug, thiserror::Error)]
-pub enum AdjustError {
-    #[error(transparent)]
-    Invalid(#[from] AdjustmentError),
-    #[error("customer {0} does not exist")]
-    UnknownCustomer(i64),
-    #[error("reference {0:?} was already used for a different request")]
-    KeyConflict(String),
-    #[error(transparent)]
-    Post(#[from] PostError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for AdjustError {
-    fn from(e: sqlx::Error) -> Self {
-        AdjustError::Db(DbError::Query(e))
-    }
-}
-
-impl From<LedgerError> for AdjustError {
-    fn from(e: LedgerError) -> Self {
-        AdjustError::Post(PostError::Ledger(e))
-    }
-}
-
-impl From<CashError> for AdjustError {
-    fn from(e: CashError) -> Self {
-        match e {
-            CashError::UnknownCustomer(id) => AdjustError::UnknownCustomer(id),
-            CashError::Post(p) => AdjustError::Post(p),
-            CashError::Db(d) => AdjustError::Db(d),
-            other => AdjustError::Db(DbError::Corrupt(other.to_string())),
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Adjusted {
@@ -65,7 +28,7 @@ pub async fn adjust(
     db: &Db,
     header: &AdjustmentHeader,
     request: &AdjustmentRequest,
-) -> Result<Adjusted, AdjustError> {
+) -> Result<Adjusted, CashError> {
     request.check()?;
     let mut tx = db.begin_write().await?;
     let currency = lock_customer(&mut tx, db.engine(), header.customer_id).await?;
@@ -77,7 +40,7 @@ pub async fn adjust(
             .await?
     {
         if row.try_get::<String, _>("request")? != canonical {
-            return Err(AdjustError::KeyConflict(header.business_key.clone()));
+            return Err(CashError::KeyConflict(header.business_key.clone()));
         }
         return Ok(Adjusted {
             adjustment_id: row.try_get("id")?,
@@ -280,11 +243,11 @@ pub async fn adjust(
     })
 }
 
-fn invoice_id_of(invoice: &Option<(i64, InvoiceState)>) -> Result<i64, AdjustError> {
+fn invoice_id_of(invoice: &Option<(i64, InvoiceState)>) -> Result<i64, CashError> {
     invoice
         .as_ref()
         .map(|(id, _)| *id)
-        .ok_or(AdjustError::Invalid(AdjustmentError::InvoiceNotFound(0)))
+        .ok_or(CashError::Adjustment(AdjustmentError::InvoiceNotFound(0)))
 }
 
 fn receivable(customer: i64, invoice_id: i64, signed_minor: i64, currency: Currency) -> EntryLine {
@@ -312,7 +275,7 @@ async fn invoice_state(
     engine: Engine,
     customer_id: i64,
     invoice_id: i64,
-) -> Result<InvoiceState, AdjustError> {
+) -> Result<InvoiceState, CashError> {
     let lock = if engine == Engine::Postgres {
         " FOR UPDATE"
     } else {
@@ -342,7 +305,7 @@ async fn creditable(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
     line_id: i64,
-) -> Result<i64, AdjustError> {
+) -> Result<i64, CashError> {
     let row = sqlx::query(
         "SELECT l.net_minor + l.tax_minor - COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) \
          FROM adjustment_lines a WHERE a.invoice_line_id = l.id), 0) \
@@ -360,7 +323,7 @@ async fn creditable(
 async fn refundable_on_invoice(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
-) -> Result<i64, AdjustError> {
+) -> Result<i64, CashError> {
     let row = sqlx::query(
         "SELECT COALESCE((SELECT CAST(sum(amount_minor) AS BIGINT) FROM allocations WHERE invoice_id = $1), 0) \
          - COALESCE((SELECT CAST(sum(amount_minor) AS BIGINT) FROM adjustments \
@@ -372,7 +335,7 @@ async fn refundable_on_invoice(
     Ok(row.try_get(0)?)
 }
 
-async fn has_activity(tx: &mut Transaction<'_, Any>, invoice_id: i64) -> Result<bool, AdjustError> {
+async fn has_activity(tx: &mut Transaction<'_, Any>, invoice_id: i64) -> Result<bool, CashError> {
     let row = sqlx::query(
         "SELECT (SELECT count(*) FROM allocations WHERE invoice_id = $1) \
               + (SELECT count(*) FROM adjustments WHERE invoice_id = $1)",
@@ -388,7 +351,7 @@ async fn issuance_reversal_lines(
     tx: &mut Transaction<'_, Any>,
     number: &str,
     currency: Currency,
-) -> Result<(i64, Vec<EntryLine>), AdjustError> {
+) -> Result<(i64, Vec<EntryLine>), CashError> {
     let rows = sqlx::query(
         "SELECT e.id, l.account_code, l.amount_minor, l.customer_id, l.invoice_id \
          FROM journal_entries e JOIN journal_lines l ON l.entry_id = e.id \
@@ -420,7 +383,7 @@ async fn raise_open_amount(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
     amount_minor: i64,
-) -> Result<(), AdjustError> {
+) -> Result<(), CashError> {
     let done = sqlx::query(
         "UPDATE invoices SET open_minor = open_minor + $1 WHERE id = $2 AND open_minor + $1 <= total_minor",
     )
@@ -505,7 +468,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            matches!(err, AdjustError::Invalid(AdjustmentError::OverCredit { available, .. }) if available == usd(24_000)),
+            matches!(err, CashError::Adjustment(AdjustmentError::OverCredit { available, .. }) if available == usd(24_000)),
             "{err}"
         );
         assert_eq!(rows(&db, "adjustments").await, 1);
@@ -549,7 +512,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::ExceedsRefundable { .. })
+                CashError::Adjustment(AdjustmentError::ExceedsRefundable { .. })
             ),
             "{err}"
         );
@@ -579,7 +542,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::ExceedsOpen { .. })
+                CashError::Adjustment(AdjustmentError::ExceedsOpen { .. })
             ),
             "{err}"
         );
@@ -611,7 +574,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::ExceedsRefundable { .. })
+                CashError::Adjustment(AdjustmentError::ExceedsRefundable { .. })
             ),
             "{err}"
         );
@@ -640,7 +603,10 @@ mod tests {
         assert_eq!(replay.entry_id, first.entry_id);
         let again = adjust(&db, &header(c, "void-2"), &void).await.unwrap_err();
         assert!(
-            matches!(again, AdjustError::Invalid(AdjustmentError::InvoiceVoid(_))),
+            matches!(
+                again,
+                CashError::Adjustment(AdjustmentError::InvoiceVoid(_))
+            ),
             "{again}"
         );
 
@@ -656,7 +622,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::VoidAfterActivity(_))
+                CashError::Adjustment(AdjustmentError::VoidAfterActivity(_))
             ),
             "{err}"
         );
@@ -679,7 +645,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::InvoiceNotFound(_))
+                CashError::Adjustment(AdjustmentError::InvoiceNotFound(_))
             ),
             "{err}"
         );
@@ -691,7 +657,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                AdjustError::Invalid(AdjustmentError::WrongCurrency { .. })
+                CashError::Adjustment(AdjustmentError::WrongCurrency { .. })
             ),
             "{err}"
         );
@@ -701,7 +667,7 @@ mod tests {
         };
         adjust(&db, &header(b, "x-3"), &write_off).await.unwrap();
         let err = adjust(&db, &header(b, "x-3"), &changed).await.unwrap_err();
-        assert!(matches!(err, AdjustError::KeyConflict(_)), "{err}");
+        assert!(matches!(err, CashError::KeyConflict(_)), "{err}");
         assert_eq!(open_minor(&db, theirs).await, 9_900);
         assert_ledger_healthy(&db).await;
     }

@@ -15,10 +15,14 @@ use crate::ledger::store::{PostError, post};
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
 use crate::money::{Currency, Money};
 
+/// Why a money movement (payment, credit application or adjustment) was refused or failed.
+/// Nothing is written in any of these cases.
 #[derive(Debug, thiserror::Error)]
 pub enum CashError {
     #[error(transparent)]
     Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Adjustment(#[from] crate::adjustments::AdjustmentError),
     #[error("customer {0} does not exist")]
     UnknownCustomer(i64),
     #[error("reference {0:?} was already used for a different request")]
