@@ -3,6 +3,7 @@
 //! client can share the domain types.
 
 pub mod adjustments;
+pub mod auth;
 pub mod customers;
 pub mod invoices;
 pub mod ledger;
@@ -12,6 +13,8 @@ pub mod reports;
 pub mod terms;
 pub mod users;
 
+#[cfg(feature = "ssr")]
+pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]

@@ -1,0 +1,53 @@
+//! Who is calling: sign-in, sessions and the rules that end them (security.md).
+//!
+//! A session is a row in `sessions` plus a short-lived JWT in a cookie that names it. The JWT
+//! proves the cookie was issued by us; the row lets sign-out, password change and revocation
+//! end access at once, and carries the absolute timeout.
+
+use serde::{Deserialize, Serialize};
+
+use crate::users::Role;
+
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod tokens;
+
+/// A JWT lives this long; it is renewed while the user is active, so this is also the idle
+/// timeout.
+pub const TOKEN_SECONDS: i64 = 15 * 60;
+/// A token older than this is replaced on the next request.
+pub const RENEW_AFTER_SECONDS: i64 = 60;
+/// No session outlives this, however active (absolute timeout).
+pub const SESSION_MAX_SECONDS: i64 = 12 * 60 * 60;
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub user_id: i64,
+    pub session_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// Set for customer contacts: the only account they may see.
+    pub customer_id: Option<i64>,
+}
+
+impl Caller {
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+
+    /// Viewers read; payers also pay and dispute.
+    pub fn can_pay(&self) -> bool {
+        self.role == Role::Payer
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    #[error("the email or password is wrong")]
+    WrongCredentials,
+    #[error("too many failed sign-ins; try again in {retry_after_minutes} minutes")]
+    TooManyAttempts { retry_after_minutes: i64 },
+}

@@ -1,0 +1,363 @@
+//! Signing in and out, and turning a token's session id back into a caller.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sqlx::Row;
+
+use super::{Caller, RENEW_AFTER_SECONDS, SESSION_MAX_SECONDS, SignInError, TOKEN_SECONDS};
+use crate::audit;
+use crate::db::{Db, DbError, timestamp_text};
+use crate::users::{Email, Role};
+
+/// Failed sign-ins counted over this window; every limit lifts when the window passes, so an
+/// attacker can delay a real user by at most this long.
+const WINDOW_MINUTES: i64 = 15;
+/// Failures allowed per account from one address, per address over all accounts, and per
+/// account over all addresses (slows distributed guessing without an easy lock-out).
+const PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+const PER_ADDRESS: i64 = 30;
+const PER_ACCOUNT: i64 = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(e: sqlx::Error) -> Self {
+        AuthError::Db(DbError::Query(e))
+    }
+}
+
+/// A hash to verify against when the email is unknown, so both cases take the same time.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jt8sx3dwn7G1HgQbkQ7lLh0o6HkbAjW1kEYaaS2hXQ";
+
+/// Checks the password, applies the rate limits, records the attempt and opens a session.
+pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<Caller, AuthError> {
+    let now = Utc::now();
+    let email_text = email.trim().to_lowercase();
+    enforce_limits(db, &email_text, ip, now).await?;
+
+    let user = match Email::parse(&email_text) {
+        Ok(email) => {
+            sqlx::query(
+                "SELECT id, email, display_name, password_hash, role, customer_id FROM users \
+             WHERE email = $1 AND disabled_at IS NULL",
+            )
+            .bind(email.as_str())
+            .fetch_optional(db.pool())
+            .await?
+        }
+        Err(_) => None,
+    };
+    let stored_hash = match &user {
+        Some(row) => row.try_get::<Option<String>, _>("password_hash")?,
+        None => None,
+    };
+    let verified = password_matches(stored_hash.as_deref().unwrap_or(DUMMY_HASH), password)
+        && stored_hash.is_some();
+
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, $4)")
+        .bind(&email_text)
+        .bind(ip)
+        .bind(timestamp_text(now))
+        .bind(verified)
+        .execute(&mut *tx)
+        .await?;
+    let (Some(row), true) = (user, verified) else {
+        audit::record(&mut *tx, None, &email_text, "sign_in_failed", "", "", ip).await?;
+        tx.commit().await?;
+        return Err(SignInError::WrongCredentials.into());
+    };
+    let user_id: i64 = row.try_get("id")?;
+    let session_id = new_session_id();
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip) \
+         VALUES ($1, $2, $3, $3, $4, $5)",
+    )
+    .bind(&session_id)
+    .bind(user_id)
+    .bind(timestamp_text(now))
+    .bind(timestamp_text(now + Duration::seconds(SESSION_MAX_SECONDS)))
+    .bind(ip)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut *tx, Some(user_id), &email_text, "sign_in", "", "", ip).await?;
+    tx.commit().await?;
+    caller_from_row(&row, session_id).map_err(AuthError::from)
+}
+
+fn password_matches(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+async fn enforce_limits(
+    db: &Db,
+    email: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AuthError> {
+    let since = timestamp_text(now - Duration::minutes(WINDOW_MINUTES));
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT count(*) FROM login_attempts WHERE email = $1 AND ip = $2 AND at > $3 AND NOT succeeded), \
+           (SELECT count(*) FROM login_attempts WHERE ip = $2 AND at > $3 AND NOT succeeded), \
+           (SELECT count(*) FROM login_attempts WHERE email = $1 AND at > $3 AND NOT succeeded)",
+    )
+    .bind(email)
+    .bind(ip)
+    .bind(since)
+    .fetch_one(db.pool())
+    .await?;
+    let (pair, address, account): (i64, i64, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    if pair >= PER_ACCOUNT_AND_ADDRESS || address >= PER_ADDRESS || account >= PER_ACCOUNT {
+        return Err(SignInError::TooManyAttempts {
+            retry_after_minutes: WINDOW_MINUTES,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller, DbError> {
+    let role: String = row.try_get("role")?;
+    Ok(Caller {
+        user_id: row.try_get("id")?,
+        session_id,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        role: role
+            .parse::<Role>()
+            .map_err(|_| DbError::Corrupt(format!("role {role:?}")))?,
+        customer_id: row.try_get("customer_id")?,
+    })
+}
+
+/// The caller behind a verified token's session, if that session is still open: not signed
+/// out or revoked, inside its absolute lifetime, used within the idle timeout, user enabled.
+pub async fn resolve_session(
+    db: &Db,
+    session_id: &str,
+    user_id: i64,
+) -> Result<Option<Caller>, DbError> {
+    let now = Utc::now();
+    let row = sqlx::query(
+        "SELECT u.id, u.email, u.display_name, u.role, u.customer_id, s.last_seen_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
+           AND s.last_seen_at > $4 AND u.disabled_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(user_id)
+    .bind(timestamp_text(now))
+    .bind(timestamp_text(now - Duration::seconds(TOKEN_SECONDS)))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let last_seen: String = row.try_get("last_seen_at")?;
+    if last_seen < timestamp_text(now - Duration::seconds(RENEW_AFTER_SECONDS)) {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(timestamp_text(now))
+            .bind(session_id)
+            .execute(db.pool())
+            .await?;
+    }
+    caller_from_row(&row, session_id.to_string()).map(Some)
+}
+
+/// Ends one session (sign-out).
+pub async fn sign_out(db: &Db, caller: &Caller, ip: &str) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(timestamp_text(Utc::now()))
+        .bind(&caller.session_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        Some(caller.user_id),
+        &caller.email,
+        "sign_out",
+        "",
+        "",
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of a user (password change, staff revocation).
+pub async fn revoke_sessions(
+    db: &Db,
+    user_id: i64,
+    actor: &Caller,
+    reason: &str,
+) -> Result<u64, DbError> {
+    let mut tx = db.begin_write().await?;
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(timestamp_text(Utc::now()))
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        Some(actor.user_id),
+        &actor.email,
+        "sessions_revoked",
+        &format!("user {user_id}"),
+        reason,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::seed::{DEMO_LOGINS, seed_demo};
+    use crate::testing::fresh_db;
+
+    #[tokio::test]
+    async fn the_demo_payer_signs_in_and_the_session_resolves_until_sign_out() {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let login = &DEMO_LOGINS[0];
+        let caller = sign_in(&db, login.email, login.password, "127.0.0.1")
+            .await
+            .unwrap();
+        assert_eq!(caller.role, Role::Payer);
+        assert!(caller.customer_id.is_some());
+        let resolved = resolve_session(&db, &caller.session_id, caller.user_id)
+            .await
+            .unwrap();
+        assert_eq!(resolved.as_ref(), Some(&caller));
+        // Another user's id with this session id resolves to nobody.
+        assert_eq!(
+            resolve_session(&db, &caller.session_id, caller.user_id + 1)
+                .await
+                .unwrap(),
+            None
+        );
+        sign_out(&db, &caller, "127.0.0.1").await.unwrap();
+        assert_eq!(
+            resolve_session(&db, &caller.session_id, caller.user_id)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn the_stand_in_hash_for_unknown_emails_is_a_real_argon2id_hash() {
+        assert!(PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!password_matches(DUMMY_HASH, "anything"));
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_and_an_unknown_email_give_the_same_answer() {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let wrong = sign_in(&db, DEMO_LOGINS[0].email, "not the password", "127.0.0.1")
+            .await
+            .unwrap_err();
+        let unknown = sign_in(&db, "nobody@example.com", "whatever123", "127.0.0.1")
+            .await
+            .unwrap_err();
+        assert_eq!(wrong.to_string(), unknown.to_string());
+        assert_eq!(wrong.to_string(), "the email or password is wrong");
+    }
+
+    #[tokio::test]
+    async fn repeated_failures_from_one_address_are_slowed_but_other_addresses_still_sign_in() {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let login = &DEMO_LOGINS[0];
+        for _ in 0..PER_ACCOUNT_AND_ADDRESS {
+            let _ = sign_in(&db, login.email, "guess-guess", "203.0.113.9").await;
+        }
+        let blocked = sign_in(&db, login.email, login.password, "203.0.113.9")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                blocked,
+                AuthError::SignIn(SignInError::TooManyAttempts { .. })
+            ),
+            "{blocked}"
+        );
+        // The real user, elsewhere, is not locked out.
+        assert!(
+            sign_in(&db, login.email, login.password, "198.51.100.4")
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn revoking_a_users_sessions_ends_them_and_is_audited() {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let payer = sign_in(
+            &db,
+            DEMO_LOGINS[0].email,
+            DEMO_LOGINS[0].password,
+            "127.0.0.1",
+        )
+        .await
+        .unwrap();
+        let manager = sign_in(
+            &db,
+            DEMO_LOGINS[3].email,
+            DEMO_LOGINS[3].password,
+            "127.0.0.1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            revoke_sessions(&db, payer.user_id, &manager, "device lost")
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            resolve_session(&db, &payer.session_id, payer.user_id)
+                .await
+                .unwrap(),
+            None
+        );
+        let actions: Vec<String> = sqlx::query("SELECT action FROM audit_log ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(actions, vec!["sign_in", "sign_in", "sessions_revoked"]);
+    }
+}
