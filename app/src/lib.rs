@@ -1,18 +1,24 @@
 //! The Leptos UI: pages, components and the server functions they call. Built twice: with `ssr`
 //! into the server, and with `hydrate` into the WASM client.
 
+pub mod account;
 pub mod pages;
 pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod context;
+#[cfg(feature = "ssr")]
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::pages::{home::HomePage, not_found::NotFound};
+use crate::account::who_am_i;
+use crate::pages::{
+    home::HomePage, not_found::NotFound, profile::ProfilePage, sign_in::SignInPage,
+};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -42,6 +48,10 @@ pub fn App() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
 
+    #[cfg(feature = "ssr")]
+    set_content_security_policy();
+    let me = Resource::new(|| (), |_| who_am_i());
+
     view! {
         <Stylesheet id="leptos" href="/pkg/ledgerport.css"/>
         <Title formatter=|page: String| {
@@ -53,18 +63,47 @@ pub fn App() -> impl IntoView {
                     <span class="brand-mark" aria-hidden="true">"L"</span>
                     "Ledgerport"
                 </a>
+                <nav class="topnav" aria-label="Account">
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            match me.await {
+                                Ok(Some(me)) => view! {
+                                    <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
+                                }.into_any(),
+                                _ => view! { <a href="/sign-in">"Sign in"</a> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </nav>
             </header>
             <Router>
                 <main id="main" class="page">
                     <Routes fallback=NotFound>
                         // Async SSR: pages arrive complete, so they read the same with JavaScript off.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </Router>
             <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
         </div>
     }
+}
+
+/// The page's Content-Security-Policy: scripts only from us or with this response's nonce (the
+/// hydration bootstrap), WebAssembly compilation allowed, nothing framed, forms post home.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    );
+    crate::session::add_response_header(http::header::CONTENT_SECURITY_POLICY, &policy);
 }
 
 #[cfg(feature = "hydrate")]

@@ -70,6 +70,8 @@ pub struct Config {
     pub public_base_url: String,
     pub payment_provider: PaymentProvider,
     pub jwt_signing_key: Secret,
+    /// Keys that signed tokens before a rotation; still accepted until those tokens expire.
+    pub jwt_previous_keys: Vec<Secret>,
     /// Where the generated key lives when none was given (a development convenience).
     pub jwt_key_generated_at: Option<PathBuf>,
     pub smtp: Option<SmtpConfig>,
@@ -198,6 +200,20 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         }
     };
 
+    let jwt_previous_keys: Vec<Secret> = var("JWT_PREVIOUS_KEYS")
+        .map(|keys| {
+            keys.split(',')
+                .map(|k| Secret(k.trim().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if jwt_previous_keys.iter().any(|k| k.expose().len() < 32) {
+        return Err(invalid(
+            "JWT_PREVIOUS_KEYS",
+            "each comma-separated key must be at least 32 characters",
+        ));
+    }
+
     let smtp = match var("SMTP_URL") {
         None => None,
         Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
@@ -227,6 +243,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         public_base_url,
         payment_provider,
         jwt_signing_key,
+        jwt_previous_keys,
         jwt_key_generated_at,
         smtp,
         cookie_secure,

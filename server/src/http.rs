@@ -4,13 +4,16 @@
 use std::time::Duration;
 
 use app::context::AppContext;
+use app::session::SessionCookie;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
+use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::serve::ListenerExt;
+use ledgerport::auth::tokens::SigningKeys;
 use ledgerport::db::Db;
 use leptos::config::get_configuration;
 use leptos::prelude::*;
@@ -20,6 +23,7 @@ use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::guard;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -40,7 +44,44 @@ pub enum ServeError {
 #[derive(Clone, Debug)]
 pub struct ServerState {
     pub leptos: LeptosOptions,
-    pub db: Db,
+    pub app: AppContext,
+    /// `scheme://host[:port]` of PUBLIC_BASE_URL, for same-origin checks.
+    pub public_origin: String,
+    pub https: bool,
+}
+
+/// Settings the router needs beyond the database.
+#[derive(Clone, Debug)]
+pub struct RouterSettings {
+    pub keys: SigningKeys,
+    pub public_base_url: String,
+    pub cookie_secure: bool,
+}
+
+impl RouterSettings {
+    pub fn from_config(config: &Config) -> Self {
+        let previous: Vec<&[u8]> = config
+            .jwt_previous_keys
+            .iter()
+            .map(|k| k.expose().as_bytes())
+            .collect();
+        Self {
+            keys: SigningKeys::new(config.jwt_signing_key.expose().as_bytes(), &previous),
+            public_base_url: config.public_base_url.clone(),
+            cookie_secure: config.cookie_secure,
+        }
+    }
+}
+
+/// `https://pay.example.com/portal` → `https://pay.example.com`
+fn origin_of(url: &str) -> String {
+    match url.find("://") {
+        Some(i) => match url[i + 3..].find('/') {
+            Some(j) => url[..i + 3 + j].to_string(),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
 }
 
 impl axum::extract::FromRef<ServerState> for LeptosOptions {
@@ -49,12 +90,20 @@ impl axum::extract::FromRef<ServerState> for LeptosOptions {
     }
 }
 
-pub fn router(leptos: LeptosOptions, db: Db) -> Router {
+pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router {
+    let context = AppContext {
+        db,
+        keys: settings.keys,
+        cookie: SessionCookie {
+            secure: settings.cookie_secure,
+        },
+    };
     let state = ServerState {
         leptos: leptos.clone(),
-        db: db.clone(),
+        app: context.clone(),
+        public_origin: origin_of(&settings.public_base_url),
+        https: settings.public_base_url.starts_with("https://"),
     };
-    let context = AppContext { db };
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
 
@@ -76,6 +125,9 @@ pub fn router(leptos: LeptosOptions, db: Db) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::session))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::same_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -98,7 +150,7 @@ async fn healthz() -> &'static str {
 
 /// The database answers; load balancers stop sending traffic while it does not.
 async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
-    if state.db.ping().await {
+    if state.app.db.ping().await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
@@ -109,7 +161,7 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
     let leptos = get_configuration(None)
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
-    let app = router(leptos, db.clone());
+    let app = router(leptos, db.clone(), RouterSettings::from_config(&config));
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .map_err(|source| ServeError::Bind {
@@ -126,9 +178,12 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
         db.engine().name(),
         config.public_base_url
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("shutting down: waiting for the database pool to close");
     tokio::time::timeout(Duration::from_secs(5), db.close())
         .await

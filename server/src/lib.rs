@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod config;
+mod guard;
 pub mod http;
 mod telemetry;

@@ -26,3 +26,15 @@ pub async fn create_customer(
     .await?;
     Ok(row.try_get(0)?)
 }
+
+/// The customer's display name, if the customer exists.
+pub async fn customer_name(
+    db: &crate::db::Db,
+    customer_id: i64,
+) -> Result<Option<String>, DbError> {
+    let row = sqlx::query("SELECT name FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}

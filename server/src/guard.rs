@@ -1,0 +1,196 @@
+//! Middleware every request passes: who is calling (session cookie), same-origin proof for
+//! anything that changes state, and the hardening headers.
+
+use std::net::SocketAddr;
+
+use app::session::{ClientAddress, CurrentCaller};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ledgerport::auth::RENEW_AFTER_SECONDS;
+use ledgerport::auth::store::resolve_session;
+
+use crate::http::ServerState;
+
+/// Resolves the session cookie into the request's `CurrentCaller`, and renews the token of an
+/// active session once it is older than a minute (sliding idle timeout).
+pub async fn session(
+    State(state): State<ServerState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(addr)) = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .copied()
+    {
+        request.extensions_mut().insert(ClientAddress(addr.ip()));
+    }
+    let cookie = &state.app.cookie;
+    let claims = request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| cookie.read(v))
+        .and_then(|token| state.app.keys.verify(token).ok());
+    let mut caller = None;
+    if let Some(claims) = &claims {
+        if let Ok(user_id) = claims.sub.parse::<i64>() {
+            match resolve_session(&state.app.db, &claims.sid, user_id).await {
+                Ok(found) => caller = found,
+                Err(e) => tracing::error!("session lookup failed: {e}"),
+            }
+        }
+    }
+    request
+        .extensions_mut()
+        .insert(CurrentCaller(caller.clone()));
+    let mut response = next.run(request).await;
+
+    let response_sets_cookie = response.headers().contains_key(header::SET_COOKIE);
+    match (&caller, &claims) {
+        (Some(caller), Some(claims)) if !response_sets_cookie => {
+            let now = chrono::Utc::now().timestamp();
+            if now - claims.iat >= RENEW_AFTER_SECONDS {
+                if let Ok(token) = state
+                    .app
+                    .keys
+                    .issue(caller.user_id, &caller.session_id, now)
+                {
+                    if let Ok(value) = HeaderValue::from_str(&cookie.set(&token)) {
+                        response.headers_mut().append(header::SET_COOKIE, value);
+                    }
+                }
+            }
+        }
+        // A cookie that no longer names an open session is removed.
+        (None, _) if !response_sets_cookie && claims.is_some() => {
+            if let Ok(value) = HeaderValue::from_str(&cookie.clear()) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        _ => {}
+    }
+    response
+}
+
+/// Paths called by other servers with their own authentication (signatures, API keys); they
+/// carry no cookie, so there is no ambient authority to forge.
+const CROSS_SITE_ALLOWED: [&str; 2] = ["/webhooks/", "/api/v1/"];
+
+/// Refuses a state-changing request unless the browser says it comes from our own origin.
+pub async fn same_origin(
+    State(state): State<ServerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    let exempt = CROSS_SITE_ALLOWED
+        .iter()
+        .any(|p| request.uri().path().starts_with(p));
+    if safe || exempt || is_same_origin(request.headers(), &state.public_origin) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "cross-site request refused: this action must come from the portal itself",
+        )
+            .into_response()
+    }
+}
+
+fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    match (header("sec-fetch-site"), header("origin")) {
+        (Some("same-origin"), _) => true,
+        (Some(_), _) => false,
+        (None, Some(origin)) => origin == public_origin,
+        (None, None) => false,
+    }
+}
+
+/// Hardening headers on every response. Pages set their own CSP (with the script nonce);
+/// everything else gets one that allows nothing to run.
+pub async fn security_headers(
+    State(state): State<ServerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(
+        headers,
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
+    if state.https {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_static(v));
+        }
+        map
+    }
+
+    #[test]
+    fn only_same_origin_browsers_may_change_state() {
+        let origin = "http://127.0.0.1:3000";
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            origin
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            origin
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            origin
+        ));
+        assert!(is_same_origin(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            origin
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example")]),
+            origin
+        ));
+        assert!(!is_same_origin(&headers(&[]), origin));
+    }
+}
