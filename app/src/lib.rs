@@ -50,33 +50,20 @@ pub fn App() -> impl IntoView {
 
     #[cfg(feature = "ssr")]
     set_content_security_policy();
-    let me = Resource::new(|| (), |_| who_am_i());
-
     view! {
         <Stylesheet id="leptos" href="/pkg/ledgerport.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
         }/>
+        <Router>
         <div class="app" data-hydrated=move || hydrated.get().to_string()>
             <header class="topbar">
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"L"</span>
                     "Ledgerport"
                 </a>
-                <nav class="topnav" aria-label="Account">
-                    <Suspense>
-                        {move || Suspend::new(async move {
-                            match me.await {
-                                Ok(Some(me)) => view! {
-                                    <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
-                                }.into_any(),
-                                _ => view! { <a href="/sign-in">"Sign in"</a> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
-                </nav>
+                <TopNav/>
             </header>
-            <Router>
                 <main id="main" class="page">
                     <Routes fallback=NotFound>
                         // Async SSR: pages arrive complete, so they read the same with JavaScript off.
@@ -85,9 +72,30 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
-            </Router>
             <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
         </div>
+        </Router>
+    }
+}
+
+/// Who is signed in, asked again on every navigation so that signing in or out shows at once.
+#[component]
+fn TopNav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let me = Resource::new(move || location.pathname.get(), |_| who_am_i());
+    view! {
+        <nav class="topnav" aria-label="Account">
+            <Suspense>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(me)) => view! {
+                            <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
+                        }.into_any(),
+                        _ => view! { <a href="/sign-in">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </nav>
     }
 }
 
