@@ -297,6 +297,7 @@ pub async fn seed_load(
         let batch = (customers - loaded).min(1_000);
         let mut tx = db.begin_write().await?;
         insert_load_customers(
+            db.engine(),
             &mut tx,
             first_customer + loaded as i64,
             batch,
@@ -319,9 +320,15 @@ pub async fn seed_load(
     let first_entry = next_id(db, "journal_entries").await?;
     let today = Utc::now().date_naive();
     let mut rng = StdRng::seed_from_u64(first_invoice as u64);
+    // Binding is superlinear in a statement's parameter count on SQLite; PostgreSQL prefers
+    // fewer round trips. Measured with `seed` on this machine (BENCHMARKS.md).
+    let invoice_batch = match db.engine() {
+        Engine::Sqlite => 100,
+        Engine::Postgres => 500,
+    };
     let mut done = 0;
     while done < invoices {
-        let batch = (invoices - done).min(500);
+        let batch = (invoices - done).min(invoice_batch);
         let mut generated = Vec::with_capacity(batch as usize);
         for i in 0..batch {
             let seq = first_invoice + (done + i) as i64;
@@ -337,6 +344,7 @@ pub async fn seed_load(
         }
         let mut tx = db.begin_write().await?;
         insert_invoices(
+            db.engine(),
             &mut tx,
             &generated,
             first_invoice + done as i64,
@@ -372,8 +380,13 @@ async fn next_id(db: &Db, table: &str) -> Result<i64, DbError> {
     Ok(row.try_get(0)?)
 }
 
-/// `$1, $2, …` groups for a multi-row VALUES clause.
-fn values_clause(rows: usize, columns: usize) -> String {
+/// `($1,$2,…),(…)` groups for a multi-row VALUES clause. SQLite gets `?N`: it resolves `$N` as a
+/// name with a linear search per parameter, which makes 10,000-parameter statements quadratic.
+fn values_clause(engine: Engine, rows: usize, columns: usize) -> String {
+    let sigil = match engine {
+        Engine::Sqlite => '?',
+        Engine::Postgres => '$',
+    };
     let mut sql = String::with_capacity(rows * columns * 5);
     for r in 0..rows {
         if r > 0 {
@@ -384,7 +397,7 @@ fn values_clause(rows: usize, columns: usize) -> String {
             if c > 0 {
                 sql.push(',');
             }
-            sql.push('$');
+            sql.push(sigil);
             sql.push_str(&(r * columns + c + 1).to_string());
         }
         sql.push(')');
@@ -393,6 +406,7 @@ fn values_clause(rows: usize, columns: usize) -> String {
 }
 
 async fn insert_load_customers(
+    engine: Engine,
     tx: &mut Transaction<'_, Any>,
     first_id: i64,
     count: u64,
@@ -402,7 +416,7 @@ async fn insert_load_customers(
     let sql = format!(
         "INSERT INTO customers (id, number, name, currency, net_days, discount_bp, discount_days, \
          credit_limit_minor, created_at) VALUES {}",
-        values_clause(count as usize, 9)
+        values_clause(engine, count as usize, 9)
     );
     let mut query = sqlx::query(&sql);
     for id in first_id..first_id + count as i64 {
@@ -422,7 +436,7 @@ async fn insert_load_customers(
 
     let sql = format!(
         "INSERT INTO users (email, display_name, password_hash, role, customer_id, created_at) VALUES {}",
-        values_clause(count as usize, 6)
+        values_clause(engine, count as usize, 6)
     );
     let mut query = sqlx::query(&sql);
     for id in first_id..first_id + count as i64 {
@@ -484,6 +498,7 @@ fn load_invoice(
 }
 
 async fn insert_invoices(
+    engine: Engine,
     tx: &mut Transaction<'_, Any>,
     invoices: &[(NewInvoice, NaiveDate, Option<NaiveDate>)],
     first_invoice_id: i64,
@@ -494,7 +509,7 @@ async fn insert_invoices(
         "INSERT INTO invoices (id, customer_id, number, po_number, currency, issue_date, due_date, \
          discount_bp, discount_until, subtotal_minor, tax_minor, total_minor, open_minor, created_at) \
          VALUES {}",
-        values_clause(invoices.len(), 14)
+        values_clause(engine, invoices.len(), 14)
     );
     let mut query = sqlx::query(&sql);
     for (i, (inv, due, discount_until)) in invoices.iter().enumerate() {
@@ -520,7 +535,7 @@ async fn insert_invoices(
     let sql = format!(
         "INSERT INTO invoice_lines (invoice_id, customer_id, line_no, description, quantity_milli, \
          unit_price_minor, discount_bp, tax_rate_bp, net_minor, tax_minor) VALUES {}",
-        values_clause(line_rows, 10)
+        values_clause(engine, line_rows, 10)
     );
     let mut query = sqlx::query(&sql);
     for (i, (inv, _, _)) in invoices.iter().enumerate() {
@@ -549,7 +564,7 @@ async fn insert_invoices(
     let sql = format!(
         "INSERT INTO journal_entries (id, business_key, kind, effective_date, posted_at, customer_id, memo) \
          VALUES {}",
-        values_clause(entries.len(), 7)
+        values_clause(engine, entries.len(), 7)
     );
     let mut query = sqlx::query(&sql);
     for (i, entry) in entries.iter().enumerate() {
@@ -568,7 +583,7 @@ async fn insert_invoices(
     let sql = format!(
         "INSERT INTO journal_lines (entry_id, account_code, currency, amount_minor, customer_id, invoice_id, \
          effective_date) VALUES {}",
-        values_clause(line_rows, 7)
+        values_clause(engine, line_rows, 7)
     );
     let mut query = sqlx::query(&sql);
     for (i, entry) in entries.iter().enumerate() {
@@ -590,10 +605,15 @@ async fn insert_invoices(
 #[cfg(test)]
 mod tests {
     use super::values_clause;
+    use crate::db::Engine;
 
     #[test]
     fn a_values_clause_numbers_placeholders_row_by_row() {
-        assert_eq!(values_clause(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(
+            values_clause(Engine::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_clause(Engine::Sqlite, 1, 2), "(?1,?2)");
     }
 }
 
