@@ -34,6 +34,7 @@ cargo fmt --all --check || fail "cargo fmt --check (run: cargo fmt --all)"
 
 step "clippy, warnings denied"
 cargo clippy -p ledgerport --features test-support --all-targets -- -D warnings
+cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p server --all-targets -- -D warnings
 cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 

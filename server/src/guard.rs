@@ -36,12 +36,12 @@ pub async fn session(
         .find_map(|v| cookie.read(v))
         .and_then(|token| state.app.keys.verify(token).ok());
     let mut caller = None;
-    if let Some(claims) = &claims {
-        if let Ok(user_id) = claims.sub.parse::<i64>() {
-            match resolve_session(&state.app.db, &claims.sid, user_id).await {
-                Ok(found) => caller = found,
-                Err(e) => tracing::error!("session lookup failed: {e}"),
-            }
+    if let Some(claims) = &claims
+        && let Ok(user_id) = claims.sub.parse::<i64>()
+    {
+        match resolve_session(&state.app.db, &claims.sid, user_id).await {
+            Ok(found) => caller = found,
+            Err(e) => tracing::error!("session lookup failed: {e}"),
         }
     }
     request
@@ -53,16 +53,14 @@ pub async fn session(
     match (&caller, &claims) {
         (Some(caller), Some(claims)) if !response_sets_cookie => {
             let now = chrono::Utc::now().timestamp();
-            if now - claims.iat >= RENEW_AFTER_SECONDS {
-                if let Ok(token) = state
+            if now - claims.iat >= RENEW_AFTER_SECONDS
+                && let Ok(token) = state
                     .app
                     .keys
                     .issue(caller.user_id, &caller.session_id, now)
-                {
-                    if let Ok(value) = HeaderValue::from_str(&cookie.set(&token)) {
-                        response.headers_mut().append(header::SET_COOKIE, value);
-                    }
-                }
+                && let Ok(value) = HeaderValue::from_str(&cookie.set(&token))
+            {
+                response.headers_mut().append(header::SET_COOKIE, value);
             }
         }
         // A cookie that no longer names an open session is removed.
