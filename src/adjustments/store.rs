@@ -8,7 +8,7 @@ use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::ledger::store::post;
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
-use crate::payments::store::{CashError, lock_customer, lower_open_amount, unapplied_credit_in};
+use crate::payments::store::{CashError, change_open_amount, lock_customer, unapplied_credit_in};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Adjusted {
@@ -196,10 +196,8 @@ pub async fn adjust(
     };
 
     let posted = post(&mut tx, &entry).await?;
-    match open_change {
-        0 => {}
-        lower if lower < 0 => lower_open_amount(&mut tx, invoice_id_of(&invoice)?, -lower).await?,
-        raise => raise_open_amount(&mut tx, invoice_id_of(&invoice)?, raise).await?,
+    if open_change != 0 {
+        change_open_amount(&mut tx, invoice_id_of(&invoice)?, open_change).await?;
     }
     if request.kind() == AdjustmentKind::Void {
         sqlx::query("UPDATE invoices SET voided_at = $1 WHERE id = $2")
@@ -377,28 +375,6 @@ async fn issuance_reversal_lines(
     let entry_id = entry_id
         .ok_or_else(|| DbError::Corrupt(format!("invoice {number} has no issuance entry")))?;
     Ok((entry_id, lines))
-}
-
-async fn raise_open_amount(
-    tx: &mut Transaction<'_, Any>,
-    invoice_id: i64,
-    amount_minor: i64,
-) -> Result<(), CashError> {
-    let done = sqlx::query(
-        "UPDATE invoices SET open_minor = open_minor + $1 WHERE id = $2 AND open_minor + $1 <= total_minor",
-    )
-    .bind(amount_minor)
-    .bind(invoice_id)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} cannot reopen by {amount_minor}"
-        ))
-        .into())
-    }
 }
 
 #[cfg(all(test, feature = "test-support"))]

@@ -279,7 +279,7 @@ async fn apply_plan(
 ) -> Result<(), CashError> {
     for a in &plan.allocations {
         let settled = a.amount_minor + a.discount_minor;
-        lower_open_amount(tx, a.invoice_id, settled).await?;
+        change_open_amount(tx, a.invoice_id, -settled).await?;
         sqlx::query(
             "INSERT INTO allocations (customer_id, invoice_id, payment_id, entry_id, amount_minor, \
              discount_minor, applied_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -297,16 +297,18 @@ async fn apply_plan(
     Ok(())
 }
 
-/// `open_minor -= amount`, only if that leaves it at zero or above.
-pub(crate) async fn lower_open_amount(
+/// `open_minor += delta` (negative to settle, positive to reopen), only if the result stays
+/// between zero and the invoice total; otherwise nothing changes and the transaction fails.
+pub(crate) async fn change_open_amount(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
-    amount_minor: i64,
+    delta_minor: i64,
 ) -> Result<(), DbError> {
     let done = sqlx::query(
-        "UPDATE invoices SET open_minor = open_minor - $1 WHERE id = $2 AND open_minor >= $1",
+        "UPDATE invoices SET open_minor = open_minor + $1 \
+         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor",
     )
-    .bind(amount_minor)
+    .bind(delta_minor)
     .bind(invoice_id)
     .execute(&mut **tx)
     .await?;
@@ -314,7 +316,7 @@ pub(crate) async fn lower_open_amount(
         Ok(())
     } else {
         Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} changed while being settled; nothing was written"
+            "invoice {invoice_id} cannot change its open amount by {delta_minor}; nothing was written"
         )))
     }
 }
