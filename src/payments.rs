@@ -92,7 +92,7 @@ pub enum AllocationRule {
 }
 
 impl AllocationRule {
-    fn check(&self, amount: Money) -> Result<(), PaymentError> {
+    pub(crate) fn check(&self, amount: Money) -> Result<(), PaymentError> {
         let AllocationRule::Explicit(parts) = self else {
             return Ok(());
         };

@@ -108,13 +108,6 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
 
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
-        .nest_service(
-            &format!("/{}", leptos.site_pkg_dir),
-            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
-        )
         .leptos_routes_with_context(
             &state,
             routes,
@@ -125,7 +118,16 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        // Only pages and server functions need the caller; the routes added below (probes,
+        // static bundle) are served without a session lookup.
         .layer(middleware::from_fn_with_state(state.clone(), guard::session))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
+        .nest_service(
+            &format!("/{}", leptos.site_pkg_dir),
+            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), guard::same_origin))
         .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

@@ -7,8 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentMethod, PaymentRequest,
-    PlannedAllocation, check_key, plan_allocation,
+    AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentRequest, PlannedAllocation,
+    check_key, plan_allocation,
 };
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::ledger::store::{PostError, post};
@@ -179,16 +179,8 @@ pub async fn apply_credit(
     if wanted.is_zero() {
         return Err(PaymentError::InsufficientCredit { available }.into());
     }
-    let probe = PaymentRequest::new(
-        customer_id,
-        business_key,
-        PaymentMethod::Cash,
-        wanted,
-        applied_on,
-        rule.clone(),
-        false,
-    )?;
-    let invoices = open_invoices(&mut tx, db.engine(), customer_id, &probe.rule).await?;
+    rule.check(wanted)?;
+    let invoices = open_invoices(&mut tx, db.engine(), customer_id, rule).await?;
     let mut plan = plan_allocation(
         wanted.to_minor(),
         currency,
@@ -487,6 +479,7 @@ pub(crate) async fn unapplied_credit_in(
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
     use super::*;
+    use crate::payments::PaymentMethod;
     use crate::reports::store::{account_summary, trial_balance};
     use crate::testing::fixtures::*;
     use crate::testing::fresh_db;
