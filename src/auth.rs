@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::users::Role;
 
 #[cfg(feature = "ssr")]
+pub mod access;
+#[cfg(feature = "ssr")]
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod tokens;
@@ -50,4 +52,16 @@ pub enum SignInError {
     WrongCredentials,
     #[error("too many failed sign-ins; try again in {retry_after_minutes} minutes")]
     TooManyAttempts { retry_after_minutes: i64 },
+}
+
+/// A customer contact as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactSummary {
+    pub user_id: i64,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The invitation was accepted (a password is set).
+    pub accepted: bool,
+    pub disabled: bool,
 }

@@ -100,3 +100,12 @@ mod tests {
         );
     }
 }
+
+/// A customer account in lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    pub currency: String,
+}

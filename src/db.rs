@@ -234,6 +234,12 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
 }
 
 /// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
+/// A stored ISO date back into a date.
+pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, DbError> {
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("date {text:?}")))
+}
+
 pub fn date_text(date: chrono::NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }

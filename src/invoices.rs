@@ -12,7 +12,10 @@ use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
 use crate::money::{Currency, Money, MoneyError};
 
 #[cfg(feature = "ssr")]
+pub mod reading;
+#[cfg(feature = "ssr")]
 pub mod store;
+pub mod views;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvoiceError {

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod invoices;
 pub mod ledger;
 pub mod money;
+pub mod outbox;
 pub mod payments;
 pub mod reports;
 pub mod terms;

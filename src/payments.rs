@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::ledger::Account;
 use crate::money::{Currency, Money};
 
+pub mod history;
 #[cfg(feature = "ssr")]
 pub mod store;
 

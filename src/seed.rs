@@ -15,6 +15,8 @@ use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::invoices::store::{IssueError, issue_invoice_in};
 use crate::invoices::{InvoiceError, InvoiceNumber, LineItem, NewInvoice};
 use crate::money::{Currency, Money};
+use crate::payments::store::record_payment;
+use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::terms::PaymentTerms;
 use crate::users::store::{CreateUserError, create_user, hash_password};
 use crate::users::{Email, NewPassword, Role};
@@ -238,6 +240,39 @@ pub async fn seed_demo(db: &Db) -> Result<(), SeedError> {
         add_login(&mut tx, login, role, None).await?;
     }
     tx.commit().await?;
+    seed_demo_payments(db, today).await
+}
+
+/// Acme has paid before: a wire that settled its oldest invoice and a cheque that paid part of
+/// the next, so its history, statements and invoice pages show real cash application.
+async fn seed_demo_payments(db: &Db, today: NaiveDate) -> Result<(), SeedError> {
+    let oldest = sqlx::query(
+        "SELECT i.customer_id, i.total_minor FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE c.number = 'C-1001' ORDER BY i.due_date, i.id LIMIT 1",
+    )
+    .fetch_one(db.pool())
+    .await
+    .map_err(DbError::from)?;
+    let customer_id: i64 = oldest.try_get(0).map_err(DbError::from)?;
+    let total: i64 = oldest.try_get(1).map_err(DbError::from)?;
+    for (key, method, amount_minor, days_ago) in [
+        ("demo-wire-0001", PaymentMethod::Wire, total, 60),
+        ("demo-cheque-1042", PaymentMethod::Cheque, 100_000, 20),
+    ] {
+        let request = PaymentRequest::new(
+            customer_id,
+            key,
+            method,
+            Money::from_minor(amount_minor, Currency::Usd),
+            today - Days::new(days_ago),
+            AllocationRule::OldestFirst,
+            false,
+        )
+        .map_err(|e| SeedError::Invalid(e.to_string()))?;
+        record_payment(db, &request)
+            .await
+            .map_err(|e| SeedError::Invalid(e.to_string()))?;
+    }
     Ok(())
 }
 
@@ -637,10 +672,10 @@ mod db_tests {
         .collect()
     }
 
-    /// Invoices whose total differs from their receivables debit.
+    /// Invoices whose cached open amount differs from their receivables balance.
     async fn invoices_not_matching_ledger(db: &Db) -> i64 {
         sqlx::query(
-            "SELECT count(*) FROM invoices i WHERE i.total_minor <> \
+            "SELECT count(*) FROM invoices i WHERE i.open_minor <> \
              (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
               WHERE l.invoice_id = i.id AND l.account_code = '1100')",
         )

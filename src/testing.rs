@@ -109,6 +109,31 @@ pub mod fixtures {
     use crate::reports::store::ledger_health;
     use crate::terms::PaymentTerms;
 
+    /// A user with a password, for access tests; a contact when `customer_id` is given.
+    pub async fn user(
+        db: &Db,
+        email: &str,
+        password: &str,
+        role: crate::users::Role,
+        customer_id: Option<i64>,
+    ) -> i64 {
+        let email = crate::users::Email::parse(email).expect("email");
+        let password = crate::users::NewPassword::parse(password).expect("password");
+        let mut tx = db.begin_write().await.expect("tx");
+        let id = crate::users::store::create_user(
+            &mut tx,
+            &email,
+            email.as_str(),
+            role,
+            customer_id,
+            Some(&password),
+        )
+        .await
+        .expect("user");
+        tx.commit().await.expect("commit");
+        id
+    }
+
     pub fn date(text: &str) -> NaiveDate {
         text.parse().expect("a YYYY-MM-DD date")
     }

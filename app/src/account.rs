@@ -1,7 +1,9 @@
-//! Signing in and out, and "who am I" for the pages.
+//! Signing in and out, invitations, password resets and "my profile".
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::errors::AppError;
 
 /// What the pages need to know about the signed-in user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,19 +12,19 @@ pub struct Me {
     pub email: String,
     pub role: String,
     pub is_staff: bool,
+    pub is_manager: bool,
+    pub can_pay: bool,
     pub customer_name: Option<String>,
 }
 
 #[server(endpoint = "me")]
-pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
+pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     let Some(caller) = crate::session::caller() else {
         return Ok(None);
     };
-    let ctx = expect_context::<crate::context::AppContext>();
+    let ctx = crate::context::app();
     let customer_name = match caller.customer_id {
-        Some(id) => ledgerport::customers::store::customer_name(&ctx.db, id)
-            .await
-            .map_err(|e| internal("who_am_i", e))?,
+        Some(id) => ledgerport::customers::store::customer_name(&ctx.db, id).await?,
         None => None,
     };
     Ok(Some(Me {
@@ -30,66 +32,94 @@ pub async fn who_am_i() -> Result<Option<Me>, ServerFnError> {
         email: caller.email.clone(),
         role: caller.role.as_str().to_string(),
         is_staff: caller.is_staff(),
+        is_manager: caller.role == ledgerport::users::Role::Manager,
+        can_pay: caller.can_pay(),
         customer_name,
     }))
 }
 
-/// Logs the cause and gives the browser a message without internals.
-#[cfg(feature = "ssr")]
-pub(crate) fn internal(what: &str, error: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!("{what}: {error}");
-    ServerFnError::new("Something went wrong on our side; please try again.")
-}
-
 #[server(endpoint = "sign-in")]
-pub async fn sign_in(email: String, password: String) -> Result<(), ServerFnError> {
-    use ledgerport::auth::store::AuthError;
-    let ctx = expect_context::<crate::context::AppContext>();
-    let ip = crate::session::client_ip();
-    match ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &ip).await {
-        Ok(caller) => {
-            let now = chrono_now();
-            let token = ctx
-                .keys
-                .issue(caller.user_id, &caller.session_id, now)
-                .map_err(|e| internal("sign_in token", e))?;
-            crate::session::add_response_header(http::header::SET_COOKIE, &ctx.cookie.set(&token));
-            leptos_axum::redirect(if caller.is_staff() { "/profile" } else { "/" });
-            Ok(())
-        }
-        Err(AuthError::SignIn(refused)) => {
-            Err(ServerFnError::new(capitalise(&refused.to_string())))
-        }
-        Err(AuthError::Db(e)) => Err(internal("sign_in", e)),
-    }
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    let ctx = crate::context::app();
+    let caller =
+        ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::session::client_ip())
+            .await?;
+    crate::session::start(&caller)
 }
 
 #[server(endpoint = "sign-out")]
-pub async fn sign_out() -> Result<(), ServerFnError> {
-    let ctx = expect_context::<crate::context::AppContext>();
+pub async fn sign_out() -> Result<(), AppError> {
+    let ctx = crate::context::app();
     if let Some(caller) = crate::session::caller() {
-        ledgerport::auth::store::sign_out(&ctx.db, &caller, &crate::session::client_ip())
-            .await
-            .map_err(|e| internal("sign_out", e))?;
+        ledgerport::auth::store::sign_out(&ctx.db, &caller, &crate::session::client_ip()).await?;
     }
     crate::session::add_response_header(http::header::SET_COOKIE, &ctx.cookie.clear());
     leptos_axum::redirect("/sign-in");
     Ok(())
 }
 
-#[cfg(feature = "ssr")]
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+/// Sets the password from an invitation link and signs the new contact in.
+#[server(endpoint = "accept-invitation")]
+pub async fn accept_invitation(token: String, password: String) -> Result<(), AppError> {
+    use ledgerport::auth::access::{LinkPurpose, redeem_link};
+    let ctx = crate::context::app();
+    let caller = redeem_link(
+        &ctx.db,
+        LinkPurpose::Invitation,
+        &token,
+        &password,
+        &crate::session::client_ip(),
+    )
+    .await?;
+    crate::session::start(&caller)
 }
 
-#[cfg(feature = "ssr")]
-fn capitalise(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
+/// Queues a reset link if the account exists; the answer is the same either way.
+#[server(endpoint = "request-password-reset")]
+pub async fn request_password_reset(email: String) -> Result<(), AppError> {
+    use ledgerport::auth::access::{LinkBase, request_password_reset};
+    let ctx = crate::context::app();
+    let queued = request_password_reset(
+        &ctx.db,
+        &email,
+        &crate::session::client_ip(),
+        &LinkBase(&ctx.public_base_url),
+    )
+    .await?;
+    if let Some(outbox_id) = queued {
+        crate::context::log_message_in_development(&ctx, outbox_id).await;
     }
+    leptos_axum::redirect("/forgot-password?sent=1");
+    Ok(())
+}
+
+#[server(endpoint = "reset-password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
+    use ledgerport::auth::access::{LinkPurpose, redeem_link};
+    let ctx = crate::context::app();
+    let caller = redeem_link(
+        &ctx.db,
+        LinkPurpose::PasswordReset,
+        &token,
+        &password,
+        &crate::session::client_ip(),
+    )
+    .await?;
+    crate::session::start(&caller)
+}
+
+#[server(endpoint = "change-password")]
+pub async fn change_password(current: String, new: String) -> Result<(), AppError> {
+    let caller = crate::session::require_caller()?;
+    let ctx = crate::context::app();
+    ledgerport::auth::access::change_password(
+        &ctx.db,
+        &caller,
+        &current,
+        &new,
+        &crate::session::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/profile?changed=1");
+    Ok(())
 }

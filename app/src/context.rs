@@ -2,6 +2,7 @@
 
 use ledgerport::auth::tokens::SigningKeys;
 use ledgerport::db::Db;
+use leptos::prelude::*;
 
 /// Shared, cheaply cloneable server state, provided with `provide_context`.
 #[derive(Clone, Debug)]
@@ -9,4 +10,29 @@ pub struct AppContext {
     pub db: Db,
     pub keys: SigningKeys,
     pub cookie: crate::session::SessionCookie,
+    /// Links in messages point here (PUBLIC_BASE_URL).
+    pub public_base_url: String,
+    /// Development without SMTP: queued messages are also written to the log.
+    pub log_messages: bool,
+}
+
+/// The server state; every server function and SSR render runs with it provided.
+pub fn app() -> AppContext {
+    expect_context::<AppContext>()
+}
+
+/// In development, shows a queued message (with its link) in the log, since no mail goes out.
+pub async fn log_message_in_development(ctx: &AppContext, outbox_id: i64) {
+    if !ctx.log_messages {
+        return;
+    }
+    if let Ok(Some(message)) = ledgerport::outbox::store::message(&ctx.db, outbox_id).await {
+        tracing::info!(
+            "outbox #{} to {} ({}):\n{}",
+            message.id,
+            message.recipient,
+            message.subject,
+            message.body
+        );
+    }
 }

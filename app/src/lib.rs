@@ -2,7 +2,12 @@
 //! into the server, and with `hydrate` into the WASM client.
 
 pub mod account;
+pub mod admin;
+pub mod errors;
+pub mod format;
+pub mod forms;
 pub mod pages;
+pub mod portal;
 pub mod status;
 
 #[cfg(feature = "ssr")]
@@ -16,9 +21,14 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::account::who_am_i;
-use crate::pages::{
-    home::HomePage, not_found::NotFound, profile::ProfilePage, sign_in::SignInPage,
+use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::pages::portal::{
+    InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
+use crate::pages::sign_in::{
+    AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInPage,
+};
+use crate::pages::{home::HomePage, not_found::NotFound, profile::ProfilePage};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -69,7 +79,18 @@ pub fn App() -> impl IntoView {
                         // Async SSR: pages arrive complete, so they read the same with JavaScript off.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                        <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                        <Route path=path!("/accept-invitation") view=AcceptInvitationPage ssr=SsrMode::Async/>
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
+                        <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
+                        <Route path=path!("/statements") view=StatementsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
@@ -88,9 +109,21 @@ fn TopNav() -> impl IntoView {
             <Suspense>
                 {move || Suspend::new(async move {
                     match me.await {
-                        Ok(Some(me)) => view! {
-                            <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
-                        }.into_any(),
+                        Ok(Some(me)) => {
+                            let staff = me.is_staff;
+                            let manager = me.is_manager;
+                            view! {
+                                {(!staff).then(|| view! {
+                                    <a href="/">"Summary"</a>
+                                    <a href="/invoices">"Invoices"</a>
+                                    <a href="/statements">"Statements"</a>
+                                    <a href="/payments">"Payments"</a>
+                                })}
+                                {staff.then(|| view! { <a href="/admin">"Customers"</a> })}
+                                {manager.then(|| view! { <a href="/admin/outbox">"Outbox"</a> })}
+                                <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
+                            }.into_any()
+                        }
                         _ => view! { <a href="/sign-in">"Sign in"</a> }.into_any(),
                     }
                 })}

@@ -1,4 +1,33 @@
+pub mod admin;
 pub mod home;
 pub mod not_found;
+pub mod portal;
 pub mod profile;
 pub mod sign_in;
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::errors::AppError;
+
+/// What a page shows when its data call is refused or fails: anonymous visitors go to sign-in,
+/// everyone else gets the reason (and, on the server, the matching HTTP status).
+pub fn error_view(error: AppError) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.status()),
+    ) && error != AppError::SignInRequired
+    {
+        response.set_status(status);
+    }
+    match error {
+        AppError::SignInRequired => view! { <Redirect path="/sign-in"/> }.into_any(),
+        other => view! {
+            <section class="card narrow">
+                <p class="error" role="alert">{other.to_string()}</p>
+            </section>
+        }
+        .into_any(),
+    }
+}

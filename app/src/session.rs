@@ -1,7 +1,10 @@
 //! The session cookie and the caller of the current request (server side).
 
 use ledgerport::auth::{Caller, TOKEN_SECONDS};
+use ledgerport::users::Role;
 use leptos::prelude::*;
+
+use crate::errors::AppError;
 
 /// The caller resolved by the server's session middleware, stored in the request extensions.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +57,69 @@ pub fn caller() -> Option<Caller> {
     use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<CurrentCaller>().cloned())
         .and_then(|current| current.0)
+}
+
+/// The signed-in caller, or 401.
+pub fn require_caller() -> Result<Caller, AppError> {
+    caller().ok_or(AppError::SignInRequired)
+}
+
+/// A customer contact and the one account they may see. Staff work customers from the admin view.
+pub fn require_contact() -> Result<(Caller, i64), AppError> {
+    let caller = require_caller()?;
+    match caller.customer_id {
+        Some(customer_id) => Ok((caller, customer_id)),
+        None => Err(AppError::Forbidden(
+            "This page is for customer contacts; AR staff use the admin view.".into(),
+        )),
+    }
+}
+
+/// A contact allowed to pay and dispute (role payer).
+pub fn require_payer() -> Result<(Caller, i64), AppError> {
+    let (caller, customer_id) = require_contact()?;
+    if caller.can_pay() {
+        Ok((caller, customer_id))
+    } else {
+        Err(AppError::Forbidden(
+            "Your access is read-only; ask a payer on your account, or us, to change it.".into(),
+        ))
+    }
+}
+
+/// AR staff (clerk or manager).
+pub fn require_staff() -> Result<Caller, AppError> {
+    let caller = require_caller()?;
+    if caller.is_staff() {
+        Ok(caller)
+    } else {
+        Err(AppError::Forbidden("Only AR staff can do that.".into()))
+    }
+}
+
+/// An AR manager.
+pub fn require_manager() -> Result<Caller, AppError> {
+    let caller = require_staff()?;
+    if caller.role == Role::Manager {
+        Ok(caller)
+    } else {
+        Err(AppError::Forbidden(
+            "Only an AR manager can do that.".into(),
+        ))
+    }
+}
+
+/// Issues the session cookie for a caller who just signed in and sends them to their start page.
+pub fn start(caller: &Caller) -> Result<(), AppError> {
+    let ctx = crate::context::app();
+    let now = chrono::Utc::now().timestamp();
+    let token = ctx
+        .keys
+        .issue(caller.user_id, &caller.session_id, now)
+        .map_err(crate::errors::internal)?;
+    add_response_header(http::header::SET_COOKIE, &ctx.cookie.set(&token));
+    leptos_axum::redirect(if caller.is_staff() { "/admin" } else { "/" });
+    Ok(())
 }
 
 /// The client's address, inserted into the request extensions by the server.

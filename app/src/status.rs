@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::errors::AppError;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusReport {
     pub database: String,
@@ -11,8 +13,8 @@ pub struct StatusReport {
 }
 
 #[server(endpoint = "status")]
-pub async fn service_status() -> Result<StatusReport, ServerFnError> {
-    let ctx = expect_context::<crate::context::AppContext>();
+pub async fn service_status() -> Result<StatusReport, AppError> {
+    let ctx = crate::context::app();
     Ok(StatusReport {
         database: ctx.db.engine().name().to_string(),
         database_ready: ctx.db.ping().await,

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderName, Request, StatusCode};
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use axum::serve::ListenerExt;
 use ledgerport::auth::tokens::SigningKeys;
 use ledgerport::db::Db;
@@ -56,6 +56,8 @@ pub struct RouterSettings {
     pub keys: SigningKeys,
     pub public_base_url: String,
     pub cookie_secure: bool,
+    /// No SMTP and plain http: queued messages (invitation and reset links) go to the log too.
+    pub log_messages: bool,
 }
 
 impl RouterSettings {
@@ -69,6 +71,7 @@ impl RouterSettings {
             keys: SigningKeys::new(config.jwt_signing_key.expose().as_bytes(), &previous),
             public_base_url: config.public_base_url.clone(),
             cookie_secure: config.cookie_secure,
+            log_messages: config.smtp.is_none() && !config.public_base_url.starts_with("https://"),
         }
     }
 }
@@ -97,6 +100,8 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         cookie: SessionCookie {
             secure: settings.cookie_secure,
         },
+        public_base_url: settings.public_base_url.trim_end_matches('/').to_string(),
+        log_messages: settings.log_messages,
     };
     let state = ServerState {
         leptos: leptos.clone(),
@@ -107,6 +112,10 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
 
+    let mut router = Router::new();
+    for (path, handler) in probe_routes() {
+        router = router.route(path, handler);
+    }
     Router::new()
         .leptos_routes_with_context(
             &state,
@@ -121,8 +130,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         // Only pages and server functions need the caller; the routes added below (probes,
         // static bundle) are served without a session lookup.
         .layer(middleware::from_fn_with_state(state.clone(), guard::session))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .merge(router)
         // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
         .nest_service(
             &format!("/{}", leptos.site_pkg_dir),
@@ -143,6 +151,12 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .with_state(state)
+}
+
+/// Routes outside Leptos that need no session: the probes. The access-matrix test walks these
+/// together with the pages and server functions.
+pub fn probe_routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![("/healthz", get(healthz)), ("/readyz", get(readyz))]
 }
 
 /// The process is up.

@@ -38,3 +38,41 @@ pub async fn customer_name(
         .await?;
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
+
+/// Every customer account, by number, for staff.
+pub async fn list_customers(db: &crate::db::Db) -> Result<Vec<super::CustomerRow>, DbError> {
+    let rows = sqlx::query("SELECT id, number, name, currency FROM customers ORDER BY number")
+        .fetch_all(db.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            Ok(super::CustomerRow {
+                id: row.try_get("id")?,
+                number: row.try_get("number")?,
+                name: row.try_get("name")?,
+                currency: row.try_get("currency")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// The customer's billing currency, if the customer exists.
+pub async fn customer_currency(
+    db: &crate::db::Db,
+    customer_id: i64,
+) -> Result<Option<crate::money::Currency>, DbError> {
+    let row = sqlx::query("SELECT currency FROM customers WHERE id = $1")
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let code: String = row.try_get(0)?;
+            code.parse()
+                .map(Some)
+                .map_err(|_| DbError::Corrupt(format!("currency {code:?}")))
+        }
+    }
+}

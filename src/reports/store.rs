@@ -7,33 +7,13 @@ use super::{
     AccountSummary, Aging, CollectionMetrics, HealthReport, OpenItem, Statement, StatementLine,
     TrialBalanceRow, bucket_limits,
 };
-use crate::db::{Db, DbError, date_text};
+use crate::customers::store::customer_currency;
+use crate::db::{Db, DbError, date_text, parse_date};
 use crate::money::Currency;
 
 // The chart's codes (ledger::Account), spelled out because they are part of the SQL text.
 const AR: &str = "1100";
 const UNAPPLIED: &str = "2200";
-
-fn parse_date(text: &str) -> Result<NaiveDate, DbError> {
-    text.parse()
-        .map_err(|_| DbError::Corrupt(format!("date {text:?}")))
-}
-
-async fn customer_currency(db: &Db, customer_id: i64) -> Result<Option<Currency>, DbError> {
-    let row = sqlx::query("SELECT currency FROM customers WHERE id = $1")
-        .bind(customer_id)
-        .fetch_optional(db.pool())
-        .await?;
-    match row {
-        None => Ok(None),
-        Some(row) => {
-            let code: String = row.try_get(0)?;
-            code.parse()
-                .map(Some)
-                .map_err(|_| DbError::Corrupt(format!("currency {code:?}")))
-        }
-    }
-}
 
 /// True when nothing is posted after `as_of`, so the cached open amounts on invoices (kept in
 /// the same transaction as every posting, and re-checked by `ledger_health`) equal the ledger

@@ -1,10 +1,31 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use leptos_router::components::Redirect;
+
+use crate::account::who_am_i;
+use crate::pages::portal::AccountSummaryView;
 use crate::status::service_status;
 
+/// Contacts see their account; staff go to the admin view; everyone else gets the welcome.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let me = Resource::new(|| (), |_| who_am_i());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) if me.is_staff => view! { <Redirect path="/admin"/> }.into_any(),
+                    Ok(Some(_)) => view! { <AccountSummaryView/> }.into_any(),
+                    _ => view! { <Welcome/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Welcome() -> impl IntoView {
     let status = Resource::new(|| (), |_| service_status());
     let refresh = move |_| status.refetch();
 
@@ -16,6 +37,7 @@ pub fn HomePage() -> impl IntoView {
                 "Ledgerport is your self-service window onto your account with us: see what you owe, "
                 "pay online, and raise a question about any invoice line."
             </p>
+            <a class="button" href="/sign-in">"Sign in"</a>
         </section>
         <section class="card narrow" aria-labelledby="status-heading">
             <h2 id="status-heading">"Service status"</h2>

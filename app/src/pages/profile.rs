@@ -1,13 +1,23 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
-use crate::account::{SignOut, who_am_i};
+use crate::account::{ChangePassword, SignOut, who_am_i};
+use crate::forms::form_error;
+use crate::pages::sign_in::FormError;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let me = Resource::new(|| (), |_| who_am_i());
     let sign_out = ServerAction::<SignOut>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    let change_error = form_error(change);
+    let query = use_query_map();
+    let changed = move || {
+        query.with(|q| q.get("changed").is_some())
+            || change.value().with(|v| matches!(v, Some(Ok(()))))
+    };
     view! {
         <Title text="My profile"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -27,6 +37,22 @@ pub fn ProfilePage() -> impl IntoView {
                             </dl>
                             <ActionForm action=sign_out>
                                 <button class="button secondary" type="submit">"Sign out"</button>
+                            </ActionForm>
+                        </section>
+                        <section class="card narrow" aria-labelledby="password-heading">
+                            <h2 id="password-heading">"Change password"</h2>
+                            <p class="hint">"Your other signed-in devices are signed out when you change it."</p>
+                            <ActionForm action=change attr:class="form">
+                                <label for="current">"Current password"</label>
+                                <input id="current" type="password" name="current" autocomplete="current-password" required/>
+                                <label for="new">"New password"</label>
+                                <input id="new" type="password" name="new" autocomplete="new-password"
+                                    minlength="8" maxlength="128" required/>
+                                <FormError message=Signal::derive(change_error)/>
+                                {move || changed().then(|| view! {
+                                    <p class="notice" role="status">"Password changed."</p>
+                                })}
+                                <button class="button" type="submit">"Change password"</button>
                             </ActionForm>
                         </section>
                     }.into_any(),

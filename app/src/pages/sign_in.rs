@@ -1,35 +1,26 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
-use crate::account::{SignIn, who_am_i};
+use crate::account::{AcceptInvitation, RequestPasswordReset, ResetPassword, SignIn};
+use crate::forms::form_error;
+
+/// A form's error, announced to screen readers.
+#[component]
+pub fn FormError(message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|text| view! { <p class="error" role="alert">{text}</p> })
+    }
+}
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
-    let me = Resource::new(|| (), |_| who_am_i());
-    let error = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|e| {
-                e.to_string()
-                    .trim_start_matches("error running server function: ")
-                    .to_string()
-            })
-    };
-
+    let error = form_error(sign_in);
     view! {
         <Title text="Sign in"/>
-        <Suspense>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(_)) => view! { <Redirect path="/"/> }.into_any(),
-                    _ => ().into_any(),
-                }
-            })}
-        </Suspense>
         <section class="card narrow" aria-labelledby="sign-in-heading">
             <h1 id="sign-in-heading">"Sign in"</h1>
             <ActionForm action=sign_in attr:class="form">
@@ -37,10 +28,93 @@ pub fn SignInPage() -> impl IntoView {
                 <input id="email" type="email" name="email" autocomplete="username" required/>
                 <label for="password">"Password"</label>
                 <input id="password" type="password" name="password" autocomplete="current-password" required/>
-                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit" disabled=move || sign_in.pending().get()>
                     "Sign in"
                 </button>
+            </ActionForm>
+            <p class="muted"><a href="/forgot-password">"Forgot your password?"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let request = ServerAction::<RequestPasswordReset>::new();
+    let error = form_error(request);
+    let query = use_query_map();
+    let sent = move || {
+        query.with(|q| q.get("sent").is_some())
+            || request.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    view! {
+        <Title text="Reset your password"/>
+        <section class="card narrow" aria-labelledby="forgot-heading">
+            <h1 id="forgot-heading">"Reset your password"</h1>
+            <Show
+                when=sent
+                fallback=move || view! {
+                    <ActionForm action=request attr:class="form">
+                        <label for="email">"Email"</label>
+                        <input id="email" type="email" name="email" autocomplete="username" required/>
+                        <FormError message=Signal::derive(error)/>
+                        <button class="button" type="submit">"Send me a reset link"</button>
+                    </ActionForm>
+                }
+            >
+                <p role="status" data-testid="reset-sent">
+                    "If that address has an account, a reset link is on its way. It works once, for an hour."
+                </p>
+            </Show>
+            <p class="muted"><a href="/sign-in">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+/// The hidden link token and a new password with its rules, shared by the invitation and reset pages.
+#[component]
+fn NewPasswordFields() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token").unwrap_or_default());
+    view! {
+        <input type="hidden" name="token" value=token/>
+        <label for="password">"New password"</label>
+        <input id="password" type="password" name="password" autocomplete="new-password"
+            minlength="8" maxlength="128" required aria-describedby="password-rules"/>
+        <p id="password-rules" class="hint">"At least 8 characters; common passwords are refused."</p>
+    }
+}
+
+#[component]
+pub fn AcceptInvitationPage() -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let error = form_error(accept);
+    view! {
+        <Title text="Accept your invitation"/>
+        <section class="card narrow" aria-labelledby="accept-heading">
+            <h1 id="accept-heading">"Welcome to Ledgerport"</h1>
+            <p>"Choose a password to finish setting up your access."</p>
+            <ActionForm action=accept attr:class="form">
+                <NewPasswordFields/>
+                <FormError message=Signal::derive(error)/>
+                <button class="button" type="submit">"Set password and sign in"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let reset = ServerAction::<ResetPassword>::new();
+    let error = form_error(reset);
+    view! {
+        <Title text="Choose a new password"/>
+        <section class="card narrow" aria-labelledby="reset-heading">
+            <h1 id="reset-heading">"Choose a new password"</h1>
+            <ActionForm action=reset attr:class="form">
+                <NewPasswordFields/>
+                <FormError message=Signal::derive(error)/>
+                <button class="button" type="submit">"Save and sign in"</button>
             </ActionForm>
         </section>
     }

@@ -1,0 +1,151 @@
+//! The one error type every server function returns. Each variant has one HTTP status, set when
+//! the error is written to the response, so refusals reach the browser as 4xx with a clear reason.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please sign in first.")]
+    SignInRequired,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("Something went wrong on our side; please try again.")]
+    Internal,
+    /// The request did not reach the function: malformed arguments, or the network failed.
+    #[error("The request could not be understood: {0}")]
+    BadRequest(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::SignInRequired => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::Invalid(_) | AppError::BadRequest(_) => 400,
+            AppError::Conflict(_) => 409,
+            AppError::TooManyRequests(_) => 429,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// A message starting with a capital letter, from an engine error's text.
+    pub fn invalid(error: impl std::fmt::Display) -> Self {
+        AppError::Invalid(sentence(&error.to_string()))
+    }
+
+    pub fn forbidden(error: impl std::fmt::Display) -> Self {
+        AppError::Forbidden(sentence(&error.to_string()))
+    }
+}
+
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::ServerError(message) => AppError::Invalid(message),
+            other => AppError::BadRequest(other.to_string()),
+        }
+    }
+
+    /// Runs on the server as the error becomes the response body: the one place where an error
+    /// gets its status. Plain HTML form posts keep the redirect back to the form instead, with
+    /// the error in the URL, so the page can show it without JavaScript.
+    #[cfg(feature = "ssr")]
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        use leptos::server_fn::Encodes;
+        let from_html_form = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get(http::header::ACCEPT).cloned())
+            .and_then(|accept| accept.to_str().map(|a| a.contains("text/html")).ok())
+            .unwrap_or(false);
+        if !from_html_form
+            && let (Some(response), Ok(status)) = (
+                leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+                http::StatusCode::from_u16(self.status()),
+            )
+        {
+            response.set_status(status);
+        }
+        JsonEncoding::encode(self).unwrap_or_default()
+    }
+}
+
+/// Engine errors that are the caller's fault become 4xx with the engine's reason; the rest are
+/// logged with their cause and reach the browser as a generic 500.
+#[cfg(feature = "ssr")]
+mod from_engine {
+    use super::AppError;
+    use ledgerport::auth::SignInError;
+    use ledgerport::auth::access::AccessError;
+    use ledgerport::auth::store::AuthError;
+    use ledgerport::db::DbError;
+
+    pub fn internal(error: impl std::fmt::Display) -> AppError {
+        tracing::error!("request failed: {error}");
+        AppError::Internal
+    }
+
+    impl From<DbError> for AppError {
+        fn from(e: DbError) -> Self {
+            internal(e)
+        }
+    }
+
+    impl From<AuthError> for AppError {
+        fn from(e: AuthError) -> Self {
+            match e {
+                AuthError::SignIn(refused @ SignInError::WrongCredentials) => {
+                    AppError::invalid(refused)
+                }
+                AuthError::SignIn(slow @ SignInError::TooManyAttempts { .. }) => {
+                    AppError::TooManyRequests(super::sentence(&slow.to_string()))
+                }
+                AuthError::Db(e) => internal(e),
+            }
+        }
+    }
+
+    impl From<AccessError> for AppError {
+        fn from(e: AccessError) -> Self {
+            match e {
+                AccessError::StaffOnly | AccessError::ManagerOnly | AccessError::OwnAccess => {
+                    AppError::forbidden(e)
+                }
+                AccessError::UnknownCustomer | AccessError::UnknownUser => {
+                    AppError::NotFound(super::sentence(&e.to_string()))
+                }
+                AccessError::CreateUser(ledgerport::users::store::CreateUserError::EmailTaken(
+                    _,
+                )) => AppError::Conflict(super::sentence(&e.to_string())),
+                AccessError::NotAContactRole
+                | AccessError::NotAStaffRole
+                | AccessError::InvalidLink
+                | AccessError::WrongPassword
+                | AccessError::Invalid(_) => AppError::invalid(e),
+                AccessError::CreateUser(_) | AccessError::Db(_) => internal(e),
+            }
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use from_engine::internal;

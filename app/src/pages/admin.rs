@@ -1,0 +1,180 @@
+//! Staff pages: customers and contacts (invitations, roles, revocation) and the outbox.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::error_view;
+use crate::admin::{ChangeRole, InviteContact, RevokeAccess, customer_contacts, customers, outbox};
+use crate::forms::form_error;
+use crate::pages::sign_in::FormError;
+
+#[component]
+pub fn AdminHomePage() -> impl IntoView {
+    let list = Resource::new(|| (), |_| customers());
+    view! {
+        <Title text="Customers"/>
+        <section class="card" aria-labelledby="customers-heading">
+            <h1 id="customers-heading">"Customers"</h1>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(rows) if rows.is_empty() => view! {
+                            <p class="empty">"No customers yet."</p>
+                        }.into_any(),
+                        Ok(rows) => view! {
+                            <table class="table" data-testid="customers">
+                                <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th></tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|c| view! {
+                                        <tr>
+                                            <td>{c.number}</td>
+                                            <td><a href=format!("/admin/customers/{}", c.id)>{c.name}</a></td>
+                                            <td>{c.currency}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => error_view(e),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminCustomerPage() -> impl IntoView {
+    let params = use_params_map();
+    let customer_id = move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    };
+    let contacts = Resource::new(customer_id, customer_contacts);
+    let invite = ServerAction::<InviteContact>::new();
+    let invite_error = form_error(invite);
+    let change_role = ServerAction::<ChangeRole>::new();
+    let role_error = form_error(change_role);
+    let revoke = ServerAction::<RevokeAccess>::new();
+    let revoke_error = form_error(revoke);
+    let query = use_query_map();
+    let invited = move || {
+        query.with(|q| q.get("invited").is_some())
+            || invite.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    view! {
+        <Title text="Customer contacts"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match contacts.await {
+                    Ok(account) => view! {
+                        <section class="card" aria-labelledby="contacts-heading">
+                            <h1 id="contacts-heading">{account.name}</h1>
+                            <h2>"Contacts"</h2>
+                            <table class="table" data-testid="contacts">
+                                <thead><tr>
+                                    <th scope="col">"Name"</th><th scope="col">"Email"</th>
+                                    <th scope="col">"Role"</th><th scope="col">"Status"</th>
+                                    <th scope="col">"Change"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {account.contacts.into_iter().map(|c| view! {
+                                        <tr>
+                                            <td>{c.display_name}</td>
+                                            <td>{c.email}</td>
+                                            <td>{c.role.as_str()}</td>
+                                            <td>{if c.disabled { "access revoked" } else if c.accepted { "active" } else { "invited" }}</td>
+                                            <td class="actions">
+                                                <ActionForm action=change_role attr:class="inline">
+                                                    <input type="hidden" name="customer_id" value=customer_id/>
+                                                    <input type="hidden" name="user_id" value=c.user_id/>
+                                                    <input type="hidden" name="role"
+                                                        value=if c.role.as_str() == "payer" { "viewer" } else { "payer" }/>
+                                                    <button class="button small secondary" type="submit">
+                                                        {if c.role.as_str() == "payer" { "Make viewer" } else { "Make payer" }}
+                                                    </button>
+                                                </ActionForm>
+                                                {(!c.disabled).then(|| view! {
+                                                    <ActionForm action=revoke attr:class="inline">
+                                                        <input type="hidden" name="customer_id" value=customer_id/>
+                                                        <input type="hidden" name="user_id" value=c.user_id/>
+                                                        <button class="button small danger" type="submit">"Revoke access"</button>
+                                                    </ActionForm>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <FormError message=Signal::derive(role_error)/>
+                            <FormError message=Signal::derive(revoke_error)/>
+                        </section>
+                    }.into_any(),
+                    Err(e) => error_view(e),
+                }
+            })}
+        </Suspense>
+        <section class="card narrow" aria-labelledby="invite-heading">
+            <h2 id="invite-heading">"Invite a contact"</h2>
+            <ActionForm action=invite attr:class="form">
+                <input type="hidden" name="customer_id" value=customer_id/>
+                <label for="invite-email">"Email"</label>
+                <input id="invite-email" type="email" name="email" required/>
+                <label for="invite-name">"Name"</label>
+                <input id="invite-name" type="text" name="display_name" maxlength="120"/>
+                <label for="invite-role">"Role"</label>
+                <select id="invite-role" name="role">
+                    <option value="payer">"Payer: reads, pays and disputes"</option>
+                    <option value="viewer">"Viewer: reads only"</option>
+                </select>
+                <FormError message=Signal::derive(invite_error)/>
+                {move || invited().then(|| view! {
+                    <p class="notice" role="status" data-testid="invited">
+                        "Invitation queued. The link works once, for 7 days."
+                    </p>
+                })}
+                <button class="button" type="submit">"Send invitation"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn OutboxPage() -> impl IntoView {
+    let messages = Resource::new(|| (), |_| outbox());
+    view! {
+        <Title text="Outbox"/>
+        <section class="card" aria-labelledby="outbox-heading">
+            <h1 id="outbox-heading">"Outbox"</h1>
+            <p class="hint">"Every message the portal sends. Without SMTP configured, messages stay queued here."</p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match messages.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="messages" data-testid="outbox">
+                                {list.into_iter().map(|m| view! {
+                                    <li class="message">
+                                        <details>
+                                            <summary>
+                                                <span class="tag">{m.status}</span>" "
+                                                <strong>{m.subject}</strong>" to "{m.recipient}
+                                                <span class="muted">" · "{m.created_at}</span>
+                                            </summary>
+                                            <pre class="message-body">{m.body}</pre>
+                                        </details>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => error_view(e),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

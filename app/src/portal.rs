@@ -1,0 +1,171 @@
+//! What a customer contact reads: the account summary, invoices, statements and payments.
+//! Every function takes the account from the session, never from the browser.
+
+use chrono::NaiveDate;
+use ledgerport::invoices::views::{InvoiceDetail, InvoicePage};
+use ledgerport::payments::history::PaymentView;
+use ledgerport::reports::{AccountSummary, Statement, StatementLine};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::AppError;
+
+/// The summary page: the account's figures and its latest activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountOverview {
+    pub customer_name: String,
+    pub summary: AccountSummary,
+    /// Newest first.
+    pub recent: Vec<StatementLine>,
+}
+
+/// How far back "recent activity" looks, and how many rows it shows.
+pub const RECENT_DAYS: i64 = 90;
+pub const RECENT_ROWS: usize = 8;
+/// A statement covers at most this many days (ten years), which bounds the work per request.
+pub const STATEMENT_MAX_DAYS: i64 = 3660;
+
+#[cfg(feature = "ssr")]
+fn today() -> NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+#[cfg(feature = "ssr")]
+fn account_missing() -> AppError {
+    AppError::NotFound("Your customer account no longer exists.".into())
+}
+
+#[server(endpoint = "portal/overview")]
+pub async fn overview() -> Result<AccountOverview, AppError> {
+    use ledgerport::reports::store::{account_summary, statement};
+    let (_, customer_id) = crate::session::require_contact()?;
+    let db = crate::context::app().db;
+    let today = today();
+    let summary = account_summary(&db, customer_id, today)
+        .await?
+        .ok_or_else(account_missing)?;
+    let from = today - chrono::Duration::days(RECENT_DAYS);
+    let recent = statement(&db, customer_id, from, today)
+        .await?
+        .map(|s| s.lines.into_iter().rev().take(RECENT_ROWS).collect())
+        .unwrap_or_default();
+    let customer_name = ledgerport::customers::store::customer_name(&db, customer_id)
+        .await?
+        .ok_or_else(account_missing)?;
+    Ok(AccountOverview {
+        customer_name,
+        summary,
+        recent,
+    })
+}
+
+#[server(endpoint = "portal/invoices")]
+pub async fn invoices(
+    filter: String,
+    search: String,
+    sort: String,
+    descending: bool,
+    page: u32,
+) -> Result<InvoicePage, AppError> {
+    use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery, InvoiceSort};
+    let (_, customer_id) = crate::session::require_contact()?;
+    if search.chars().count() > 100 {
+        return Err(AppError::Invalid(
+            "Search for at most 100 characters of an invoice or PO number.".into(),
+        ));
+    }
+    let query = InvoiceQuery {
+        filter: InvoiceFilter::parse(&filter),
+        search,
+        sort: InvoiceSort::parse(&sort),
+        descending,
+        page: page.max(1),
+        ..InvoiceQuery::default()
+    };
+    ledgerport::invoices::reading::list_invoices(
+        &crate::context::app().db,
+        customer_id,
+        &query,
+        today(),
+    )
+    .await?
+    .ok_or_else(account_missing)
+}
+
+#[server(endpoint = "portal/invoice")]
+pub async fn invoice(id: i64) -> Result<InvoiceDetail, AppError> {
+    let (_, customer_id) = crate::session::require_contact()?;
+    ledgerport::invoices::reading::invoice_detail(
+        &crate::context::app().db,
+        customer_id,
+        id,
+        today(),
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound("There is no such invoice on your account.".into()))
+}
+
+/// Checks a statement period: both dates, in order, at most ten years.
+pub fn statement_period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let parse = |text: &str, which: &str| {
+        text.trim()
+            .parse::<NaiveDate>()
+            .map_err(|_| format!("The {which} date must be a date like 2026-01-31."))
+    };
+    let (from, to) = (parse(from, "start")?, parse(to, "end")?);
+    if from > to {
+        return Err("The start date must be on or before the end date.".into());
+    }
+    if (to - from).num_days() > STATEMENT_MAX_DAYS {
+        return Err("A statement can cover at most ten years.".into());
+    }
+    Ok((from, to))
+}
+
+#[server(endpoint = "portal/statement")]
+pub async fn account_statement(from: String, to: String) -> Result<Statement, AppError> {
+    let (_, customer_id) = crate::session::require_contact()?;
+    let (from, to) = statement_period(&from, &to).map_err(AppError::Invalid)?;
+    ledgerport::reports::store::statement(&crate::context::app().db, customer_id, from, to)
+        .await?
+        .ok_or_else(account_missing)
+}
+
+#[server(endpoint = "portal/payments")]
+pub async fn payments() -> Result<Vec<PaymentView>, AppError> {
+    let (_, customer_id) = crate::session::require_contact()?;
+    Ok(ledgerport::payments::history::store::payments(
+        &crate::context::app().db,
+        customer_id,
+        None,
+        500,
+    )
+    .await?)
+}
+
+#[server(endpoint = "portal/payment")]
+pub async fn payment(id: i64) -> Result<PaymentView, AppError> {
+    let (_, customer_id) = crate::session::require_contact()?;
+    ledgerport::payments::history::store::payments(
+        &crate::context::app().db,
+        customer_id,
+        Some(id),
+        1,
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| AppError::NotFound("There is no such payment on your account.".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_period_must_be_two_ordered_dates_within_ten_years() {
+        assert!(statement_period("2026-01-01", "2026-01-31").is_ok());
+        assert!(statement_period("2026-02-01", "2026-01-31").is_err());
+        assert!(statement_period("yesterday", "2026-01-31").is_err());
+        assert!(statement_period("1990-01-01", "2026-01-31").is_err());
+    }
+}

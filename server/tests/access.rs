@@ -1,0 +1,349 @@
+//! The access matrix: every page, server function and plain HTTP route, taken from the router
+//! itself so that a new one cannot be forgotten, called as every kind of caller. Each cell must
+//! match the policy written here.
+
+mod common;
+
+use app::App;
+use common::{TestApp, spawn_app};
+use ledgerport::testing::fixtures;
+use ledgerport::users::Role;
+use sqlx::Row;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    ViewerA,
+    PayerA,
+    /// A payer of customer B, calling with customer A's objects.
+    PayerB,
+    Clerk,
+    Manager,
+}
+
+const EVERYONE: [Who; 6] = [
+    Who::Anonymous,
+    Who::ViewerA,
+    Who::PayerA,
+    Who::PayerB,
+    Who::Clerk,
+    Who::Manager,
+];
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    Public,
+    SignedIn,
+    /// Any customer contact, on their own account (the session names it).
+    Contact,
+    /// A contact of the account that owns the object named in the request.
+    ContactOfA,
+    Staff,
+    Manager,
+}
+
+impl Rule {
+    fn allows(self, who: Who) -> bool {
+        match self {
+            Rule::Public => true,
+            Rule::SignedIn => who != Who::Anonymous,
+            Rule::Contact => matches!(who, Who::ViewerA | Who::PayerA | Who::PayerB),
+            Rule::ContactOfA => matches!(who, Who::ViewerA | Who::PayerA),
+            Rule::Staff => matches!(who, Who::Clerk | Who::Manager),
+            Rule::Manager => who == Who::Manager,
+        }
+    }
+}
+
+/// The objects the calls name: customer A's, and a throwaway contact of A's that staff may change.
+struct Objects {
+    customer_a: i64,
+    invoice_a: i64,
+    payment_a: i64,
+    spare_contact: i64,
+}
+
+/// The policy and a harmless request for each endpoint. `None` means nobody wrote a policy yet,
+/// which fails the test.
+fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
+    let a = o.customer_a;
+    let spare = o.spare_contact;
+    let (invoice, payment) = (o.invoice_a, o.payment_a);
+    let (rule, body) = match path {
+        // pages
+        "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
+            (Rule::Public, String::new())
+        }
+        "/profile" => (Rule::SignedIn, String::new()),
+        "/admin" => (Rule::Staff, String::new()),
+        "/admin/customers/{id}" => (Rule::Staff, String::new()),
+        "/admin/outbox" => (Rule::Manager, String::new()),
+        "/invoices" | "/statements" | "/payments" => (Rule::Contact, String::new()),
+        "/invoices/{id}" | "/payments/{id}" => (Rule::ContactOfA, String::new()),
+        // server functions
+        "/api/me" | "/api/status" => (Rule::Public, String::new()),
+        "/api/sign-in" => (
+            Rule::Public,
+            "email=nobody%40example.com&password=not-the-password".into(),
+        ),
+        "/api/sign-out" => (Rule::Public, String::new()),
+        "/api/accept-invitation" | "/api/reset-password" => (
+            Rule::Public,
+            "token=not-a-real-token&password=long-enough-secret".into(),
+        ),
+        "/api/request-password-reset" => (Rule::Public, "email=nobody%40example.com".into()),
+        "/api/change-password" => (
+            Rule::SignedIn,
+            "current=not-the-password&new=another-long-secret".into(),
+        ),
+        "/api/portal/overview" | "/api/portal/payments" => (Rule::Contact, String::new()),
+        "/api/portal/invoices" => (
+            Rule::Contact,
+            "filter=all&search=&sort=due&descending=true&page=1".into(),
+        ),
+        "/api/portal/statement" => (Rule::Contact, "from=2026-01-01&to=2026-12-31".into()),
+        "/api/portal/invoice" => (Rule::ContactOfA, format!("id={invoice}")),
+        "/api/portal/payment" => (Rule::ContactOfA, format!("id={payment}")),
+        "/api/admin/customers" => (Rule::Staff, String::new()),
+        "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/invite-contact" => (
+            Rule::Staff,
+            format!("customer_id={a}&email=matrix%40acme.example&display_name=M&role=viewer"),
+        ),
+        "/api/admin/change-role" => (
+            Rule::Manager,
+            format!("customer_id={a}&user_id={spare}&role=payer"),
+        ),
+        "/api/admin/revoke-access" => (Rule::Manager, format!("customer_id={a}&user_id={spare}")),
+        "/api/admin/outbox" => (Rule::Manager, String::new()),
+        // probes
+        "/healthz" | "/readyz" => (Rule::Public, String::new()),
+        _ => return None,
+    };
+    Some((rule, body))
+}
+
+/// `/invoices/{id}` → `/invoices/7`: route parameters name customer A's objects.
+fn concrete(path: &str, o: &Objects) -> String {
+    let id = if path.starts_with("/invoices/") {
+        o.invoice_a
+    } else if path.starts_with("/payments/") {
+        o.payment_a
+    } else {
+        o.customer_a
+    };
+    path.replace("{id}", &id.to_string())
+}
+
+struct Callers {
+    cookies: Vec<(Who, Option<String>)>,
+}
+
+impl Callers {
+    async fn new(app: &TestApp) -> Self {
+        let mut cookies = vec![(Who::Anonymous, None)];
+        for (who, email, password) in [
+            (Who::ViewerA, "vic@acme.example", "acme-reads-only"),
+            (Who::PayerA, "pat@acme.example", "acme-pays-on-time"),
+            (Who::PayerB, "bea@customer-b.example", "customer-b-pays"),
+            (
+                Who::Clerk,
+                "clerk@ledgerport.example",
+                "clerk-works-disputes",
+            ),
+            (
+                Who::Manager,
+                "manager@ledgerport.example",
+                "manager-sees-everything",
+            ),
+        ] {
+            cookies.push((who, Some(app.sign_in(email, password).await)));
+        }
+        Callers { cookies }
+    }
+
+    fn cookie(&self, who: Who) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(w, _)| *w == who)
+            .and_then(|(_, c)| c.as_deref())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Allowed,
+    Refused,
+}
+
+/// Server functions: 401/403/404 refuse; anything else below 500 means the call got through
+/// (a 400 for the harmless arguments still proves the caller was let in).
+fn function_outcome(status: u16) -> Outcome {
+    assert!(
+        status < 500,
+        "a server error ({status}) is never a policy answer"
+    );
+    if matches!(status, 401 | 403 | 404) {
+        Outcome::Refused
+    } else {
+        Outcome::Allowed
+    }
+}
+
+/// Pages: 200 shows the page; a redirect to sign-in, 403 or 404 refuses it.
+fn page_outcome(response: &reqwest::Response) -> Outcome {
+    let status = response.status().as_u16();
+    match status {
+        200 => Outcome::Allowed,
+        // Sign-in stands for "refused"; the home page sends staff on to their own start page.
+        302 | 303 | 307 => {
+            let location = response.headers()["location"].to_str().unwrap_or_default();
+            if location.ends_with("/sign-in") {
+                Outcome::Refused
+            } else {
+                assert_eq!(location, "/admin", "unexpected redirect");
+                Outcome::Allowed
+            }
+        }
+        403 | 404 => Outcome::Refused,
+        other => panic!("page answered {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
+    let app = spawn_app().await;
+    let customer_a: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let customer_b: i64 =
+        sqlx::query("SELECT id FROM customers WHERE number <> 'C-1001' ORDER BY id")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+    fixtures::user(
+        &app.db,
+        "bea@customer-b.example",
+        "customer-b-pays",
+        Role::Payer,
+        Some(customer_b),
+    )
+    .await;
+    let spare_contact = fixtures::user(
+        &app.db,
+        "spare@acme.example",
+        "spare-contact-secret",
+        Role::Viewer,
+        Some(customer_a),
+    )
+    .await;
+    let first = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql)
+                .bind(customer_a)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    let objects = Objects {
+        customer_a,
+        invoice_a: first("SELECT min(id) FROM invoices WHERE customer_id = $1").await,
+        payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
+        spare_contact,
+    };
+    let callers = Callers::new(&app).await;
+
+    let pages: Vec<String> = leptos_axum::generate_route_list(App)
+        .iter()
+        .map(|route| route.path().to_string())
+        .collect();
+    let functions: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    let probes: Vec<String> = server::http::probe_routes()
+        .iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
+    assert!(
+        functions.len() >= 10 && pages.len() >= 8,
+        "the router lists its endpoints"
+    );
+
+    let mut mismatches = Vec::new();
+    let mut cells = 0;
+    for path in pages.iter().chain(&functions).chain(&probes) {
+        let Some((rule, body)) = endpoint(path, &objects) else {
+            mismatches.push(format!("{path}: no policy written for this endpoint"));
+            continue;
+        };
+        for who in EVERYONE {
+            // Signing out ends the session, so it gets one of its own.
+            let own_session;
+            let cookie = if path == "/api/sign-out" && who != Who::Anonymous {
+                own_session = Callers::new(&app).await;
+                own_session.cookie(who)
+            } else {
+                callers.cookie(who)
+            };
+            let outcome = if functions.contains(path) {
+                function_outcome(app.invoke(path, &body, cookie).await.status().as_u16())
+            } else if probes.contains(path) {
+                function_outcome(
+                    app.client
+                        .get(app.url(path))
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                        .as_u16(),
+                )
+            } else {
+                page_outcome(&app.page(&concrete(path, &objects), cookie).await)
+            };
+            let expected = if rule.allows(who) {
+                Outcome::Allowed
+            } else {
+                Outcome::Refused
+            };
+            cells += 1;
+            if outcome != expected {
+                mismatches.push(format!(
+                    "{path} as {who:?}: expected {expected:?}, got {outcome:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {cells} cells differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_refused_server_function_answers_with_a_status_and_a_reason() {
+    let app = spawn_app().await;
+    let anonymous = app.invoke("/api/admin/customers", "", None).await;
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!("SignInRequired")
+    );
+    let payer = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let forbidden = app.invoke("/api/admin/customers", "", Some(&payer)).await;
+    assert_eq!(forbidden.status(), 403);
+    let body: serde_json::Value = forbidden.json().await.unwrap();
+    assert_eq!(body["Forbidden"], "Only AR staff can do that.");
+    let malformed = app
+        .invoke("/api/admin/contacts", "customer_id=seven", Some(&payer))
+        .await;
+    assert_eq!(malformed.status(), 400);
+}

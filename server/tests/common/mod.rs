@@ -1,0 +1,141 @@
+//! The test server: the real router on a random 127.0.0.1 port over a fresh database with the
+//! demo data, and a client that speaks to it as the portal's pages and WASM client do.
+#![allow(dead_code)] // each test binary uses its own part of these helpers
+
+use std::net::SocketAddr;
+
+use ledgerport::db::Db;
+use ledgerport::testing::fresh_db;
+use leptos::prelude::LeptosOptions;
+
+pub const TEST_KEY: &[u8] = b"a-test-signing-key-of-at-least-32-bytes";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = fresh_db().await;
+    ledgerport::seed::seed_demo(&db).await.expect("demo data");
+    let leptos = LeptosOptions::builder()
+        .output_name("ledgerport")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    let settings = server::http::RouterSettings {
+        keys: ledgerport::auth::tokens::SigningKeys::new(TEST_KEY, &[]),
+        public_base_url: "http://127.0.0.1:3000".into(),
+        cookie_secure: false,
+        log_messages: false,
+    };
+    let router = server::http::router(leptos, db.clone(), settings)
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    TestApp {
+        addr,
+        db,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+impl TestApp {
+    /// POSTs a form as the portal's own pages do without JavaScript (same origin, HTML
+    /// accepted, so server-function redirects are real 302s), with an optional cookie.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        body: &str,
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("origin", ORIGIN)
+            .header("accept", "text/html")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let body = format!("email={}&password={}", email.replace('@', "%40"), password);
+        let response = self.post_form("/api/sign-in", &body, None).await;
+        assert!(
+            response.status().is_redirection(),
+            "sign-in answered {}",
+            response.status()
+        );
+        let set_cookie = response
+            .headers()
+            .get("set-cookie")
+            .unwrap_or_else(|| panic!("{email} was not signed in: {:?}", response.headers()))
+            .to_str()
+            .unwrap()
+            .to_string();
+        set_cookie.split(';').next().unwrap().to_string()
+    }
+
+    pub async fn me(&self, cookie: Option<&str>) -> serde_json::Value {
+        self.call("/api/me", cookie).await
+    }
+
+    /// Calls a server function as the WASM client does and returns its JSON answer.
+    pub async fn call(&self, path: &str, cookie: Option<&str>) -> serde_json::Value {
+        let mut request = self.client.post(self.url(path)).header("origin", ORIGIN);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+}
+
+impl TestApp {
+    /// Calls a server function as the WASM client does (same origin, form-encoded arguments,
+    /// no HTML accepted), returning the raw response.
+    pub async fn invoke(&self, path: &str, body: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("origin", ORIGIN)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string());
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// GETs a page as a browser does, with an optional session cookie.
+    pub async fn page(&self, path: &str, cookie: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .get(self.url(path))
+            .header("accept", "text/html");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+}
