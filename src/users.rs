@@ -68,7 +68,7 @@ impl Email {
     pub fn parse(input: &str) -> Result<Self, UserError> {
         let email = input.trim().to_lowercase();
         let valid = email.len() <= 254
-            && !email.chars().any(char::is_whitespace)
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control())
             && match email.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()

@@ -84,5 +84,9 @@ pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppErro
 #[server(endpoint = "admin/outbox")]
 pub async fn outbox() -> Result<Vec<OutboxMessage>, AppError> {
     crate::session::require_manager()?;
-    Ok(ledgerport::outbox::store::recent(&crate::context::app().db, 200).await?)
+    let messages = ledgerport::outbox::store::recent(&crate::context::app().db, 200).await?;
+    Ok(messages
+        .into_iter()
+        .map(|m| m.with_links_hidden())
+        .collect())
 }

@@ -139,6 +139,7 @@ mod from_engine {
                 AccessError::NotAContactRole
                 | AccessError::NotAStaffRole
                 | AccessError::InvalidLink
+                | AccessError::DisplayName
                 | AccessError::WrongPassword
                 | AccessError::Invalid(_) => AppError::invalid(e),
                 AccessError::CreateUser(_) | AccessError::Db(_) => internal(e),

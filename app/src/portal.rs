@@ -69,7 +69,7 @@ pub async fn invoices(
 ) -> Result<InvoicePage, AppError> {
     use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery, InvoiceSort};
     let (_, customer_id) = crate::session::require_contact()?;
-    if search.chars().count() > 100 {
+    if search.chars().count() > 100 || search.chars().any(char::is_control) {
         return Err(AppError::Invalid(
             "Search for at most 100 characters of an invoice or PO number.".into(),
         ));
@@ -146,6 +146,11 @@ pub async fn payments() -> Result<Vec<PaymentView>, AppError> {
 #[server(endpoint = "portal/payment")]
 pub async fn payment(id: i64) -> Result<PaymentView, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
+    if id <= 0 {
+        return Err(AppError::NotFound(
+            "There is no such payment on your account.".into(),
+        ));
+    }
     ledgerport::payments::history::store::payments(
         &crate::context::app().db,
         customer_id,

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{Days, Utc};
 use ledgerport::db::{Db, PoolSettings};
+use ledgerport::invoices::reading::list_invoices;
+use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery};
 use ledgerport::money::Currency;
 use ledgerport::reports::store::{account_summary, aging, collection_metrics, statement};
 use sqlx::Row;
@@ -59,6 +61,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
         time(&format!("statement for a year, {who}"), 21, || {
             statement(&db, id, year_ago, today)
+        })
+        .await;
+        let first_page = InvoiceQuery::default();
+        time(&format!("invoice list, first page, {who}"), 21, || {
+            list_invoices(&db, id, &first_page, today)
+        })
+        .await;
+        let overdue_last_page = InvoiceQuery {
+            filter: InvoiceFilter::Overdue,
+            page: 200,
+            ..InvoiceQuery::default()
+        };
+        time(
+            &format!("invoice list, overdue, page 200, {who}"),
+            21,
+            || list_invoices(&db, id, &overdue_last_page, today),
+        )
+        .await;
+        let search = InvoiceQuery {
+            search: "0042".into(),
+            ..InvoiceQuery::default()
+        };
+        time(&format!("invoice list, number search, {who}"), 21, || {
+            list_invoices(&db, id, &search, today)
         })
         .await;
     }

@@ -192,3 +192,29 @@ mod tests {
         assert!(!is_same_origin(&headers(&[]), origin));
     }
 }
+
+/// A customer contact and their account, taken from the session for plain HTTP routes (the
+/// server functions use `app::session::require_contact`, which applies the same rule).
+pub struct ContactSession {
+    pub customer_id: i64,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<CurrentCaller>()
+            .and_then(|current| current.0.clone())
+            .ok_or((StatusCode::UNAUTHORIZED, "Please sign in first."))?;
+        let customer_id = caller.customer_id.ok_or((
+            StatusCode::FORBIDDEN,
+            "Documents are for customer contacts; AR staff use the admin view.",
+        ))?;
+        Ok(ContactSession { customer_id })
+    }
+}

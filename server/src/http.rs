@@ -112,11 +112,15 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
 
-    let mut router = Router::new();
+    let mut probes = Router::new();
     for (path, handler) in probe_routes() {
-        router = router.route(path, handler);
+        probes = probes.route(path, handler);
     }
-    Router::new()
+    let mut with_session = Router::new();
+    for (path, handler) in crate::documents::routes() {
+        with_session = with_session.route(path, handler);
+    }
+    with_session
         .leptos_routes_with_context(
             &state,
             routes,
@@ -130,7 +134,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         // Only pages and server functions need the caller; the routes added below (probes,
         // static bundle) are served without a session lookup.
         .layer(middleware::from_fn_with_state(state.clone(), guard::session))
-        .merge(router)
+        .merge(probes)
         // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
         .nest_service(
             &format!("/{}", leptos.site_pkg_dir),

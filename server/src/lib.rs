@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod documents;
 mod guard;
 pub mod http;
 mod telemetry;

@@ -117,6 +117,12 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         ),
         "/api/admin/revoke-access" => (Rule::Manager, format!("customer_id={a}&user_id={spare}")),
         "/api/admin/outbox" => (Rule::Manager, String::new()),
+        // downloads (the "body" is the query string)
+        "/documents/invoices/{file}" => (Rule::ContactOfA, String::new()),
+        "/documents/invoices.csv" => (Rule::Contact, String::new()),
+        "/documents/statement.pdf" | "/documents/statement.csv" => {
+            (Rule::Contact, "from=2026-01-01&to=2026-12-31".into())
+        }
         // probes
         "/healthz" | "/readyz" => (Rule::Public, String::new()),
         _ => return None,
@@ -126,6 +132,9 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
 
 /// `/invoices/{id}` → `/invoices/7`: route parameters name customer A's objects.
 fn concrete(path: &str, o: &Objects) -> String {
+    if path == "/documents/invoices/{file}" {
+        return format!("/documents/invoices/{}.pdf", o.invoice_a);
+    }
     let id = if path.starts_with("/invoices/") {
         o.invoice_a
     } else if path.starts_with("/payments/") {
@@ -271,6 +280,10 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         .iter()
         .map(|(path, _)| path.to_string())
         .collect();
+    let documents: Vec<String> = server::documents::routes()
+        .iter()
+        .map(|(path, _)| path.to_string())
+        .collect();
     assert!(
         functions.len() >= 10 && pages.len() >= 8,
         "the router lists its endpoints"
@@ -278,7 +291,12 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
 
     let mut mismatches = Vec::new();
     let mut cells = 0;
-    for path in pages.iter().chain(&functions).chain(&probes) {
+    for path in pages
+        .iter()
+        .chain(&functions)
+        .chain(&probes)
+        .chain(&documents)
+    {
         let Some((rule, body)) = endpoint(path, &objects) else {
             mismatches.push(format!("{path}: no policy written for this endpoint"));
             continue;
@@ -294,6 +312,9 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
             };
             let outcome = if functions.contains(path) {
                 function_outcome(app.invoke(path, &body, cookie).await.status().as_u16())
+            } else if documents.contains(path) {
+                let url = format!("{}?{body}", concrete(path, &objects));
+                function_outcome(app.page(&url, cookie).await.status().as_u16())
             } else if probes.contains(path) {
                 function_outcome(
                     app.client

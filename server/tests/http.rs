@@ -190,3 +190,90 @@ async fn pages_carry_a_nonce_csp_and_the_hardening_headers() {
         "default-src 'none'; frame-ancestors 'none'"
     );
 }
+
+#[tokio::test]
+async fn the_eleventh_rapid_sign_in_is_refused_with_429_even_with_the_right_password() {
+    let app = spawn_app().await;
+    for _ in 0..10 {
+        let wrong = app
+            .invoke(
+                "/api/sign-in",
+                "email=pat%40acme.example&password=guess-guess",
+                None,
+            )
+            .await;
+        assert!(matches!(wrong.status().as_u16(), 400 | 429));
+    }
+    let eleventh = app
+        .invoke(
+            "/api/sign-in",
+            "email=pat%40acme.example&password=acme-pays-on-time",
+            None,
+        )
+        .await;
+    assert_eq!(eleventh.status(), 429);
+    assert!(!eleventh.headers().contains_key("set-cookie"));
+    let body: serde_json::Value = eleventh.json().await.unwrap();
+    assert_eq!(
+        body["TooManyRequests"],
+        "Too many failed sign-ins; try again in 15 minutes"
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_link_signs_the_contact_in_once_and_is_refused_the_second_time() {
+    let app = spawn_app().await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let customer: i64 = {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let invited = app
+        .invoke(
+            "/api/admin/invite-contact",
+            &format!(
+                "customer_id={customer}&email=robin%40acme.example&display_name=Robin&role=payer"
+            ),
+            Some(&clerk),
+        )
+        .await;
+    assert_eq!(invited.status(), 200);
+    let body = ledgerport::outbox::store::recent(&app.db, 1)
+        .await
+        .unwrap()
+        .remove(0)
+        .body;
+    let token = body
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let form = format!("token={token}&password=robin-pays-bills");
+    let accepted = app.post_form("/api/accept-invitation", &form, None).await;
+    assert_eq!(accepted.status(), 302);
+    assert_eq!(accepted.headers()["location"], "/");
+    let cookie = accepted.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    assert_eq!(app.me(Some(cookie)).await["email"], "robin@acme.example");
+
+    let reused = app.invoke("/api/accept-invitation", &form, None).await;
+    assert_eq!(reused.status(), 400);
+    assert!(!reused.headers().contains_key("set-cookie"));
+    let reason: serde_json::Value = reused.json().await.unwrap();
+    assert!(
+        reason["Invalid"]
+            .as_str()
+            .unwrap()
+            .starts_with("This link does not work any more"),
+        "{reason}"
+    );
+}

@@ -56,6 +56,8 @@ pub enum AccessError {
         "this link does not work any more: it was already used, it expired, or it is incomplete"
     )]
     InvalidLink,
+    #[error("a name has at most 120 characters and no control characters")]
+    DisplayName,
     #[error("the current password is wrong")]
     WrongPassword,
     #[error(transparent)]
@@ -127,6 +129,17 @@ async fn issue_link(
     Ok(base.url(purpose, &secret))
 }
 
+/// Ends every unused link of a user: once a password is set or access ends, older invitation
+/// and reset links must not work.
+async fn expire_links(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<(), DbError> {
+    sqlx::query("UPDATE access_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(timestamp_text(Utc::now()))
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// What an invitation created: the new contact and the queued message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invited {
@@ -153,6 +166,9 @@ pub async fn invite_contact(
     }
     let email = Email::parse(email)?;
     let display_name = display_name.trim();
+    if display_name.chars().count() > 120 || display_name.chars().any(char::is_control) {
+        return Err(AccessError::DisplayName);
+    }
     let display_name = if display_name.is_empty() {
         email.as_str().split('@').next().unwrap_or_default()
     } else {
@@ -279,8 +295,22 @@ pub async fn redeem_link(
     ip: &str,
 ) -> Result<Caller, AccessError> {
     let password = NewPassword::parse(password)?;
-    let hash = hash_password(&password)?;
     let now = Utc::now();
+    let token_hash = hash_secret(secret);
+    // Only a live link earns the (deliberately slow) password hashing.
+    let live = sqlx::query(
+        "SELECT 1 FROM access_links \
+         WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3",
+    )
+    .bind(&token_hash)
+    .bind(purpose.as_str())
+    .bind(timestamp_text(now))
+    .fetch_optional(db.pool())
+    .await?;
+    if live.is_none() {
+        return Err(AccessError::InvalidLink);
+    }
+    let hash = hash_password(&password)?;
     let mut tx = db.begin_write().await?;
     // The conditional update is the single-use check: of two concurrent redemptions one wins.
     let link = sqlx::query(
@@ -289,7 +319,7 @@ pub async fn redeem_link(
          RETURNING user_id",
     )
     .bind(timestamp_text(now))
-    .bind(hash_secret(secret))
+    .bind(&token_hash)
     .bind(purpose.as_str())
     .fetch_optional(&mut *tx)
     .await?
@@ -305,6 +335,7 @@ pub async fn redeem_link(
         return Err(AccessError::InvalidLink);
     }
     revoke_in(&mut tx, user_id, None).await?;
+    expire_links(&mut tx, user_id).await?;
     let caller = open_session(&mut tx, user_id, ip, now).await?;
     let action = match purpose {
         LinkPurpose::Invitation => "invitation_accepted",
@@ -339,6 +370,7 @@ pub async fn change_password(
         .execute(&mut *tx)
         .await?;
     revoke_in(&mut tx, caller.user_id, Some(&caller.session_id)).await?;
+    expire_links(&mut tx, caller.user_id).await?;
     audit::record(
         &mut *tx,
         Some(caller.user_id),
@@ -463,6 +495,7 @@ pub async fn revoke_access(
         }
     }
     revoke_in(&mut tx, user_id, None).await?;
+    expire_links(&mut tx, user_id).await?;
     audit::record(
         &mut *tx,
         Some(actor.user_id),

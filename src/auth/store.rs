@@ -40,7 +40,13 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 /// Checks the password, applies the rate limits, records the attempt and opens a session.
 pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<Caller, AuthError> {
     let now = Utc::now();
-    let email_text = email.trim().to_lowercase();
+    // Control characters never belong to an address (and PostgreSQL refuses NUL in text).
+    let email_text: String = email
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
     enforce_limits(db, &email_text, ip, now).await?;
 
     let user = match Email::parse(&email_text) {

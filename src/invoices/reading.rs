@@ -122,9 +122,8 @@ pub async fn invoice_detail(
     let Some(header) = sqlx::query(
         "SELECT i.id, i.number, i.po_number, i.currency, i.issue_date, i.due_date, i.discount_bp, \
                 i.discount_until, i.subtotal_minor, i.tax_minor, i.total_minor, i.open_minor, \
-                CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided, c.net_days \
-         FROM invoices i JOIN customers c ON c.id = i.customer_id \
-         WHERE i.id = $1 AND i.customer_id = $2",
+                CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
+         FROM invoices i WHERE i.id = $1 AND i.customer_id = $2",
     )
     .bind(invoice_id)
     .bind(customer_id)
@@ -179,6 +178,7 @@ pub async fn invoice_detail(
     .collect::<Result<Vec<_>, DbError>>()?;
     let currency: String = header.try_get("currency")?;
     let due_date = parse_date(&header.try_get::<String, _>("due_date")?)?;
+    let issue_date = parse_date(&header.try_get::<String, _>("issue_date")?)?;
     let open_minor: i64 = header.try_get("open_minor")?;
     Ok(Some(InvoiceDetail {
         id: header.try_get("id")?,
@@ -187,9 +187,10 @@ pub async fn invoice_detail(
         currency: currency
             .parse()
             .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
-        issue_date: parse_date(&header.try_get::<String, _>("issue_date")?)?,
+        issue_date,
         due_date,
-        net_days: header.try_get("net_days")?,
+        // The invoice's own terms, whatever the customer's terms are today.
+        net_days: (due_date - issue_date).num_days(),
         discount_bp: header.try_get("discount_bp")?,
         discount_until: header
             .try_get::<Option<String>, _>("discount_until")?

@@ -54,13 +54,22 @@ pub fn AdminCustomerPage() -> impl IntoView {
                 .unwrap_or(0)
         })
     };
-    let contacts = Resource::new(customer_id, customer_contacts);
     let invite = ServerAction::<InviteContact>::new();
     let invite_error = form_error(invite);
     let change_role = ServerAction::<ChangeRole>::new();
     let role_error = form_error(change_role);
     let revoke = ServerAction::<RevokeAccess>::new();
     let revoke_error = form_error(revoke);
+    // Refetched after every change made on this page.
+    let contacts = Resource::new(
+        move || {
+            (
+                customer_id(),
+                invite.version().get() + change_role.version().get() + revoke.version().get(),
+            )
+        },
+        |(id, _)| customer_contacts(id),
+    );
     let query = use_query_map();
     let invited = move || {
         query.with(|q| q.get("invited").is_some())

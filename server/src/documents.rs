@@ -1,0 +1,461 @@
+//! Downloads for customer contacts: invoice and statement PDFs, statement and invoice-list CSVs.
+//! Each is scoped by the session's customer account, like every page.
+
+mod pdf;
+
+use app::format::{date, money};
+use app::portal::statement_period;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use ledgerport::db::DbError;
+use ledgerport::invoices::views::{
+    InvoiceDetail, InvoiceFilter, InvoiceQuery, InvoiceSort, activity_label,
+};
+use ledgerport::money::{Currency, Money};
+use ledgerport::reports::{Aging, Statement};
+use serde::Deserialize;
+
+use crate::guard::ContactSession;
+use crate::http::ServerState;
+use pdf::{Cell, Document, MARGIN, PAGE_WIDTH};
+
+/// The document routes; they need the session, so the router mounts them inside its layer.
+pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![
+        ("/documents/invoices/{file}", get(invoice_pdf)),
+        ("/documents/invoices.csv", get(invoice_list_csv)),
+        ("/documents/statement.pdf", get(statement_pdf)),
+        ("/documents/statement.csv", get(statement_csv)),
+    ]
+}
+
+#[derive(Debug, thiserror::Error)]
+enum DocumentError {
+    #[error("There is no such document on your account.")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("the CSV could not be written: {0}")]
+    Csv(String),
+}
+
+impl IntoResponse for DocumentError {
+    fn into_response(self) -> Response {
+        match self {
+            DocumentError::NotFound => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
+            DocumentError::Invalid(_) => {
+                (StatusCode::BAD_REQUEST, self.to_string()).into_response()
+            }
+            DocumentError::Db(_) | DocumentError::Csv(_) => {
+                tracing::error!("document failed: {self}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; please try again.",
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+fn attachment(content_type: &'static str, filename: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "private, no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+impl From<csv::Error> for DocumentError {
+    fn from(e: csv::Error) -> Self {
+        DocumentError::Csv(e.to_string())
+    }
+}
+
+/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading
+/// apostrophe, so a description can never execute in the customer's spreadsheet.
+fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Plain decimal with the currency's scale, for spreadsheets: `1234.50`.
+fn plain(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).amount().to_string()
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+async fn invoice_pdf(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Path(file): Path<String>,
+) -> Result<Response, DocumentError> {
+    let id: i64 = file
+        .strip_suffix(".pdf")
+        .and_then(|id| id.parse().ok())
+        .ok_or(DocumentError::NotFound)?;
+    let db = &state.app.db;
+    let invoice =
+        ledgerport::invoices::reading::invoice_detail(db, contact.customer_id, id, today())
+            .await?
+            .ok_or(DocumentError::NotFound)?;
+    let customer = ledgerport::customers::store::customer_name(db, contact.customer_id)
+        .await?
+        .unwrap_or_default();
+    let filename = format!("{}.pdf", invoice.number);
+    Ok(attachment(
+        "application/pdf",
+        &filename,
+        invoice_document(&invoice, &customer),
+    ))
+}
+
+fn invoice_document(d: &InvoiceDetail, customer: &str) -> Vec<u8> {
+    let c = d.currency;
+    let mut doc = Document::new(&format!("Invoice {}", d.number));
+    doc.line(20.0, true, &format!("Invoice {}", d.number));
+    doc.line(11.0, false, customer);
+    doc.gap(6.0);
+    doc.line(
+        10.0,
+        false,
+        &format!(
+            "Issued {}    Due {}    Status {}",
+            date(d.issue_date),
+            date(d.due_date),
+            d.status.label()
+        ),
+    );
+    let terms = if d.discount_bp > 0 {
+        format!(
+            "{}% early-payment discount until {}, net {}",
+            d.discount_bp as f64 / 100.0,
+            d.discount_until.map(date).unwrap_or_default(),
+            d.net_days
+        )
+    } else {
+        format!("Net {}", d.net_days)
+    };
+    doc.line(
+        10.0,
+        false,
+        &format!(
+            "Terms: {terms}    PO: {}",
+            d.po_number.as_deref().unwrap_or("-")
+        ),
+    );
+    doc.gap(10.0);
+    let cols = [
+        MARGIN,
+        MARGIN + 24.0,
+        340.0,
+        410.0,
+        450.0,
+        495.0,
+        PAGE_WIDTH - MARGIN,
+    ];
+    doc.row(
+        9.0,
+        true,
+        &[
+            Cell::Left(cols[0], "#".into()),
+            Cell::Left(cols[1], "Description".into()),
+            Cell::Right(cols[2], "Qty".into()),
+            Cell::Right(cols[3], "Unit price".into()),
+            Cell::Right(cols[4], "Disc.".into()),
+            Cell::Right(cols[5], "Tax".into()),
+            Cell::Right(cols[6], "Net".into()),
+        ],
+    );
+    doc.rule();
+    for l in &d.lines {
+        let description: String = l.description.chars().take(48).collect();
+        doc.row(
+            9.0,
+            false,
+            &[
+                Cell::Left(cols[0], l.line_no.to_string()),
+                Cell::Left(cols[1], description),
+                Cell::Right(cols[2], l.quantity_text()),
+                Cell::Right(cols[3], money(l.unit_price_minor, c)),
+                Cell::Right(
+                    cols[4],
+                    if l.discount_bp > 0 {
+                        format!("{}%", l.discount_bp as f64 / 100.0)
+                    } else {
+                        "-".into()
+                    },
+                ),
+                Cell::Right(cols[5], money(l.tax_minor, c)),
+                Cell::Right(cols[6], money(l.net_minor, c)),
+            ],
+        );
+    }
+    doc.rule();
+    for (label, amount, bold) in [
+        ("Subtotal", d.subtotal_minor, false),
+        ("Tax", d.tax_minor, false),
+        ("Total", d.total_minor, true),
+        ("Open", d.open_minor, true),
+    ] {
+        doc.row(
+            10.0,
+            bold,
+            &[
+                Cell::Right(cols[5], label.into()),
+                Cell::Right(cols[6], money(amount, c)),
+            ],
+        );
+    }
+    if !d.activity.is_empty() {
+        doc.gap(12.0);
+        doc.line(11.0, true, "Payments and credits");
+        for a in &d.activity {
+            doc.row(
+                9.0,
+                false,
+                &[
+                    Cell::Left(MARGIN, date(a.date)),
+                    Cell::Left(MARGIN + 80.0, activity_label(&a.kind).into()),
+                    Cell::Left(MARGIN + 200.0, a.description.chars().take(40).collect()),
+                    Cell::Right(cols[6], money(-a.amount_minor, c)),
+                ],
+            );
+        }
+    }
+    doc.finish()
+}
+
+#[derive(Deserialize)]
+struct Period {
+    from: String,
+    to: String,
+}
+
+async fn load_statement(
+    state: &ServerState,
+    customer_id: i64,
+    period: &Period,
+) -> Result<Statement, DocumentError> {
+    let (from, to) = statement_period(&period.from, &period.to).map_err(DocumentError::Invalid)?;
+    ledgerport::reports::store::statement(&state.app.db, customer_id, from, to)
+        .await?
+        .ok_or(DocumentError::NotFound)
+}
+
+async fn statement_pdf(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Query(period): Query<Period>,
+) -> Result<Response, DocumentError> {
+    let statement = load_statement(&state, contact.customer_id, &period).await?;
+    let customer = ledgerport::customers::store::customer_name(&state.app.db, contact.customer_id)
+        .await?
+        .unwrap_or_default();
+    let filename = format!("statement-{}-{}.pdf", statement.from, statement.to);
+    Ok(attachment(
+        "application/pdf",
+        &filename,
+        statement_document(&statement, &customer),
+    ))
+}
+
+fn statement_document(s: &Statement, customer: &str) -> Vec<u8> {
+    let c = s.currency;
+    let mut doc = Document::new(&format!("Statement {} – {}", date(s.from), date(s.to)));
+    doc.line(20.0, true, "Statement of account");
+    doc.line(11.0, false, customer);
+    doc.line(10.0, false, &format!("{} – {}", date(s.from), date(s.to)));
+    doc.gap(10.0);
+    let right = PAGE_WIDTH - MARGIN;
+    let header = [
+        Cell::Left(MARGIN, "Date".into()),
+        Cell::Left(MARGIN + 75.0, "Activity".into()),
+        Cell::Left(MARGIN + 175.0, "Reference".into()),
+        Cell::Right(right - 90.0, "Amount".into()),
+        Cell::Right(right, "Balance".into()),
+    ];
+    doc.row(9.0, true, &header);
+    doc.rule();
+    doc.row(
+        9.0,
+        true,
+        &[
+            Cell::Left(MARGIN, date(s.from)),
+            Cell::Left(MARGIN + 75.0, "Opening balance".into()),
+            Cell::Right(right, money(s.opening_minor, c)),
+        ],
+    );
+    for l in &s.lines {
+        doc.row(
+            9.0,
+            false,
+            &[
+                Cell::Left(MARGIN, date(l.date)),
+                Cell::Left(MARGIN + 75.0, activity_label(&l.kind).into()),
+                Cell::Left(MARGIN + 175.0, l.description.chars().take(40).collect()),
+                Cell::Right(right - 90.0, money(l.amount_minor, c)),
+                Cell::Right(right, money(l.balance_minor, c)),
+            ],
+        );
+    }
+    doc.rule();
+    doc.row(
+        10.0,
+        true,
+        &[
+            Cell::Left(MARGIN, date(s.to)),
+            Cell::Left(MARGIN + 75.0, "Closing balance".into()),
+            Cell::Right(right, money(s.closing_minor, c)),
+        ],
+    );
+    doc.gap(14.0);
+    doc.line(11.0, true, &format!("Aging at {}", date(s.to)));
+    let step = (right - MARGIN) / 5.0;
+    let labels: Vec<Cell> = Aging::LABELS
+        .iter()
+        .enumerate()
+        .map(|(i, l)| Cell::Right(MARGIN + step * (i as f32 + 1.0), (*l).into()))
+        .collect();
+    doc.row(9.0, true, &labels);
+    let amounts: Vec<Cell> = s
+        .aging
+        .buckets()
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Cell::Right(MARGIN + step * (i as f32 + 1.0), money(*a, c)))
+        .collect();
+    doc.row(9.0, false, &amounts);
+    doc.finish()
+}
+
+async fn statement_csv(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Query(period): Query<Period>,
+) -> Result<Response, DocumentError> {
+    let s = load_statement(&state, contact.customer_id, &period).await?;
+    let c = s.currency;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "date",
+        "activity",
+        "reference",
+        "amount",
+        "balance",
+        "currency",
+    ])?;
+    out.write_record([
+        s.from.to_string(),
+        "Opening balance".into(),
+        String::new(),
+        String::new(),
+        plain(s.opening_minor, c),
+        c.code().into(),
+    ])?;
+    for l in &s.lines {
+        out.write_record([
+            l.date.to_string(),
+            activity_label(&l.kind).into(),
+            cell(&l.description),
+            plain(l.amount_minor, c),
+            plain(l.balance_minor, c),
+            c.code().into(),
+        ])?;
+    }
+    out.write_record([
+        s.to.to_string(),
+        "Closing balance".into(),
+        String::new(),
+        String::new(),
+        plain(s.closing_minor, c),
+        c.code().into(),
+    ])?;
+    let body = out
+        .into_inner()
+        .map_err(|e| DocumentError::Invalid(e.to_string()))?;
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        &format!("statement-{}-{}.csv", s.from, s.to),
+        body,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ListFilter {
+    #[serde(default)]
+    filter: String,
+}
+
+async fn invoice_list_csv(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Query(list): Query<ListFilter>,
+) -> Result<Response, DocumentError> {
+    let mut query = InvoiceQuery {
+        filter: InvoiceFilter::parse(&list.filter),
+        sort: InvoiceSort::IssueDate,
+        descending: false,
+        per_page: InvoiceQuery::MAX_PER_PAGE,
+        ..InvoiceQuery::default()
+    };
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "number",
+        "po_number",
+        "issue_date",
+        "due_date",
+        "total",
+        "open",
+        "currency",
+        "status",
+    ])?;
+    loop {
+        let page = ledgerport::invoices::reading::list_invoices(
+            &state.app.db,
+            contact.customer_id,
+            &query,
+            today(),
+        )
+        .await?
+        .ok_or(DocumentError::NotFound)?;
+        let c = page.currency;
+        for row in &page.rows {
+            out.write_record([
+                cell(&row.number),
+                cell(row.po_number.as_deref().unwrap_or_default()),
+                row.issue_date.to_string(),
+                row.due_date.to_string(),
+                plain(row.total_minor, c),
+                plain(row.open_minor, c),
+                c.code().into(),
+                row.status.label().into(),
+            ])?;
+        }
+        if query.page >= page.pages() {
+            break;
+        }
+        query.page += 1;
+    }
+    let body = out
+        .into_inner()
+        .map_err(|e| DocumentError::Invalid(e.to_string()))?;
+    Ok(attachment("text/csv; charset=utf-8", "invoices.csv", body))
+}

@@ -1,0 +1,224 @@
+//! A small A4 page writer over `pdf-writer`: left and right aligned text in the standard
+//! Helvetica fonts (no font files to ship), rules, and page breaks with a repeated header.
+
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+pub const PAGE_WIDTH: f32 = 595.0;
+const PAGE_HEIGHT: f32 = 842.0;
+pub const MARGIN: f32 = 50.0;
+const REGULAR: Name<'static> = Name(b"F1");
+const BOLD: Name<'static> = Name(b"F2");
+
+/// One cell of a table row: text and where it sits.
+pub enum Cell {
+    Left(f32, String),
+    Right(f32, String),
+}
+
+pub struct Document {
+    title: String,
+    pages: Vec<Content>,
+    current: Content,
+    y: f32,
+}
+
+impl Document {
+    pub fn new(title: &str) -> Self {
+        let mut document = Document {
+            title: title.to_string(),
+            pages: Vec::new(),
+            current: Content::new(),
+            y: PAGE_HEIGHT - MARGIN,
+        };
+        document.footer();
+        document
+    }
+
+    /// Space left before the bottom margin; starts a new page when less than `needed`.
+    pub fn ensure(&mut self, needed: f32) {
+        if self.y - needed < MARGIN + 20.0 {
+            let full = std::mem::replace(&mut self.current, Content::new());
+            self.pages.push(full);
+            self.y = PAGE_HEIGHT - MARGIN;
+            self.footer();
+            self.text(MARGIN, 9.0, false, &format!("{} (continued)", self.title));
+            self.gap(14.0);
+        }
+    }
+
+    fn footer(&mut self) {
+        let page = self.pages.len() + 1;
+        let text = format!("{} · page {page}", self.title);
+        self.put(MARGIN, MARGIN - 20.0, 8.0, false, &text);
+    }
+
+    pub fn gap(&mut self, height: f32) {
+        self.y -= height;
+    }
+
+    /// Writes text at the current line, left edge at `x`.
+    pub fn text(&mut self, x: f32, size: f32, bold: bool, text: &str) {
+        let y = self.y;
+        self.put(x, y - size, size, bold, text);
+    }
+
+    /// A line of text, then moves down.
+    pub fn line(&mut self, size: f32, bold: bool, text: &str) {
+        self.ensure(size * 1.5);
+        self.text(MARGIN, size, bold, text);
+        self.gap(size * 1.5);
+    }
+
+    /// A table row of cells, then moves down.
+    pub fn row(&mut self, size: f32, bold: bool, cells: &[Cell]) {
+        self.ensure(size * 1.6);
+        let y = self.y - size;
+        for cell in cells {
+            match cell {
+                Cell::Left(x, text) => self.put(*x, y, size, bold, text),
+                Cell::Right(x, text) => {
+                    let width = text_width(text, size, bold);
+                    self.put(x - width, y, size, bold, text);
+                }
+            }
+        }
+        self.gap(size * 1.6);
+    }
+
+    /// A thin horizontal rule across the page.
+    pub fn rule(&mut self) {
+        self.ensure(8.0);
+        let y = self.y - 3.0;
+        self.current
+            .set_line_width(0.5)
+            .set_stroke_gray(0.6)
+            .move_to(MARGIN, y)
+            .line_to(PAGE_WIDTH - MARGIN, y)
+            .stroke();
+        self.gap(8.0);
+    }
+
+    fn put(&mut self, x: f32, y: f32, size: f32, bold: bool, text: &str) {
+        let encoded = win_ansi(text);
+        self.current
+            .begin_text()
+            .set_font(if bold { BOLD } else { REGULAR }, size)
+            .next_line(x, y)
+            .show(Str(&encoded))
+            .end_text();
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.pages.push(self.current);
+        let mut pdf = Pdf::new();
+        let catalog = Ref::new(1);
+        let tree = Ref::new(2);
+        let regular = Ref::new(3);
+        let bold = Ref::new(4);
+        let info = Ref::new(5);
+        let first_page = 6;
+        let page_ids: Vec<Ref> = (0..self.pages.len())
+            .map(|i| Ref::new(first_page + 2 * i as i32))
+            .collect();
+        pdf.catalog(catalog).pages(tree);
+        pdf.pages(tree)
+            .kids(page_ids.iter().copied())
+            .count(page_ids.len() as i32);
+        pdf.document_info(info)
+            .title(TextStr(&self.title))
+            .producer(TextStr("Ledgerport"));
+        pdf.type1_font(regular)
+            .base_font(Name(b"Helvetica"))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+        pdf.type1_font(bold)
+            .base_font(Name(b"Helvetica-Bold"))
+            .encoding_predefined(Name(b"WinAnsiEncoding"));
+        for (content, page_id) in self.pages.into_iter().zip(&page_ids) {
+            let content_id = Ref::new(page_id.get() + 1);
+            let mut page = pdf.page(*page_id);
+            page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
+                .parent(tree)
+                .contents(content_id);
+            let mut resources = page.resources();
+            let mut fonts = resources.fonts();
+            fonts.pair(REGULAR, regular).pair(BOLD, bold);
+            fonts.finish();
+            resources.finish();
+            page.finish();
+            pdf.stream(content_id, &content.finish());
+        }
+        pdf.finish()
+    }
+}
+
+/// Text in the fonts' WinAnsi encoding: Latin-1 plus the euro sign and typographic dashes;
+/// anything else becomes `?` rather than garbage.
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars()
+        .flat_map(|c| match c {
+            '€' => vec![0x80],
+            '–' => vec![0x96],
+            '—' => vec![0x97],
+            '₩' => b"KRW ".to_vec(),
+            c if (c as u32) < 0x80 || (0xA0..=0xFF).contains(&(c as u32)) => vec![c as u8],
+            _ => vec![b'?'],
+        })
+        .collect()
+}
+
+/// Width of text in points, from Helvetica's metrics (per 1000 em) for the characters that
+/// numbers and amounts use; other characters count as an average letter.
+fn text_width(text: &str, size: f32, bold: bool) -> f32 {
+    let units: f32 = text
+        .chars()
+        .map(|c| match c {
+            '0'..='9' | '$' | '€' | '£' | '¥' => 556.0,
+            '.' | ',' | ' ' => 278.0,
+            '-' => 333.0,
+            '%' => 889.0,
+            'A'..='Z' => 667.0,
+            _ => {
+                if bold {
+                    611.0
+                } else {
+                    556.0
+                }
+            }
+        })
+        .sum();
+    units * size / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_document_breaks_into_pages_and_stays_a_pdf() {
+        let mut document = Document::new("Statement C-1001");
+        for i in 0..200 {
+            document.row(
+                9.0,
+                false,
+                &[
+                    Cell::Left(MARGIN, format!("line {i}")),
+                    Cell::Right(500.0, "$1,234.50".into()),
+                ],
+            );
+        }
+        let bytes = document.finish();
+        assert!(bytes.starts_with(b"%PDF-"));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            text.contains("/Count 5") || text.contains("/Count 6"),
+            "200 rows fill several pages"
+        );
+        assert!(text.contains("(line 199)"));
+    }
+
+    #[test]
+    fn text_outside_win_ansi_becomes_a_question_mark() {
+        assert_eq!(win_ansi("Café €5 – ok"), b"Caf\xe9 \x805 \x96 ok".to_vec());
+        assert_eq!(win_ansi("株式会社"), b"????".to_vec());
+    }
+}
