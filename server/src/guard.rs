@@ -154,6 +154,32 @@ pub async fn security_headers(
     response
 }
 
+/// A customer contact and their account, taken from the session for plain HTTP routes (the
+/// server functions use `app::session::require_contact`, which applies the same rule).
+pub struct ContactSession {
+    pub customer_id: i64,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<CurrentCaller>()
+            .and_then(|current| current.0.clone())
+            .ok_or((StatusCode::UNAUTHORIZED, "Please sign in first."))?;
+        let customer_id = caller.customer_id.ok_or((
+            StatusCode::FORBIDDEN,
+            "Documents are for customer contacts; AR staff use the admin view.",
+        ))?;
+        Ok(ContactSession { customer_id })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,31 +216,5 @@ mod tests {
             origin
         ));
         assert!(!is_same_origin(&headers(&[]), origin));
-    }
-}
-
-/// A customer contact and their account, taken from the session for plain HTTP routes (the
-/// server functions use `app::session::require_contact`, which applies the same rule).
-pub struct ContactSession {
-    pub customer_id: i64,
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
-    type Rejection = (StatusCode, &'static str);
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let caller = parts
-            .extensions
-            .get::<CurrentCaller>()
-            .and_then(|current| current.0.clone())
-            .ok_or((StatusCode::UNAUTHORIZED, "Please sign in first."))?;
-        let customer_id = caller.customer_id.ok_or((
-            StatusCode::FORBIDDEN,
-            "Documents are for customer contacts; AR staff use the admin view.",
-        ))?;
-        Ok(ContactSession { customer_id })
     }
 }

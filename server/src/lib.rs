@@ -6,3 +6,4 @@ pub mod documents;
 mod guard;
 pub mod http;
 mod telemetry;
+pub mod webhooks;

@@ -1,0 +1,3 @@
+//! Payment-provider webhooks: Stripe's event format, signed; the sandbox speaks it too.
+
+pub mod signature;
