@@ -4,6 +4,7 @@
 
 pub mod adjustments;
 pub mod auth;
+pub mod checkout;
 pub mod customers;
 pub mod invoices;
 pub mod ledger;

@@ -62,8 +62,20 @@ pub async fn record_payment(
     request: &PaymentRequest,
 ) -> Result<PaymentReceipt, CashError> {
     let mut tx = db.begin_write().await?;
-    let currency = lock_customer(&mut tx, db.engine(), request.customer_id).await?;
-    if let Some(receipt) = replay_payment(&mut tx, request).await? {
+    let receipt = record_payment_in(&mut tx, db.engine(), request).await?;
+    tx.commit().await?;
+    Ok(receipt)
+}
+
+/// `record_payment` inside the caller's write transaction, so that a webhook can record its
+/// event id and the payment atomically.
+pub async fn record_payment_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    request: &PaymentRequest,
+) -> Result<PaymentReceipt, CashError> {
+    let currency = lock_customer(tx, engine, request.customer_id).await?;
+    if let Some(receipt) = replay_payment(tx, request).await? {
         return Ok(receipt);
     }
     if request.amount.currency() != currency {
@@ -73,7 +85,7 @@ pub async fn record_payment(
         }
         .into());
     }
-    let invoices = open_invoices(&mut tx, db.engine(), request.customer_id, &request.rule).await?;
+    let invoices = open_invoices(tx, engine, request.customer_id, &request.rule).await?;
     let plan = plan_allocation(
         request.amount.to_minor(),
         currency,
@@ -100,7 +112,7 @@ pub async fn record_payment(
         ),
         lines,
     )?;
-    let posted = post(&mut tx, &entry).await?;
+    let posted = post(tx, &entry).await?;
     let row = sqlx::query(
         "INSERT INTO payments (customer_id, business_key, method, currency, amount_minor, request, \
          received_date, entry_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -114,11 +126,11 @@ pub async fn record_payment(
     .bind(date_text(request.received))
     .bind(posted.entry_id)
     .bind(now_text())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let payment_id: i64 = row.try_get(0)?;
     apply_plan(
-        &mut tx,
+        tx,
         request.customer_id,
         Some(payment_id),
         posted.entry_id,
@@ -126,7 +138,6 @@ pub async fn record_payment(
         &plan,
     )
     .await?;
-    tx.commit().await?;
     Ok(PaymentReceipt {
         payment_id,
         allocations: plan.allocations,
@@ -380,7 +391,7 @@ async fn open_invoices(
     }
 }
 
-fn open_invoice(row: &AnyRow) -> Result<OpenInvoice, CashError> {
+pub(crate) fn open_invoice(row: &AnyRow) -> Result<OpenInvoice, CashError> {
     let discount_until: Option<String> = row.try_get("discount_until")?;
     let discount_bp: i64 = row.try_get("discount_bp")?;
     Ok(OpenInvoice {

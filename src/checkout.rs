@@ -1,0 +1,199 @@
+//! Paying online: the customer picks invoices and amounts, the server recomputes everything
+//! (never trusting the browser), records a checkout, and the provider's signed event settles it
+//! into the ledger once.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// The smallest charge (Stripe's minimum is about $0.50), in minor units.
+pub const MINIMUM_CHARGE_MINOR: i64 = 50;
+/// Stripe takes at most 8 digits of minor units.
+pub const MAXIMUM_CHARGE_MINOR: i64 = 99_999_999;
+/// Invoices in one payment.
+pub const MAXIMUM_INVOICES: usize = 100;
+
+/// What the browser asks for: this much to that invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayItem {
+    pub invoice_id: i64,
+    pub amount_minor: i64,
+}
+
+impl PayItem {
+    /// `12:5000;13:2500` → items; `None` when malformed.
+    pub fn parse_list(text: &str) -> Option<Vec<PayItem>> {
+        text.split(';')
+            .filter(|part| !part.trim().is_empty())
+            .map(|part| {
+                let (id, amount) = part.trim().split_once(':')?;
+                Some(PayItem {
+                    invoice_id: id.parse().ok()?,
+                    amount_minor: amount.parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn list_text(items: &[PayItem]) -> String {
+        items
+            .iter()
+            .map(|i| format!("{}:{}", i.invoice_id, i.amount_minor))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Where the money will go, as the server computed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewLine {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_date: NaiveDate,
+    pub open_minor: i64,
+    /// Cash applied to the invoice.
+    pub pay_minor: i64,
+    /// Early-payment discount granted because this settles the invoice inside its window.
+    pub discount_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentReview {
+    pub currency: Currency,
+    pub lines: Vec<ReviewLine>,
+    /// What will be charged: the sum of `pay_minor`.
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckoutStatus {
+    Open,
+    Succeeded,
+    Failed,
+    Expired,
+}
+
+impl CheckoutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutStatus::Open => "open",
+            CheckoutStatus::Succeeded => "succeeded",
+            CheckoutStatus::Failed => "failed",
+            CheckoutStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Open, Self::Succeeded, Self::Failed, Self::Expired]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
+/// A checkout as its customer sees it (status page, polling).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutView {
+    pub id: String,
+    pub status: CheckoutStatus,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub failure_message: String,
+    pub payment_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckoutError {
+    #[error("choose at least one invoice to pay")]
+    NothingSelected,
+    #[error("pay at most {MAXIMUM_INVOICES} invoices at once")]
+    TooManyInvoices,
+    #[error("an invoice appears twice")]
+    DuplicateInvoice,
+    #[error("invoice {0} is not open on your account")]
+    NotPayable(String),
+    #[error("the amount for {number} must be more than zero")]
+    NotPositive { number: String },
+    #[error("the amount for {number} is more than its open amount")]
+    MoreThanOpen { number: String },
+    #[error("a payment must be at least {minimum}")]
+    BelowMinimum { minimum: String },
+    #[error("a payment can be at most {maximum}; split it in two")]
+    AboveMaximum { maximum: String },
+    #[error("there is no such payment on your account")]
+    UnknownCheckout,
+}
+
+/// What the provider needs to collect a checkout on its hosted page.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct HostedCheckoutRequest<'a> {
+    pub checkout_id: &'a str,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub description: String,
+    pub customer_email: &'a str,
+    /// Where the provider sends the customer back.
+    pub success_url: String,
+    pub cancel_url: String,
+}
+
+/// The provider's hosted page for one checkout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedCheckout {
+    pub session_id: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the payment provider did not answer in time; nothing was charged, please try again")]
+    Timeout,
+    #[error("the payment provider refused the request: {0}")]
+    Refused(String),
+    #[error("the payment provider is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// The boundary to the payment provider: Stripe Checkout, or the offline sandbox that behaves
+/// like Stripe's test mode. Both announce the outcome through the same signed webhook.
+#[cfg(feature = "ssr")]
+pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
+    fn name(&self) -> &'static str;
+
+    fn create_checkout<'a>(
+        &'a self,
+        request: HostedCheckoutRequest<'a>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HostedCheckout, ProviderError>> + Send + 'a>,
+    >;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pay_list_round_trips_and_malformed_lists_are_refused() {
+        let items = vec![
+            PayItem {
+                invoice_id: 12,
+                amount_minor: 5_000,
+            },
+            PayItem {
+                invoice_id: 13,
+                amount_minor: 250,
+            },
+        ];
+        assert_eq!(
+            PayItem::parse_list(&PayItem::list_text(&items)),
+            Some(items)
+        );
+        assert_eq!(PayItem::parse_list("12:abc"), None);
+        assert_eq!(PayItem::parse_list("12"), None);
+        assert_eq!(PayItem::parse_list(""), Some(vec![]));
+    }
+}

@@ -1,0 +1,609 @@
+//! Checkouts in the database: review, open, and settle or fail them from provider events.
+
+use chrono::NaiveDate;
+use rand::RngCore;
+use sqlx::{Any, Row, Transaction};
+
+use super::{
+    CheckoutError, CheckoutStatus, CheckoutView, MAXIMUM_CHARGE_MINOR, MAXIMUM_INVOICES,
+    MINIMUM_CHARGE_MINOR, PayItem, PaymentReview, ReviewLine,
+};
+use crate::db::{Db, DbError, Engine, now_text, parse_date};
+use crate::money::{Currency, Money};
+use crate::payments::store::{CashError, PaymentReceipt, open_invoice, record_payment_in};
+use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest, plan_allocation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckoutStoreError {
+    #[error(transparent)]
+    Refused(#[from] CheckoutError),
+    #[error(transparent)]
+    Cash(#[from] CashError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for CheckoutStoreError {
+    fn from(e: sqlx::Error) -> Self {
+        CheckoutStoreError::Db(DbError::Query(e))
+    }
+}
+
+/// Checks the customer's choice against the invoices as they are now and computes where the
+/// money goes, discounts included. Nothing is written.
+pub async fn review(
+    db: &Db,
+    customer_id: i64,
+    items: &[PayItem],
+    today: NaiveDate,
+) -> Result<PaymentReview, CheckoutStoreError> {
+    if items.is_empty() {
+        return Err(CheckoutError::NothingSelected.into());
+    }
+    if items.len() > MAXIMUM_INVOICES {
+        return Err(CheckoutError::TooManyInvoices.into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    if !items.iter().all(|i| seen.insert(i.invoice_id)) {
+        return Err(CheckoutError::DuplicateInvoice.into());
+    }
+    let currency = crate::customers::store::customer_currency(db, customer_id)
+        .await?
+        .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let mut invoices = Vec::with_capacity(items.len());
+    let mut facts = Vec::with_capacity(items.len());
+    for item in items {
+        let row = sqlx::query(
+            "SELECT id, number, due_date, total_minor, open_minor, discount_bp, discount_until, \
+                    voided_at FROM invoices WHERE id = $1 AND customer_id = $2",
+        )
+        .bind(item.invoice_id)
+        .bind(customer_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CheckoutError::NotPayable(format!("#{}", item.invoice_id)))?;
+        let number: String = row.try_get("number")?;
+        let invoice = open_invoice(&row)?;
+        if row.try_get::<Option<String>, _>("voided_at")?.is_some() || invoice.open_minor == 0 {
+            return Err(CheckoutError::NotPayable(number).into());
+        }
+        if item.amount_minor <= 0 {
+            return Err(CheckoutError::NotPositive { number }.into());
+        }
+        if item.amount_minor > invoice.open_minor {
+            return Err(CheckoutError::MoreThanOpen { number }.into());
+        }
+        facts.push((number, parse_date(&row.try_get::<String, _>("due_date")?)?));
+        invoices.push(invoice);
+    }
+    let parts = items
+        .iter()
+        .map(|i| (i.invoice_id, Money::from_minor(i.amount_minor, currency)))
+        .collect();
+    let asked: i64 = items.iter().map(|i| i.amount_minor).sum();
+    let plan = plan_allocation(
+        asked,
+        currency,
+        &invoices,
+        &AllocationRule::Explicit(parts),
+        today,
+        true,
+    );
+    let lines: Vec<ReviewLine> = invoices
+        .iter()
+        .zip(facts)
+        .map(|(invoice, (number, due_date))| {
+            let planned = plan.allocations.iter().find(|a| a.invoice_id == invoice.id);
+            ReviewLine {
+                invoice_id: invoice.id,
+                number,
+                due_date,
+                open_minor: invoice.open_minor,
+                pay_minor: planned.map_or(0, |a| a.amount_minor),
+                discount_minor: planned.map_or(0, |a| a.discount_minor),
+            }
+        })
+        .collect();
+    let total_minor: i64 = lines.iter().map(|l| l.pay_minor).sum();
+    if total_minor < MINIMUM_CHARGE_MINOR {
+        return Err(CheckoutError::BelowMinimum {
+            minimum: Money::from_minor(MINIMUM_CHARGE_MINOR, currency).to_string(),
+        }
+        .into());
+    }
+    if total_minor > MAXIMUM_CHARGE_MINOR {
+        return Err(CheckoutError::AboveMaximum {
+            maximum: Money::from_minor(MAXIMUM_CHARGE_MINOR, currency).to_string(),
+        }
+        .into());
+    }
+    Ok(PaymentReview {
+        currency,
+        lines,
+        total_minor,
+    })
+}
+
+fn new_checkout_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("lp_{hex}")
+}
+
+/// Reviews again and records the checkout the provider will be asked to collect.
+pub async fn open_checkout(
+    db: &Db,
+    customer_id: i64,
+    user_id: i64,
+    provider: &str,
+    items: &[PayItem],
+    today: NaiveDate,
+) -> Result<(String, PaymentReview), CheckoutStoreError> {
+    let review = review(db, customer_id, items, today).await?;
+    let id = new_checkout_id();
+    let allocations: Vec<PayItem> = review
+        .lines
+        .iter()
+        .map(|l| PayItem {
+            invoice_id: l.invoice_id,
+            amount_minor: l.pay_minor,
+        })
+        .collect();
+    sqlx::query(
+        "INSERT INTO checkouts (id, customer_id, user_id, provider, currency, amount_minor, \
+         allocations, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(customer_id)
+    .bind(user_id)
+    .bind(provider)
+    .bind(review.currency.code())
+    .bind(review.total_minor)
+    .bind(PayItem::list_text(&allocations))
+    .bind(now_text())
+    .execute(db.pool())
+    .await?;
+    Ok((id, review))
+}
+
+/// Remembers the provider's session for a checkout (for reconciliation and support).
+pub async fn attach_provider_session(
+    db: &Db,
+    checkout_id: &str,
+    session_id: &str,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE checkouts SET provider_session_id = $1, updated_at = $2 WHERE id = $3")
+        .bind(session_id)
+        .bind(now_text())
+        .bind(checkout_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// A checkout of this customer.
+pub async fn checkout_view(
+    db: &Db,
+    customer_id: i64,
+    checkout_id: &str,
+) -> Result<Option<CheckoutView>, DbError> {
+    let Some(row) = sqlx::query(
+        "SELECT id, status, currency, amount_minor, failure_message, payment_id FROM checkouts \
+         WHERE id = $1 AND customer_id = $2",
+    )
+    .bind(checkout_id)
+    .bind(customer_id)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let status: String = row.try_get("status")?;
+    let currency: String = row.try_get("currency")?;
+    Ok(Some(CheckoutView {
+        id: row.try_get("id")?,
+        status: CheckoutStatus::parse(&status)
+            .ok_or_else(|| DbError::Corrupt(format!("checkout status {status:?}")))?,
+        currency: currency
+            .parse()
+            .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
+        amount_minor: row.try_get("amount_minor")?,
+        failure_message: row.try_get("failure_message")?,
+        payment_id: row.try_get("payment_id")?,
+    }))
+}
+
+/// Records a provider event id; false when it was seen before (the caller then does nothing).
+pub async fn claim_event(
+    tx: &mut Transaction<'_, Any>,
+    event_id: &str,
+    event_type: &str,
+) -> Result<bool, DbError> {
+    let claimed = sqlx::query(
+        "INSERT INTO webhook_events (event_id, event_type, received_at, outcome) \
+         VALUES ($1, $2, $3, 'processed') ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event_id)
+    .bind(event_type)
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Money the provider collected for a checkout.
+#[derive(Debug, Clone)]
+pub struct Collected<'a> {
+    pub checkout_id: &'a str,
+    /// The provider's payment id (Stripe's PaymentIntent): the payment's business key, so the
+    /// several events announcing one payment post it once.
+    pub payment_reference: &'a str,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub received: NaiveDate,
+}
+
+/// Posts collected money as a card payment on the reviewed allocation, inside the caller's
+/// transaction. Money is never dropped: if the reviewed split no longer fits (an invoice was
+/// voided meanwhile), all of it becomes unapplied credit for staff to apply. An unknown
+/// checkout is an error, so the provider retries the event.
+pub async fn settle_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    collected: &Collected<'_>,
+) -> Result<PaymentReceipt, CheckoutStoreError> {
+    let row = sqlx::query("SELECT customer_id, allocations FROM checkouts WHERE id = $1")
+        .bind(collected.checkout_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(CheckoutError::UnknownCheckout)?;
+    let customer_id: i64 = row.try_get("customer_id")?;
+    let allocations: String = row.try_get("allocations")?;
+    let business_key = format!("stripe:{}", collected.payment_reference);
+    // Several events announce one payment (session completed, intent succeeded), possibly a day
+    // apart: the first posts it, the others find it here.
+    let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
+        .bind(&business_key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(existing) = existing {
+        let payment_id: i64 = existing.try_get(0)?;
+        mark_succeeded(tx, collected.checkout_id, payment_id).await?;
+        return Ok(PaymentReceipt {
+            payment_id,
+            allocations: Vec::new(),
+            unapplied: Money::zero(collected.currency),
+            replayed: true,
+        });
+    }
+    let items = PayItem::parse_list(&allocations)
+        .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;
+    let amount = Money::from_minor(collected.amount_minor, collected.currency);
+    let request = |rule| {
+        PaymentRequest::new(
+            customer_id,
+            &business_key,
+            PaymentMethod::Card,
+            amount,
+            collected.received,
+            rule,
+            true,
+        )
+    };
+    let explicit = AllocationRule::Explicit(
+        items
+            .iter()
+            .map(|i| {
+                (
+                    i.invoice_id,
+                    Money::from_minor(i.amount_minor, collected.currency),
+                )
+            })
+            .collect(),
+    );
+    let planned = match request(explicit) {
+        Ok(planned) => match record_payment_in(tx, engine, &planned).await {
+            Err(CashError::Payment(_)) => None,
+            other => Some(other?),
+        },
+        Err(_) => None,
+    };
+    let receipt = match planned {
+        Some(receipt) => receipt,
+        None => {
+            let fallback =
+                request(AllocationRule::Explicit(Vec::new())).map_err(CashError::Payment)?;
+            record_payment_in(tx, engine, &fallback).await?
+        }
+    };
+    mark_succeeded(tx, collected.checkout_id, receipt.payment_id).await?;
+    Ok(receipt)
+}
+
+async fn mark_succeeded(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    payment_id: i64,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE checkouts SET status = 'succeeded', payment_id = $1, failure_message = '', \
+         updated_at = $2 WHERE id = $3",
+    )
+    .bind(payment_id)
+    .bind(now_text())
+    .bind(checkout_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The open invoices among `invoice_ids` (all open invoices when empty), each at its full open
+/// amount: the starting point of the pay page.
+pub async fn full_amounts(
+    db: &Db,
+    customer_id: i64,
+    invoice_ids: &[i64],
+) -> Result<Vec<PayItem>, DbError> {
+    let rows = sqlx::query(
+        "SELECT id, open_minor FROM invoices \
+         WHERE customer_id = $1 AND open_minor > 0 AND voided_at IS NULL ORDER BY due_date, id",
+    )
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PayItem {
+                invoice_id: r.try_get("id")?,
+                amount_minor: r.try_get("open_minor")?,
+            })
+        })
+        .filter(|item: &Result<PayItem, sqlx::Error>| match item {
+            Ok(item) => invoice_ids.is_empty() || invoice_ids.contains(&item.invoice_id),
+            Err(_) => true,
+        })
+        .collect::<Result<_, _>>()
+        .map_err(DbError::from)
+}
+
+/// Marks a checkout failed or expired (nothing is posted), unless it already succeeded: events
+/// arrive in any order, and a success is final.
+pub async fn close_unpaid_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    status: CheckoutStatus,
+    message: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE checkouts SET status = $1, failure_message = $2, updated_at = $3 \
+         WHERE id = $4 AND status <> 'succeeded'",
+    )
+    .bind(status.as_str())
+    .bind(message)
+    .bind(now_text())
+    .bind(checkout_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::seed::seed_demo;
+    use crate::testing::fixtures::{assert_ledger_healthy, open_minor};
+    use crate::testing::fresh_db;
+
+    async fn acme(db: &Db) -> (i64, i64, Vec<(i64, i64)>) {
+        seed_demo(db).await.unwrap();
+        let customer: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        let user: i64 = sqlx::query("SELECT id FROM users WHERE email = 'pat@acme.example'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        let open = full_amounts(db, customer, &[]).await.unwrap();
+        (
+            customer,
+            user,
+            open.iter()
+                .map(|i| (i.invoice_id, i.amount_minor))
+                .collect(),
+        )
+    }
+
+    fn today() -> NaiveDate {
+        Utc::now().date_naive()
+    }
+
+    #[tokio::test]
+    async fn the_review_grants_the_discount_only_for_a_full_payment_inside_the_window() {
+        let db = fresh_db().await;
+        let (customer, _, open) = acme(&db).await;
+        // The newest invoice was issued 5 days ago on 2/10 net 30.
+        let (newest, newest_open) = *open.last().unwrap();
+        let full = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: newest,
+                amount_minor: newest_open,
+            }],
+            today(),
+        )
+        .await
+        .unwrap();
+        let line = &full.lines[0];
+        assert!(line.discount_minor > 0);
+        assert_eq!(line.pay_minor + line.discount_minor, newest_open);
+        assert_eq!(full.total_minor, line.pay_minor);
+        let partial = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: newest,
+                amount_minor: 1_000,
+            }],
+            today(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (partial.lines[0].pay_minor, partial.lines[0].discount_minor),
+            (1_000, 0)
+        );
+    }
+
+    #[tokio::test]
+    async fn the_review_refuses_too_much_too_little_and_other_accounts_invoices() {
+        let db = fresh_db().await;
+        let (customer, _, open) = acme(&db).await;
+        let (id, amount) = open[0];
+        let too_much = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: id,
+                amount_minor: amount + 1,
+            }],
+            today(),
+        )
+        .await;
+        assert!(matches!(
+            too_much,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::MoreThanOpen { .. }
+            ))
+        ));
+        let too_little = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: id,
+                amount_minor: 10,
+            }],
+            today(),
+        )
+        .await;
+        assert!(matches!(
+            too_little,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::BelowMinimum { .. }
+            ))
+        ));
+        let negative = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: id,
+                amount_minor: -5,
+            }],
+            today(),
+        )
+        .await;
+        assert!(matches!(
+            negative,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::NotPositive { .. }
+            ))
+        ));
+        let northwind: i64 = sqlx::query("SELECT min(i.id) FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE c.number = 'C-1002'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        let foreign = review(
+            &db,
+            customer,
+            &[PayItem {
+                invoice_id: northwind,
+                amount_minor: 100,
+            }],
+            today(),
+        )
+        .await;
+        assert!(matches!(
+            foreign,
+            Err(CheckoutStoreError::Refused(CheckoutError::NotPayable(_)))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_settled_checkout_posts_once_however_often_and_in_whatever_order_events_come() {
+        let db = fresh_db().await;
+        let (customer, user, open) = acme(&db).await;
+        let items: Vec<PayItem> = open[..2]
+            .iter()
+            .map(|(id, amount)| PayItem {
+                invoice_id: *id,
+                amount_minor: *amount,
+            })
+            .collect();
+        let (checkout, reviewed) = open_checkout(&db, customer, user, "sandbox", &items, today())
+            .await
+            .unwrap();
+        let collected = Collected {
+            checkout_id: &checkout,
+            payment_reference: "pi_test_1",
+            currency: Currency::Usd,
+            amount_minor: reviewed.total_minor,
+            received: today(),
+        };
+        for attempt in 0..3 {
+            let mut tx = db.begin_write().await.unwrap();
+            // A late failure event never undoes a success.
+            close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined")
+                .await
+                .unwrap();
+            let receipt = settle_in(&mut tx, db.engine(), &collected).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(receipt.replayed, attempt > 0);
+        }
+        let mut tx = db.begin_write().await.unwrap();
+        close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let view = checkout_view(&db, customer, &checkout)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.status, CheckoutStatus::Succeeded);
+        assert_eq!(view.failure_message, "");
+        for item in &items {
+            assert_eq!(open_minor(&db, item.invoice_id).await, 0);
+        }
+        let payments: i64 =
+            sqlx::query("SELECT count(*) FROM payments WHERE business_key = 'stripe:pi_test_1'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+                .get(0);
+        assert_eq!(payments, 1);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn an_event_is_claimed_once() {
+        let db = fresh_db().await;
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(
+            claim_event(&mut tx, "evt_1", "payment_intent.succeeded")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !claim_event(&mut tx, "evt_1", "payment_intent.succeeded")
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+    }
+}
