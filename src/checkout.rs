@@ -113,7 +113,9 @@ pub enum CheckoutError {
     TooManyInvoices,
     #[error("an invoice appears twice")]
     DuplicateInvoice,
-    #[error("invoice {0} is not open on your account")]
+    #[error("there is no invoice {0} on your account")]
+    UnknownInvoice(i64),
+    #[error("invoice {0} is not open (paid or void)")]
     NotPayable(String),
     #[error("the amount for {number} must be more than zero")]
     NotPositive { number: String },

@@ -14,6 +14,8 @@ pub struct AppContext {
     pub public_base_url: String,
     /// Development without SMTP: queued messages are also written to the log.
     pub log_messages: bool,
+    /// Stripe Checkout or the offline sandbox.
+    pub payments: std::sync::Arc<dyn ledgerport::checkout::PaymentProvider>,
 }
 
 /// The server state; every server function and SSR render runs with it provided.

@@ -19,6 +19,8 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("Something went wrong on our side; please try again.")]
     Internal,
     /// The request did not reach the function: malformed arguments, or the network failed.
@@ -35,6 +37,7 @@ impl AppError {
             AppError::Invalid(_) | AppError::BadRequest(_) => 400,
             AppError::Conflict(_) => 409,
             AppError::TooManyRequests(_) => 429,
+            AppError::Unavailable(_) => 503,
             AppError::Internal => 500,
         }
     }
@@ -49,7 +52,7 @@ impl AppError {
     }
 }
 
-fn sentence(text: &str) -> String {
+pub fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -98,6 +101,21 @@ mod from_engine {
     use ledgerport::auth::access::AccessError;
     use ledgerport::auth::store::AuthError;
     use ledgerport::db::DbError;
+
+    impl From<ledgerport::checkout::store::CheckoutStoreError> for AppError {
+        fn from(e: ledgerport::checkout::store::CheckoutStoreError) -> Self {
+            use ledgerport::checkout::store::CheckoutStoreError;
+            match e {
+                CheckoutStoreError::Refused(
+                    unknown @ (ledgerport::checkout::CheckoutError::UnknownInvoice(_)
+                    | ledgerport::checkout::CheckoutError::UnknownCheckout),
+                ) => AppError::NotFound(super::sentence(&unknown.to_string())),
+                CheckoutStoreError::Refused(refused) => AppError::invalid(refused),
+                CheckoutStoreError::Cash(e) => internal(e),
+                CheckoutStoreError::Db(e) => internal(e),
+            }
+        }
+    }
 
     pub fn internal(error: impl std::fmt::Display) -> AppError {
         tracing::error!("request failed: {error}");

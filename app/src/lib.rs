@@ -7,6 +7,7 @@ pub mod errors;
 pub mod format;
 pub mod forms;
 pub mod pages;
+pub mod paying;
 pub mod portal;
 pub mod status;
 
@@ -22,6 +23,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::who_am_i;
 use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::pages::pay::{CheckoutPage, PayPage};
 use crate::pages::portal::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
@@ -88,6 +90,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/statements") view=StatementsPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
+                        <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
+                        <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>

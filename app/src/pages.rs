@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod home;
 pub mod not_found;
+pub mod pay;
 pub mod portal;
 pub mod profile;
 pub mod sign_in;

@@ -75,6 +75,18 @@ pub fn require_contact() -> Result<(Caller, i64), AppError> {
     }
 }
 
+/// A contact allowed to pay and dispute (role payer).
+pub fn require_payer() -> Result<(Caller, i64), AppError> {
+    let (caller, customer_id) = require_contact()?;
+    if caller.can_pay() {
+        Ok((caller, customer_id))
+    } else {
+        Err(AppError::Forbidden(
+            "Your access is read-only; ask a payer on your account, or us, to change it.".into(),
+        ))
+    }
+}
+
 /// AR staff (clerk or manager).
 pub fn require_staff() -> Result<Caller, AppError> {
     let caller = require_caller()?;

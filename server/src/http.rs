@@ -22,8 +22,13 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use std::sync::Arc;
+
+use ledgerport::checkout::PaymentProvider;
+
+use crate::config::{Config, PaymentProvider as PaymentProviderConfig};
 use crate::guard;
+use crate::sandbox::SandboxProvider;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -36,6 +41,10 @@ pub enum ServeError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "PAYMENT_PROVIDER=stripe: the Stripe adapter is not part of this build yet; use the sandbox"
+    )]
+    StripeNotBuilt,
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -48,6 +57,8 @@ pub struct ServerState {
     /// `scheme://host[:port]` of PUBLIC_BASE_URL, for same-origin checks.
     pub public_origin: String,
     pub https: bool,
+    /// Verifies provider webhooks (and signs the sandbox's events).
+    pub webhook_secret: Vec<u8>,
 }
 
 /// Settings the router needs beyond the database.
@@ -58,22 +69,45 @@ pub struct RouterSettings {
     pub cookie_secure: bool,
     /// No SMTP and plain http: queued messages (invitation and reset links) go to the log too.
     pub log_messages: bool,
+    pub payments: Arc<dyn PaymentProvider>,
+    pub webhook_secret: Vec<u8>,
 }
 
 impl RouterSettings {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &Config) -> Result<Self, ServeError> {
         let previous: Vec<&[u8]> = config
             .jwt_previous_keys
             .iter()
             .map(|k| k.expose().as_bytes())
             .collect();
-        Self {
+        let base = config.public_base_url.trim_end_matches('/').to_string();
+        let (payments, webhook_secret): (Arc<dyn PaymentProvider>, Vec<u8>) =
+            match &config.payment_provider {
+                PaymentProviderConfig::Sandbox => (
+                    Arc::new(SandboxProvider {
+                        public_base_url: base.clone(),
+                    }),
+                    // The sandbox signs and verifies in one process: a fresh secret per start.
+                    random_secret(),
+                ),
+                PaymentProviderConfig::Stripe { .. } => return Err(ServeError::StripeNotBuilt),
+            };
+        Ok(Self {
             keys: SigningKeys::new(config.jwt_signing_key.expose().as_bytes(), &previous),
-            public_base_url: config.public_base_url.clone(),
+            public_base_url: base,
             cookie_secure: config.cookie_secure,
             log_messages: config.smtp.is_none() && !config.public_base_url.starts_with("https://"),
-        }
+            payments,
+            webhook_secret,
+        })
     }
+}
+
+fn random_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut secret = vec![0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    secret
 }
 
 /// `https://pay.example.com/portal` → `https://pay.example.com`
@@ -102,12 +136,14 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         },
         public_base_url: settings.public_base_url.trim_end_matches('/').to_string(),
         log_messages: settings.log_messages,
+        payments: settings.payments,
     };
     let state = ServerState {
         leptos: leptos.clone(),
         app: context.clone(),
         public_origin: origin_of(&settings.public_base_url),
         https: settings.public_base_url.starts_with("https://"),
+        webhook_secret: settings.webhook_secret,
     };
     let routes = generate_route_list(App);
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
@@ -116,8 +152,14 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     for (path, handler) in probe_routes() {
         probes = probes.route(path, handler);
     }
+    for (path, handler) in webhook_routes() {
+        probes = probes.route(path, handler);
+    }
     let mut with_session = Router::new();
-    for (path, handler) in crate::documents::routes() {
+    for (path, handler) in crate::documents::routes()
+        .into_iter()
+        .chain(crate::sandbox::routes())
+    {
         with_session = with_session.route(path, handler);
     }
     with_session
@@ -163,6 +205,14 @@ pub fn probe_routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
     vec![("/healthz", get(healthz)), ("/readyz", get(readyz))]
 }
 
+/// Provider webhooks: authenticated by their signature, not by a session.
+pub fn webhook_routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![(
+        "/webhooks/stripe",
+        axum::routing::post(crate::webhooks::stripe_webhook),
+    )]
+}
+
 /// The process is up.
 async fn healthz() -> &'static str {
     "ok"
@@ -181,7 +231,7 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
     let leptos = get_configuration(None)
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
-    let app = router(leptos, db.clone(), RouterSettings::from_config(&config));
+    let app = router(leptos, db.clone(), RouterSettings::from_config(&config)?);
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .map_err(|source| ServeError::Bind {

@@ -5,5 +5,6 @@ pub mod config;
 pub mod documents;
 mod guard;
 pub mod http;
+pub mod sandbox;
 mod telemetry;
 pub mod webhooks;

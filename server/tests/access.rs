@@ -39,6 +39,10 @@ enum Rule {
     Contact,
     /// A contact of the account that owns the object named in the request.
     ContactOfA,
+    /// A payer (not a viewer), on their own account.
+    Payer,
+    /// A payer of the account that owns the objects named in the request.
+    PayerOfA,
     Staff,
     Manager,
 }
@@ -50,6 +54,8 @@ impl Rule {
             Rule::SignedIn => who != Who::Anonymous,
             Rule::Contact => matches!(who, Who::ViewerA | Who::PayerA | Who::PayerB),
             Rule::ContactOfA => matches!(who, Who::ViewerA | Who::PayerA),
+            Rule::Payer => matches!(who, Who::PayerA | Who::PayerB),
+            Rule::PayerOfA => who == Who::PayerA,
             Rule::Staff => matches!(who, Who::Clerk | Who::Manager),
             Rule::Manager => who == Who::Manager,
         }
@@ -60,7 +66,10 @@ impl Rule {
 struct Objects {
     customer_a: i64,
     invoice_a: i64,
+    /// Its open amount, so a payment request for it is valid.
+    invoice_a_open: i64,
     payment_a: i64,
+    checkout_a: String,
     spare_contact: i64,
 }
 
@@ -70,6 +79,7 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
     let a = o.customer_a;
     let spare = o.spare_contact;
     let (invoice, payment) = (o.invoice_a, o.payment_a);
+    let (open, checkout) = (o.invoice_a_open, &o.checkout_a);
     let (rule, body) = match path {
         // pages
         "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
@@ -81,6 +91,8 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/admin/outbox" => (Rule::Manager, String::new()),
         "/invoices" | "/statements" | "/payments" => (Rule::Contact, String::new()),
         "/invoices/{id}" | "/payments/{id}" => (Rule::ContactOfA, String::new()),
+        "/pay" => (Rule::Payer, String::new()),
+        "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
         // server functions
         "/api/me" | "/api/status" => (Rule::Public, String::new()),
         "/api/sign-in" => (
@@ -105,6 +117,10 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/portal/statement" => (Rule::Contact, "from=2026-01-01&to=2026-12-31".into()),
         "/api/portal/invoice" => (Rule::ContactOfA, format!("id={invoice}")),
         "/api/portal/payment" => (Rule::ContactOfA, format!("id={payment}")),
+        "/api/portal/checkout" => (Rule::ContactOfA, format!("id={checkout}")),
+        "/api/portal/review-payment" => (Rule::PayerOfA, format!("invoices={invoice}&amounts=")),
+        "/api/portal/start-payment" => (Rule::PayerOfA, format!("items={invoice}%3A{open}")),
+        "/sandbox/checkout/{id}" => (Rule::ContactOfA, String::new()),
         "/api/admin/customers" => (Rule::Staff, String::new()),
         "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/invite-contact" => (
@@ -134,6 +150,9 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
 fn concrete(path: &str, o: &Objects) -> String {
     if path == "/documents/invoices/{file}" {
         return format!("/documents/invoices/{}.pdf", o.invoice_a);
+    }
+    if path.ends_with("checkout/{id}") {
+        return path.replace("{id}", &o.checkout_a);
     }
     let id = if path.starts_with("/invoices/") {
         o.invoice_a
@@ -261,10 +280,38 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
                 .get::<i64, _>(0)
         }
     };
+    let invoice_a =
+        first("SELECT max(id) FROM invoices WHERE customer_id = $1 AND open_minor > 0").await;
+    let invoice_a_open: i64 = sqlx::query("SELECT open_minor FROM invoices WHERE id = $1")
+        .bind(invoice_a)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let pat: i64 = sqlx::query("SELECT id FROM users WHERE email = 'pat@acme.example'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let (checkout_a, _) = ledgerport::checkout::store::open_checkout(
+        &app.db,
+        customer_a,
+        pat,
+        "sandbox",
+        &[ledgerport::checkout::PayItem {
+            invoice_id: invoice_a,
+            amount_minor: invoice_a_open,
+        }],
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    .unwrap();
     let objects = Objects {
         customer_a,
-        invoice_a: first("SELECT min(id) FROM invoices WHERE customer_id = $1").await,
+        invoice_a,
+        invoice_a_open,
         payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
+        checkout_a,
         spare_contact,
     };
     let callers = Callers::new(&app).await;
@@ -281,7 +328,8 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         .map(|(path, _)| path.to_string())
         .collect();
     let documents: Vec<String> = server::documents::routes()
-        .iter()
+        .into_iter()
+        .chain(server::sandbox::routes())
         .map(|(path, _)| path.to_string())
         .collect();
     assert!(
@@ -338,6 +386,16 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
                 mismatches.push(format!(
                     "{path} as {who:?}: expected {expected:?}, got {outcome:?}"
                 ));
+            }
+        }
+    }
+    // Webhooks carry no session: whoever calls, an unsigned request is refused and changes nothing.
+    for (path, _) in server::http::webhook_routes() {
+        for who in EVERYONE {
+            cells += 1;
+            let status = app.invoke(path, "{}", callers.cookie(who)).await.status();
+            if status != 400 {
+                mismatches.push(format!("{path} as {who:?}: unsigned answered {status}"));
             }
         }
     }

@@ -61,7 +61,7 @@ pub async fn review(
         .bind(customer_id)
         .fetch_optional(db.pool())
         .await?
-        .ok_or_else(|| CheckoutError::NotPayable(format!("#{}", item.invoice_id)))?;
+        .ok_or(CheckoutError::UnknownInvoice(item.invoice_id))?;
         let number: String = row.try_get("number")?;
         let invoice = open_invoice(&row)?;
         if row.try_get::<Option<String>, _>("voided_at")?.is_some() || invoice.open_minor == 0 {
@@ -531,7 +531,9 @@ mod tests {
         .await;
         assert!(matches!(
             foreign,
-            Err(CheckoutStoreError::Refused(CheckoutError::NotPayable(_)))
+            Err(CheckoutStoreError::Refused(CheckoutError::UnknownInvoice(
+                _
+            )))
         ));
     }
 

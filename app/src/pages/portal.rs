@@ -90,6 +90,9 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
         </section>
         <p class="hint">"Balance as of " {date(s.as_of)} ", over " {s.open_invoices} " open invoices. "
             <a href="/invoices?filter=open">"See open invoices"</a>" · "<a href="/statements">"Statements"</a></p>
+        {(s.balance_due_minor > 0).then(|| view! {
+            <p><a class="button" href="/pay?all=1">"Pay everything due"</a></p>
+        })}
         <div class="columns">
             <section class="card"><AgingChart aging=s.aging currency=c/></section>
             <section class="card" aria-labelledby="recent-heading">
@@ -245,10 +248,12 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
     let prev = (page.page > 1).then(|| state.href(|n| n.page = page.page - 1));
     let next = (page.page < pages).then(|| state.href(|n| n.page = page.page + 1));
     view! {
+        <form method="get" action="/pay">
         <div class="table-wrap">
         <table class="table" data-testid="invoices">
             <caption class="visually-hidden">"Your invoices"</caption>
             <thead><tr>
+                <th scope="col"><span class="visually-hidden">"Select"</span></th>
                 <th scope="col">"Invoice"</th><th scope="col">"PO"</th><th scope="col">"Issued"</th>
                 <th scope="col">"Due"</th><th scope="col" class="num">"Total"</th>
                 <th scope="col" class="num">"Open"</th><th scope="col">"Status"</th>
@@ -256,6 +261,10 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
             <tbody>
                 {page.rows.into_iter().map(|row| view! {
                     <tr>
+                        <td>{(row.open_minor > 0 && row.status != InvoiceStatus::Void).then(|| view! {
+                            <input type="checkbox" name="invoice" value=row.id
+                                aria-label=format!("Select {} to pay", row.number)/>
+                        })}</td>
                         <td><a href=format!("/invoices/{}", row.id)>{row.number}</a></td>
                         <td>{row.po_number.unwrap_or_default()}</td>
                         <td>{date(row.issue_date)}</td>
@@ -268,6 +277,8 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
             </tbody>
         </table>
         </div>
+        <button class="button" type="submit">"Pay selected"</button>
+        </form>
         <nav class="pager" aria-label="Pages">
             {prev.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
             <span data-testid="page-of">"Page " {page.page} " of " {pages} " · " {page.matching} " invoices"</span>
@@ -309,6 +320,9 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                 {status_badge(d.status)}
                                 <a class="button secondary" href=format!("/documents/invoices/{}.pdf", d.id)
                                     download=format!("{number}.pdf")>"Download PDF"</a>
+                                {(d.open_minor > 0 && d.status != InvoiceStatus::Void).then(|| view! {
+                                    <a class="button" href=format!("/pay?invoice={}", d.id)>"Pay this invoice"</a>
+                                })}
                             </div>
                             <dl class="facts inline">
                                 <dt>"Issued"</dt><dd>{date(d.issue_date)}</dd>

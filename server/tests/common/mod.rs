@@ -9,6 +9,7 @@ use ledgerport::testing::fresh_db;
 use leptos::prelude::LeptosOptions;
 
 pub const TEST_KEY: &[u8] = b"a-test-signing-key-of-at-least-32-bytes";
+pub const WEBHOOK_SECRET: &[u8] = b"whsec_test_secret_for_the_suite";
 pub const ORIGIN: &str = "http://127.0.0.1:3000";
 
 pub struct TestApp {
@@ -36,6 +37,10 @@ pub async fn spawn_app() -> TestApp {
         public_base_url: "http://127.0.0.1:3000".into(),
         cookie_secure: false,
         log_messages: false,
+        payments: std::sync::Arc::new(server::sandbox::SandboxProvider {
+            public_base_url: "http://127.0.0.1:3000".into(),
+        }),
+        webhook_secret: WEBHOOK_SECRET.to_vec(),
     };
     let router = server::http::router(leptos, db.clone(), settings)
         .into_make_service_with_connect_info::<SocketAddr>();

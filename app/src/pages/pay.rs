@@ -1,0 +1,158 @@
+//! The pay flow: choose amounts, see exactly where the money goes, hand off to the provider,
+//! then follow the checkout until the provider's event has posted it.
+
+use ledgerport::checkout::CheckoutStatus;
+use ledgerport::money::Money;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::error_view;
+use crate::format::{date, money};
+use crate::forms::form_error;
+use crate::pages::sign_in::FormError;
+use crate::paying::{StartPayment, checkout_status, review_payment};
+
+/// `/pay?invoice=1&invoice=2[&amount=10.00&amount=5.00]`, or `/pay?all=1` for everything open.
+#[component]
+pub fn PayPage() -> impl IntoView {
+    let query = use_query_map();
+    let choice = Memo::new(move |_| {
+        query.with(|q| {
+            let invoices = q.get_all("invoice").unwrap_or_default().join(",");
+            let amounts = q.get_all("amount").unwrap_or_default().join(";");
+            (invoices, amounts)
+        })
+    });
+    let review = Resource::new(
+        move || choice.get(),
+        |(invoices, amounts)| review_payment(invoices, amounts),
+    );
+    let start = ServerAction::<StartPayment>::new();
+    let start_error = form_error(start);
+    view! {
+        <Title text="Pay invoices"/>
+        <h1>"Pay invoices"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Working out your payment…"</p> }>
+            {move || Suspend::new(async move {
+                match review.await {
+                    Ok(r) => {
+                        let c = r.currency;
+                        let items = r.lines.iter()
+                            .map(|l| format!("{}:{}", l.invoice_id, l.pay_minor + l.discount_minor))
+                            .collect::<Vec<_>>().join(";");
+                        let discount: i64 = r.lines.iter().map(|l| l.discount_minor).sum();
+                        view! {
+                            <form method="get" action="/pay" class="card">
+                                <h2>"Amounts"</h2>
+                                <div class="table-wrap">
+                                <table class="table" data-testid="pay-lines">
+                                    <thead><tr>
+                                        <th scope="col">"Invoice"</th><th scope="col">"Due"</th>
+                                        <th scope="col" class="num">"Open"</th><th scope="col" class="num">"Amount to settle"</th>
+                                        <th scope="col" class="num">"Discount"</th><th scope="col" class="num">"You pay"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {r.lines.iter().map(|l| {
+                                            let settle = Money::from_minor(l.pay_minor + l.discount_minor, c).amount().to_string();
+                                            let label = format!("Amount for {}", l.number);
+                                            view! {
+                                                <tr>
+                                                    <td>{l.number.clone()}<input type="hidden" name="invoice" value=l.invoice_id/></td>
+                                                    <td>{date(l.due_date)}</td>
+                                                    <td class="num">{money(l.open_minor, c)}</td>
+                                                    <td class="num"><input class="amount" name="amount" inputmode="decimal"
+                                                        aria-label=label value=settle/></td>
+                                                    <td class="num">{if l.discount_minor > 0 { money(l.discount_minor, c) } else { "—".into() }}</td>
+                                                    <td class="num">{money(l.pay_minor, c)}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                </div>
+                                <button class="button secondary" type="submit">"Update amounts"</button>
+                            </form>
+                            <section class="card narrow" aria-labelledby="review-heading" data-testid="review">
+                                <h2 id="review-heading">"Review"</h2>
+                                <p>"You pay " <strong data-testid="pay-total">{money(r.total_minor, c)}</strong>
+                                   " for " {r.lines.len()} " invoice(s)"
+                                   {(discount > 0).then(|| format!(", including an early-payment discount of {}", money(discount, c)))}
+                                   ". Card details are entered on the payment provider's page, never here."</p>
+                                <ActionForm action=start attr:class="form">
+                                    <input type="hidden" name="items" value=items/>
+                                    <FormError message=Signal::derive(start_error)/>
+                                    <button class="button" type="submit">{format!("Pay {}", money(r.total_minor, c))}</button>
+                                </ActionForm>
+                            </section>
+                        }.into_any()
+                    }
+                    Err(e) => error_view(e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Where the provider sends the customer back: the checkout's state, followed until the
+/// provider's event has been posted (polling; a plain reload works without JavaScript).
+#[component]
+pub fn CheckoutPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let status = Resource::new(id, checkout_status);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if let Some(Ok(view)) = status.get_untracked()
+                    && view.status == CheckoutStatus::Open
+                {
+                    status.refetch();
+                }
+            },
+            std::time::Duration::from_millis(1000),
+        );
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    }
+    view! {
+        <Title text="Payment"/>
+        <Suspense fallback=|| view! { <p class="muted">"Checking your payment…"</p> }>
+            {move || Suspend::new(async move {
+                match status.await {
+                    Ok(view) => {
+                        let amount = money(view.amount_minor, view.currency);
+                        match view.status {
+                            CheckoutStatus::Succeeded => view! {
+                                <section class="card narrow" data-testid="checkout-succeeded">
+                                    <h1>"Payment received"</h1>
+                                    <p class="notice" role="status">{format!("Thank you: {amount} is applied to your account.")}</p>
+                                    <p>
+                                        {view.payment_id.map(|p| view! { <a class="button" href=format!("/payments/{p}")>"View receipt"</a> })}
+                                        " " <a href="/">"Back to your account"</a>
+                                    </p>
+                                </section>
+                            }.into_any(),
+                            CheckoutStatus::Open => view! {
+                                <section class="card narrow">
+                                    <h1>"Confirming your payment"</h1>
+                                    <p role="status">{format!("Waiting for the payment provider to confirm {amount}…")}</p>
+                                </section>
+                            }.into_any(),
+                            CheckoutStatus::Failed | CheckoutStatus::Expired => view! {
+                                <section class="card narrow" data-testid="checkout-failed">
+                                    <h1>"The payment did not go through"</h1>
+                                    <p class="error" role="alert">{view.failure_message}</p>
+                                    <p>"Nothing was charged and your balance is unchanged. "<a href="/invoices">"Back to invoices"</a></p>
+                                </section>
+                            }.into_any(),
+                        }
+                    }
+                    Err(e) => error_view(e),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,122 @@
+//! Paying online: review where the money goes, hand off to the provider's hosted page, and
+//! follow the checkout until the provider's event has posted it.
+
+use ledgerport::checkout::{CheckoutView, PaymentReview};
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+
+/// Where the money would go. `invoices` is a comma-separated id list (empty: every open
+/// invoice); `amounts` the matching decimal amounts separated by `;` (empty: each invoice's full
+/// open amount).
+#[server(endpoint = "portal/review-payment")]
+pub async fn review_payment(invoices: String, amounts: String) -> Result<PaymentReview, AppError> {
+    use ledgerport::checkout::PayItem;
+    use ledgerport::money::Money;
+    let (_, customer_id) = crate::session::require_payer()?;
+    let db = crate::context::app().db;
+    let ids: Vec<i64> = invoices
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| AppError::Invalid("Invoice ids are numbers.".into()))
+        })
+        .collect::<Result<_, _>>()?;
+    let items = if amounts.trim().is_empty() {
+        let open = ledgerport::checkout::store::full_amounts(&db, customer_id, &ids).await?;
+        if ids.is_empty() {
+            open
+        } else {
+            // An id that is not open here stays in, so the review says why (not yours, or paid).
+            ids.iter()
+                .map(|id| {
+                    open.iter()
+                        .find(|item| item.invoice_id == *id)
+                        .copied()
+                        .unwrap_or(PayItem {
+                            invoice_id: *id,
+                            amount_minor: 1,
+                        })
+                })
+                .collect()
+        }
+    } else {
+        let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+        let amounts: Vec<&str> = amounts.split(';').collect();
+        if amounts.len() != ids.len() {
+            return Err(AppError::Invalid("Give one amount per invoice.".into()));
+        }
+        ids.iter()
+            .zip(amounts)
+            .map(|(id, text)| {
+                Money::parse(text.trim(), currency)
+                    .map(|m| PayItem {
+                        invoice_id: *id,
+                        amount_minor: m.to_minor(),
+                    })
+                    .map_err(|e| AppError::invalid(format!("{text:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(ledgerport::checkout::store::review(
+        &db,
+        customer_id,
+        &items,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_items(text: &str) -> Result<Vec<ledgerport::checkout::PayItem>, AppError> {
+    ledgerport::checkout::PayItem::parse_list(text)
+        .ok_or_else(|| AppError::Invalid("The amounts could not be read; please try again.".into()))
+}
+
+/// Records the checkout and sends the browser to the provider's hosted payment page.
+#[server(endpoint = "portal/start-payment")]
+pub async fn start_payment(items: String) -> Result<(), AppError> {
+    use ledgerport::checkout::HostedCheckoutRequest;
+    let (caller, customer_id) = crate::session::require_payer()?;
+    let items = parse_items(&items)?;
+    let ctx = crate::context::app();
+    let (checkout_id, review) = ledgerport::checkout::store::open_checkout(
+        &ctx.db,
+        customer_id,
+        caller.user_id,
+        ctx.payments.name(),
+        &items,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
+    let numbers: Vec<&str> = review.lines.iter().map(|l| l.number.as_str()).collect();
+    let hosted = ctx
+        .payments
+        .create_checkout(HostedCheckoutRequest {
+            checkout_id: &checkout_id,
+            currency: review.currency,
+            amount_minor: review.total_minor,
+            description: format!("Invoices {}", numbers.join(", ")),
+            customer_email: &caller.email,
+            success_url: format!("{}/payments/checkout/{checkout_id}", ctx.public_base_url),
+            cancel_url: format!("{}/invoices", ctx.public_base_url),
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(crate::errors::sentence(&e.to_string())))?;
+    ledgerport::checkout::store::attach_provider_session(&ctx.db, &checkout_id, &hosted.session_id)
+        .await?;
+    leptos_axum::redirect(&hosted.url);
+    Ok(())
+}
+
+#[server(endpoint = "portal/checkout")]
+pub async fn checkout_status(id: String) -> Result<CheckoutView, AppError> {
+    let (_, customer_id) = crate::session::require_contact()?;
+    ledgerport::checkout::store::checkout_view(&crate::context::app().db, customer_id, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such payment on your account.".into()))
+}

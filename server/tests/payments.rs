@@ -1,0 +1,323 @@
+//! Online payments end to end over HTTP: the pay flow through the sandbox, and signed
+//! Stripe-format webhooks posting into the ledger exactly once.
+
+mod common;
+
+use common::{ORIGIN, TestApp, WEBHOOK_SECRET, spawn_app};
+use ledgerport::checkout::PayItem;
+use ledgerport::checkout::store::open_checkout;
+use ledgerport::testing::fixtures::{assert_ledger_healthy, open_minor};
+use serde_json::json;
+use sqlx::Row;
+
+struct Acme {
+    customer: i64,
+    user: i64,
+    /// Open invoices, oldest due first: (id, open amount).
+    open: Vec<(i64, i64)>,
+}
+
+async fn acme(app: &TestApp) -> Acme {
+    let customer: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let user: i64 = sqlx::query("SELECT id FROM users WHERE email = 'pat@acme.example'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let open = ledgerport::checkout::store::full_amounts(&app.db, customer, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| (i.invoice_id, i.amount_minor))
+        .collect();
+    Acme {
+        customer,
+        user,
+        open,
+    }
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -> (String, i64) {
+    let items: Vec<PayItem> = items
+        .iter()
+        .map(|(id, amount)| PayItem {
+            invoice_id: *id,
+            amount_minor: *amount,
+        })
+        .collect();
+    let (id, review) = open_checkout(
+        &app.db,
+        acme.customer,
+        acme.user,
+        "sandbox",
+        &items,
+        today(),
+    )
+    .await
+    .unwrap();
+    (id, review.total_minor)
+}
+
+fn completed(event_id: &str, checkout: &str, intent: &str, amount: i64) -> serde_json::Value {
+    json!({
+        "id": event_id, "object": "event", "created": chrono::Utc::now().timestamp(),
+        "type": "checkout.session.completed",
+        "data": { "object": { "id": "cs_1", "object": "checkout.session", "payment_status": "paid",
+            "payment_intent": intent, "amount_total": amount, "currency": "usd",
+            "metadata": { "ledgerport_payment_id": checkout } } }
+    })
+}
+
+fn succeeded(event_id: &str, checkout: &str, intent: &str, amount: i64) -> serde_json::Value {
+    json!({
+        "id": event_id, "object": "event", "created": chrono::Utc::now().timestamp(),
+        "type": "payment_intent.succeeded",
+        "data": { "object": { "id": intent, "object": "payment_intent", "amount_received": amount,
+            "currency": "usd", "metadata": { "ledgerport_payment_id": checkout } } }
+    })
+}
+
+async fn deliver_raw(app: &TestApp, body: &str, signature: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/webhooks/stripe"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn deliver(app: &TestApp, event: &serde_json::Value) -> (u16, String) {
+    let body = event.to_string();
+    let signature = server::webhooks::signature::sign(
+        WEBHOOK_SECRET,
+        chrono::Utc::now().timestamp(),
+        body.as_bytes(),
+    );
+    let response = deliver_raw(app, &body, &signature).await;
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn one_payment_for_three_invoices_settles_each_and_partial_amounts_stay_open() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (a, b, c) = (acme.open[0], acme.open[1], acme.open[2]);
+    // Pay A in full, B in part, C in full (C is past its discount window).
+    let (id, total) = checkout(&app, &acme, &[(a.0, a.1), (b.0, 1_000), (c.0, c.1)]).await;
+    assert_eq!(
+        deliver(&app, &completed("evt_1", &id, "pi_1", total)).await,
+        (200, "settled".into())
+    );
+    assert_eq!(open_minor(&app.db, a.0).await, 0);
+    assert_eq!(open_minor(&app.db, b.0).await, b.1 - 1_000);
+    assert_eq!(open_minor(&app.db, c.0).await, 0);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn the_same_event_five_times_and_both_events_in_reverse_order_post_once() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    let first = succeeded("evt_pi", &id, "pi_2", total);
+    assert_eq!(deliver(&app, &first).await.1, "settled");
+    for _ in 0..4 {
+        assert_eq!(deliver(&app, &first).await, (200, "duplicate".into()));
+    }
+    // The session event arrives last; it finds the payment already posted.
+    assert_eq!(
+        deliver(&app, &completed("evt_cs", &id, "pi_2", total))
+            .await
+            .1,
+        "settled"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM payments WHERE business_key = 'stripe:pi_2'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_events").await, 2);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn an_overpayment_lands_in_unapplied_credit() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    deliver(&app, &completed("evt_over", &id, "pi_3", total + 2_500)).await;
+    let overview = ledgerport::reports::store::account_summary(&app.db, acme.customer, today())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(overview.unapplied_credit_minor, 2_500);
+    assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
+}
+
+#[tokio::test]
+async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    let body = completed("evt_bad", &id, "pi_4", total).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let forged = server::webhooks::signature::sign(b"whsec_not_ours", now, body.as_bytes());
+    assert_eq!(deliver_raw(&app, &body, &forged).await.status(), 400);
+    let stale = server::webhooks::signature::sign(WEBHOOK_SECRET, now - 3_600, body.as_bytes());
+    assert_eq!(deliver_raw(&app, &body, &stale).await.status(), 400);
+    let signed = server::webhooks::signature::sign(WEBHOOK_SECRET, now, body.as_bytes());
+    let altered = body.replace(&total.to_string(), &(total * 10).to_string());
+    assert_eq!(deliver_raw(&app, &altered, &signed).await.status(), 400);
+    let unsigned = app
+        .client
+        .post(app.url("/webhooks/stripe"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 400);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM payments WHERE business_key LIKE 'stripe:%'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_events").await, 0);
+    assert_eq!(open_minor(&app.db, acme.open[0].0).await, acme.open[0].1);
+}
+
+/// Starts a payment as the WASM client does and returns the hosted page the server sent it to.
+async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
+    let response = app
+        .invoke(
+            "/api/portal/start-payment",
+            &format!("items={}", items.replace(':', "%3A").replace(';', "%3B")),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn pay_with_card(app: &TestApp, cookie: &str, hosted: &str, card: &str) -> reqwest::Response {
+    let path = hosted.trim_start_matches(ORIGIN);
+    app.client
+        .post(app.url(path))
+        .header("origin", ORIGIN)
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("card_number={card}&expiry=12%2F34&cvc=123"))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn paying_two_invoices_through_the_sandbox_posts_them_at_once() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let (a, b) = (acme.open[0], acme.open[1]);
+    let hosted = start_payment(&app, &cookie, &format!("{}:{};{}:{}", a.0, a.1, b.0, b.1)).await;
+    assert!(
+        hosted.starts_with(&format!("{ORIGIN}/sandbox/checkout/lp_")),
+        "{hosted}"
+    );
+    let page = app
+        .page(hosted.trim_start_matches(ORIGIN), Some(&cookie))
+        .await;
+    assert_eq!(page.status(), 200);
+    let paid = pay_with_card(&app, &cookie, &hosted, "4242+4242+4242+4242").await;
+    assert_eq!(paid.status(), 303);
+    let checkout_page = paid.headers()["location"].to_str().unwrap().to_string();
+    assert!(checkout_page.starts_with("/payments/checkout/lp_"));
+    assert_eq!(open_minor(&app.db, a.0).await, 0);
+    assert_eq!(open_minor(&app.db, b.0).await, 0);
+    let id = checkout_page.trim_start_matches("/payments/checkout/");
+    let status: serde_json::Value = app
+        .invoke("/api/portal/checkout", &format!("id={id}"), Some(&cookie))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "Succeeded");
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_declined_card_posts_nothing_and_says_why() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let a = acme.open[0];
+    let hosted = start_payment(&app, &cookie, &format!("{}:{}", a.0, a.1)).await;
+    let declined = pay_with_card(&app, &cookie, &hosted, "4000000000000002").await;
+    assert_eq!(declined.status(), 200);
+    assert!(
+        declined
+            .text()
+            .await
+            .unwrap()
+            .contains("Your card was declined.")
+    );
+    assert_eq!(open_minor(&app.db, a.0).await, a.1);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM payments WHERE method = 'card'").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM checkouts WHERE status = 'failed'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_start_a_payment_and_nobody_pays_another_accounts_checkout() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let a = acme.open[0];
+    let viewer = app.sign_in("vic@acme.example", "acme-reads-only").await;
+    let refused = app
+        .invoke(
+            "/api/portal/start-payment",
+            &format!("items={}%3A{}", a.0, a.1),
+            Some(&viewer),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let payer = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let hosted = start_payment(&app, &payer, &format!("{}:{}", a.0, a.1)).await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let by_staff = pay_with_card(&app, &clerk, &hosted, "4242424242424242").await;
+    assert_eq!(by_staff.status(), 403);
+    assert_eq!(open_minor(&app.db, a.0).await, a.1);
+}
