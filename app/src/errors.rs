@@ -76,10 +76,7 @@ impl FromServerFnError for AppError {
     #[cfg(feature = "ssr")]
     fn ser(&self) -> leptos::server_fn::Bytes {
         use leptos::server_fn::Encodes;
-        let from_html_form = leptos::prelude::use_context::<http::request::Parts>()
-            .and_then(|parts| parts.headers.get(http::header::ACCEPT).cloned())
-            .and_then(|accept| accept.to_str().map(|a| a.contains("text/html")).ok())
-            .unwrap_or(false);
+        let from_html_form = crate::session::is_plain_form_post();
         if !from_html_form
             && let (Some(response), Ok(status)) = (
                 leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),

@@ -77,9 +77,10 @@ fn parse_items(text: &str) -> Result<Vec<ledgerport::checkout::PayItem>, AppErro
         .ok_or_else(|| AppError::Invalid("The amounts could not be read; please try again.".into()))
 }
 
-/// Records the checkout and sends the browser to the provider's hosted payment page.
+/// Records the checkout and returns the provider's hosted payment page. A plain form post is
+/// redirected there; the WASM client leaves the app for it itself (it is not an app route).
 #[server(endpoint = "portal/start-payment")]
-pub async fn start_payment(items: String) -> Result<(), AppError> {
+pub async fn start_payment(items: String) -> Result<String, AppError> {
     use ledgerport::checkout::HostedCheckoutRequest;
     let (caller, customer_id) = crate::session::require_payer()?;
     let items = parse_items(&items)?;
@@ -109,8 +110,10 @@ pub async fn start_payment(items: String) -> Result<(), AppError> {
         .map_err(|e| AppError::Unavailable(crate::errors::sentence(&e.to_string())))?;
     ledgerport::checkout::store::attach_provider_session(&ctx.db, &checkout_id, &hosted.session_id)
         .await?;
-    leptos_axum::redirect(&hosted.url);
-    Ok(())
+    if crate::session::is_plain_form_post() {
+        leptos_axum::redirect(&hosted.url);
+    }
+    Ok(hosted.url)
 }
 
 #[server(endpoint = "portal/checkout")]

@@ -122,6 +122,14 @@ pub fn start(caller: &Caller) -> Result<(), AppError> {
     Ok(())
 }
 
+/// True when the request is a plain HTML form post (no JavaScript): its answer is a redirect.
+pub fn is_plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.headers.get(http::header::ACCEPT).cloned())
+        .and_then(|accept| accept.to_str().map(|a| a.contains("text/html")).ok())
+        .unwrap_or(false)
+}
+
 /// The client's address, inserted into the request extensions by the server.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub std::net::IpAddr);

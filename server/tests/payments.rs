@@ -209,17 +209,25 @@ async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing
     assert_eq!(open_minor(&app.db, acme.open[0].0).await, acme.open[0].1);
 }
 
-/// Starts a payment as the WASM client does and returns the hosted page the server sent it to.
+/// Starts a payment as the WASM client does and returns the hosted page it is sent to.
 async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
+    let body = format!("items={}", items.replace(':', "%3A").replace(';', "%3B"));
     let response = app
-        .invoke(
-            "/api/portal/start-payment",
-            &format!("items={}", items.replace(':', "%3A").replace(';', "%3B")),
-            Some(cookie),
-        )
+        .invoke("/api/portal/start-payment", &body, Some(cookie))
         .await;
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    response.headers()["location"].to_str().unwrap().to_string()
+    assert_eq!(response.status(), 200);
+    let url: String = response.json().await.unwrap();
+    // A plain form post (no JavaScript) is redirected to the same kind of page.
+    let form = app
+        .post_form("/api/portal/start-payment", &body, Some(cookie))
+        .await;
+    assert_eq!(form.status(), 302);
+    let location = form.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&format!("{ORIGIN}/sandbox/checkout/lp_")),
+        "{location}"
+    );
+    url
 }
 
 async fn pay_with_card(app: &TestApp, cookie: &str, hosted: &str, card: &str) -> reqwest::Response {

@@ -30,6 +30,17 @@ pub fn PayPage() -> impl IntoView {
     );
     let start = ServerAction::<StartPayment>::new();
     let start_error = form_error(start);
+    // The hosted page is outside the app: leave it with a full page load.
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = start.value().get() {
+            #[cfg(feature = "hydrate")]
+            if let Err(e) = window().location().set_href(&url) {
+                leptos::logging::error!("cannot open the payment page: {e:?}");
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = url;
+        }
+    });
     view! {
         <Title text="Pay invoices"/>
         <h1>"Pay invoices"</h1>
