@@ -10,6 +10,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
 source scripts/env.sh
+# Shares the build cache with CI, so a benchmark after a test run rebuilds little.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ledgerport/target}"
+BIN="$CARGO_TARGET_DIR/release"
 
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 OUT="target/bench"
@@ -33,11 +36,11 @@ printf '%-28s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
 
 timings() {
   local url="$1"
-  DATABASE_URL="$url" target/release/ledgerport migrate >&2
+  DATABASE_URL="$url" "$BIN/ledgerport" migrate >&2
   local started=$SECONDS
-  DATABASE_URL="$url" target/release/ledgerport seed --customers 1 --invoices 10000 >&2
+  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers 1 --invoices 10000 >&2
   echo "loaded 1 customer with 10,000 invoices in $((SECONDS - started)) s"
-  DATABASE_URL="$url" target/release/examples/engine-timings
+  DATABASE_URL="$url" "$BIN/examples/engine-timings"
 }
 
 step "engine reads, one customer with 10,000 invoices: SQLite"

@@ -318,7 +318,66 @@ pub async fn settle_in(
         }
     };
     mark_succeeded(tx, collected.checkout_id, receipt.payment_id).await?;
+    queue_receipt(tx, collected, &receipt).await?;
     Ok(receipt)
+}
+
+/// The receipt email to the contact who paid, queued with the posting (sent by SMTP when
+/// configured; otherwise it waits in the outbox).
+async fn queue_receipt(
+    tx: &mut Transaction<'_, Any>,
+    collected: &Collected<'_>,
+    receipt: &PaymentReceipt,
+) -> Result<(), CheckoutStoreError> {
+    let payer = sqlx::query(
+        "SELECT u.email, u.display_name, c.name FROM checkouts k \
+         JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
+         WHERE k.id = $1",
+    )
+    .bind(collected.checkout_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let email: String = payer.try_get("email")?;
+    let name: String = payer.try_get("display_name")?;
+    let customer: String = payer.try_get("name")?;
+    let mut lines = String::new();
+    for a in &receipt.allocations {
+        let number: String = sqlx::query("SELECT number FROM invoices WHERE id = $1")
+            .bind(a.invoice_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get(0)?;
+        let applied = Money::from_minor(a.amount_minor, collected.currency);
+        lines.push_str(&format!("  {number}: {applied}"));
+        if a.discount_minor > 0 {
+            let discount = Money::from_minor(a.discount_minor, collected.currency);
+            lines.push_str(&format!(" (plus {discount} early-payment discount)"));
+        }
+        lines.push('\n');
+    }
+    if !receipt.unapplied.is_zero() {
+        lines.push_str(&format!(
+            "  credit on your account: {}\n",
+            receipt.unapplied
+        ));
+    }
+    let amount = Money::from_minor(collected.amount_minor, collected.currency);
+    let body = format!(
+        "Hello {name},\n\nwe received {amount} from {customer} on {} (card payment {}).\n\n\
+         It was applied as follows:\n{lines}\nThank you.\n",
+        collected.received, collected.payment_reference
+    );
+    crate::outbox::store::queue(
+        &mut **tx,
+        &crate::outbox::store::Message {
+            recipient: &email,
+            subject: &format!("Payment received: {amount}"),
+            body: &body,
+            kind: "receipt",
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 async fn mark_succeeded(
@@ -589,6 +648,15 @@ mod tests {
                 .unwrap()
                 .get(0);
         assert_eq!(payments, 1);
+        let receipts: Vec<String> =
+            sqlx::query("SELECT recipient FROM outbox WHERE kind = 'receipt'")
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        assert_eq!(receipts, vec!["pat@acme.example".to_string()]);
         assert_ledger_healthy(&db).await;
     }
 
