@@ -11,6 +11,18 @@ use leptos_router::components::Redirect;
 
 use crate::errors::AppError;
 
+/// The numeric `:id` of the current route (0 when absent or not a number, which no row has).
+pub fn id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    }
+}
+
 /// What a page shows when its data call is refused or fails: anonymous visitors go to sign-in,
 /// everyone else gets the reason (and, on the server, the matching HTTP status).
 pub fn error_view(error: AppError) -> AnyView {

@@ -62,6 +62,7 @@ pub enum Outcome {
     Duplicate,
     Settled,
     ClosedUnpaid,
+    Chargeback,
     Ignored,
 }
 
@@ -79,6 +80,7 @@ pub async fn stripe_webhook(
         Outcome::Duplicate => "duplicate",
         Outcome::Settled => "settled",
         Outcome::ClosedUnpaid => "closed",
+        Outcome::Chargeback => "chargeback",
         Outcome::Ignored => "ignored",
     })
 }
@@ -123,6 +125,11 @@ pub async fn receive(
     let mut tx = db.begin_write().await?;
     if !claim_event(&mut tx, event_id, event_type).await? {
         return Ok(Outcome::Duplicate);
+    }
+    if event_type == "charge.dispute.created" {
+        let outcome = chargeback(&mut tx, object, created).await?;
+        tx.commit().await?;
+        return Ok(outcome);
     }
     let outcome = match (event_type, checkout_id) {
         // Only our own checkouts move money here; anything else is recorded and left alone.
@@ -172,6 +179,46 @@ pub async fn receive(
     Ok(outcome)
 }
 
+/// `charge.dispute.created`: the bank pulled the money back (Stripe's object has no metadata of
+/// ours; the PaymentIntent names the payment).
+async fn chargeback(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    object: &Value,
+    created: i64,
+) -> Result<Outcome, WebhookError> {
+    let dispute = text(object, &["id"]).ok_or_else(|| malformed("id"))?;
+    let reference = text(object, &["payment_intent"]).ok_or_else(|| malformed("payment_intent"))?;
+    let amount = object
+        .get("amount")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| malformed("amount"))?;
+    let currency = parse_currency(object)?;
+    let opened = event_date(created)?;
+    let posted = ledgerport::checkout::store::post_chargeback_in(
+        tx, reference, dispute, currency, amount, opened,
+    )
+    .await?;
+    Ok(if posted {
+        Outcome::Chargeback
+    } else {
+        Outcome::Ignored
+    })
+}
+
+fn parse_currency(object: &Value) -> Result<ledgerport::money::Currency, WebhookError> {
+    text(object, &["currency"])
+        .ok_or_else(|| malformed("currency"))?
+        .to_uppercase()
+        .parse()
+        .map_err(|_| WebhookError::Malformed("unknown currency".into()))
+}
+
+fn event_date(created: i64) -> Result<chrono::NaiveDate, WebhookError> {
+    Ok(chrono::DateTime::from_timestamp(created, 0)
+        .ok_or_else(|| malformed("a valid created time"))?
+        .date_naive())
+}
+
 async fn settle(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     db: &Db,
@@ -181,14 +228,8 @@ async fn settle(
     amount_minor: i64,
     created: i64,
 ) -> Result<Outcome, WebhookError> {
-    let currency = text(object, &["currency"])
-        .ok_or_else(|| malformed("currency"))?
-        .to_uppercase()
-        .parse()
-        .map_err(|_| WebhookError::Malformed("unknown currency".into()))?;
-    let received = chrono::DateTime::from_timestamp(created, 0)
-        .ok_or_else(|| malformed("a valid created time"))?
-        .date_naive();
+    let currency = parse_currency(object)?;
+    let received = event_date(created)?;
     settle_in(
         tx,
         db.engine(),

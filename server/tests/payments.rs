@@ -329,3 +329,35 @@ async fn a_viewer_cannot_start_a_payment_and_nobody_pays_another_accounts_checko
     assert_eq!(by_staff.status(), 403);
     assert_eq!(open_minor(&app.db, a.0).await, a.1);
 }
+
+#[tokio::test]
+async fn a_card_chargeback_is_posted_once_to_its_own_account_and_leaves_the_invoice_paid() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    deliver(&app, &completed("evt_paid", &id, "pi_cb", total)).await;
+    let dispute = json!({
+        "id": "evt_dispute", "object": "event", "created": chrono::Utc::now().timestamp(),
+        "type": "charge.dispute.created",
+        "data": { "object": { "id": "dp_1", "object": "dispute", "amount": total,
+            "currency": "usd", "charge": "ch_1", "payment_intent": "pi_cb", "reason": "fraudulent" } }
+    });
+    assert_eq!(deliver(&app, &dispute).await, (200, "chargeback".into()));
+    assert_eq!(deliver(&app, &dispute).await, (200, "duplicate".into()));
+    let lines: Vec<(String, i64)> = sqlx::query(
+        "SELECT l.account_code, l.amount_minor FROM journal_lines l \
+         JOIN journal_entries e ON e.id = l.entry_id WHERE e.kind = 'chargeback' ORDER BY l.amount_minor DESC",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    assert_eq!(
+        lines,
+        vec![("1160".to_string(), total), ("1150".to_string(), -total)]
+    );
+    assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
+    assert_ledger_healthy(&app.db).await;
+}

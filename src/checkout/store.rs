@@ -447,6 +447,45 @@ pub async fn close_unpaid_in(
     Ok(())
 }
 
+/// A card chargeback opened by the customer's bank (not a portal dispute): the money leaves the
+/// Stripe clearing account and waits in chargebacks receivable until the bank decides. Posted
+/// once per provider dispute id; `false` when the payment is not one of ours.
+pub async fn post_chargeback_in(
+    tx: &mut Transaction<'_, Any>,
+    payment_reference: &str,
+    dispute_id: &str,
+    currency: Currency,
+    amount_minor: i64,
+    opened: NaiveDate,
+) -> Result<bool, CheckoutStoreError> {
+    use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
+    let Some(payment) = sqlx::query("SELECT customer_id FROM payments WHERE business_key = $1")
+        .bind(format!("stripe:{payment_reference}"))
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let customer_id: i64 = payment.try_get(0)?;
+    let amount = Money::from_minor(amount_minor, currency);
+    let entry = BalancedEntry::new(
+        format!("chargeback:{dispute_id}"),
+        EntryKind::Chargeback,
+        opened,
+        Some(customer_id),
+        format!("card chargeback {dispute_id} on {payment_reference}"),
+        vec![
+            EntryLine::debit(Account::ChargebacksReceivable, amount),
+            EntryLine::credit(Account::StripeClearing, amount),
+        ],
+    )
+    .map_err(CashError::from)?;
+    crate::ledger::store::post(tx, &entry)
+        .await
+        .map_err(CashError::from)?;
+    Ok(true)
+}
+
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
     use chrono::Utc;

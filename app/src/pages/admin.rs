@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::admin::{ChangeRole, InviteContact, RevokeAccess, customer_contacts, customers, outbox};
@@ -46,14 +46,7 @@ pub fn AdminHomePage() -> impl IntoView {
 
 #[component]
 pub fn AdminCustomerPage() -> impl IntoView {
-    let params = use_params_map();
-    let customer_id = move || {
-        params.with(|p| {
-            p.get("id")
-                .and_then(|id| id.parse::<i64>().ok())
-                .unwrap_or(0)
-        })
-    };
+    let customer_id = super::id_param();
     let invite = ServerAction::<InviteContact>::new();
     let invite_error = form_error(invite);
     let change_role = ServerAction::<ChangeRole>::new();

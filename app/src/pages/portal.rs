@@ -10,7 +10,7 @@ use ledgerport::money::Currency;
 use ledgerport::reports::Aging;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::format::{date, money};
@@ -290,14 +290,7 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
 
 #[component]
 pub fn InvoiceDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params.with(|p| {
-            p.get("id")
-                .and_then(|id| id.parse::<i64>().ok())
-                .unwrap_or(0)
-        })
-    };
+    let id = super::id_param();
     let detail = Resource::new(id, invoice);
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading invoice…"</p> }>
@@ -520,14 +513,7 @@ pub fn PaymentsPage() -> impl IntoView {
 
 #[component]
 pub fn ReceiptPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params.with(|p| {
-            p.get("id")
-                .and_then(|id| id.parse::<i64>().ok())
-                .unwrap_or(0)
-        })
-    };
+    let id = super::id_param();
     let receipt = Resource::new(id, payment);
     view! {
         <Title text="Payment receipt"/>
