@@ -63,6 +63,7 @@ pub enum Outcome {
     Settled,
     ClosedUnpaid,
     Chargeback,
+    Refunded,
     Ignored,
 }
 
@@ -81,6 +82,7 @@ pub async fn stripe_webhook(
         Outcome::Settled => "settled",
         Outcome::ClosedUnpaid => "closed",
         Outcome::Chargeback => "chargeback",
+        Outcome::Refunded => "refunded",
         Outcome::Ignored => "ignored",
     })
 }
@@ -126,8 +128,12 @@ pub async fn receive(
     if !claim_event(&mut tx, event_id, event_type).await? {
         return Ok(Outcome::Duplicate);
     }
-    if event_type == "charge.dispute.created" {
-        let outcome = chargeback(&mut tx, object, created).await?;
+    if event_type == "charge.dispute.created" || event_type == "charge.refunded" {
+        let outcome = if event_type == "charge.refunded" {
+            refund(&mut tx, db, object, created).await?
+        } else {
+            chargeback(&mut tx, object, created).await?
+        };
         tx.commit().await?;
         return Ok(outcome);
     }
@@ -200,6 +206,34 @@ async fn chargeback(
     .await?;
     Ok(if posted {
         Outcome::Chargeback
+    } else {
+        Outcome::Ignored
+    })
+}
+
+/// `charge.refunded`: `amount_refunded` is cumulative, so only the new part is posted.
+async fn refund(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    db: &Db,
+    object: &Value,
+    created: i64,
+) -> Result<Outcome, WebhookError> {
+    let reference = text(object, &["payment_intent"]).ok_or_else(|| malformed("payment_intent"))?;
+    let cumulative = object
+        .get("amount_refunded")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| malformed("amount_refunded"))?;
+    let posted = ledgerport::checkout::store::post_refund_in(
+        tx,
+        db.engine(),
+        reference,
+        parse_currency(object)?,
+        cumulative,
+        event_date(created)?,
+    )
+    .await?;
+    Ok(if posted > 0 {
+        Outcome::Refunded
     } else {
         Outcome::Ignored
     })

@@ -361,3 +361,50 @@ async fn a_card_chargeback_is_posted_once_to_its_own_account_and_leaves_the_invo
     assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
     assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn refund_events_post_only_the_new_part_of_the_running_total() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (invoice, open) = acme.open[0];
+    let (id, total) = checkout(&app, &acme, &[(invoice, open)]).await;
+    deliver(&app, &completed("evt_paid", &id, "pi_rf", total)).await;
+    let refunded = |event: &str, cumulative: i64| {
+        json!({
+            "id": event, "object": "event", "created": chrono::Utc::now().timestamp(),
+            "type": "charge.refunded",
+            "data": { "object": { "id": "ch_rf", "object": "charge", "payment_intent": "pi_rf",
+                "amount": total, "amount_refunded": cumulative, "currency": "usd" } }
+        })
+    };
+    assert_eq!(
+        deliver(&app, &refunded("evt_rf1", 1_000)).await.1,
+        "refunded"
+    );
+    assert_eq!(open_minor(&app.db, invoice).await, 1_000);
+    assert_eq!(
+        deliver(&app, &refunded("evt_rf1", 1_000)).await.1,
+        "duplicate"
+    );
+    // A later refund on the same charge reports 1,500 in all: 500 is new.
+    assert_eq!(
+        deliver(&app, &refunded("evt_rf2", 1_500)).await.1,
+        "refunded"
+    );
+    assert_eq!(open_minor(&app.db, invoice).await, 1_500);
+    // The same running total under another event id posts nothing more.
+    assert_eq!(
+        deliver(&app, &refunded("evt_rf3", 1_500)).await.1,
+        "ignored"
+    );
+    assert_eq!(open_minor(&app.db, invoice).await, 1_500);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM adjustments WHERE kind = 'refund'"
+        )
+        .await,
+        2
+    );
+    assert_ledger_healthy(&app.db).await;
+}

@@ -29,14 +29,27 @@ pub async fn adjust(
     header: &AdjustmentHeader,
     request: &AdjustmentRequest,
 ) -> Result<Adjusted, CashError> {
-    request.check()?;
     let mut tx = db.begin_write().await?;
-    let currency = lock_customer(&mut tx, db.engine(), header.customer_id).await?;
+    let adjusted = adjust_in(&mut tx, db.engine(), header, request).await?;
+    tx.commit().await?;
+    Ok(adjusted)
+}
+
+/// `adjust` inside the caller's write transaction (a provider refund event posts atomically
+/// with its event id).
+pub async fn adjust_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    header: &AdjustmentHeader,
+    request: &AdjustmentRequest,
+) -> Result<Adjusted, CashError> {
+    request.check()?;
+    let currency = lock_customer(tx, engine, header.customer_id).await?;
     let canonical = request.canonical(header);
     if let Some(row) =
         sqlx::query("SELECT id, entry_id, request FROM adjustments WHERE business_key = $1")
             .bind(&header.business_key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?
     {
         if row.try_get::<String, _>("request")? != canonical {
@@ -49,10 +62,7 @@ pub async fn adjust(
         });
     }
     let invoice = match request.invoice_id() {
-        Some(id) => Some((
-            id,
-            invoice_state(&mut tx, db.engine(), header.customer_id, id).await?,
-        )),
+        Some(id) => Some((id, invoice_state(tx, engine, header.customer_id, id).await?)),
         None => None,
     };
     let customer = header.customer_id;
@@ -62,7 +72,7 @@ pub async fn adjust(
             let mut total = 0i64;
             for (line_id, amount) in lines {
                 same_currency(currency, *amount)?;
-                let available = creditable(&mut tx, *invoice_id, *line_id).await?;
+                let available = creditable(tx, *invoice_id, *line_id).await?;
                 if amount.to_minor() > available {
                     return Err(AdjustmentError::OverCredit {
                         line: *line_id,
@@ -137,7 +147,7 @@ pub async fn adjust(
             let cash = EntryLine::credit(method.cash_account(), *amount);
             let (from, open_change) = match (source, &invoice) {
                 (RefundSource::UnappliedCredit, _) => {
-                    let available = unapplied_credit_in(&mut tx, customer, currency).await?;
+                    let available = unapplied_credit_in(tx, customer, currency).await?;
                     if amount.amount() > available.amount() {
                         return Err(AdjustmentError::ExceedsRefundable { available }.into());
                     }
@@ -147,7 +157,7 @@ pub async fn adjust(
                     )
                 }
                 (RefundSource::Invoice(invoice_id), Some((_, state))) => {
-                    let refundable = refundable_on_invoice(&mut tx, *invoice_id)
+                    let refundable = refundable_on_invoice(tx, *invoice_id)
                         .await?
                         .min(state.total_minor - state.open_minor);
                     if amount.to_minor() > refundable {
@@ -176,11 +186,11 @@ pub async fn adjust(
             (entry, amount.to_minor(), open_change, Vec::new())
         }
         (AdjustmentRequest::Void { .. }, Some((invoice_id, state))) => {
-            if state.open_minor != state.total_minor || has_activity(&mut tx, *invoice_id).await? {
+            if state.open_minor != state.total_minor || has_activity(tx, *invoice_id).await? {
                 return Err(AdjustmentError::VoidAfterActivity(*invoice_id).into());
             }
             let (issued_id, reversed_lines) =
-                issuance_reversal_lines(&mut tx, &state.number, currency).await?;
+                issuance_reversal_lines(tx, &state.number, currency).await?;
             let entry = BalancedEntry::new(
                 key,
                 EntryKind::Reversal,
@@ -195,15 +205,15 @@ pub async fn adjust(
         (_, None) => return Err(AdjustmentError::InvoiceNotFound(0).into()),
     };
 
-    let posted = post(&mut tx, &entry).await?;
+    let posted = post(tx, &entry).await?;
     if open_change != 0 {
-        change_open_amount(&mut tx, invoice_id_of(&invoice)?, open_change).await?;
+        change_open_amount(tx, invoice_id_of(&invoice)?, open_change).await?;
     }
     if request.kind() == AdjustmentKind::Void {
         sqlx::query("UPDATE invoices SET voided_at = $1 WHERE id = $2")
             .bind(now_text())
             .bind(invoice_id_of(&invoice)?)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
     let row = sqlx::query(
@@ -222,7 +232,7 @@ pub async fn adjust(
     .bind(date_text(header.effective))
     .bind(posted.entry_id)
     .bind(now_text())
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let adjustment_id: i64 = row.try_get(0)?;
     for (line_id, amount) in credit_lines {
@@ -230,10 +240,9 @@ pub async fn adjust(
             .bind(adjustment_id)
             .bind(line_id)
             .bind(amount.to_minor())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(Adjusted {
         adjustment_id,
         entry_id: posted.entry_id,

@@ -486,6 +486,86 @@ pub async fn post_chargeback_in(
     Ok(true)
 }
 
+/// A provider refund: `cumulative_refunded` is the charge's total refunded so far (Stripe sends
+/// the running total), so only the part not yet posted is refunded now. It comes first out of
+/// the customer's unapplied credit, then reopens the invoices this payment settled, newest
+/// allocation first. Returns the amount posted (0 when nothing is new or the payment is not ours).
+pub async fn post_refund_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    payment_reference: &str,
+    currency: Currency,
+    cumulative_refunded: i64,
+    refunded_on: NaiveDate,
+) -> Result<i64, CheckoutStoreError> {
+    use crate::adjustments::store::adjust_in;
+    use crate::adjustments::{AdjustmentHeader, AdjustmentRequest, RefundSource};
+    let Some(payment) = sqlx::query("SELECT id, customer_id FROM payments WHERE business_key = $1")
+        .bind(format!("stripe:{payment_reference}"))
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(0);
+    };
+    let payment_id: i64 = payment.try_get("id")?;
+    let customer_id: i64 = payment.try_get("customer_id")?;
+    let prefix = format!("stripe-refund:{payment_reference}:");
+    let posted: i64 = sqlx::query(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
+         WHERE kind = 'refund' AND business_key LIKE $1",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get(0)?;
+    let delta = cumulative_refunded - posted;
+    if delta <= 0 {
+        return Ok(0);
+    }
+    let credit = crate::payments::store::unapplied_credit_in(tx, customer_id, currency)
+        .await?
+        .to_minor();
+    let mut sources = Vec::new();
+    let mut left = delta;
+    if credit > 0 {
+        let part = credit.min(left);
+        sources.push((RefundSource::UnappliedCredit, part));
+        left -= part;
+    }
+    let allocations = sqlx::query(
+        "SELECT invoice_id, amount_minor FROM allocations WHERE payment_id = $1 ORDER BY id DESC",
+    )
+    .bind(payment_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in allocations {
+        if left == 0 {
+            break;
+        }
+        let part = row.try_get::<i64, _>("amount_minor")?.min(left);
+        if part > 0 {
+            sources.push((RefundSource::Invoice(row.try_get("invoice_id")?), part));
+            left -= part;
+        }
+    }
+    for (n, (source, part)) in sources.into_iter().enumerate() {
+        let header = AdjustmentHeader::new(
+            customer_id,
+            &format!("{prefix}{cumulative_refunded}:{n}"),
+            &format!("card refund on {payment_reference}"),
+            refunded_on,
+        )
+        .map_err(CashError::from)?;
+        let request = AdjustmentRequest::Refund {
+            source,
+            amount: Money::from_minor(part, currency),
+            method: PaymentMethod::Card,
+        };
+        adjust_in(tx, engine, &header, &request).await?;
+    }
+    Ok(delta - left)
+}
+
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
     use chrono::Utc;
