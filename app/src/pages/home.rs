@@ -4,20 +4,26 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::account::who_am_i;
+use crate::errors::AppError;
 use crate::pages::portal::AccountSummaryView;
-use crate::status::service_status;
+use crate::portal::overview;
+use crate::status::{StatusReport, service_status};
 
 /// Contacts see their account; staff go to the admin view; everyone else gets the welcome.
+/// Every resource is created here, before any suspense: one created while an async render is
+/// already waiting can leave the server render waiting for it forever.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let me = Resource::new(|| (), |_| who_am_i());
+    let status = Resource::new(|| (), |_| service_status());
+    let account = Resource::new(|| (), |_| overview());
     view! {
         <Suspense>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(me)) if me.is_staff => view! { <Redirect path="/admin"/> }.into_any(),
-                    Ok(Some(_)) => view! { <AccountSummaryView/> }.into_any(),
-                    _ => view! { <Welcome/> }.into_any(),
+                    Ok(Some(_)) => view! { <AccountSummaryView data=account/> }.into_any(),
+                    _ => view! { <Welcome status/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -25,8 +31,7 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn Welcome() -> impl IntoView {
-    let status = Resource::new(|| (), |_| service_status());
+fn Welcome(status: Resource<Result<StatusReport, AppError>>) -> impl IntoView {
     let refresh = move |_| status.refetch();
 
     view! {

@@ -13,10 +13,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::error_view;
+use crate::errors::AppError;
 use crate::format::{date, money};
-use crate::portal::{
-    AccountOverview, account_statement, invoice, invoices, overview, payment, payments,
-};
+use crate::portal::{AccountOverview, account_statement, invoice, invoices, payment, payments};
 
 fn status_badge(status: InvoiceStatus) -> impl IntoView {
     let class = match status {
@@ -55,8 +54,7 @@ fn AgingChart(aging: Aging, currency: Currency) -> impl IntoView {
 }
 
 #[component]
-pub fn AccountSummaryView() -> impl IntoView {
-    let data = Resource::new(|| (), |_| overview());
+pub fn AccountSummaryView(data: Resource<Result<AccountOverview, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading your account…"</p> }>
             {move || Suspend::new(async move {
