@@ -20,6 +20,8 @@ pub mod audit;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
 pub mod seed;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -5,8 +5,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use rand::RngCore;
-
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/ledgerport.db";
 pub const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:3000";
 const JWT_KEY_FILE: &str = "data/jwt-signing.key";
@@ -269,9 +267,7 @@ fn load_or_create_key(path: &Path) -> Result<Secret, ConfigError> {
         std::fs::create_dir_all(parent)
             .map_err(|e| invalid(VAR, format!("cannot create {}: {e}", parent.display())))?;
     }
-    let mut bytes = [0u8; 64];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key = ledgerport::secrets::random_hex(64);
     write_private(path, &key)
         .map_err(|e| invalid(VAR, format!("cannot write {}: {e}", path.display())))?;
     Ok(Secret(key))

@@ -20,7 +20,6 @@ use ledgerport::checkout::{
     CheckoutStatus, CheckoutView, HostedCheckout, HostedCheckoutRequest, PaymentProvider,
     ProviderError,
 };
-use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -163,10 +162,7 @@ struct CardForm {
 }
 
 fn random_id(prefix: &str) -> String {
-    let mut bytes = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_sandbox_{hex}")
+    format!("{prefix}_sandbox_{}", ledgerport::secrets::random_hex(12))
 }
 
 /// Signs and delivers one event the way Stripe would.

@@ -2,7 +2,6 @@
 //! and revocation. Links are single-use, expire, and only their SHA-256 is stored.
 
 use chrono::{Duration, Utc};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 
@@ -87,17 +86,8 @@ impl LinkBase<'_> {
     }
 }
 
-fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::hex(&Sha256::digest(secret.trim().as_bytes()))
 }
 
 /// Stores a new link for a user and returns its URL.
@@ -108,7 +98,7 @@ async fn issue_link(
     created_by: Option<i64>,
     base: &LinkBase<'_>,
 ) -> Result<String, DbError> {
-    let secret = new_secret();
+    let secret = crate::secrets::random_hex(32);
     let now = Utc::now();
     let lifetime = match purpose {
         LinkPurpose::Invitation => Duration::days(INVITATION_DAYS),

@@ -3,7 +3,6 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Caller, RENEW_AFTER_SECONDS, SESSION_MAX_SECONDS, SignInError, TOKEN_SECONDS};
@@ -164,9 +163,7 @@ async fn enforce_limits(
 }
 
 fn new_session_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::secrets::random_hex(16)
 }
 
 fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller, DbError> {

@@ -57,11 +57,7 @@ impl std::fmt::Debug for SigningKeys {
 
 /// A key id that names the key without revealing it: the first 12 hex digits of its SHA-256.
 pub fn key_id(secret: &[u8]) -> String {
-    Sha256::digest(secret)
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::secrets::hex(&Sha256::digest(secret)[..6])
 }
 
 impl SigningKeys {

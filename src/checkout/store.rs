@@ -1,7 +1,6 @@
 //! Checkouts in the database: review, open, and settle or fail them from provider events.
 
 use chrono::NaiveDate;
-use rand::RngCore;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
@@ -125,10 +124,7 @@ pub async fn review(
 }
 
 fn new_checkout_id() -> String {
-    let mut bytes = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("lp_{hex}")
+    format!("lp_{}", crate::secrets::random_hex(12))
 }
 
 /// Reviews again and records the checkout the provider will be asked to collect.

@@ -34,8 +34,7 @@ fn mac(secret: &[u8], timestamp: i64, payload: &[u8]) -> Hmac<Sha256> {
 /// The header value for `payload` signed at `timestamp`.
 pub fn sign(secret: &[u8], timestamp: i64, payload: &[u8]) -> String {
     let digest = mac(secret, timestamp, payload).finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
+    format!("t={timestamp},v1={}", ledgerport::secrets::hex(&digest))
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
