@@ -121,6 +121,8 @@ pub enum CheckoutError {
     NotPositive { number: String },
     #[error("the amount for {number} is more than its open amount")]
     MoreThanOpen { number: String },
+    #[error("at most {payable} of {number} can be paid now: the rest is in dispute")]
+    InDispute { number: String, payable: String },
     #[error("a payment must be at least {minimum}")]
     BelowMinimum { minimum: String },
     #[error("a payment can be at most {maximum}; split it in two")]

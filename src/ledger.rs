@@ -28,10 +28,11 @@ pub enum Account {
     SalesDiscounts,
     SalesReturns,
     ProcessingFees,
+    ChargebackLosses,
 }
 
 impl Account {
-    pub const ALL: [Account; 11] = [
+    pub const ALL: [Account; 12] = [
         Account::Bank,
         Account::AccountsReceivable,
         Account::StripeClearing,
@@ -43,6 +44,7 @@ impl Account {
         Account::SalesDiscounts,
         Account::SalesReturns,
         Account::ProcessingFees,
+        Account::ChargebackLosses,
     ];
 
     pub fn code(self) -> &'static str {
@@ -58,6 +60,7 @@ impl Account {
             Account::SalesDiscounts => "4900",
             Account::SalesReturns => "4910",
             Account::ProcessingFees => "6100",
+            Account::ChargebackLosses => "6200",
         }
     }
 
@@ -111,6 +114,7 @@ pub enum EntryKind {
     WriteOff,
     Reversal,
     Chargeback,
+    ChargebackClosed,
 }
 
 impl EntryKind {
@@ -125,6 +129,7 @@ impl EntryKind {
             EntryKind::WriteOff => "write_off",
             EntryKind::Reversal => "reversal",
             EntryKind::Chargeback => "chargeback",
+            EntryKind::ChargebackClosed => "chargeback_closed",
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod adjustments;
 pub mod auth;
 pub mod checkout;
 pub mod customers;
+pub mod disputes;
 pub mod invoices;
 pub mod ledger;
 pub mod money;

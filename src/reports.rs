@@ -17,12 +17,20 @@ pub struct Aging {
     pub days_31_60: i64,
     pub days_61_90: i64,
     pub days_over_90: i64,
+    /// Held by active disputes: out of the buckets (and of what is due) until resolved.
+    pub in_dispute: i64,
 }
 
 impl Aging {
     pub const LABELS: [&'static str; 5] = ["Current", "1–30", "31–60", "61–90", "90+"];
 
+    /// Everything open, disputed amounts included.
     pub fn total(&self) -> i64 {
+        self.current + self.past_due() + self.in_dispute
+    }
+
+    /// What is due now: everything open except what disputes hold.
+    pub fn due_now(&self) -> i64 {
         self.current + self.past_due()
     }
 
@@ -66,7 +74,10 @@ pub fn bucket_limits(as_of: NaiveDate) -> [NaiveDate; 4] {
 pub struct AccountSummary {
     pub currency: Currency,
     pub as_of: NaiveDate,
+    /// Everything the customer owes on invoices, disputed amounts included.
     pub balance_due_minor: i64,
+    /// Held by open disputes: not due until they are resolved.
+    pub in_dispute_minor: i64,
     pub overdue_minor: i64,
     pub unapplied_credit_minor: i64,
     pub next_due: Option<(NaiveDate, i64)>,
@@ -90,6 +101,8 @@ pub struct OpenItem {
     pub number: String,
     pub due_date: NaiveDate,
     pub open_minor: i64,
+    /// The part of `open_minor` held by active disputes.
+    pub held_minor: i64,
 }
 
 /// A statement in both styles: balance forward (opening, activity, closing) and open item.

@@ -53,7 +53,7 @@ pub struct DemoLogin {
     pub password: &'static str,
 }
 
-pub const DEMO_LOGINS: [DemoLogin; 4] = [
+pub const DEMO_LOGINS: [DemoLogin; 5] = [
     DemoLogin {
         who: "customer contact (payer) at Acme Fabrication",
         email: "pat@acme.example",
@@ -73,6 +73,11 @@ pub const DEMO_LOGINS: [DemoLogin; 4] = [
         who: "AR manager",
         email: "manager@ledgerport.example",
         password: "manager-sees-everything",
+    },
+    DemoLogin {
+        who: "customer contact (payer) at Northwind Traders",
+        email: "nina@northwind.example",
+        password: "northwind-checks-every-line",
     },
 ];
 
@@ -235,8 +240,11 @@ pub async fn seed_demo(db: &Db) -> Result<(), SeedError> {
                 add_login(&mut tx, login, role, Some(customer_id)).await?;
             }
         }
+        if customer.number == "C-1002" {
+            add_login(&mut tx, &DEMO_LOGINS[4], Role::Payer, Some(customer_id)).await?;
+        }
     }
-    for (login, role) in DEMO_LOGINS[2..].iter().zip([Role::Clerk, Role::Manager]) {
+    for (login, role) in DEMO_LOGINS[2..4].iter().zip([Role::Clerk, Role::Manager]) {
         add_login(&mut tx, login, role, None).await?;
     }
     tx.commit().await?;

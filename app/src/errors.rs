@@ -114,6 +114,31 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::disputes::store::DisputeStoreError> for AppError {
+        fn from(e: ledgerport::disputes::store::DisputeStoreError) -> Self {
+            use ledgerport::disputes::DisputeError;
+            use ledgerport::disputes::store::DisputeStoreError;
+            use ledgerport::payments::store::CashError;
+            match e {
+                DisputeStoreError::NotFound => {
+                    AppError::NotFound("There is no such dispute on your account.".into())
+                }
+                DisputeStoreError::Rule(wrong @ DisputeError::WrongSide { .. }) => {
+                    AppError::forbidden(wrong)
+                }
+                DisputeStoreError::Rule(
+                    conflict @ (DisputeError::Stale | DisputeError::InvalidTransition { .. }),
+                ) => AppError::Conflict(super::sentence(&conflict.to_string())),
+                DisputeStoreError::Rule(refused) => AppError::invalid(refused),
+                DisputeStoreError::Cash(CashError::Adjustment(refused)) => {
+                    AppError::invalid(refused)
+                }
+                DisputeStoreError::Cash(e) => internal(e),
+                DisputeStoreError::Db(e) => internal(e),
+            }
+        }
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> AppError {
         tracing::error!("request failed: {error}");
         AppError::Internal

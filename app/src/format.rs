@@ -13,6 +13,32 @@ pub fn date(date: NaiveDate) -> String {
     date.format("%-d %b %Y").to_string()
 }
 
+/// A stored RFC 3339 timestamp as `23 Nov 2026 14:05 UTC` (the text itself if unreadable).
+pub fn timestamp(text: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|at| at.format("%-d %b %Y %H:%M UTC").to_string())
+        .unwrap_or_else(|_| text.to_string())
+}
+
+/// How long from `since` to `now` (both RFC 3339), in the largest whole unit: `3 days`.
+pub fn age(since: &str, now: &str) -> String {
+    let (Ok(since), Ok(now)) = (
+        chrono::DateTime::parse_from_rfc3339(since),
+        chrono::DateTime::parse_from_rfc3339(now),
+    ) else {
+        return "—".into();
+    };
+    let elapsed = now - since;
+    let (n, unit) = if elapsed.num_days() >= 1 {
+        (elapsed.num_days(), "day")
+    } else if elapsed.num_hours() >= 1 {
+        (elapsed.num_hours(), "hour")
+    } else {
+        (elapsed.num_minutes().max(0), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -25,5 +51,15 @@ mod tests {
             date(NaiveDate::from_ymd_opt(2026, 3, 4).unwrap()),
             "4 Mar 2026"
         );
+    }
+
+    #[test]
+    fn timestamps_read_as_utc_and_ages_use_the_largest_whole_unit() {
+        assert_eq!(timestamp("2026-11-23T14:05:09Z"), "23 Nov 2026 14:05 UTC");
+        let now = "2026-11-23T14:05:09Z";
+        assert_eq!(age("2026-11-20T14:05:09Z", now), "3 days");
+        assert_eq!(age("2026-11-23T13:05:00Z", now), "1 hour");
+        assert_eq!(age("2026-11-23T14:04:00Z", now), "1 minute");
+        assert_eq!(age("not a time", now), "—");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod disputes;
 pub mod errors;
 pub mod format;
 pub mod forms;
@@ -23,6 +24,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::who_am_i;
 use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::pages::pay::{CheckoutPage, PayPage};
 use crate::pages::portal::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
@@ -87,6 +89,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
+                        <Route path=path!("/invoices/:id/dispute") view=DisputeNewPage ssr=SsrMode::Async/>
+                        <Route path=path!("/disputes") view=DisputesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                         <Route path=path!("/statements") view=StatementsPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments") view=PaymentsPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
@@ -95,6 +100,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
@@ -122,8 +129,12 @@ fn TopNav() -> impl IntoView {
                                     <a href="/invoices">"Invoices"</a>
                                     <a href="/statements">"Statements"</a>
                                     <a href="/payments">"Payments"</a>
+                                    <a href="/disputes">"Disputes"</a>
                                 })}
-                                {staff.then(|| view! { <a href="/admin">"Customers"</a> })}
+                                {staff.then(|| view! {
+                                    <a href="/admin">"Customers"</a>
+                                    <a href="/admin/disputes">"Disputes"</a>
+                                })}
                                 {manager.then(|| view! { <a href="/admin/outbox">"Outbox"</a> })}
                                 <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
                             }.into_any()

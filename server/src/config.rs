@@ -46,6 +46,8 @@ pub enum PaymentProvider {
     Stripe {
         secret_key: Secret,
         webhook_secret: Secret,
+        /// Stripe's API unless set: a local fake Stripe for tests and rehearsals.
+        api_base: Option<String>,
     },
 }
 
@@ -172,9 +174,20 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
             if !webhook_secret.starts_with("whsec_") {
                 return Err(invalid("STRIPE_WEBHOOK_SECRET", "must start with whsec_"));
             }
+            let api_base =
+                var("STRIPE_API_BASE").map(|base| format!("{}/", base.trim_end_matches('/')));
+            if let Some(base) = &api_base
+                && !(base.starts_with("https://") || base.starts_with("http://127.0.0.1:"))
+            {
+                return Err(invalid(
+                    "STRIPE_API_BASE",
+                    "must be an https:// URL (or http://127.0.0.1:port for a local fake Stripe)",
+                ));
+            }
             PaymentProvider::Stripe {
                 secret_key: Secret(secret_key),
                 webhook_secret: Secret(webhook_secret),
+                api_base,
             }
         }
         other => {

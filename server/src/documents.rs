@@ -62,7 +62,8 @@ impl IntoResponse for DocumentError {
     }
 }
 
-fn attachment(content_type: &'static str, filename: &str, body: Vec<u8>) -> Response {
+/// A download: never rendered inline, never cached.
+pub(crate) fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),

@@ -154,6 +154,25 @@ pub async fn security_headers(
     response
 }
 
+/// Whoever is signed in, taken from the session for plain HTTP routes.
+pub struct SignedIn(pub ledgerport::auth::Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentCaller>()
+            .and_then(|current| current.0.clone())
+            .map(SignedIn)
+            .ok_or((StatusCode::UNAUTHORIZED, "Please sign in first."))
+    }
+}
+
 /// A customer contact and their account, taken from the session for plain HTTP routes (the
 /// server functions use `app::session::require_contact`, which applies the same rule).
 pub struct ContactSession {
@@ -165,13 +184,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _state: &S,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let caller = parts
-            .extensions
-            .get::<CurrentCaller>()
-            .and_then(|current| current.0.clone())
-            .ok_or((StatusCode::UNAUTHORIZED, "Please sign in first."))?;
+        let SignedIn(caller) =
+            <SignedIn as axum::extract::FromRequestParts<S>>::from_request_parts(parts, state)
+                .await?;
         let customer_id = caller.customer_id.ok_or((
             StatusCode::FORBIDDEN,
             "Documents are for customer contacts; AR staff use the admin view.",

@@ -29,6 +29,7 @@ use ledgerport::checkout::PaymentProvider;
 use crate::config::{Config, PaymentProvider as PaymentProviderConfig};
 use crate::guard;
 use crate::sandbox::SandboxProvider;
+use crate::stripe::{StripeProvider, StripeSettings};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -41,10 +42,8 @@ pub enum ServeError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error(
-        "PAYMENT_PROVIDER=stripe: the Stripe adapter is not part of this build yet; use the sandbox"
-    )]
-    StripeNotBuilt,
+    #[error("cannot set up the Stripe client: {0}")]
+    Stripe(String),
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -90,7 +89,23 @@ impl RouterSettings {
                     // The sandbox signs and verifies in one process: a fresh secret per start.
                     random_secret(),
                 ),
-                PaymentProviderConfig::Stripe { .. } => return Err(ServeError::StripeNotBuilt),
+                PaymentProviderConfig::Stripe {
+                    secret_key,
+                    webhook_secret,
+                    api_base,
+                } => {
+                    let settings = StripeSettings {
+                        api_base: api_base.clone(),
+                        ..StripeSettings::default()
+                    };
+                    let provider = StripeProvider::new(secret_key.expose(), settings)
+                        .map_err(|e| ServeError::Stripe(e.to_string()))?;
+                    // Stripe signs with the whole `whsec_…` text as the HMAC key.
+                    (
+                        Arc::new(provider),
+                        webhook_secret.expose().as_bytes().to_vec(),
+                    )
+                }
             };
         Ok(Self {
             keys: SigningKeys::new(config.jwt_signing_key.expose().as_bytes(), &previous),
@@ -159,6 +174,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     for (path, handler) in crate::documents::routes()
         .into_iter()
         .chain(crate::sandbox::routes())
+        .chain(crate::disputes::routes())
     {
         with_session = with_session.route(path, handler);
     }

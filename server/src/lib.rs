@@ -2,9 +2,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod disputes;
 pub mod documents;
 mod guard;
 pub mod http;
 pub mod sandbox;
+pub mod stripe;
 mod telemetry;
 pub mod webhooks;

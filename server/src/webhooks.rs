@@ -128,12 +128,13 @@ pub async fn receive(
     if !claim_event(&mut tx, event_id, event_type).await? {
         return Ok(Outcome::Duplicate);
     }
-    if event_type == "charge.dispute.created" || event_type == "charge.refunded" {
-        let outcome = if event_type == "charge.refunded" {
-            refund(&mut tx, db, object, created).await?
-        } else {
-            chargeback(&mut tx, object, created).await?
-        };
+    let card_event = match event_type {
+        "charge.refunded" => Some(refund(&mut tx, db, object, created).await?),
+        "charge.dispute.created" => Some(chargeback(&mut tx, object, created).await?),
+        "charge.dispute.closed" => Some(chargeback_closed(&mut tx, object, created).await?),
+        _ => None,
+    };
+    if let Some(outcome) = card_event {
         tx.commit().await?;
         return Ok(outcome);
     }
@@ -202,6 +203,41 @@ async fn chargeback(
     let opened = event_date(created)?;
     let posted = ledgerport::checkout::store::post_chargeback_in(
         tx, reference, dispute, currency, amount, opened,
+    )
+    .await?;
+    Ok(if posted {
+        Outcome::Chargeback
+    } else {
+        Outcome::Ignored
+    })
+}
+
+/// `charge.dispute.closed`: `won` returns the money; `lost` is a loss. Other closings
+/// (`warning_closed`: an inquiry that never became a chargeback) move no money.
+async fn chargeback_closed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    object: &Value,
+    created: i64,
+) -> Result<Outcome, WebhookError> {
+    let won = match text(object, &["status"]) {
+        Some("won") => true,
+        Some("lost") => false,
+        _ => return Ok(Outcome::Ignored),
+    };
+    let dispute = text(object, &["id"]).ok_or_else(|| malformed("id"))?;
+    let reference = text(object, &["payment_intent"]).ok_or_else(|| malformed("payment_intent"))?;
+    let amount = object
+        .get("amount")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| malformed("amount"))?;
+    let posted = ledgerport::checkout::store::close_chargeback_in(
+        tx,
+        reference,
+        dispute,
+        parse_currency(object)?,
+        amount,
+        won,
+        event_date(created)?,
     )
     .await?;
     Ok(if posted {

@@ -45,6 +45,10 @@ enum Rule {
     PayerOfA,
     Staff,
     Manager,
+    /// A contact of the object's account, or AR staff.
+    ContactOfAOrStaff,
+    /// A payer of the object's account, or AR staff.
+    PayerOfAOrStaff,
 }
 
 impl Rule {
@@ -58,6 +62,8 @@ impl Rule {
             Rule::PayerOfA => who == Who::PayerA,
             Rule::Staff => matches!(who, Who::Clerk | Who::Manager),
             Rule::Manager => who == Who::Manager,
+            Rule::ContactOfAOrStaff => Rule::ContactOfA.allows(who) || Rule::Staff.allows(who),
+            Rule::PayerOfAOrStaff => Rule::PayerOfA.allows(who) || Rule::Staff.allows(who),
         }
     }
 }
@@ -71,6 +77,11 @@ struct Objects {
     payment_a: i64,
     checkout_a: String,
     spare_contact: i64,
+    /// A dispute of A's (on another invoice than `invoice_a`), one of its lines, its attachment.
+    dispute_a: i64,
+    dispute_invoice_a: i64,
+    dispute_line_a: i64,
+    attachment_a: i64,
 }
 
 /// The policy and a harmless request for each endpoint. `None` means nobody wrote a policy yet,
@@ -80,6 +91,7 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
     let spare = o.spare_contact;
     let (invoice, payment) = (o.invoice_a, o.payment_a);
     let (open, checkout) = (o.invoice_a_open, &o.checkout_a);
+    let dispute = o.dispute_a;
     let (rule, body) = match path {
         // pages
         "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
@@ -93,6 +105,23 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/invoices/{id}" | "/payments/{id}" => (Rule::ContactOfA, String::new()),
         "/pay" => (Rule::Payer, String::new()),
         "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
+        "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
+        "/disputes" => (Rule::Contact, String::new()),
+        "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
+        "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
+        "/api/disputes/mine" => (Rule::Contact, String::new()),
+        "/api/disputes/detail" => (Rule::ContactOfAOrStaff, format!("id={dispute}&admin=false")),
+        "/api/disputes/form" => (Rule::PayerOfA, format!("invoice_id={invoice}")),
+        "/api/admin/disputes" => (Rule::Staff, "status=&assignee=&sort=".into()),
+        // Dispute forms: multipart bodies are built by `dispute_post`.
+        "/disputes/new" => (Rule::PayerOfA, String::new()),
+        "/disputes/{id}/messages" => (Rule::PayerOfAOrStaff, String::new()),
+        // Only staff start a review; a customer asking is refused as the wrong side.
+        "/disputes/{id}/act" => (Rule::Staff, "action=start_review".into()),
+        "/disputes/{id}/assign" => (Rule::Staff, "assignee=".into()),
+        "/documents/disputes/{id}/attachments/{attachment}" => {
+            (Rule::ContactOfAOrStaff, String::new())
+        }
         // server functions
         "/api/me" | "/api/status" => (Rule::Public, String::new()),
         "/api/sign-in" => (
@@ -154,6 +183,11 @@ fn concrete(path: &str, o: &Objects) -> String {
     if path.ends_with("checkout/{id}") {
         return path.replace("{id}", &o.checkout_a);
     }
+    if path.contains("disputes/{id}") {
+        return path
+            .replace("{id}", &o.dispute_a.to_string())
+            .replace("{attachment}", &o.attachment_a.to_string());
+    }
     let id = if path.starts_with("/invoices/") {
         o.invoice_a
     } else if path.starts_with("/payments/") {
@@ -197,6 +231,39 @@ impl Callers {
             .find(|(w, _)| *w == who)
             .and_then(|(_, c)| c.as_deref())
     }
+}
+
+/// Posts a dispute form as the browser does (multipart where it carries files) and returns the
+/// status; a redirect (303) means it went through.
+async fn dispute_post(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    o: &Objects,
+    cookie: Option<&str>,
+) -> u16 {
+    let url = app.url(&concrete(path, o));
+    let mut request = app.client.post(url).header("origin", common::ORIGIN);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request = match path {
+        "/disputes/new" => request.multipart(
+            reqwest::multipart::Form::new()
+                .text("invoice_id", o.dispute_invoice_a.to_string())
+                .text("line", o.dispute_line_a.to_string())
+                .text(format!("reason_{}", o.dispute_line_a), "quantity")
+                .text(format!("amount_{}", o.dispute_line_a), "0.50")
+                .text("message", "One more question."),
+        ),
+        "/disputes/{id}/messages" => {
+            request.multipart(reqwest::multipart::Form::new().text("body", "Any news?"))
+        }
+        _ => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string()),
+    };
+    request.send().await.unwrap().status().as_u16()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -306,6 +373,40 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
     )
     .await
     .unwrap();
+    let dispute_invoice_a: i64 = sqlx::query(
+        "SELECT min(id) FROM invoices WHERE customer_id = $1 AND open_minor > 0 AND id <> $2",
+    )
+    .bind(customer_a)
+    .bind(invoice_a)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
+    let dispute_line_a = fixtures::line_ids(&app.db, dispute_invoice_a).await[0];
+    let dispute_a = ledgerport::disputes::store::open_dispute(
+        &app.db,
+        &ledgerport::disputes::store::NewDispute {
+            customer_id: customer_a,
+            invoice_id: dispute_invoice_a,
+            opened_by: ledgerport::disputes::store::Actor {
+                user_id: pat,
+                email: "pat@acme.example",
+                scope: ledgerport::disputes::store::Scope::Customer(customer_a),
+            },
+            lines: vec![ledgerport::disputes::DisputedLine {
+                invoice_line_id: dispute_line_a,
+                reason: ledgerport::disputes::DisputeReason::Price,
+                amount_minor: 1_000,
+            }],
+            message: "The unit price is not the one quoted.".into(),
+            attachments: vec![
+                ledgerport::disputes::Attachment::new("quote.pdf", b"%PDF-1.4 quote".to_vec())
+                    .unwrap(),
+            ],
+        },
+    )
+    .await
+    .unwrap();
     let objects = Objects {
         customer_a,
         invoice_a,
@@ -313,6 +414,14 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
         checkout_a,
         spare_contact,
+        dispute_a,
+        dispute_invoice_a,
+        dispute_line_a,
+        attachment_a: first(
+            "SELECT max(a.id) FROM dispute_attachments a JOIN disputes d ON d.id = a.dispute_id \
+             WHERE d.customer_id = $1",
+        )
+        .await,
     };
     let callers = Callers::new(&app).await;
 
@@ -327,10 +436,15 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         .iter()
         .map(|(path, _)| path.to_string())
         .collect();
+    let (dispute_downloads, dispute_posts): (Vec<String>, Vec<String>) = server::disputes::routes()
+        .into_iter()
+        .map(|(path, _)| path.to_string())
+        .partition(|path| path.starts_with("/documents/"));
     let documents: Vec<String> = server::documents::routes()
         .into_iter()
         .chain(server::sandbox::routes())
         .map(|(path, _)| path.to_string())
+        .chain(dispute_downloads)
         .collect();
     assert!(
         functions.len() >= 10 && pages.len() >= 8,
@@ -344,6 +458,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         .chain(&functions)
         .chain(&probes)
         .chain(&documents)
+        .chain(&dispute_posts)
     {
         let Some((rule, body)) = endpoint(path, &objects) else {
             mismatches.push(format!("{path}: no policy written for this endpoint"));
@@ -358,7 +473,9 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
             } else {
                 callers.cookie(who)
             };
-            let outcome = if functions.contains(path) {
+            let outcome = if dispute_posts.contains(path) {
+                function_outcome(dispute_post(&app, path, &body, &objects, cookie).await)
+            } else if functions.contains(path) {
                 function_outcome(app.invoke(path, &body, cookie).await.status().as_u16())
             } else if documents.contains(path) {
                 let url = format!("{}?{body}", concrete(path, &objects));

@@ -3,7 +3,10 @@
 
 mod common;
 
-use common::{ORIGIN, TestApp, WEBHOOK_SECRET, spawn_app};
+use std::sync::Arc;
+
+use common::fake_stripe::FakeStripe;
+use common::{ORIGIN, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_paying_through};
 use ledgerport::checkout::PayItem;
 use ledgerport::checkout::store::open_checkout;
 use ledgerport::testing::fixtures::{assert_ledger_healthy, open_minor};
@@ -276,6 +279,84 @@ async fn paying_two_invoices_through_the_sandbox_posts_them_at_once() {
 }
 
 #[tokio::test]
+async fn paying_through_stripe_opens_a_hosted_session_and_its_signed_events_post_the_payment_once()
+{
+    let fake = FakeStripe::start(vec![]).await;
+    let stripe = server::stripe::StripeProvider::new(
+        "sk_test_ledgerport_fake",
+        server::stripe::StripeSettings {
+            api_base: Some(fake.base_url()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let app = spawn_app_paying_through(Arc::new(stripe)).await;
+    let acme = acme(&app).await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let invoice = acme.open[0];
+    let body = format!("items={}%3A{}", invoice.0, invoice.1);
+    let response = app
+        .invoke("/api/portal/start-payment", &body, Some(&cookie))
+        .await;
+    assert_eq!(response.status(), 200);
+    let hosted: String = response.json().await.unwrap();
+
+    let sent = fake.received().remove(0);
+    let checkout = sent
+        .field("metadata[ledgerport_payment_id]")
+        .unwrap()
+        .to_string();
+    let amount: i64 = sent
+        .field("line_items[0][price_data][unit_amount]")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        hosted,
+        format!("https://checkout.stripe.com/c/pay/cs_test_{checkout}")
+    );
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM checkouts WHERE provider_session_id = 'cs_test_{checkout}'"
+            )
+        )
+        .await,
+        1
+    );
+
+    // Stripe reports the payment twice (intent, then session); it posts once.
+    let intent = "pi_3StripeTest";
+    assert_eq!(
+        deliver(&app, &succeeded("evt_pi_1", &checkout, intent, amount))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        deliver(&app, &completed("evt_cs_1", &checkout, intent, amount))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(open_minor(&app.db, invoice.0).await, 0);
+    assert_eq!(
+        count(
+            &app,
+            &format!(
+                "SELECT count(*) FROM payments WHERE customer_id = {}",
+                acme.customer
+            )
+        )
+        .await,
+        3,
+        "two demo payments and this one"
+    );
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
 async fn a_declined_card_posts_nothing_and_says_why() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
@@ -358,6 +439,105 @@ async fn a_card_chargeback_is_posted_once_to_its_own_account_and_leaves_the_invo
         lines,
         vec![("1160".to_string(), total), ("1150".to_string(), -total)]
     );
+    assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
+    assert_ledger_healthy(&app.db).await;
+}
+
+fn card_dispute(
+    event: &str,
+    kind: &str,
+    dispute: &str,
+    intent: &str,
+    amount: i64,
+    status: &str,
+) -> serde_json::Value {
+    json!({
+        "id": event, "object": "event", "created": chrono::Utc::now().timestamp(),
+        "type": kind,
+        "data": { "object": { "id": dispute, "object": "dispute", "amount": amount, "status": status,
+            "currency": "usd", "charge": "ch_1", "payment_intent": intent, "reason": "fraudulent" } }
+    })
+}
+
+/// The balance of one account over the whole ledger.
+async fn account_balance(app: &TestApp, code: &str) -> i64 {
+    count(
+        app,
+        &format!("SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '{code}'"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_won_card_dispute_returns_the_money_and_a_lost_one_is_a_loss_even_when_the_decision_comes_first()
+ {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (first, total_a) = checkout(&app, &acme, &[acme.open[0]]).await;
+    deliver(&app, &completed("evt_paid_a", &first, "pi_won", total_a)).await;
+    let (second, total_b) = checkout(&app, &acme, &[acme.open[1]]).await;
+    deliver(&app, &completed("evt_paid_b", &second, "pi_lost", total_b)).await;
+    let clearing_after_payments = account_balance(&app, "1150").await;
+
+    let opened = card_dispute(
+        "evt_dp_won_1",
+        "charge.dispute.created",
+        "dp_won",
+        "pi_won",
+        total_a,
+        "needs_response",
+    );
+    let won = card_dispute(
+        "evt_dp_won_2",
+        "charge.dispute.closed",
+        "dp_won",
+        "pi_won",
+        total_a,
+        "won",
+    );
+    assert_eq!(deliver(&app, &opened).await.1, "chargeback");
+    assert_eq!(deliver(&app, &won).await.1, "chargeback");
+    assert_eq!(deliver(&app, &won).await.1, "duplicate");
+    assert_eq!(account_balance(&app, "1150").await, clearing_after_payments);
+
+    // The decision arrives before the dispute itself: the chargeback is posted with it, once.
+    let lost = card_dispute(
+        "evt_dp_lost_2",
+        "charge.dispute.closed",
+        "dp_lost",
+        "pi_lost",
+        total_b,
+        "lost",
+    );
+    let opened_late = card_dispute(
+        "evt_dp_lost_1",
+        "charge.dispute.created",
+        "dp_lost",
+        "pi_lost",
+        total_b,
+        "needs_response",
+    );
+    assert_eq!(deliver(&app, &lost).await.1, "chargeback");
+    assert_eq!(deliver(&app, &opened_late).await.1, "chargeback");
+    assert_eq!(
+        account_balance(&app, "1160").await,
+        0,
+        "no chargeback is left open"
+    );
+    assert_eq!(account_balance(&app, "6200").await, total_b);
+    assert_eq!(
+        account_balance(&app, "1150").await,
+        clearing_after_payments - total_b
+    );
+    let inquiry = card_dispute(
+        "evt_dp_inq",
+        "charge.dispute.closed",
+        "dp_inq",
+        "pi_won",
+        100,
+        "warning_closed",
+    );
+    assert_eq!(deliver(&app, &inquiry).await.1, "ignored");
     assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
     assert_ledger_healthy(&app.db).await;
 }

@@ -53,8 +53,8 @@ pub async fn review(
     let mut facts = Vec::with_capacity(items.len());
     for item in items {
         let row = sqlx::query(
-            "SELECT id, number, due_date, total_minor, open_minor, discount_bp, discount_until, \
-                    voided_at FROM invoices WHERE id = $1 AND customer_id = $2",
+            "SELECT id, number, due_date, total_minor, open_minor, held_minor, discount_bp, \
+                    discount_until, voided_at FROM invoices WHERE id = $1 AND customer_id = $2",
         )
         .bind(item.invoice_id)
         .bind(customer_id)
@@ -71,6 +71,16 @@ pub async fn review(
         }
         if item.amount_minor > invoice.open_minor {
             return Err(CheckoutError::MoreThanOpen { number }.into());
+        }
+        // What open disputes hold is not due; the rest of the invoice stays payable.
+        let held: i64 = row.try_get("held_minor")?;
+        let payable = (invoice.open_minor - held).max(0);
+        if item.amount_minor > payable {
+            return Err(CheckoutError::InDispute {
+                number,
+                payable: Money::from_minor(payable, currency).to_string(),
+            }
+            .into());
         }
         facts.push((number, parse_date(&row.try_get::<String, _>("due_date")?)?));
         invoices.push(invoice);
@@ -393,16 +403,17 @@ async fn mark_succeeded(
     Ok(())
 }
 
-/// The open invoices among `invoice_ids` (all open invoices when empty), each at its full open
-/// amount: the starting point of the pay page.
+/// The open invoices among `invoice_ids` (all open invoices when empty), each at what is due
+/// now (open less what disputes hold): the starting point of the pay page.
 pub async fn full_amounts(
     db: &Db,
     customer_id: i64,
     invoice_ids: &[i64],
 ) -> Result<Vec<PayItem>, DbError> {
     let rows = sqlx::query(
-        "SELECT id, open_minor FROM invoices \
-         WHERE customer_id = $1 AND open_minor > 0 AND voided_at IS NULL ORDER BY due_date, id",
+        "SELECT id, open_minor - held_minor AS payable FROM invoices \
+         WHERE customer_id = $1 AND open_minor > held_minor AND voided_at IS NULL \
+         ORDER BY due_date, id",
     )
     .bind(customer_id)
     .fetch_all(db.pool())
@@ -411,7 +422,7 @@ pub async fn full_amounts(
         .map(|r| {
             Ok(PayItem {
                 invoice_id: r.try_get("id")?,
-                amount_minor: r.try_get("open_minor")?,
+                amount_minor: r.try_get("payable")?,
             })
         })
         .filter(|item: &Result<PayItem, sqlx::Error>| match item {
@@ -463,6 +474,10 @@ pub async fn post_chargeback_in(
         return Ok(false);
     };
     let customer_id: i64 = payment.try_get(0)?;
+    // A decision that arrived first has posted it already, perhaps on another day.
+    if chargeback_posted(tx, dispute_id).await? {
+        return Ok(true);
+    }
     let amount = Money::from_minor(amount_minor, currency);
     let entry = BalancedEntry::new(
         format!("chargeback:{dispute_id}"),
@@ -473,6 +488,74 @@ pub async fn post_chargeback_in(
         vec![
             EntryLine::debit(Account::ChargebacksReceivable, amount),
             EntryLine::credit(Account::StripeClearing, amount),
+        ],
+    )
+    .map_err(CashError::from)?;
+    crate::ledger::store::post(tx, &entry)
+        .await
+        .map_err(CashError::from)?;
+    Ok(true)
+}
+
+async fn chargeback_posted(
+    tx: &mut Transaction<'_, Any>,
+    dispute_id: &str,
+) -> Result<bool, CheckoutStoreError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM journal_entries WHERE business_key = $1")
+            .bind(format!("chargeback:{dispute_id}"))
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
+}
+
+/// A card dispute the bank has decided. Won: the money comes back from chargebacks receivable
+/// to the clearing account. Lost: it is written off to chargeback losses. If the decision
+/// arrives before the dispute itself (events are unordered), the chargeback is posted first.
+/// Returns false when the payment is not ours.
+pub async fn close_chargeback_in(
+    tx: &mut Transaction<'_, Any>,
+    payment_reference: &str,
+    dispute_id: &str,
+    currency: Currency,
+    amount_minor: i64,
+    won: bool,
+    closed: NaiveDate,
+) -> Result<bool, CheckoutStoreError> {
+    use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
+    let Some(payment) = sqlx::query("SELECT customer_id FROM payments WHERE business_key = $1")
+        .bind(format!("stripe:{payment_reference}"))
+        .fetch_optional(&mut **tx)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let customer_id: i64 = payment.try_get(0)?;
+    post_chargeback_in(
+        tx,
+        payment_reference,
+        dispute_id,
+        currency,
+        amount_minor,
+        closed,
+    )
+    .await?;
+    let amount = Money::from_minor(amount_minor, currency);
+    let (outcome, destination) = if won {
+        ("won", Account::StripeClearing)
+    } else {
+        ("lost", Account::ChargebackLosses)
+    };
+    let entry = BalancedEntry::new(
+        format!("chargeback-closed:{dispute_id}"),
+        EntryKind::ChargebackClosed,
+        closed,
+        Some(customer_id),
+        format!("card dispute {dispute_id} on {payment_reference} {outcome}"),
+        vec![
+            EntryLine::debit(destination, amount),
+            EntryLine::credit(Account::ChargebacksReceivable, amount),
         ],
     )
     .map_err(CashError::from)?;

@@ -6,8 +6,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::views::{
-    InvoiceActivity, InvoiceDetail, InvoiceFilter, InvoiceLineView, InvoicePage, InvoiceQuery,
-    InvoiceRow, InvoiceSort, InvoiceStatus,
+    InvoiceActivity, InvoiceDetail, InvoiceDispute, InvoiceFilter, InvoiceLineView, InvoicePage,
+    InvoiceQuery, InvoiceRow, InvoiceSort, InvoiceStatus,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
@@ -43,6 +43,7 @@ pub async fn list_invoices(
         InvoiceFilter::Overdue => " AND voided_at IS NULL AND open_minor > 0 AND due_date < $2",
         InvoiceFilter::Paid => " AND voided_at IS NULL AND open_minor = 0",
         InvoiceFilter::Void => " AND voided_at IS NOT NULL",
+        InvoiceFilter::InDispute => " AND held_minor > 0",
     };
     let search = if query.search.trim().is_empty() {
         " AND $3 = $3"
@@ -73,7 +74,7 @@ pub async fn list_invoices(
         .await?
         .try_get(0)?;
     let rows = sqlx::query(&format!(
-        "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, \
+        "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
                 CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
@@ -108,6 +109,7 @@ fn invoice_row(row: &AnyRow, today: NaiveDate) -> Result<InvoiceRow, DbError> {
         due_date,
         total_minor: row.try_get("total_minor")?,
         open_minor,
+        held_minor: row.try_get("held_minor")?,
         status: InvoiceStatus::of(voided, open_minor, due_date, today),
     })
 }
@@ -122,7 +124,7 @@ pub async fn invoice_detail(
     let Some(header) = sqlx::query(
         "SELECT i.id, i.number, i.po_number, i.currency, i.issue_date, i.due_date, i.discount_bp, \
                 i.discount_until, i.subtotal_minor, i.tax_minor, i.total_minor, i.open_minor, \
-                CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
+                i.held_minor, CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices i WHERE i.id = $1 AND i.customer_id = $2",
     )
     .bind(invoice_id)
@@ -176,6 +178,25 @@ pub async fn invoice_detail(
         })
     })
     .collect::<Result<Vec<_>, DbError>>()?;
+    let disputes = sqlx::query(
+        "SELECT id, status, disputed_minor, credited_minor FROM disputes \
+         WHERE invoice_id = $1 ORDER BY id DESC",
+    )
+    .bind(invoice_id)
+    .fetch_all(db.pool())
+    .await?
+    .iter()
+    .map(|r| {
+        let status: String = r.try_get("status")?;
+        Ok(InvoiceDispute {
+            id: r.try_get("id")?,
+            status: crate::disputes::DisputeStatus::parse(&status)
+                .ok_or_else(|| DbError::Corrupt(format!("dispute status {status:?}")))?,
+            disputed_minor: r.try_get("disputed_minor")?,
+            credited_minor: r.try_get("credited_minor")?,
+        })
+    })
+    .collect::<Result<Vec<_>, DbError>>()?;
     let currency: String = header.try_get("currency")?;
     let due_date = parse_date(&header.try_get::<String, _>("due_date")?)?;
     let issue_date = parse_date(&header.try_get::<String, _>("issue_date")?)?;
@@ -200,6 +221,7 @@ pub async fn invoice_detail(
         tax_minor: header.try_get("tax_minor")?,
         total_minor: header.try_get("total_minor")?,
         open_minor,
+        held_minor: header.try_get("held_minor")?,
         status: InvoiceStatus::of(
             header.try_get::<i64, _>("voided")? != 0,
             open_minor,
@@ -208,5 +230,6 @@ pub async fn invoice_detail(
         ),
         lines,
         activity,
+        disputes,
     }))
 }

@@ -47,13 +47,16 @@ pub enum InvoiceFilter {
     Overdue,
     Paid,
     Void,
+    /// With an amount held by an active dispute.
+    InDispute,
 }
 
 impl InvoiceFilter {
-    pub const ALL: [InvoiceFilter; 5] = [
+    pub const ALL: [InvoiceFilter; 6] = [
         InvoiceFilter::All,
         InvoiceFilter::Open,
         InvoiceFilter::Overdue,
+        InvoiceFilter::InDispute,
         InvoiceFilter::Paid,
         InvoiceFilter::Void,
     ];
@@ -65,6 +68,7 @@ impl InvoiceFilter {
             InvoiceFilter::Overdue => "overdue",
             InvoiceFilter::Paid => "paid",
             InvoiceFilter::Void => "void",
+            InvoiceFilter::InDispute => "in-dispute",
         }
     }
 
@@ -153,6 +157,8 @@ pub struct InvoiceRow {
     pub due_date: NaiveDate,
     pub total_minor: i64,
     pub open_minor: i64,
+    /// Held by active disputes: part of `open_minor`, not due until resolved.
+    pub held_minor: i64,
     pub status: InvoiceStatus,
 }
 
@@ -229,9 +235,21 @@ pub struct InvoiceDetail {
     pub tax_minor: i64,
     pub total_minor: i64,
     pub open_minor: i64,
+    /// Held by active disputes: part of `open_minor`, not due until resolved.
+    pub held_minor: i64,
     pub status: InvoiceStatus,
     pub lines: Vec<InvoiceLineView>,
     pub activity: Vec<InvoiceActivity>,
+    /// Disputes raised on this invoice, newest first.
+    pub disputes: Vec<InvoiceDispute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceDispute {
+    pub id: i64,
+    pub status: crate::disputes::DisputeStatus,
+    pub disputed_minor: i64,
+    pub credited_minor: i64,
 }
 
 /// `kind` of a journal entry in words for customers.

@@ -14,6 +14,8 @@ use crate::money::Currency;
 // The chart's codes (ledger::Account), spelled out because they are part of the SQL text.
 const AR: &str = "1100";
 const UNAPPLIED: &str = "2200";
+/// The part of an invoice's open amount an active dispute holds (never more than is open).
+const HELD: &str = "CASE WHEN i.held_minor < i.open_minor THEN i.held_minor ELSE i.open_minor END";
 
 /// True when nothing is posted after `as_of`, so the cached open amounts on invoices (kept in
 /// the same transaction as every posting, and re-checked by `ledger_health`) equal the ledger
@@ -50,14 +52,16 @@ pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Resul
     };
     let fast = cache_is_current(db, as_of, customer_id).await?;
     let sql = if fast {
+        // Today's holds apply only to today's balances, which is when the cache is current.
         format!(
-            "SELECT {bucket} AS bucket, CAST(sum(i.open_minor) AS BIGINT) FROM invoices i \
+            "SELECT {bucket} AS bucket, CAST(sum(i.open_minor) AS BIGINT), \
+             CAST(sum({HELD}) AS BIGINT) FROM invoices i \
              WHERE i.open_minor > 0 {} GROUP BY 1",
             customer_filter("i.customer_id")
         )
     } else {
         format!(
-            "SELECT bucket, CAST(sum(open_minor) AS BIGINT) FROM ( \
+            "SELECT bucket, CAST(sum(open_minor) AS BIGINT), CAST(0 AS BIGINT) FROM ( \
                SELECT {bucket} AS bucket, sum(l.amount_minor) AS open_minor \
                FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
                WHERE l.account_code = '{AR}' {} AND l.effective_date <= ${} \
@@ -80,7 +84,10 @@ pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Resul
     let mut aging = Aging::default();
     for row in query.fetch_all(db.pool()).await? {
         let bucket: i64 = row.try_get(0)?;
-        aging.add(usize::try_from(bucket).unwrap_or(4), row.try_get(1)?);
+        let open: i64 = row.try_get(1)?;
+        let held: i64 = row.try_get(2)?;
+        aging.add(usize::try_from(bucket).unwrap_or(4), open - held);
+        aging.in_dispute += held;
     }
     Ok(aging)
 }
@@ -114,7 +121,7 @@ pub async fn account_summary(
             let amount = open_items
                 .iter()
                 .filter(|i| i.due_date == date)
-                .map(|i| i.open_minor)
+                .map(|i| i.open_minor - i.held_minor)
                 .sum();
             (date, amount)
         });
@@ -122,6 +129,7 @@ pub async fn account_summary(
         currency,
         as_of,
         balance_due_minor: aging.total(),
+        in_dispute_minor: aging.in_dispute,
         overdue_minor: aging.past_due(),
         unapplied_credit_minor: -credit,
         next_due,
@@ -137,16 +145,17 @@ pub async fn open_items(
     as_of: NaiveDate,
 ) -> Result<Vec<OpenItem>, DbError> {
     let rows = if cache_is_current(db, as_of, Some(customer_id)).await? {
-        sqlx::query(
-            "SELECT i.id, i.number, i.due_date, i.open_minor FROM invoices i \
-             WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id",
-        )
+        sqlx::query(&format!(
+            "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD} AS held_minor FROM invoices i \
+             WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
+        ))
         .bind(customer_id)
         .fetch_all(db.pool())
         .await?
     } else {
         sqlx::query(&format!(
-            "SELECT i.id, i.number, i.due_date, CAST(sum(l.amount_minor) AS BIGINT) AS open_minor \
+            "SELECT i.id, i.number, i.due_date, CAST(sum(l.amount_minor) AS BIGINT) AS open_minor, \
+             CAST(0 AS BIGINT) AS held_minor \
              FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
              WHERE l.customer_id = $1 AND l.account_code = '{AR}' AND l.effective_date <= $2 \
              GROUP BY i.id, i.number, i.due_date HAVING sum(l.amount_minor) <> 0 \
@@ -164,6 +173,7 @@ pub async fn open_items(
                 number: r.try_get("number")?,
                 due_date: parse_date(&r.try_get::<String, _>("due_date")?)?,
                 open_minor: r.try_get("open_minor")?,
+                held_minor: r.try_get("held_minor")?,
             })
         })
         .collect()

@@ -30,21 +30,26 @@ fn status_badge(status: InvoiceStatus) -> impl IntoView {
 /// The customer's aging as horizontal bars, drawn as SVG so it needs no script and scales.
 #[component]
 fn AgingChart(aging: Aging, currency: Currency) -> impl IntoView {
-    let buckets = aging.buckets();
-    let largest = buckets.iter().copied().max().unwrap_or(0).max(1);
+    // Disputed amounts are open but not due: a column of their own, out of the buckets.
+    let mut columns: Vec<(&'static str, i64)> =
+        Aging::LABELS.iter().copied().zip(aging.buckets()).collect();
+    columns.push(("In dispute", aging.in_dispute));
+    let largest = columns.iter().map(|c| c.1).max().unwrap_or(0).max(1);
     view! {
         <figure class="aging" data-testid="aging">
             <figcaption>"Aging of what you owe"</figcaption>
             <table class="table compact">
-                <thead><tr>{Aging::LABELS.iter().map(|l| view! { <th scope="col">{*l}</th> }).collect_view()}</tr></thead>
-                <tbody><tr>{buckets.iter().map(|b| view! { <td class="num">{money(*b, currency)}</td> }).collect_view()}</tr></tbody>
+                <thead><tr>{columns.iter().map(|(l, _)| view! { <th scope="col">{*l}</th> }).collect_view()}</tr></thead>
+                <tbody><tr>{columns.iter().map(|(l, b)| view! {
+                    <td class="num" data-testid=(*l == "In dispute").then_some("aging-in-dispute")>{money(*b, currency)}</td>
+                }).collect_view()}</tr></tbody>
             </table>
-            <svg viewBox="0 0 300 110" role="img" aria-label="Aging buckets as bars" class="bars">
-                {buckets.iter().enumerate().map(|(i, amount)| {
+            <svg viewBox="0 0 300 134" role="img" aria-label="Aging buckets as bars" class="bars">
+                {columns.iter().enumerate().map(|(i, (label, amount))| {
                     let width = (*amount as f64 / largest as f64 * 220.0).max(if *amount > 0 { 2.0 } else { 0.0 });
                     let y = i as f64 * 22.0;
                     view! {
-                        <text x="0" y=y + 14.0 class="bar-label">{Aging::LABELS[i]}</text>
+                        <text x="0" y=y + 14.0 class="bar-label">{*label}</text>
                         <rect x="60" y=y + 3.0 width=width height="14" class=format!("bar bucket-{i}")/>
                     }
                 }).collect_view()}
@@ -81,6 +86,10 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
                 <span class="value" data-testid="balance-due">{money(s.balance_due_minor, c)}</span></div>
             <div class="figure"><span class="label">"Overdue"</span>
                 <span class="value warn" data-testid="overdue">{money(s.overdue_minor, c)}</span></div>
+            {(s.in_dispute_minor > 0).then(|| view! {
+                <div class="figure"><span class="label"><a href="/disputes">"In dispute"</a></span>
+                    <span class="value" data-testid="in-dispute">{money(s.in_dispute_minor, c)}</span></div>
+            })}
             <div class="figure"><span class="label">"Unapplied credit"</span>
                 <span class="value" data-testid="credit">{money(s.unapplied_credit_minor, c)}</span></div>
             <div class="figure"><span class="label">"Next due"</span>
@@ -88,8 +97,11 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
         </section>
         <p class="hint">"Balance as of " {date(s.as_of)} ", over " {s.open_invoices} " open invoices. "
             <a href="/invoices?filter=open">"See open invoices"</a>" · "<a href="/statements">"Statements"</a></p>
-        {(s.balance_due_minor > 0).then(|| view! {
-            <p><a class="button" href="/pay?all=1">"Pay everything due"</a></p>
+        {(s.aging.due_now() > 0).then(|| view! {
+            <p><a class="button" href="/pay?all=1">"Pay everything due"</a>
+                {(s.in_dispute_minor > 0).then(|| view! {
+                    <span class="hint">" Disputed amounts are left out until the disputes are resolved."</span>
+                })}</p>
         })}
         <div class="columns">
             <section class="card"><AgingChart aging=s.aging currency=c/></section>
@@ -192,6 +204,7 @@ pub fn InvoicesPage() -> impl IntoView {
                         InvoiceFilter::Overdue => "Overdue",
                         InvoiceFilter::Paid => "Paid",
                         InvoiceFilter::Void => "Void",
+                        InvoiceFilter::InDispute => "In dispute",
                     };
                     view! { <a href=href aria-current=current>{label}</a> }
                 }).collect_view()
@@ -269,7 +282,10 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
                         <td>{date(row.due_date)}</td>
                         <td class="num">{money(row.total_minor, c)}</td>
                         <td class="num">{money(row.open_minor, c)}</td>
-                        <td>{status_badge(row.status)}</td>
+                        <td>{status_badge(row.status)}
+                            {(row.held_minor > 0).then(|| view! {
+                                " "<span class="badge overdue" title=format!("{} in dispute", money(row.held_minor, c))>"In dispute"</span>
+                            })}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -311,8 +327,10 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                 {status_badge(d.status)}
                                 <a class="button secondary" href=format!("/documents/invoices/{}.pdf", d.id)
                                     download=format!("{number}.pdf")>"Download PDF"</a>
-                                {(d.open_minor > 0 && d.status != InvoiceStatus::Void).then(|| view! {
-                                    <a class="button" href=format!("/pay?invoice={}", d.id)>"Pay this invoice"</a>
+                                {(d.open_minor > d.held_minor && d.status != InvoiceStatus::Void).then(|| view! {
+                                    <a class="button" href=format!("/pay?invoice={}", d.id)>
+                                        {if d.held_minor > 0 { "Pay the undisputed part" } else { "Pay this invoice" }}</a>
+                                    <a class="button secondary" href=format!("/invoices/{}/dispute", d.id)>"Dispute lines"</a>
                                 })}
                             </div>
                             <dl class="facts inline">
@@ -351,9 +369,27 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     <tr><th scope="row" colspan="6">"Tax"</th><td class="num">{money(d.tax_minor, c)}</td></tr>
                                     <tr><th scope="row" colspan="6">"Total"</th><td class="num" data-testid="total">{money(d.total_minor, c)}</td></tr>
                                     <tr><th scope="row" colspan="6">"Open"</th><td class="num strong" data-testid="open">{money(d.open_minor, c)}</td></tr>
+                                    {(d.held_minor > 0).then(|| view! {
+                                        <tr><th scope="row" colspan="6">"In dispute (not due)"</th><td class="num" data-testid="held">{money(d.held_minor, c)}</td></tr>
+                                        <tr><th scope="row" colspan="6">"Due now"</th><td class="num strong" data-testid="due-now">{money((d.open_minor - d.held_minor).max(0), c)}</td></tr>
+                                    })}
                                 </tfoot>
                             </table>
                             </div>
+                            {(!d.disputes.is_empty()).then(|| view! {
+                                <section class="card" aria-labelledby="disputes-heading">
+                                    <h2 id="disputes-heading">"Disputes"</h2>
+                                    <ul class="activity" data-testid="invoice-disputes">
+                                        {d.disputes.iter().map(|x| view! {
+                                            <li><a href=format!("/disputes/{}", x.id)>"Dispute #"{x.id}</a>" "
+                                                {crate::pages::disputes::status_badge(x.status)}" "
+                                                <span class="num">{money(x.disputed_minor, c)}</span>
+                                                {(x.credited_minor > 0).then(|| view! { <span class="muted">" credited "{money(x.credited_minor, c)}</span> })}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </section>
+                            })}
                             <section class="card" aria-labelledby="timeline-heading">
                                 <h2 id="timeline-heading">"Timeline"</h2>
                                 <ol class="timeline" data-testid="timeline">

@@ -2,7 +2,12 @@
 //! demo data, and a client that speaks to it as the portal's pages and WASM client do.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod fake_stripe;
+
 use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ledgerport::checkout::PaymentProvider;
 
 use ledgerport::db::Db;
 use ledgerport::testing::fresh_db;
@@ -25,6 +30,14 @@ impl TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_paying_through(Arc::new(server::sandbox::SandboxProvider {
+        public_base_url: ORIGIN.into(),
+    }))
+    .await
+}
+
+/// The test server with another payment provider (the Stripe adapter against a fake Stripe).
+pub async fn spawn_app_paying_through(payments: Arc<dyn PaymentProvider>) -> TestApp {
     let db = fresh_db().await;
     ledgerport::seed::seed_demo(&db).await.expect("demo data");
     let leptos = LeptosOptions::builder()
@@ -37,9 +50,7 @@ pub async fn spawn_app() -> TestApp {
         public_base_url: "http://127.0.0.1:3000".into(),
         cookie_secure: false,
         log_messages: false,
-        payments: std::sync::Arc::new(server::sandbox::SandboxProvider {
-            public_base_url: "http://127.0.0.1:3000".into(),
-        }),
+        payments,
         webhook_secret: WEBHOOK_SECRET.to_vec(),
     };
     let router = server::http::router(leptos, db.clone(), settings)

@@ -1,0 +1,423 @@
+//! Dispute forms: plain HTML posts (multipart where evidence is attached), so they work with
+//! and without JavaScript. Each handler authorizes, parses, calls one use case in
+//! `ledgerport::disputes::store` and answers with a redirect to the page that shows the result
+//! (or, for a browser, back to the form with the reason; for anything else, a 4xx with it).
+
+use std::collections::HashMap;
+
+use app::errors::AppError;
+use axum::Form;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{MethodRouter, get, post};
+use ledgerport::auth::Caller;
+use ledgerport::disputes::store::{Actor, LineCredits, NewDispute, Scope};
+use ledgerport::disputes::{
+    ATTACHMENT_MAX_BYTES, ATTACHMENTS_PER_MESSAGE, Attachment, DisputeAction, DisputeError,
+    DisputeReason, DisputedLine,
+};
+use ledgerport::money::{Currency, Money};
+
+use crate::guard::SignedIn;
+use crate::http::ServerState;
+
+/// Three attachments at the limit plus the text fields.
+const UPLOAD_LIMIT: usize = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024;
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![
+        (
+            "/disputes/new",
+            post(open_dispute).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        ),
+        (
+            "/disputes/{id}/messages",
+            post(post_message).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        ),
+        ("/disputes/{id}/act", post(act)),
+        ("/disputes/{id}/assign", post(assign)),
+        (
+            "/documents/disputes/{id}/attachments/{attachment}",
+            get(download),
+        ),
+    ]
+}
+
+/// A refusal: where a browser goes back to, and why.
+struct Refusal {
+    back: String,
+    error: AppError,
+}
+
+impl Refusal {
+    fn new(back: impl Into<String>, error: impl Into<AppError>) -> Self {
+        Self {
+            back: back.into(),
+            error: error.into(),
+        }
+    }
+
+    fn respond(self, headers: &HeaderMap) -> Response {
+        let browser = headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+        let message = self.error.to_string();
+        if browser && !matches!(self.error, AppError::SignInRequired) {
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("error", &message)
+                .finish();
+            return Redirect::to(&format!("{}?{query}", self.back)).into_response();
+        }
+        let status =
+            StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, message).into_response()
+    }
+}
+
+fn actor(caller: &Caller) -> Actor<'_> {
+    Actor {
+        user_id: caller.user_id,
+        email: &caller.email,
+        scope: match caller.customer_id {
+            Some(customer) => Scope::Customer(customer),
+            None => Scope::Staff,
+        },
+    }
+}
+
+/// Where the dispute is shown to this caller.
+fn dispute_page(caller: &Caller, id: i64) -> String {
+    if caller.is_staff() {
+        format!("/admin/disputes/{id}")
+    } else {
+        format!("/disputes/{id}")
+    }
+}
+
+/// Contacts must be payers to act on disputes; viewers only read them.
+fn require_actor(caller: &Caller) -> Result<(), AppError> {
+    if caller.is_staff() || caller.can_pay() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "Your access is read-only; ask a payer on your account to raise or answer disputes."
+                .into(),
+        ))
+    }
+}
+
+fn require_contact_payer(caller: &Caller) -> Result<(), AppError> {
+    if caller.customer_id.is_none() {
+        return Err(AppError::Forbidden(
+            "Disputes are raised by the customer's contacts.".into(),
+        ));
+    }
+    require_actor(caller)
+}
+
+/// The text fields and files of a multipart form.
+#[derive(Default)]
+struct Upload {
+    fields: Vec<(String, String)>,
+    files: Vec<Attachment>,
+}
+
+impl Upload {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn all(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.fields
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
+    let mut upload = Upload::default();
+    let unreadable = |e: axum::extract::multipart::MultipartError| {
+        AppError::Invalid(format!("The form could not be read: {}", e.body_text()))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        match field.file_name().map(str::to_string) {
+            Some(file_name) => {
+                let bytes = field.bytes().await.map_err(unreadable)?;
+                // A file input left empty still sends a part, with no name and no bytes.
+                if bytes.is_empty() && file_name.is_empty() {
+                    continue;
+                }
+                if upload.files.len() == ATTACHMENTS_PER_MESSAGE {
+                    return Err(AppError::invalid(DisputeError::TooManyAttachments));
+                }
+                upload
+                    .files
+                    .push(Attachment::new(&file_name, bytes.to_vec()).map_err(AppError::invalid)?);
+            }
+            None => {
+                let value = field.text().await.map_err(unreadable)?;
+                upload.fields.push((name, value));
+            }
+        }
+    }
+    Ok(upload)
+}
+
+fn parse_id(text: Option<&str>, what: &str) -> Result<i64, AppError> {
+    text.and_then(|t| t.trim().parse().ok())
+        .ok_or_else(|| AppError::Invalid(format!("The {what} is missing or not a number.")))
+}
+
+fn parse_amount(text: &str, currency: Currency, line_no: &str) -> Result<i64, AppError> {
+    Money::parse(text.trim(), currency)
+        .map(Money::to_minor)
+        .map_err(|e| AppError::Invalid(format!("The amount for line {line_no}: {e}.")))
+}
+
+/// `POST /disputes/new`: lines `line` (invoice line ids), `reason_{id}`, `amount_{id}`, a
+/// `message` and up to three `attachment` files.
+async fn open_dispute(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    // Who may raise disputes is settled before the upload is read.
+    let upload = match require_contact_payer(&caller) {
+        Ok(()) => read_upload(multipart).await,
+        Err(error) => Err(error),
+    };
+    let upload = match upload {
+        Ok(upload) => upload,
+        Err(error) => return Refusal::new("/invoices", error).respond(&headers),
+    };
+    let invoice_id = upload
+        .field("invoice_id")
+        .and_then(|t| t.parse::<i64>().ok());
+    let back = invoice_id.map_or("/invoices".to_string(), |id| {
+        format!("/invoices/{id}/dispute")
+    });
+    match open_dispute_from(&state, &caller, invoice_id, upload).await {
+        Ok(id) => Redirect::to(&format!("/disputes/{id}")).into_response(),
+        Err(error) => Refusal::new(back, error).respond(&headers),
+    }
+}
+
+async fn open_dispute_from(
+    state: &ServerState,
+    caller: &Caller,
+    invoice_id: Option<i64>,
+    upload: Upload,
+) -> Result<i64, AppError> {
+    let Some(customer_id) = caller.customer_id else {
+        return Err(AppError::Forbidden(
+            "Disputes are raised by the customer's contacts.".into(),
+        ));
+    };
+    let invoice_id = invoice_id.ok_or_else(|| AppError::Invalid("Choose an invoice.".into()))?;
+    let db = &state.app.db;
+    let currency = ledgerport::customers::store::customer_currency(db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Your account was not found.".into()))?;
+    let mut lines = Vec::new();
+    for line in upload.all("line") {
+        let invoice_line_id = parse_id(Some(line), "invoice line")?;
+        let reason = upload
+            .field(&format!("reason_{invoice_line_id}"))
+            .and_then(DisputeReason::parse)
+            .ok_or_else(|| AppError::Invalid("Choose a reason for each disputed line.".into()))?;
+        let amount = upload
+            .field(&format!("amount_{invoice_line_id}"))
+            .unwrap_or_default();
+        lines.push(DisputedLine {
+            invoice_line_id,
+            reason,
+            amount_minor: parse_amount(amount, currency, line)?,
+        });
+    }
+    let new = NewDispute {
+        customer_id,
+        invoice_id,
+        opened_by: actor(caller),
+        lines,
+        message: upload.field("message").unwrap_or_default().to_string(),
+        attachments: upload.files,
+    };
+    Ok(ledgerport::disputes::store::open_dispute(db, &new).await?)
+}
+
+/// `POST /disputes/{id}/messages`: `body`, staff may tick `internal`, up to three attachments.
+async fn post_message(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let page = dispute_page(&caller, id);
+    let result = async {
+        require_actor(&caller)?;
+        let upload = read_upload(multipart).await?;
+        let internal = caller.is_staff() && upload.field("internal").is_some();
+        ledgerport::disputes::store::post_message(
+            &state.app.db,
+            id,
+            actor(&caller),
+            upload.field("body").unwrap_or_default(),
+            internal,
+            &upload.files,
+        )
+        .await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("{page}#thread-end")).into_response(),
+        Err(error) => Refusal::new(page, error).respond(&headers),
+    }
+}
+
+/// `POST /disputes/{id}/act`: `action` (see `DisputeAction::as_str`), an optional `note`, and
+/// for a proposal or a credit the amount per line as `credit_{invoice line id}`.
+async fn act(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let page = dispute_page(&caller, id);
+    let result = async {
+        require_actor(&caller)?;
+        let action = fields
+            .get("action")
+            .and_then(|a| DisputeAction::parse(a))
+            .ok_or_else(|| AppError::Invalid("Choose what to do with the dispute.".into()))?;
+        let credits = credits_from(&state, &fields, id, &caller).await?;
+        ledgerport::disputes::store::act(
+            &state.app.db,
+            id,
+            actor(&caller),
+            action,
+            fields.get("note").map_or("", String::as_str),
+            &credits,
+        )
+        .await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&page).into_response(),
+        Err(error) => Refusal::new(page, error).respond(&headers),
+    }
+}
+
+/// `credit_{line}` fields, parsed in the dispute's currency; blank fields are left out.
+async fn credits_from(
+    state: &ServerState,
+    fields: &HashMap<String, String>,
+    dispute_id: i64,
+    caller: &Caller,
+) -> Result<LineCredits, AppError> {
+    let mut credits = Vec::new();
+    let mut currency = None;
+    for (name, value) in fields {
+        let Some(line) = name.strip_prefix("credit_") else {
+            continue;
+        };
+        if value.trim().is_empty() {
+            continue;
+        }
+        let currency = match currency {
+            Some(c) => c,
+            None => {
+                let found = dispute_currency(state, dispute_id, caller).await?;
+                currency = Some(found);
+                found
+            }
+        };
+        credits.push((
+            parse_id(Some(line), "invoice line")?,
+            parse_amount(value, currency, line)?,
+        ));
+    }
+    Ok(credits)
+}
+
+async fn dispute_currency(
+    state: &ServerState,
+    dispute_id: i64,
+    caller: &Caller,
+) -> Result<Currency, AppError> {
+    let detail =
+        ledgerport::disputes::store::detail(&state.app.db, dispute_id, actor(caller).scope)
+            .await?
+            .ok_or(ledgerport::disputes::store::DisputeStoreError::NotFound)?;
+    Ok(detail.row.currency)
+}
+
+/// `POST /disputes/{id}/assign`: `assignee` is a staff user id, or empty for nobody.
+async fn assign(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Form(fields): Form<HashMap<String, String>>,
+) -> Response {
+    let page = format!("/admin/disputes/{id}");
+    let result = async {
+        if !caller.is_staff() {
+            return Err(AppError::Forbidden("Only AR staff assign disputes.".into()));
+        }
+        let assignee = match fields.get("assignee").map(|a| a.trim()) {
+            None | Some("") => None,
+            Some(text) => Some(parse_id(Some(text), "assignee")?),
+        };
+        ledgerport::disputes::store::assign(&state.app.db, id, assignee, actor(&caller)).await?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&page).into_response(),
+        Err(error) => Refusal::new(page, error).respond(&headers),
+    }
+}
+
+/// `GET /documents/disputes/{id}/attachments/{attachment}`: the file, for the dispute's
+/// customer (not internal notes' files) and for staff.
+async fn download(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    Path((id, attachment_id)): Path<(i64, i64)>,
+) -> Response {
+    match ledgerport::disputes::store::attachment(
+        &state.app.db,
+        id,
+        attachment_id,
+        actor(&caller).scope,
+    )
+    .await
+    {
+        Ok(Some((name, content_type, bytes))) => {
+            crate::documents::attachment(&content_type, &name, bytes)
+        }
+        Ok(None) => (
+            StatusCode::NOT_FOUND,
+            "There is no such attachment on your account.",
+        )
+            .into_response(),
+        Err(error) => {
+            let error = AppError::from(error);
+            let status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, error.to_string()).into_response()
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, through async-stripe.
+//!
+//! Card data never reaches this server (PCI SAQ A). Our checkout id travels as metadata on the
+//! session and on its PaymentIntent, so every webhook event names the checkout it settles.
+//!
+//! async-stripe's own retry strategies send a random idempotency key, so this adapter retries
+//! itself with a key derived from our checkout id: a retried create can never open a second
+//! session, even when the first attempt reached Stripe and only its answer was lost.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use ledgerport::checkout::{HostedCheckout, HostedCheckoutRequest, PaymentProvider, ProviderError};
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe_checkout::CheckoutSessionMode;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionPaymentIntentData, ProductData,
+};
+
+use crate::webhooks::CHECKOUT_METADATA_KEY;
+
+/// How the adapter talks to Stripe.
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    /// `https://api.stripe.com/` in production; a local fake Stripe in tests.
+    pub api_base: Option<String>,
+    /// Each attempt's budget: the async client has no timeout of its own.
+    pub attempt_timeout: Duration,
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The first pause between attempts; it doubles after each.
+    pub first_backoff: Duration,
+}
+
+impl Default for StripeSettings {
+    fn default() -> Self {
+        Self {
+            api_base: None,
+            attempt_timeout: Duration::from_secs(10),
+            attempts: 3,
+            first_backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StripeProvider {
+    client: Client,
+    settings: StripeSettings,
+}
+
+impl StripeProvider {
+    pub fn new(secret_key: &str, settings: StripeSettings) -> Result<Self, StripeError> {
+        let mut builder = ClientBuilder::new(secret_key).timeout(settings.attempt_timeout);
+        if let Some(base) = &settings.api_base {
+            builder = builder.url(base.as_str());
+        }
+        Ok(Self {
+            client: builder.build()?,
+            settings,
+        })
+    }
+
+    async fn create_session(
+        &self,
+        request: HostedCheckoutRequest<'_>,
+    ) -> Result<HostedCheckout, ProviderError> {
+        let key = IdempotencyKey::new(idempotency_key(request.checkout_id))
+            .map_err(|e| ProviderError::Refused(e.to_string()))?;
+        let params = session_params(&request);
+        let mut pause = self.settings.first_backoff;
+        let mut attempt = 1;
+        loop {
+            let outcome = params
+                .customize()
+                .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                .send(&self.client)
+                .await;
+            match outcome {
+                Ok(session) => {
+                    let url = session.url.ok_or_else(|| {
+                        ProviderError::Unavailable("Stripe returned a session without a URL".into())
+                    })?;
+                    return Ok(HostedCheckout {
+                        session_id: session.id.to_string(),
+                        url,
+                    });
+                }
+                Err(error) if attempt < self.settings.attempts && worth_retrying(&error) => {
+                    tracing::warn!(attempt, %error, checkout = request.checkout_id, "retrying a Stripe checkout session");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                Err(error) => {
+                    tracing::error!(attempt, %error, checkout = request.checkout_id, "Stripe refused or failed a checkout session");
+                    return Err(provider_error(error));
+                }
+            }
+        }
+    }
+}
+
+impl PaymentProvider for StripeProvider {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    fn create_checkout<'a>(
+        &'a self,
+        request: HostedCheckoutRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<HostedCheckout, ProviderError>> + Send + 'a>> {
+        Box::pin(self.create_session(request))
+    }
+}
+
+/// One key per checkout: Stripe keeps keys for at least 24 hours, longer than a checkout lives.
+pub fn idempotency_key(checkout_id: &str) -> String {
+    format!("ledgerport-checkout-{checkout_id}")
+}
+
+fn session_params(request: &HostedCheckoutRequest<'_>) -> CreateCheckoutSession {
+    let metadata = HashMap::from([(
+        CHECKOUT_METADATA_KEY.to_string(),
+        request.checkout_id.to_string(),
+    )]);
+    let currency = request
+        .currency
+        .code()
+        .to_ascii_lowercase()
+        .parse::<stripe_types::Currency>()
+        .unwrap_or_else(|never| match never {});
+    let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency);
+    price.unit_amount = Some(request.amount_minor);
+    price.product_data = Some(ProductData::new(request.description.clone()));
+    let mut line = CreateCheckoutSessionLineItems::new();
+    line.price_data = Some(price);
+    line.quantity = Some(1);
+    let mut intent = CreateCheckoutSessionPaymentIntentData::new();
+    intent.metadata = Some(metadata.clone());
+    intent.description = Some(request.description.clone());
+    CreateCheckoutSession::new()
+        .mode(CheckoutSessionMode::Payment)
+        .line_items(vec![line])
+        .client_reference_id(request.checkout_id)
+        .customer_email(request.customer_email)
+        .metadata(metadata)
+        .payment_intent_data(intent)
+        .success_url(request.success_url.clone())
+        .cancel_url(request.cancel_url.clone())
+}
+
+/// Timeouts, lost connections, rate limits and Stripe's own 5xx may succeed on a second try;
+/// a 4xx other than 409/429 will not.
+fn worth_retrying(error: &StripeError) -> bool {
+    match error {
+        StripeError::Timeout | StripeError::ClientError(_) => true,
+        StripeError::Stripe(_, status) => matches!(status, 409 | 429) || *status >= 500,
+        StripeError::JSONDeserialize(_) | StripeError::ConfigError(_) => false,
+    }
+}
+
+fn provider_error(error: StripeError) -> ProviderError {
+    match error {
+        StripeError::Timeout => ProviderError::Timeout,
+        StripeError::Stripe(details, status) if (400..500).contains(&status) && status != 429 => {
+            ProviderError::Refused(
+                details
+                    .message
+                    .unwrap_or_else(|| format!("Stripe answered {status}")),
+            )
+        }
+        StripeError::Stripe(_, status) => {
+            ProviderError::Unavailable(format!("Stripe answered {status}"))
+        }
+        StripeError::ClientError(_) => {
+            ProviderError::Unavailable("Stripe could not be reached".into())
+        }
+        StripeError::JSONDeserialize(_) => {
+            ProviderError::Unavailable("Stripe's answer could not be read".into())
+        }
+        StripeError::ConfigError(_) => {
+            ProviderError::Unavailable("the Stripe client is misconfigured".into())
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! A local fake Stripe API for the adapter's tests: it speaks Stripe's wire format
+//! (form-encoded requests, JSON objects, JSON error objects) on a random 127.0.0.1 port and
+//! plays a script of answers, recording what each request carried.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+
+/// What the fake does with the next request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Creates the session and answers 200 with the Checkout Session object.
+    Session,
+    /// Holds the request open this long before answering (longer than the client waits).
+    Hang(Duration),
+    /// Answers with this status and a Stripe error object.
+    Error(u16, &'static str, &'static str),
+}
+
+/// One request as the fake saw it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub idempotency_key: Option<String>,
+    pub authorization: Option<String>,
+    pub form: Vec<(String, String)>,
+}
+
+impl Received {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Default)]
+struct Script {
+    answers: VecDeque<Answer>,
+    received: Vec<Received>,
+}
+
+#[derive(Clone)]
+pub struct FakeStripe {
+    pub addr: SocketAddr,
+    script: Arc<Mutex<Script>>,
+}
+
+impl FakeStripe {
+    /// Starts the fake; when the script runs out it keeps creating sessions.
+    pub async fn start(answers: Vec<Answer>) -> Self {
+        let script = Arc::new(Mutex::new(Script {
+            answers: answers.into(),
+            received: Vec::new(),
+        }));
+        let router = Router::new()
+            .route("/v1/checkout/sessions", post(create_session))
+            .with_state(script.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        Self { addr, script }
+    }
+
+    /// The base URL to hand to the client (async-stripe appends `v1/...`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.script.lock().unwrap().received.clone()
+    }
+}
+
+async fn create_session(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let received = Received {
+        idempotency_key: header("idempotency-key"),
+        authorization: header("authorization"),
+        form,
+    };
+    let answer = {
+        let mut script = script.lock().unwrap();
+        script.received.push(received.clone());
+        script.answers.pop_front().unwrap_or(Answer::Session)
+    };
+    match answer {
+        Answer::Session => session(&received).into_response(),
+        Answer::Hang(duration) => {
+            tokio::time::sleep(duration).await;
+            session(&received).into_response()
+        }
+        Answer::Error(status, kind, message) => (
+            StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!({ "error": { "type": kind, "message": message } })),
+        )
+            .into_response(),
+    }
+}
+
+/// A Checkout Session object shaped like Stripe's answer to a create call.
+fn session(received: &Received) -> axum::Json<serde_json::Value> {
+    let key = received.idempotency_key.clone().unwrap_or_default();
+    let id = format!("cs_test_{}", key.trim_start_matches("ledgerport-checkout-"));
+    let field = |name: &str| received.field(name).map(str::to_string);
+    let amount: i64 = field("line_items[0][price_data][unit_amount]")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    axum::Json(json!({
+        "id": id,
+        "object": "checkout.session",
+        "amount_subtotal": amount,
+        "amount_total": amount,
+        "automatic_tax": { "enabled": false, "liability": null, "provider": null, "status": null },
+        "cancel_url": field("cancel_url"),
+        "client_reference_id": field("client_reference_id"),
+        "created": now,
+        "currency": field("line_items[0][price_data][currency]"),
+        "custom_fields": [],
+        "custom_text": { "after_submit": null, "shipping_address": null, "submit": null,
+                         "terms_of_service_acceptance": null },
+        "customer": null,
+        "customer_email": field("customer_email"),
+        "expires_at": now + 86_400,
+        "livemode": false,
+        "metadata": { "ledgerport_payment_id": field("metadata[ledgerport_payment_id]") },
+        "mode": "payment",
+        "payment_intent": null,
+        "payment_method_types": ["card"],
+        "payment_status": "unpaid",
+        "shipping_options": [],
+        "status": "open",
+        "success_url": field("success_url"),
+        "url": format!("https://checkout.stripe.com/c/pay/{id}"),
+    }))
+}

@@ -1,0 +1,157 @@
+//! The Stripe adapter against a local fake Stripe: what it sends, and how it retries.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fake_stripe::{Answer, FakeStripe};
+use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
+use ledgerport::money::Currency;
+use server::stripe::{StripeProvider, StripeSettings, idempotency_key};
+
+const SECRET_KEY: &str = "sk_test_ledgerport_fake";
+
+fn provider(fake: &FakeStripe) -> StripeProvider {
+    StripeProvider::new(
+        SECRET_KEY,
+        StripeSettings {
+            api_base: Some(fake.base_url()),
+            attempt_timeout: Duration::from_millis(400),
+            attempts: 3,
+            first_backoff: Duration::from_millis(10),
+        },
+    )
+    .unwrap()
+}
+
+fn request(checkout_id: &str) -> HostedCheckoutRequest<'_> {
+    HostedCheckoutRequest {
+        checkout_id,
+        currency: Currency::Usd,
+        amount_minor: 123_456,
+        description: "Invoices INV-1001, INV-1002".into(),
+        customer_email: "pat@acme.example",
+        success_url: format!("http://127.0.0.1:3000/payments/checkout/{checkout_id}"),
+        cancel_url: "http://127.0.0.1:3000/invoices".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_checkout_session_carries_our_payment_id_the_amount_and_a_key_derived_from_the_checkout()
+{
+    let fake = FakeStripe::start(vec![]).await;
+    let hosted = provider(&fake)
+        .create_checkout(request("lp_abc123"))
+        .await
+        .unwrap();
+    assert_eq!(hosted.session_id, "cs_test_lp_abc123");
+    assert_eq!(
+        hosted.url,
+        "https://checkout.stripe.com/c/pay/cs_test_lp_abc123"
+    );
+
+    let received = fake.received();
+    assert_eq!(received.len(), 1);
+    let sent = &received[0];
+    assert_eq!(
+        sent.idempotency_key.as_deref(),
+        Some(idempotency_key("lp_abc123").as_str())
+    );
+    assert_eq!(
+        sent.authorization.as_deref(),
+        Some(format!("Bearer {SECRET_KEY}").as_str())
+    );
+    for (field, value) in [
+        ("mode", "payment"),
+        ("client_reference_id", "lp_abc123"),
+        ("customer_email", "pat@acme.example"),
+        ("metadata[ledgerport_payment_id]", "lp_abc123"),
+        (
+            "payment_intent_data[metadata][ledgerport_payment_id]",
+            "lp_abc123",
+        ),
+        ("line_items[0][quantity]", "1"),
+        ("line_items[0][price_data][currency]", "usd"),
+        ("line_items[0][price_data][unit_amount]", "123456"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Invoices INV-1001, INV-1002",
+        ),
+        (
+            "success_url",
+            "http://127.0.0.1:3000/payments/checkout/lp_abc123",
+        ),
+        ("cancel_url", "http://127.0.0.1:3000/invoices"),
+    ] {
+        assert_eq!(sent.field(field), Some(value), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_times_out_is_retried_with_the_same_idempotency_key() {
+    let fake = FakeStripe::start(vec![Answer::Hang(Duration::from_secs(3)), Answer::Session]).await;
+    let hosted = provider(&fake)
+        .create_checkout(request("lp_timeout"))
+        .await
+        .unwrap();
+    assert_eq!(hosted.session_id, "cs_test_lp_timeout");
+    let keys: Vec<_> = fake
+        .received()
+        .into_iter()
+        .map(|r| r.idempotency_key)
+        .collect();
+    let expected = Some(idempotency_key("lp_timeout"));
+    assert_eq!(keys, vec![expected.clone(), expected]);
+}
+
+#[tokio::test]
+async fn stripe_server_errors_are_retried_with_the_same_key_then_reported_as_unavailable() {
+    let failure = Answer::Error(500, "api_error", "Something went wrong on Stripe's end.");
+    let fake = FakeStripe::start(vec![failure.clone(), failure.clone(), failure]).await;
+    let error = provider(&fake)
+        .create_checkout(request("lp_down"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::Unavailable("Stripe answered 500".into())
+    );
+    let received = fake.received();
+    assert_eq!(received.len(), 3);
+    assert!(
+        received
+            .iter()
+            .all(|r| r.idempotency_key.as_deref() == Some("ledgerport-checkout-lp_down"))
+    );
+}
+
+#[tokio::test]
+async fn a_request_stripe_refuses_is_reported_with_its_message_and_not_retried() {
+    let fake = FakeStripe::start(vec![Answer::Error(
+        400,
+        "invalid_request_error",
+        "Amount must be at least $0.50 usd",
+    )])
+    .await;
+    let error = provider(&fake)
+        .create_checkout(request("lp_small"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        ProviderError::Refused("Amount must be at least $0.50 usd".into())
+    );
+    assert_eq!(fake.received().len(), 1);
+}
+
+#[tokio::test]
+async fn every_attempt_timing_out_is_reported_as_a_timeout() {
+    let hang = Answer::Hang(Duration::from_secs(3));
+    let fake = FakeStripe::start(vec![hang.clone(), hang.clone(), hang]).await;
+    let error = provider(&fake)
+        .create_checkout(request("lp_slow"))
+        .await
+        .unwrap_err();
+    assert_eq!(error, ProviderError::Timeout);
+    assert_eq!(fake.received().len(), 3);
+}

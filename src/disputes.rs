@@ -1,0 +1,642 @@
+//! Line-item disputes: a customer disputes amounts on invoice lines, AR staff work them, and the
+//! ledger follows (a credit memo on exactly those lines, or the amount due again).
+//!
+//! The life of a dispute is the state machine below: one table of legal transitions, each owned
+//! by one side. While a dispute is active its amount is *held*: out of what is due now, out of
+//! "pay everything due" and reminders, and shown as "in dispute".
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// How long after a rejection or a withdrawal the customer may reopen a dispute.
+pub const REOPEN_WINDOW_DAYS: i64 = 30;
+pub const MESSAGE_MAX_CHARS: usize = 4_000;
+pub const NOTE_MAX_CHARS: usize = 1_000;
+pub const ATTACHMENT_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub const ATTACHMENTS_PER_MESSAGE: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DisputeStatus {
+    Open,
+    InReview,
+    Proposed,
+    Credited,
+    Rejected,
+    Withdrawn,
+}
+
+impl DisputeStatus {
+    pub const ALL: [DisputeStatus; 6] = [
+        DisputeStatus::Open,
+        DisputeStatus::InReview,
+        DisputeStatus::Proposed,
+        DisputeStatus::Credited,
+        DisputeStatus::Rejected,
+        DisputeStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeStatus::Open => "open",
+            DisputeStatus::InReview => "in_review",
+            DisputeStatus::Proposed => "proposed",
+            DisputeStatus::Credited => "credited",
+            DisputeStatus::Rejected => "rejected",
+            DisputeStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DisputeStatus> {
+        DisputeStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DisputeStatus::Open => "Open",
+            DisputeStatus::InReview => "In review",
+            DisputeStatus::Proposed => "Resolution proposed",
+            DisputeStatus::Credited => "Resolved: credited",
+            DisputeStatus::Rejected => "Resolved: rejected",
+            DisputeStatus::Withdrawn => "Withdrawn",
+        }
+    }
+
+    /// Active disputes hold their amount out of what is due.
+    pub fn holds(self) -> bool {
+        matches!(
+            self,
+            DisputeStatus::Open | DisputeStatus::InReview | DisputeStatus::Proposed
+        )
+    }
+}
+
+/// Why a line is disputed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DisputeReason {
+    Price,
+    Quantity,
+    Damaged,
+    NotReceived,
+    Duplicate,
+    Tax,
+    Other,
+}
+
+impl DisputeReason {
+    pub const ALL: [DisputeReason; 7] = [
+        DisputeReason::Price,
+        DisputeReason::Quantity,
+        DisputeReason::Damaged,
+        DisputeReason::NotReceived,
+        DisputeReason::Duplicate,
+        DisputeReason::Tax,
+        DisputeReason::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeReason::Price => "price",
+            DisputeReason::Quantity => "quantity",
+            DisputeReason::Damaged => "damaged",
+            DisputeReason::NotReceived => "not_received",
+            DisputeReason::Duplicate => "duplicate",
+            DisputeReason::Tax => "tax",
+            DisputeReason::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DisputeReason> {
+        DisputeReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DisputeReason::Price => "Wrong price",
+            DisputeReason::Quantity => "Wrong quantity",
+            DisputeReason::Damaged => "Damaged goods",
+            DisputeReason::NotReceived => "Not received",
+            DisputeReason::Duplicate => "Duplicate charge",
+            DisputeReason::Tax => "Wrong tax",
+            DisputeReason::Other => "Other",
+        }
+    }
+}
+
+/// Who acts: the customer's contact or AR staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Side {
+    Customer,
+    Staff,
+}
+
+/// Everything that can happen to a dispute after it is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DisputeAction {
+    /// Staff start working on it.
+    StartReview,
+    /// Staff propose a credit for part or all of the disputed amount.
+    Propose,
+    /// The customer accepts the proposal: the proposed credit is posted.
+    AcceptProposal,
+    /// The customer turns the proposal down: back to review.
+    DeclineProposal,
+    /// Staff credit (all or part) without waiting for the customer.
+    Credit,
+    /// Staff reject the dispute with an explanation: the amount is due again.
+    Reject,
+    /// The customer withdraws the dispute: the amount is due again.
+    Withdraw,
+    /// The customer reopens a rejected or withdrawn dispute within the window.
+    Reopen,
+}
+
+impl DisputeAction {
+    pub const ALL: [DisputeAction; 8] = [
+        DisputeAction::StartReview,
+        DisputeAction::Propose,
+        DisputeAction::AcceptProposal,
+        DisputeAction::DeclineProposal,
+        DisputeAction::Credit,
+        DisputeAction::Reject,
+        DisputeAction::Withdraw,
+        DisputeAction::Reopen,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisputeAction::StartReview => "start_review",
+            DisputeAction::Propose => "propose",
+            DisputeAction::AcceptProposal => "accept_proposal",
+            DisputeAction::DeclineProposal => "decline_proposal",
+            DisputeAction::Credit => "credit",
+            DisputeAction::Reject => "reject",
+            DisputeAction::Withdraw => "withdraw",
+            DisputeAction::Reopen => "reopen",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DisputeAction> {
+        DisputeAction::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    pub fn side(self) -> Side {
+        match self {
+            DisputeAction::StartReview
+            | DisputeAction::Propose
+            | DisputeAction::Credit
+            | DisputeAction::Reject => Side::Staff,
+            DisputeAction::AcceptProposal
+            | DisputeAction::DeclineProposal
+            | DisputeAction::Withdraw
+            | DisputeAction::Reopen => Side::Customer,
+        }
+    }
+
+    /// What the user sees as the action's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            DisputeAction::StartReview => "start the review",
+            DisputeAction::Propose => "propose a resolution",
+            DisputeAction::AcceptProposal => "accept the proposal",
+            DisputeAction::DeclineProposal => "decline the proposal",
+            DisputeAction::Credit => "credit the dispute",
+            DisputeAction::Reject => "reject the dispute",
+            DisputeAction::Withdraw => "withdraw the dispute",
+            DisputeAction::Reopen => "reopen the dispute",
+        }
+    }
+}
+
+use DisputeAction as A;
+use DisputeStatus as S;
+
+/// Every legal transition: (from, action, to). Anything not listed is refused.
+pub const TRANSITIONS: [(DisputeStatus, DisputeAction, DisputeStatus); 15] = [
+    (S::Open, A::StartReview, S::InReview),
+    (S::Open, A::Propose, S::Proposed),
+    (S::InReview, A::Propose, S::Proposed),
+    (S::Proposed, A::Propose, S::Proposed),
+    (S::Proposed, A::AcceptProposal, S::Credited),
+    (S::Proposed, A::DeclineProposal, S::InReview),
+    (S::Open, A::Credit, S::Credited),
+    (S::InReview, A::Credit, S::Credited),
+    (S::Proposed, A::Credit, S::Credited),
+    (S::Open, A::Reject, S::Rejected),
+    (S::InReview, A::Reject, S::Rejected),
+    (S::Proposed, A::Reject, S::Rejected),
+    (S::Open, A::Withdraw, S::Withdrawn),
+    (S::InReview, A::Withdraw, S::Withdrawn),
+    (S::Proposed, A::Withdraw, S::Withdrawn),
+];
+
+/// Reopening is the one transition that also depends on time, so it sits beside the table.
+pub const REOPENABLE: [DisputeStatus; 2] = [S::Rejected, S::Withdrawn];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisputeError {
+    #[error("choose at least one invoice line to dispute")]
+    NoLines,
+    #[error("a line appears twice in the dispute")]
+    DuplicateLine,
+    #[error("the disputed amount on each line must be greater than zero")]
+    NotPositive,
+    #[error("line {line} has only {available} that can be disputed")]
+    ExceedsLine { line: i64, available: String },
+    #[error("line {0} is not on this invoice")]
+    LineNotOnInvoice(i64),
+    #[error("this invoice is void or has nothing open to dispute")]
+    NothingToDispute,
+    #[error("only {available} of this invoice is open and not already in dispute")]
+    ExceedsInvoice { available: String },
+    #[error("this dispute is closed; reopen it to write more")]
+    Closed,
+    #[error("please explain the dispute in a message (at most {MESSAGE_MAX_CHARS} characters)")]
+    Message,
+    #[error("a note of at most {NOTE_MAX_CHARS} characters is required to {0}")]
+    NoteRequired(&'static str),
+    #[error("a dispute that is {status} cannot {action}", status = .from.label().to_lowercase(), action = .action.label())]
+    InvalidTransition {
+        from: DisputeStatus,
+        action: DisputeAction,
+    },
+    #[error("only {side} can {action}", side = match .action.side() { Side::Customer => "the customer", Side::Staff => "AR staff" }, action = .action.label())]
+    WrongSide { action: DisputeAction },
+    #[error("a dispute can be reopened only within {REOPEN_WINDOW_DAYS} days of being closed")]
+    ReopenWindowClosed,
+    #[error(
+        "the credit on each line must be between zero and its disputed amount, and above zero in all"
+    )]
+    Proposal,
+    #[error("there is no proposal to accept")]
+    NoProposal,
+    #[error("the dispute changed while you were looking at it; reload and try again")]
+    Stale,
+    #[error("attachments must be PDF, PNG or JPEG files")]
+    AttachmentType,
+    #[error("each attachment must be at most {} MB", ATTACHMENT_MAX_BYTES / 1024 / 1024)]
+    AttachmentTooLarge,
+    #[error("at most {ATTACHMENTS_PER_MESSAGE} attachments per message")]
+    TooManyAttachments,
+    #[error("the assignee must be a member of AR staff")]
+    Assignee,
+}
+
+/// The next status, or why not. `closed_at` is needed only to reopen.
+pub fn next_status(
+    from: DisputeStatus,
+    action: DisputeAction,
+    side: Side,
+    closed_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<DisputeStatus, DisputeError> {
+    if action.side() != side {
+        return Err(DisputeError::WrongSide { action });
+    }
+    if action == DisputeAction::Reopen {
+        if !REOPENABLE.contains(&from) {
+            return Err(DisputeError::InvalidTransition { from, action });
+        }
+        let recent = closed_at.is_some_and(|at| now - at <= Duration::days(REOPEN_WINDOW_DAYS));
+        return if recent {
+            Ok(DisputeStatus::Open)
+        } else {
+            Err(DisputeError::ReopenWindowClosed)
+        };
+    }
+    TRANSITIONS
+        .iter()
+        .find(|(f, a, _)| *f == from && *a == action)
+        .map(|(_, _, to)| *to)
+        .ok_or(DisputeError::InvalidTransition { from, action })
+}
+
+/// One disputed line as the customer asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputedLine {
+    pub invoice_line_id: i64,
+    pub reason: DisputeReason,
+    pub amount_minor: i64,
+}
+
+/// Checks the shape of a new dispute; amounts against the lines are checked by the store.
+pub fn check_new(lines: &[DisputedLine], message: &str) -> Result<String, DisputeError> {
+    if lines.is_empty() {
+        return Err(DisputeError::NoLines);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for line in lines {
+        if !seen.insert(line.invoice_line_id) {
+            return Err(DisputeError::DuplicateLine);
+        }
+        if line.amount_minor <= 0 {
+            return Err(DisputeError::NotPositive);
+        }
+    }
+    message_text(message)
+}
+
+/// A message body: trimmed, not empty, not too long.
+pub fn message_text(message: &str) -> Result<String, DisputeError> {
+    let message = message.trim();
+    if message.is_empty() || message.chars().count() > MESSAGE_MAX_CHARS {
+        return Err(DisputeError::Message);
+    }
+    Ok(message.to_string())
+}
+
+/// A file's type from its first bytes; the name and the browser's declared type are ignored.
+pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"%PDF-") {
+        Some("application/pdf")
+    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else {
+        None
+    }
+}
+
+/// An uploaded file, checked: a known type by content, within the size limit, a safe name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: &'static str,
+    pub content: Vec<u8>,
+}
+
+impl Attachment {
+    pub fn new(file_name: &str, content: Vec<u8>) -> Result<Self, DisputeError> {
+        if content.len() > ATTACHMENT_MAX_BYTES {
+            return Err(DisputeError::AttachmentTooLarge);
+        }
+        let content_type = sniff_content_type(&content).ok_or(DisputeError::AttachmentType)?;
+        // Only the last path component, printable, short: it is shown and sent back as a header.
+        let base = file_name.rsplit(['/', '\\']).next().unwrap_or_default();
+        let mut name: String = base
+            .chars()
+            .filter(|c| !c.is_control() && !matches!(c, '"' | ';'))
+            .take(120)
+            .collect();
+        if name.trim().is_empty() {
+            name = match content_type {
+                "application/pdf" => "attachment.pdf",
+                "image/png" => "attachment.png",
+                _ => "attachment.jpg",
+            }
+            .to_string();
+        }
+        Ok(Self {
+            file_name: name,
+            content_type,
+            content,
+        })
+    }
+}
+
+pub fn check_attachments(attachments: &[Attachment]) -> Result<(), DisputeError> {
+    if attachments.len() > ATTACHMENTS_PER_MESSAGE {
+        return Err(DisputeError::TooManyAttachments);
+    }
+    Ok(())
+}
+
+/// The dispute form for one invoice: each line and what can still be disputed on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeForm {
+    pub invoice_id: i64,
+    pub number: String,
+    pub currency: Currency,
+    pub open_minor: i64,
+    pub held_minor: i64,
+    /// Open and not already in dispute: the most a new dispute can hold.
+    pub disputable_minor: i64,
+    pub lines: Vec<DisputableLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputableLine {
+    pub invoice_line_id: i64,
+    pub line_no: i64,
+    pub description: String,
+    pub line_total_minor: i64,
+    pub disputable_minor: i64,
+}
+
+/// One row of a dispute list (the customer's list and the staff queue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub invoice_id: i64,
+    pub invoice_number: String,
+    pub status: DisputeStatus,
+    pub currency: Currency,
+    pub disputed_minor: i64,
+    pub credited_minor: i64,
+    pub assignee: Option<String>,
+    pub opened_at: String,
+    pub last_customer_message_at: String,
+    pub status_changed_at: String,
+}
+
+/// One disputed line with the invoice line it is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeLineView {
+    pub invoice_line_id: i64,
+    pub line_no: i64,
+    pub description: String,
+    /// The line's gross amount (net + tax).
+    pub line_total_minor: i64,
+    pub reason: DisputeReason,
+    pub amount_minor: i64,
+    pub proposed_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// One item of the thread: a message (with its attachments) or a status change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThreadItem {
+    Message {
+        id: i64,
+        author: String,
+        side: Side,
+        /// Staff-only note; never sent to a customer.
+        internal: bool,
+        body: String,
+        at: String,
+        attachments: Vec<AttachmentMeta>,
+    },
+    Transition {
+        from: Option<DisputeStatus>,
+        to: DisputeStatus,
+        actor: String,
+        note: String,
+        at: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisputeDetail {
+    pub row: DisputeRow,
+    pub lines: Vec<DisputeLineView>,
+    pub proposed_minor: i64,
+    pub thread: Vec<ThreadItem>,
+    pub assignee_id: Option<i64>,
+    /// What the viewer may do next (already filtered by side and status).
+    pub actions: Vec<DisputeAction>,
+}
+
+/// Actions open to `side` on a dispute in `status` closed at `closed_at`.
+pub fn available_actions(
+    status: DisputeStatus,
+    side: Side,
+    closed_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<DisputeAction> {
+    DisputeAction::ALL
+        .into_iter()
+        .filter(|a| next_status(status, *a, side, closed_at, now).is_ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn every_status_and_action_pair_follows_the_transition_table_and_nothing_else() {
+        for from in DisputeStatus::ALL {
+            for action in DisputeAction::ALL {
+                let listed = TRANSITIONS
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action)
+                    .map(|t| t.2);
+                let reopen = action == A::Reopen && REOPENABLE.contains(&from);
+                let result = next_status(from, action, action.side(), Some(now()), now());
+                match (listed, reopen) {
+                    (Some(to), _) => assert_eq!(result, Ok(to), "{from:?} {action:?}"),
+                    (None, true) => assert_eq!(result, Ok(S::Open), "{from:?} {action:?}"),
+                    (None, false) => assert_eq!(
+                        result,
+                        Err(DisputeError::InvalidTransition { from, action }),
+                        "{from:?} {action:?}"
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_action_belongs_to_one_side_and_the_other_side_is_refused() {
+        for action in DisputeAction::ALL {
+            let other = match action.side() {
+                Side::Customer => Side::Staff,
+                Side::Staff => Side::Customer,
+            };
+            for from in DisputeStatus::ALL {
+                assert_eq!(
+                    next_status(from, action, other, Some(now()), now()),
+                    Err(DisputeError::WrongSide { action })
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_closed_dispute_can_be_reopened_only_inside_the_window_and_a_credited_one_never() {
+        let closed = now() - Duration::days(REOPEN_WINDOW_DAYS);
+        assert_eq!(
+            next_status(S::Rejected, A::Reopen, Side::Customer, Some(closed), now()),
+            Ok(S::Open)
+        );
+        let too_old = closed - Duration::seconds(1);
+        assert_eq!(
+            next_status(
+                S::Withdrawn,
+                A::Reopen,
+                Side::Customer,
+                Some(too_old),
+                now()
+            ),
+            Err(DisputeError::ReopenWindowClosed)
+        );
+        assert_eq!(
+            next_status(S::Credited, A::Reopen, Side::Customer, Some(now()), now()),
+            Err(DisputeError::InvalidTransition {
+                from: S::Credited,
+                action: A::Reopen
+            })
+        );
+    }
+
+    #[test]
+    fn only_active_disputes_hold_their_amount() {
+        let holding: Vec<_> = DisputeStatus::ALL
+            .into_iter()
+            .filter(|s| s.holds())
+            .collect();
+        assert_eq!(holding, vec![S::Open, S::InReview, S::Proposed]);
+    }
+
+    #[test]
+    fn attachments_are_typed_by_content_not_by_name() {
+        let pdf = Attachment::new("../../etc/passwd.png", b"%PDF-1.7 rest".to_vec()).unwrap();
+        assert_eq!(pdf.content_type, "application/pdf");
+        assert_eq!(pdf.file_name, "passwd.png");
+        assert_eq!(
+            Attachment::new("evil.pdf", b"<script>alert(1)</script>".to_vec()),
+            Err(DisputeError::AttachmentType)
+        );
+        let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+        big.resize(ATTACHMENT_MAX_BYTES + 1, 0);
+        assert_eq!(
+            Attachment::new("big.png", big),
+            Err(DisputeError::AttachmentTooLarge)
+        );
+        let jpeg = Attachment::new("", vec![0xFF, 0xD8, 0xFF, 0xE0]).unwrap();
+        assert_eq!(
+            (jpeg.content_type, jpeg.file_name.as_str()),
+            ("image/jpeg", "attachment.jpg")
+        );
+    }
+
+    #[test]
+    fn a_new_dispute_needs_lines_positive_amounts_no_repeats_and_a_message() {
+        let line = |id, amount| DisputedLine {
+            invoice_line_id: id,
+            reason: DisputeReason::Price,
+            amount_minor: amount,
+        };
+        assert_eq!(check_new(&[], "why"), Err(DisputeError::NoLines));
+        assert_eq!(
+            check_new(&[line(1, 5), line(1, 6)], "why"),
+            Err(DisputeError::DuplicateLine)
+        );
+        assert_eq!(
+            check_new(&[line(1, 0)], "why"),
+            Err(DisputeError::NotPositive)
+        );
+        assert_eq!(check_new(&[line(1, 5)], "   "), Err(DisputeError::Message));
+        assert_eq!(check_new(&[line(1, 5)], " why "), Ok("why".into()));
+    }
+}
