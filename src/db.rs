@@ -309,7 +309,7 @@ mod db_tests {
             .await
             .unwrap()
             .get(0);
-        assert_eq!(accounts, 11);
+        assert_eq!(accounts, crate::ledger::Account::ALL.len() as i64);
     }
 
     #[tokio::test]
