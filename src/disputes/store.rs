@@ -268,7 +268,7 @@ pub async fn act(
         dispute.closed_at,
         now,
     )?;
-    let lines = dispute_lines(&mut tx, dispute_id).await?;
+    let lines = lines_view(&mut tx, dispute_id).await?;
     let currency = dispute.currency;
     let mut credited = 0i64;
     let mut adjustment_id: Option<i64> = None;
@@ -1001,13 +1001,6 @@ async fn load(
         assignee_id: row.try_get("assignee_id")?,
         closed_at: parse_time(row.try_get("closed_at")?)?,
     })
-}
-
-async fn dispute_lines(
-    tx: &mut Transaction<'_, Any>,
-    dispute_id: i64,
-) -> Result<Vec<DisputeLineView>, DisputeStoreError> {
-    lines_view(&mut **tx, dispute_id).await
 }
 
 async fn lines_view(
