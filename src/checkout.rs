@@ -67,6 +67,8 @@ pub struct PaymentReview {
     pub lines: Vec<ReviewLine>,
     /// What will be charged: the sum of `pay_minor`.
     pub total_minor: i64,
+    /// Credit the customer could use first instead (see `store::apply_credit_first`).
+    pub unapplied_credit_minor: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +131,8 @@ pub enum CheckoutError {
     AboveMaximum { maximum: String },
     #[error("there is no such payment on your account")]
     UnknownCheckout,
+    #[error("there is no unapplied credit to use on these invoices")]
+    NoCredit,
 }
 
 /// What the provider needs to collect a checkout on its hosted page.

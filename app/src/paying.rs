@@ -116,6 +116,41 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
     Ok(hosted.url)
 }
 
+/// Pays the chosen invoices from the account's unapplied credit first, then returns the pay page
+/// for what is left (the summary when nothing is). A plain form post is redirected there.
+#[server(endpoint = "portal/apply-credit")]
+pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
+    let (_, customer_id) = crate::session::require_payer()?;
+    let items = parse_items(&items)?;
+    let db = crate::context::app().db;
+    let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+    let left = ledgerport::checkout::store::apply_credit_first(
+        &db,
+        customer_id,
+        &items,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
+    let next = if left.is_empty() {
+        "/".to_string()
+    } else {
+        let query: Vec<String> = left
+            .iter()
+            .map(|item| {
+                let amount = ledgerport::money::Money::from_minor(item.amount_minor, currency);
+                format!("invoice={}&amount={}", item.invoice_id, amount.amount())
+            })
+            .collect();
+        format!("/pay?{}", query.join("&"))
+    };
+    if crate::session::is_plain_form_post() {
+        leptos_axum::redirect(&next);
+    }
+    Ok(next)
+}
+
 #[server(endpoint = "portal/checkout")]
 pub async fn checkout_status(id: String) -> Result<CheckoutView, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;

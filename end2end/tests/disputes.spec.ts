@@ -80,6 +80,8 @@ test("a customer disputes one line with evidence, AR proposes a partial credit, 
   expect(dollars(await customer.getByTestId("open").textContent())).toBe(openBefore - 6_000);
   await expect(customer.getByTestId("timeline")).toContainText("Credit memo");
   await customer.goto("/statements");
+  await customer.getByRole("link", { name: "This month" }).click();
+  await expect(customer).toHaveURL(/from=/);
   await expect(customer.getByTestId("statement")).toContainText("Credit memo");
   await customer.goto(invoiceUrl);
   await customer.getByRole("link", { name: "Pay this invoice" }).click();

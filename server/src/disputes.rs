@@ -76,6 +76,14 @@ impl Refusal {
     }
 }
 
+/// On success the browser goes to `next`; on refusal back to `back` with the reason.
+fn answer(result: Result<(), AppError>, next: &str, back: String, headers: &HeaderMap) -> Response {
+    match result {
+        Ok(()) => Redirect::to(next).into_response(),
+        Err(error) => Refusal::new(back, error).respond(headers),
+    }
+}
+
 fn actor(caller: &Caller) -> Actor<'_> {
     Actor {
         user_id: caller.user_id,
@@ -278,10 +286,7 @@ async fn post_message(
         Ok::<_, AppError>(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&format!("{page}#thread-end")).into_response(),
-        Err(error) => Refusal::new(page, error).respond(&headers),
-    }
+    answer(result, &format!("{page}#thread-end"), page, &headers)
 }
 
 /// `POST /disputes/{id}/act`: `action` (see `DisputeAction::as_str`), an optional `note`, and
@@ -313,10 +318,7 @@ async fn act(
         Ok::<_, AppError>(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&page).into_response(),
-        Err(error) => Refusal::new(page, error).respond(&headers),
-    }
+    answer(result, &page.clone(), page, &headers)
 }
 
 /// `credit_{line}` fields, parsed in the dispute's currency; blank fields are left out.
@@ -384,10 +386,7 @@ async fn assign(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&page).into_response(),
-        Err(error) => Refusal::new(page, error).respond(&headers),
-    }
+    answer(result, &page.clone(), page, &headers)
 }
 
 /// `GET /documents/disputes/{id}/attachments/{attachment}`: the file, for the dispute's

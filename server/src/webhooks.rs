@@ -130,8 +130,8 @@ pub async fn receive(
     }
     let card_event = match event_type {
         "charge.refunded" => Some(refund(&mut tx, db, object, created).await?),
-        "charge.dispute.created" => Some(chargeback(&mut tx, object, created).await?),
-        "charge.dispute.closed" => Some(chargeback_closed(&mut tx, object, created).await?),
+        "charge.dispute.created" => Some(card_dispute(&mut tx, object, created, false).await?),
+        "charge.dispute.closed" => Some(card_dispute(&mut tx, object, created, true).await?),
         _ => None,
     };
     if let Some(outcome) = card_event {
@@ -186,43 +186,21 @@ pub async fn receive(
     Ok(outcome)
 }
 
-/// `charge.dispute.created`: the bank pulled the money back (Stripe's object has no metadata of
-/// ours; the PaymentIntent names the payment).
-async fn chargeback(
+/// `charge.dispute.created`: the bank pulled the money back. `charge.dispute.closed`: `won`
+/// returns it, `lost` is a loss; other closings (`warning_closed`: an inquiry that never became
+/// a chargeback) move no money. Stripe's object has no metadata of ours; the PaymentIntent names
+/// the payment.
+async fn card_dispute(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     object: &Value,
     created: i64,
+    closing: bool,
 ) -> Result<Outcome, WebhookError> {
-    let dispute = text(object, &["id"]).ok_or_else(|| malformed("id"))?;
-    let reference = text(object, &["payment_intent"]).ok_or_else(|| malformed("payment_intent"))?;
-    let amount = object
-        .get("amount")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| malformed("amount"))?;
-    let currency = parse_currency(object)?;
-    let opened = event_date(created)?;
-    let posted = ledgerport::checkout::store::post_chargeback_in(
-        tx, reference, dispute, currency, amount, opened,
-    )
-    .await?;
-    Ok(if posted {
-        Outcome::Chargeback
-    } else {
-        Outcome::Ignored
-    })
-}
-
-/// `charge.dispute.closed`: `won` returns the money; `lost` is a loss. Other closings
-/// (`warning_closed`: an inquiry that never became a chargeback) move no money.
-async fn chargeback_closed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    object: &Value,
-    created: i64,
-) -> Result<Outcome, WebhookError> {
-    let won = match text(object, &["status"]) {
-        Some("won") => true,
-        Some("lost") => false,
-        _ => return Ok(Outcome::Ignored),
+    let decision = match (closing, text(object, &["status"])) {
+        (false, _) => None,
+        (true, Some("won")) => Some(true),
+        (true, Some("lost")) => Some(false),
+        (true, _) => return Ok(Outcome::Ignored),
     };
     let dispute = text(object, &["id"]).ok_or_else(|| malformed("id"))?;
     let reference = text(object, &["payment_intent"]).ok_or_else(|| malformed("payment_intent"))?;
@@ -230,16 +208,14 @@ async fn chargeback_closed(
         .get("amount")
         .and_then(Value::as_i64)
         .ok_or_else(|| malformed("amount"))?;
-    let posted = ledgerport::checkout::store::close_chargeback_in(
-        tx,
-        reference,
-        dispute,
-        parse_currency(object)?,
-        amount,
-        won,
-        event_date(created)?,
-    )
-    .await?;
+    let (currency, date) = (parse_currency(object)?, event_date(created)?);
+    use ledgerport::checkout::store::{close_chargeback_in, post_chargeback_in};
+    let posted = match decision {
+        None => post_chargeback_in(tx, reference, dispute, currency, amount, date).await?,
+        Some(won) => {
+            close_chargeback_in(tx, reference, dispute, currency, amount, won, date).await?
+        }
+    };
     Ok(if posted {
         Outcome::Chargeback
     } else {

@@ -148,7 +148,9 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/portal/payment" => (Rule::ContactOfA, format!("id={payment}")),
         "/api/portal/checkout" => (Rule::ContactOfA, format!("id={checkout}")),
         "/api/portal/review-payment" => (Rule::PayerOfA, format!("invoices={invoice}&amounts=")),
-        "/api/portal/start-payment" => (Rule::PayerOfA, format!("items={invoice}%3A{open}")),
+        "/api/portal/start-payment" | "/api/portal/apply-credit" => {
+            (Rule::PayerOfA, format!("items={invoice}%3A{open}"))
+        }
         "/sandbox/checkout/{id}" => (Rule::ContactOfA, String::new()),
         "/api/admin/customers" => (Rule::Staff, String::new()),
         "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),

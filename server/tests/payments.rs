@@ -179,6 +179,52 @@ async fn an_overpayment_lands_in_unapplied_credit() {
 }
 
 #[tokio::test]
+async fn a_customer_uses_unapplied_credit_first_and_pays_only_the_rest_by_card() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    deliver(
+        &app,
+        &completed("evt_over", &id, "pi_credit", total + 2_500),
+    )
+    .await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let (invoice, open) = acme.open[1];
+    let review: serde_json::Value = app
+        .invoke(
+            "/api/portal/review-payment",
+            &format!("invoices={invoice}&amounts="),
+            Some(&cookie),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(review["unapplied_credit_minor"], 2_500);
+
+    let body = format!("items={invoice}%3A{open}");
+    let response = app
+        .invoke("/api/portal/apply-credit", &body, Some(&cookie))
+        .await;
+    assert_eq!(response.status(), 200);
+    let next: String = response.json().await.unwrap();
+    let rest = open - 2_500;
+    let expected = format!(
+        "/pay?invoice={invoice}&amount={}",
+        ledgerport::money::Money::from_minor(rest, ledgerport::money::Currency::Usd).amount()
+    );
+    assert_eq!(next, expected);
+    assert_eq!(open_minor(&app.db, invoice).await, rest);
+    // The credit is used up: asking again is refused with the reason and changes nothing.
+    let again = app
+        .invoke("/api/portal/apply-credit", &body, Some(&cookie))
+        .await;
+    assert_eq!(again.status(), 400);
+    assert_eq!(open_minor(&app.db, invoice).await, rest);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
 async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing() {
     let app = spawn_app().await;
     let acme = acme(&app).await;

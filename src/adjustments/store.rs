@@ -147,7 +147,7 @@ pub async fn adjust_in(
             let cash = EntryLine::credit(method.cash_account(), *amount);
             let (from, open_change) = match (source, &invoice) {
                 (RefundSource::UnappliedCredit, _) => {
-                    let available = unapplied_credit_in(tx, customer, currency).await?;
+                    let available = unapplied_credit_in(&mut **tx, customer, currency).await?;
                     if amount.amount() > available.amount() {
                         return Err(AdjustmentError::ExceedsRefundable { available }.into());
                     }

@@ -126,10 +126,15 @@ pub async fn review(
         }
         .into());
     }
+    let unapplied_credit_minor =
+        crate::payments::store::unapplied_credit_in(db.pool(), customer_id, currency)
+            .await?
+            .to_minor();
     Ok(PaymentReview {
         currency,
         lines,
         total_minor,
+        unapplied_credit_minor,
     })
 }
 
@@ -433,6 +438,76 @@ pub async fn full_amounts(
         .map_err(DbError::from)
 }
 
+/// Pays the chosen invoices from the customer's unapplied credit first, in the order given,
+/// each up to its chosen amount and to what is due now on it. Returns what is left for the card
+/// (invoices the credit did not cover, at their remaining amounts).
+pub async fn apply_credit_first(
+    db: &Db,
+    customer_id: i64,
+    items: &[PayItem],
+    today: NaiveDate,
+) -> Result<Vec<PayItem>, CheckoutStoreError> {
+    use crate::payments::AllocationRule;
+    for item in items {
+        let ours = sqlx::query("SELECT 1 FROM invoices WHERE id = $1 AND customer_id = $2")
+            .bind(item.invoice_id)
+            .bind(customer_id)
+            .fetch_optional(db.pool())
+            .await?;
+        if ours.is_none() {
+            return Err(CheckoutError::UnknownInvoice(item.invoice_id).into());
+        }
+    }
+    let ids: Vec<i64> = items.iter().map(|i| i.invoice_id).collect();
+    let due = full_amounts(db, customer_id, &ids).await?;
+    let currency = crate::customers::store::customer_currency(db, customer_id)
+        .await?
+        .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let mut credit = crate::payments::store::unapplied_credit_in(db.pool(), customer_id, currency)
+        .await?
+        .to_minor();
+    let mut parts = Vec::new();
+    for item in items {
+        let due_now = due
+            .iter()
+            .find(|d| d.invoice_id == item.invoice_id)
+            .map_or(0, |d| d.amount_minor);
+        let used = item.amount_minor.min(due_now).min(credit).max(0);
+        if used > 0 {
+            credit -= used;
+            parts.push((item.invoice_id, Money::from_minor(used, currency)));
+        }
+    }
+    if parts.is_empty() {
+        return Err(CheckoutError::NoCredit.into());
+    }
+    let total = parts.iter().map(|(_, m)| m.to_minor()).sum();
+    let applied = crate::payments::store::apply_credit(
+        db,
+        customer_id,
+        &format!("portal-credit:{}", crate::secrets::random_hex(12)),
+        Some(Money::from_minor(total, currency)),
+        &AllocationRule::Explicit(parts),
+        today,
+    )
+    .await?;
+    Ok(items
+        .iter()
+        .filter_map(|item| {
+            let settled: i64 = applied
+                .iter()
+                .filter(|a| a.invoice_id == item.invoice_id)
+                .map(|a| a.amount_minor + a.discount_minor)
+                .sum();
+            let left = item.amount_minor - settled;
+            (left > 0).then_some(PayItem {
+                invoice_id: item.invoice_id,
+                amount_minor: left,
+            })
+        })
+        .collect())
+}
+
 /// Marks a checkout failed or expired (nothing is posted), unless it already succeeded: events
 /// arrive in any order, and a success is final.
 pub async fn close_unpaid_in(
@@ -466,14 +541,9 @@ pub async fn post_chargeback_in(
     opened: NaiveDate,
 ) -> Result<bool, CheckoutStoreError> {
     use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
-    let Some(payment) = sqlx::query("SELECT customer_id FROM payments WHERE business_key = $1")
-        .bind(format!("stripe:{payment_reference}"))
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
+    let Some((_, customer_id)) = stripe_payment(tx, payment_reference).await? else {
         return Ok(false);
     };
-    let customer_id: i64 = payment.try_get(0)?;
     // A decision that arrived first has posted it already, perhaps on another day.
     if chargeback_posted(tx, dispute_id).await? {
         return Ok(true);
@@ -495,6 +565,21 @@ pub async fn post_chargeback_in(
         .await
         .map_err(CashError::from)?;
     Ok(true)
+}
+
+/// Our payment posted for a provider payment id, and its customer: (payment id, customer id).
+async fn stripe_payment(
+    tx: &mut Transaction<'_, Any>,
+    payment_reference: &str,
+) -> Result<Option<(i64, i64)>, CheckoutStoreError> {
+    let row = sqlx::query("SELECT id, customer_id FROM payments WHERE business_key = $1")
+        .bind(format!("stripe:{payment_reference}"))
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(row) => Some((row.try_get("id")?, row.try_get("customer_id")?)),
+        None => None,
+    })
 }
 
 async fn chargeback_posted(
@@ -524,14 +609,9 @@ pub async fn close_chargeback_in(
     closed: NaiveDate,
 ) -> Result<bool, CheckoutStoreError> {
     use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
-    let Some(payment) = sqlx::query("SELECT customer_id FROM payments WHERE business_key = $1")
-        .bind(format!("stripe:{payment_reference}"))
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
+    let Some((_, customer_id)) = stripe_payment(tx, payment_reference).await? else {
         return Ok(false);
     };
-    let customer_id: i64 = payment.try_get(0)?;
     post_chargeback_in(
         tx,
         payment_reference,
@@ -579,15 +659,9 @@ pub async fn post_refund_in(
 ) -> Result<i64, CheckoutStoreError> {
     use crate::adjustments::store::adjust_in;
     use crate::adjustments::{AdjustmentHeader, AdjustmentRequest, RefundSource};
-    let Some(payment) = sqlx::query("SELECT id, customer_id FROM payments WHERE business_key = $1")
-        .bind(format!("stripe:{payment_reference}"))
-        .fetch_optional(&mut **tx)
-        .await?
-    else {
+    let Some((payment_id, customer_id)) = stripe_payment(tx, payment_reference).await? else {
         return Ok(0);
     };
-    let payment_id: i64 = payment.try_get("id")?;
-    let customer_id: i64 = payment.try_get("customer_id")?;
     let prefix = format!("stripe-refund:{payment_reference}:");
     let posted: i64 = sqlx::query(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
@@ -601,7 +675,7 @@ pub async fn post_refund_in(
     if delta <= 0 {
         return Ok(0);
     }
-    let credit = crate::payments::store::unapplied_credit_in(tx, customer_id, currency)
+    let credit = crate::payments::store::unapplied_credit_in(&mut **tx, customer_id, currency)
         .await?
         .to_minor();
     let mut sources = Vec::new();

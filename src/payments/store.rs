@@ -171,7 +171,7 @@ pub async fn apply_credit(
         }
         return allocations_of_entry(&mut tx, entry_id).await;
     }
-    let available = unapplied_credit_in(&mut tx, customer_id, currency).await?;
+    let available = unapplied_credit_in(&mut *tx, customer_id, currency).await?;
     let wanted = match amount {
         Some(a) if a.currency() != currency => {
             return Err(PaymentError::WrongCurrency {
@@ -470,18 +470,23 @@ async fn allocations_of_entry(
 }
 
 /// The customer's unapplied credit: the credit balance of their unapplied-credit sub-ledger.
-pub(crate) async fn unapplied_credit_in(
-    tx: &mut Transaction<'_, Any>,
+/// The customer's unapplied credit (a positive amount), read on `executor` (a transaction that
+/// holds the customer's lock when the credit is about to be used).
+pub(crate) async fn unapplied_credit_in<'e, E>(
+    executor: E,
     customer_id: i64,
     currency: Currency,
-) -> Result<Money, DbError> {
+) -> Result<Money, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let row = sqlx::query(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
          WHERE customer_id = $1 AND account_code = $2",
     )
     .bind(customer_id)
     .bind(Account::UnappliedCredit.code())
-    .fetch_one(&mut **tx)
+    .fetch_one(executor)
     .await?;
     let balance: i64 = row.try_get(0)?;
     Ok(Money::from_minor(-balance, currency))

@@ -327,7 +327,7 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         invoices: count("SELECT count(*) FROM invoices").await?,
         violations: Vec::new(),
     };
-    let checks: [(&str, &str); 6] = [
+    let checks: [(&str, &str); 7] = [
         (
             "entry has fewer than two lines",
             "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
@@ -351,6 +351,12 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
             "customer's unapplied credit is a debit",
             "SELECT customer_id FROM journal_lines WHERE account_code = '2200' \
              GROUP BY customer_id HAVING sum(amount_minor) > 0",
+        ),
+        (
+            "invoice's held amount differs from its active disputes",
+            "SELECT i.id FROM invoices i WHERE i.held_minor <> \
+             (SELECT COALESCE(CAST(sum(d.disputed_minor) AS BIGINT), 0) FROM disputes d \
+              WHERE d.invoice_id = i.id AND d.status IN ('open', 'in_review', 'proposed'))",
         ),
         (
             "a reversal was reversed",

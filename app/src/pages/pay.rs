@@ -11,7 +11,7 @@ use super::error_view;
 use crate::format::{date, money};
 use crate::forms::form_error;
 use crate::pages::sign_in::FormError;
-use crate::paying::{StartPayment, checkout_status, review_payment};
+use crate::paying::{ApplyCreditFirst, StartPayment, checkout_status, review_payment};
 
 /// `/pay?invoice=1&invoice=2[&amount=10.00&amount=5.00]`, or `/pay?all=1` for everything open.
 #[component]
@@ -30,6 +30,14 @@ pub fn PayPage() -> impl IntoView {
     );
     let start = ServerAction::<StartPayment>::new();
     let start_error = form_error(start);
+    let use_credit = ServerAction::<ApplyCreditFirst>::new();
+    let credit_error = form_error(use_credit);
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(next)) = use_credit.value().get() {
+            navigate(&next, Default::default());
+        }
+    });
     // The hosted page is outside the app: leave it with a full page load.
     Effect::new(move |_| {
         if let Some(Ok(url)) = start.value().get() {
@@ -52,6 +60,7 @@ pub fn PayPage() -> impl IntoView {
                         let items = r.lines.iter()
                             .map(|l| format!("{}:{}", l.invoice_id, l.pay_minor + l.discount_minor))
                             .collect::<Vec<_>>().join(";");
+                        let credit_items = items.clone();
                         let discount: i64 = r.lines.iter().map(|l| l.discount_minor).sum();
                         view! {
                             <form method="get" action="/pay" class="card">
@@ -96,6 +105,18 @@ pub fn PayPage() -> impl IntoView {
                                     <button class="button" type="submit">{format!("Pay {}", money(r.total_minor, c))}</button>
                                 </ActionForm>
                             </section>
+                            {(r.unapplied_credit_minor > 0).then(|| view! {
+                                <section class="card narrow" aria-labelledby="credit-heading" data-testid="use-credit">
+                                    <h2 id="credit-heading">"Use your credit first"</h2>
+                                    <p>"You have " <strong>{money(r.unapplied_credit_minor, c)}</strong>
+                                       " of unapplied credit. Apply it to these invoices now and pay only the rest by card."</p>
+                                    <ActionForm action=use_credit attr:class="form">
+                                        <input type="hidden" name="items" value=credit_items/>
+                                        <FormError message=Signal::derive(credit_error)/>
+                                        <button class="button secondary" type="submit">"Apply my credit"</button>
+                                    </ActionForm>
+                                </section>
+                            })}
                         }.into_any()
                     }
                     Err(e) => error_view(e),
