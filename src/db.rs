@@ -235,6 +235,21 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
 
 /// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
 /// A stored ISO date back into a date.
+/// `text` with LIKE's wildcards (`%`, `_`) and the escape character made literal (`ESCAPE '\\'`).
+pub fn like_escaped(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// A lower-case LIKE pattern matching `text` anywhere.
+pub fn contains_pattern(text: &str) -> String {
+    format!("%{}%", like_escaped(&text.trim().to_lowercase()))
+}
+
 pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, DbError> {
     text.parse()
         .map_err(|_| DbError::Corrupt(format!("date {text:?}")))

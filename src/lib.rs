@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod customers;
 pub mod disputes;
 pub mod invoices;
+pub mod journal;
 pub mod ledger;
 pub mod money;
 pub mod outbox;

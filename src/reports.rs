@@ -59,6 +59,16 @@ impl Aging {
     }
 }
 
+/// One customer's line of the aging report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAging {
+    pub customer_id: i64,
+    pub number: String,
+    pub name: String,
+    pub currency: Currency,
+    pub aging: Aging,
+}
+
 /// The earliest due date that still falls in each past-due bucket, as of `as_of`: an invoice due
 /// on or after `limits[0]` is current, on or after `limits[1]` is 1–30 days late, and so on.
 pub fn bucket_limits(as_of: NaiveDate) -> [NaiveDate; 4] {

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod books;
 pub mod disputes;
 pub mod errors;
 pub mod format;
@@ -24,6 +25,9 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::who_am_i;
 use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::pages::books::{
+    AgingReportPage, AuditPage, JournalPage, LedgerHealthPage, TrialBalancePage,
+};
 use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::pages::pay::{CheckoutPage, PayPage};
 use crate::pages::portal::{
@@ -101,6 +105,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/trial-balance") view=TrialBalancePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/ledger-health") view=LedgerHealthPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
@@ -134,6 +143,7 @@ fn TopNav() -> impl IntoView {
                                 {staff.then(|| view! {
                                     <a href="/admin">"Customers"</a>
                                     <a href="/admin/disputes">"Disputes"</a>
+                                    <a href="/admin/reports/aging">"Books"</a>
                                 })}
                                 {manager.then(|| view! { <a href="/admin/outbox">"Outbox"</a> })}
                                 <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>

@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod books;
 pub mod disputes;
 pub mod home;
 pub mod not_found;

@@ -109,6 +109,15 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/disputes" => (Rule::Contact, String::new()),
         "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
         "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
+        "/admin/reports/aging"
+        | "/admin/journal"
+        | "/admin/trial-balance"
+        | "/admin/ledger-health" => (Rule::Staff, String::new()),
+        "/admin/audit" => (Rule::Manager, String::new()),
+        "/api/admin/aging" | "/api/admin/trial-balance" => (Rule::Staff, "as_of=".into()),
+        "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
+        "/api/admin/ledger-health" => (Rule::Staff, String::new()),
+        "/api/admin/audit" => (Rule::Manager, "actor=&action=&from=&to=&page=1".into()),
         "/api/disputes/mine" => (Rule::Contact, String::new()),
         "/api/disputes/detail" => (Rule::ContactOfAOrStaff, format!("id={dispute}&admin=false")),
         "/api/disputes/form" => (Rule::PayerOfA, format!("invoice_id={invoice}")),

@@ -12,20 +12,6 @@ use super::views::{
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
 
-/// `LIKE` pattern that matches `text` literally anywhere, ignoring case.
-fn contains_pattern(text: &str) -> String {
-    let escaped: String = text
-        .trim()
-        .to_lowercase()
-        .chars()
-        .flat_map(|c| match c {
-            '%' | '_' | '\\' => vec!['\\', c],
-            other => vec![other],
-        })
-        .collect();
-    format!("%{escaped}%")
-}
-
 /// One page of the customer's invoices. `None` when the customer does not exist.
 pub async fn list_invoices(
     db: &Db,
@@ -64,7 +50,7 @@ pub async fn list_invoices(
     let per_page = query.per_page.clamp(1, InvoiceQuery::MAX_PER_PAGE);
     let page = query.page.max(1);
     let offset = i64::from(page - 1) * i64::from(per_page);
-    let pattern = contains_pattern(&query.search);
+    let pattern = crate::db::contains_pattern(&query.search);
 
     let matching: i64 = sqlx::query(&format!("SELECT count(*) FROM invoices {filter}"))
         .bind(customer_id)

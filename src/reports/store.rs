@@ -4,8 +4,8 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{
-    AccountSummary, Aging, CollectionMetrics, HealthReport, OpenItem, Statement, StatementLine,
-    TrialBalanceRow, bucket_limits,
+    AccountSummary, Aging, CollectionMetrics, CustomerAging, HealthReport, OpenItem, Statement,
+    StatementLine, TrialBalanceRow, bucket_limits,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
@@ -40,12 +40,81 @@ async fn cache_is_current(
     Ok(later == 0)
 }
 
+/// The aging bucket (0 current … 4 over 90 days) of invoice `i`, given `bucket_limits` as $1..$4.
+const BUCKET: &str = "CASE WHEN i.due_date >= $1 THEN 0 WHEN i.due_date >= $2 THEN 1 \
+     WHEN i.due_date >= $3 THEN 2 WHEN i.due_date >= $4 THEN 3 ELSE 4 END";
+
+/// The aging report: every customer with something open as of `as_of`, largest balance first.
+/// As in `aging`, today's dispute holds show only when `as_of` is current.
+pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<CustomerAging>, DbError> {
+    let fast = cache_is_current(db, as_of, None).await?;
+    let per_invoice = if fast {
+        format!(
+            "SELECT i.customer_id, {BUCKET} AS bucket, i.open_minor, {HELD} AS held \
+             FROM invoices i WHERE i.open_minor > 0"
+        )
+    } else {
+        format!(
+            "SELECT i.customer_id, {BUCKET} AS bucket, sum(l.amount_minor) AS open_minor, 0 AS held \
+             FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
+             WHERE l.account_code = '{AR}' AND l.effective_date <= $5 \
+             GROUP BY i.id, i.customer_id, i.due_date"
+        )
+    };
+    let sql = format!(
+        "SELECT c.id, c.number, c.name, c.currency, p.bucket, \
+                CAST(sum(p.open_minor) AS BIGINT) AS open_minor, CAST(sum(p.held) AS BIGINT) AS held \
+         FROM ({per_invoice}) p JOIN customers c ON c.id = p.customer_id \
+         GROUP BY c.id, c.number, c.name, c.currency, p.bucket"
+    );
+    let mut query = sqlx::query(&sql);
+    for limit in bucket_limits(as_of).map(date_text) {
+        query = query.bind(limit);
+    }
+    if !fast {
+        query = query.bind(date_text(as_of));
+    }
+    let mut report: Vec<CustomerAging> = Vec::new();
+    for row in query.fetch_all(db.pool()).await? {
+        let id: i64 = row.try_get("id")?;
+        let index = match report.iter().position(|c| c.customer_id == id) {
+            Some(index) => index,
+            None => {
+                let currency: String = row.try_get("currency")?;
+                report.push(CustomerAging {
+                    customer_id: id,
+                    number: row.try_get("number")?,
+                    name: row.try_get("name")?,
+                    currency: currency
+                        .parse()
+                        .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
+                    aging: Aging::default(),
+                });
+                report.len() - 1
+            }
+        };
+        let bucket: i64 = row.try_get("bucket")?;
+        let open: i64 = row.try_get("open_minor")?;
+        let held: i64 = row.try_get("held")?;
+        let aging = &mut report[index].aging;
+        aging.add(usize::try_from(bucket).unwrap_or(4), open - held);
+        aging.in_dispute += held;
+    }
+    report.retain(|c| c.aging.total() != 0);
+    report.sort_by(|a, b| {
+        b.aging
+            .total()
+            .cmp(&a.aging.total())
+            .then(a.number.cmp(&b.number))
+    });
+    Ok(report)
+}
+
 /// Open receivables by aging bucket as of `as_of`, for one customer or the whole book.
 /// Past dates are derived from the journal lines, so any date reproduces exactly.
 pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Result<Aging, DbError> {
     let limits = bucket_limits(as_of).map(date_text);
-    let bucket = "CASE WHEN i.due_date >= $1 THEN 0 WHEN i.due_date >= $2 THEN 1 \
-                  WHEN i.due_date >= $3 THEN 2 WHEN i.due_date >= $4 THEN 3 ELSE 4 END";
+    let bucket = BUCKET;
     let customer_filter = |column: &str| match customer_id {
         Some(_) => format!("AND {column} = $5"),
         None => String::new(),
@@ -520,5 +589,28 @@ mod tests {
             "{:?}",
             report.violations
         );
+    }
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod aging_report_tests {
+    use super::*;
+    use crate::testing::fresh_db;
+
+    #[tokio::test]
+    async fn the_aging_report_agrees_with_each_customers_own_aging_today_and_in_the_past() {
+        let db = fresh_db().await;
+        crate::seed::seed_demo(&db).await.unwrap();
+        let today = chrono::Utc::now().date_naive();
+        for as_of in [today, today - chrono::Days::new(30)] {
+            let report = aging_by_customer(&db, as_of).await.unwrap();
+            assert!(!report.is_empty());
+            for line in &report {
+                let own = aging(&db, as_of, Some(line.customer_id)).await.unwrap();
+                assert_eq!(line.aging, own, "{} as of {as_of}", line.number);
+            }
+            let totals: Vec<i64> = report.iter().map(|c| c.aging.total()).collect();
+            assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
+        }
     }
 }

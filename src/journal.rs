@@ -1,0 +1,79 @@
+//! Reading the books as AR staff do: journal entries with their lines, filtered, and the audit
+//! log. Nothing here writes.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// One journal entry and its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntryView {
+    pub id: i64,
+    pub business_key: String,
+    pub kind: String,
+    pub effective_date: NaiveDate,
+    pub posted_at: String,
+    pub customer: Option<String>,
+    pub memo: String,
+    pub lines: Vec<JournalLineView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalLineView {
+    pub account_code: String,
+    pub account_name: String,
+    pub currency: String,
+    /// Debits positive, credits negative, as stored.
+    pub amount_minor: i64,
+    pub invoice_number: Option<String>,
+}
+
+/// Which entries to list; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalFilter {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub customer_id: Option<i64>,
+    /// An entry kind (`payment_received`, `credit_memo`, …).
+    pub kind: Option<String>,
+    /// Only entries with a line on this account code.
+    pub account: Option<String>,
+    /// 1-based.
+    pub page: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalPage {
+    pub entries: Vec<JournalEntryView>,
+    pub matching: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub const JOURNAL_PER_PAGE: u32 = 50;
+
+/// One audit record as staff read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    /// Part of the actor's email or name, any case.
+    pub actor: String,
+    /// An action or its prefix (`dispute.` lists every dispute action).
+    pub action: String,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub page: u32,
+}
+
+pub const AUDIT_PER_PAGE: u32 = 100;
