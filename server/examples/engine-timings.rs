@@ -95,6 +95,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         || aging(&db, today - Days::new(30), None),
     )
     .await;
+    time("aging report by customer, today, whole book", 3, || {
+        ledgerport::reports::store::aging_by_customer(&db, today)
+    })
+    .await;
+    time("journal, first page of 50 entries with lines", 21, || {
+        ledgerport::journal::store::entries(&db, &ledgerport::journal::JournalFilter::default())
+    })
+    .await;
+    time("dispute queue, active, oldest first", 21, || {
+        ledgerport::disputes::store::queue_for_staff(
+            &db,
+            &ledgerport::disputes::store::QueueFilter::default(),
+        )
+    })
+    .await;
     time("DSO and CEI for a quarter, whole book", 3, || {
         collection_metrics(&db, Currency::Usd, today - Days::new(90), today)
     })
