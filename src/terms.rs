@@ -15,6 +15,22 @@ pub enum TermsError {
         "the discount window ({discount_days} days) must end before the net date ({net_days} days)"
     )]
     DiscountWindow { discount_days: u32, net_days: u32 },
+    #[error("a percentage must be a number from 0 to 100 with at most two decimals, like 2 or 1.5")]
+    Percent,
+}
+
+/// A percentage as people type it (`2`, `1.5`, `0.25`) in basis points; empty means 0.
+pub fn percent_to_bp(text: &str) -> Result<u32, TermsError> {
+    let text = text.trim().trim_end_matches('%').trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let percent: rust_decimal::Decimal = text.parse().map_err(|_| TermsError::Percent)?;
+    let bp = (percent * rust_decimal::Decimal::ONE_HUNDRED).normalize();
+    if bp.scale() > 0 || bp.is_sign_negative() || bp > rust_decimal::Decimal::from(10_000) {
+        return Err(TermsError::Percent);
+    }
+    u32::try_from(bp.mantissa()).map_err(|_| TermsError::Percent)
 }
 
 /// `net_days` after the issue date the invoice is due; an optional early-payment discount of
@@ -96,6 +112,18 @@ impl fmt::Display for PaymentTerms {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages_become_basis_points_and_nonsense_is_refused() {
+        assert_eq!(percent_to_bp("2"), Ok(200));
+        assert_eq!(percent_to_bp(" 1.5 % "), Ok(150));
+        assert_eq!(percent_to_bp("0.25"), Ok(25));
+        assert_eq!(percent_to_bp(""), Ok(0));
+        assert_eq!(percent_to_bp("100"), Ok(10_000));
+        for bad in ["-1", "100.01", "0.001", "two", "1e3"] {
+            assert_eq!(percent_to_bp(bad), Err(TermsError::Percent), "{bad}");
+        }
+    }
 
     #[test]
     fn net_30_is_due_thirty_days_after_issue() {

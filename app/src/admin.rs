@@ -7,10 +7,91 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 
+/// A customer in the staff list, with today's aging (zero when nothing is open).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerLine {
+    pub customer: CustomerRow,
+    pub aging: ledgerport::reports::Aging,
+}
+
 #[server(endpoint = "admin/customers")]
-pub async fn customers() -> Result<Vec<CustomerRow>, AppError> {
+pub async fn customers() -> Result<Vec<CustomerLine>, AppError> {
     crate::session::require_staff()?;
-    Ok(ledgerport::customers::store::list_customers(&crate::context::app().db).await?)
+    let db = crate::context::app().db;
+    let today = chrono::Utc::now().date_naive();
+    let aging = ledgerport::reports::store::aging_by_customer(&db, today).await?;
+    Ok(ledgerport::customers::store::list_customers(&db)
+        .await?
+        .into_iter()
+        .map(|customer| CustomerLine {
+            aging: aging
+                .iter()
+                .find(|a| a.customer_id == customer.id)
+                .map(|a| a.aging)
+                .unwrap_or_default(),
+            customer,
+        })
+        .collect())
+}
+
+/// Opens a customer account. Amounts are decimals in the account's currency; the early-payment
+/// discount is a percentage (e.g. 2 for 2/10 net 30) with its window in days.
+#[server(endpoint = "admin/create-customer")]
+pub async fn create_customer(
+    number: String,
+    name: String,
+    currency: String,
+    net_days: String,
+    discount_percent: String,
+    discount_days: String,
+    credit_limit: String,
+) -> Result<i64, AppError> {
+    use ledgerport::customers::NewCustomer;
+    use ledgerport::money::{Currency, Money};
+    use ledgerport::terms::PaymentTerms;
+    let caller = crate::session::require_staff()?;
+    let currency: Currency =
+        currency.trim().to_uppercase().parse().map_err(|_| {
+            AppError::Invalid(format!("{currency:?} is not a currency we bill in."))
+        })?;
+    let whole = |text: &str, what: &str| -> Result<u32, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        text.parse()
+            .map_err(|_| AppError::Invalid(format!("{what} must be a whole number of days.")))
+    };
+    let discount_bp =
+        ledgerport::terms::percent_to_bp(&discount_percent).map_err(AppError::invalid)?;
+    let terms = PaymentTerms::with_discount(
+        whole(&net_days, "Net days")?,
+        discount_bp,
+        whole(&discount_days, "Discount days")?,
+    )
+    .map_err(AppError::invalid)?;
+    let limit = if credit_limit.trim().is_empty() {
+        Money::zero(currency)
+    } else {
+        Money::parse(credit_limit.trim(), currency).map_err(AppError::invalid)?
+    };
+    let new =
+        NewCustomer::new(&number, &name, currency, terms, limit).map_err(AppError::invalid)?;
+    let id = ledgerport::customers::store::open_account(
+        &crate::context::app().db,
+        &new,
+        caller.user_id,
+        &caller.email,
+    )
+    .await
+    .map_err(|e| match e {
+        taken @ ledgerport::customers::store::OpenAccountError::NumberTaken(_) => {
+            AppError::Conflict(crate::errors::sentence(&taken.to_string()))
+        }
+        ledgerport::customers::store::OpenAccountError::Db(e) => AppError::from(e),
+    })?;
+    leptos_axum::redirect(&format!("/admin/customers/{id}"));
+    Ok(id)
 }
 
 /// A customer account with its contacts, for the staff page of one customer.

@@ -99,15 +99,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ledgerport::reports::store::aging_by_customer(&db, today)
     })
     .await;
+    let journal = ledgerport::journal::JournalFilter::default();
     time("journal, first page of 50 entries with lines", 21, || {
-        ledgerport::journal::store::entries(&db, &ledgerport::journal::JournalFilter::default())
+        ledgerport::journal::store::entries(&db, &journal)
     })
     .await;
+    let queue = ledgerport::disputes::store::QueueFilter::default();
     time("dispute queue, active, oldest first", 21, || {
-        ledgerport::disputes::store::queue_for_staff(
-            &db,
-            &ledgerport::disputes::store::QueueFilter::default(),
-        )
+        ledgerport::disputes::store::queue_for_staff(&db, &queue)
     })
     .await;
     time("DSO and CEI for a quarter, whole book", 3, || {

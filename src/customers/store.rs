@@ -27,6 +27,50 @@ pub async fn create_customer(
     Ok(row.try_get(0)?)
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum OpenAccountError {
+    #[error("customer number {0} is already taken")]
+    NumberTaken(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for OpenAccountError {
+    fn from(e: sqlx::Error) -> Self {
+        OpenAccountError::Db(DbError::Query(e))
+    }
+}
+
+/// Staff open a customer account: inserted and audited in one transaction.
+pub async fn open_account(
+    db: &crate::db::Db,
+    customer: &NewCustomer,
+    actor_user_id: i64,
+    actor: &str,
+) -> Result<i64, OpenAccountError> {
+    let mut tx = db.begin_write().await?;
+    let taken = sqlx::query("SELECT 1 FROM customers WHERE number = $1")
+        .bind(customer.number())
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(OpenAccountError::NumberTaken(customer.number().to_string()));
+    }
+    let id = create_customer(&mut tx, customer).await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(actor_user_id),
+        actor,
+        "customer.opened",
+        &format!("customer:{id}"),
+        &format!("{} {}", customer.number(), customer.name()),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// The customer's display name, if the customer exists.
 pub async fn customer_name(
     db: &crate::db::Db,

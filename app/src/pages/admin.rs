@@ -5,13 +5,17 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::error_view;
-use crate::admin::{ChangeRole, InviteContact, RevokeAccess, customer_contacts, customers, outbox};
+use crate::admin::{
+    ChangeRole, CreateCustomer, InviteContact, RevokeAccess, customer_contacts, customers, outbox,
+};
 use crate::forms::form_error;
 use crate::pages::sign_in::FormError;
 
 #[component]
 pub fn AdminHomePage() -> impl IntoView {
-    let list = Resource::new(|| (), |_| customers());
+    let create = ServerAction::<CreateCustomer>::new();
+    let create_error = form_error(create);
+    let list = Resource::new(move || create.version().get(), |_| customers());
     view! {
         <Title text="Customers"/>
         <section class="card" aria-labelledby="customers-heading">
@@ -23,23 +27,63 @@ pub fn AdminHomePage() -> impl IntoView {
                             <p class="empty">"No customers yet."</p>
                         }.into_any(),
                         Ok(rows) => view! {
+                            <div class="table-wrap">
                             <table class="table" data-testid="customers">
-                                <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th></tr></thead>
+                                <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th>
+                                    <th scope="col" class="num">"Balance"</th><th scope="col" class="num">"Overdue"</th>
+                                    <th scope="col" class="num">"In dispute"</th></tr></thead>
                                 <tbody>
-                                    {rows.into_iter().map(|c| view! {
-                                        <tr>
-                                            <td>{c.number}</td>
-                                            <td><a href=format!("/admin/customers/{}", c.id)>{c.name}</a></td>
-                                            <td>{c.currency}</td>
-                                        </tr>
+                                    {rows.into_iter().map(|line| {
+                                        let c = line.customer;
+                                        let currency = c.currency.parse::<ledgerport::money::Currency>().ok();
+                                        let figure = move |minor: i64| match currency {
+                                            Some(currency) => crate::format::money(minor, currency),
+                                            None => minor.to_string(),
+                                        };
+                                        view! {
+                                            <tr>
+                                                <td>{c.number.clone()}</td>
+                                                <td><a href=format!("/admin/customers/{}", c.id)>{c.name.clone()}</a></td>
+                                                <td>{c.currency.clone()}</td>
+                                                <td class="num">{figure(line.aging.total())}</td>
+                                                <td class="num">{figure(line.aging.past_due())}</td>
+                                                <td class="num">{figure(line.aging.in_dispute)}</td>
+                                            </tr>
+                                        }
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </div>
                         }.into_any(),
                         Err(e) => error_view(e),
                     }
                 })}
             </Suspense>
+        </section>
+        <section class="card narrow" aria-labelledby="new-customer-heading">
+            <h2 id="new-customer-heading">"Open a customer account"</h2>
+            <ActionForm action=create attr:class="form">
+                <label for="c-number">"Customer number"</label>
+                <input id="c-number" name="number" required maxlength="32" placeholder="C-2001"/>
+                <label for="c-name">"Name"</label>
+                <input id="c-name" name="name" required maxlength="200"/>
+                <label for="c-currency">"Currency"</label>
+                <select id="c-currency" name="currency">
+                    {ledgerport::money::Currency::ALL.into_iter().map(|c| view! {
+                        <option value=c.code()>{c.code()}</option>
+                    }).collect_view()}
+                </select>
+                <label for="c-net">"Net days"</label>
+                <input id="c-net" name="net_days" inputmode="numeric" value="30" required/>
+                <label for="c-discount">"Early-payment discount (%)"</label>
+                <input id="c-discount" name="discount_percent" inputmode="decimal" placeholder="e.g. 2 for 2/10 net 30"/>
+                <label for="c-discount-days">"Discount window (days)"</label>
+                <input id="c-discount-days" name="discount_days" inputmode="numeric" placeholder="e.g. 10"/>
+                <label for="c-limit">"Credit limit"</label>
+                <input id="c-limit" name="credit_limit" inputmode="decimal" placeholder="0.00"/>
+                <FormError message=Signal::derive(create_error)/>
+                <button class="button" type="submit">"Open the account"</button>
+            </ActionForm>
         </section>
     }
 }
