@@ -1,0 +1,47 @@
+// AR staff open a customer account and invite its first contact.
+import { expect, test } from "@playwright/test";
+
+test("a clerk opens a customer account on 2/10 net 30 and invites a payer", async ({ page }) => {
+  await page.goto("/sign-in");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("clerk@ledgerport.example");
+  await page.getByLabel("Password").fill("clerk-works-disputes");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("customers")).toBeVisible();
+
+  await page.getByLabel("Customer number").fill("C-3001");
+  await page.getByLabel("Name", { exact: true }).fill("Initrode Ltd");
+  await page.getByLabel("Currency").selectOption("EUR");
+  await page.getByLabel("Net days").fill("30");
+  await page.getByLabel("Early-payment discount (%)").fill("2");
+  await page.getByLabel("Discount window (days)").fill("10");
+  await page.getByLabel("Credit limit").fill("50000");
+  await page.getByRole("button", { name: "Open the account" }).click();
+  await expect(page).toHaveURL(/\/admin\/customers\/\d+$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Initrode Ltd");
+
+  await page.getByLabel("Email").fill("ines@initrode.example");
+  await page.getByLabel("Name").fill("Ines");
+  await page.getByLabel("Role").selectOption("payer");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByTestId("invited")).toBeVisible();
+  await expect(page.getByTestId("contacts")).toContainText("ines@initrode.example");
+
+  await page.goto("/admin");
+  const row = page.getByTestId("customers").locator("tr", { hasText: "Initrode Ltd" });
+  await expect(row).toContainText("EUR");
+  await expect(row).toContainText("€0.00");
+});
+
+test("a taken customer number is refused with the reason", async ({ page }) => {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill("clerk@ledgerport.example");
+  await page.getByLabel("Password").fill("clerk-works-disputes");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("customers")).toBeVisible();
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Customer number").fill("C-1001");
+  await page.getByLabel("Name", { exact: true }).fill("Another Acme");
+  await page.getByRole("button", { name: "Open the account" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Customer number C-1001 is already taken");
+});
