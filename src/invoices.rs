@@ -23,6 +23,8 @@ pub enum InvoiceError {
     Quantity { line: usize },
     #[error("line {line}: unit price must not be negative")]
     NegativePrice { line: usize },
+    #[error("line {line}: the unit price is not an amount in {currency}")]
+    Price { line: usize, currency: Currency },
     #[error("line {line}: {field} must be between 0% and 100%")]
     Rate { line: usize, field: &'static str },
     #[error("line {line}: description must be 1 to 500 characters")]
@@ -106,6 +108,36 @@ impl LineItem {
             discount_bp,
             tax_rate_bp,
         })
+    }
+
+    /// A line as typed into a form: quantity and unit price as decimals, discount and tax as
+    /// percentages (empty means 0).
+    pub fn from_text(
+        line: usize,
+        description: &str,
+        quantity: &str,
+        unit_price: &str,
+        discount_percent: &str,
+        tax_percent: &str,
+        currency: Currency,
+    ) -> Result<Self, InvoiceError> {
+        let quantity: Decimal = quantity
+            .trim()
+            .parse()
+            .map_err(|_| InvoiceError::Quantity { line })?;
+        let unit_price = Money::parse(unit_price.trim(), currency)
+            .map_err(|_| InvoiceError::Price { line, currency })?;
+        let rate = |text: &str, field: &'static str| {
+            crate::terms::percent_to_bp(text).map_err(|_| InvoiceError::Rate { line, field })
+        };
+        Self::new(
+            line,
+            description,
+            quantity,
+            unit_price,
+            rate(discount_percent, "discount")?,
+            rate(tax_percent, "tax rate")?,
+        )
     }
 
     pub fn description(&self) -> &str {

@@ -162,6 +162,77 @@ pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppErro
     Ok(())
 }
 
+/// One line of the invoice form, as typed; rows left blank are skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LineInput {
+    pub description: String,
+    pub quantity: String,
+    pub unit_price: String,
+    #[serde(default)]
+    pub discount: String,
+    #[serde(default)]
+    pub tax: String,
+}
+
+/// Issues an invoice to a customer by hand. The number makes it idempotent: the same invoice
+/// again changes nothing; another invoice with a used number is refused.
+#[server(endpoint = "admin/create-invoice")]
+pub async fn create_invoice(
+    customer_id: i64,
+    number: String,
+    po_number: String,
+    issue_date: String,
+    lines: Vec<LineInput>,
+) -> Result<i64, AppError> {
+    use ledgerport::invoices::{InvoiceNumber, LineItem, NewInvoice};
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))?;
+    let issue_date = if issue_date.trim().is_empty() {
+        chrono::Utc::now().date_naive()
+    } else {
+        issue_date.trim().parse().map_err(|_| {
+            AppError::Invalid(format!("{issue_date:?} is not a date like 2026-11-23."))
+        })?
+    };
+    let items = lines
+        .iter()
+        .filter(|l| !(l.description.trim().is_empty() && l.unit_price.trim().is_empty()))
+        .enumerate()
+        .map(|(i, l)| {
+            LineItem::from_text(
+                i + 1,
+                &l.description,
+                &l.quantity,
+                &l.unit_price,
+                &l.discount,
+                &l.tax,
+                currency,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(AppError::invalid)?;
+    let invoice = NewInvoice::new(
+        customer_id,
+        InvoiceNumber::parse(&number).map_err(AppError::invalid)?,
+        Some(po_number.as_str()),
+        issue_date,
+        currency,
+        items,
+    )
+    .map_err(AppError::invalid)?;
+    let issued =
+        ledgerport::invoices::store::issue_by_staff(&db, &invoice, caller.user_id, &caller.email)
+            .await?;
+    leptos_axum::redirect(&format!(
+        "/admin/customers/{customer_id}?issued={}",
+        invoice.number.as_str()
+    ));
+    Ok(issued.invoice_id)
+}
+
 #[server(endpoint = "admin/outbox")]
 pub async fn outbox() -> Result<Vec<OutboxMessage>, AppError> {
     crate::session::require_manager()?;

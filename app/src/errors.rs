@@ -139,6 +139,25 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::invoices::store::IssueError> for AppError {
+        fn from(e: ledgerport::invoices::store::IssueError) -> Self {
+            use ledgerport::invoices::store::IssueError;
+            match e {
+                IssueError::UnknownCustomer(_) => {
+                    AppError::NotFound("There is no such customer.".into())
+                }
+                taken @ IssueError::NumberTaken(_) => {
+                    AppError::Conflict(super::sentence(&taken.to_string()))
+                }
+                refused @ (IssueError::WrongCurrency { .. } | IssueError::Invoice(_)) => {
+                    AppError::invalid(refused)
+                }
+                IssueError::Post(e) => internal(e),
+                IssueError::Db(e) => internal(e),
+            }
+        }
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> AppError {
         tracing::error!("request failed: {error}");
         AppError::Internal

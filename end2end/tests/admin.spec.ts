@@ -27,10 +27,24 @@ test("a clerk opens a customer account on 2/10 net 30 and invites a payer", asyn
   await expect(page.getByTestId("invited")).toBeVisible();
   await expect(page.getByTestId("contacts")).toContainText("ines@initrode.example");
 
+  await page.getByLabel("Invoice number").fill("INV-INI-0001");
+  await page.getByLabel("PO number (optional)").fill("PO-1");
+  await page.getByLabel("Line 1 description").fill("Site survey");
+  await page.getByLabel("Line 1 quantity").fill("2");
+  await page.getByLabel("Line 1 unit price").fill("450.00");
+  await page.getByLabel("Line 1 tax").fill("20");
+  await page.getByLabel("Line 2 description").fill("Travel");
+  await page.getByLabel("Line 2 unit price").fill("60.00");
+  await page.getByRole("button", { name: "Issue the invoice" }).click();
+  await expect(page.getByTestId("issued")).toBeVisible();
+
+  // 2 × 450.00 + 20 % tax = 1,080.00, plus 60.00 travel: 1,140.00 owed, all current.
   await page.goto("/admin");
   const row = page.getByTestId("customers").locator("tr", { hasText: "Initrode Ltd" });
   await expect(row).toContainText("EUR");
-  await expect(row).toContainText("€0.00");
+  await expect(row.locator("td.num").first()).toHaveText("€1,140.00");
+  await page.goto("/admin/reports/aging");
+  await expect(page.getByTestId("aging-report").locator("tr", { hasText: "Initrode Ltd" })).toContainText("€1,140.00");
 });
 
 test("a taken customer number is refused with the reason", async ({ page }) => {

@@ -14,8 +14,8 @@ test("a manager reads the aging report and drills into one customer's journal", 
   await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "Books" }).click();
   const report = page.getByTestId("aging-report");
   await expect(report).toBeVisible();
-  await expect(report.locator("tbody tr")).toHaveCount(3);
   await expect(report).toContainText("Acme Fabrication Ltd");
+  await expect(report).toContainText("Northwind Traders");
   await expect(report.locator("tfoot")).toContainText("Total USD");
   const acme = report.locator("tbody tr", { hasText: "Acme Fabrication Ltd" });
   await acme.getByRole("link", { name: "entries" }).click();

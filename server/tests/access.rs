@@ -118,6 +118,14 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
         "/api/admin/ledger-health" => (Rule::Staff, String::new()),
         // The second staff call finds the number taken (409): still let in.
+        "/api/admin/create-invoice" => (
+            Rule::Staff,
+            format!(
+                "customer_id={a}&number=INV-MATRIX-1&po_number=&issue_date=2026-11-01\
+                 &lines%5B0%5D%5Bdescription%5D=Audit&lines%5B0%5D%5Bquantity%5D=1\
+                 &lines%5B0%5D%5Bunit_price%5D=10.00"
+            ),
+        ),
         "/api/admin/create-customer" => (
             Rule::Staff,
             "number=C-9001&name=Matrix&currency=USD&net_days=30&discount_percent=&discount_days=&credit_limit="

@@ -86,3 +86,72 @@ async fn bad_terms_are_refused_with_a_reason_and_nothing_is_created() {
         .get(0);
     assert_eq!(after, before);
 }
+
+fn invoice_form(customer: i64, number: &str, unit_price: &str) -> String {
+    format!(
+        "customer_id={customer}&number={number}&po_number=PO-77&issue_date=2026-11-02\
+         &lines%5B0%5D%5Bdescription%5D=Consulting&lines%5B0%5D%5Bquantity%5D=12.5\
+         &lines%5B0%5D%5Bunit_price%5D={unit_price}&lines%5B0%5D%5Bdiscount%5D=&lines%5B0%5D%5Btax%5D=10\
+         &lines%5B1%5D%5Bdescription%5D=&lines%5B1%5D%5Bquantity%5D=1&lines%5B1%5D%5Bunit_price%5D=\
+         &lines%5B2%5D%5Bdescription%5D=Travel&lines%5B2%5D%5Bquantity%5D=1&lines%5B2%5D%5Bunit_price%5D=80.00"
+    )
+}
+
+#[tokio::test]
+async fn a_clerk_issues_an_invoice_by_hand_and_issuing_it_again_changes_nothing() {
+    let app = spawn_app().await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let northwind: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1002'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let body = invoice_form(northwind, "INV-HAND-1", "100.00");
+    let response = app
+        .invoke("/api/admin/create-invoice", &body, Some(&clerk))
+        .await;
+    assert_eq!(response.status(), 200);
+    let id: i64 = response.json().await.unwrap();
+    // 12.5 × 100.00 = 1,250.00 + 10 % tax = 1,375.00; travel 80.00 untaxed; the blank row skipped.
+    let row = sqlx::query("SELECT total_minor, open_minor, po_number FROM invoices WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>("total_minor"), 145_500);
+    assert_eq!(row.get::<i64, _>("open_minor"), 145_500);
+    assert_eq!(row.get::<String, _>("po_number"), "PO-77");
+    let lines: i64 = sqlx::query("SELECT count(*) FROM invoice_lines WHERE invoice_id = $1")
+        .bind(id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(lines, 2);
+    let again = app
+        .invoke("/api/admin/create-invoice", &body, Some(&clerk))
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(again.json::<i64>().await.unwrap(), id);
+    let other = invoice_form(northwind, "INV-HAND-1", "90.00");
+    let taken = app
+        .invoke("/api/admin/create-invoice", &other, Some(&clerk))
+        .await;
+    assert_eq!(taken.status(), 409);
+    for bad in ["-5", "abc", "1.001"] {
+        let body = invoice_form(northwind, "INV-HAND-2", bad);
+        let refused = app
+            .invoke("/api/admin/create-invoice", &body, Some(&clerk))
+            .await;
+        assert_eq!(refused.status(), 400, "{bad}");
+    }
+    let count: i64 = sqlx::query("SELECT count(*) FROM invoices WHERE number = 'INV-HAND-2'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 0);
+    ledgerport::testing::fixtures::assert_ledger_healthy(&app.db).await;
+}

@@ -46,6 +46,31 @@ pub async fn issue_invoice(db: &Db, invoice: &NewInvoice) -> Result<IssuedInvoic
     Ok(issued)
 }
 
+/// Staff issue an invoice by hand: issued and audited in one transaction.
+pub async fn issue_by_staff(
+    db: &Db,
+    invoice: &NewInvoice,
+    actor_user_id: i64,
+    actor: &str,
+) -> Result<IssuedInvoice, IssueError> {
+    let mut tx = db.begin_write().await?;
+    let issued = issue_invoice_in(&mut tx, invoice).await?;
+    if !issued.replayed {
+        crate::audit::record(
+            &mut *tx,
+            Some(actor_user_id),
+            actor,
+            "invoice.issued",
+            &format!("invoice:{}", issued.invoice_id),
+            invoice.number.as_str(),
+            "",
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(issued)
+}
+
 pub async fn issue_invoice_in(
     tx: &mut Transaction<'_, Any>,
     invoice: &NewInvoice,

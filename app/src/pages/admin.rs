@@ -6,7 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::admin::{
-    ChangeRole, CreateCustomer, InviteContact, RevokeAccess, customer_contacts, customers, outbox,
+    ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RevokeAccess, customer_contacts,
+    customers, outbox,
 };
 use crate::forms::form_error;
 use crate::pages::sign_in::FormError;
@@ -164,6 +165,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <NewInvoiceForm customer_id=customer_id/>
         <section class="card narrow" aria-labelledby="invite-heading">
             <h2 id="invite-heading">"Invite a contact"</h2>
             <ActionForm action=invite attr:class="form">
@@ -221,6 +223,59 @@ pub fn OutboxPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+/// Issue an invoice by hand: up to eight lines; blank rows are skipped.
+#[component]
+fn NewInvoiceForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
+    let create = ServerAction::<CreateInvoice>::new();
+    let create_error = form_error(create);
+    let query = use_query_map();
+    let issued = move || {
+        query.with(|q| q.get("issued")).or_else(|| {
+            create
+                .value()
+                .with(|v| matches!(v, Some(Ok(_))).then(String::new))
+        })
+    };
+    let today = chrono::Utc::now().date_naive().to_string();
+    view! {
+        <section class="card" aria-labelledby="invoice-heading">
+            <h2 id="invoice-heading">"Issue an invoice"</h2>
+            <ActionForm action=create attr:class="form wide">
+                <input type="hidden" name="customer_id" value=customer_id/>
+                <label for="inv-number">"Invoice number"</label>
+                <input id="inv-number" name="number" required maxlength="32" placeholder="INV-2026-01001"/>
+                <label for="inv-po">"PO number (optional)"</label>
+                <input id="inv-po" name="po_number" maxlength="64"/>
+                <label for="inv-date">"Issue date"</label>
+                <input id="inv-date" type="date" name="issue_date" value=today/>
+                <div class="table-wrap">
+                <table class="table compact" data-testid="invoice-lines-form">
+                    <thead><tr><th scope="col">"#"</th><th scope="col">"Description"</th><th scope="col">"Qty"</th>
+                        <th scope="col">"Unit price"</th><th scope="col">"Discount %"</th><th scope="col">"Tax %"</th></tr></thead>
+                    <tbody>
+                        {(0..8).map(|i| view! {
+                            <tr>
+                                <td>{i + 1}</td>
+                                <td><input name=format!("lines[{i}][description]") aria-label=format!("Line {} description", i + 1) maxlength="500"/></td>
+                                <td><input class="amount" name=format!("lines[{i}][quantity]") aria-label=format!("Line {} quantity", i + 1) value="1" inputmode="decimal"/></td>
+                                <td><input class="amount" name=format!("lines[{i}][unit_price]") aria-label=format!("Line {} unit price", i + 1) inputmode="decimal"/></td>
+                                <td><input class="amount" name=format!("lines[{i}][discount]") aria-label=format!("Line {} discount", i + 1) inputmode="decimal"/></td>
+                                <td><input class="amount" name=format!("lines[{i}][tax]") aria-label=format!("Line {} tax", i + 1) inputmode="decimal"/></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+                <FormError message=Signal::derive(create_error)/>
+                {move || issued().map(|number| view! {
+                    <p class="notice" role="status" data-testid="issued">"Invoice " {number} " issued."</p>
+                })}
+                <button class="button" type="submit">"Issue the invoice"</button>
+            </ActionForm>
         </section>
     }
 }
