@@ -233,6 +233,135 @@ pub async fn create_invoice(
     Ok(issued.invoice_id)
 }
 
+/// One page of a customer's invoices for staff (the same list the customer sees).
+#[server(endpoint = "admin/customer-invoices")]
+pub async fn customer_invoices(
+    customer_id: i64,
+    filter: String,
+    page: u32,
+) -> Result<ledgerport::invoices::views::InvoicePage, AppError> {
+    use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery};
+    crate::session::require_staff()?;
+    let query = InvoiceQuery {
+        filter: InvoiceFilter::parse(&filter),
+        page,
+        per_page: 25,
+        ..InvoiceQuery::default()
+    };
+    ledgerport::invoices::reading::list_invoices(
+        &crate::context::app().db,
+        customer_id,
+        &query,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))
+}
+
+/// Records a cheque, wire, cash or ACH payment received outside the portal, applied to the
+/// oldest open invoices first (early-payment discounts taken inside their window; any excess
+/// becomes unapplied credit). Idempotent by the customer and `reference`.
+#[server(endpoint = "admin/record-payment")]
+pub async fn record_offline_payment(
+    customer_id: i64,
+    method: String,
+    amount: String,
+    received_on: String,
+    reference: String,
+) -> Result<(), AppError> {
+    use ledgerport::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))?;
+    let method: PaymentMethod = method.parse().map_err(AppError::invalid)?;
+    if method == PaymentMethod::Card {
+        return Err(AppError::Invalid(
+            "Card payments arrive through the payment provider, not by hand.".into(),
+        ));
+    }
+    let amount =
+        ledgerport::money::Money::parse(amount.trim(), currency).map_err(AppError::invalid)?;
+    let received = if received_on.trim().is_empty() {
+        chrono::Utc::now().date_naive()
+    } else {
+        received_on.trim().parse().map_err(|_| {
+            AppError::Invalid(format!("{received_on:?} is not a date like 2026-11-23."))
+        })?
+    };
+    let reference = reference.trim();
+    if reference.is_empty() || reference.chars().count() > 100 {
+        return Err(AppError::Invalid(
+            "Give the cheque number or transfer reference (at most 100 characters).".into(),
+        ));
+    }
+    let request = PaymentRequest::new(
+        customer_id,
+        &format!("offline:{customer_id}:{reference}"),
+        method,
+        amount,
+        received,
+        AllocationRule::OldestFirst,
+        true,
+    )
+    .map_err(AppError::invalid)?;
+    let receipt = ledgerport::payments::store::record_payment(&db, &request).await?;
+    if !receipt.replayed {
+        ledgerport::audit::record(
+            db.pool(),
+            Some(caller.user_id),
+            &caller.email,
+            "payment.recorded",
+            &format!("payment:{}", receipt.payment_id),
+            &format!("{} {amount} {reference}", method.as_str()),
+            "",
+        )
+        .await?;
+    }
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}?paid=1"));
+    Ok(())
+}
+
+/// Voids an invoice that has had no payments or credits, by a reversing entry.
+#[server(endpoint = "admin/void-invoice")]
+pub async fn void_invoice(
+    customer_id: i64,
+    invoice_id: i64,
+    reason: String,
+) -> Result<(), AppError> {
+    use ledgerport::adjustments::{AdjustmentHeader, AdjustmentRequest};
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let header = AdjustmentHeader::new(
+        customer_id,
+        &format!("void:{invoice_id}"),
+        &reason,
+        chrono::Utc::now().date_naive(),
+    )
+    .map_err(AppError::invalid)?;
+    let adjusted = ledgerport::adjustments::store::adjust(
+        &db,
+        &header,
+        &AdjustmentRequest::Void { invoice_id },
+    )
+    .await?;
+    if !adjusted.replayed {
+        ledgerport::audit::record(
+            db.pool(),
+            Some(caller.user_id),
+            &caller.email,
+            "invoice.voided",
+            &format!("invoice:{invoice_id}"),
+            reason.trim(),
+            "",
+        )
+        .await?;
+    }
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}"));
+    Ok(())
+}
+
 #[server(endpoint = "admin/outbox")]
 pub async fn outbox() -> Result<Vec<OutboxMessage>, AppError> {
     crate::session::require_manager()?;

@@ -139,6 +139,24 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::payments::store::CashError> for AppError {
+        fn from(e: ledgerport::payments::store::CashError) -> Self {
+            use ledgerport::payments::store::CashError;
+            match e {
+                CashError::Payment(refused) => AppError::invalid(refused),
+                CashError::Adjustment(refused) => AppError::invalid(refused),
+                unknown @ CashError::UnknownCustomer(_) => {
+                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                }
+                conflict @ CashError::KeyConflict(_) => {
+                    AppError::Conflict(super::sentence(&conflict.to_string()))
+                }
+                CashError::Post(e) => internal(e),
+                CashError::Db(e) => internal(e),
+            }
+        }
+    }
+
     impl From<ledgerport::invoices::store::IssueError> for AppError {
         fn from(e: ledgerport::invoices::store::IssueError) -> Self {
             use ledgerport::invoices::store::IssueError;

@@ -37,14 +37,22 @@ test("a clerk opens a customer account on 2/10 net 30 and invites a payer", asyn
   await page.getByLabel("Line 2 unit price").fill("60.00");
   await page.getByRole("button", { name: "Issue the invoice" }).click();
   await expect(page.getByTestId("issued")).toBeVisible();
+  // 2 × 450.00 + 20 % tax = 1,080.00, plus 60.00 travel: 1,140.00 open.
+  await expect(page.getByTestId("staff-invoices")).toContainText("€1,140.00");
 
-  // 2 × 450.00 + 20 % tax = 1,080.00, plus 60.00 travel: 1,140.00 owed, all current.
+  // A cheque for part of it arrives by post.
+  await page.getByLabel("Method").selectOption("cheque");
+  await page.getByLabel("Amount").fill("140.00");
+  await page.getByLabel("Cheque number or reference").fill("CHQ-0001");
+  await page.getByRole("button", { name: "Record the payment" }).click();
+  await expect(page.getByTestId("payment-recorded")).toBeVisible();
+
   await page.goto("/admin");
   const row = page.getByTestId("customers").locator("tr", { hasText: "Initrode Ltd" });
   await expect(row).toContainText("EUR");
-  await expect(row.locator("td.num").first()).toHaveText("€1,140.00");
+  await expect(row.locator("td.num").first()).toHaveText("€1,000.00");
   await page.goto("/admin/reports/aging");
-  await expect(page.getByTestId("aging-report").locator("tr", { hasText: "Initrode Ltd" })).toContainText("€1,140.00");
+  await expect(page.getByTestId("aging-report").locator("tr", { hasText: "Initrode Ltd" })).toContainText("€1,000.00");
 });
 
 test("a taken customer number is refused with the reason", async ({ page }) => {

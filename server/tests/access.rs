@@ -118,6 +118,16 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
         "/api/admin/ledger-health" => (Rule::Staff, String::new()),
         // The second staff call finds the number taken (409): still let in.
+        "/api/admin/customer-invoices" => (Rule::Staff, format!("customer_id={a}&filter=open&page=1")),
+        "/api/admin/record-payment" => (
+            Rule::Staff,
+            format!("customer_id={a}&method=cheque&amount=1.00&received_on=&reference=MATRIX-1"),
+        ),
+        // Invoice 0 does not exist: staff get a 400 with the reason, nothing is voided.
+        "/api/admin/void-invoice" => (
+            Rule::Staff,
+            format!("customer_id={a}&invoice_id=0&reason=matrix"),
+        ),
         "/api/admin/create-invoice" => (
             Rule::Staff,
             format!(

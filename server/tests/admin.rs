@@ -155,3 +155,76 @@ async fn a_clerk_issues_an_invoice_by_hand_and_issuing_it_again_changes_nothing(
     assert_eq!(count, 0);
     ledgerport::testing::fixtures::assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn a_cheque_is_applied_oldest_first_once_per_reference_and_voiding_needs_an_untouched_invoice()
+ {
+    let app = spawn_app().await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let northwind: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1002'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let open_total = |db: ledgerport::db::Db| async move {
+        sqlx::query("SELECT CAST(sum(open_minor) AS BIGINT) FROM invoices WHERE customer_id = $1")
+            .bind(northwind)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0)
+    };
+    let before = open_total(app.db.clone()).await;
+    let cheque = format!(
+        "customer_id={northwind}&method=cheque&amount=500.00&received_on=&reference=CHQ-4471"
+    );
+    for _ in 0..2 {
+        let response = app
+            .invoke("/api/admin/record-payment", &cheque, Some(&clerk))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        open_total(app.db.clone()).await,
+        before - 50_000,
+        "posted once"
+    );
+    let card = cheque.replace("cheque", "card").replace("CHQ-4471", "X");
+    assert_eq!(
+        app.invoke("/api/admin/record-payment", &card, Some(&clerk))
+            .await
+            .status(),
+        400
+    );
+
+    // The oldest invoice has the cheque on it; the newest is untouched and can be voided.
+    let (oldest, newest): (i64, i64) = {
+        let row = sqlx::query("SELECT min(id), max(id) FROM invoices WHERE customer_id = $1")
+            .bind(northwind)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    let void = |invoice: i64| {
+        format!("customer_id={northwind}&invoice_id={invoice}&reason=Issued+in+error")
+    };
+    let refused = app
+        .invoke("/api/admin/void-invoice", &void(oldest), Some(&clerk))
+        .await;
+    assert_eq!(refused.status(), 400);
+    let voided = app
+        .invoke("/api/admin/void-invoice", &void(newest), Some(&clerk))
+        .await;
+    assert_eq!(voided.status(), 200);
+    let open: i64 = sqlx::query("SELECT open_minor FROM invoices WHERE id = $1")
+        .bind(newest)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(open, 0);
+    ledgerport::testing::fixtures::assert_ledger_healthy(&app.db).await;
+}

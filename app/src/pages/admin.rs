@@ -6,8 +6,8 @@ use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::admin::{
-    ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RevokeAccess, customer_contacts,
-    customers, outbox,
+    ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RecordOfflinePayment, RevokeAccess,
+    VoidInvoice, customer_contacts, customer_invoices, customers, outbox,
 };
 use crate::forms::form_error;
 use crate::pages::sign_in::FormError;
@@ -165,6 +165,8 @@ pub fn AdminCustomerPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <CustomerInvoices customer_id=customer_id/>
+        <RecordPaymentForm customer_id=customer_id/>
         <NewInvoiceForm customer_id=customer_id/>
         <section class="card narrow" aria-labelledby="invite-heading">
             <h2 id="invite-heading">"Invite a contact"</h2>
@@ -275,6 +277,102 @@ fn NewInvoiceForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) 
                     <p class="notice" role="status" data-testid="issued">"Invoice " {number} " issued."</p>
                 })}
                 <button class="button" type="submit">"Issue the invoice"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The customer's open invoices as staff see them, with a void button where voiding is allowed.
+#[component]
+fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
+    let void = ServerAction::<VoidInvoice>::new();
+    let void_error = form_error(void);
+    let list = Resource::new(
+        move || (customer_id(), void.version().get()),
+        |(id, _)| customer_invoices(id, "open".into(), 1),
+    );
+    view! {
+        <section class="card" aria-labelledby="open-invoices-heading">
+            <h2 id="open-invoices-heading">"Open invoices"</h2>
+            <FormError message=Signal::derive(void_error)/>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => error_view(e),
+                        Ok(page) if page.rows.is_empty() => view! { <p class="empty">"Nothing open."</p> }.into_any(),
+                        Ok(page) => {
+                            let c = page.currency;
+                            view! {
+                                <div class="table-wrap">
+                                <table class="table compact" data-testid="staff-invoices">
+                                    <thead><tr><th scope="col">"Invoice"</th><th scope="col">"Due"</th>
+                                        <th scope="col" class="num">"Total"</th><th scope="col" class="num">"Open"</th>
+                                        <th scope="col" class="num">"In dispute"</th><th scope="col">"Void"</th></tr></thead>
+                                    <tbody>
+                                        {page.rows.into_iter().map(|row| view! {
+                                            <tr>
+                                                <td>{row.number.clone()}</td>
+                                                <td>{crate::format::date(row.due_date)}</td>
+                                                <td class="num">{crate::format::money(row.total_minor, c)}</td>
+                                                <td class="num">{crate::format::money(row.open_minor, c)}</td>
+                                                <td class="num">{crate::format::money(row.held_minor, c)}</td>
+                                                <td>{(row.open_minor == row.total_minor).then(|| view! {
+                                                    <ActionForm action=void attr:class="inline-form">
+                                                        <input type="hidden" name="customer_id" value=customer_id/>
+                                                        <input type="hidden" name="invoice_id" value=row.id/>
+                                                        <input name="reason" required maxlength="500" placeholder="Reason"
+                                                            aria-label=format!("Reason to void {}", row.number)/>
+                                                        <button class="button small danger" type="submit">"Void"</button>
+                                                    </ActionForm>
+                                                })}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// A cheque, wire, cash or ACH payment received outside the portal.
+#[component]
+fn RecordPaymentForm(
+    customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let record = ServerAction::<RecordOfflinePayment>::new();
+    let record_error = form_error(record);
+    let query = use_query_map();
+    let paid = move || {
+        query.with(|q| q.get("paid").is_some())
+            || record.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    view! {
+        <section class="card narrow" aria-labelledby="payment-heading">
+            <h2 id="payment-heading">"Record a payment received"</h2>
+            <p class="hint">"Applied to the oldest open invoices first; early-payment discounts inside their window; any excess becomes credit."</p>
+            <ActionForm action=record attr:class="form">
+                <input type="hidden" name="customer_id" value=customer_id/>
+                <label for="pay-method">"Method"</label>
+                <select id="pay-method" name="method">
+                    <option value="cheque">"Cheque"</option>
+                    <option value="wire">"Wire transfer"</option>
+                    <option value="ach">"ACH"</option>
+                    <option value="cash">"Cash"</option>
+                </select>
+                <label for="pay-amount">"Amount"</label>
+                <input id="pay-amount" name="amount" required inputmode="decimal"/>
+                <label for="pay-date">"Received on"</label>
+                <input id="pay-date" type="date" name="received_on" value=chrono::Utc::now().date_naive().to_string()/>
+                <label for="pay-reference">"Cheque number or reference"</label>
+                <input id="pay-reference" name="reference" required maxlength="100"/>
+                <FormError message=Signal::derive(record_error)/>
+                {move || paid().then(|| view! { <p class="notice" role="status" data-testid="payment-recorded">"Payment recorded."</p> })}
+                <button class="button" type="submit">"Record the payment"</button>
             </ActionForm>
         </section>
     }
