@@ -319,7 +319,10 @@ pub async fn record_offline_payment(
         )
         .await?;
     }
-    leptos_axum::redirect(&format!("/admin/customers/{customer_id}?paid=1"));
+    leptos_axum::redirect(&format!(
+        "/admin/customers/{customer_id}?paid={}",
+        receipt.payment_id
+    ));
     Ok(())
 }
 

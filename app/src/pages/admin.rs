@@ -287,9 +287,11 @@ fn NewInvoiceForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) 
 fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
     let void = ServerAction::<VoidInvoice>::new();
     let void_error = form_error(void);
+    // Issuing an invoice or recording a payment redirects here with a new query: refetch then too.
+    let query = use_query_map();
     let list = Resource::new(
-        move || (customer_id(), void.version().get()),
-        |(id, _)| customer_invoices(id, "open".into(), 1),
+        move || (customer_id(), void.version().get(), query.get()),
+        |(id, _, _)| customer_invoices(id, "open".into(), 1),
     );
     view! {
         <section class="card" aria-labelledby="open-invoices-heading">
