@@ -1,5 +1,5 @@
-//! The journal and the audit log, paged and filtered. Filters are numbered parameters; an unused
-//! one is bound anyway behind an `IS NULL` test, so the SQL text is fixed.
+//! The journal and the audit log, paged and filtered. Filter values are always numbered
+//! parameters; the SQL around them is fixed text.
 
 use sqlx::Row;
 
@@ -9,43 +9,73 @@ use super::{
 };
 use crate::db::{Db, DbError, date_text, parse_date};
 
-const ENTRY_FILTER: &str = "($1 IS NULL OR e.effective_date >= $1) \
-     AND ($2 IS NULL OR e.effective_date <= $2) \
-     AND ($3 IS NULL OR e.customer_id = $3) \
-     AND ($4 IS NULL OR e.kind = $4) \
-     AND ($5 IS NULL OR EXISTS (SELECT 1 FROM journal_lines f \
-                                WHERE f.entry_id = e.id AND f.account_code = $5))";
+/// A filter value bound to a numbered parameter.
+enum Param {
+    Text(String),
+    Int(i64),
+}
 
-/// Binds `ENTRY_FILTER`'s five parameters.
-fn bind_filter<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    filter: &JournalFilter,
+/// The WHERE clause for the filters that are set (only those, so the unfiltered journal reads
+/// straight down its date index), and their values in parameter order.
+fn entry_filter(filter: &JournalFilter) -> (String, Vec<Param>) {
+    let mut clauses = vec!["1 = 1".to_string()];
+    let mut params = Vec::new();
+    let mut add = |clause: &str, param: Param| {
+        params.push(param);
+        clauses.push(clause.replace("$n", &format!("${}", params.len())));
+    };
+    if let Some(from) = filter.from {
+        add("e.effective_date >= $n", Param::Text(date_text(from)));
+    }
+    if let Some(to) = filter.to {
+        add("e.effective_date <= $n", Param::Text(date_text(to)));
+    }
+    if let Some(customer) = filter.customer_id {
+        add("e.customer_id = $n", Param::Int(customer));
+    }
+    if let Some(kind) = &filter.kind {
+        add("e.kind = $n", Param::Text(kind.clone()));
+    }
+    if let Some(account) = &filter.account {
+        add(
+            "EXISTS (SELECT 1 FROM journal_lines f WHERE f.entry_id = e.id AND f.account_code = $n)",
+            Param::Text(account.clone()),
+        );
+    }
+    (clauses.join(" AND "), params)
+}
+
+fn bind_params<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    params: &[Param],
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text.clone()),
+            Param::Int(value) => query.bind(*value),
+        };
+    }
     query
-        .bind(filter.from.map(date_text))
-        .bind(filter.to.map(date_text))
-        .bind(filter.customer_id)
-        .bind(filter.kind.clone())
-        .bind(filter.account.clone())
 }
 
 /// Entries newest first, each with its lines.
 pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbError> {
     let page = filter.page.max(1);
     let offset = i64::from(page - 1) * i64::from(JOURNAL_PER_PAGE);
-    let count_sql = format!("SELECT count(*) FROM journal_entries e WHERE {ENTRY_FILTER}");
-    let matching: i64 = bind_filter(sqlx::query(&count_sql), filter)
+    let (condition, params) = entry_filter(filter);
+    let count_sql = format!("SELECT count(*) FROM journal_entries e WHERE {condition}");
+    let matching: i64 = bind_params(sqlx::query(&count_sql), &params)
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
     let list_sql = format!(
         "SELECT e.id, e.business_key, e.kind, e.effective_date, e.posted_at, e.memo, c.name AS customer \
          FROM journal_entries e LEFT JOIN customers c ON c.id = e.customer_id \
-         WHERE {ENTRY_FILTER} ORDER BY e.effective_date DESC, e.id DESC \
+         WHERE {condition} ORDER BY e.effective_date DESC, e.id DESC \
          LIMIT {JOURNAL_PER_PAGE} OFFSET {offset}"
     );
     let mut entries = Vec::new();
-    for row in bind_filter(sqlx::query(&list_sql), filter)
+    for row in bind_params(sqlx::query(&list_sql), &params)
         .fetch_all(db.pool())
         .await?
     {
@@ -60,19 +90,20 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
             lines: Vec::new(),
         });
     }
-    // The page's lines in one query.
-    if let (Some(first), Some(last)) = (
-        entries.iter().map(|e| e.id).min(),
-        entries.iter().map(|e| e.id).max(),
-    ) {
-        let lines = sqlx::query(
+    // The page's lines in one query. Entry ids are numbers read from the database, so they go
+    // into the SQL as literals; the page's ids are not contiguous (dates and ids differ in order).
+    if !entries.is_empty() {
+        let ids = entries
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lines = sqlx::query(&format!(
             "SELECT l.entry_id, l.account_code, a.name, l.currency, l.amount_minor, i.number \
              FROM journal_lines l JOIN accounts a ON a.code = l.account_code \
              LEFT JOIN invoices i ON i.id = l.invoice_id \
-             WHERE l.entry_id BETWEEN $1 AND $2 ORDER BY l.entry_id, l.amount_minor DESC, l.id",
-        )
-        .bind(first)
-        .bind(last)
+             WHERE l.entry_id IN ({ids}) ORDER BY l.entry_id, l.amount_minor DESC, l.id"
+        ))
         .fetch_all(db.pool())
         .await?;
         for line in lines {
