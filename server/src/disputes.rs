@@ -358,11 +358,10 @@ async fn dispute_currency(
     dispute_id: i64,
     caller: &Caller,
 ) -> Result<Currency, AppError> {
-    let detail =
-        ledgerport::disputes::store::detail(&state.app.db, dispute_id, actor(caller).scope)
-            .await?
-            .ok_or(ledgerport::disputes::store::DisputeStoreError::NotFound)?;
-    Ok(detail.row.currency)
+    let row = ledgerport::disputes::store::row(&state.app.db, dispute_id, actor(caller).scope)
+        .await?
+        .ok_or(ledgerport::disputes::store::DisputeStoreError::NotFound)?;
+    Ok(row.currency)
 }
 
 /// `POST /disputes/{id}/assign`: `assignee` is a staff user id, or empty for nobody.

@@ -448,17 +448,29 @@ pub async fn apply_credit_first(
     today: NaiveDate,
 ) -> Result<Vec<PayItem>, CheckoutStoreError> {
     use crate::payments::AllocationRule;
-    for item in items {
-        let ours = sqlx::query("SELECT 1 FROM invoices WHERE id = $1 AND customer_id = $2")
-            .bind(item.invoice_id)
-            .bind(customer_id)
-            .fetch_optional(db.pool())
-            .await?;
-        if ours.is_none() {
-            return Err(CheckoutError::UnknownInvoice(item.invoice_id).into());
-        }
-    }
+    // Every invoice named must be this customer's (one query; ids are numbers, so literals).
     let ids: Vec<i64> = items.iter().map(|i| i.invoice_id).collect();
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ours: Vec<i64> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query(&format!(
+            "SELECT id FROM invoices WHERE customer_id = $1 AND id IN ({list})"
+        ))
+        .bind(customer_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?
+    };
+    if let Some(unknown) = ids.iter().find(|id| !ours.contains(id)) {
+        return Err(CheckoutError::UnknownInvoice(*unknown).into());
+    }
     let due = full_amounts(db, customer_id, &ids).await?;
     let currency = crate::customers::store::customer_currency(db, customer_id)
         .await?

@@ -473,6 +473,17 @@ pub async fn assign(
     Ok(())
 }
 
+/// The dispute's list row (status, amounts, currency) as `scope` may see it: one query, for
+/// callers that need no thread.
+pub async fn row(
+    db: &Db,
+    dispute_id: i64,
+    scope: Scope,
+) -> Result<Option<DisputeRow>, DisputeStoreError> {
+    let mut conn = db.pool().acquire().await?;
+    row_query(&mut conn, Some(dispute_id), scope).await
+}
+
 /// The dispute as `scope` may see it, with what the viewer may do next.
 pub async fn detail(
     db: &Db,
