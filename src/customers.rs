@@ -101,6 +101,19 @@ mod tests {
     }
 }
 
+/// A customer account as staff edit it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    pub currency: Currency,
+    pub terms: PaymentTerms,
+    pub credit_limit_minor: i64,
+    /// Addresses that receive receipts and reminders besides the signed-in contacts.
+    pub billing_emails: Vec<String>,
+}
+
 /// A customer account in lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerRow {

@@ -233,8 +233,6 @@ fn describe_connect_error(error: &sqlx::Error) -> String {
     }
 }
 
-/// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
-/// A stored ISO date back into a date.
 /// `text` with LIKE's wildcards (`%`, `_`) and the escape character made literal (`ESCAPE '\\'`).
 pub fn like_escaped(text: &str) -> String {
     text.chars()
@@ -250,11 +248,39 @@ pub fn contains_pattern(text: &str) -> String {
     format!("%{}%", like_escaped(&text.trim().to_lowercase()))
 }
 
+/// A stored ISO date back into a date.
 pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, DbError> {
     text.parse()
         .map_err(|_| DbError::Corrupt(format!("date {text:?}")))
 }
 
+/// A filter value bound to a numbered parameter, for queries whose WHERE clause has only the
+/// filters that are set.
+pub enum Param {
+    Text(String),
+    Int(i64),
+}
+
+pub fn bind_params<'q>(
+    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    params: &[Param],
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    for param in params {
+        query = match param {
+            Param::Text(text) => query.bind(text.clone()),
+            Param::Int(value) => query.bind(*value),
+        };
+    }
+    query
+}
+
+/// A stored currency code back into a currency.
+pub fn currency(text: &str) -> Result<crate::money::Currency, DbError> {
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("currency {text:?}")))
+}
+
+/// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
 pub fn date_text(date: chrono::NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }

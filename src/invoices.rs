@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
 use crate::money::{Currency, Money, MoneyError};
 
+pub mod draft;
 #[cfg(feature = "ssr")]
 pub mod reading;
 #[cfg(feature = "ssr")]

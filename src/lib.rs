@@ -3,16 +3,20 @@
 //! client can share the domain types.
 
 pub mod adjustments;
+pub mod api_keys;
 pub mod auth;
 pub mod checkout;
 pub mod customers;
 pub mod disputes;
+pub mod imports;
 pub mod invoices;
 pub mod journal;
 pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod payments;
+pub mod reconciliation;
+pub mod reminders;
 pub mod reports;
 pub mod terms;
 pub mod users;

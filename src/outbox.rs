@@ -14,7 +14,14 @@ pub struct OutboxMessage {
     pub body: String,
     pub kind: String,
     pub status: String,
+    pub attempts: i64,
+    pub sent_at: Option<String>,
+    /// Why the last delivery attempt failed; empty when none did.
+    pub last_error: String,
 }
+
+/// Attempts before a message is marked failed for good.
+pub const MAX_ATTEMPTS: i64 = 5;
 
 impl OutboxMessage {
     /// The message as staff may read it: the secret of any sign-in link is hidden, so reading
@@ -68,8 +75,66 @@ pub mod store {
         Ok(row.try_get(0)?)
     }
 
-    const COLUMNS: &str =
-        "SELECT id, created_at, recipient, subject, body, kind, status FROM outbox";
+    const COLUMNS: &str = "SELECT id, created_at, recipient, subject, body, kind, status, \
+         attempts, sent_at, last_error FROM outbox";
+
+    /// Claims the oldest queued message that no one holds, until `lease_until`; `None` when
+    /// there is nothing to send. The conditional update is the claim: two senders (on two
+    /// server instances) never hold one message at once.
+    pub async fn claim_next(
+        db: &Db,
+        now: &str,
+        lease_until: &str,
+    ) -> Result<Option<OutboxMessage>, DbError> {
+        let free = "status = 'queued' AND (claimed_until IS NULL OR claimed_until < $2)";
+        let row = sqlx::query(&format!(
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT 1) AND {free} \
+             RETURNING id, created_at, recipient, subject, body, kind, status, attempts, sent_at, last_error"
+        ))
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// The message went out.
+    pub async fn mark_sent(db: &Db, id: i64) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, claimed_until = NULL, last_error = '' \
+             WHERE id = $2",
+        )
+        .bind(now_text())
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The attempt failed: try again after `retry_at`, or give up after [`MAX_ATTEMPTS`].
+    pub async fn mark_failed(
+        db: &Db,
+        message: &OutboxMessage,
+        error: &str,
+        retry_at: &str,
+    ) -> Result<(), DbError> {
+        let status = if message.attempts >= super::MAX_ATTEMPTS {
+            "failed"
+        } else {
+            "queued"
+        };
+        sqlx::query(
+            "UPDATE outbox SET status = $1, claimed_until = $2, last_error = $3 WHERE id = $4",
+        )
+        .bind(status)
+        .bind(retry_at)
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(message.id)
+        .execute(db.pool())
+        .await?;
+        Ok(())
+    }
 
     /// The newest messages first.
     pub async fn recent(db: &Db, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
@@ -98,6 +163,9 @@ pub mod store {
             body: row.try_get("body")?,
             kind: row.try_get("kind")?,
             status: row.try_get("status")?,
+            attempts: row.try_get("attempts")?,
+            sent_at: row.try_get("sent_at")?,
+            last_error: row.try_get("last_error")?,
         })
     }
 }
@@ -116,6 +184,9 @@ mod tests {
             body: "Set it here:\nhttp://x/accept-invitation?token=abc123def\nThanks".into(),
             kind: "invitation".into(),
             status: "queued".into(),
+            attempts: 0,
+            sent_at: None,
+            last_error: String::new(),
         };
         assert_eq!(
             message.with_links_hidden().body,

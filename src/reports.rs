@@ -59,6 +59,26 @@ impl Aging {
     }
 }
 
+/// Aging report totals, one per currency in the order the currencies first appear.
+pub fn totals_by_currency(customers: &[CustomerAging]) -> Vec<(Currency, Aging)> {
+    let mut totals: Vec<(Currency, Aging)> = Vec::new();
+    for c in customers {
+        let index = match totals.iter().position(|(currency, _)| *currency == c.currency) {
+            Some(index) => index,
+            None => {
+                totals.push((c.currency, Aging::default()));
+                totals.len() - 1
+            }
+        };
+        let total = &mut totals[index].1;
+        for (bucket, amount) in c.aging.buckets().into_iter().enumerate() {
+            total.add(bucket, amount);
+        }
+        total.in_dispute += c.aging.in_dispute;
+    }
+    totals
+}
+
 /// One customer's line of the aging report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerAging {
@@ -188,6 +208,43 @@ impl CollectionMetrics {
     }
 }
 
+/// Cash received on one day in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyCollection {
+    pub date: NaiveDate,
+    pub currency: crate::money::Currency,
+    pub amount_minor: i64,
+    pub payments: i64,
+}
+
+/// What is expected to come in during one week (Monday to Sunday) in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedWeek {
+    pub week_start: NaiveDate,
+    pub currency: crate::money::Currency,
+    pub amount_minor: i64,
+}
+
+/// The Monday of `date`'s week.
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    date - chrono::Duration::days(i64::from(date.weekday().num_days_from_monday()))
+}
+
+/// Which of the `weeks` weeks starting with today's an invoice due on `due` is expected to be
+/// paid in, for a customer who pays `lateness_days` after the due date on average. Overdue
+/// amounts are expected this week; `None` is beyond the horizon.
+pub fn expected_week(
+    due: NaiveDate,
+    lateness_days: i64,
+    today: NaiveDate,
+    weeks: usize,
+) -> Option<usize> {
+    let expected = (due + chrono::Duration::days(lateness_days)).max(today);
+    let week = (week_start(expected) - week_start(today)).num_days() / 7;
+    usize::try_from(week).ok().filter(|w| *w < weeks)
+}
+
 /// The ledger-health check's findings; empty `violations` means every invariant holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthReport {
@@ -210,6 +267,19 @@ mod tests {
         assert_eq!(d30.to_string(), "2026-03-31");
         assert_eq!(d60.to_string(), "2026-03-01");
         assert_eq!(d90.to_string(), "2026-01-30");
+    }
+
+    #[test]
+    fn expected_payments_land_in_the_week_of_due_date_plus_lateness() {
+        let d = |t: &str| t.parse::<NaiveDate>().unwrap();
+        // Monday 2026-11-23.
+        let today = d("2026-11-25");
+        assert_eq!(week_start(today), d("2026-11-23"));
+        assert_eq!(expected_week(d("2026-11-01"), 0, today, 8), Some(0), "overdue: now");
+        assert_eq!(expected_week(d("2026-11-30"), 0, today, 8), Some(1));
+        assert_eq!(expected_week(d("2026-11-30"), 10, today, 8), Some(2));
+        assert_eq!(expected_week(d("2026-12-10"), -5, today, 8), Some(1));
+        assert_eq!(expected_week(d("2027-06-01"), 0, today, 8), None);
     }
 
     #[test]

@@ -82,6 +82,17 @@ impl PaymentTerms {
         self.discount_days
     }
 
+    /// The discount as a percentage for a form: `2`, `1.5`, or empty without a discount.
+    pub fn discount_percent_text(self) -> String {
+        if self.discount_bp == 0 {
+            String::new()
+        } else {
+            rust_decimal::Decimal::new(self.discount_bp.into(), 2)
+                .normalize()
+                .to_string()
+        }
+    }
+
     pub fn due_date(self, issued: NaiveDate) -> NaiveDate {
         issued
             .checked_add_days(Days::new(self.net_days.into()))

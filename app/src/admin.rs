@@ -46,37 +46,21 @@ pub async fn create_customer(
     discount_days: String,
     credit_limit: String,
 ) -> Result<i64, AppError> {
-    use ledgerport::customers::NewCustomer;
-    use ledgerport::money::{Currency, Money};
-    use ledgerport::terms::PaymentTerms;
     let caller = crate::session::require_staff()?;
-    let currency: Currency =
-        currency.trim().to_uppercase().parse().map_err(|_| {
-            AppError::Invalid(format!("{currency:?} is not a currency we bill in."))
-        })?;
-    let whole = |text: &str, what: &str| -> Result<u32, AppError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(0);
-        }
-        text.parse()
-            .map_err(|_| AppError::Invalid(format!("{what} must be a whole number of days.")))
-    };
-    let discount_bp =
-        ledgerport::terms::percent_to_bp(&discount_percent).map_err(AppError::invalid)?;
-    let terms = PaymentTerms::with_discount(
-        whole(&net_days, "Net days")?,
-        discount_bp,
-        whole(&discount_days, "Discount days")?,
-    )
-    .map_err(AppError::invalid)?;
-    let limit = if credit_limit.trim().is_empty() {
-        Money::zero(currency)
-    } else {
-        Money::parse(credit_limit.trim(), currency).map_err(AppError::invalid)?
-    };
-    let new =
-        NewCustomer::new(&number, &name, currency, terms, limit).map_err(AppError::invalid)?;
+    let currency = currency.trim().to_uppercase().parse().map_err(|_| {
+        AppError::Invalid(format!("{currency:?} is not a currency we bill in."))
+    })?;
+    let new = account_from_form(
+        &number,
+        &name,
+        currency,
+        &AccountTerms {
+            net_days,
+            discount_percent,
+            discount_days,
+            credit_limit,
+        },
+    )?;
     let id = ledgerport::customers::store::open_account(
         &crate::context::app().db,
         &new,
@@ -92,6 +76,116 @@ pub async fn create_customer(
     })?;
     leptos_axum::redirect(&format!("/admin/customers/{id}"));
     Ok(id)
+}
+
+/// The terms fields of the account forms, as typed.
+#[cfg(feature = "ssr")]
+struct AccountTerms {
+    net_days: String,
+    discount_percent: String,
+    discount_days: String,
+    credit_limit: String,
+}
+
+/// Checks the account form: whole days, a percentage discount, a credit limit in `currency`.
+#[cfg(feature = "ssr")]
+fn account_from_form(
+    number: &str,
+    name: &str,
+    currency: ledgerport::money::Currency,
+    form: &AccountTerms,
+) -> Result<ledgerport::customers::NewCustomer, AppError> {
+    use ledgerport::money::Money;
+    use ledgerport::terms::PaymentTerms;
+    let whole = |text: &str, what: &str| -> Result<u32, AppError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        text.parse()
+            .map_err(|_| AppError::Invalid(format!("{what} must be a whole number of days.")))
+    };
+    let discount_bp =
+        ledgerport::terms::percent_to_bp(&form.discount_percent).map_err(AppError::invalid)?;
+    let terms = PaymentTerms::with_discount(
+        whole(&form.net_days, "Net days")?,
+        discount_bp,
+        whole(&form.discount_days, "Discount days")?,
+    )
+    .map_err(AppError::invalid)?;
+    let limit = if form.credit_limit.trim().is_empty() {
+        Money::zero(currency)
+    } else {
+        Money::parse(form.credit_limit.trim(), currency).map_err(AppError::invalid)?
+    };
+    ledgerport::customers::NewCustomer::new(number, name, currency, terms, limit)
+        .map_err(AppError::invalid)
+}
+
+#[server(endpoint = "admin/customer-profile")]
+pub async fn customer_profile(
+    customer_id: i64,
+) -> Result<ledgerport::customers::CustomerProfile, AppError> {
+    crate::session::require_staff()?;
+    ledgerport::customers::store::profile(&crate::context::app().db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))
+}
+
+/// Changes an account's name, terms, credit limit and billing contacts (one address per line).
+/// New terms apply to invoices issued from now on.
+#[server(endpoint = "admin/update-customer")]
+#[allow(clippy::too_many_arguments)]
+pub async fn update_customer(
+    customer_id: i64,
+    name: String,
+    net_days: String,
+    discount_percent: String,
+    discount_days: String,
+    credit_limit: String,
+    billing_emails: String,
+) -> Result<(), AppError> {
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let current = ledgerport::customers::store::profile(&db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))?;
+    let changed = account_from_form(
+        &current.number,
+        &name,
+        current.currency,
+        &AccountTerms {
+            net_days,
+            discount_percent,
+            discount_days,
+            credit_limit,
+        },
+    )?;
+    let billing = billing_emails
+        .split(['\n', ',', ';'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            ledgerport::users::Email::parse(e)
+                .map_err(|_| AppError::Invalid(format!("{e:?} is not an email address.")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if billing.len() > 10 {
+        return Err(AppError::Invalid(
+            "An account can have at most 10 billing contacts.".into(),
+        ));
+    }
+    ledgerport::customers::store::update_account(
+        &db,
+        customer_id,
+        &changed,
+        &billing,
+        caller.user_id,
+        &caller.email,
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}?saved=1"));
+    Ok(())
 }
 
 /// A customer account with its contacts, for the staff page of one customer.
@@ -162,69 +256,39 @@ pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppErro
     Ok(())
 }
 
-/// One line of the invoice form, as typed; rows left blank are skipped.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LineInput {
-    pub description: String,
-    pub quantity: String,
-    pub unit_price: String,
-    #[serde(default)]
-    pub discount: String,
-    #[serde(default)]
-    pub tax: String,
-}
-
 /// Issues an invoice to a customer by hand. The number makes it idempotent: the same invoice
-/// again changes nothing; another invoice with a used number is refused.
+/// again changes nothing; another invoice with a used number is refused. Form rows left blank
+/// are skipped.
 #[server(endpoint = "admin/create-invoice")]
 pub async fn create_invoice(
     customer_id: i64,
     number: String,
     po_number: String,
     issue_date: String,
-    lines: Vec<LineInput>,
+    lines: Vec<ledgerport::invoices::draft::LineDraft>,
 ) -> Result<i64, AppError> {
-    use ledgerport::invoices::{InvoiceNumber, LineItem, NewInvoice};
+    use ledgerport::invoices::draft::{InvoiceDraft, describe};
     let caller = crate::session::require_staff()?;
     let db = crate::context::app().db;
     let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))?;
-    let issue_date = if issue_date.trim().is_empty() {
-        chrono::Utc::now().date_naive()
-    } else {
-        issue_date.trim().parse().map_err(|_| {
-            AppError::Invalid(format!("{issue_date:?} is not a date like 2026-11-23."))
-        })?
-    };
-    let items = lines
-        .iter()
-        .filter(|l| !(l.description.trim().is_empty() && l.unit_price.trim().is_empty()))
-        .enumerate()
-        .map(|(i, l)| {
-            LineItem::from_text(
-                i + 1,
-                &l.description,
-                &l.quantity,
-                &l.unit_price,
-                &l.discount,
-                &l.tax,
-                currency,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(AppError::invalid)?;
-    let invoice = NewInvoice::new(
-        customer_id,
-        InvoiceNumber::parse(&number).map_err(AppError::invalid)?,
-        Some(po_number.as_str()),
+    let draft = InvoiceDraft {
+        number,
+        po_number,
         issue_date,
-        currency,
-        items,
-    )
-    .map_err(AppError::invalid)?;
+        lines: lines.into_iter().filter(|l| !l.is_blank()).collect(),
+    };
+    let invoice = draft
+        .parse(customer_id, currency, chrono::Utc::now().date_naive())
+        .map_err(|errors| AppError::Invalid(describe(&errors)))?;
     let issued =
-        ledgerport::invoices::store::issue_by_staff(&db, &invoice, caller.user_id, &caller.email)
+        ledgerport::invoices::store::issue_audited(
+            &db,
+            &invoice,
+            Some(caller.user_id),
+            &caller.email,
+        )
             .await?;
     leptos_axum::redirect(&format!(
         "/admin/customers/{customer_id}?issued={}",
@@ -323,6 +387,41 @@ pub async fn record_offline_payment(
         "/admin/customers/{customer_id}?paid={}",
         receipt.payment_id
     ));
+    Ok(())
+}
+
+/// Applies the account's unapplied credit to what is due now on its open invoices, oldest due
+/// date first (disputed amounts are left alone).
+#[server(endpoint = "admin/apply-credit")]
+pub async fn apply_account_credit(customer_id: i64) -> Result<(), AppError> {
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let due = ledgerport::checkout::store::full_amounts(&db, customer_id, &[]).await?;
+    if due.is_empty() {
+        return Err(AppError::Invalid(
+            "Nothing is due on this account to apply credit to.".into(),
+        ));
+    }
+    let left = ledgerport::checkout::store::apply_credit_first(
+        &db,
+        customer_id,
+        &due,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
+    let applied: i64 = due.iter().map(|i| i.amount_minor).sum::<i64>()
+        - left.iter().map(|i| i.amount_minor).sum::<i64>();
+    ledgerport::audit::record(
+        db.pool(),
+        Some(caller.user_id),
+        &caller.email,
+        "credit.applied",
+        &format!("customer:{customer_id}"),
+        &format!("{applied} minor units, oldest first"),
+        "",
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}?credit_applied=1"));
     Ok(())
 }
 

@@ -3,7 +3,10 @@
 
 use chrono::NaiveDate;
 use ledgerport::journal::{AuditRow, JournalPage};
-use ledgerport::reports::{CustomerAging, HealthReport, TrialBalanceRow};
+use ledgerport::payments::history::PaymentView;
+use ledgerport::reports::{
+    CollectionMetrics, CustomerAging, DailyCollection, ExpectedWeek, HealthReport, TrialBalanceRow,
+};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +23,20 @@ pub struct TrialBalanceView {
     pub as_of: NaiveDate,
     pub rows: Vec<TrialBalanceRow>,
 }
+
+/// Collections over a period: DSO and CEI per currency, cash per day, and what is expected over
+/// the coming weeks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionsView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub metrics: Vec<(ledgerport::money::Currency, CollectionMetrics)>,
+    pub daily: Vec<DailyCollection>,
+    pub expected: Vec<ExpectedWeek>,
+}
+
+/// Weeks of expected collections shown.
+pub const EXPECTED_WEEKS: usize = 8;
 
 /// `YYYY-MM-DD`, or today when empty.
 #[cfg(feature = "ssr")]
@@ -105,4 +122,85 @@ pub async fn audit_log(
         page,
     };
     Ok(ledgerport::journal::store::audit(&crate::context::app().db, &filter).await?)
+}
+
+/// DSO/CEI, collections per day and expected collections. The period defaults to the last 30
+/// days up to today.
+#[server(endpoint = "admin/collections")]
+pub async fn collections(from: String, to: String) -> Result<CollectionsView, AppError> {
+    crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let today = chrono::Utc::now().date_naive();
+    let to = date_or_today(&to)?;
+    let from = optional_date(&from)?.unwrap_or(to - chrono::Duration::days(29));
+    if from > to || (to - from).num_days() > 3 * 366 {
+        return Err(AppError::Invalid(
+            "Choose a period that starts before it ends and spans at most three years.".into(),
+        ));
+    }
+    let mut currencies: Vec<ledgerport::money::Currency> = Vec::new();
+    for customer in ledgerport::customers::store::list_customers(&db).await? {
+        if let Ok(currency) = customer.currency.parse()
+            && !currencies.contains(&currency)
+        {
+            currencies.push(currency);
+        }
+    }
+    let mut metrics = Vec::new();
+    for currency in currencies {
+        metrics.push((
+            currency,
+            ledgerport::reports::store::collection_metrics(&db, currency, from, to).await?,
+        ));
+    }
+    Ok(CollectionsView {
+        from,
+        to,
+        metrics,
+        daily: ledgerport::reports::store::collections_per_day(&db, from, to).await?,
+        expected: ledgerport::reports::store::expected_collections(&db, today, EXPECTED_WEEKS)
+            .await?,
+    })
+}
+
+/// Payments received, newest first, filtered; 50 a page.
+#[server(endpoint = "admin/payments")]
+pub async fn staff_payments(
+    customer: Option<i64>,
+    method: String,
+    from: String,
+    to: String,
+    page: u32,
+) -> Result<Vec<PaymentView>, AppError> {
+    use ledgerport::payments::history::PaymentFilter;
+    crate::session::require_staff()?;
+    let method = method.trim();
+    if !method.is_empty() && method.parse::<ledgerport::payments::PaymentMethod>().is_err() {
+        return Err(AppError::Invalid(format!("{method:?} is not a payment method.")));
+    }
+    let filter = PaymentFilter {
+        customer_id: customer,
+        method: (!method.is_empty()).then(|| method.to_string()),
+        from: optional_date(&from)?,
+        to: optional_date(&to)?,
+        limit: 50,
+        offset: 50 * (i64::from(page.max(1)) - 1),
+        ..PaymentFilter::default()
+    };
+    Ok(ledgerport::payments::history::store::find(&crate::context::app().db, &filter).await?)
+}
+
+/// Provider payments against ledger receipts over a period (default: the last 30 days).
+#[server(endpoint = "admin/reconciliation")]
+pub async fn reconciliation(
+    from: String,
+    to: String,
+) -> Result<Vec<ledgerport::reconciliation::ReconciliationRow>, AppError> {
+    crate::session::require_staff()?;
+    let to = date_or_today(&to)?;
+    let from = optional_date(&from)?.unwrap_or(to - chrono::Duration::days(29));
+    if from > to {
+        return Err(AppError::Invalid("The period ends before it starts.".into()));
+    }
+    Ok(ledgerport::reconciliation::store::reconcile(&crate::context::app().db, from, to).await?)
 }

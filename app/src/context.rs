@@ -16,6 +16,8 @@ pub struct AppContext {
     pub log_messages: bool,
     /// Stripe Checkout or the offline sandbox.
     pub payments: std::sync::Arc<dyn ledgerport::checkout::PaymentProvider>,
+    /// When payment reminders go out (REMINDER_SCHEDULE).
+    pub reminder_schedule: ledgerport::reminders::Schedule,
 }
 
 /// The server state; every server function and SSR render runs with it provided.

@@ -187,6 +187,32 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::imports::store::ImportError> for AppError {
+        fn from(e: ledgerport::imports::store::ImportError) -> Self {
+            use ledgerport::imports::store::ImportError;
+            match e {
+                ImportError::Db(e) => internal(e),
+                ImportError::NotFound => AppError::NotFound("There is no such import.".into()),
+                ImportError::AlreadyCommitted => AppError::Conflict(
+                    "This import was already committed; upload the file again to see what it would change now."
+                        .into(),
+                ),
+                refused => AppError::invalid(refused),
+            }
+        }
+    }
+
+    impl From<ledgerport::api_keys::store::ApiKeyError> for AppError {
+        fn from(e: ledgerport::api_keys::store::ApiKeyError) -> Self {
+            use ledgerport::api_keys::store::ApiKeyError;
+            match e {
+                ApiKeyError::Db(e) => internal(e),
+                ApiKeyError::NotFound => AppError::NotFound("There is no such API key.".into()),
+                refused => AppError::invalid(refused),
+            }
+        }
+    }
+
     impl From<AuthError> for AppError {
         fn from(e: AuthError) -> Self {
             match e {

@@ -8,6 +8,7 @@ pub mod disputes;
 pub mod errors;
 pub mod format;
 pub mod forms;
+pub mod integrations;
 pub mod pages;
 pub mod paying;
 pub mod portal;
@@ -26,8 +27,10 @@ use leptos_router::{SsrMode, path};
 use crate::account::who_am_i;
 use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
 use crate::pages::books::{
-    AgingReportPage, AuditPage, JournalPage, LedgerHealthPage, TrialBalancePage,
+    AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, ReconciliationPage,
+    StaffPaymentsPage, TrialBalancePage,
 };
+use crate::pages::integrations::{ApiKeysPage, ImportPage, ImportsPage};
 use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::pages::pay::{CheckoutPage, PayPage};
 use crate::pages::portal::{
@@ -106,6 +109,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/collections") view=CollectionsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/trial-balance") view=TrialBalancePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/ledger-health") view=LedgerHealthPage ssr=SsrMode::Async/>
@@ -144,8 +153,12 @@ fn TopNav() -> impl IntoView {
                                     <a href="/admin">"Customers"</a>
                                     <a href="/admin/disputes">"Disputes"</a>
                                     <a href="/admin/reports/aging">"Books"</a>
+                                    <a href="/admin/imports">"Import"</a>
                                 })}
-                                {manager.then(|| view! { <a href="/admin/outbox">"Outbox"</a> })}
+                                {manager.then(|| view! {
+                                    <a href="/admin/api-keys">"API keys"</a>
+                                    <a href="/admin/outbox">"Outbox"</a>
+                                })}
                                 <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
                             }.into_any()
                         }

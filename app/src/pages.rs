@@ -2,6 +2,7 @@ pub mod admin;
 pub mod books;
 pub mod disputes;
 pub mod home;
+pub mod integrations;
 pub mod not_found;
 pub mod pay;
 pub mod portal;

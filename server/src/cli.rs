@@ -24,6 +24,8 @@ use crate::{http, telemetry};
         PAYMENT_PROVIDER  sandbox (default, offline) or stripe (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)\n  \
         JWT_SIGNING_KEY   session signing key; generated into data/jwt-signing.key when unset\n  \
         SMTP_URL, SMTP_FROM  outgoing mail; without them messages go to the outbox\n  \
+        REMINDER_SCHEDULE days from the due date for reminders (default -3,1,7,14,30)\n  \
+        REMINDERS_EVERY_MINUTES how often the reminder job runs (default 60; 0 = off)\n  \
         LOG_FORMAT        text (default) or json; RUST_LOG sets the level"
 )]
 pub struct Cli {
@@ -50,6 +52,12 @@ enum Command {
         /// Number of load-test invoices to add, spread over the new customers.
         #[arg(long, default_value_t = 0)]
         invoices: u64,
+    },
+    /// Queue today's payment reminders (safe to run beside servers that run the job too).
+    Reminders {
+        /// Run as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
     /// Create an AR staff user; the password is read from standard input (one line).
     CreateStaff {
@@ -110,6 +118,23 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     report.invoices as f64 / report.seconds.max(0.001)
                 );
             }
+            db.close().await;
+            Ok(())
+        }
+        Command::Reminders { date } => {
+            let db = open(&config).await?;
+            let today = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let run = ledgerport::reminders::store::run(
+                &db,
+                &config.reminder_schedule,
+                today,
+                &config.public_base_url,
+            )
+            .await?;
+            println!(
+                "reminders for {today}: {} queued, {} skipped (whole amount in dispute), {} without anyone to write to",
+                run.sent, run.held, run.without_recipient
+            );
             db.close().await;
             Ok(())
         }

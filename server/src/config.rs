@@ -75,6 +75,10 @@ pub struct Config {
     /// Where the generated key lives when none was given (a development convenience).
     pub jwt_key_generated_at: Option<PathBuf>,
     pub smtp: Option<SmtpConfig>,
+    /// Days relative to the due date on which reminders go out.
+    pub reminder_schedule: ledgerport::reminders::Schedule,
+    /// How often each instance runs the reminder job; `None` turns it off.
+    pub reminders_every: Option<std::time::Duration>,
     pub cookie_secure: bool,
     pub log_format: LogFormat,
 }
@@ -237,6 +241,24 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         Some(_) => return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://")),
     };
 
+    let reminder_schedule = match var("REMINDER_SCHEDULE") {
+        None => ledgerport::reminders::Schedule::default(),
+        Some(text) => ledgerport::reminders::Schedule::parse(&text)
+            .map_err(|e| invalid("REMINDER_SCHEDULE", e.to_string()))?,
+    };
+    let reminders_every = match var("REMINDERS_EVERY_MINUTES").as_deref().unwrap_or("60") {
+        "0" => None,
+        text => match text.parse::<u64>() {
+            Ok(minutes @ 1..=1440) => Some(std::time::Duration::from_secs(minutes * 60)),
+            _ => {
+                return Err(invalid(
+                    "REMINDERS_EVERY_MINUTES",
+                    "must be 0 (off) or 1 to 1440 minutes",
+                ));
+            }
+        },
+    };
+
     let log_format = match var("LOG_FORMAT").as_deref().unwrap_or("text") {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -257,6 +279,8 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         jwt_previous_keys,
         jwt_key_generated_at,
         smtp,
+        reminder_schedule,
+        reminders_every,
         cookie_secure,
         log_format,
     })

@@ -45,20 +45,20 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
 }
 
 /// A refusal: where a browser goes back to, and why.
-struct Refusal {
+pub(crate) struct Refusal {
     back: String,
     error: AppError,
 }
 
 impl Refusal {
-    fn new(back: impl Into<String>, error: impl Into<AppError>) -> Self {
+    pub(crate) fn new(back: impl Into<String>, error: impl Into<AppError>) -> Self {
         Self {
             back: back.into(),
             error: error.into(),
         }
     }
 
-    fn respond(self, headers: &HeaderMap) -> Response {
+    pub(crate) fn respond(self, headers: &HeaderMap) -> Response {
         let browser = headers
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())

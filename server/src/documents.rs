@@ -1,7 +1,9 @@
-//! Downloads for customer contacts: invoice and statement PDFs, statement and invoice-list CSVs.
-//! Each is scoped by the session's customer account, like every page.
+//! Downloads: for customer contacts, invoice and statement PDFs and statement and invoice-list
+//! CSVs, each scoped by the session's customer account like every page; for staff, the report
+//! tables as CSV (`reports`).
 
 mod pdf;
+mod reports;
 
 use app::format::{date, money};
 use app::portal::statement_period;
@@ -28,6 +30,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/documents/invoices.csv", get(invoice_list_csv)),
         ("/documents/statement.pdf", get(statement_pdf)),
         ("/documents/statement.csv", get(statement_csv)),
+        ("/documents/reports/{file}", get(reports::report_csv)),
     ]
 }
 
@@ -35,6 +38,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
 enum DocumentError {
     #[error("There is no such document on your account.")]
     NotFound,
+    #[error("Only AR staff can do that.")]
+    Forbidden,
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -47,6 +52,7 @@ impl IntoResponse for DocumentError {
     fn into_response(self) -> Response {
         match self {
             DocumentError::NotFound => (StatusCode::NOT_FOUND, self.to_string()).into_response(),
+            DocumentError::Forbidden => (StatusCode::FORBIDDEN, self.to_string()).into_response(),
             DocumentError::Invalid(_) => {
                 (StatusCode::BAD_REQUEST, self.to_string()).into_response()
             }

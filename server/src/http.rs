@@ -44,6 +44,8 @@ pub enum ServeError {
     },
     #[error("cannot set up the Stripe client: {0}")]
     Stripe(String),
+    #[error("cannot set up mail (SMTP_URL, SMTP_FROM): {0}")]
+    Mail(String),
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -70,6 +72,7 @@ pub struct RouterSettings {
     pub log_messages: bool,
     pub payments: Arc<dyn PaymentProvider>,
     pub webhook_secret: Vec<u8>,
+    pub reminder_schedule: ledgerport::reminders::Schedule,
 }
 
 impl RouterSettings {
@@ -114,6 +117,7 @@ impl RouterSettings {
             log_messages: config.smtp.is_none() && !config.public_base_url.starts_with("https://"),
             payments,
             webhook_secret,
+            reminder_schedule: config.reminder_schedule.clone(),
         })
     }
 }
@@ -152,6 +156,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         public_base_url: settings.public_base_url.trim_end_matches('/').to_string(),
         log_messages: settings.log_messages,
         payments: settings.payments,
+        reminder_schedule: settings.reminder_schedule,
     };
     let state = ServerState {
         leptos: leptos.clone(),
@@ -167,7 +172,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     for (path, handler) in probe_routes() {
         probes = probes.route(path, handler);
     }
-    for (path, handler) in webhook_routes() {
+    for (path, handler) in webhook_routes().into_iter().chain(crate::api::routes()) {
         probes = probes.route(path, handler);
     }
     let mut with_session = Router::new();
@@ -175,6 +180,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         .into_iter()
         .chain(crate::sandbox::routes())
         .chain(crate::disputes::routes())
+        .chain(crate::imports::routes())
     {
         with_session = with_session.route(path, handler);
     }
@@ -248,6 +254,21 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
     let app = router(leptos, db.clone(), RouterSettings::from_config(&config)?);
+    let mailer: Option<Arc<dyn crate::mail::Mailer>> = match &config.smtp {
+        None => None,
+        Some(smtp) => Some(Arc::new(
+            crate::mail::SmtpMailer::new(smtp.url.expose(), &smtp.from)
+                .map_err(|e| ServeError::Mail(e.to_string()))?,
+        )),
+    };
+    crate::jobs::Jobs {
+        db: db.clone(),
+        reminder_schedule: config.reminder_schedule.clone(),
+        reminders_every: config.reminders_every,
+        public_base_url: config.public_base_url.clone(),
+        mailer,
+    }
+    .spawn();
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .map_err(|source| ServeError::Bind {

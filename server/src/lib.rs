@@ -1,11 +1,15 @@
 //! The Ledgerport server as a library, so integration tests can build the same router.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod disputes;
 pub mod documents;
 mod guard;
 pub mod http;
+pub mod imports;
+pub mod jobs;
+pub mod mail;
 pub mod sandbox;
 pub mod stripe;
 mod telemetry;

@@ -82,6 +82,9 @@ struct Objects {
     dispute_invoice_a: i64,
     dispute_line_a: i64,
     attachment_a: i64,
+    /// A CSV import (whose one row has an error, so committing it changes nothing) and an API key.
+    import: i64,
+    api_key: i64,
 }
 
 /// The policy and a harmless request for each endpoint. `None` means nobody wrote a policy yet,
@@ -92,6 +95,7 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
     let (invoice, payment) = (o.invoice_a, o.payment_a);
     let (open, checkout) = (o.invoice_a_open, &o.checkout_a);
     let dispute = o.dispute_a;
+    let (import, key) = (o.import, o.api_key);
     let (rule, body) = match path {
         // pages
         "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
@@ -114,6 +118,33 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         | "/admin/trial-balance"
         | "/admin/ledger-health" => (Rule::Staff, String::new()),
         "/admin/audit" => (Rule::Manager, String::new()),
+        "/admin/reports/collections" | "/admin/payments" | "/admin/reconciliation" => {
+            (Rule::Staff, String::new())
+        }
+        "/api/admin/reconciliation" => (Rule::Staff, "from=&to=".into()),
+        "/admin/imports" | "/admin/imports/{id}" => (Rule::Staff, String::new()),
+        "/admin/api-keys" => (Rule::Manager, String::new()),
+        "/api/admin/collections" => (Rule::Staff, "from=&to=".into()),
+        "/api/admin/payments" => (Rule::Staff, "method=&from=&to=&page=1".into()),
+        "/api/admin/import-preview" | "/api/admin/commit-import" => {
+            (Rule::Staff, format!("id={import}"))
+        }
+        "/api/admin/api-keys" | "/api/admin/run-reminders" => (Rule::Manager, String::new()),
+        "/api/admin/create-api-key" => (Rule::Manager, "label=matrix".into()),
+        "/api/admin/revoke-api-key" => (Rule::Manager, format!("id={key}")),
+        "/api/admin/customer-profile" | "/api/admin/apply-credit" => {
+            (Rule::Staff, format!("customer_id={a}"))
+        }
+        "/api/admin/update-customer" => (
+            Rule::Staff,
+            format!(
+                "customer_id={a}&name=Acme%20Corporation&net_days=30&discount_percent=&discount_days=\
+                 &credit_limit=&billing_emails=ap%40acme.example"
+            ),
+        ),
+        // The CSV upload is multipart, built by `dispute_post`.
+        "/admin/imports/post" => (Rule::Staff, String::new()),
+        "/documents/reports/{file}" => (Rule::Staff, "as_of=".into()),
         "/api/admin/aging" | "/api/admin/trial-balance" => (Rule::Staff, "as_of=".into()),
         "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
         "/api/admin/ledger-health" => (Rule::Staff, String::new()),
@@ -215,6 +246,15 @@ fn concrete(path: &str, o: &Objects) -> String {
     if path == "/documents/invoices/{file}" {
         return format!("/documents/invoices/{}.pdf", o.invoice_a);
     }
+    if path == "/documents/reports/{file}" {
+        return "/documents/reports/aging.csv".into();
+    }
+    if path == "/admin/imports/post" {
+        return "/admin/imports".into();
+    }
+    if path == "/admin/imports/{id}" {
+        return path.replace("{id}", &o.import.to_string());
+    }
     if path.ends_with("checkout/{id}") {
         return path.replace("{id}", &o.checkout_a);
     }
@@ -268,6 +308,9 @@ impl Callers {
     }
 }
 
+/// A CSV whose only row names no customer: previewing or committing it changes nothing.
+const IMPORT_WITH_AN_ERROR: &str = "customer,invoice,description,quantity,unit_price\nC-404,X-1,Thing,1,1\n";
+
 /// Posts a dispute form as the browser does (multipart where it carries files) and returns the
 /// status; a redirect (303) means it went through.
 async fn dispute_post(
@@ -294,6 +337,13 @@ async fn dispute_post(
         "/disputes/{id}/messages" => {
             request.multipart(reqwest::multipart::Form::new().text("body", "Any news?"))
         }
+        "/admin/imports/post" => request.multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(IMPORT_WITH_AN_ERROR.as_bytes().to_vec())
+                    .file_name("matrix.csv"),
+            ),
+        ),
         _ => request
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body.to_string()),
@@ -442,7 +492,26 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
     )
     .await
     .unwrap();
+    let clerk: i64 = sqlx::query("SELECT id FROM users WHERE email = 'clerk@ledgerport.example'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let import = ledgerport::imports::store::upload(
+        &app.db,
+        "matrix.csv",
+        IMPORT_WITH_AN_ERROR.as_bytes(),
+        clerk,
+    )
+    .await
+    .unwrap();
+    let api_key = ledgerport::api_keys::store::create(&app.db, "matrix", clerk, "clerk")
+        .await
+        .unwrap()
+        .0;
     let objects = Objects {
+        import,
+        api_key,
         customer_a,
         invoice_a,
         invoice_a_open,
@@ -471,10 +540,14 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
         .iter()
         .map(|(path, _)| path.to_string())
         .collect();
-    let (dispute_downloads, dispute_posts): (Vec<String>, Vec<String>) = server::disputes::routes()
-        .into_iter()
-        .map(|(path, _)| path.to_string())
-        .partition(|path| path.starts_with("/documents/"));
+    let (dispute_downloads, mut dispute_posts): (Vec<String>, Vec<String>) =
+        server::disputes::routes()
+            .into_iter()
+            .map(|(path, _)| path.to_string())
+            .partition(|path| path.starts_with("/documents/"));
+    // The upload route shares its path with the upload page; its policy is written under a
+    // name of its own.
+    dispute_posts.extend(server::imports::routes().into_iter().map(|(path, _)| format!("{path}/post")));
     let documents: Vec<String> = server::documents::routes()
         .into_iter()
         .chain(server::sandbox::routes())
@@ -548,6 +621,27 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
             let status = app.invoke(path, "{}", callers.cookie(who)).await.status();
             if status != 400 {
                 mismatches.push(format!("{path} as {who:?}: unsigned answered {status}"));
+            }
+        }
+    }
+    // The ERP API authenticates by API key only: a browser session, whoever's, is not one.
+    for (path, _) in server::api::routes() {
+        if path.ends_with("openapi.json") {
+            continue;
+        }
+        for who in EVERYONE {
+            cells += 1;
+            let mut request = if path.ends_with("payments") {
+                app.client.get(app.url(path))
+            } else {
+                app.client.post(app.url(path)).body("{}")
+            };
+            if let Some(cookie) = callers.cookie(who) {
+                request = request.header("cookie", cookie);
+            }
+            let status = request.send().await.unwrap().status();
+            if status != 401 {
+                mismatches.push(format!("{path} as {who:?}: without a key answered {status}"));
             }
         }
     }

@@ -333,15 +333,15 @@ pub async fn settle_in(
     Ok(receipt)
 }
 
-/// The receipt email to the contact who paid, queued with the posting (sent by SMTP when
-/// configured; otherwise it waits in the outbox).
+/// The receipt email to the contact who paid and the account's billing contacts, queued with
+/// the posting (sent by SMTP when configured; otherwise it waits in the outbox).
 async fn queue_receipt(
     tx: &mut Transaction<'_, Any>,
     collected: &Collected<'_>,
     receipt: &PaymentReceipt,
 ) -> Result<(), CheckoutStoreError> {
     let payer = sqlx::query(
-        "SELECT u.email, u.display_name, c.name FROM checkouts k \
+        "SELECT u.email, u.display_name, c.name, k.customer_id FROM checkouts k \
          JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
          WHERE k.id = $1",
     )
@@ -351,6 +351,7 @@ async fn queue_receipt(
     let email: String = payer.try_get("email")?;
     let name: String = payer.try_get("display_name")?;
     let customer: String = payer.try_get("name")?;
+    let customer_id: i64 = payer.try_get("customer_id")?;
     let mut lines = String::new();
     for a in &receipt.allocations {
         let number: String = sqlx::query("SELECT number FROM invoices WHERE id = $1")
@@ -378,16 +379,25 @@ async fn queue_receipt(
          It was applied as follows:\n{lines}\nThank you.\n",
         collected.received, collected.payment_reference
     );
-    crate::outbox::store::queue(
-        &mut **tx,
-        &crate::outbox::store::Message {
-            recipient: &email,
-            subject: &format!("Payment received: {amount}"),
-            body: &body,
-            kind: "receipt",
-        },
-    )
-    .await?;
+    let subject = format!("Payment received: {amount}");
+    let mut recipients = vec![email];
+    for billing in crate::customers::store::billing_emails(&mut **tx, customer_id).await? {
+        if !recipients.contains(&billing) {
+            recipients.push(billing);
+        }
+    }
+    for recipient in &recipients {
+        crate::outbox::store::queue(
+            &mut **tx,
+            &crate::outbox::store::Message {
+                recipient,
+                subject: &subject,
+                body: &body,
+                kind: "receipt",
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

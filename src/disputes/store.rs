@@ -553,7 +553,7 @@ pub async fn dispute_form(
     Ok(Some(DisputeForm {
         invoice_id,
         number: invoice.try_get("number")?,
-        currency: parse_currency(&invoice.try_get::<String, _>("currency")?)?,
+        currency: crate::db::currency(&invoice.try_get::<String, _>("currency")?)?,
         open_minor: open,
         held_minor: held,
         disputable_minor: if void { 0 } else { (open - held).max(0) },
@@ -1007,7 +1007,7 @@ async fn load(
         invoice_id: row.try_get("invoice_id")?,
         invoice_number: row.try_get("number")?,
         status: parse_status(&row.try_get::<String, _>("status")?)?,
-        currency: parse_currency(&row.try_get::<String, _>("currency")?)?,
+        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
         disputed_minor: row.try_get("disputed_minor")?,
         assignee_id: row.try_get("assignee_id")?,
         closed_at: parse_time(row.try_get("closed_at")?)?,
@@ -1199,7 +1199,7 @@ fn dispute_row(r: &sqlx::any::AnyRow) -> Result<DisputeRow, DisputeStoreError> {
         invoice_id: r.try_get("invoice_id")?,
         invoice_number: r.try_get("invoice_number")?,
         status: parse_status(&r.try_get::<String, _>("status")?)?,
-        currency: parse_currency(&r.try_get::<String, _>("currency")?)?,
+        currency: crate::db::currency(&r.try_get::<String, _>("currency")?)?,
         disputed_minor: r.try_get("disputed_minor")?,
         credited_minor: r.try_get("credited_minor")?,
         assignee: r.try_get("assignee")?,
@@ -1212,11 +1212,6 @@ fn dispute_row(r: &sqlx::any::AnyRow) -> Result<DisputeRow, DisputeStoreError> {
 fn parse_status(text: &str) -> Result<DisputeStatus, DisputeStoreError> {
     DisputeStatus::parse(text)
         .ok_or_else(|| DbError::Corrupt(format!("dispute status {text:?}")).into())
-}
-
-fn parse_currency(text: &str) -> Result<Currency, DisputeStoreError> {
-    text.parse()
-        .map_err(|_| DbError::Corrupt(format!("currency {text:?}")).into())
 }
 
 fn parse_time(text: Option<String>) -> Result<Option<DateTime<Utc>>, DisputeStoreError> {

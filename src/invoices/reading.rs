@@ -191,9 +191,7 @@ pub async fn invoice_detail(
         id: header.try_get("id")?,
         number: header.try_get("number")?,
         po_number: header.try_get("po_number")?,
-        currency: currency
-            .parse()
-            .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
+        currency: crate::db::currency(&currency)?,
         issue_date,
         due_date,
         // The invoice's own terms, whatever the customer's terms are today.
@@ -217,5 +215,54 @@ pub async fn invoice_detail(
         lines,
         activity,
         disputes,
+    }))
+}
+
+/// An invoice found by its number, as an integration refers to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceByNumber {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_number: String,
+    pub number: String,
+    pub currency: crate::money::Currency,
+    pub due_date: NaiveDate,
+    pub total_minor: i64,
+    pub open_minor: i64,
+    /// `(line_no, line id)` in line order.
+    pub lines: Vec<(i64, i64)>,
+}
+
+/// Looks an invoice up by its number (any case), with its line ids.
+pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceByNumber>, DbError> {
+    let Some(row) = sqlx::query(
+        "SELECT i.id, i.customer_id, c.number AS customer_number, i.number, i.currency, i.due_date, \
+                i.total_minor, i.open_minor \
+         FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE i.number = $1",
+    )
+    .bind(number.trim().to_ascii_uppercase())
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    let lines = sqlx::query("SELECT line_no, id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+        .bind(id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, DbError>>()?;
+    Ok(Some(InvoiceByNumber {
+        id,
+        customer_id: row.try_get("customer_id")?,
+        customer_number: row.try_get("customer_number")?,
+        number: row.try_get("number")?,
+        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
+        due_date: parse_date(&row.try_get::<String, _>("due_date")?)?,
+        total_minor: row.try_get("total_minor")?,
+        open_minor: row.try_get("open_minor")?,
+        lines,
     }))
 }

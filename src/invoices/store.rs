@@ -46,11 +46,12 @@ pub async fn issue_invoice(db: &Db, invoice: &NewInvoice) -> Result<IssuedInvoic
     Ok(issued)
 }
 
-/// Staff issue an invoice by hand: issued and audited in one transaction.
-pub async fn issue_by_staff(
+/// An invoice issued by staff (a user) or an integration (an API key, no user): issued and
+/// audited in one transaction.
+pub async fn issue_audited(
     db: &Db,
     invoice: &NewInvoice,
-    actor_user_id: i64,
+    actor_user_id: Option<i64>,
     actor: &str,
 ) -> Result<IssuedInvoice, IssueError> {
     let mut tx = db.begin_write().await?;
@@ -58,7 +59,7 @@ pub async fn issue_by_staff(
     if !issued.replayed {
         crate::audit::record(
             &mut *tx,
-            Some(actor_user_id),
+            actor_user_id,
             actor,
             "invoice.issued",
             &format!("invoice:{}", issued.invoice_id),

@@ -7,13 +7,7 @@ use super::{
     AUDIT_PER_PAGE, AuditFilter, AuditRow, JOURNAL_PER_PAGE, JournalEntryView, JournalFilter,
     JournalLineView, JournalPage,
 };
-use crate::db::{Db, DbError, date_text, parse_date};
-
-/// A filter value bound to a numbered parameter.
-enum Param {
-    Text(String),
-    Int(i64),
-}
+use crate::db::{Db, DbError, Param, bind_params, date_text, parse_date};
 
 /// The WHERE clause for the filters that are set (only those, so the unfiltered journal reads
 /// straight down its date index), and their values in parameter order.
@@ -43,19 +37,6 @@ fn entry_filter(filter: &JournalFilter) -> (String, Vec<Param>) {
         );
     }
     (clauses.join(" AND "), params)
-}
-
-fn bind_params<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    params: &[Param],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for param in params {
-        query = match param {
-            Param::Text(text) => query.bind(text.clone()),
-            Param::Int(value) => query.bind(*value),
-        };
-    }
-    query
 }
 
 /// Entries newest first, each with its lines.

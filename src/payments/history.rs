@@ -17,6 +17,8 @@ pub struct AppliedTo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentView {
     pub id: i64,
+    pub customer_id: i64,
+    pub customer_number: String,
     pub received_date: NaiveDate,
     pub method: String,
     pub reference: String,
@@ -27,14 +29,31 @@ pub struct PaymentView {
     pub unapplied_minor: i64,
 }
 
+/// Which payments staff (or an ERP) read: every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentFilter {
+    pub customer_id: Option<i64>,
+    pub payment_id: Option<i64>,
+    pub method: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only payments with a larger id: how an ERP pages through everything since its last read.
+    pub after_id: Option<i64>,
+    /// Oldest first (for `after_id` paging) instead of newest first.
+    pub oldest_first: bool,
+    pub limit: i64,
+    /// Rows to skip (page × limit), for the staff list's pages.
+    pub offset: i64,
+}
+
 #[cfg(feature = "ssr")]
 pub mod store {
     use std::collections::HashMap;
 
     use sqlx::Row;
 
-    use super::{AppliedTo, PaymentView};
-    use crate::db::{Db, DbError, parse_date};
+    use super::{AppliedTo, PaymentFilter, PaymentView};
+    use crate::db::{Db, DbError, Param, bind_params, date_text, parse_date};
 
     /// The customer's payments (all, or just `payment_id`), newest first, with allocations.
     pub async fn payments(
@@ -43,16 +62,65 @@ pub mod store {
         payment_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<PaymentView>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, received_date, method, business_key, currency, amount_minor FROM payments \
-             WHERE customer_id = $1 AND ($2 = 0 OR id = $2) \
-             ORDER BY received_date DESC, id DESC LIMIT $3",
+        find(
+            db,
+            &PaymentFilter {
+                customer_id: Some(customer_id),
+                payment_id,
+                limit,
+                ..PaymentFilter::default()
+            },
         )
-        .bind(customer_id)
-        .bind(payment_id.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
+        .await
+    }
+
+    /// Payments matching `filter`, with allocations. Only the filters that are set reach the SQL.
+    pub async fn find(db: &Db, filter: &PaymentFilter) -> Result<Vec<PaymentView>, DbError> {
+        let mut conditions = Vec::new();
+        let mut params = Vec::new();
+        let mut bind = |condition: &str, param: Param| {
+            params.push(param);
+            conditions.push(condition.replace('?', &format!("${}", params.len())));
+        };
+        if let Some(id) = filter.customer_id {
+            bind("p.customer_id = ?", Param::Int(id));
+        }
+        if let Some(id) = filter.payment_id {
+            bind("p.id = ?", Param::Int(id));
+        }
+        if let Some(method) = &filter.method {
+            bind("p.method = ?", Param::Text(method.clone()));
+        }
+        if let Some(from) = filter.from {
+            bind("p.received_date >= ?", Param::Text(date_text(from)));
+        }
+        if let Some(to) = filter.to {
+            bind("p.received_date <= ?", Param::Text(date_text(to)));
+        }
+        if let Some(after) = filter.after_id {
+            bind("p.id > ?", Param::Int(after));
+        }
+        let filters = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let order = if filter.oldest_first {
+            "p.id"
+        } else {
+            "p.received_date DESC, p.id DESC"
+        };
+        let sql = format!(
+            "SELECT p.id, p.customer_id, c.number AS customer_number, p.received_date, p.method, \
+                    p.business_key, p.currency, p.amount_minor \
+             FROM payments p JOIN customers c ON c.id = p.customer_id {filters} \
+             ORDER BY {order} LIMIT {} OFFSET {}",
+            filter.limit.clamp(1, 1000),
+            filter.offset.max(0)
+        );
+        let rows = bind_params(sqlx::query(&sql), &params)
+            .fetch_all(db.pool())
+            .await?;
         let ids: Vec<i64> = rows
             .iter()
             .map(|r| r.try_get("id"))
@@ -85,16 +153,15 @@ pub mod store {
                 let id: i64 = row.try_get("id")?;
                 let amount_minor: i64 = row.try_get("amount_minor")?;
                 let applied = applied.remove(&id).unwrap_or_default();
-                let currency: String = row.try_get("currency")?;
                 let used: i64 = applied.iter().map(|a| a.amount_minor).sum();
                 Ok(PaymentView {
                     id,
+                    customer_id: row.try_get("customer_id")?,
+                    customer_number: row.try_get("customer_number")?,
                     received_date: parse_date(&row.try_get::<String, _>("received_date")?)?,
                     method: row.try_get("method")?,
                     reference: row.try_get("business_key")?,
-                    currency: currency
-                        .parse()
-                        .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
+                    currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
                     amount_minor,
                     applied,
                     unapplied_minor: amount_minor - used,

@@ -4,8 +4,9 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{
-    AccountSummary, Aging, CollectionMetrics, CustomerAging, HealthReport, OpenItem, Statement,
-    StatementLine, TrialBalanceRow, bucket_limits,
+    AccountSummary, Aging, CollectionMetrics, CustomerAging, DailyCollection, ExpectedWeek,
+    HealthReport, OpenItem, Statement, StatementLine, TrialBalanceRow, bucket_limits,
+    expected_week, week_start,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
@@ -75,21 +76,21 @@ pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<Customer
         query = query.bind(date_text(as_of));
     }
     let mut report: Vec<CustomerAging> = Vec::new();
+    // Rows of one customer are not adjacent in every plan: find its entry by id, not by scan.
+    let mut index_of: std::collections::HashMap<i64, usize> = std::collections::HashMap::new();
     for row in query.fetch_all(db.pool()).await? {
         let id: i64 = row.try_get("id")?;
-        let index = match report.iter().position(|c| c.customer_id == id) {
-            Some(index) => index,
+        let index = match index_of.get(&id) {
+            Some(&index) => index,
             None => {
-                let currency: String = row.try_get("currency")?;
                 report.push(CustomerAging {
                     customer_id: id,
                     number: row.try_get("number")?,
                     name: row.try_get("name")?,
-                    currency: currency
-                        .parse()
-                        .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
+                    currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
                     aging: Aging::default(),
                 });
+                index_of.insert(id, report.len() - 1);
                 report.len() - 1
             }
         };
@@ -383,6 +384,109 @@ pub async fn collection_metrics(
     ))
 }
 
+/// Cash received per day (payments by their received date), oldest first.
+pub async fn collections_per_day(
+    db: &Db,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<DailyCollection>, DbError> {
+    let rows = sqlx::query(
+        "SELECT received_date, currency, CAST(sum(amount_minor) AS BIGINT) AS amount, \
+                count(*) AS payments \
+         FROM payments WHERE received_date >= $1 AND received_date <= $2 \
+         GROUP BY received_date, currency ORDER BY received_date, currency",
+    )
+    .bind(date_text(from))
+    .bind(date_text(to))
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(DailyCollection {
+                date: parse_date(&row.try_get::<String, _>("received_date")?)?,
+                currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
+                amount_minor: row.try_get("amount")?,
+                payments: row.try_get("payments")?,
+            })
+        })
+        .collect()
+}
+
+/// What should come in over the next `weeks` weeks: each open invoice's amount due now
+/// (disputed amounts left out), expected on its due date plus its customer's average lateness
+/// over the last year (weighted by amount; zero without history). Every currency has a row for
+/// every week, so a quiet week shows as zero.
+pub async fn expected_collections(
+    db: &Db,
+    today: NaiveDate,
+    weeks: usize,
+) -> Result<Vec<ExpectedWeek>, DbError> {
+    let days_late = match db.engine() {
+        crate::db::Engine::Sqlite => {
+            "CAST(julianday(p.received_date) - julianday(i.due_date) AS BIGINT)"
+        }
+        crate::db::Engine::Postgres => "(CAST(p.received_date AS DATE) - CAST(i.due_date AS DATE))",
+    };
+    let lateness_sql = format!(
+        "SELECT a.customer_id, CAST(sum({days_late} * a.amount_minor) AS BIGINT) AS weighted, \
+                CAST(sum(a.amount_minor) AS BIGINT) AS paid \
+         FROM allocations a JOIN payments p ON p.id = a.payment_id \
+         JOIN invoices i ON i.id = a.invoice_id \
+         WHERE p.received_date >= $1 GROUP BY a.customer_id"
+    );
+    let year_ago = today - chrono::Duration::days(365);
+    let mut lateness = std::collections::HashMap::new();
+    for row in sqlx::query(&lateness_sql)
+        .bind(date_text(year_ago))
+        .fetch_all(db.pool())
+        .await?
+    {
+        let (weighted, paid): (i64, i64) = (row.try_get("weighted")?, row.try_get("paid")?);
+        if paid > 0 {
+            lateness.insert(row.try_get::<i64, _>("customer_id")?, weighted / paid);
+        }
+    }
+    let open = sqlx::query(&format!(
+        "SELECT i.customer_id, i.due_date, i.currency, \
+                CAST(sum(i.open_minor - {HELD}) AS BIGINT) AS due \
+         FROM invoices i WHERE i.open_minor > i.held_minor \
+         GROUP BY i.customer_id, i.due_date, i.currency"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let first_week = week_start(today);
+    let mut result: Vec<ExpectedWeek> = Vec::new();
+    for row in open {
+        let customer: i64 = row.try_get("customer_id")?;
+        let due = parse_date(&row.try_get::<String, _>("due_date")?)?;
+        let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
+        let Some(week) = expected_week(
+            due,
+            lateness.get(&customer).copied().unwrap_or(0),
+            today,
+            weeks,
+        ) else {
+            continue;
+        };
+        if !result.iter().any(|w| w.currency == currency) {
+            result.extend((0..weeks).map(|w| ExpectedWeek {
+                week_start: first_week + chrono::Duration::days(7 * w as i64),
+                currency,
+                amount_minor: 0,
+            }));
+        }
+        let start = first_week + chrono::Duration::days(7 * week as i64);
+        if let Some(slot) = result
+            .iter_mut()
+            .find(|w| w.currency == currency && w.week_start == start)
+        {
+            slot.amount_minor += row.try_get::<i64, _>("due")?;
+        }
+    }
+    result.sort_by(|a, b| (a.currency.code(), a.week_start).cmp(&(b.currency.code(), b.week_start)));
+    Ok(result)
+}
+
 /// Re-derives every balance from the journal and reports each broken invariant.
 pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
     let pool = db.pool();
@@ -536,6 +640,45 @@ mod tests {
             .unwrap();
         assert_eq!(summary.balance_due_minor, s.closing_minor);
         assert_eq!(summary.overdue_minor, 25_000);
+    }
+
+    #[tokio::test]
+    async fn collections_per_day_and_expected_collections_match_the_hand_computed_weeks() {
+        let db = fresh_db().await;
+        book(&db).await;
+        let daily = collections_per_day(&db, date("2026-04-01"), date("2026-04-30"))
+            .await
+            .unwrap();
+        assert_eq!(
+            daily,
+            vec![DailyCollection {
+                date: date("2026-04-10"),
+                currency: Currency::Usd,
+                amount_minor: 5_000,
+                payments: 1,
+            }]
+        );
+        // The one payment came 69 days after INV-A's due date, so this customer pays 69 days
+        // late. On Thursday 30 April (week of Monday 27 April): A's rest (due 31 Jan) is
+        // expected now; B (due 17 Mar) on 25 May, week 4; C (due 1 May) on 9 July, beyond 8 weeks.
+        let expected = expected_collections(&db, date("2026-04-30"), 8).await.unwrap();
+        let weeks: Vec<(String, i64)> = expected
+            .iter()
+            .map(|w| (w.week_start.to_string(), w.amount_minor))
+            .collect();
+        assert_eq!(
+            weeks,
+            vec![
+                ("2026-04-27".to_string(), 5_000),
+                ("2026-05-04".to_string(), 0),
+                ("2026-05-11".to_string(), 0),
+                ("2026-05-18".to_string(), 0),
+                ("2026-05-25".to_string(), 20_000),
+                ("2026-06-01".to_string(), 0),
+                ("2026-06-08".to_string(), 0),
+                ("2026-06-15".to_string(), 0),
+            ]
+        );
     }
 
     #[tokio::test]

@@ -6,9 +6,11 @@ use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::admin::{
-    ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RecordOfflinePayment, RevokeAccess,
-    VoidInvoice, customer_contacts, customer_invoices, customers, outbox,
+    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RecordOfflinePayment, RevokeAccess,
+    UpdateCustomer, VoidInvoice, customer_contacts, customer_invoices, customer_profile, customers,
+    outbox,
 };
+use crate::integrations::RunReminders;
 use crate::forms::form_error;
 use crate::pages::sign_in::FormError;
 
@@ -166,6 +168,8 @@ pub fn AdminCustomerPage() -> impl IntoView {
             })}
         </Suspense>
         <CustomerInvoices customer_id=customer_id/>
+        <ApplyCreditForm customer_id=customer_id/>
+        <AccountSettingsForm customer_id=customer_id/>
         <RecordPaymentForm customer_id=customer_id/>
         <NewInvoiceForm customer_id=customer_id/>
         <section class="card narrow" aria-labelledby="invite-heading">
@@ -193,14 +197,110 @@ pub fn AdminCustomerPage() -> impl IntoView {
     }
 }
 
+/// Applies the account's unapplied credit (overpayments, credits) to what is due, oldest first.
+#[component]
+fn ApplyCreditForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
+    let apply = ServerAction::<ApplyAccountCredit>::new();
+    let apply_error = form_error(apply);
+    let query = use_query_map();
+    let applied = move || {
+        query.with(|q| q.get("credit_applied").is_some())
+            || apply.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    view! {
+        <section class="card narrow" aria-labelledby="credit-heading">
+            <h2 id="credit-heading">"Unapplied credit"</h2>
+            <p class="hint">"Overpayments and credits the customer has not used yet. Applying them settles what is due now, oldest due date first; disputed amounts are left alone."</p>
+            <ActionForm action=apply attr:class="inline">
+                <input type="hidden" name="customer_id" value=customer_id/>
+                <button class="button secondary" type="submit">"Apply credit to open invoices"</button>
+            </ActionForm>
+            <FormError message=Signal::derive(apply_error)/>
+            {move || applied().then(|| view! { <p class="notice" role="status">"Credit applied."</p> })}
+        </section>
+    }
+}
+
+/// The account's name, terms, credit limit and billing contacts, editable by staff.
+#[component]
+fn AccountSettingsForm(
+    customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let update = ServerAction::<UpdateCustomer>::new();
+    let update_error = form_error(update);
+    let query = use_query_map();
+    let saved = move || {
+        query.with(|q| q.get("saved").is_some()) || update.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    let profile = Resource::new(
+        move || (customer_id(), update.version().get()),
+        |(id, _)| customer_profile(id),
+    );
+    view! {
+        <section class="card narrow" aria-labelledby="account-heading">
+            <h2 id="account-heading">"Account settings"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match profile.await {
+                        Err(e) => error_view(e),
+                        Ok(p) => {
+                            let limit = ledgerport::money::Money::from_minor(p.credit_limit_minor, p.currency).amount().to_string();
+                            let discount = p.terms.discount_percent_text();
+                            view! {
+                                <p class="hint">{p.number.clone()} " · billed in " {p.currency.code()}
+                                    ". New terms apply to invoices issued from now on. Billing contacts receive receipts and reminders (without any, reminders go to the account's payers)."</p>
+                                <ActionForm action=update attr:class="form">
+                                    <input type="hidden" name="customer_id" value=p.id/>
+                                    <label for="a-name">"Account holder"</label>
+                                    <input id="a-name" name="name" required maxlength="200" value=p.name.clone()/>
+                                    <label for="a-net">"Due after (days)"</label>
+                                    <input id="a-net" name="net_days" inputmode="numeric" value=p.terms.net_days()/>
+                                    <label for="a-discount">"Discount for paying early (%)"</label>
+                                    <input id="a-discount" name="discount_percent" inputmode="decimal" value=discount/>
+                                    <label for="a-discount-days">"Days the discount applies"</label>
+                                    <input id="a-discount-days" name="discount_days" inputmode="numeric" value=p.terms.discount_days()/>
+                                    <label for="a-limit">"Credit limit"</label>
+                                    <input id="a-limit" name="credit_limit" inputmode="decimal" value=limit/>
+                                    <label for="a-billing">"Billing contacts, one address per line"</label>
+                                    <textarea id="a-billing" name="billing_emails" rows="3">{p.billing_emails.join("\n")}</textarea>
+                                    <FormError message=Signal::derive(update_error)/>
+                                    {move || saved().then(|| view! { <p class="notice" role="status">"Saved."</p> })}
+                                    <button class="button" type="submit">"Save the account"</button>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
 #[component]
 pub fn OutboxPage() -> impl IntoView {
-    let messages = Resource::new(|| (), |_| outbox());
+    let remind = ServerAction::<RunReminders>::new();
+    let remind_error = form_error(remind);
+    let messages = Resource::new(move || remind.version().get(), |_| outbox());
+    let reminded = move || {
+        remind.value().with(|v| match v {
+            Some(Ok(run)) => Some(format!(
+                "{} reminders queued; {} invoices skipped because their whole amount is in dispute; {} without anyone to write to.",
+                run.sent, run.held, run.without_recipient
+            )),
+            _ => None,
+        })
+    };
     view! {
         <Title text="Outbox"/>
         <section class="card" aria-labelledby="outbox-heading">
             <h1 id="outbox-heading">"Outbox"</h1>
-            <p class="hint">"Every message the portal sends. Without SMTP configured, messages stay queued here."</p>
+            <p class="hint">"Every message the portal sends, with its delivery status. Without SMTP configured, messages stay queued here. "
+                "Payment reminders go out on schedule (by default 3 days before the due date and 1, 7, 14 and 30 days after), never for disputed amounts."</p>
+            <ActionForm action=remind attr:class="inline">
+                <button class="button secondary" type="submit">"Send due reminders now"</button>
+            </ActionForm>
+            <FormError message=Signal::derive(remind_error)/>
+            {move || reminded().map(|text| view! { <p class="notice" role="status" data-testid="reminder-run">{text}</p> })}
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match messages.await {
@@ -211,10 +311,15 @@ pub fn OutboxPage() -> impl IntoView {
                                     <li class="message">
                                         <details>
                                             <summary>
-                                                <span class="tag">{m.status}</span>" "
+                                                <span class="tag">{m.status.clone()}</span>" "
                                                 <strong>{m.subject}</strong>" to "{m.recipient}
                                                 <span class="muted">" · "{m.created_at}</span>
                                             </summary>
+                                            {(m.attempts > 0).then(|| view! {
+                                                <p class="muted">{m.attempts} " delivery attempts"
+                                                    {m.sent_at.as_deref().map(|at| format!("; sent {}", crate::format::timestamp(at)))}
+                                                    {(!m.last_error.is_empty()).then(|| format!("; last error: {}", m.last_error))}</p>
+                                            })}
                                             <pre class="message-body">{m.body}</pre>
                                         </details>
                                     </li>

@@ -7,7 +7,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::books::{aging_report, audit_log, journal, ledger_health, trial_balance};
+use crate::books::{
+    aging_report, audit_log, collections, journal, ledger_health, reconciliation, staff_payments,
+    trial_balance,
+};
 use crate::format::{date, money, timestamp};
 use crate::pages::error_view;
 
@@ -28,6 +31,9 @@ fn BooksNav() -> impl IntoView {
     view! {
         <nav class="tabs" aria-label="Books">
             <a href="/admin/reports/aging">"Aging"</a>
+            <a href="/admin/reports/collections">"Collections"</a>
+            <a href="/admin/payments">"Payments"</a>
+            <a href="/admin/reconciliation">"Reconciliation"</a>
             <a href="/admin/journal">"Journal"</a>
             <a href="/admin/trial-balance">"Trial balance"</a>
             <a href="/admin/ledger-health">"Ledger health"</a>
@@ -51,26 +57,14 @@ pub fn AgingReportPage() -> impl IntoView {
                 match report.await {
                     Err(e) => error_view(e),
                     Ok(r) => {
-                        let mut totals: Vec<(Currency, Aging)> = Vec::new();
-                        for c in &r.customers {
-                            let total = match totals.iter_mut().find(|(cur, _)| *cur == c.currency) {
-                                Some((_, total)) => total,
-                                None => {
-                                    totals.push((c.currency, Aging::default()));
-                                    &mut totals.last_mut().expect("just pushed").1
-                                }
-                            };
-                            for (i, amount) in c.aging.buckets().into_iter().enumerate() {
-                                total.add(i, amount);
-                            }
-                            total.in_dispute += c.aging.in_dispute;
-                        }
+                        let totals = ledgerport::reports::totals_by_currency(&r.customers);
                         view! {
                             <form class="filters" method="get" action="/admin/reports/aging">
                                 <label>"As of "<input type="date" name="as_of" value=r.as_of.to_string()/></label>
                                 <button class="button secondary" type="submit">"Show"</button>
                             </form>
-                            <p class="hint">"As of " {date(r.as_of)} ". Amounts in each customer's currency."</p>
+                            <p class="hint">"As of " {date(r.as_of)} ". Amounts in each customer's currency. "
+                                <a href=format!("/documents/reports/aging.csv?as_of={}", r.as_of)>"Download CSV"</a></p>
                             <div class="table-wrap">
                             <table class="table" data-testid="aging-report">
                                 <caption class="visually-hidden">"Aging by customer"</caption>
@@ -210,6 +204,256 @@ pub fn JournalPage() -> impl IntoView {
                                 <span>"Page " {p.page} " of " {pages.max(1)} " · " {p.matching} " entries"</span>
                                 {(i64::from(p.page) < pages).then(|| view! { <a href=link(p.page + 1) rel="next">"Older →"</a> })}
                             </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A bar chart drawn as SVG on the server (and kept by hydration): one bar per value, labelled
+/// below, with the largest value written at the top. Pictures the table next to it; the
+/// table stays the accessible source.
+#[component]
+fn BarChart(title: String, bars: Vec<(String, i64)>, currency: Currency) -> impl IntoView {
+    const WIDTH: i64 = 640;
+    const HEIGHT: i64 = 180;
+    const BASE: i64 = 150;
+    let max = bars.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let slot = WIDTH / (bars.len() as i64).max(1);
+    let every = (bars.len() / 10).max(1);
+    view! {
+        <figure class="chart">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title.clone()>
+                <line x1="0" y1=BASE x2=WIDTH y2=BASE class="chart-axis"/>
+                {bars.iter().enumerate().map(|(i, (label, value))| {
+                    let height = (value.max(&0) * (BASE - 20)) / max;
+                    let x = i as i64 * slot;
+                    view! {
+                        <rect x=x + 2 y=BASE - height width=(slot - 4).max(1) height=height class="chart-bar">
+                            <title>{format!("{label}: {}", money(*value, currency))}</title>
+                        </rect>
+                        {(i % every == 0).then(|| view! {
+                            <text x=x + slot / 2 y=HEIGHT - 12 class="chart-label" text-anchor="middle">{label.clone()}</text>
+                        })}
+                    }
+                }).collect_view()}
+                <text x="4" y="12" class="chart-label">{money(max, currency)}</text>
+            </svg>
+            <figcaption class="hint">{title}</figcaption>
+        </figure>
+    }
+}
+
+/// `/admin/reports/collections?from=&to=`: DSO and CEI for the period, cash collected per day,
+/// and collections expected over the next weeks, each as a chart and a table with a CSV.
+#[component]
+pub fn CollectionsPage() -> impl IntoView {
+    let from = param("from");
+    let to = param("to");
+    let report = Resource::new(move || (from(), to()), |(from, to)| collections(from, to));
+    view! {
+        <Title text="Collections"/>
+        <h1>"Collections"</h1>
+        <BooksNav/>
+        <Suspense fallback=|| view! { <p class="muted">"Adding up the period…"</p> }>
+            {move || Suspend::new(async move {
+                match report.await {
+                    Err(e) => error_view(e),
+                    Ok(r) => {
+                        let period = format!("from={}&to={}", r.from, r.to);
+                        let currencies: Vec<Currency> = r.metrics.iter().map(|(c, _)| *c).collect();
+                        view! {
+                            <form class="filters" method="get" action="/admin/reports/collections">
+                                <label>"From "<input type="date" name="from" value=r.from.to_string()/></label>
+                                <label>"To "<input type="date" name="to" value=r.to.to_string()/></label>
+                                <button class="button secondary" type="submit">"Show"</button>
+                            </form>
+                            <h2>"DSO and CEI, " {date(r.from)} " – " {date(r.to)}</h2>
+                            <p class="hint">"DSO = ending receivables ÷ credit sales × days. CEI = (beginning + sales − ending) ÷ (beginning + sales − ending current) × 100. "
+                                <a href=format!("/documents/reports/dso.csv?{period}")>"Download CSV"</a></p>
+                            <table class="table" data-testid="dso-cei">
+                                <thead><tr><th scope="col">"Currency"</th><th scope="col" class="num">"Beginning AR"</th><th scope="col" class="num">"Credit sales"</th>
+                                    <th scope="col" class="num">"Ending AR"</th><th scope="col" class="num">"Ending current"</th>
+                                    <th scope="col" class="num">"DSO (days)"</th><th scope="col" class="num">"CEI"</th></tr></thead>
+                                <tbody>
+                                    {r.metrics.iter().map(|(c, m)| view! {
+                                        <tr><td>{c.code()}</td>
+                                            <td class="num">{money(m.beginning_ar_minor, *c)}</td><td class="num">{money(m.credit_sales_minor, *c)}</td>
+                                            <td class="num">{money(m.ending_ar_minor, *c)}</td><td class="num">{money(m.ending_current_ar_minor, *c)}</td>
+                                            <td class="num">{m.dso_days.map(|d| d.to_string()).unwrap_or_else(|| "–".into())}</td>
+                                            <td class="num">{m.cei_percent.map(|d| format!("{d} %")).unwrap_or_else(|| "–".into())}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+
+                            <h2>"Collected per day"</h2>
+                            <p class="hint"><a href=format!("/documents/reports/collections.csv?{period}")>"Download CSV"</a></p>
+                            {currencies.iter().map(|currency| {
+                                let bars: Vec<(String, i64)> = r.daily.iter().filter(|d| d.currency == *currency)
+                                    .map(|d| (d.date.format("%d %b").to_string(), d.amount_minor)).collect();
+                                (!bars.is_empty()).then(|| view! {
+                                    <BarChart title=format!("Cash collected per day in {}", currency.code()) bars=bars currency=*currency/>
+                                })
+                            }).collect_view()}
+                            <table class="table" data-testid="collections-daily">
+                                <thead><tr><th scope="col">"Date"</th><th scope="col">"Currency"</th><th scope="col" class="num">"Payments"</th><th scope="col" class="num">"Collected"</th></tr></thead>
+                                <tbody>
+                                    {r.daily.iter().map(|d| view! {
+                                        <tr><td>{date(d.date)}</td><td>{d.currency.code()}</td><td class="num">{d.payments}</td><td class="num">{money(d.amount_minor, d.currency)}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {r.daily.is_empty().then(|| view! { <p class="empty">"Nothing was collected in this period."</p> })}
+
+                            <h2>"Expected in the next " {crate::books::EXPECTED_WEEKS} " weeks"</h2>
+                            <p class="hint">"Each open invoice's amount due now (disputed amounts left out), on its due date plus its customer's average lateness over the past year; overdue amounts count this week. "
+                                <a href="/documents/reports/expected.csv">"Download CSV"</a></p>
+                            {currencies.iter().map(|currency| {
+                                let bars: Vec<(String, i64)> = r.expected.iter().filter(|w| w.currency == *currency)
+                                    .map(|w| (w.week_start.format("%d %b").to_string(), w.amount_minor)).collect();
+                                (!bars.is_empty()).then(|| view! {
+                                    <BarChart title=format!("Expected per week in {}", currency.code()) bars=bars currency=*currency/>
+                                })
+                            }).collect_view()}
+                            <table class="table" data-testid="collections-expected">
+                                <thead><tr><th scope="col">"Week of"</th><th scope="col">"Currency"</th><th scope="col" class="num">"Expected"</th></tr></thead>
+                                <tbody>
+                                    {r.expected.iter().map(|w| view! {
+                                        <tr><td>{date(w.week_start)}</td><td>{w.currency.code()}</td><td class="num">{money(w.amount_minor, w.currency)}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/admin/payments?customer=&method=&from=&to=&page=`: every payment received, newest first,
+/// with where it was applied.
+#[component]
+pub fn StaffPaymentsPage() -> impl IntoView {
+    let customer = param("customer");
+    let method = param("method");
+    let from = param("from");
+    let to = param("to");
+    let page = page_param();
+    let list = Resource::new(
+        move || (customer(), method(), from(), to(), page()),
+        |(customer, method, from, to, page)| {
+            staff_payments(customer.parse().ok(), method, from, to, page)
+        },
+    );
+    view! {
+        <Title text="Payments"/>
+        <h1>"Payments"</h1>
+        <BooksNav/>
+        <form class="filters" method="get" action="/admin/payments">
+            <label>"Method "<select name="method">
+                {["", "card", "ach", "cheque", "wire", "cash"].into_iter().map(|m| view! {
+                    <option value=m selected=move || method() == m>{if m.is_empty() { "any" } else { m }}</option>
+                }).collect_view()}
+            </select></label>
+            <label>"From "<input type="date" name="from" value=from/></label>
+            <label>"To "<input type="date" name="to" value=to/></label>
+            <input type="hidden" name="customer" value=customer/>
+            <button class="button secondary" type="submit">"Show"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => error_view(e),
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No payments match."</p> }.into_any(),
+                    Ok(rows) => {
+                        let full = rows.len() == 50;
+                        view! {
+                            <div class="table-wrap">
+                            <table class="table" data-testid="staff-payments">
+                                <thead><tr><th scope="col">"Received"</th><th scope="col">"Customer"</th><th scope="col">"Method"</th>
+                                    <th scope="col">"Reference"</th><th scope="col" class="num">"Amount"</th><th scope="col">"Applied to"</th>
+                                    <th scope="col" class="num">"Unapplied"</th></tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|p| view! {
+                                        <tr>
+                                            <td>{date(p.received_date)}</td>
+                                            <td><a href=format!("/admin/customers/{}", p.customer_id)>{p.customer_number.clone()}</a></td>
+                                            <td>{p.method.clone()}</td>
+                                            <td>{p.reference.clone()}</td>
+                                            <td class="num">{money(p.amount_minor, p.currency)}</td>
+                                            <td>{p.applied.iter().map(|a| format!("{} {}", a.invoice_number, money(a.amount_minor, p.currency))).collect::<Vec<_>>().join(", ")}</td>
+                                            <td class="num">{money(p.unapplied_minor, p.currency)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
+                            <nav class="pager" aria-label="Pages">
+                                {(page() > 1).then(|| view! { <a href=format!("/admin/payments?customer={}&method={}&from={}&to={}&page={}", customer(), method(), from(), to(), page() - 1)>"Newer"</a> })}
+                                {full.then(|| view! { <a href=format!("/admin/payments?customer={}&method={}&from={}&to={}&page={}", customer(), method(), from(), to(), page() + 1)>"Older"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/admin/reconciliation?from=&to=`: each payment the provider reported against its receipt in
+/// the ledger; differences first.
+#[component]
+pub fn ReconciliationPage() -> impl IntoView {
+    let from = param("from");
+    let to = param("to");
+    let rows = Resource::new(move || (from(), to()), |(from, to)| reconciliation(from, to));
+    view! {
+        <Title text="Reconciliation"/>
+        <h1>"Reconciliation"</h1>
+        <BooksNav/>
+        <form class="filters" method="get" action="/admin/reconciliation">
+            <label>"From "<input type="date" name="from" value=from/></label>
+            <label>"To "<input type="date" name="to" value=to/></label>
+            <button class="button secondary" type="submit">"Show"</button>
+        </form>
+        <p class="hint">"Every payment the provider reported collected (through its signed events) next to the receipt posted in the ledger, and every card receipt next to the provider payment behind it. Anything that does not match is flagged."</p>
+        <Suspense fallback=|| view! { <p class="muted">"Matching…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Err(e) => error_view(e),
+                    Ok(mut rows) => {
+                        rows.sort_by_key(|r| r.difference.is_none());
+                        let flagged = rows.iter().filter(|r| r.difference.is_some()).count();
+                        view! {
+                            <p data-testid="reconciliation-summary" class=if flagged == 0 { "notice" } else { "error" }>
+                                {rows.len()} " payments; " {flagged} " differences"
+                            </p>
+                            <div class="table-wrap">
+                            <table class="table" data-testid="reconciliation">
+                                <thead><tr><th scope="col">"Date"</th><th scope="col">"Customer"</th><th scope="col">"Provider payment"</th>
+                                    <th scope="col" class="num">"Provider amount"</th><th scope="col">"Receipt"</th>
+                                    <th scope="col" class="num">"Ledger amount"</th><th scope="col">"Status"</th></tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| {
+                                        let figure = move |minor: Option<i64>| minor.map(|m| money(m, r.currency)).unwrap_or_else(|| "–".into());
+                                        view! {
+                                            <tr class=if r.difference.is_some() { "flagged" } else { "" }>
+                                                <td>{r.date.clone()}</td>
+                                                <td><a href=format!("/admin/customers/{}", r.customer_id)>{r.customer_number.clone()}</a></td>
+                                                <td>{r.checkout_id.clone().map(|id| format!("{} {id}", r.provider.clone().unwrap_or_default())).unwrap_or_else(|| "–".into())}</td>
+                                                <td class="num">{figure(r.provider_amount_minor)}</td>
+                                                <td>{r.reference.clone().unwrap_or_else(|| "–".into())}</td>
+                                                <td class="num">{figure(r.ledger_amount_minor)}</td>
+                                                <td>{r.difference.map(|d| d.label()).unwrap_or("matched")}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
                         }.into_any()
                     }
                 }

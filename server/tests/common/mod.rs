@@ -2,6 +2,7 @@
 //! demo data, and a client that speaks to it as the portal's pages and WASM client do.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod fake_smtp;
 pub mod fake_stripe;
 
 use std::net::SocketAddr;
@@ -52,6 +53,7 @@ pub async fn spawn_app_paying_through(payments: Arc<dyn PaymentProvider>) -> Tes
         log_messages: false,
         payments,
         webhook_secret: WEBHOOK_SECRET.to_vec(),
+        reminder_schedule: ledgerport::reminders::Schedule::default(),
     };
     let router = server::http::router(leptos, db.clone(), settings)
         .into_make_service_with_connect_info::<SocketAddr>();

@@ -1,0 +1,387 @@
+//! The HTTP API for ERPs: push invoices and credit memos, read payments back. Authenticated by
+//! an API key (`Authorization: Bearer lpk_…`), idempotent by invoice and credit-memo number,
+//! JSON in and out, described by the OpenAPI document at `/api/v1/openapi.json`.
+
+use app::errors::AppError;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+use ledgerport::adjustments::{AdjustmentHeader, AdjustmentRequest};
+use ledgerport::invoices::draft::{FieldError, InvoiceDraft};
+use ledgerport::invoices::reading::{InvoiceByNumber, invoice_by_number};
+use ledgerport::money::Money;
+use ledgerport::payments::history::PaymentFilter;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::http::ServerState;
+
+const OPENAPI: &str = include_str!("api/openapi.json");
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![
+        ("/api/v1/openapi.json", get(openapi)),
+        ("/api/v1/invoices", post(push_invoice)),
+        ("/api/v1/credit-memos", post(push_credit_memo)),
+        ("/api/v1/payments", get(list_payments)),
+    ]
+}
+
+/// Every refusal as JSON: a code, a sentence, and for invalid input the fields at fault.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized,
+    Malformed(String),
+    Fields(Vec<FieldError>),
+    App(AppError),
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError::App(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                json!({"error": "unauthorized", "message": "Send a valid API key as `Authorization: Bearer lpk_…`."}),
+            ),
+            ApiError::Malformed(message) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "malformed_request", "message": message}),
+            ),
+            ApiError::Fields(fields) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({
+                    "error": "validation_failed",
+                    "message": ledgerport::invoices::draft::describe(&fields),
+                    "fields": fields,
+                }),
+            ),
+            ApiError::App(error) => {
+                let status = StatusCode::from_u16(error.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let code = match status.as_u16() {
+                    404 => "not_found",
+                    409 => "conflict",
+                    500 => "internal",
+                    503 => "unavailable",
+                    _ => "invalid",
+                };
+                (status, json!({"error": code, "message": error.to_string()}))
+            }
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
+        }
+        response
+    }
+}
+
+fn field(name: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Fields(vec![FieldError::new(name, message)])
+}
+
+/// A request that carries a live API key: its id.
+pub struct ApiKey(pub i64);
+
+impl FromRequestParts<ServerState> for ApiKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        match ledgerport::api_keys::store::verify(&state.app.db, key.trim()).await {
+            Ok(Some(id)) => Ok(ApiKey(id)),
+            Ok(None) => Err(ApiError::Unauthorized),
+            Err(e) => Err(AppError::from(e).into()),
+        }
+    }
+}
+
+impl ApiKey {
+    fn actor(&self) -> String {
+        format!("api_key:{}", self.0)
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    payload
+        .map(|Json(value)| value)
+        .map_err(|rejection| ApiError::Malformed(rejection.body_text()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvoicePush {
+    customer: String,
+    #[serde(flatten)]
+    draft: InvoiceDraft,
+}
+
+/// The invoice as the API answers with it.
+#[derive(Debug, Serialize)]
+struct InvoiceAnswer {
+    id: i64,
+    number: String,
+    customer: String,
+    currency: String,
+    total: String,
+    open: String,
+    due_date: String,
+    /// `created`, or `unchanged` when this exact invoice had been pushed before.
+    status: &'static str,
+}
+
+impl InvoiceAnswer {
+    fn new(invoice: &InvoiceByNumber, replayed: bool) -> Self {
+        let amount = |minor| Money::from_minor(minor, invoice.currency).amount().to_string();
+        Self {
+            id: invoice.id,
+            number: invoice.number.clone(),
+            customer: invoice.customer_number.clone(),
+            currency: invoice.currency.code().to_string(),
+            total: amount(invoice.total_minor),
+            open: amount(invoice.open_minor),
+            due_date: invoice.due_date.to_string(),
+            status: if replayed { "unchanged" } else { "created" },
+        }
+    }
+}
+
+fn created_or_ok(replayed: bool) -> StatusCode {
+    if replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    }
+}
+
+async fn find_invoice(state: &ServerState, number: &str) -> Result<InvoiceByNumber, ApiError> {
+    invoice_by_number(&state.app.db, number)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::NotFound(format!("There is no invoice {number:?}.")).into())
+}
+
+/// `POST /api/v1/invoices`: issues an invoice; the same invoice again changes nothing (200),
+/// another invoice with a used number is a 409.
+async fn push_invoice(
+    State(state): State<ServerState>,
+    key: ApiKey,
+    payload: Result<Json<InvoicePush>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let push = body(payload)?;
+    let db = &state.app.db;
+    let (customer_id, currency) =
+        ledgerport::customers::store::customer_by_number(db.pool(), &push.customer)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| field("customer", format!("There is no customer {:?}.", push.customer)))?;
+    let invoice = push
+        .draft
+        .parse(customer_id, currency, chrono::Utc::now().date_naive())
+        .map_err(ApiError::Fields)?;
+    let issued = ledgerport::invoices::store::issue_audited(db, &invoice, None, &key.actor())
+        .await
+        .map_err(AppError::from)?;
+    let stored = find_invoice(&state, invoice.number.as_str()).await?;
+    Ok((
+        created_or_ok(issued.replayed),
+        Json(InvoiceAnswer::new(&stored, issued.replayed)),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreditMemoPush {
+    #[serde(default)]
+    number: String,
+    #[serde(default)]
+    invoice: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    issue_date: String,
+    #[serde(default)]
+    lines: Vec<CreditLine>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreditLine {
+    line: i64,
+    amount: String,
+}
+
+/// `POST /api/v1/credit-memos`: credits lines of an invoice (tax included). Idempotent by the
+/// credit memo's number.
+async fn push_credit_memo(
+    State(state): State<ServerState>,
+    key: ApiKey,
+    payload: Result<Json<CreditMemoPush>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let push = body(payload)?;
+    let number = ledgerport::invoices::InvoiceNumber::parse(&push.number)
+        .map_err(|e| field("number", AppError::invalid(e).to_string()))?;
+    let invoice = find_invoice(&state, &push.invoice)
+        .await
+        .map_err(|_| field("invoice", format!("There is no invoice {:?}.", push.invoice)))?;
+    let effective = match push.issue_date.trim() {
+        "" => chrono::Utc::now().date_naive(),
+        text => text
+            .parse()
+            .map_err(|_| field("issue_date", format!("{text:?} is not a date like 2026-11-23.")))?,
+    };
+    let mut errors = Vec::new();
+    let mut lines = Vec::new();
+    for (index, line) in push.lines.iter().enumerate() {
+        let line_id = invoice
+            .lines
+            .iter()
+            .find(|(no, _)| *no == line.line)
+            .map(|(_, id)| *id);
+        let amount = Money::parse(line.amount.trim(), invoice.currency);
+        match (line_id, amount) {
+            (Some(id), Ok(amount)) => lines.push((id, amount)),
+            (None, _) => errors.push(FieldError::new(
+                format!("lines[{index}].line"),
+                format!("Invoice {} has no line {}.", invoice.number, line.line),
+            )),
+            (_, Err(e)) => errors.push(FieldError::new(
+                format!("lines[{index}].amount"),
+                AppError::invalid(e).to_string(),
+            )),
+        }
+    }
+    if push.lines.is_empty() {
+        errors.push(FieldError::new("lines", "A credit memo needs at least one line."));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    let header = AdjustmentHeader::new(
+        invoice.customer_id,
+        &format!("credit-memo:{}", number.as_str()),
+        &push.reason,
+        effective,
+    )
+    .map_err(|e| field("reason", AppError::invalid(e).to_string()))?;
+    let request = AdjustmentRequest::CreditMemo {
+        invoice_id: invoice.id,
+        lines,
+    };
+    let db = &state.app.db;
+    let adjusted = ledgerport::adjustments::store::adjust(db, &header, &request)
+        .await
+        .map_err(AppError::from)?;
+    if !adjusted.replayed {
+        ledgerport::audit::record(
+            db.pool(),
+            None,
+            &key.actor(),
+            "credit_memo.issued",
+            &format!("invoice:{}", invoice.id),
+            number.as_str(),
+            "",
+        )
+        .await
+        .map_err(AppError::from)?;
+    }
+    let after = find_invoice(&state, &invoice.number).await?;
+    Ok((
+        created_or_ok(adjusted.replayed),
+        Json(json!({
+            "number": number.as_str(),
+            "invoice": InvoiceAnswer::new(&after, false),
+            "status": if adjusted.replayed { "unchanged" } else { "created" },
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PaymentsQuery {
+    /// Only payments after this id (the last id of the previous page).
+    after: Option<i64>,
+    customer: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/payments`: payments oldest first with their allocations, paged by id.
+async fn list_payments(
+    State(state): State<ServerState>,
+    _key: ApiKey,
+    query: Result<Query<PaymentsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Malformed(e.body_text()))?;
+    let db = &state.app.db;
+    let customer_id = match &query.customer {
+        None => None,
+        Some(number) => Some(
+            ledgerport::customers::store::customer_by_number(db.pool(), number)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| field("customer", format!("There is no customer {number:?}.")))?
+                .0,
+        ),
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(field("limit", "The limit is between 1 and 1000."));
+    }
+    let payments = ledgerport::payments::history::store::find(
+        db,
+        &PaymentFilter {
+            customer_id,
+            after_id: query.after,
+            oldest_first: true,
+            limit,
+            ..PaymentFilter::default()
+        },
+    )
+    .await
+    .map_err(AppError::from)?;
+    let amount = |minor, currency| Money::from_minor(minor, currency).amount().to_string();
+    let data: Vec<_> = payments
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "customer": p.customer_number,
+                "received_date": p.received_date.to_string(),
+                "method": p.method,
+                "reference": p.reference,
+                "currency": p.currency.code(),
+                "amount": amount(p.amount_minor, p.currency),
+                "unapplied": amount(p.unapplied_minor, p.currency),
+                "applied": p.applied.iter().map(|a| json!({
+                    "invoice": a.invoice_number,
+                    "amount": amount(a.amount_minor, p.currency),
+                    "discount": amount(a.discount_minor, p.currency),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let next_after = payments.last().map(|p| p.id);
+    Ok(Json(json!({ "data": data, "next_after": next_after })).into_response())
+}

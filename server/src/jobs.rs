@@ -1,0 +1,64 @@
+//! Background work each server instance runs: the reminder job and outbox delivery. Both are
+//! safe with several instances on one database: a reminder is claimed by its unique row, a
+//! message by its lease (see `ledgerport::reminders::store` and `mail`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ledgerport::db::Db;
+use ledgerport::reminders::Schedule;
+
+use crate::mail::{Mailer, deliver_queued};
+
+/// How often queued mail is looked for.
+const MAIL_EVERY: Duration = Duration::from_secs(5);
+
+pub struct Jobs {
+    pub db: Db,
+    pub reminder_schedule: Schedule,
+    pub reminders_every: Option<Duration>,
+    pub public_base_url: String,
+    pub mailer: Option<Arc<dyn Mailer>>,
+}
+
+impl Jobs {
+    /// Starts the jobs on the current runtime; they stop with the process.
+    pub fn spawn(self) {
+        if let Some(every) = self.reminders_every {
+            let (db, schedule, base) = (
+                self.db.clone(),
+                self.reminder_schedule.clone(),
+                self.public_base_url.clone(),
+            );
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    tick.tick().await;
+                    let today = chrono::Utc::now().date_naive();
+                    match ledgerport::reminders::store::run(&db, &schedule, today, &base).await {
+                        Ok(run) if run.sent > 0 => tracing::info!(
+                            sent = run.sent,
+                            held = run.held,
+                            without_recipient = run.without_recipient,
+                            "reminders queued"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("the reminder job failed; it runs again later: {e}"),
+                    }
+                }
+            });
+        }
+        if let Some(mailer) = self.mailer {
+            let db = self.db;
+            tokio::spawn(async move {
+                loop {
+                    if let Err(e) = deliver_queued(&db, mailer.as_ref(), 100).await {
+                        tracing::warn!("outbox delivery failed; it runs again shortly: {e}");
+                    }
+                    tokio::time::sleep(MAIL_EVERY).await;
+                }
+            });
+        }
+    }
+}

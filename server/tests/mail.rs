@@ -1,0 +1,92 @@
+//! Outbox delivery through the real SMTP adapter (lettre) against a fake SMTP server.
+
+mod common;
+
+use common::fake_smtp::FakeSmtp;
+use ledgerport::db::Db;
+use ledgerport::outbox::store::{Message, queue};
+use ledgerport::testing::fresh_db;
+use server::mail::{SmtpMailer, deliver_queued};
+use sqlx::Row;
+
+async fn queue_messages(db: &Db, count: usize) {
+    for n in 0..count {
+        queue(
+            db.pool(),
+            &Message {
+                recipient: &format!("payer{n}@acme.example"),
+                subject: &format!("Invoice INV-{n} is 7 days overdue"),
+                body: "Hello,\n\n$10.00 is due now.\n",
+                kind: "reminder",
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn statuses(db: &Db) -> Vec<(String, i64, String)> {
+    sqlx::query("SELECT status, attempts, last_error FROM outbox ORDER BY id")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+}
+
+#[tokio::test]
+async fn queued_messages_are_sent_over_smtp_once_and_marked_sent() {
+    let smtp = FakeSmtp::start(false).await;
+    let db = fresh_db().await;
+    queue_messages(&db, 3).await;
+    let mailer = SmtpMailer::new(&smtp.url(), "Ledgerport <ar@ledgerport.example>").unwrap();
+    let first = deliver_queued(&db, &mailer, 100).await.unwrap();
+    assert_eq!((first.sent, first.failed), (3, 0));
+    let again = deliver_queued(&db, &mailer, 100).await.unwrap();
+    assert_eq!(again.sent, 0, "a sent message is never sent again");
+    let received = smtp.messages();
+    assert_eq!(received.len(), 3);
+    assert_eq!(received[0].to, "payer0@acme.example");
+    assert!(received[0].data.contains("Subject: Invoice INV-0 is 7 days overdue"));
+    assert!(received[0].data.contains("$10.00 is due now."));
+    assert!(statuses(&db).await.iter().all(|(s, a, _)| s == "sent" && *a == 1));
+}
+
+#[tokio::test]
+async fn a_refused_message_is_kept_with_the_reason_and_retried_only_after_a_pause() {
+    let smtp = FakeSmtp::start(true).await;
+    let db = fresh_db().await;
+    queue_messages(&db, 1).await;
+    let mailer = SmtpMailer::new(&smtp.url(), "ar@ledgerport.example").unwrap();
+    let delivery = deliver_queued(&db, &mailer, 100).await.unwrap();
+    assert_eq!((delivery.sent, delivery.failed), (0, 1));
+    let (status, attempts, error) = statuses(&db).await.remove(0);
+    assert_eq!((status.as_str(), attempts), ("queued", 1));
+    assert!(error.contains("550") || error.to_lowercase().contains("mailbox"), "{error}");
+    // The next attempt waits: nothing is claimed straight away.
+    let soon = deliver_queued(&db, &mailer, 100).await.unwrap();
+    assert_eq!((soon.sent, soon.failed), (0, 0));
+}
+
+#[tokio::test]
+async fn two_senders_at_once_deliver_each_message_once() {
+    let smtp = FakeSmtp::start(false).await;
+    let url = ledgerport::testing::fresh_url().await;
+    let settings = ledgerport::db::PoolSettings::default();
+    let one = Db::connect(&url, &settings).await.unwrap();
+    one.migrate().await.unwrap();
+    let two = Db::connect(&url, &settings).await.unwrap();
+    queue_messages(&one, 30).await;
+    let mailer = SmtpMailer::new(&smtp.url(), "ar@ledgerport.example").unwrap();
+    let (a, b) = tokio::join!(
+        deliver_queued(&one, &mailer, 100),
+        deliver_queued(&two, &mailer, 100)
+    );
+    assert_eq!(a.unwrap().sent + b.unwrap().sent, 30);
+    assert_eq!(smtp.messages().len(), 30);
+    let mut recipients: Vec<String> = smtp.messages().into_iter().map(|m| m.to).collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 30, "no message went out twice");
+}

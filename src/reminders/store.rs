@@ -1,0 +1,332 @@
+//! The reminder job: finds invoices at a schedule step they have not been reminded of, and
+//! queues one message per step per invoice. The `reminders (invoice_id, step_days)` key is the
+//! claim: when several server instances run the job at once, exactly one inserts the row, and
+//! only that one queues the message, in the same transaction.
+
+use chrono::NaiveDate;
+use sqlx::{Any, Row, Transaction};
+
+use super::{ReminderRun, Schedule, subject};
+use crate::db::{Db, DbError, date_text};
+use crate::money::Money;
+use crate::outbox::store::{Message, queue};
+
+/// Invoices handled per write transaction: short enough not to hold the write lock for long.
+const BATCH: usize = 200;
+
+struct Candidate {
+    invoice_id: i64,
+    customer_id: i64,
+    number: String,
+    currency: String,
+    step: i64,
+}
+
+/// Runs the reminder job for `today`. Links in the messages start with `public_base_url`.
+pub async fn run(
+    db: &Db,
+    schedule: &Schedule,
+    today: NaiveDate,
+    public_base_url: &str,
+) -> Result<ReminderRun, DbError> {
+    let mut summary = ReminderRun::default();
+    let candidates = candidates(db, schedule, today).await?;
+    for batch in candidates.chunks(BATCH) {
+        let mut tx = db.begin_write().await?;
+        for candidate in batch {
+            remind(&mut tx, candidate, today, public_base_url, &mut summary).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(summary)
+}
+
+/// Open invoices at a step with no reminder at that step or a later one.
+async fn candidates(
+    db: &Db,
+    schedule: &Schedule,
+    today: NaiveDate,
+) -> Result<Vec<Candidate>, DbError> {
+    let steps = schedule.steps();
+    let Some(first) = steps.first() else {
+        return Ok(Vec::new());
+    };
+    // The latest step reached, as SQL: due on or before today − step, latest step first.
+    let mut step_case = String::from("CASE");
+    for (i, step) in steps.iter().enumerate().rev() {
+        step_case.push_str(&format!(" WHEN i.due_date <= ${} THEN {step}", i + 2));
+    }
+    step_case.push_str(" END");
+    let sql = format!(
+        "SELECT id, customer_id, number, currency, step FROM ( \
+           SELECT i.id, i.customer_id, i.number, i.currency, {step_case} AS step \
+           FROM invoices i WHERE i.open_minor > 0 AND i.due_date <= $1) c \
+         WHERE NOT EXISTS (SELECT 1 FROM reminders r WHERE r.invoice_id = c.id AND r.step_days >= c.step) \
+         ORDER BY id"
+    );
+    let limit = |step: i64| date_text(today - chrono::Duration::days(step));
+    let mut query = sqlx::query(&sql).bind(limit(*first));
+    for step in steps {
+        query = query.bind(limit(*step));
+    }
+    query
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Candidate {
+                invoice_id: row.try_get("id")?,
+                customer_id: row.try_get("customer_id")?,
+                number: row.try_get("number")?,
+                currency: row.try_get("currency")?,
+                step: row.try_get("step")?,
+            })
+        })
+        .collect()
+}
+
+async fn remind(
+    tx: &mut Transaction<'_, Any>,
+    candidate: &Candidate,
+    today: NaiveDate,
+    public_base_url: &str,
+    summary: &mut ReminderRun,
+) -> Result<(), DbError> {
+    let recipients = recipients(tx, candidate.customer_id).await?;
+    let amounts = sqlx::query("SELECT open_minor, held_minor, due_date FROM invoices WHERE id = $1")
+        .bind(candidate.invoice_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let (open, held): (i64, i64) = (amounts.try_get(0)?, amounts.try_get(1)?);
+    if open <= held {
+        summary.held += 1;
+        return Ok(());
+    }
+    if recipients.is_empty() {
+        summary.without_recipient += 1;
+        return Ok(());
+    }
+    // The claim: only the instance whose insert lands sends this reminder.
+    let claimed = sqlx::query(
+        "INSERT INTO reminders (invoice_id, step_days, sent_on, due_minor, recipients) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (invoice_id, step_days) DO NOTHING RETURNING id",
+    )
+    .bind(candidate.invoice_id)
+    .bind(candidate.step)
+    .bind(date_text(today))
+    .bind(open - held)
+    .bind(recipients.len() as i64)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if claimed.is_none() {
+        return Ok(());
+    }
+    let currency = crate::db::currency(&candidate.currency)?;
+    let due_date: String = amounts.try_get(2)?;
+    let mut body = format!(
+        "Hello,\n\n{} is due now on invoice {} (due {due_date}).\n",
+        Money::from_minor(open - held, currency),
+        candidate.number
+    );
+    if held > 0 {
+        body.push_str(&format!(
+            "{} of it is in dispute and is not included; we will write about it separately.\n",
+            Money::from_minor(held, currency)
+        ));
+    }
+    body.push_str(&format!(
+        "\nYou can see the invoice and pay it online here:\n{public_base_url}/invoices/{}\n\n\
+         If you have already paid, thank you, and please ignore this message.\n",
+        candidate.invoice_id
+    ));
+    let subject = subject(candidate.step, &candidate.number);
+    for recipient in &recipients {
+        queue(
+            &mut **tx,
+            &Message {
+                recipient,
+                subject: &subject,
+                body: &body,
+                kind: "reminder",
+            },
+        )
+        .await?;
+    }
+    summary.sent += 1;
+    Ok(())
+}
+
+/// The account's billing contacts; without any, its active payer contacts.
+async fn recipients(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Result<Vec<String>, DbError> {
+    let billing = crate::customers::store::billing_emails(&mut **tx, customer_id).await?;
+    if !billing.is_empty() {
+        return Ok(billing);
+    }
+    let payers = sqlx::query(
+        "SELECT email FROM users WHERE customer_id = $1 AND role = 'payer' \
+         AND disabled_at IS NULL ORDER BY email",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(payers
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?)
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::testing::{fixtures, fresh_db, fresh_url};
+    use crate::users::Role;
+
+    const BASE: &str = "https://pay.example.com";
+
+    async fn outbox_reminders(db: &Db) -> Vec<(String, String, String)> {
+        sqlx::query(
+            "SELECT recipient, subject, body FROM outbox WHERE kind = 'reminder' ORDER BY id",
+        )
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect()
+    }
+
+    /// A net-30 customer with a payer and one $1,000.00 invoice issued on `issued`.
+    async fn account(db: &Db, issued: &str) -> (i64, i64) {
+        let customer = fixtures::customer(db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        fixtures::user(
+            db,
+            "payer@acme.example",
+            "a long enough password",
+            Role::Payer,
+            Some(customer),
+        )
+        .await;
+        let invoice =
+            fixtures::invoice(db, customer, "INV-1", Currency::Usd, issued, &[(100_000, 0)]).await;
+        (customer, invoice)
+    }
+
+    #[tokio::test]
+    async fn each_step_is_sent_once_and_only_the_latest_after_a_gap() {
+        let db = fresh_db().await;
+        // Due 2026-10-31.
+        account(&db, "2026-10-01").await;
+        let schedule = Schedule::default();
+        let run_on = |day: &str| run(&db, &schedule, fixtures::date(day), BASE);
+        assert_eq!(run_on("2026-10-27").await.unwrap().sent, 0);
+        assert_eq!(run_on("2026-10-28").await.unwrap().sent, 1);
+        assert_eq!(run_on("2026-10-29").await.unwrap().sent, 0, "-3 already sent");
+        // A fortnight of downtime: only the 14-day reminder goes out, not 1 and 7 as well.
+        assert_eq!(run_on("2026-11-15").await.unwrap().sent, 1);
+        assert_eq!(run_on("2026-11-15").await.unwrap().sent, 0);
+        let sent = outbox_reminders(&db).await;
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].0, "payer@acme.example");
+        assert_eq!(sent[0].1, "Invoice INV-1 is due in 3 days");
+        assert_eq!(sent[1].1, "Invoice INV-1 is 14 days overdue");
+        assert!(sent[1].2.contains("$1,000.00 is due now"), "{}", sent[1].2);
+        assert!(sent[1].2.contains("https://pay.example.com/invoices/"));
+    }
+
+    #[tokio::test]
+    async fn held_amounts_are_left_out_and_a_fully_held_invoice_is_skipped() {
+        let db = fresh_db().await;
+        let (_, invoice) = account(&db, "2026-10-01").await;
+        let hold = |minor: i64| {
+            let db = db.clone();
+            async move {
+                sqlx::query("UPDATE invoices SET held_minor = $1 WHERE id = $2")
+                    .bind(minor)
+                    .bind(invoice)
+                    .execute(db.pool())
+                    .await
+                    .unwrap();
+            }
+        };
+        hold(100_000).await;
+        let schedule = Schedule::default();
+        let fully_held = run(&db, &schedule, fixtures::date("2026-11-01"), BASE)
+            .await
+            .unwrap();
+        assert_eq!((fully_held.sent, fully_held.held), (0, 1));
+        assert!(outbox_reminders(&db).await.is_empty());
+
+        hold(40_000).await;
+        let partly = run(&db, &schedule, fixtures::date("2026-11-01"), BASE)
+            .await
+            .unwrap();
+        assert_eq!(partly.sent, 1);
+        let body = &outbox_reminders(&db).await[0].2;
+        assert!(body.contains("$600.00 is due now"), "{body}");
+        assert!(body.contains("$400.00 of it is in dispute"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn billing_contacts_receive_reminders_instead_of_payers() {
+        let db = fresh_db().await;
+        let (customer, _) = account(&db, "2026-10-01").await;
+        for email in ["ap@acme.example", "controller@acme.example"] {
+            sqlx::query(
+                "INSERT INTO billing_contacts (customer_id, email, created_at) VALUES ($1, $2, 'now')",
+            )
+            .bind(customer)
+            .bind(email)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        run(&db, &Schedule::default(), fixtures::date("2026-11-01"), BASE)
+            .await
+            .unwrap();
+        let recipients: Vec<String> = outbox_reminders(&db)
+            .await
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        assert_eq!(recipients, ["ap@acme.example", "controller@acme.example"]);
+    }
+
+    #[tokio::test]
+    async fn two_instances_running_at_once_send_each_reminder_once() {
+        let url = fresh_url().await;
+        let settings = crate::db::PoolSettings::default();
+        let first = Db::connect(&url, &settings).await.unwrap();
+        first.migrate().await.unwrap();
+        let second = Db::connect(&url, &settings).await.unwrap();
+        let customer = fixtures::customer(&first, "C-1", Currency::Usd, (30, 0, 0)).await;
+        fixtures::user(
+            &first,
+            "payer@acme.example",
+            "a long enough password",
+            Role::Payer,
+            Some(customer),
+        )
+        .await;
+        for n in 0..40 {
+            fixtures::invoice(
+                &first,
+                customer,
+                &format!("INV-{n}"),
+                Currency::Usd,
+                "2026-10-01",
+                &[(1_000 + n, 0)],
+            )
+            .await;
+        }
+        let schedule = Schedule::default();
+        let today = fixtures::date("2026-11-08");
+        let (a, b) = tokio::join!(
+            run(&first, &schedule, today, BASE),
+            run(&second, &schedule, today, BASE)
+        );
+        assert_eq!(a.unwrap().sent + b.unwrap().sent, 40);
+        assert_eq!(outbox_reminders(&first).await.len(), 40);
+        assert_eq!(fixtures::rows(&first, "reminders").await, 40);
+    }
+}
