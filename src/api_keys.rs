@@ -98,7 +98,8 @@ pub mod store {
         let id: i64 = row.try_get(0)?;
         let last_used: Option<String> = row.try_get(1)?;
         // Written at most once a minute, so a busy integration does not write on every call.
-        let minute_ago = crate::db::timestamp_text(chrono::Utc::now() - chrono::Duration::minutes(1));
+        let minute_ago =
+            crate::db::timestamp_text(chrono::Utc::now() - chrono::Duration::minutes(1));
         if last_used.is_none_or(|at| at < minute_ago) {
             sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now_text())
@@ -138,13 +139,12 @@ pub mod store {
         actor: &str,
     ) -> Result<(), ApiKeyError> {
         let mut tx = db.begin_write().await?;
-        let revoked = sqlx::query(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-        )
-        .bind(now_text())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        let revoked =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(now_text())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         if revoked.rows_affected() == 1 {
             crate::audit::record(
                 &mut *tx,

@@ -20,10 +20,26 @@ pub const COLUMNS: [&str; 9] = [
     "discount_percent",
     "tax_percent",
 ];
-pub const REQUIRED_COLUMNS: [&str; 5] =
-    ["customer", "invoice", "description", "quantity", "unit_price"];
+pub const REQUIRED_COLUMNS: [&str; 5] = [
+    "customer",
+    "invoice",
+    "description",
+    "quantity",
+    "unit_price",
+];
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
+
+/// An upload in the list of recent imports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportSummary {
+    pub id: i64,
+    pub file_name: String,
+    pub uploaded_by: String,
+    pub uploaded_at: String,
+    pub committed_at: Option<String>,
+    pub issued: i64,
+}
 
 /// A problem with one row of the file (row 1 is the header).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

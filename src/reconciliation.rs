@@ -38,7 +38,7 @@ pub struct ReconciliationRow {
     pub provider: Option<String>,
     pub provider_amount_minor: Option<i64>,
     pub payment_id: Option<i64>,
-    /// The provider's payment id (Stripe's PaymentIntent), the receipt's business key.
+    /// The receipt's reference: for card payments `stripe:` and the provider's payment id.
     pub reference: Option<String>,
     pub ledger_amount_minor: Option<i64>,
     pub difference: Option<Difference>,
@@ -164,8 +164,17 @@ mod tests {
     #[test]
     fn each_kind_of_difference_is_flagged_and_a_match_is_not() {
         assert_eq!(row(Some(500), Some(500)).difference, None);
-        assert_eq!(row(Some(500), None).difference, Some(Difference::NotInLedger));
-        assert_eq!(row(None, Some(500)).difference, Some(Difference::NoProviderPayment));
-        assert_eq!(row(Some(500), Some(400)).difference, Some(Difference::AmountsDiffer));
+        assert_eq!(
+            row(Some(500), None).difference,
+            Some(Difference::NotInLedger)
+        );
+        assert_eq!(
+            row(None, Some(500)).difference,
+            Some(Difference::NoProviderPayment)
+        );
+        assert_eq!(
+            row(Some(500), Some(400)).difference,
+            Some(Difference::AmountsDiffer)
+        );
     }
 }

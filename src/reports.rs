@@ -63,7 +63,10 @@ impl Aging {
 pub fn totals_by_currency(customers: &[CustomerAging]) -> Vec<(Currency, Aging)> {
     let mut totals: Vec<(Currency, Aging)> = Vec::new();
     for c in customers {
-        let index = match totals.iter().position(|(currency, _)| *currency == c.currency) {
+        let index = match totals
+            .iter()
+            .position(|(currency, _)| *currency == c.currency)
+        {
             Some(index) => index,
             None => {
                 totals.push((c.currency, Aging::default()));
@@ -275,7 +278,11 @@ mod tests {
         // Monday 2026-11-23.
         let today = d("2026-11-25");
         assert_eq!(week_start(today), d("2026-11-23"));
-        assert_eq!(expected_week(d("2026-11-01"), 0, today, 8), Some(0), "overdue: now");
+        assert_eq!(
+            expected_week(d("2026-11-01"), 0, today, 8),
+            Some(0),
+            "overdue: now"
+        );
         assert_eq!(expected_week(d("2026-11-30"), 0, today, 8), Some(1));
         assert_eq!(expected_week(d("2026-11-30"), 10, today, 8), Some(2));
         assert_eq!(expected_week(d("2026-12-10"), -5, today, 8), Some(1));

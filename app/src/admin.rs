@@ -47,9 +47,10 @@ pub async fn create_customer(
     credit_limit: String,
 ) -> Result<i64, AppError> {
     let caller = crate::session::require_staff()?;
-    let currency = currency.trim().to_uppercase().parse().map_err(|_| {
-        AppError::Invalid(format!("{currency:?} is not a currency we bill in."))
-    })?;
+    let currency =
+        currency.trim().to_uppercase().parse().map_err(|_| {
+            AppError::Invalid(format!("{currency:?} is not a currency we bill in."))
+        })?;
     let new = account_from_form(
         &number,
         &name,
@@ -282,14 +283,13 @@ pub async fn create_invoice(
     let invoice = draft
         .parse(customer_id, currency, chrono::Utc::now().date_naive())
         .map_err(|errors| AppError::Invalid(describe(&errors)))?;
-    let issued =
-        ledgerport::invoices::store::issue_audited(
-            &db,
-            &invoice,
-            Some(caller.user_id),
-            &caller.email,
-        )
-            .await?;
+    let issued = ledgerport::invoices::store::issue_audited(
+        &db,
+        &invoice,
+        Some(caller.user_id),
+        &caller.email,
+    )
+    .await?;
     leptos_axum::redirect(&format!(
         "/admin/customers/{customer_id}?issued={}",
         invoice.number.as_str()

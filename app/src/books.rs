@@ -175,8 +175,14 @@ pub async fn staff_payments(
     use ledgerport::payments::history::PaymentFilter;
     crate::session::require_staff()?;
     let method = method.trim();
-    if !method.is_empty() && method.parse::<ledgerport::payments::PaymentMethod>().is_err() {
-        return Err(AppError::Invalid(format!("{method:?} is not a payment method.")));
+    if !method.is_empty()
+        && method
+            .parse::<ledgerport::payments::PaymentMethod>()
+            .is_err()
+    {
+        return Err(AppError::Invalid(format!(
+            "{method:?} is not a payment method."
+        )));
     }
     let filter = PaymentFilter {
         customer_id: customer,
@@ -200,7 +206,9 @@ pub async fn reconciliation(
     let to = date_or_today(&to)?;
     let from = optional_date(&from)?.unwrap_or(to - chrono::Duration::days(29));
     if from > to {
-        return Err(AppError::Invalid("The period ends before it starts.".into()));
+        return Err(AppError::Invalid(
+            "The period ends before it starts.".into(),
+        ));
     }
     Ok(ledgerport::reconciliation::store::reconcile(&crate::context::app().db, from, to).await?)
 }

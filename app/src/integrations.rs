@@ -7,9 +7,16 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 
+/// The latest uploads, for the import page.
+#[server(endpoint = "admin/imports")]
+pub async fn recent_imports() -> Result<Vec<ledgerport::imports::ImportSummary>, AppError> {
+    crate::session::require_staff()?;
+    Ok(ledgerport::imports::store::recent(&crate::context::app().db, 20).await?)
+}
+
 /// What committing the import would do (or, once committed, did). Nothing is written.
 #[server(endpoint = "admin/import-preview")]
-pub async fn import_preview(id: i64) -> Result<ImportPreview, AppError> {
+pub async fn preview_import(id: i64) -> Result<ImportPreview, AppError> {
     crate::session::require_staff()?;
     Ok(ledgerport::imports::store::preview(&crate::context::app().db, id).await?)
 }
@@ -25,7 +32,10 @@ pub async fn commit_import(id: i64) -> Result<usize, AppError> {
         &caller.email,
     )
     .await?;
-    leptos_axum::redirect(&format!("/admin/imports/{id}?committed={}", done.new_invoices()));
+    leptos_axum::redirect(&format!(
+        "/admin/imports/{id}?committed={}",
+        done.new_invoices()
+    ));
     Ok(done.new_invoices())
 }
 
@@ -52,8 +62,13 @@ pub async fn create_api_key(label: String) -> Result<String, AppError> {
 #[server(endpoint = "admin/revoke-api-key")]
 pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
     let caller = crate::session::require_manager()?;
-    ledgerport::api_keys::store::revoke(&crate::context::app().db, id, caller.user_id, &caller.email)
-        .await?;
+    ledgerport::api_keys::store::revoke(
+        &crate::context::app().db,
+        id,
+        caller.user_id,
+        &caller.email,
+    )
+    .await?;
     leptos_axum::redirect("/admin/api-keys");
     Ok(())
 }

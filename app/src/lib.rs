@@ -30,8 +30,8 @@ use crate::pages::books::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, ReconciliationPage,
     StaffPaymentsPage, TrialBalancePage,
 };
-use crate::pages::integrations::{ApiKeysPage, ImportPage, ImportsPage};
 use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
+use crate::pages::integrations::{ApiKeysPage, ImportPage, ImportsPage};
 use crate::pages::pay::{CheckoutPage, PayPage};
 use crate::pages::portal::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,

@@ -155,7 +155,11 @@ struct InvoiceAnswer {
 
 impl InvoiceAnswer {
     fn new(invoice: &InvoiceByNumber, replayed: bool) -> Self {
-        let amount = |minor| Money::from_minor(minor, invoice.currency).amount().to_string();
+        let amount = |minor| {
+            Money::from_minor(minor, invoice.currency)
+                .amount()
+                .to_string()
+        };
         Self {
             id: invoice.id,
             number: invoice.number.clone(),
@@ -197,7 +201,12 @@ async fn push_invoice(
         ledgerport::customers::store::customer_by_number(db.pool(), &push.customer)
             .await
             .map_err(AppError::from)?
-            .ok_or_else(|| field("customer", format!("There is no customer {:?}.", push.customer)))?;
+            .ok_or_else(|| {
+                field(
+                    "customer",
+                    format!("There is no customer {:?}.", push.customer),
+                )
+            })?;
     let invoice = push
         .draft
         .parse(customer_id, currency, chrono::Utc::now().date_naive())
@@ -243,14 +252,20 @@ async fn push_credit_memo(
     let push = body(payload)?;
     let number = ledgerport::invoices::InvoiceNumber::parse(&push.number)
         .map_err(|e| field("number", AppError::invalid(e).to_string()))?;
-    let invoice = find_invoice(&state, &push.invoice)
-        .await
-        .map_err(|_| field("invoice", format!("There is no invoice {:?}.", push.invoice)))?;
+    let invoice = find_invoice(&state, &push.invoice).await.map_err(|_| {
+        field(
+            "invoice",
+            format!("There is no invoice {:?}.", push.invoice),
+        )
+    })?;
     let effective = match push.issue_date.trim() {
         "" => chrono::Utc::now().date_naive(),
-        text => text
-            .parse()
-            .map_err(|_| field("issue_date", format!("{text:?} is not a date like 2026-11-23.")))?,
+        text => text.parse().map_err(|_| {
+            field(
+                "issue_date",
+                format!("{text:?} is not a date like 2026-11-23."),
+            )
+        })?,
     };
     let mut errors = Vec::new();
     let mut lines = Vec::new();
@@ -274,7 +289,10 @@ async fn push_credit_memo(
         }
     }
     if push.lines.is_empty() {
-        errors.push(FieldError::new("lines", "A credit memo needs at least one line."));
+        errors.push(FieldError::new(
+            "lines",
+            "A credit memo needs at least one line.",
+        ));
     }
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));

@@ -28,8 +28,11 @@ async fn upload_file(
 ) -> Response {
     const BACK: &str = "/admin/imports";
     if !caller.is_staff() {
-        return Refusal::new(BACK, AppError::Forbidden("Only AR staff can do that.".into()))
-            .respond(&headers);
+        return Refusal::new(
+            BACK,
+            AppError::Forbidden("Only AR staff can do that.".into()),
+        )
+        .respond(&headers);
     }
     match read_file(multipart).await {
         Ok((name, bytes)) => match upload(&state.app.db, &name, &bytes, caller.user_id).await {

@@ -44,7 +44,9 @@ impl Jobs {
                             "reminders queued"
                         ),
                         Ok(_) => {}
-                        Err(e) => tracing::warn!("the reminder job failed; it runs again later: {e}"),
+                        Err(e) => {
+                            tracing::warn!("the reminder job failed; it runs again later: {e}")
+                        }
                     }
                 }
             });

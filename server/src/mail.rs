@@ -88,7 +88,11 @@ pub struct Delivery {
 
 /// Sends queued messages until none is left to claim (or `limit` were tried). A failure is
 /// retried later with a growing pause (1, 4, 9, 16 minutes), then marked failed.
-pub async fn deliver_queued(db: &Db, mailer: &dyn Mailer, limit: usize) -> Result<Delivery, DbError> {
+pub async fn deliver_queued(
+    db: &Db,
+    mailer: &dyn Mailer,
+    limit: usize,
+) -> Result<Delivery, DbError> {
     let mut delivery = Delivery::default();
     for _ in 0..limit {
         let now = chrono::Utc::now();
@@ -107,9 +111,19 @@ pub async fn deliver_queued(db: &Db, mailer: &dyn Mailer, limit: usize) -> Resul
                 delivery.sent += 1;
             }
             Err(error) => {
-                tracing::warn!(message = message.id, attempt = message.attempts, "mail not sent: {error}");
+                tracing::warn!(
+                    message = message.id,
+                    attempt = message.attempts,
+                    "mail not sent: {error}"
+                );
                 let pause = chrono::Duration::minutes(message.attempts * message.attempts);
-                mark_failed(db, &message, &error.to_string(), &timestamp_text(now + pause)).await?;
+                mark_failed(
+                    db,
+                    &message,
+                    &error.to_string(),
+                    &timestamp_text(now + pause),
+                )
+                .await?;
                 delivery.failed += 1;
             }
         }

@@ -126,6 +126,7 @@ fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/admin/api-keys" => (Rule::Manager, String::new()),
         "/api/admin/collections" => (Rule::Staff, "from=&to=".into()),
         "/api/admin/payments" => (Rule::Staff, "method=&from=&to=&page=1".into()),
+        "/api/admin/imports" => (Rule::Staff, String::new()),
         "/api/admin/import-preview" | "/api/admin/commit-import" => {
             (Rule::Staff, format!("id={import}"))
         }
@@ -309,7 +310,8 @@ impl Callers {
 }
 
 /// A CSV whose only row names no customer: previewing or committing it changes nothing.
-const IMPORT_WITH_AN_ERROR: &str = "customer,invoice,description,quantity,unit_price\nC-404,X-1,Thing,1,1\n";
+const IMPORT_WITH_AN_ERROR: &str =
+    "customer,invoice,description,quantity,unit_price\nC-404,X-1,Thing,1,1\n";
 
 /// Posts a dispute form as the browser does (multipart where it carries files) and returns the
 /// status; a redirect (303) means it went through.
@@ -547,7 +549,11 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
             .partition(|path| path.starts_with("/documents/"));
     // The upload route shares its path with the upload page; its policy is written under a
     // name of its own.
-    dispute_posts.extend(server::imports::routes().into_iter().map(|(path, _)| format!("{path}/post")));
+    dispute_posts.extend(
+        server::imports::routes()
+            .into_iter()
+            .map(|(path, _)| format!("{path}/post")),
+    );
     let documents: Vec<String> = server::documents::routes()
         .into_iter()
         .chain(server::sandbox::routes())
@@ -641,7 +647,9 @@ async fn every_endpoint_answers_every_kind_of_caller_as_its_policy_says() {
             }
             let status = request.send().await.unwrap().status();
             if status != 401 {
-                mismatches.push(format!("{path} as {who:?}: without a key answered {status}"));
+                mismatches.push(format!(
+                    "{path} as {who:?}: without a key answered {status}"
+                ));
             }
         }
     }

@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 async fn manager_key(app: &TestApp) -> String {
-    let manager: i64 = sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0);
+    let manager: i64 =
+        sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
     ledgerport::api_keys::store::create(&app.db, "ERP", manager, "manager@ledgerport.example")
         .await
         .unwrap()
@@ -65,10 +66,18 @@ async fn without_a_live_key_every_api_call_is_refused_with_401_and_changes_nothi
     let (status, body) = post(&app, "/api/v1/invoices", None, &invoice("API-1", "12.50")).await;
     assert_eq!(status, 401);
     assert_eq!(body["error"], "unauthorized");
-    let (status, _) = post(&app, "/api/v1/invoices", Some("lpk_not-a-key"), &invoice("API-1", "12.50")).await;
+    let (status, _) = post(
+        &app,
+        "/api/v1/invoices",
+        Some("lpk_not-a-key"),
+        &invoice("API-1", "12.50"),
+    )
+    .await;
     assert_eq!(status, 401);
     // A browser session is not an API key.
-    let cookie = app.sign_in("manager@ledgerport.example", "manager-sees-everything").await;
+    let cookie = app
+        .sign_in("manager@ledgerport.example", "manager-sees-everything")
+        .await;
     let with_cookie = app
         .client
         .get(app.url("/api/v1/payments"))
@@ -95,10 +104,17 @@ async fn without_a_live_key_every_api_call_is_refused_with_401_and_changes_nothi
 }
 
 #[tokio::test]
-async fn an_invoice_pushed_twice_is_issued_once_and_a_different_one_under_its_number_is_a_conflict() {
+async fn an_invoice_pushed_twice_is_issued_once_and_a_different_one_under_its_number_is_a_conflict()
+{
     let app = spawn_app().await;
     let key = manager_key(&app).await;
-    let (status, body) = post(&app, "/api/v1/invoices", Some(&key), &invoice("API-7", "12.50")).await;
+    let (status, body) = post(
+        &app,
+        "/api/v1/invoices",
+        Some(&key),
+        &invoice("API-7", "12.50"),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     // 4 × 12.50 = 50.00 + 8.25 % = 4.13 tax, + 15.00 freight
     assert_eq!(body["total"], "69.13");
@@ -106,18 +122,32 @@ async fn an_invoice_pushed_twice_is_issued_once_and_a_different_one_under_its_nu
     assert_eq!(body["status"], "created");
     let entries = fixtures::rows(&app.db, "journal_entries").await;
 
-    let (status, body) = post(&app, "/api/v1/invoices", Some(&key), &invoice("api-7", "12.50")).await;
+    let (status, body) = post(
+        &app,
+        "/api/v1/invoices",
+        Some(&key),
+        &invoice("api-7", "12.50"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "unchanged");
-    let (status, body) = post(&app, "/api/v1/invoices", Some(&key), &invoice("API-7", "99.00")).await;
+    let (status, body) = post(
+        &app,
+        "/api/v1/invoices",
+        Some(&key),
+        &invoice("API-7", "99.00"),
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "conflict");
     assert_eq!(fixtures::rows(&app.db, "journal_entries").await, entries);
-    let audited: i64 = sqlx::query("SELECT count(*) FROM audit_log WHERE action = 'invoice.issued' AND actor LIKE 'api_key:%'")
-        .fetch_one(app.db.pool())
-        .await
-        .unwrap()
-        .get(0);
+    let audited: i64 = sqlx::query(
+        "SELECT count(*) FROM audit_log WHERE action = 'invoice.issued' AND actor LIKE 'api_key:%'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
     assert_eq!(audited, 1);
     fixtures::assert_ledger_healthy(&app.db).await;
 }
@@ -145,20 +175,37 @@ async fn invalid_input_answers_422_naming_each_field_and_writes_nothing() {
         .iter()
         .map(|f| f["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["number", "issue_date", "lines[0].quantity", "lines[1].description"]);
+    assert_eq!(
+        fields,
+        [
+            "number",
+            "issue_date",
+            "lines[0].quantity",
+            "lines[1].description"
+        ]
+    );
 
     let unknown = invoice("API-8", "1").replace("c-1001", "C-404");
     let (status, body) = post(&app, "/api/v1/invoices", Some(&key), &unknown).await;
-    assert_eq!((status, body["fields"][0]["field"].as_str()), (422, Some("customer")));
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("customer"))
+    );
 
     // A fractional JSON number would pass through a float: refused, with the way to send it.
     let float = invoice("API-9", "1").replace("\"quantity\":4", "\"quantity\":0.1");
     let (status, body) = post(&app, "/api/v1/invoices", Some(&key), &float).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["message"].as_str().unwrap().contains("as strings"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("as strings"),
+        "{body}"
+    );
 
     let (status, body) = post(&app, "/api/v1/invoices", Some(&key), "{not json").await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("malformed_request")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("malformed_request"))
+    );
     assert_eq!(fixtures::rows(&app.db, "invoices").await, invoices);
 }
 
@@ -166,7 +213,13 @@ async fn invalid_input_answers_422_naming_each_field_and_writes_nothing() {
 async fn a_credit_memo_credits_its_line_once_and_payments_read_back_page_by_page() {
     let app = spawn_app().await;
     let key = manager_key(&app).await;
-    post(&app, "/api/v1/invoices", Some(&key), &invoice("API-20", "12.50")).await;
+    post(
+        &app,
+        "/api/v1/invoices",
+        Some(&key),
+        &invoice("API-20", "12.50"),
+    )
+    .await;
     let memo = json!({
         "number": "CM-20",
         "invoice": "API-20",
@@ -182,22 +235,39 @@ async fn a_credit_memo_credits_its_line_once_and_payments_read_back_page_by_page
     let too_much = memo.replace("CM-20", "CM-21").replace("27.07", "999.00");
     let (status, _) = post(&app, "/api/v1/credit-memos", Some(&key), &too_much).await;
     assert_eq!(status, 400);
-    let no_line = memo.replace("CM-20", "CM-22").replace("\"line\":1", "\"line\":9");
+    let no_line = memo
+        .replace("CM-20", "CM-22")
+        .replace("\"line\":1", "\"line\":9");
     let (status, body) = post(&app, "/api/v1/credit-memos", Some(&key), &no_line).await;
-    assert_eq!((status, body["fields"][0]["field"].as_str()), (422, Some("lines[0].line")));
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("lines[0].line"))
+    );
     fixtures::assert_ledger_healthy(&app.db).await;
 
-    let all: i64 = sqlx::query("SELECT count(*) FROM payments").fetch_one(app.db.pool()).await.unwrap().get(0);
+    let all: i64 = sqlx::query("SELECT count(*) FROM payments")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
     assert!(all >= 2, "the demo data has payments");
     let (status, first) = get(&app, "/api/v1/payments?limit=1", Some(&key)).await;
     assert_eq!(status, 200);
     assert_eq!(first["data"].as_array().unwrap().len(), 1);
     let after = first["next_after"].as_i64().unwrap();
-    let (_, rest) = get(&app, &format!("/api/v1/payments?after={after}&limit=1000"), Some(&key)).await;
+    let (_, rest) = get(
+        &app,
+        &format!("/api/v1/payments?after={after}&limit=1000"),
+        Some(&key),
+    )
+    .await;
     assert_eq!(rest["data"].as_array().unwrap().len() as i64, all - 1);
     assert!(rest["data"][0]["applied"].is_array());
     let (status, body) = get(&app, "/api/v1/payments?limit=0", Some(&key)).await;
-    assert_eq!((status, body["fields"][0]["field"].as_str()), (422, Some("limit")));
+    assert_eq!(
+        (status, body["fields"][0]["field"].as_str()),
+        (422, Some("limit"))
+    );
 }
 
 #[tokio::test]
@@ -209,5 +279,8 @@ async fn the_openapi_document_describes_every_api_route() {
     for (path, _) in server::api::routes() {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
-    assert_eq!(doc["paths"].as_object().unwrap().len(), server::api::routes().len());
+    assert_eq!(
+        doc["paths"].as_object().unwrap().len(),
+        server::api::routes().len()
+    );
 }

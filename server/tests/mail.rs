@@ -48,9 +48,18 @@ async fn queued_messages_are_sent_over_smtp_once_and_marked_sent() {
     let received = smtp.messages();
     assert_eq!(received.len(), 3);
     assert_eq!(received[0].to, "payer0@acme.example");
-    assert!(received[0].data.contains("Subject: Invoice INV-0 is 7 days overdue"));
+    assert!(
+        received[0]
+            .data
+            .contains("Subject: Invoice INV-0 is 7 days overdue")
+    );
     assert!(received[0].data.contains("$10.00 is due now."));
-    assert!(statuses(&db).await.iter().all(|(s, a, _)| s == "sent" && *a == 1));
+    assert!(
+        statuses(&db)
+            .await
+            .iter()
+            .all(|(s, a, _)| s == "sent" && *a == 1)
+    );
 }
 
 #[tokio::test]
@@ -63,7 +72,10 @@ async fn a_refused_message_is_kept_with_the_reason_and_retried_only_after_a_paus
     assert_eq!((delivery.sent, delivery.failed), (0, 1));
     let (status, attempts, error) = statuses(&db).await.remove(0);
     assert_eq!((status.as_str(), attempts), ("queued", 1));
-    assert!(error.contains("550") || error.to_lowercase().contains("mailbox"), "{error}");
+    assert!(
+        error.contains("550") || error.to_lowercase().contains("mailbox"),
+        "{error}"
+    );
     // The next attempt waits: nothing is claimed straight away.
     let soon = deliver_queued(&db, &mailer, 100).await.unwrap();
     assert_eq!((soon.sent, soon.failed), (0, 0));

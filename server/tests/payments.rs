@@ -634,3 +634,50 @@ async fn refund_events_post_only_the_new_part_of_the_running_total() {
     );
     assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn reconciliation_matches_a_provider_payment_to_its_receipt_and_flags_a_receipt_without_one()
+{
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let first = acme.open[0];
+    let (id, total) = checkout(&app, &acme, &[first]).await;
+    let (status, _) = deliver(&app, &succeeded("evt_r1", &id, "pi_reconciled", total)).await;
+    assert_eq!(status, 200);
+    // A card receipt recorded with no checkout behind it: exactly what reconciliation must flag.
+    let orphan = ledgerport::payments::PaymentRequest::new(
+        acme.customer,
+        "pi_orphan",
+        ledgerport::payments::PaymentMethod::Card,
+        ledgerport::money::Money::from_minor(1_000, ledgerport::money::Currency::Usd),
+        today(),
+        ledgerport::payments::AllocationRule::OldestFirst,
+        false,
+    )
+    .unwrap();
+    ledgerport::payments::store::record_payment(&app.db, &orphan)
+        .await
+        .unwrap();
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let rows: serde_json::Value = app
+        .invoke("/api/admin/reconciliation", "from=&to=", Some(&clerk))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let matched = rows
+        .iter()
+        .find(|r| r["reference"] == "stripe:pi_reconciled")
+        .unwrap();
+    assert_eq!(matched["difference"], serde_json::Value::Null);
+    assert_eq!(
+        matched["provider_amount_minor"],
+        matched["ledger_amount_minor"]
+    );
+    let flagged = rows.iter().find(|r| r["reference"] == "pi_orphan").unwrap();
+    assert_eq!(flagged["difference"], "NoProviderPayment");
+}

@@ -142,11 +142,15 @@ pub async fn billing_emails<'e, E>(executor: E, customer_id: i64) -> Result<Vec<
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let rows = sqlx::query("SELECT email FROM billing_contacts WHERE customer_id = $1 ORDER BY email")
-        .bind(customer_id)
-        .fetch_all(executor)
-        .await?;
-    Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?)
+    let rows =
+        sqlx::query("SELECT email FROM billing_contacts WHERE customer_id = $1 ORDER BY email")
+            .bind(customer_id)
+            .fetch_all(executor)
+            .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?)
 }
 
 /// The account as staff edit it; `None` when there is no such customer.

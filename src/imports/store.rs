@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    COLUMNS, ImportOutcome, ImportPreview, ImportedInvoice, MAX_BYTES, MAX_ROWS,
+    COLUMNS, ImportOutcome, ImportPreview, ImportSummary, ImportedInvoice, MAX_BYTES, MAX_ROWS,
     REQUIRED_COLUMNS, RowError,
 };
 use crate::customers::store::customer_by_number;
@@ -74,6 +74,29 @@ pub async fn upload(
     .fetch_one(db.pool())
     .await?;
     Ok(row.try_get(0)?)
+}
+
+/// The latest uploads, newest first.
+pub async fn recent(db: &Db, limit: i64) -> Result<Vec<ImportSummary>, ImportError> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.file_name, u.email, m.created_at, m.committed_at, m.issued \
+         FROM invoice_imports m JOIN users u ON u.id = m.created_by ORDER BY m.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ImportSummary {
+                id: r.try_get(0)?,
+                file_name: r.try_get(1)?,
+                uploaded_by: r.try_get(2)?,
+                uploaded_at: r.try_get(3)?,
+                committed_at: r.try_get(4)?,
+                issued: r.try_get(5)?,
+            })
+        })
+        .collect()
 }
 
 /// What committing the import would do, without writing anything.
@@ -426,7 +449,9 @@ mod tests {
     #[tokio::test]
     async fn a_good_file_previews_without_writing_and_commits_every_invoice() {
         let (db, staff) = setup().await;
-        let id = upload(&db, "october.csv", GOOD.as_bytes(), staff).await.unwrap();
+        let id = upload(&db, "october.csv", GOOD.as_bytes(), staff)
+            .await
+            .unwrap();
         let preview = preview(&db, id).await.unwrap();
         assert_eq!(preview.errors, []);
         assert_eq!(preview.rows, 3);
@@ -443,7 +468,9 @@ mod tests {
         assert!(committed.committed_at.is_some());
         assert_eq!(invoices(&db).await, 2);
         fixtures::assert_ledger_healthy(&db).await;
-        let again = commit(&db, id, staff, "clerk@example.com").await.unwrap_err();
+        let again = commit(&db, id, staff, "clerk@example.com")
+            .await
+            .unwrap_err();
         assert!(matches!(again, ImportError::AlreadyCommitted), "{again}");
     }
 
@@ -473,7 +500,9 @@ mod tests {
                 (6, "customer"),
             ]
         );
-        let err = commit(&db, id, staff, "clerk@example.com").await.unwrap_err();
+        let err = commit(&db, id, staff, "clerk@example.com")
+            .await
+            .unwrap_err();
         assert!(matches!(err, ImportError::HasErrors(5)), "{err}");
         assert_eq!(invoices(&db).await, 0);
         assert_eq!(fixtures::rows(&db, "journal_entries").await, 0);
@@ -482,12 +511,20 @@ mod tests {
     #[tokio::test]
     async fn re_importing_the_same_file_changes_nothing_and_a_changed_invoice_is_refused() {
         let (db, staff) = setup().await;
-        let first = upload(&db, "october.csv", GOOD.as_bytes(), staff).await.unwrap();
-        commit(&db, first, staff, "clerk@example.com").await.unwrap();
+        let first = upload(&db, "october.csv", GOOD.as_bytes(), staff)
+            .await
+            .unwrap();
+        commit(&db, first, staff, "clerk@example.com")
+            .await
+            .unwrap();
         let entries = fixtures::rows(&db, "journal_entries").await;
 
-        let second = upload(&db, "october.csv", GOOD.as_bytes(), staff).await.unwrap();
-        let again = commit(&db, second, staff, "clerk@example.com").await.unwrap();
+        let second = upload(&db, "october.csv", GOOD.as_bytes(), staff)
+            .await
+            .unwrap();
+        let again = commit(&db, second, staff, "clerk@example.com")
+            .await
+            .unwrap();
         assert_eq!(again.new_invoices(), 0);
         assert!(
             again
@@ -499,17 +536,24 @@ mod tests {
         assert_eq!(fixtures::rows(&db, "journal_entries").await, entries);
 
         let changed = GOOD.replace("Freight,1,15", "Freight,1,16");
-        let third = upload(&db, "changed.csv", changed.as_bytes(), staff).await.unwrap();
+        let third = upload(&db, "changed.csv", changed.as_bytes(), staff)
+            .await
+            .unwrap();
         let preview = preview(&db, third).await.unwrap();
         assert_eq!(preview.errors.len(), 1);
-        assert_eq!((preview.errors[0].row, preview.errors[0].field.as_str()), (2, "invoice"));
+        assert_eq!(
+            (preview.errors[0].row, preview.errors[0].field.as_str()),
+            (2, "invoice")
+        );
         assert_eq!(fixtures::rows(&db, "journal_entries").await, entries);
     }
 
     #[tokio::test]
     async fn a_file_without_the_required_columns_or_text_is_refused_plainly() {
         let (db, staff) = setup().await;
-        let id = upload(&db, "x.csv", b"name,amount\nA,1\n", staff).await.unwrap();
+        let id = upload(&db, "x.csv", b"name,amount\nA,1\n", staff)
+            .await
+            .unwrap();
         let preview = preview(&db, id).await.unwrap();
         assert_eq!(preview.errors.len(), 1);
         assert!(preview.errors[0].message.contains("customer, invoice"));

@@ -247,13 +247,14 @@ pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceBy
         return Ok(None);
     };
     let id: i64 = row.try_get("id")?;
-    let lines = sqlx::query("SELECT line_no, id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
-        .bind(id)
-        .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, DbError>>()?;
+    let lines =
+        sqlx::query("SELECT line_no, id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+            .bind(id)
+            .fetch_all(db.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, DbError>>()?;
     Ok(Some(InvoiceByNumber {
         id,
         customer_id: row.try_get("customer_id")?,

@@ -93,10 +93,11 @@ async fn remind(
     summary: &mut ReminderRun,
 ) -> Result<(), DbError> {
     let recipients = recipients(tx, candidate.customer_id).await?;
-    let amounts = sqlx::query("SELECT open_minor, held_minor, due_date FROM invoices WHERE id = $1")
-        .bind(candidate.invoice_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let amounts =
+        sqlx::query("SELECT open_minor, held_minor, due_date FROM invoices WHERE id = $1")
+            .bind(candidate.invoice_id)
+            .fetch_one(&mut **tx)
+            .await?;
     let (open, held): (i64, i64) = (amounts.try_get(0)?, amounts.try_get(1)?);
     if open <= held {
         summary.held += 1;
@@ -157,7 +158,10 @@ async fn remind(
 }
 
 /// The account's billing contacts; without any, its active payer contacts.
-async fn recipients(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Result<Vec<String>, DbError> {
+async fn recipients(
+    tx: &mut Transaction<'_, Any>,
+    customer_id: i64,
+) -> Result<Vec<String>, DbError> {
     let billing = crate::customers::store::billing_emails(&mut **tx, customer_id).await?;
     if !billing.is_empty() {
         return Ok(billing);
@@ -207,8 +211,15 @@ mod tests {
             Some(customer),
         )
         .await;
-        let invoice =
-            fixtures::invoice(db, customer, "INV-1", Currency::Usd, issued, &[(100_000, 0)]).await;
+        let invoice = fixtures::invoice(
+            db,
+            customer,
+            "INV-1",
+            Currency::Usd,
+            issued,
+            &[(100_000, 0)],
+        )
+        .await;
         (customer, invoice)
     }
 
@@ -221,7 +232,11 @@ mod tests {
         let run_on = |day: &str| run(&db, &schedule, fixtures::date(day), BASE);
         assert_eq!(run_on("2026-10-27").await.unwrap().sent, 0);
         assert_eq!(run_on("2026-10-28").await.unwrap().sent, 1);
-        assert_eq!(run_on("2026-10-29").await.unwrap().sent, 0, "-3 already sent");
+        assert_eq!(
+            run_on("2026-10-29").await.unwrap().sent,
+            0,
+            "-3 already sent"
+        );
         // A fortnight of downtime: only the 14-day reminder goes out, not 1 and 7 as well.
         assert_eq!(run_on("2026-11-15").await.unwrap().sent, 1);
         assert_eq!(run_on("2026-11-15").await.unwrap().sent, 0);
@@ -281,9 +296,14 @@ mod tests {
             .await
             .unwrap();
         }
-        run(&db, &Schedule::default(), fixtures::date("2026-11-01"), BASE)
-            .await
-            .unwrap();
+        run(
+            &db,
+            &Schedule::default(),
+            fixtures::date("2026-11-01"),
+            BASE,
+        )
+        .await
+        .unwrap();
         let recipients: Vec<String> = outbox_reminders(&db)
             .await
             .into_iter()

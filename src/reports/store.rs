@@ -483,7 +483,8 @@ pub async fn expected_collections(
             slot.amount_minor += row.try_get::<i64, _>("due")?;
         }
     }
-    result.sort_by(|a, b| (a.currency.code(), a.week_start).cmp(&(b.currency.code(), b.week_start)));
+    result
+        .sort_by(|a, b| (a.currency.code(), a.week_start).cmp(&(b.currency.code(), b.week_start)));
     Ok(result)
 }
 
@@ -661,7 +662,9 @@ mod tests {
         // The one payment came 69 days after INV-A's due date, so this customer pays 69 days
         // late. On Thursday 30 April (week of Monday 27 April): A's rest (due 31 Jan) is
         // expected now; B (due 17 Mar) on 25 May, week 4; C (due 1 May) on 9 July, beyond 8 weeks.
-        let expected = expected_collections(&db, date("2026-04-30"), 8).await.unwrap();
+        let expected = expected_collections(&db, date("2026-04-30"), 8)
+            .await
+            .unwrap();
         let weeks: Vec<(String, i64)> = expected
             .iter()
             .map(|w| (w.week_start.to_string(), w.amount_minor))

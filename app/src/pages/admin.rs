@@ -6,12 +6,12 @@ use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::admin::{
-    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact, RecordOfflinePayment, RevokeAccess,
-    UpdateCustomer, VoidInvoice, customer_contacts, customer_invoices, customer_profile, customers,
-    outbox,
+    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact,
+    RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice, customer_contacts,
+    customer_invoices, customer_profile, customers, outbox,
 };
-use crate::integrations::RunReminders;
 use crate::forms::form_error;
+use crate::integrations::RunReminders;
 use crate::pages::sign_in::FormError;
 
 #[component]
@@ -230,7 +230,8 @@ fn AccountSettingsForm(
     let update_error = form_error(update);
     let query = use_query_map();
     let saved = move || {
-        query.with(|q| q.get("saved").is_some()) || update.value().with(|v| matches!(v, Some(Ok(()))))
+        query.with(|q| q.get("saved").is_some())
+            || update.value().with(|v| matches!(v, Some(Ok(()))))
     };
     let profile = Resource::new(
         move || (customer_id(), update.version().get()),

@@ -409,7 +409,10 @@ pub fn StaffPaymentsPage() -> impl IntoView {
 pub fn ReconciliationPage() -> impl IntoView {
     let from = param("from");
     let to = param("to");
-    let rows = Resource::new(move || (from(), to()), |(from, to)| reconciliation(from, to));
+    let rows = Resource::new(
+        move || (from(), to()),
+        |(from, to)| reconciliation(from, to),
+    );
     view! {
         <Title text="Reconciliation"/>
         <h1>"Reconciliation"</h1>

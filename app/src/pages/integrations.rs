@@ -9,7 +9,7 @@ use super::error_view;
 use crate::format::{money, timestamp};
 use crate::forms::form_error;
 use crate::integrations::{
-    CommitImport, CreateApiKey, RevokeApiKey, api_keys, import_preview,
+    CommitImport, CreateApiKey, RevokeApiKey, api_keys, preview_import, recent_imports,
 };
 use crate::pages::sign_in::FormError;
 
@@ -19,8 +19,45 @@ use crate::pages::sign_in::FormError;
 pub fn ImportsPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error"));
+    let recent = Resource::new(|| (), |_| recent_imports());
     view! {
         <Title text="Import invoices"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match recent.await {
+                    Err(e) => error_view(e),
+                    Ok(list) => view! {
+                        <ImportForm error=Signal::derive(error)/>
+                        {(!list.is_empty()).then(|| view! {
+                            <section class="card" aria-labelledby="recent-heading">
+                                <h2 id="recent-heading">"Recent imports"</h2>
+                                <table class="table" data-testid="recent-imports">
+                                    <thead><tr><th scope="col">"File"</th><th scope="col">"Uploaded"</th><th scope="col">"State"</th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|i| view! {
+                                            <tr>
+                                                <td><a href=format!("/admin/imports/{}", i.id)>{i.file_name}</a></td>
+                                                <td>{timestamp(&i.uploaded_at)} " by " {i.uploaded_by}</td>
+                                                <td>{match i.committed_at {
+                                                    Some(at) => format!("{} invoices issued {}", i.issued, timestamp(&at)),
+                                                    None => "not committed".to_string(),
+                                                }}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
+                        })}
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ImportForm(error: Signal<Option<String>>) -> impl IntoView {
+    view! {
         <section class="card" aria-labelledby="import-heading">
             <h1 id="import-heading">"Import invoices from CSV"</h1>
             <p class="hint">
@@ -36,7 +73,7 @@ pub fn ImportsPage() -> impl IntoView {
                 <label>"CSV file "<input type="file" name="file" accept=".csv,text/csv" required/></label>
                 <button class="button" type="submit">"Upload and preview"</button>
             </form>
-            <FormError message=Signal::derive(error)/>
+            <FormError message=error/>
         </section>
     }
 }
@@ -53,7 +90,10 @@ pub fn ImportPage() -> impl IntoView {
     };
     let commit = ServerAction::<CommitImport>::new();
     let commit_error = form_error(commit);
-    let preview = Resource::new(move || (id(), commit.version().get()), |(id, _)| import_preview(id));
+    let preview = Resource::new(
+        move || (id(), commit.version().get()),
+        |(id, _)| preview_import(id),
+    );
     view! {
         <Title text="Import preview"/>
         <Suspense fallback=|| view! { <p class="muted">"Checking every row…"</p> }>
@@ -131,7 +171,11 @@ pub fn ApiKeysPage() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| api_keys(),
     );
-    let new_key = move || create.value().with(|v| v.as_ref().and_then(|r| r.as_ref().ok().cloned()));
+    let new_key = move || {
+        create
+            .value()
+            .with(|v| v.as_ref().and_then(|r| r.as_ref().ok().cloned()))
+    };
     view! {
         <Title text="API keys"/>
         <section class="card" aria-labelledby="keys-heading">

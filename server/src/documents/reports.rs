@@ -45,13 +45,21 @@ pub(super) async fn report_csv(
     let to = date_or(&period.to, today())?;
     let from = date_or(&period.from, to - chrono::Duration::days(29))?;
     if from > to {
-        return Err(DocumentError::Invalid("The period ends before it starts.".into()));
+        return Err(DocumentError::Invalid(
+            "The period ends before it starts.".into(),
+        ));
     }
     let mut out = csv::Writer::from_writer(Vec::new());
     match file.as_str() {
         "aging.csv" => {
             let mut header = vec!["customer_number", "customer_name", "currency"];
-            header.extend(["current", "days_1_30", "days_31_60", "days_61_90", "days_over_90"]);
+            header.extend([
+                "current",
+                "days_1_30",
+                "days_31_60",
+                "days_61_90",
+                "days_over_90",
+            ]);
             header.extend(["in_dispute", "total"]);
             out.write_record(&header)?;
             for c in ledgerport::reports::store::aging_by_customer(db, as_of).await? {

@@ -69,7 +69,9 @@ async fn session(
                 b"250 OK\r\n"
             }
         } else if command == "DATA" {
-            write.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
+            write
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await?;
             let mut data = String::new();
             while let Some(body_line) = lines.next_line().await? {
                 if body_line == "." {
