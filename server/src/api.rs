@@ -252,12 +252,16 @@ async fn push_credit_memo(
     let push = body(payload)?;
     let number = ledgerport::invoices::InvoiceNumber::parse(&push.number)
         .map_err(|e| field("number", AppError::invalid(e).to_string()))?;
-    let invoice = find_invoice(&state, &push.invoice).await.map_err(|_| {
-        field(
-            "invoice",
-            format!("There is no invoice {:?}.", push.invoice),
-        )
-    })?;
+    // Only "no such invoice" is the caller's fault; a failed lookup stays a server error.
+    let invoice = invoice_by_number(&state.app.db, &push.invoice)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| {
+            field(
+                "invoice",
+                format!("There is no invoice {:?}.", push.invoice),
+            )
+        })?;
     let effective = match push.issue_date.trim() {
         "" => chrono::Utc::now().date_naive(),
         text => text.parse().map_err(|_| {
