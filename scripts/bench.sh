@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Benchmarks: measured here, recorded in BENCHMARKS.md, never asserted in tests. Not part of
-# scripts/test.sh. Reports, in one run:
-#   - the bytes the browser loads (WASM, JS, CSS): raw, gzip and brotli as served;
-#   - the engine's reads for one customer with 10,000 invoices (summary, a year's statement,
-#     invoice list pages) on SQLite and, when it answers, PostgreSQL.
-# BENCH_POSTGRES_URL picks the server (default postgres://postgres@127.0.0.1:5432/postgres);
-# the benchmark database lp_bench_10k on it is dropped and recreated.
+# scripts/test.sh. Reports, in one run, for PostgreSQL (a large book) and SQLite (a smaller one):
+#   - seed time;
+#   - the engine's reads (account summary and aging for one customer, statement, invoice list,
+#     aging for the whole book, DSO/CEI);
+#   - the release server over HTTP with wrk: the statement page and the invoice list (SSR, signed
+#     in as a mid-book customer) at 1, 16 and 64 connections, and a static asset as the ceiling;
+#   - webhook → ledger: payments posted per second with 1, 16 and 64 deliveries in flight, next to
+#     pgbench's TPC-B figure on the same PostgreSQL;
+#   - the bytes the browser loads (WASM, JS, CSS): raw, gzip and brotli as served.
+#
+# Settings (environment): BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres;
+# the databases lp_bench and lp_bench_pgbench on it are dropped and recreated),
+# BENCH_PG_CUSTOMERS/BENCH_PG_INVOICES (100000/1000000), BENCH_SQLITE_CUSTOMERS/
+# BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
+# (payments per webhook level, 500). Load goes to 127.0.0.1 only and every run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
@@ -13,14 +22,29 @@ source scripts/env.sh
 # Shares the build cache with CI, so a benchmark after a test run rebuilds little.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ledgerport/target}"
 BIN="$CARGO_TARGET_DIR/release"
+PG_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+PG_CUSTOMERS="${BENCH_PG_CUSTOMERS:-100000}"
+PG_INVOICES="${BENCH_PG_INVOICES:-1000000}"
+SQLITE_CUSTOMERS="${BENCH_SQLITE_CUSTOMERS:-10000}"
+SQLITE_INVOICES="${BENCH_SQLITE_INVOICES:-100000}"
+SECONDS_EACH="${BENCH_SECONDS:-10}"
+PAYMENTS="${BENCH_PAYMENTS:-500}"
+PORT=3100
+BASE="http://127.0.0.1:$PORT"
+WEBHOOK_SECRET="whsec_benchmark_only"
 
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 OUT="target/bench"
 rm -rf "$OUT" && mkdir -p "$OUT"
 
+if ! command -v wrk >/dev/null; then
+  step "installing wrk (Debian's package) as the HTTP load generator"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+
 step "release build (precompressed bundle)"
 cargo leptos build --release -P >&2
-cargo build --release -q -p server --example engine-timings
+cargo build --release -q -p server --example engine-timings --example webhook-load
 
 step "what the browser loads"
 printf '%-28s %10s %10s %10s\n' file raw gzip brotli
@@ -34,23 +58,92 @@ for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
 done
 printf '%-28s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
 
-timings() {
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  SERVER_PID=""
+}
+trap stop_server EXIT
+
+start_server() {
   local url="$1"
-  DATABASE_URL="$url" "$BIN/ledgerport" migrate >&2
-  local started=$SECONDS
-  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers 1 --invoices 10000 >&2
-  echo "loaded 1 customer with 10,000 invoices in $((SECONDS - started)) s"
-  DATABASE_URL="$url" "$BIN/examples/engine-timings"
+  DATABASE_URL="$url" LISTEN_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site \
+    JWT_SIGNING_KEY="benchmark-signing-key-of-at-least-32-bytes" \
+    PAYMENT_PROVIDER=stripe STRIPE_SECRET_KEY=sk_test_benchmark STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    STRIPE_API_BASE="http://127.0.0.1:9" REMINDERS_EVERY_MINUTES=0 RUST_LOG=warn \
+    "$BIN/ledgerport" serve --no-demo >"$OUT/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 120); do
+    curl -sf "$BASE/readyz" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "the server did not become ready; see $OUT/server.log" >&2
+  exit 1
 }
 
-step "engine reads, one customer with 10,000 invoices: SQLite"
-timings "sqlite://$OUT/bench.db"
+# Signs in as a load-test contact; prints the session cookie (name=value).
+session_cookie() {
+  local email="$1"
+  curl -s -D - -o /dev/null -H "origin: $BASE" -H "accept: text/html" \
+    --data-urlencode "email=$email" --data-urlencode "password=load-test-contact" \
+    "$BASE/api/sign-in" | tr -d '\r' | awk -F'[: ;]+' 'tolower($1) == "set-cookie" { print $2; exit }'
+}
 
-PG_URL="${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+# One wrk run: prints "requests/s p50 p99".
+load() {
+  local connections="$1" path="$2"; shift 2
+  wrk -t2 -c"$connections" -d"${SECONDS_EACH}s" --latency "$@" "$BASE$path" >"$OUT/wrk.txt" 2>&1
+  if grep -q "Non-2xx" "$OUT/wrk.txt"; then
+    echo "wrk saw error answers for $path:" >&2; cat "$OUT/wrk.txt" >&2; exit 1
+  fi
+  awk '/Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+       END { printf "%10s req/s   p50 %8s   p99 %8s\n", rps, p50, p99 }' "$OUT/wrk.txt"
+}
+
+http_and_webhooks() {
+  local url="$1" typical="$2"
+  start_server "$url"
+  local cookie
+  cookie=$(session_cookie "load-$typical@customers.example")
+  [ -n "$cookie" ] || { echo "could not sign in as load-$typical@customers.example" >&2; exit 1; }
+  for page in /statements /invoices; do
+    for connections in 1 16 64; do
+      printf '%-34s %3d conn: ' "$page (SSR, signed in)" "$connections"
+      load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
+    done
+  done
+  printf '%-34s %3d conn: ' "/pkg/ledgerport.css (static)" 64
+  load 64 /pkg/ledgerport.css
+  DATABASE_URL="$url" BASE_URL="$BASE" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    "$BIN/examples/webhook-load" "$PAYMENTS" 1 16 64
+  stop_server
+}
+
+engine_book() {
+  local name="$1" url="$2" customers="$3" invoices="$4"
+  step "$name: load $customers customers and $invoices invoices, then one customer with 10,000"
+  DATABASE_URL="$url" "$BIN/ledgerport" migrate >&2
+  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers "$customers" --invoices "$invoices"
+  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers 1 --invoices 10000
+  step "$name: engine reads"
+  DATABASE_URL="$url" "$BIN/examples/engine-timings"
+  step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
+  http_and_webhooks "$url" $((customers / 2))
+}
+
 if pg_isready -q -d "$PG_URL" 2>/dev/null; then
-  step "engine reads, one customer with 10,000 invoices: PostgreSQL"
-  psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench_10k" -c "CREATE DATABASE lp_bench_10k"
-  timings "${PG_URL%/*}/lp_bench_10k"
+  psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench" -c "CREATE DATABASE lp_bench"
+  engine_book PostgreSQL "${PG_URL%/*}/lp_bench" "$PG_CUSTOMERS" "$PG_INVOICES"
+  step "PostgreSQL's own ceiling: pgbench TPC-B (scale 10, ${SECONDS_EACH}s per run)"
+  psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench_pgbench" -c "CREATE DATABASE lp_bench_pgbench"
+  pgbench -q -i -s 10 "${PG_URL%/*}/lp_bench_pgbench" >/dev/null 2>&1
+  for clients in 1 16 64; do
+    printf 'pgbench TPC-B %3d clients: ' "$clients"
+    pgbench -c "$clients" -j 2 -T "$SECONDS_EACH" "${PG_URL%/*}/lp_bench_pgbench" 2>/dev/null \
+      | awk '/^tps/ { print $3 " tps" }'
+  done
 else
-  echo "PostgreSQL does not answer at $PG_URL; skipped" >&2
+  echo "PostgreSQL does not answer at $PG_URL; its rows are skipped" >&2
 fi
+
+engine_book SQLite "sqlite://$OUT/bench.db" "$SQLITE_CUSTOMERS" "$SQLITE_INVOICES"

@@ -158,7 +158,7 @@ pub struct HostedCheckout {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
-    #[error("the payment provider did not answer in time; nothing was charged, please try again")]
+    #[error("the payment provider did not answer in time; please try again")]
     Timeout,
     #[error("the payment provider refused the request: {0}")]
     Refused(String),
@@ -178,6 +178,37 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<HostedCheckout, ProviderError>> + Send + 'a>,
     >;
+
+    /// Asks the provider to return money from a collected payment. The ledger is not touched
+    /// here: the provider's signed `charge.refunded` event posts the refund.
+    fn refund<'a>(
+        &'a self,
+        request: RefundRequest<'a>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>,
+    >;
+}
+
+/// A refund as sent to the provider.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    /// Our refund id: the idempotency key, so a resend never refunds twice.
+    pub refund_id: &'a str,
+    /// The provider's payment (Stripe's PaymentIntent id).
+    pub payment_reference: &'a str,
+    pub currency: Currency,
+    pub amount_minor: i64,
+    /// Everything refunded on the payment once this refund succeeds, this one included: what the
+    /// provider's charge reports as `amount_refunded` afterwards.
+    pub refunded_total_minor: i64,
+}
+
+/// The provider's id for an accepted refund.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRefund {
+    pub id: String,
 }
 
 #[cfg(test)]

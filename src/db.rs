@@ -47,6 +47,25 @@ pub enum DbError {
     Corrupt(String),
 }
 
+impl DbError {
+    /// The database did not answer (connection refused or lost, no free connection in time), as
+    /// opposed to refusing a statement: worth a "try again shortly", not a bug report.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Unreachable { .. } => true,
+            DbError::Query(e) => matches!(
+                e,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_)
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// A cloneable handle to the pool; cheap to pass into every request.
 #[derive(Clone, Debug)]
 pub struct Db {

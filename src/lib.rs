@@ -16,6 +16,7 @@ pub mod money;
 pub mod outbox;
 pub mod payments;
 pub mod reconciliation;
+pub mod refunds;
 pub mod reminders;
 pub mod reports;
 pub mod terms;

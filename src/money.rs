@@ -10,6 +10,9 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+/// The largest amount accepted from input, in minor units (a trillion dollars).
+pub const MAXIMUM_INPUT_MINOR: i64 = 100_000_000_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("unknown currency code {0:?} (use a supported ISO 4217 code such as USD)")]
@@ -164,7 +167,14 @@ impl Money {
             .collect();
         let amount = Decimal::from_str_exact(&cleaned)
             .map_err(|_| MoneyError::NotANumber(input.to_string()))?;
-        Self::new(amount, currency)
+        let money = Self::new(amount, currency)?;
+        // Typed amounts stay far inside i64 minor units, so sums of them cannot overflow.
+        if money.amount.abs() * Decimal::from(10i64.pow(currency.exponent()))
+            > Decimal::from(MAXIMUM_INPUT_MINOR)
+        {
+            return Err(MoneyError::Overflow);
+        }
+        Ok(money)
     }
 
     pub fn from_minor(minor: i64, currency: Currency) -> Self {

@@ -40,6 +40,83 @@ pub enum PaymentError {
     InsufficientCredit { available: Money },
 }
 
+/// Why a remittance advice (which invoices a payment is for) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemittanceError {
+    #[error(
+        "remittance line {line}: write the invoice number, then the amount (e.g. INV-1001 250.00)"
+    )]
+    Shape { line: usize },
+    #[error("remittance line {line}: {reason}")]
+    Amount { line: usize, reason: String },
+    #[error("remittance line {line}: invoice {number} appears twice")]
+    Duplicate { line: usize, number: String },
+    #[error("remittance line {line}: there is no invoice {number} on this account")]
+    UnknownInvoice { line: usize, number: String },
+    #[error("the remittance lists more than {MAXIMUM_REMITTANCE_LINES} invoices")]
+    TooLong,
+}
+
+/// Invoices one remittance may name.
+pub const MAXIMUM_REMITTANCE_LINES: usize = 500;
+
+/// One line of a remittance advice: this much to the invoice with this number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemittanceLine {
+    /// 1-based, for messages.
+    pub line: usize,
+    pub number: String,
+    pub amount: Money,
+}
+
+/// Reads a remittance advice as staff copy it from the customer's letter: one invoice per line,
+/// its number then the amount, separated by spaces, a tab, a comma or a semicolon. Blank lines
+/// are skipped; every amount must be positive and in the account's currency.
+pub fn parse_remittance(
+    text: &str,
+    currency: Currency,
+) -> Result<Vec<RemittanceLine>, RemittanceError> {
+    let mut lines: Vec<RemittanceLine> = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let raw = raw.trim();
+        if raw.is_empty() {
+            continue;
+        }
+        if lines.len() == MAXIMUM_REMITTANCE_LINES {
+            return Err(RemittanceError::TooLong);
+        }
+        let split = raw
+            .find(|c: char| c.is_whitespace() || c == ',' || c == ';')
+            .ok_or(RemittanceError::Shape { line })?;
+        let number = raw[..split].trim().to_ascii_uppercase();
+        let amount_text =
+            raw[split..].trim_matches(|c: char| c.is_whitespace() || c == ',' || c == ';');
+        if number.is_empty() || amount_text.is_empty() {
+            return Err(RemittanceError::Shape { line });
+        }
+        let amount = Money::parse(amount_text, currency).map_err(|e| RemittanceError::Amount {
+            line,
+            reason: e.to_string(),
+        })?;
+        if amount.is_negative() || amount.is_zero() {
+            return Err(RemittanceError::Amount {
+                line,
+                reason: "the amount must be greater than zero".into(),
+            });
+        }
+        if lines.iter().any(|l| l.number == number) {
+            return Err(RemittanceError::Duplicate { line, number });
+        }
+        lines.push(RemittanceLine {
+            line,
+            number,
+            amount,
+        });
+    }
+    Ok(lines)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PaymentMethod {
     Card,
@@ -310,6 +387,44 @@ mod tests {
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, d).unwrap()
+    }
+
+    #[test]
+    fn a_remittance_reads_one_invoice_per_line_in_the_ways_people_write_it() {
+        let lines = parse_remittance(
+            "inv-1001 250.00\n\nINV-1002\t1,250.50\nINV-1003, 10;\n",
+            Currency::Usd,
+        )
+        .unwrap();
+        let read: Vec<(usize, &str, i64)> = lines
+            .iter()
+            .map(|l| (l.line, l.number.as_str(), l.amount.to_minor()))
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (1, "INV-1001", 25_000),
+                (3, "INV-1002", 125_050),
+                (4, "INV-1003", 1_000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_remittance_names_the_line_of_each_mistake() {
+        let error = |text: &str| {
+            parse_remittance(text, Currency::Usd)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(error("INV-1001").starts_with("remittance line 1: write the invoice number"));
+        assert!(error("INV-1001 5\nINV-1002 -5").starts_with("remittance line 2:"));
+        assert!(error("INV-1001 1.234").starts_with("remittance line 1:"));
+        assert_eq!(
+            error("INV-1001 5\ninv-1001 6"),
+            "remittance line 2: invoice INV-1001 appears twice"
+        );
+        assert!(error("INV-1001 zero").contains("not a number"));
     }
 
     fn invoice(id: i64, total: i64, open: i64) -> OpenInvoice {

@@ -322,9 +322,10 @@ pub async fn customer_invoices(
     .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))
 }
 
-/// Records a cheque, wire, cash or ACH payment received outside the portal, applied to the
-/// oldest open invoices first (early-payment discounts taken inside their window; any excess
-/// becomes unapplied credit). Idempotent by the customer and `reference`.
+/// Records a cheque, wire, cash or ACH payment received outside the portal. With a remittance
+/// (invoice numbers and amounts, one per line) it is applied as the customer said; without one,
+/// to the oldest open invoices first. Early-payment discounts are taken inside their window and
+/// any excess becomes unapplied credit. Idempotent by the customer and `reference`.
 #[server(endpoint = "admin/record-payment")]
 pub async fn record_offline_payment(
     customer_id: i64,
@@ -332,6 +333,7 @@ pub async fn record_offline_payment(
     amount: String,
     received_on: String,
     reference: String,
+    #[server(default)] remittance: String,
 ) -> Result<(), AppError> {
     use ledgerport::payments::{AllocationRule, PaymentMethod, PaymentRequest};
     let caller = crate::session::require_staff()?;
@@ -360,13 +362,20 @@ pub async fn record_offline_payment(
             "Give the cheque number or transfer reference (at most 100 characters).".into(),
         ));
     }
+    let remitted =
+        ledgerport::payments::parse_remittance(&remittance, currency).map_err(AppError::invalid)?;
+    let rule = if remitted.is_empty() {
+        AllocationRule::OldestFirst
+    } else {
+        ledgerport::payments::store::remittance_rule(&db, customer_id, &remitted).await?
+    };
     let request = PaymentRequest::new(
         customer_id,
         &format!("offline:{customer_id}:{reference}"),
         method,
         amount,
         received,
-        AllocationRule::OldestFirst,
+        rule,
         true,
     )
     .map_err(AppError::invalid)?;

@@ -114,6 +114,11 @@ pub async fn audit_log(
 ) -> Result<Vec<AuditRow>, AppError> {
     use ledgerport::journal::AuditFilter;
     crate::session::require_manager()?;
+    if actor.chars().count() > 200 || action.chars().count() > 200 {
+        return Err(AppError::Invalid(
+            "Search the audit log with at most 200 characters.".into(),
+        ));
+    }
     let filter = AuditFilter {
         actor,
         action,
@@ -194,6 +199,71 @@ pub async fn staff_payments(
         ..PaymentFilter::default()
     };
     Ok(ledgerport::payments::history::store::find(&crate::context::app().db, &filter).await?)
+}
+
+/// A payment's page: the payment, and whether the viewer may refund it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PaymentPageData {
+    pub detail: ledgerport::payments::history::PaymentDetail,
+    /// Managers refund; clerks see the refunds but not the form.
+    pub may_refund: bool,
+}
+
+/// One payment: where it went, its journal entries and its refunds.
+#[server(endpoint = "admin/payment")]
+pub async fn payment_detail(payment_id: i64) -> Result<PaymentPageData, AppError> {
+    let caller = crate::session::require_staff()?;
+    let detail =
+        ledgerport::payments::history::store::detail(&crate::context::app().db, payment_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("There is no such payment.".into()))?;
+    Ok(PaymentPageData {
+        detail,
+        may_refund: caller.role == ledgerport::users::Role::Manager,
+    })
+}
+
+/// Refunds part or all of a card payment through the payment provider (managers). The ledger
+/// posts the refund when the provider's signed event arrives.
+#[server(endpoint = "admin/refund-payment")]
+pub async fn refund_payment(
+    payment_id: i64,
+    amount: String,
+    reason: String,
+) -> Result<(), AppError> {
+    use ledgerport::refunds::store::{Requester, refund};
+    let caller = crate::session::require_manager()?;
+    let app = crate::context::app();
+    let by = Requester {
+        user_id: caller.user_id,
+        email: &caller.email,
+    };
+    let refund_id = refund(
+        &app.db,
+        app.payments.as_ref(),
+        payment_id,
+        &amount,
+        &reason,
+        by,
+    )
+    .await?;
+    leptos_axum::redirect(&format!(
+        "/admin/payments/{payment_id}?refunded={refund_id}"
+    ));
+    Ok(())
+}
+
+/// Sends a refund the provider did not confirm again, under the same idempotency key.
+#[server(endpoint = "admin/resend-refund")]
+pub async fn resend_refund(payment_id: i64, refund_id: String) -> Result<(), AppError> {
+    crate::session::require_manager()?;
+    let app = crate::context::app();
+    ledgerport::refunds::store::resend(&app.db, app.payments.as_ref(), payment_id, &refund_id)
+        .await?;
+    leptos_axum::redirect(&format!(
+        "/admin/payments/{payment_id}?refunded={refund_id}"
+    ));
+    Ok(())
 }
 
 /// Provider payments against ledger receipts over a period (default: the last 30 days).

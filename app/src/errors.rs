@@ -109,7 +109,31 @@ mod from_engine {
                 ) => AppError::NotFound(super::sentence(&unknown.to_string())),
                 CheckoutStoreError::Refused(refused) => AppError::invalid(refused),
                 CheckoutStoreError::Cash(e) => internal(e),
-                CheckoutStoreError::Db(e) => internal(e),
+                CheckoutStoreError::Db(e) => database(e),
+            }
+        }
+    }
+
+    impl From<ledgerport::refunds::RefundError> for AppError {
+        fn from(e: ledgerport::refunds::RefundError) -> Self {
+            use ledgerport::checkout::ProviderError;
+            use ledgerport::refunds::RefundError;
+            match e {
+                unknown @ (RefundError::UnknownPayment | RefundError::UnknownRefund) => {
+                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                }
+                stale @ RefundError::NotPending(_) => {
+                    AppError::Conflict(super::sentence(&stale.to_string()))
+                }
+                RefundError::Provider(refused @ ProviderError::Refused(_)) => {
+                    AppError::invalid(refused)
+                }
+                RefundError::Provider(unanswered) => AppError::Unavailable(format!(
+                    "{} The refund is kept as requested; send it again from this page.",
+                    super::sentence(&unanswered.to_string())
+                )),
+                RefundError::Db(e) => database(e),
+                refused => AppError::invalid(refused),
             }
         }
     }
@@ -134,7 +158,7 @@ mod from_engine {
                     AppError::invalid(refused)
                 }
                 DisputeStoreError::Cash(e) => internal(e),
-                DisputeStoreError::Db(e) => internal(e),
+                DisputeStoreError::Db(e) => database(e),
             }
         }
     }
@@ -145,6 +169,7 @@ mod from_engine {
             match e {
                 CashError::Payment(refused) => AppError::invalid(refused),
                 CashError::Adjustment(refused) => AppError::invalid(refused),
+                CashError::Remittance(refused) => AppError::invalid(refused),
                 unknown @ CashError::UnknownCustomer(_) => {
                     AppError::NotFound(super::sentence(&unknown.to_string()))
                 }
@@ -152,7 +177,7 @@ mod from_engine {
                     AppError::Conflict(super::sentence(&conflict.to_string()))
                 }
                 CashError::Post(e) => internal(e),
-                CashError::Db(e) => internal(e),
+                CashError::Db(e) => database(e),
             }
         }
     }
@@ -171,7 +196,7 @@ mod from_engine {
                     AppError::invalid(refused)
                 }
                 IssueError::Post(e) => internal(e),
-                IssueError::Db(e) => internal(e),
+                IssueError::Db(e) => database(e),
             }
         }
     }
@@ -181,9 +206,21 @@ mod from_engine {
         AppError::Internal
     }
 
+    /// A database failure: 503 with "try again" while the database does not answer, else 500.
+    pub fn database(error: DbError) -> AppError {
+        if error.is_unavailable() {
+            tracing::warn!("the database is not answering: {error}");
+            AppError::Unavailable(
+                "The database is not answering right now. Please try again in a minute.".into(),
+            )
+        } else {
+            internal(error)
+        }
+    }
+
     impl From<DbError> for AppError {
         fn from(e: DbError) -> Self {
-            internal(e)
+            database(e)
         }
     }
 
@@ -191,7 +228,7 @@ mod from_engine {
         fn from(e: ledgerport::imports::store::ImportError) -> Self {
             use ledgerport::imports::store::ImportError;
             match e {
-                ImportError::Db(e) => internal(e),
+                ImportError::Db(e) => database(e),
                 ImportError::NotFound => AppError::NotFound("There is no such import.".into()),
                 ImportError::AlreadyCommitted => AppError::Conflict(
                     "This import was already committed; upload the file again to see what it would change now."
@@ -206,7 +243,7 @@ mod from_engine {
         fn from(e: ledgerport::api_keys::store::ApiKeyError) -> Self {
             use ledgerport::api_keys::store::ApiKeyError;
             match e {
-                ApiKeyError::Db(e) => internal(e),
+                ApiKeyError::Db(e) => database(e),
                 ApiKeyError::NotFound => AppError::NotFound("There is no such API key.".into()),
                 refused => AppError::invalid(refused),
             }
@@ -222,7 +259,7 @@ mod from_engine {
                 AuthError::SignIn(slow @ SignInError::TooManyAttempts { .. }) => {
                     AppError::TooManyRequests(super::sentence(&slow.to_string()))
                 }
-                AuthError::Db(e) => internal(e),
+                AuthError::Db(e) => database(e),
             }
         }
     }

@@ -27,8 +27,8 @@ use leptos_router::{SsrMode, path};
 use crate::account::who_am_i;
 use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
 use crate::pages::books::{
-    AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, ReconciliationPage,
-    StaffPaymentsPage, TrialBalancePage,
+    AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
+    ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
 };
 use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::pages::integrations::{ApiKeysPage, ImportPage, ImportsPage};
@@ -111,6 +111,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reports/collections") view=CollectionsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>

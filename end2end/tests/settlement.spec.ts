@@ -55,3 +55,27 @@ test("a customer pays two invoices with 4242 and sees the receipt and the new ba
   await page.goto("/payments");
   await expect(page.getByTestId("payments").locator("tbody tr")).toHaveCount(3);
 });
+
+test("a manager refunds part of a card payment from its page and sees the refund in its journal entries", async ({ page }) => {
+  await page.goto("/sign-in");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("manager@ledgerport.example");
+  await page.getByLabel("Password").fill("manager-sees-everything");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin/);
+  await page.goto("/admin/payments?method=card");
+  await page.getByTestId("staff-payments").getByRole("link", { name: /^stripe:pi_/ }).first().click();
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Payment stripe:pi_");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const before = dollars(await page.getByTestId("refundable").textContent());
+  expect(before).toBeGreaterThan(100);
+  await page.getByLabel("Refund amount").fill("1.00");
+  await page.getByLabel("Reason").fill("One item arrived damaged");
+  await page.getByRole("button", { name: "Refund", exact: true }).click();
+  await expect(page.getByTestId("refund-sent")).toBeVisible();
+  await expect(page.getByTestId("payment-refunds")).toContainText("One item arrived damaged");
+  await expect(page.getByTestId("payment-refunds")).toContainText("sent");
+  await expect(page.getByTestId("refundable")).toHaveText(/\$/);
+  expect(dollars(await page.getByTestId("refundable").textContent())).toBe(before - 100);
+  await expect(page.getByTestId("journal")).toContainText("refund");
+});

@@ -59,6 +59,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             account_summary(&db, id, today)
         })
         .await;
+        time(&format!("aging today, {who}"), 21, || {
+            aging(&db, today, Some(id))
+        })
+        .await;
         time(&format!("statement for a year, {who}"), 21, || {
             statement(&db, id, year_ago, today)
         })

@@ -171,6 +171,11 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
             }
             None => {
                 let value = field.text().await.map_err(unreadable)?;
+                if value.contains('\0') {
+                    return Err(AppError::Invalid(
+                        "Text may not contain NUL characters.".into(),
+                    ));
+                }
                 upload.fields.push((name, value));
             }
         }

@@ -1,5 +1,5 @@
 //! Middleware every request passes: who is calling (session cookie), same-origin proof for
-//! anything that changes state, and the hardening headers.
+//! anything that changes state, no NUL characters in text, and the hardening headers.
 
 use std::net::SocketAddr;
 
@@ -100,6 +100,55 @@ pub async fn same_origin(
         )
             .into_response()
     }
+}
+
+/// The largest form or JSON body read here, as axum's own extractors allow.
+const TEXT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Refuses text carrying a NUL character (`%00` in a query or form, `\u0000` in JSON) with a
+/// 400: no field has a use for it, and PostgreSQL cannot store it in text. Files (multipart)
+/// may hold any bytes and are checked by their own handlers.
+pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
+    let refused = || {
+        (
+            StatusCode::BAD_REQUEST,
+            "text may not contain NUL characters (\\0)",
+        )
+            .into_response()
+    };
+    let query = request.uri().query().unwrap_or_default();
+    if query.contains("%00") || query.contains('\0') {
+        return refused();
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let marker = if content_type.starts_with("application/x-www-form-urlencoded") {
+        "%00"
+    } else if content_type.starts_with("application/json") {
+        "\\u0000"
+    } else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, TEXT_BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request is larger than 2 MB",
+            )
+                .into_response();
+        }
+    };
+    if bytes.contains(&0) || bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 fn is_same_origin(headers: &HeaderMap, public_origin: &str) -> bool {

@@ -76,7 +76,7 @@ pub struct RouterSettings {
 }
 
 impl RouterSettings {
-    pub fn from_config(config: &Config) -> Result<Self, ServeError> {
+    pub fn from_config(config: &Config, db: &Db) -> Result<Self, ServeError> {
         let previous: Vec<&[u8]> = config
             .jwt_previous_keys
             .iter()
@@ -85,13 +85,18 @@ impl RouterSettings {
         let base = config.public_base_url.trim_end_matches('/').to_string();
         let (payments, webhook_secret): (Arc<dyn PaymentProvider>, Vec<u8>) =
             match &config.payment_provider {
-                PaymentProviderConfig::Sandbox => (
-                    Arc::new(SandboxProvider {
-                        public_base_url: base.clone(),
-                    }),
+                PaymentProviderConfig::Sandbox => {
                     // The sandbox signs and verifies in one process: a fresh secret per start.
-                    random_secret(),
-                ),
+                    let secret = random_secret();
+                    (
+                        Arc::new(SandboxProvider {
+                            public_base_url: base.clone(),
+                            db: db.clone(),
+                            webhook_secret: secret.clone(),
+                        }),
+                        secret,
+                    )
+                }
                 PaymentProviderConfig::Stripe {
                     secret_key,
                     webhook_secret,
@@ -184,6 +189,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     {
         with_session = with_session.route(path, handler);
     }
+    let fallback_context = context.clone();
     with_session
         .leptos_routes_with_context(
             &state,
@@ -194,7 +200,12 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
                 move || shell(leptos.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        // Paths no route matches (a malformed one, say) still render the shell, which reads
+        // the server state, so the fallback provides it too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<ServerState, _>(
+            move || provide_context(fallback_context.clone()),
+            shell,
+        ))
         // Only pages and server functions need the caller; the routes added below (probes,
         // static bundle) are served without a session lookup.
         .layer(middleware::from_fn_with_state(state.clone(), guard::session))
@@ -204,6 +215,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
             &format!("/{}", leptos.site_pkg_dir),
             ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
         )
+        .layer(middleware::from_fn(guard::refuse_nul_characters))
         .layer(middleware::from_fn_with_state(state.clone(), guard::same_origin))
         .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
@@ -253,7 +265,11 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
     let leptos = get_configuration(None)
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
-    let app = router(leptos, db.clone(), RouterSettings::from_config(&config)?);
+    let app = router(
+        leptos,
+        db.clone(),
+        RouterSettings::from_config(&config, &db)?,
+    );
     let mailer: Option<Arc<dyn crate::mail::Mailer>> = match &config.smtp {
         None => None,
         Some(smtp) => Some(Arc::new(

@@ -2,6 +2,9 @@
 //! Stripe's test mode, then announces the outcome as Stripe-format events, signed with the
 //! webhook secret and handed to the same `webhooks::receive` the real endpoint uses.
 //!
+//! Refunds succeed at once: the signed `charge.refunded` event is delivered before the refund
+//! call returns.
+//!
 //! Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined; 4000 0000 0000
 //! 9995 has insufficient funds; 4000 0000 0000 0069 is expired. No card number is stored or
 //! logged.
@@ -18,19 +21,31 @@ use axum::routing::{MethodRouter, get};
 use ledgerport::checkout::store::checkout_view;
 use ledgerport::checkout::{
     CheckoutStatus, CheckoutView, HostedCheckout, HostedCheckoutRequest, PaymentProvider,
-    ProviderError,
+    ProviderError, ProviderRefund, RefundRequest,
 };
+use ledgerport::db::Db;
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::guard::ContactSession;
 use crate::http::ServerState;
-use crate::webhooks::{CHECKOUT_METADATA_KEY, receive, signature};
+use crate::webhooks::{CHECKOUT_METADATA_KEY, WebhookError, receive, signature};
 
-/// The sandbox provider: its hosted page is `/sandbox/checkout/{id}` on the portal itself.
-#[derive(Debug, Clone)]
+/// The sandbox provider: its hosted page is `/sandbox/checkout/{id}` on the portal itself, and
+/// it announces refunds at once as signed `charge.refunded` events.
+#[derive(Clone)]
 pub struct SandboxProvider {
     pub public_base_url: String,
+    pub db: Db,
+    pub webhook_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SandboxProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxProvider")
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PaymentProvider for SandboxProvider {
@@ -50,6 +65,31 @@ impl PaymentProvider for SandboxProvider {
                     self.public_base_url, request.checkout_id
                 ),
             })
+        })
+    }
+
+    /// Like Stripe's test mode: the refund succeeds, and the charge's `charge.refunded` event
+    /// (with its running total refunded) is signed and delivered before the call returns.
+    fn refund<'a>(
+        &'a self,
+        request: RefundRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>> {
+        Box::pin(async move {
+            let refund_id = format!("re_sandbox_{}", request.refund_id);
+            let event = json!({
+                "id": random_id("evt"), "object": "event",
+                "created": chrono::Utc::now().timestamp(), "type": "charge.refunded",
+                "data": { "object": {
+                    "id": format!("ch_sandbox_{}", request.payment_reference), "object": "charge",
+                    "payment_intent": request.payment_reference,
+                    "amount_refunded": request.refunded_total_minor,
+                    "currency": request.currency.code().to_lowercase(), "refunded": true,
+                }},
+            });
+            deliver(&self.db, &self.webhook_secret, event)
+                .await
+                .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+            Ok(ProviderRefund { id: refund_id })
         })
     }
 }
@@ -166,26 +206,27 @@ fn random_id(prefix: &str) -> String {
 }
 
 /// Signs and delivers one event the way Stripe would.
-async fn deliver(state: &ServerState, event: serde_json::Value) -> Result<(), Response> {
+async fn deliver(db: &Db, secret: &[u8], event: serde_json::Value) -> Result<(), WebhookError> {
     let body = event.to_string();
     let now = chrono::Utc::now().timestamp();
-    let header = signature::sign(&state.webhook_secret, now, body.as_bytes());
-    receive(
-        &state.app.db,
-        &state.webhook_secret,
-        Some(&header),
-        body.as_bytes(),
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| {
-        tracing::error!("sandbox event delivery failed: {e}");
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The payment could not be recorded; nothing was charged.",
-        )
-            .into_response()
-    })
+    let header = signature::sign(secret, now, body.as_bytes());
+    receive(db, secret, Some(&header), body.as_bytes())
+        .await
+        .map(|_| ())
+}
+
+/// Delivers an event from the hosted page; a failure means nothing was charged.
+async fn deliver_from_page(state: &ServerState, event: serde_json::Value) -> Result<(), Response> {
+    deliver(&state.app.db, &state.webhook_secret, event)
+        .await
+        .map_err(|e| {
+            tracing::error!("sandbox event delivery failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The payment could not be recorded; nothing was charged.",
+            )
+                .into_response()
+        })
 }
 
 async fn pay_on_hosted_page(
@@ -217,7 +258,7 @@ async fn pay_on_hosted_page(
                     "last_payment_error": { "message": message },
                 }},
             });
-            match deliver(&state, event).await {
+            match deliver_from_page(&state, event).await {
                 Ok(()) => page(&view, Some(message)),
                 Err(response) => response,
             }
@@ -241,7 +282,7 @@ async fn pay_on_hosted_page(
                 }},
             });
             for event in [completed, succeeded] {
-                if let Err(response) = deliver(&state, event).await {
+                if let Err(response) = deliver_from_page(&state, event).await {
                     return response;
                 }
             }

@@ -1,24 +1,30 @@
-//! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, through async-stripe.
+//! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, and refunds of
+//! collected payments, through async-stripe.
 //!
 //! Card data never reaches this server (PCI SAQ A). Our checkout id travels as metadata on the
 //! session and on its PaymentIntent, so every webhook event names the checkout it settles.
 //!
 //! async-stripe's own retry strategies send a random idempotency key, so this adapter retries
-//! itself with a key derived from our checkout id: a retried create can never open a second
-//! session, even when the first attempt reached Stripe and only its answer was lost.
+//! itself with a key derived from our checkout (or refund) id: a retried create can never open a
+//! second session or refund twice, even when the first attempt reached Stripe and only its
+//! answer was lost.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use ledgerport::checkout::{HostedCheckout, HostedCheckoutRequest, PaymentProvider, ProviderError};
+use ledgerport::checkout::{
+    HostedCheckout, HostedCheckoutRequest, PaymentProvider, ProviderError, ProviderRefund,
+    RefundRequest,
+};
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, ProductData,
 };
+use stripe_core::refund::CreateRefund;
 
 use crate::webhooks::CHECKOUT_METADATA_KEY;
 
@@ -64,44 +70,88 @@ impl StripeProvider {
         })
     }
 
-    async fn create_session(
+    /// Runs one Stripe call, retrying what may succeed on a second try. The caller's request
+    /// carries a fixed idempotency key, so a retry never creates a second object.
+    async fn with_retries<T, F, Fut>(
         &self,
-        request: HostedCheckoutRequest<'_>,
-    ) -> Result<HostedCheckout, ProviderError> {
-        let key = IdempotencyKey::new(idempotency_key(request.checkout_id))
-            .map_err(|e| ProviderError::Refused(e.to_string()))?;
-        let params = session_params(&request);
+        what: &str,
+        ours: &str,
+        call: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StripeError>>,
+    {
         let mut pause = self.settings.first_backoff;
         let mut attempt = 1;
         loop {
-            let outcome = params
-                .customize()
-                .request_strategy(RequestStrategy::Idempotent(key.clone()))
-                .send(&self.client)
-                .await;
-            match outcome {
-                Ok(session) => {
-                    let url = session.url.ok_or_else(|| {
-                        ProviderError::Unavailable("Stripe returned a session without a URL".into())
-                    })?;
-                    return Ok(HostedCheckout {
-                        session_id: session.id.to_string(),
-                        url,
-                    });
-                }
+            match call().await {
+                Ok(answer) => return Ok(answer),
                 Err(error) if attempt < self.settings.attempts && worth_retrying(&error) => {
-                    tracing::warn!(attempt, %error, checkout = request.checkout_id, "retrying a Stripe checkout session");
+                    tracing::warn!(attempt, %error, ours, "retrying a Stripe {what}");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                     attempt += 1;
                 }
                 Err(error) => {
-                    tracing::error!(attempt, %error, checkout = request.checkout_id, "Stripe refused or failed a checkout session");
+                    tracing::error!(attempt, %error, ours, "Stripe refused or failed a {what}");
                     return Err(provider_error(error));
                 }
             }
         }
     }
+
+    async fn create_session(
+        &self,
+        request: HostedCheckoutRequest<'_>,
+    ) -> Result<HostedCheckout, ProviderError> {
+        let key = stripe_key(&idempotency_key(request.checkout_id))?;
+        let params = session_params(&request);
+        let session = self
+            .with_retries("checkout session", request.checkout_id, || {
+                params
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                    .send(&self.client)
+            })
+            .await?;
+        let url = session.url.ok_or_else(|| {
+            ProviderError::Unavailable("Stripe returned a session without a URL".into())
+        })?;
+        Ok(HostedCheckout {
+            session_id: session.id.to_string(),
+            url,
+        })
+    }
+
+    async fn create_refund(
+        &self,
+        request: RefundRequest<'_>,
+    ) -> Result<ProviderRefund, ProviderError> {
+        let key = stripe_key(&refund_idempotency_key(request.refund_id))?;
+        let params = CreateRefund::new()
+            .payment_intent(request.payment_reference)
+            .amount(request.amount_minor)
+            .metadata(HashMap::from([(
+                REFUND_METADATA_KEY.to_string(),
+                request.refund_id.to_string(),
+            )]));
+        let refund = self
+            .with_retries("refund", request.refund_id, || {
+                params
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                    .send(&self.client)
+            })
+            .await?;
+        Ok(ProviderRefund {
+            id: refund.id.to_string(),
+        })
+    }
+}
+
+fn stripe_key(text: &str) -> Result<IdempotencyKey, ProviderError> {
+    IdempotencyKey::new(text).map_err(|e| ProviderError::Refused(e.to_string()))
 }
 
 impl PaymentProvider for StripeProvider {
@@ -115,12 +165,27 @@ impl PaymentProvider for StripeProvider {
     ) -> Pin<Box<dyn Future<Output = Result<HostedCheckout, ProviderError>> + Send + 'a>> {
         Box::pin(self.create_session(request))
     }
+
+    fn refund<'a>(
+        &'a self,
+        request: RefundRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>> {
+        Box::pin(self.create_refund(request))
+    }
 }
 
 /// One key per checkout: Stripe keeps keys for at least 24 hours, longer than a checkout lives.
 pub fn idempotency_key(checkout_id: &str) -> String {
     format!("ledgerport-checkout-{checkout_id}")
 }
+
+/// One key per refund request, so sending it again never refunds twice.
+pub fn refund_idempotency_key(refund_id: &str) -> String {
+    format!("ledgerport-refund-{refund_id}")
+}
+
+/// The metadata key naming our refund request on Stripe's refund.
+pub const REFUND_METADATA_KEY: &str = "ledgerport_refund_id";
 
 fn session_params(request: &HostedCheckoutRequest<'_>) -> CreateCheckoutSession {
     let metadata = HashMap::from([(

@@ -681,3 +681,182 @@ async fn reconciliation_matches_a_provider_payment_to_its_receipt_and_flags_a_re
     let flagged = rows.iter().find(|r| r["reference"] == "pi_orphan").unwrap();
     assert_eq!(flagged["difference"], "NoProviderPayment");
 }
+
+async fn payment_page(app: &TestApp, cookie: &str, payment: i64) -> serde_json::Value {
+    let response = app
+        .invoke(
+            "/api/admin/payment",
+            &format!("payment_id={payment}"),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_manager_refunds_a_card_payment_through_the_sandbox_and_the_ledger_reopens_the_invoice_once()
+ {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (invoice, open) = acme.open[0];
+    let (id, total) = checkout(&app, &acme, &[(invoice, open)]).await;
+    deliver(&app, &completed("evt_paid", &id, "pi_portal", total)).await;
+    assert_eq!(open_minor(&app.db, invoice).await, 0);
+    let payment = count(
+        &app,
+        "SELECT id FROM payments WHERE business_key = 'stripe:pi_portal'",
+    )
+    .await;
+    let manager = app
+        .sign_in("manager@ledgerport.example", "manager-sees-everything")
+        .await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let refund =
+        |amount: String| format!("payment_id={payment}&amount={amount}&reason=Returned%20goods");
+
+    // Clerks read the payment but do not refund.
+    let page = payment_page(&app, &clerk, payment).await;
+    assert_eq!(page["may_refund"], false);
+    assert_eq!(page["detail"]["refundable_minor"], total);
+    let refused = app
+        .invoke(
+            "/api/admin/refund-payment",
+            &refund("10.00".into()),
+            Some(&clerk),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    let sent = app
+        .invoke(
+            "/api/admin/refund-payment",
+            &refund("10.00".into()),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(sent.status(), 200, "{}", sent.text().await.unwrap());
+    assert_eq!(open_minor(&app.db, invoice).await, 1_000);
+    let page = payment_page(&app, &manager, payment).await;
+    let detail = &page["detail"];
+    assert_eq!(page["may_refund"], true);
+    assert_eq!(detail["refundable_minor"], total - 1_000);
+    assert_eq!(detail["refunds"][0]["status"], "Sent");
+    assert_eq!(detail["refunds"][0]["amount_minor"], 1_000);
+    let kinds: Vec<&str> = detail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["payment_received", "refund"], "{detail}");
+
+    // More than is left is refused with the reason, and nothing is reserved or sent.
+    let too_much = format!(
+        "{}.{:02}",
+        (total - 1_000 + 1) / 100,
+        (total - 1_000 + 1) % 100
+    );
+    let over = app
+        .invoke(
+            "/api/admin/refund-payment",
+            &refund(too_much),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(over.status(), 400);
+    assert!(over.text().await.unwrap().contains("can still be refunded"));
+    assert_eq!(count(&app, "SELECT count(*) FROM refund_requests").await, 1);
+
+    // The rest, in a second refund: the invoice is fully open again, the charge fully refunded.
+    let rest = format!("{}.{:02}", (total - 1_000) / 100, (total - 1_000) % 100);
+    let second = app
+        .invoke("/api/admin/refund-payment", &refund(rest), Some(&manager))
+        .await;
+    assert_eq!(second.status(), 200);
+    assert_eq!(open_minor(&app.db, invoice).await, open);
+    assert_eq!(
+        payment_page(&app, &manager, payment).await["detail"]["refundable_minor"],
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM adjustments WHERE kind = 'refund'"
+        )
+        .await,
+        2
+    );
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_cheque_with_a_remittance_advice_is_applied_as_the_customer_said() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let db = &app.db;
+    let number = |id: i64| async move {
+        sqlx::query("SELECT number FROM invoices WHERE id = $1")
+            .bind(id)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get::<String, _>(0)
+    };
+    // The newest invoice in full and 5.00 of the oldest: not the order oldest-first would take.
+    let (oldest, oldest_open) = acme.open[0];
+    let (newest, newest_open) = *acme.open.last().unwrap();
+    let remittance = format!(
+        "{} 5.00\n{} {}.{:02}",
+        number(oldest).await,
+        number(newest).await,
+        newest_open / 100,
+        newest_open % 100
+    );
+    let amount = newest_open + 500;
+    let body = |remittance: &str, reference: &str| {
+        format!(
+            "customer_id={}&method=cheque&amount={}.{:02}&received_on=&reference={reference}&remittance={}",
+            acme.customer,
+            amount / 100,
+            amount % 100,
+            url::form_urlencoded::byte_serialize(remittance.as_bytes()).collect::<String>()
+        )
+    };
+    let recorded = app
+        .invoke(
+            "/api/admin/record-payment",
+            &body(&remittance, "CHQ-77"),
+            Some(&clerk),
+        )
+        .await;
+    assert_eq!(recorded.status(), 200, "{}", recorded.text().await.unwrap());
+    assert_eq!(open_minor(&app.db, oldest).await, oldest_open - 500);
+    // The newest invoice may have been inside its discount window: paid in full either way.
+    assert_eq!(open_minor(&app.db, newest).await, 0);
+
+    // An invoice that is not on the account is named, and nothing is recorded.
+    let payments = count(&app, "SELECT count(*) FROM payments").await;
+    let unknown = app
+        .invoke(
+            "/api/admin/record-payment",
+            &body("INV-NOPE 5.00", "CHQ-78"),
+            Some(&clerk),
+        )
+        .await;
+    assert_eq!(unknown.status(), 400);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("there is no invoice INV-NOPE on this account")
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM payments").await, payments);
+    assert_ledger_healthy(&app.db).await;
+}

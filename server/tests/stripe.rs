@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
-use server::stripe::{StripeProvider, StripeSettings, idempotency_key};
+use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};
 
 const SECRET_KEY: &str = "sk_test_ledgerport_fake";
 
@@ -154,4 +154,171 @@ async fn every_attempt_timing_out_is_reported_as_a_timeout() {
         .unwrap_err();
     assert_eq!(error, ProviderError::Timeout);
     assert_eq!(fake.received().len(), 3);
+}
+
+/// A card payment of `amount_minor` from Acme, as a settled Stripe PaymentIntent leaves it.
+async fn card_payment(app: &common::TestApp, intent: &str, amount_minor: i64) -> i64 {
+    use ledgerport::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+    let customer = scalar(app, "SELECT id FROM customers WHERE number = 'C-1001'").await;
+    let request = PaymentRequest::new(
+        customer,
+        &format!("stripe:{intent}"),
+        PaymentMethod::Card,
+        ledgerport::money::Money::from_minor(amount_minor, Currency::Usd),
+        chrono::Utc::now().date_naive(),
+        AllocationRule::OldestFirst,
+        false,
+    )
+    .unwrap();
+    ledgerport::payments::store::record_payment(&app.db, &request)
+        .await
+        .unwrap()
+        .payment_id
+}
+
+async fn scalar(app: &common::TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0)
+}
+
+async fn manager(app: &common::TestApp) -> i64 {
+    scalar(
+        app,
+        "SELECT id FROM users WHERE email = 'manager@ledgerport.example'",
+    )
+    .await
+}
+
+async fn refund_status(app: &common::TestApp, refund_id: &str) -> (String, Option<String>) {
+    use sqlx::Row;
+    let row = sqlx::query("SELECT status, provider_refund_id FROM refund_requests WHERE id = $1")
+        .bind(refund_id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test]
+async fn a_refund_names_the_payment_intent_and_amount_under_a_key_derived_from_our_refund_id() {
+    use ledgerport::refunds::store::{Requester, refund};
+    let fake = FakeStripe::start(vec![]).await;
+    let stripe = provider(&fake);
+    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let payment = card_payment(&app, "pi_card", 5_000).await;
+    let by = Requester {
+        user_id: manager(&app).await,
+        email: "manager@ledgerport.example",
+    };
+    let refund_id = refund(&app.db, &stripe, payment, "12.50", "Charged twice", by)
+        .await
+        .unwrap();
+
+    let received = fake.received();
+    let sent = received.last().unwrap();
+    assert_eq!(
+        sent.idempotency_key.as_deref(),
+        Some(refund_idempotency_key(&refund_id).as_str())
+    );
+    assert_eq!(sent.field("payment_intent"), Some("pi_card"));
+    assert_eq!(sent.field("amount"), Some("1250"));
+    assert_eq!(
+        sent.field("metadata[ledgerport_refund_id]"),
+        Some(refund_id.as_str())
+    );
+    assert_eq!(
+        refund_status(&app, &refund_id).await,
+        ("sent".to_string(), Some(format!("re_test_{refund_id}")))
+    );
+    // Stripe's signed charge.refunded event posts the money, not the call.
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT count(*) FROM adjustments WHERE kind = 'refund'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refund_frees_its_amount_and_an_unanswered_one_stays_reserved_until_sent_again_with_the_same_key()
+ {
+    use ledgerport::refunds::RefundError;
+    use ledgerport::refunds::store::{Requester, refund, refundable_minor, resend};
+    let hang = Answer::Hang(Duration::from_secs(3));
+    let fake = FakeStripe::start(vec![
+        Answer::Error(
+            400,
+            "invalid_request_error",
+            "Charge ch_1 has been disputed.",
+        ),
+        hang.clone(),
+        hang.clone(),
+        hang,
+    ])
+    .await;
+    let stripe = provider(&fake);
+    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let payment = card_payment(&app, "pi_slow", 5_000).await;
+    let by = Requester {
+        user_id: manager(&app).await,
+        email: "manager@ledgerport.example",
+    };
+
+    let refused = refund(&app.db, &stripe, payment, "10.00", "Goodwill", by)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&refused, RefundError::Provider(ProviderError::Refused(m)) if m.contains("disputed")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refundable_minor(&app.db, payment).await.unwrap(),
+        Some(5_000)
+    );
+
+    let unanswered = refund(&app.db, &stripe, payment, "50.00", "Cancelled order", by)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        unanswered,
+        RefundError::Provider(ProviderError::Timeout)
+    ));
+    // Reserved while nobody knows whether Stripe refunded it: nothing more can be refunded.
+    assert_eq!(refundable_minor(&app.db, payment).await.unwrap(), Some(0));
+    assert!(matches!(
+        refund(&app.db, &stripe, payment, "1.00", "More", by).await,
+        Err(RefundError::MoreThanRefundable { .. })
+    ));
+    let pending: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM refund_requests WHERE status = 'requested'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0)
+    };
+    resend(&app.db, &stripe, payment, &pending).await.unwrap();
+    assert_eq!(refund_status(&app, &pending).await.0, "sent");
+    let keys: Vec<_> = fake
+        .received()
+        .into_iter()
+        .skip(1)
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(keys.len(), 4, "three timed-out attempts, then the resend");
+    assert!(
+        keys.iter()
+            .all(|k| k.as_deref() == Some(refund_idempotency_key(&pending).as_str()))
+    );
+    // A refund that was sent is not sent again.
+    assert!(matches!(
+        resend(&app.db, &stripe, payment, &pending).await,
+        Err(RefundError::NotPending("sent"))
+    ));
 }

@@ -667,6 +667,24 @@ pub async fn close_chargeback_in(
     Ok(true)
 }
 
+/// What the ledger has refunded so far on a provider payment, however the refund started.
+pub async fn posted_refunds_in(
+    conn: &mut sqlx::AnyConnection,
+    payment_reference: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
+         WHERE kind = 'refund' AND business_key LIKE $1 ESCAPE '\\'",
+    )
+    .bind(format!(
+        "stripe-refund:{}:%",
+        crate::db::like_escaped(payment_reference)
+    ))
+    .fetch_one(conn)
+    .await?
+    .try_get(0)
+}
+
 /// A provider refund: `cumulative_refunded` is the charge's total refunded so far (Stripe sends
 /// the running total), so only the part not yet posted is refunded now. It comes first out of
 /// the customer's unapplied credit, then reopens the invoices this payment settled, newest
@@ -685,14 +703,7 @@ pub async fn post_refund_in(
         return Ok(0);
     };
     let prefix = format!("stripe-refund:{payment_reference}:");
-    let posted: i64 = sqlx::query(
-        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
-         WHERE kind = 'refund' AND business_key LIKE $1",
-    )
-    .bind(format!("{prefix}%"))
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    let posted = posted_refunds_in(&mut **tx, payment_reference).await?;
     let delta = cumulative_refunded - posted;
     if delta <= 0 {
         return Ok(0);

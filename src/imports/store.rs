@@ -59,6 +59,10 @@ pub async fn upload(
         return Err(ImportError::TooLarge);
     }
     let text = std::str::from_utf8(content).map_err(|_| ImportError::NotText)?;
+    // A NUL is never in a CSV of invoices, and PostgreSQL cannot keep it in text.
+    if text.contains('\0') {
+        return Err(ImportError::NotText);
+    }
     let text = text.trim_start_matches('\u{feff}');
     if text.trim().is_empty() {
         return Err(ImportError::Empty);

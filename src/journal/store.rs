@@ -39,6 +39,10 @@ fn entry_filter(filter: &JournalFilter) -> (String, Vec<Param>) {
     (clauses.join(" AND "), params)
 }
 
+/// Entry rows with the customer's name; `with_lines` reads them.
+const ENTRY_SELECT: &str = "SELECT e.id, e.business_key, e.kind, e.effective_date, e.posted_at, \
+     e.memo, c.name AS customer FROM journal_entries e LEFT JOIN customers c ON c.id = e.customer_id";
+
 /// Entries newest first, each with its lines.
 pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbError> {
     let page = filter.page.max(1);
@@ -50,16 +54,44 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
         .await?
         .try_get(0)?;
     let list_sql = format!(
-        "SELECT e.id, e.business_key, e.kind, e.effective_date, e.posted_at, e.memo, c.name AS customer \
-         FROM journal_entries e LEFT JOIN customers c ON c.id = e.customer_id \
-         WHERE {condition} ORDER BY e.effective_date DESC, e.id DESC \
+        "{ENTRY_SELECT} WHERE {condition} ORDER BY e.effective_date DESC, e.id DESC \
          LIMIT {JOURNAL_PER_PAGE} OFFSET {offset}"
     );
-    let mut entries = Vec::new();
-    for row in bind_params(sqlx::query(&list_sql), &params)
+    let rows = bind_params(sqlx::query(&list_sql), &params)
         .fetch_all(db.pool())
-        .await?
-    {
+        .await?;
+    let entries = with_lines(db, &rows).await?;
+    Ok(JournalPage {
+        entries,
+        matching,
+        page,
+        per_page: JOURNAL_PER_PAGE,
+    })
+}
+
+/// These entries (everything one payment posted, say), oldest first, each with its lines.
+pub async fn entries_by_id(db: &Db, ids: &[i64]) -> Result<Vec<JournalEntryView>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The ids are numbers, so they go into the SQL as literals.
+    let rows = sqlx::query(&format!(
+        "{ENTRY_SELECT} WHERE e.id IN ({list}) ORDER BY e.effective_date, e.id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    with_lines(db, &rows).await
+}
+
+/// Entry rows (in their order) with their lines, read in one query.
+async fn with_lines(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<Vec<JournalEntryView>, DbError> {
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in rows {
         entries.push(JournalEntryView {
             id: row.try_get("id")?,
             business_key: row.try_get("business_key")?,
@@ -71,41 +103,37 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
             lines: Vec::new(),
         });
     }
-    // The page's lines in one query. Entry ids are numbers read from the database, so they go
-    // into the SQL as literals; the page's ids are not contiguous (dates and ids differ in order).
-    if !entries.is_empty() {
-        let ids = entries
-            .iter()
-            .map(|e| e.id.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let lines = sqlx::query(&format!(
-            "SELECT l.entry_id, l.account_code, a.name, l.currency, l.amount_minor, i.number \
-             FROM journal_lines l JOIN accounts a ON a.code = l.account_code \
-             LEFT JOIN invoices i ON i.id = l.invoice_id \
-             WHERE l.entry_id IN ({ids}) ORDER BY l.entry_id, l.amount_minor DESC, l.id"
-        ))
-        .fetch_all(db.pool())
-        .await?;
-        for line in lines {
-            let entry_id: i64 = line.try_get("entry_id")?;
-            if let Some(entry) = entries.iter_mut().find(|e| e.id == entry_id) {
-                entry.lines.push(JournalLineView {
-                    account_code: line.try_get("account_code")?,
-                    account_name: line.try_get("name")?,
-                    currency: line.try_get("currency")?,
-                    amount_minor: line.try_get("amount_minor")?,
-                    invoice_number: line.try_get("number")?,
-                });
-            }
+    // Entry ids are numbers read from the database, so they go into the SQL as literals; a
+    // page's ids are not contiguous (dates and ids differ in order).
+    if entries.is_empty() {
+        return Ok(entries);
+    }
+    let ids = entries
+        .iter()
+        .map(|e| e.id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines = sqlx::query(&format!(
+        "SELECT l.entry_id, l.account_code, a.name, l.currency, l.amount_minor, i.number \
+         FROM journal_lines l JOIN accounts a ON a.code = l.account_code \
+         LEFT JOIN invoices i ON i.id = l.invoice_id \
+         WHERE l.entry_id IN ({ids}) ORDER BY l.entry_id, l.amount_minor DESC, l.id"
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    for line in lines {
+        let entry_id: i64 = line.try_get("entry_id")?;
+        if let Some(entry) = entries.iter_mut().find(|e| e.id == entry_id) {
+            entry.lines.push(JournalLineView {
+                account_code: line.try_get("account_code")?,
+                account_name: line.try_get("name")?,
+                currency: line.try_get("currency")?,
+                amount_minor: line.try_get("amount_minor")?,
+                invoice_number: line.try_get("number")?,
+            });
         }
     }
-    Ok(JournalPage {
-        entries,
-        matching,
-        page,
-        per_page: JOURNAL_PER_PAGE,
-    })
+    Ok(entries)
 }
 
 /// Audit records newest first.

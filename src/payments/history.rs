@@ -29,6 +29,19 @@ pub struct PaymentView {
     pub unapplied_minor: i64,
 }
 
+/// One payment as staff open it: where it went, what it posted, and its refunds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentDetail {
+    pub payment: PaymentView,
+    /// The portal checkout a card payment settled.
+    pub checkout_id: Option<String>,
+    /// What can still be refunded through the provider; `None` for payments made outside it.
+    pub refundable_minor: Option<i64>,
+    pub refunds: Vec<crate::refunds::RefundView>,
+    /// Every journal entry the payment caused: the receipt, its refunds.
+    pub entries: Vec<crate::journal::JournalEntryView>,
+}
+
 /// Which payments staff (or an ERP) read: every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentFilter {
@@ -52,8 +65,55 @@ pub mod store {
 
     use sqlx::Row;
 
-    use super::{AppliedTo, PaymentFilter, PaymentView};
+    use super::{AppliedTo, PaymentDetail, PaymentFilter, PaymentView};
     use crate::db::{Db, DbError, Param, bind_params, date_text, parse_date};
+    use crate::refunds::RefundError;
+
+    /// One payment with its allocations, checkout, refunds and journal entries.
+    pub async fn detail(db: &Db, payment_id: i64) -> Result<Option<PaymentDetail>, RefundError> {
+        let filter = PaymentFilter {
+            payment_id: Some(payment_id),
+            limit: 1,
+            ..PaymentFilter::default()
+        };
+        let Some(payment) = find(db, &filter).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let checkout_id: Option<String> =
+            sqlx::query("SELECT id FROM checkouts WHERE payment_id = $1")
+                .bind(payment_id)
+                .fetch_optional(db.pool())
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        // The receipt, allocations posted apart from it, and the provider refunds (keyed by
+        // the provider's payment id, which is this payment's key after `stripe:`).
+        let refund_keys = format!(
+            "stripe-refund:{}:%",
+            crate::db::like_escaped(payment.reference.trim_start_matches("stripe:"))
+        );
+        let entry_ids: Vec<i64> = sqlx::query(
+            "SELECT entry_id FROM payments WHERE id = $1 \
+             UNION SELECT entry_id FROM allocations WHERE payment_id = $1 \
+             UNION SELECT entry_id FROM adjustments WHERE kind = 'refund' AND $2 <> '' \
+                                 AND business_key LIKE $3 ESCAPE '\\'",
+        )
+        .bind(payment_id)
+        .bind(if payment.method == "card" { "card" } else { "" })
+        .bind(refund_keys)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        Ok(Some(PaymentDetail {
+            checkout_id,
+            refundable_minor: crate::refunds::store::refundable_minor(db, payment_id).await?,
+            refunds: crate::refunds::store::refunds_of(db, payment_id).await?,
+            entries: crate::journal::store::entries_by_id(db, &entry_ids).await?,
+            payment,
+        }))
+    }
 
     /// The customer's payments (all, or just `payment_id`), newest first, with allocations.
     pub async fn payments(

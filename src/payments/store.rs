@@ -23,6 +23,8 @@ pub enum CashError {
     Payment(#[from] PaymentError),
     #[error(transparent)]
     Adjustment(#[from] crate::adjustments::AdjustmentError),
+    #[error(transparent)]
+    Remittance(#[from] super::RemittanceError),
     #[error("customer {0} does not exist")]
     UnknownCustomer(i64),
     #[error("reference {0:?} was already used for a different request")]
@@ -53,6 +55,32 @@ pub struct PaymentReceipt {
     pub unapplied: Money,
     /// True when this reference had already been recorded with the same content.
     pub replayed: bool,
+}
+
+/// Turns a remittance's invoice numbers into this customer's invoice ids: an explicit
+/// allocation. A number on another account is reported as unknown, like one that does not exist.
+pub async fn remittance_rule(
+    db: &Db,
+    customer_id: i64,
+    lines: &[super::RemittanceLine],
+) -> Result<AllocationRule, CashError> {
+    let mut parts = Vec::with_capacity(lines.len());
+    for line in lines {
+        let id: Option<i64> =
+            sqlx::query("SELECT id FROM invoices WHERE customer_id = $1 AND number = $2")
+                .bind(customer_id)
+                .bind(&line.number)
+                .fetch_optional(db.pool())
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        let id = id.ok_or_else(|| super::RemittanceError::UnknownInvoice {
+            line: line.line,
+            number: line.number.clone(),
+        })?;
+        parts.push((id, line.amount));
+    }
+    Ok(AllocationRule::Explicit(parts))
 }
 
 /// Records a payment: allocates it, posts one balanced entry (cash in; receivables, discounts

@@ -462,7 +462,7 @@ fn RecordPaymentForm(
     view! {
         <section class="card narrow" aria-labelledby="payment-heading">
             <h2 id="payment-heading">"Record a payment received"</h2>
-            <p class="hint">"Applied to the oldest open invoices first; early-payment discounts inside their window; any excess becomes credit."</p>
+            <p class="hint">"Applied as the remittance says, or, without one, to the oldest open invoices first; early-payment discounts inside their window; any excess becomes credit."</p>
             <ActionForm action=record attr:class="form">
                 <input type="hidden" name="customer_id" value=customer_id/>
                 <label for="pay-method">"Method"</label>
@@ -478,6 +478,8 @@ fn RecordPaymentForm(
                 <input id="pay-date" type="date" name="received_on" value=chrono::Utc::now().date_naive().to_string()/>
                 <label for="pay-reference">"Cheque number or reference"</label>
                 <input id="pay-reference" name="reference" required maxlength="100"/>
+                <label for="pay-remittance">"Remittance advice (optional): one invoice per line, then what was paid on it"</label>
+                <textarea id="pay-remittance" name="remittance" rows="4" placeholder="INV-1001 250.00"></textarea>
                 <FormError message=Signal::derive(record_error)/>
                 {move || paid().then(|| view! { <p class="notice" role="status" data-testid="payment-recorded">"Payment recorded."</p> })}
                 <button class="button" type="submit">"Record the payment"</button>

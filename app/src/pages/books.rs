@@ -2,17 +2,20 @@
 //! Every filter is a GET form, so each view is a bookmarkable URL and works without JavaScript.
 
 use ledgerport::money::Currency;
+use ledgerport::refunds::RefundStatus;
 use ledgerport::reports::Aging;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::books::{
-    aging_report, audit_log, collections, journal, ledger_health, reconciliation, staff_payments,
-    trial_balance,
+    PaymentPageData, RefundPayment, ResendRefund, aging_report, audit_log, collections, journal,
+    ledger_health, payment_detail, reconciliation, staff_payments, trial_balance,
 };
 use crate::format::{date, money, timestamp};
+use crate::forms::form_error;
 use crate::pages::error_view;
+use crate::pages::sign_in::FormError;
 
 /// A query parameter, empty when absent.
 fn param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
@@ -171,34 +174,7 @@ pub fn JournalPage() -> impl IntoView {
                             from(), to(), customer(), kind(), account()
                         );
                         view! {
-                            <div class="table-wrap">
-                            <table class="table compact" data-testid="journal">
-                                <caption class="visually-hidden">"Journal entries"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Date"</th><th scope="col">"Entry"</th><th scope="col">"Account"</th>
-                                    <th scope="col">"Invoice"</th><th scope="col" class="num">"Debit"</th><th scope="col" class="num">"Credit"</th>
-                                </tr></thead>
-                                {p.entries.into_iter().map(|e| view! {
-                                    <tbody class="entry">
-                                        <tr class="strong">
-                                            <td>{date(e.effective_date)}</td>
-                                            <td colspan="5">{e.kind.clone()}" · "{e.memo.clone()}
-                                                {e.customer.clone().map(|c| view! { " · "<span class="muted">{c}</span> })}
-                                                " "<span class="muted" title=timestamp(&e.posted_at)>"#"{e.id}</span></td>
-                                        </tr>
-                                        {e.lines.into_iter().map(|l| view! {
-                                            <tr>
-                                                <td></td><td></td>
-                                                <td>{l.account_code.clone()}" "{l.account_name.clone()}</td>
-                                                <td>{l.invoice_number.clone().unwrap_or_default()}</td>
-                                                <td class="num">{(l.amount_minor > 0).then(|| amount(l.amount_minor, &l.currency))}</td>
-                                                <td class="num">{(l.amount_minor < 0).then(|| amount(-l.amount_minor, &l.currency))}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                }).collect_view()}
-                            </table>
-                            </div>
+                            <JournalEntries entries=p.entries/>
                             <nav class="pager" aria-label="Pages">
                                 {(p.page > 1).then(|| view! { <a href=link(p.page - 1) rel="prev">"← Newer"</a> })}
                                 <span>"Page " {p.page} " of " {pages.max(1)} " · " {p.matching} " entries"</span>
@@ -209,6 +185,41 @@ pub fn JournalPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Journal entries with their lines, debits and credits in their own columns.
+#[component]
+fn JournalEntries(entries: Vec<ledgerport::journal::JournalEntryView>) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+        <table class="table compact" data-testid="journal">
+            <caption class="visually-hidden">"Journal entries"</caption>
+            <thead><tr>
+                <th scope="col">"Date"</th><th scope="col">"Entry"</th><th scope="col">"Account"</th>
+                <th scope="col">"Invoice"</th><th scope="col" class="num">"Debit"</th><th scope="col" class="num">"Credit"</th>
+            </tr></thead>
+            {entries.into_iter().map(|e| view! {
+                <tbody class="entry">
+                    <tr class="strong">
+                        <td>{date(e.effective_date)}</td>
+                        <td colspan="5">{e.kind.clone()}" · "{e.memo.clone()}
+                            {e.customer.clone().map(|c| view! { " · "<span class="muted">{c}</span> })}
+                            " "<span class="muted" title=timestamp(&e.posted_at)>"#"{e.id}</span></td>
+                    </tr>
+                    {e.lines.into_iter().map(|l| view! {
+                        <tr>
+                            <td></td><td></td>
+                            <td>{l.account_code.clone()}" "{l.account_name.clone()}</td>
+                            <td>{l.invoice_number.clone().unwrap_or_default()}</td>
+                            <td class="num">{(l.amount_minor > 0).then(|| amount(l.amount_minor, &l.currency))}</td>
+                            <td class="num">{(l.amount_minor < 0).then(|| amount(-l.amount_minor, &l.currency))}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            }).collect_view()}
+        </table>
+        </div>
     }
 }
 
@@ -382,7 +393,7 @@ pub fn StaffPaymentsPage() -> impl IntoView {
                                             <td>{date(p.received_date)}</td>
                                             <td><a href=format!("/admin/customers/{}", p.customer_id)>{p.customer_number.clone()}</a></td>
                                             <td>{p.method.clone()}</td>
-                                            <td>{p.reference.clone()}</td>
+                                            <td><a href=format!("/admin/payments/{}", p.id)>{p.reference.clone()}</a></td>
                                             <td class="num">{money(p.amount_minor, p.currency)}</td>
                                             <td>{p.applied.iter().map(|a| format!("{} {}", a.invoice_number, money(a.amount_minor, p.currency))).collect::<Vec<_>>().join(", ")}</td>
                                             <td class="num">{money(p.unapplied_minor, p.currency)}</td>
@@ -400,6 +411,137 @@ pub fn StaffPaymentsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// `/admin/payments/:id`: where one payment went, every journal entry it caused, its refunds,
+/// and (for managers, on card payments) the refund form.
+#[component]
+pub fn PaymentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let refund = ServerAction::<RefundPayment>::new();
+    let resend = ServerAction::<ResendRefund>::new();
+    let data = Resource::new(
+        move || (id(), refund.version().get(), resend.version().get()),
+        |(id, _, _)| payment_detail(id),
+    );
+    view! {
+        <Title text="Payment"/>
+        <BooksNav/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => error_view(e),
+                    Ok(PaymentPageData { detail: d, may_refund }) => {
+                        let p = d.payment;
+                        let currency = p.currency;
+                        let pending = d.refunds.iter().any(|r| r.status == RefundStatus::Requested);
+                        let payment_id = p.id;
+                        view! {
+                            <h1>"Payment " {p.reference.clone()}</h1>
+                            <dl class="facts" data-testid="payment-facts">
+                                <dt>"Customer"</dt><dd><a href=format!("/admin/customers/{}", p.customer_id)>{p.customer_number.clone()}</a></dd>
+                                <dt>"Received"</dt><dd>{date(p.received_date)}</dd>
+                                <dt>"Method"</dt><dd>{p.method.clone()}</dd>
+                                <dt>"Amount"</dt><dd data-testid="payment-amount">{money(p.amount_minor, currency)}</dd>
+                                <dt>"Unapplied"</dt><dd>{money(p.unapplied_minor, currency)}</dd>
+                                {d.checkout_id.clone().map(|c| view! { <dt>"Portal checkout"</dt><dd>{c}</dd> })}
+                                {d.refundable_minor.map(|r| view! { <dt>"Still refundable"</dt><dd data-testid="refundable">{money(r, currency)}</dd> })}
+                            </dl>
+                            <h2>"Applied to"</h2>
+                            {if p.applied.is_empty() {
+                                view! { <p class="empty">"Not applied to any invoice."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="table" data-testid="payment-allocations">
+                                        <thead><tr><th scope="col">"Invoice"</th><th scope="col" class="num">"Applied"</th><th scope="col" class="num">"Discount taken"</th></tr></thead>
+                                        <tbody>
+                                            {p.applied.iter().map(|a| view! {
+                                                <tr>
+                                                    <td>{a.invoice_number.clone()}</td>
+                                                    <td class="num">{money(a.amount_minor, currency)}</td>
+                                                    <td class="num">{money(a.discount_minor, currency)}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            <h2>"Refunds"</h2>
+                            {if d.refunds.is_empty() {
+                                view! { <p class="empty">"No refunds requested in the portal."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="table" data-testid="payment-refunds">
+                                        <thead><tr><th scope="col">"Requested"</th><th scope="col">"By"</th><th scope="col" class="num">"Amount"</th>
+                                            <th scope="col">"Reason"</th><th scope="col">"Status"</th><th scope="col">"Provider"</th></tr></thead>
+                                        <tbody>
+                                            {d.refunds.clone().into_iter().map(|r| view! {
+                                                <tr>
+                                                    <td>{timestamp(&r.created_at)}</td>
+                                                    <td>{r.requested_by.clone()}</td>
+                                                    <td class="num">{money(r.amount_minor, r.currency)}</td>
+                                                    <td>{r.reason.clone()}</td>
+                                                    <td>{r.status.as_str()}
+                                                        {(!r.failure_message.is_empty()).then(|| view! { <span class="muted">" · "{r.failure_message.clone()}</span> })}</td>
+                                                    <td>{r.provider_refund_id.clone().unwrap_or_else(|| "–".into())}
+                                                        {(may_refund && r.status == RefundStatus::Requested).then(|| view! {
+                                                            <ActionForm action=resend attr:class="inline">
+                                                                <input type="hidden" name="payment_id" value=payment_id/>
+                                                                <input type="hidden" name="refund_id" value=r.id.clone()/>
+                                                                <button class="button secondary" type="submit">"Send again"</button>
+                                                            </ActionForm>
+                                                        })}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            {pending.then(|| view! { <p class="hint">"A requested refund the provider has not confirmed stays reserved; sending it again uses the same key, so it is never paid twice."</p> })}
+                            {(may_refund && d.refundable_minor.is_some_and(|r| r > 0)).then(|| view! {
+                                <RefundForm action=refund payment_id=p.id/>
+                            })}
+                            <h2>"Journal entries"</h2>
+                            <JournalEntries entries=d.entries/>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Refunds part or all of a card payment through the provider.
+#[component]
+fn RefundForm(action: ServerAction<RefundPayment>, payment_id: i64) -> impl IntoView {
+    let error = form_error(action);
+    let query = use_query_map();
+    let done = move || {
+        query.with(|q| q.get("refunded").is_some())
+            || action.value().with(|v| matches!(v, Some(Ok(()))))
+    };
+    view! {
+        <section class="card narrow" aria-labelledby="refund-heading">
+            <h2 id="refund-heading">"Refund through the payment provider"</h2>
+            <p class="hint">"The money goes back to the card. The ledger posts the refund when the provider confirms it: first from the account's unapplied credit, then by reopening the invoices this payment settled."</p>
+            <ActionForm action=action attr:class="form">
+                <input type="hidden" name="payment_id" value=payment_id/>
+                <label for="refund-amount">"Refund amount"</label>
+                <input id="refund-amount" name="amount" required inputmode="decimal"/>
+                <label for="refund-reason">"Reason"</label>
+                <input id="refund-reason" name="reason" required maxlength="500"/>
+                <FormError message=Signal::derive(error)/>
+                {move || done().then(|| view! { <p class="notice" role="status" data-testid="refund-sent">"Refund sent."</p> })}
+                <button class="button" type="submit">"Refund"</button>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::json;
 /// What the fake does with the next request.
 #[derive(Debug, Clone)]
 pub enum Answer {
-    /// Creates the session and answers 200 with the Checkout Session object.
+    /// Creates the object (a Checkout Session or a Refund) and answers 200 with it.
     Session,
     /// Holds the request open this long before answering (longer than the client waits).
     Hang(Duration),
@@ -63,6 +63,7 @@ impl FakeStripe {
         }));
         let router = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/refunds", post(create_refund))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -85,6 +86,24 @@ async fn create_session(
     headers: HeaderMap,
     body: String,
 ) -> Response {
+    play(&script, &headers, &body, session).await
+}
+
+async fn create_refund(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    play(&script, &headers, &body, refund).await
+}
+
+/// Records the request and answers it as the script says; `object` builds a success.
+async fn play(
+    script: &Mutex<Script>,
+    headers: &HeaderMap,
+    body: &str,
+    object: fn(&Received) -> axum::Json<serde_json::Value>,
+) -> Response {
     let header = |name: &str| {
         headers
             .get(name)
@@ -105,10 +124,10 @@ async fn create_session(
         script.answers.pop_front().unwrap_or(Answer::Session)
     };
     match answer {
-        Answer::Session => session(&received).into_response(),
+        Answer::Session => object(&received).into_response(),
         Answer::Hang(duration) => {
             tokio::time::sleep(duration).await;
-            session(&received).into_response()
+            object(&received).into_response()
         }
         Answer::Error(status, kind, message) => (
             StatusCode::from_u16(status).unwrap(),
@@ -116,6 +135,39 @@ async fn create_session(
         )
             .into_response(),
     }
+}
+
+/// A Refund object shaped like Stripe's answer to a create call.
+fn refund(received: &Received) -> axum::Json<serde_json::Value> {
+    let key = received.idempotency_key.clone().unwrap_or_default();
+    let field = |name: &str| received.field(name).map(str::to_string);
+    axum::Json(json!({
+        "id": format!("re_test_{}", key.trim_start_matches("ledgerport-refund-")),
+        "object": "refund",
+        "amount": field("amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or_default(),
+        "balance_transaction": null,
+        "charge": "ch_test_1",
+        "created": chrono::Utc::now().timestamp(),
+        "currency": "usd",
+        "customer": null,
+        "customer_account": null,
+        "description": null,
+        "destination_details": null,
+        "failure_balance_transaction": null,
+        "failure_reason": null,
+        "instructions_email": null,
+        "metadata": { "ledgerport_refund_id": field("metadata[ledgerport_refund_id]") },
+        "next_action": null,
+        "payment_intent": field("payment_intent"),
+        "payment_method": null,
+        "pending_reason": null,
+        "presentment_details": null,
+        "reason": null,
+        "receipt_number": null,
+        "source_transfer_reversal": null,
+        "status": "succeeded",
+        "transfer_reversal": null,
+    }))
 }
 
 /// A Checkout Session object shaped like Stripe's answer to a create call.

@@ -2,6 +2,7 @@
 //! demo data, and a client that speaks to it as the portal's pages and WASM client do.
 #![allow(dead_code)] // each test binary uses its own part of these helpers
 
+pub mod endpoints;
 pub mod fake_smtp;
 pub mod fake_stripe;
 
@@ -31,15 +32,21 @@ impl TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_paying_through(Arc::new(server::sandbox::SandboxProvider {
+    let db = fresh_db().await;
+    let sandbox = server::sandbox::SandboxProvider {
         public_base_url: ORIGIN.into(),
-    }))
-    .await
+        db: db.clone(),
+        webhook_secret: WEBHOOK_SECRET.to_vec(),
+    };
+    serve(db, Arc::new(sandbox)).await
 }
 
 /// The test server with another payment provider (the Stripe adapter against a fake Stripe).
 pub async fn spawn_app_paying_through(payments: Arc<dyn PaymentProvider>) -> TestApp {
-    let db = fresh_db().await;
+    serve(fresh_db().await, payments).await
+}
+
+async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> TestApp {
     ledgerport::seed::seed_demo(&db).await.expect("demo data");
     let leptos = LeptosOptions::builder()
         .output_name("ledgerport")

@@ -1,0 +1,566 @@
+//! Every endpoint the router serves, the policy written for each, and a harmless request that
+//! names customer A's objects: shared by the access matrix and the bad-input sweep.
+
+use app::App;
+use ledgerport::testing::fixtures;
+use ledgerport::users::Role;
+use sqlx::Row;
+
+use super::TestApp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Anonymous,
+    ViewerA,
+    PayerA,
+    /// A payer of customer B, calling with customer A's objects.
+    PayerB,
+    Clerk,
+    Manager,
+}
+
+pub const EVERYONE: [Who; 6] = [
+    Who::Anonymous,
+    Who::ViewerA,
+    Who::PayerA,
+    Who::PayerB,
+    Who::Clerk,
+    Who::Manager,
+];
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    Public,
+    SignedIn,
+    /// Any customer contact, on their own account (the session names it).
+    Contact,
+    /// A contact of the account that owns the object named in the request.
+    ContactOfA,
+    /// A payer (not a viewer), on their own account.
+    Payer,
+    /// A payer of the account that owns the objects named in the request.
+    PayerOfA,
+    Staff,
+    Manager,
+    /// A contact of the object's account, or AR staff.
+    ContactOfAOrStaff,
+    /// A payer of the object's account, or AR staff.
+    PayerOfAOrStaff,
+}
+
+impl Rule {
+    pub fn allows(self, who: Who) -> bool {
+        match self {
+            Rule::Public => true,
+            Rule::SignedIn => who != Who::Anonymous,
+            Rule::Contact => matches!(who, Who::ViewerA | Who::PayerA | Who::PayerB),
+            Rule::ContactOfA => matches!(who, Who::ViewerA | Who::PayerA),
+            Rule::Payer => matches!(who, Who::PayerA | Who::PayerB),
+            Rule::PayerOfA => who == Who::PayerA,
+            Rule::Staff => matches!(who, Who::Clerk | Who::Manager),
+            Rule::Manager => who == Who::Manager,
+            Rule::ContactOfAOrStaff => Rule::ContactOfA.allows(who) || Rule::Staff.allows(who),
+            Rule::PayerOfAOrStaff => Rule::PayerOfA.allows(who) || Rule::Staff.allows(who),
+        }
+    }
+}
+
+/// The objects the calls name: customer A's, and a throwaway contact of A's that staff may change.
+pub struct Objects {
+    pub customer_a: i64,
+    pub invoice_a: i64,
+    /// Its open amount, so a payment request for it is valid.
+    pub invoice_a_open: i64,
+    pub payment_a: i64,
+    pub checkout_a: String,
+    pub spare_contact: i64,
+    /// A dispute of A's (on another invoice than `invoice_a`), one of its lines, its attachment.
+    pub dispute_a: i64,
+    pub dispute_invoice_a: i64,
+    pub dispute_line_a: i64,
+    pub attachment_a: i64,
+    /// A CSV import (whose one row has an error, so committing it changes nothing) and an API key.
+    pub import: i64,
+    pub api_key: i64,
+}
+
+/// The policy and a harmless request for each endpoint. `None` means nobody wrote a policy yet,
+/// which fails the test.
+pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
+    let a = o.customer_a;
+    let spare = o.spare_contact;
+    let (invoice, payment) = (o.invoice_a, o.payment_a);
+    let (open, checkout) = (o.invoice_a_open, &o.checkout_a);
+    let dispute = o.dispute_a;
+    let (import, key) = (o.import, o.api_key);
+    let (rule, body) = match path {
+        // pages
+        "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
+            (Rule::Public, String::new())
+        }
+        "/profile" => (Rule::SignedIn, String::new()),
+        "/admin" => (Rule::Staff, String::new()),
+        "/admin/customers/{id}" => (Rule::Staff, String::new()),
+        "/admin/outbox" => (Rule::Manager, String::new()),
+        "/invoices" | "/statements" | "/payments" => (Rule::Contact, String::new()),
+        "/invoices/{id}" | "/payments/{id}" => (Rule::ContactOfA, String::new()),
+        "/pay" => (Rule::Payer, String::new()),
+        "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
+        "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
+        "/disputes" => (Rule::Contact, String::new()),
+        "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
+        "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
+        "/admin/reports/aging"
+        | "/admin/journal"
+        | "/admin/trial-balance"
+        | "/admin/ledger-health" => (Rule::Staff, String::new()),
+        "/admin/audit" => (Rule::Manager, String::new()),
+        "/admin/reports/collections" | "/admin/payments" | "/admin/reconciliation" => {
+            (Rule::Staff, String::new())
+        }
+        "/api/admin/reconciliation" => (Rule::Staff, "from=&to=".into()),
+        "/admin/imports" | "/admin/imports/{id}" => (Rule::Staff, String::new()),
+        "/admin/api-keys" => (Rule::Manager, String::new()),
+        "/api/admin/collections" => (Rule::Staff, "from=&to=".into()),
+        "/api/admin/payments" => (Rule::Staff, "method=&from=&to=&page=1".into()),
+        "/admin/payments/{id}" => (Rule::Staff, String::new()),
+        "/api/admin/payment" => (Rule::Staff, format!("payment_id={payment}")),
+        // Payment A is a wire: a manager is let in and told it is not refunded through the
+        // provider (400); nothing is reserved or sent.
+        "/api/admin/refund-payment" => (
+            Rule::Manager,
+            format!("payment_id={payment}&amount=1.00&reason=matrix"),
+        ),
+        "/api/admin/resend-refund" => (
+            Rule::Manager,
+            format!("payment_id={payment}&refund_id=rf_matrix"),
+        ),
+        "/api/admin/imports" => (Rule::Staff, String::new()),
+        "/api/admin/import-preview" | "/api/admin/commit-import" => {
+            (Rule::Staff, format!("id={import}"))
+        }
+        "/api/admin/api-keys" | "/api/admin/run-reminders" => (Rule::Manager, String::new()),
+        "/api/admin/create-api-key" => (Rule::Manager, "label=matrix".into()),
+        "/api/admin/revoke-api-key" => (Rule::Manager, format!("id={key}")),
+        "/api/admin/customer-profile" | "/api/admin/apply-credit" => {
+            (Rule::Staff, format!("customer_id={a}"))
+        }
+        "/api/admin/update-customer" => (
+            Rule::Staff,
+            format!(
+                "customer_id={a}&name=Acme%20Corporation&net_days=30&discount_percent=&discount_days=\
+                 &credit_limit=&billing_emails=ap%40acme.example"
+            ),
+        ),
+        // The CSV upload is multipart, built by `dispute_post`.
+        "/admin/imports/post" => (Rule::Staff, String::new()),
+        "/documents/reports/{file}" => (Rule::Staff, "as_of=".into()),
+        "/api/admin/aging" | "/api/admin/trial-balance" => (Rule::Staff, "as_of=".into()),
+        "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
+        "/api/admin/ledger-health" => (Rule::Staff, String::new()),
+        // The second staff call finds the number taken (409): still let in.
+        "/api/admin/customer-invoices" => (Rule::Staff, format!("customer_id={a}&filter=open&page=1")),
+        "/api/admin/record-payment" => (
+            Rule::Staff,
+            format!("customer_id={a}&method=cheque&amount=1.00&received_on=&reference=MATRIX-1"),
+        ),
+        // Invoice 0 does not exist: staff get a 400 with the reason, nothing is voided.
+        "/api/admin/void-invoice" => (
+            Rule::Staff,
+            format!("customer_id={a}&invoice_id=0&reason=matrix"),
+        ),
+        "/api/admin/create-invoice" => (
+            Rule::Staff,
+            format!(
+                "customer_id={a}&number=INV-MATRIX-1&po_number=&issue_date=2026-11-01\
+                 &lines%5B0%5D%5Bdescription%5D=Audit&lines%5B0%5D%5Bquantity%5D=1\
+                 &lines%5B0%5D%5Bunit_price%5D=10.00"
+            ),
+        ),
+        "/api/admin/create-customer" => (
+            Rule::Staff,
+            "number=C-9001&name=Matrix&currency=USD&net_days=30&discount_percent=&discount_days=&credit_limit="
+                .into(),
+        ),
+        "/api/admin/audit" => (Rule::Manager, "actor=&action=&from=&to=&page=1".into()),
+        "/api/disputes/mine" => (Rule::Contact, String::new()),
+        "/api/disputes/detail" => (Rule::ContactOfAOrStaff, format!("id={dispute}&admin=false")),
+        "/api/disputes/form" => (Rule::PayerOfA, format!("invoice_id={invoice}")),
+        "/api/admin/disputes" => (Rule::Staff, "status=&assignee=&sort=".into()),
+        // Dispute forms: multipart bodies are built by `dispute_post`.
+        "/disputes/new" => (Rule::PayerOfA, String::new()),
+        "/disputes/{id}/messages" => (Rule::PayerOfAOrStaff, String::new()),
+        // Only staff start a review; a customer asking is refused as the wrong side.
+        "/disputes/{id}/act" => (Rule::Staff, "action=start_review".into()),
+        "/disputes/{id}/assign" => (Rule::Staff, "assignee=".into()),
+        "/documents/disputes/{id}/attachments/{attachment}" => {
+            (Rule::ContactOfAOrStaff, String::new())
+        }
+        // server functions
+        "/api/me" | "/api/status" => (Rule::Public, String::new()),
+        "/api/sign-in" => (
+            Rule::Public,
+            "email=nobody%40example.com&password=not-the-password".into(),
+        ),
+        "/api/sign-out" => (Rule::Public, String::new()),
+        "/api/accept-invitation" | "/api/reset-password" => (
+            Rule::Public,
+            "token=not-a-real-token&password=long-enough-secret".into(),
+        ),
+        "/api/request-password-reset" => (Rule::Public, "email=nobody%40example.com".into()),
+        "/api/change-password" => (
+            Rule::SignedIn,
+            "current=not-the-password&new=another-long-secret".into(),
+        ),
+        "/api/portal/overview" | "/api/portal/payments" => (Rule::Contact, String::new()),
+        "/api/portal/invoices" => (
+            Rule::Contact,
+            "filter=all&search=&sort=due&descending=true&page=1".into(),
+        ),
+        "/api/portal/statement" => (Rule::Contact, "from=2026-01-01&to=2026-12-31".into()),
+        "/api/portal/invoice" => (Rule::ContactOfA, format!("id={invoice}")),
+        "/api/portal/payment" => (Rule::ContactOfA, format!("id={payment}")),
+        "/api/portal/checkout" => (Rule::ContactOfA, format!("id={checkout}")),
+        "/api/portal/review-payment" => (Rule::PayerOfA, format!("invoices={invoice}&amounts=")),
+        "/api/portal/start-payment" | "/api/portal/apply-credit" => {
+            (Rule::PayerOfA, format!("items={invoice}%3A{open}"))
+        }
+        "/sandbox/checkout/{id}" => (Rule::ContactOfA, String::new()),
+        "/api/admin/customers" => (Rule::Staff, String::new()),
+        "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/invite-contact" => (
+            Rule::Staff,
+            format!("customer_id={a}&email=matrix%40acme.example&display_name=M&role=viewer"),
+        ),
+        "/api/admin/change-role" => (
+            Rule::Manager,
+            format!("customer_id={a}&user_id={spare}&role=payer"),
+        ),
+        "/api/admin/revoke-access" => (Rule::Manager, format!("customer_id={a}&user_id={spare}")),
+        "/api/admin/outbox" => (Rule::Manager, String::new()),
+        // downloads (the "body" is the query string)
+        "/documents/invoices/{file}" => (Rule::ContactOfA, String::new()),
+        "/documents/invoices.csv" => (Rule::Contact, String::new()),
+        "/documents/statement.pdf" | "/documents/statement.csv" => {
+            (Rule::Contact, "from=2026-01-01&to=2026-12-31".into())
+        }
+        // probes
+        "/healthz" | "/readyz" => (Rule::Public, String::new()),
+        _ => return None,
+    };
+    Some((rule, body))
+}
+
+/// `/invoices/{id}` → `/invoices/7`: route parameters name customer A's objects.
+pub fn concrete(path: &str, o: &Objects) -> String {
+    if path == "/documents/invoices/{file}" {
+        return format!("/documents/invoices/{}.pdf", o.invoice_a);
+    }
+    if path == "/documents/reports/{file}" {
+        return "/documents/reports/aging.csv".into();
+    }
+    if path == "/admin/imports/post" {
+        return "/admin/imports".into();
+    }
+    if path == "/admin/payments/{id}" {
+        return path.replace("{id}", &o.payment_a.to_string());
+    }
+    if path == "/admin/imports/{id}" {
+        return path.replace("{id}", &o.import.to_string());
+    }
+    if path.ends_with("checkout/{id}") {
+        return path.replace("{id}", &o.checkout_a);
+    }
+    if path.contains("disputes/{id}") {
+        return path
+            .replace("{id}", &o.dispute_a.to_string())
+            .replace("{attachment}", &o.attachment_a.to_string());
+    }
+    let id = if path.starts_with("/invoices/") {
+        o.invoice_a
+    } else if path.starts_with("/payments/") {
+        o.payment_a
+    } else {
+        o.customer_a
+    };
+    path.replace("{id}", &id.to_string())
+}
+
+pub struct Callers {
+    pub cookies: Vec<(Who, Option<String>)>,
+}
+
+impl Callers {
+    pub async fn new(app: &TestApp) -> Self {
+        let mut cookies = vec![(Who::Anonymous, None)];
+        for (who, email, password) in [
+            (Who::ViewerA, "vic@acme.example", "acme-reads-only"),
+            (Who::PayerA, "pat@acme.example", "acme-pays-on-time"),
+            (Who::PayerB, "bea@customer-b.example", "customer-b-pays"),
+            (
+                Who::Clerk,
+                "clerk@ledgerport.example",
+                "clerk-works-disputes",
+            ),
+            (
+                Who::Manager,
+                "manager@ledgerport.example",
+                "manager-sees-everything",
+            ),
+        ] {
+            cookies.push((who, Some(app.sign_in(email, password).await)));
+        }
+        Callers { cookies }
+    }
+
+    pub fn cookie(&self, who: Who) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(w, _)| *w == who)
+            .and_then(|(_, c)| c.as_deref())
+    }
+}
+
+/// A CSV whose only row names no customer: previewing or committing it changes nothing.
+pub const IMPORT_WITH_AN_ERROR: &str =
+    "customer,invoice,description,quantity,unit_price\nC-404,X-1,Thing,1,1\n";
+
+/// Posts a dispute form as the browser does (multipart where it carries files) and returns the
+/// status; a redirect (303) means it went through.
+pub async fn dispute_post(
+    app: &TestApp,
+    path: &str,
+    body: &str,
+    o: &Objects,
+    cookie: Option<&str>,
+) -> u16 {
+    let url = app.url(&concrete(path, o));
+    let mut request = app.client.post(url).header("origin", super::ORIGIN);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request = match path {
+        "/disputes/new" => request.multipart(
+            reqwest::multipart::Form::new()
+                .text("invoice_id", o.dispute_invoice_a.to_string())
+                .text("line", o.dispute_line_a.to_string())
+                .text(format!("reason_{}", o.dispute_line_a), "quantity")
+                .text(format!("amount_{}", o.dispute_line_a), "0.50")
+                .text("message", "One more question."),
+        ),
+        "/disputes/{id}/messages" => {
+            request.multipart(reqwest::multipart::Form::new().text("body", "Any news?"))
+        }
+        "/admin/imports/post" => request.multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(IMPORT_WITH_AN_ERROR.as_bytes().to_vec())
+                    .file_name("matrix.csv"),
+            ),
+        ),
+        _ => request
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_string()),
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// Customer A's objects for the calls to name, made on the demo data: a second customer's
+/// payer, a spare contact, a checkout, a dispute with an attachment, an import and an API key.
+pub async fn objects(app: &TestApp) -> Objects {
+    let customer_a: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let customer_b: i64 =
+        sqlx::query("SELECT id FROM customers WHERE number <> 'C-1001' ORDER BY id")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0);
+    fixtures::user(
+        &app.db,
+        "bea@customer-b.example",
+        "customer-b-pays",
+        Role::Payer,
+        Some(customer_b),
+    )
+    .await;
+    let spare_contact = fixtures::user(
+        &app.db,
+        "spare@acme.example",
+        "spare-contact-secret",
+        Role::Viewer,
+        Some(customer_a),
+    )
+    .await;
+    let first = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query(sql)
+                .bind(customer_a)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    let invoice_a =
+        first("SELECT max(id) FROM invoices WHERE customer_id = $1 AND open_minor > 0").await;
+    let invoice_a_open: i64 = sqlx::query("SELECT open_minor FROM invoices WHERE id = $1")
+        .bind(invoice_a)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let pat: i64 = sqlx::query("SELECT id FROM users WHERE email = 'pat@acme.example'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let (checkout_a, _) = ledgerport::checkout::store::open_checkout(
+        &app.db,
+        customer_a,
+        pat,
+        "sandbox",
+        &[ledgerport::checkout::PayItem {
+            invoice_id: invoice_a,
+            amount_minor: invoice_a_open,
+        }],
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    .unwrap();
+    let dispute_invoice_a: i64 = sqlx::query(
+        "SELECT min(id) FROM invoices WHERE customer_id = $1 AND open_minor > 0 AND id <> $2",
+    )
+    .bind(customer_a)
+    .bind(invoice_a)
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap()
+    .get(0);
+    let dispute_line_a = fixtures::line_ids(&app.db, dispute_invoice_a).await[0];
+    let dispute_a = ledgerport::disputes::store::open_dispute(
+        &app.db,
+        &ledgerport::disputes::store::NewDispute {
+            customer_id: customer_a,
+            invoice_id: dispute_invoice_a,
+            opened_by: ledgerport::disputes::store::Actor {
+                user_id: pat,
+                email: "pat@acme.example",
+                scope: ledgerport::disputes::store::Scope::Customer(customer_a),
+            },
+            lines: vec![ledgerport::disputes::DisputedLine {
+                invoice_line_id: dispute_line_a,
+                reason: ledgerport::disputes::DisputeReason::Price,
+                amount_minor: 1_000,
+            }],
+            message: "The unit price is not the one quoted.".into(),
+            attachments: vec![
+                ledgerport::disputes::Attachment::new("quote.pdf", b"%PDF-1.4 quote".to_vec())
+                    .unwrap(),
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    let clerk: i64 = sqlx::query("SELECT id FROM users WHERE email = 'clerk@ledgerport.example'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let import = ledgerport::imports::store::upload(
+        &app.db,
+        "matrix.csv",
+        IMPORT_WITH_AN_ERROR.as_bytes(),
+        clerk,
+    )
+    .await
+    .unwrap();
+    let api_key = ledgerport::api_keys::store::create(&app.db, "matrix", clerk, "clerk")
+        .await
+        .unwrap()
+        .0;
+    Objects {
+        import,
+        api_key,
+        customer_a,
+        invoice_a,
+        invoice_a_open,
+        payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
+        checkout_a,
+        spare_contact,
+        dispute_a,
+        dispute_invoice_a,
+        dispute_line_a,
+        attachment_a: first(
+            "SELECT max(a.id) FROM dispute_attachments a JOIN disputes d ON d.id = a.dispute_id \
+             WHERE d.customer_id = $1",
+        )
+        .await,
+    }
+}
+
+/// Every endpoint, taken from the router itself, so that a new one cannot be forgotten.
+pub struct Paths {
+    pub pages: Vec<String>,
+    pub functions: Vec<String>,
+    pub probes: Vec<String>,
+    pub documents: Vec<String>,
+    /// Plain form posts (multipart where they carry files): disputes and the CSV upload.
+    pub form_posts: Vec<String>,
+}
+
+impl Paths {
+    pub fn of_router() -> Paths {
+        let pages: Vec<String> = leptos_axum::generate_route_list(App)
+            .iter()
+            .map(|route| route.path().to_string())
+            .collect();
+        let functions: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path.to_string())
+            .collect();
+        let probes: Vec<String> = server::http::probe_routes()
+            .iter()
+            .map(|(path, _)| path.to_string())
+            .collect();
+        let (dispute_downloads, mut dispute_posts): (Vec<String>, Vec<String>) =
+            server::disputes::routes()
+                .into_iter()
+                .map(|(path, _)| path.to_string())
+                .partition(|path| path.starts_with("/documents/"));
+        // The upload route shares its path with the upload page; its policy is written under a
+        // name of its own.
+        dispute_posts.extend(
+            server::imports::routes()
+                .into_iter()
+                .map(|(path, _)| format!("{path}/post")),
+        );
+        let documents: Vec<String> = server::documents::routes()
+            .into_iter()
+            .chain(server::sandbox::routes())
+            .map(|(path, _)| path.to_string())
+            .chain(dispute_downloads)
+            .collect();
+        Paths {
+            pages,
+            functions,
+            probes,
+            documents,
+            form_posts: dispute_posts,
+        }
+    }
+
+    /// Every path once, pages first.
+    pub fn all(&self) -> impl Iterator<Item = &String> {
+        self.pages
+            .iter()
+            .chain(&self.functions)
+            .chain(&self.probes)
+            .chain(&self.documents)
+            .chain(&self.form_posts)
+    }
+}
