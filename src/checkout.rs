@@ -199,9 +199,6 @@ pub struct RefundRequest<'a> {
     pub payment_reference: &'a str,
     pub currency: Currency,
     pub amount_minor: i64,
-    /// Everything refunded on the payment once this refund succeeds, this one included: what the
-    /// provider's charge reports as `amount_refunded` afterwards.
-    pub refunded_total_minor: i64,
 }
 
 /// The provider's id for an accepted refund.

@@ -169,9 +169,13 @@ impl Money {
             .map_err(|_| MoneyError::NotANumber(input.to_string()))?;
         let money = Self::new(amount, currency)?;
         // Typed amounts stay far inside i64 minor units, so sums of them cannot overflow.
-        if money.amount.abs() * Decimal::from(10i64.pow(currency.exponent()))
-            > Decimal::from(MAXIMUM_INPUT_MINOR)
-        {
+        // checked: a 29-digit amount would overflow the multiplication itself.
+        let minor = money
+            .amount
+            .abs()
+            .checked_mul(Decimal::from(10i64.pow(currency.exponent())))
+            .ok_or(MoneyError::Overflow)?;
+        if minor > Decimal::from(MAXIMUM_INPUT_MINOR) {
             return Err(MoneyError::Overflow);
         }
         Ok(money)
@@ -313,6 +317,19 @@ mod tests {
             Money::parse("1.500", Currency::Usd).unwrap().to_minor(),
             150
         );
+    }
+
+    #[test]
+    fn amounts_too_large_for_the_books_are_refused_without_overflowing() {
+        for typed in ["100000000000000000", "9999999999999999999999999999"] {
+            assert!(
+                matches!(
+                    Money::parse(typed, Currency::Usd),
+                    Err(MoneyError::Overflow)
+                ),
+                "{typed}"
+            );
+        }
     }
 
     #[test]

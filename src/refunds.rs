@@ -15,6 +15,9 @@ pub mod store;
 
 /// The longest reason kept with a refund.
 pub const MAXIMUM_REASON_CHARS: usize = 500;
+/// Stripe keeps an idempotency key for at least 24 hours; after that, sending the same refund
+/// again could refund twice.
+pub const RESEND_WITHIN_HOURS: i64 = 23;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RefundStatus {
@@ -81,6 +84,10 @@ pub enum RefundError {
     Reason,
     #[error("this refund was already {0}; only an unconfirmed refund is sent again")]
     NotPending(&'static str),
+    #[error(
+        "this refund was requested more than {RESEND_WITHIN_HOURS} hours ago, longer than the provider remembers it; check the provider's dashboard before refunding again"
+    )]
+    TooOldToResend,
     #[error("{0}")]
     Provider(#[from] crate::checkout::ProviderError),
     #[cfg(feature = "ssr")]

@@ -40,6 +40,12 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
 
 #[server(endpoint = "sign-in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    // No address or password is this long; refused before anything is looked up or recorded.
+    if email.len() > 320 || password.len() > 1024 {
+        return Err(AppError::Invalid(
+            "That email address or password is too long.".into(),
+        ));
+    }
     let ctx = crate::context::app();
     let caller =
         ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::session::client_ip())

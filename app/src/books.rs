@@ -143,16 +143,8 @@ pub async fn collections(from: String, to: String) -> Result<CollectionsView, Ap
             "Choose a period that starts before it ends and spans at most three years.".into(),
         ));
     }
-    let mut currencies: Vec<ledgerport::money::Currency> = Vec::new();
-    for customer in ledgerport::customers::store::list_customers(&db).await? {
-        if let Ok(currency) = customer.currency.parse()
-            && !currencies.contains(&currency)
-        {
-            currencies.push(currency);
-        }
-    }
     let mut metrics = Vec::new();
-    for currency in currencies {
+    for currency in ledgerport::customers::store::billed_currencies(&db).await? {
         metrics.push((
             currency,
             ledgerport::reports::store::collection_metrics(&db, currency, from, to).await?,

@@ -109,6 +109,7 @@ mod from_engine {
                 ) => AppError::NotFound(super::sentence(&unknown.to_string())),
                 CheckoutStoreError::Refused(refused) => AppError::invalid(refused),
                 CheckoutStoreError::Cash(e) => internal(e),
+                e @ CheckoutStoreError::RefundBeyondPayment { .. } => internal(e),
                 CheckoutStoreError::Db(e) => database(e),
             }
         }

@@ -117,7 +117,7 @@ pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
             .into_response()
     };
     let query = request.uri().query().unwrap_or_default();
-    if query.contains("%00") || query.contains('\0') {
+    if query.contains("%00") || query.contains('\0') || request.uri().path().contains("%00") {
         return refused();
     }
     let content_type = request

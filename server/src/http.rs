@@ -93,6 +93,7 @@ impl RouterSettings {
                             public_base_url: base.clone(),
                             db: db.clone(),
                             webhook_secret: secret.clone(),
+                            refunding: Arc::default(),
                         }),
                         secret,
                     )

@@ -38,6 +38,8 @@ pub struct SandboxProvider {
     pub public_base_url: String,
     pub db: Db,
     pub webhook_secret: Vec<u8>,
+    /// One refund at a time, so each event's running total counts the one before it.
+    pub refunding: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for SandboxProvider {
@@ -76,13 +78,23 @@ impl PaymentProvider for SandboxProvider {
     ) -> Pin<Box<dyn Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>> {
         Box::pin(async move {
             let refund_id = format!("re_sandbox_{}", request.refund_id);
+            let _one_at_a_time = self.refunding.lock().await;
+            // The sandbox's refunds post as they happen, so the ledger holds its running total.
+            let mut conn = self.db.pool().acquire().await.map_err(unreachable_db)?;
+            let before = ledgerport::checkout::store::posted_refunds_in(
+                &mut conn,
+                request.payment_reference,
+            )
+            .await
+            .map_err(unreachable_db)?;
+            drop(conn);
             let event = json!({
                 "id": random_id("evt"), "object": "event",
                 "created": chrono::Utc::now().timestamp(), "type": "charge.refunded",
                 "data": { "object": {
                     "id": format!("ch_sandbox_{}", request.payment_reference), "object": "charge",
                     "payment_intent": request.payment_reference,
-                    "amount_refunded": request.refunded_total_minor,
+                    "amount_refunded": before + request.amount_minor,
                     "currency": request.currency.code().to_lowercase(), "refunded": true,
                 }},
             });
@@ -92,6 +104,10 @@ impl PaymentProvider for SandboxProvider {
             Ok(ProviderRefund { id: refund_id })
         })
     }
+}
+
+fn unreachable_db(e: sqlx::Error) -> ProviderError {
+    ProviderError::Unavailable(format!("the sandbox could not read its refunds: {e}"))
 }
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {

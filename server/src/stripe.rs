@@ -231,7 +231,10 @@ fn worth_retrying(error: &StripeError) -> bool {
 fn provider_error(error: StripeError) -> ProviderError {
     match error {
         StripeError::Timeout => ProviderError::Timeout,
-        StripeError::Stripe(details, status) if (400..500).contains(&status) && status != 429 => {
+        // 409: the same idempotency key is in flight elsewhere; the outcome is not known yet.
+        StripeError::Stripe(details, status)
+            if (400..500).contains(&status) && status != 429 && status != 409 =>
+        {
             ProviderError::Refused(
                 details
                     .message

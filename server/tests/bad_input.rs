@@ -231,7 +231,7 @@ async fn every_page_and_download_answers_bad_query_parameters_without_failing() 
                 .check(&app, &format!("GET {path} ({name})"), &before, response)
                 .await;
             if path.contains('{') && name != "huge" {
-                let broken = path.replace(|c: char| c == '{' || c == '}', "");
+                let broken = path.replace(['{', '}'], "");
                 let with_bad_id = broken
                     .split('/')
                     .map(|segment| {

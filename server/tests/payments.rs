@@ -588,6 +588,17 @@ async fn a_won_card_dispute_returns_the_money_and_a_lost_one_is_a_loss_even_when
     assert_ledger_healthy(&app.db).await;
 }
 
+/// Stripe's `charge.refunded` for `intent`: `cumulative` is the charge's running total refunded.
+fn refund_event(event: &str, intent: &str, amount: i64, cumulative: i64) -> serde_json::Value {
+    json!({
+        "id": event, "object": "event", "created": chrono::Utc::now().timestamp(),
+        "type": "charge.refunded",
+        "data": { "object": { "id": format!("ch_{intent}"), "object": "charge",
+            "payment_intent": intent, "amount": amount, "amount_refunded": cumulative,
+            "currency": "usd" } }
+    })
+}
+
 #[tokio::test]
 async fn refund_events_post_only_the_new_part_of_the_running_total() {
     let app = spawn_app().await;
@@ -595,14 +606,7 @@ async fn refund_events_post_only_the_new_part_of_the_running_total() {
     let (invoice, open) = acme.open[0];
     let (id, total) = checkout(&app, &acme, &[(invoice, open)]).await;
     deliver(&app, &completed("evt_paid", &id, "pi_rf", total)).await;
-    let refunded = |event: &str, cumulative: i64| {
-        json!({
-            "id": event, "object": "event", "created": chrono::Utc::now().timestamp(),
-            "type": "charge.refunded",
-            "data": { "object": { "id": "ch_rf", "object": "charge", "payment_intent": "pi_rf",
-                "amount": total, "amount_refunded": cumulative, "currency": "usd" } }
-        })
-    };
+    let refunded = |event: &str, cumulative: i64| refund_event(event, "pi_rf", total, cumulative);
     assert_eq!(
         deliver(&app, &refunded("evt_rf1", 1_000)).await.1,
         "refunded"
@@ -632,6 +636,68 @@ async fn refund_events_post_only_the_new_part_of_the_running_total() {
         .await,
         2
     );
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn partial_refunds_of_a_payment_over_two_invoices_reopen_each_invoice_at_most_by_what_it_received()
+ {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (first, second) = (acme.open[0], acme.open[1]);
+    let (id, total) = checkout(&app, &acme, &[first, second]).await;
+    deliver(&app, &completed("evt_split", &id, "pi_split", total)).await;
+    let received = |invoice: i64| {
+        format!(
+            "SELECT CAST(sum(amount_minor) AS BIGINT) FROM allocations WHERE invoice_id = {invoice}"
+        )
+    };
+    let second_received = count(&app, &received(second.0)).await;
+    assert!(count(&app, &received(first.0)).await >= 500);
+    // The newest allocation (the second invoice) is reopened first, all but 1.00 of it.
+    let first_refund = second_received - 100;
+    let (status, outcome) = deliver(
+        &app,
+        &refund_event("evt_split_1", "pi_split", total, first_refund),
+    )
+    .await;
+    assert_eq!((status, outcome.as_str()), (200, "refunded"));
+    assert_eq!(open_minor(&app.db, second.0).await, first_refund);
+    // 6.00 more: 1.00 is all the second invoice has left, so 5.00 reopens the first.
+    let (status, outcome) = deliver(
+        &app,
+        &refund_event("evt_split_2", "pi_split", total, first_refund + 600),
+    )
+    .await;
+    assert_eq!((status, outcome.as_str()), (200, "refunded"));
+    assert_eq!(open_minor(&app.db, second.0).await, second_received);
+    assert_eq!(open_minor(&app.db, first.0).await, 500);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
+async fn a_refund_event_for_more_than_the_payment_settled_posts_nothing_and_is_answered_with_a_retry()
+ {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let first = acme.open[0];
+    let (id, total) = checkout(&app, &acme, &[first]).await;
+    deliver(&app, &completed("evt_small", &id, "pi_small", total)).await;
+    let journal_before = count(&app, "SELECT count(*) FROM journal_entries").await;
+    let (status, _) = deliver(
+        &app,
+        &refund_event("evt_too_much", "pi_small", total, total + 1),
+    )
+    .await;
+    assert_eq!(
+        status, 500,
+        "Stripe retries; reconciliation shows the difference"
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM journal_entries").await,
+        journal_before
+    );
+    assert_eq!(open_minor(&app.db, first.0).await, 0);
     assert_ledger_healthy(&app.db).await;
 }
 

@@ -322,3 +322,48 @@ async fn a_refused_refund_frees_its_amount_and_an_unanswered_one_stays_reserved_
         Err(RefundError::NotPending("sent"))
     ));
 }
+
+#[tokio::test]
+async fn an_unconfirmed_refund_older_than_the_providers_idempotency_window_is_not_sent_again() {
+    use ledgerport::refunds::RefundError;
+    use ledgerport::refunds::store::{Requester, refund, resend};
+    let down = Answer::Error(500, "api_error", "Something went wrong on Stripe's end.");
+    let fake = FakeStripe::start(vec![down.clone(), down.clone(), down]).await;
+    let stripe = provider(&fake);
+    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let payment = card_payment(&app, "pi_old", 5_000).await;
+    let by = Requester {
+        user_id: manager(&app).await,
+        email: "manager@ledgerport.example",
+    };
+    assert!(matches!(
+        refund(&app.db, &stripe, payment, "20.00", "Returned goods", by).await,
+        Err(RefundError::Provider(ProviderError::Unavailable(_)))
+    ));
+    let a_day_ago =
+        ledgerport::db::timestamp_text(chrono::Utc::now() - chrono::Duration::hours(24));
+    sqlx::query("UPDATE refund_requests SET created_at = $1")
+        .bind(&a_day_ago)
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let pending: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM refund_requests")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+            .get(0)
+    };
+    let sent_before = fake.received().len();
+    assert!(matches!(
+        resend(&app.db, &stripe, payment, &pending).await,
+        Err(RefundError::TooOldToResend)
+    ));
+    assert_eq!(
+        fake.received().len(),
+        sent_before,
+        "Stripe was not asked again"
+    );
+    assert_eq!(refund_status(&app, &pending).await.0, "requested");
+}

@@ -18,6 +18,13 @@ pub enum CheckoutStoreError {
     Refused(#[from] CheckoutError),
     #[error(transparent)]
     Cash(#[from] CashError),
+    #[error(
+        "a refund on {payment_reference} exceeds what its payment settled and left as credit by {unplaced_minor} minor units"
+    )]
+    RefundBeyondPayment {
+        payment_reference: String,
+        unplaced_minor: i64,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -667,19 +674,22 @@ pub async fn close_chargeback_in(
     Ok(true)
 }
 
+/// The business keys of a provider payment's refunds start with this.
+fn refund_key_prefix(payment_reference: &str) -> String {
+    format!("stripe-refund:{payment_reference}:")
+}
+
 /// What the ledger has refunded so far on a provider payment, however the refund started.
 pub async fn posted_refunds_in(
     conn: &mut sqlx::AnyConnection,
     payment_reference: &str,
 ) -> Result<i64, sqlx::Error> {
+    // A prefix compared exactly: LIKE ignores case on SQLite, and provider ids are case-sensitive.
     sqlx::query(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
-         WHERE kind = 'refund' AND business_key LIKE $1 ESCAPE '\\'",
+         WHERE kind = 'refund' AND substr(business_key, 1, length($1)) = $1",
     )
-    .bind(format!(
-        "stripe-refund:{}:%",
-        crate::db::like_escaped(payment_reference)
-    ))
+    .bind(refund_key_prefix(payment_reference))
     .fetch_one(conn)
     .await?
     .try_get(0)
@@ -702,8 +712,11 @@ pub async fn post_refund_in(
     let Some((payment_id, customer_id)) = stripe_payment(tx, payment_reference).await? else {
         return Ok(0);
     };
-    let prefix = format!("stripe-refund:{payment_reference}:");
-    let posted = posted_refunds_in(&mut **tx, payment_reference).await?;
+    // Before reading what is posted: two events for one charge (30, then 50 in all) must not
+    // both see nothing posted and post 80.
+    crate::payments::store::lock_customer(tx, engine, customer_id).await?;
+    let prefix = refund_key_prefix(payment_reference);
+    let posted = posted_refunds_in(tx, payment_reference).await?;
     let delta = cumulative_refunded - posted;
     if delta <= 0 {
         return Ok(0);
@@ -718,21 +731,35 @@ pub async fn post_refund_in(
         sources.push((RefundSource::UnappliedCredit, part));
         left -= part;
     }
+    // What each invoice can take back: this payment's allocation less the refunds of this
+    // payment that already reopened it.
     let allocations = sqlx::query(
-        "SELECT invoice_id, amount_minor FROM allocations WHERE payment_id = $1 ORDER BY id DESC",
+        "SELECT a.invoice_id, a.amount_minor - COALESCE((SELECT CAST(sum(r.amount_minor) AS BIGINT) \
+                FROM adjustments r WHERE r.kind = 'refund' AND r.invoice_id = a.invoice_id \
+                AND substr(r.business_key, 1, length($2)) = $2), 0) AS reopenable \
+         FROM allocations a WHERE a.payment_id = $1 ORDER BY a.id DESC",
     )
     .bind(payment_id)
+    .bind(&prefix)
     .fetch_all(&mut **tx)
     .await?;
     for row in allocations {
         if left == 0 {
             break;
         }
-        let part = row.try_get::<i64, _>("amount_minor")?.min(left);
+        let part = row.try_get::<i64, _>("reopenable")?.min(left);
         if part > 0 {
             sources.push((RefundSource::Invoice(row.try_get("invoice_id")?), part));
             left -= part;
         }
+    }
+    if left > 0 {
+        // The credit this payment left was spent elsewhere: nothing is posted, the event fails,
+        // and reconciliation shows the provider refund without its ledger entry.
+        return Err(CheckoutStoreError::RefundBeyondPayment {
+            payment_reference: payment_reference.to_string(),
+            unplaced_minor: left,
+        });
     }
     for (n, (source, part)) in sources.into_iter().enumerate() {
         let header = AdjustmentHeader::new(
@@ -749,7 +776,7 @@ pub async fn post_refund_in(
         };
         adjust_in(tx, engine, &header, &request).await?;
     }
-    Ok(delta - left)
+    Ok(delta)
 }
 
 #[cfg(all(test, feature = "test-support"))]
@@ -962,6 +989,60 @@ mod tests {
                 .map(|r| r.get(0))
                 .collect();
         assert_eq!(receipts, vec!["pat@acme.example".to_string()]);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn refund_events_for_one_charge_arriving_at_once_post_the_largest_running_total_once() {
+        let db = fresh_db().await;
+        let (customer, user, open) = acme(&db).await;
+        let items = [PayItem {
+            invoice_id: open[0].0,
+            amount_minor: open[0].1,
+        }];
+        let (checkout, reviewed) = open_checkout(&db, customer, user, "sandbox", &items, today())
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        let collected = Collected {
+            checkout_id: &checkout,
+            payment_reference: "pi_refunded_at_once",
+            currency: Currency::Usd,
+            amount_minor: reviewed.total_minor,
+            received: today(),
+        };
+        settle_in(&mut tx, db.engine(), &collected).await.unwrap();
+        tx.commit().await.unwrap();
+        // Eight deliveries of running totals 1.00 … 8.00, all at once (two instances, retries).
+        let deliveries = (1..=8_i64).map(|n| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                post_refund_in(
+                    &mut tx,
+                    db.engine(),
+                    "pi_refunded_at_once",
+                    Currency::Usd,
+                    n * 100,
+                    today(),
+                )
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            })
+        });
+        for delivery in deliveries.collect::<Vec<_>>() {
+            delivery.await.unwrap();
+        }
+        let mut conn = db.pool().acquire().await.unwrap();
+        assert_eq!(
+            posted_refunds_in(&mut conn, "pi_refunded_at_once")
+                .await
+                .unwrap(),
+            800
+        );
+        assert_eq!(open_minor(&db, open[0].0).await, 800);
+        drop(conn);
         assert_ledger_healthy(&db).await;
     }
 

@@ -101,6 +101,16 @@ pub async fn list_customers(db: &crate::db::Db) -> Result<Vec<super::CustomerRow
         .collect::<Result<_, sqlx::Error>>()?)
 }
 
+/// Every currency some customer is billed in, in code order: the currencies reports are drawn in.
+pub async fn billed_currencies(db: &crate::db::Db) -> Result<Vec<crate::money::Currency>, DbError> {
+    let rows = sqlx::query("SELECT DISTINCT currency FROM customers ORDER BY currency")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| crate::db::currency(&row.try_get::<String, _>("currency")?))
+        .collect()
+}
+
 /// The customer's billing currency, if the customer exists.
 pub async fn customer_currency(
     db: &crate::db::Db,

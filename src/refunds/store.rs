@@ -22,7 +22,6 @@ struct Pending {
     payment_reference: String,
     currency: Currency,
     amount_minor: i64,
-    refunded_total_minor: i64,
 }
 
 /// A card payment as the refund rules need it.
@@ -60,22 +59,20 @@ async fn card_payment(
     })
 }
 
-/// What is already gone from the payment, not counting `except` (a request being resent): the
-/// refunds the ledger has posted (from the portal or the provider's dashboard), or the portal's
-/// live requests, whichever is more. The provider refuses anything beyond the charge anyway.
+/// What is already gone from the payment: the refunds the ledger has posted (from the portal or
+/// the provider's dashboard), or the portal's live requests, whichever is more. The provider
+/// refuses anything beyond the charge anyway.
 async fn refunded_so_far(
     conn: &mut AnyConnection,
     payment_id: i64,
     reference: &str,
-    except: &str,
 ) -> Result<i64, RefundError> {
     let posted = crate::checkout::store::posted_refunds_in(&mut *conn, reference).await?;
     let requested: i64 = sqlx::query(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM refund_requests \
-         WHERE payment_id = $1 AND status <> 'failed' AND id <> $2",
+         WHERE payment_id = $1 AND status <> 'failed'",
     )
     .bind(payment_id)
-    .bind(except)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
@@ -92,11 +89,11 @@ async fn reserve(
 ) -> Result<Pending, RefundError> {
     let reason = parse_reason(reason)?;
     let mut tx = db.begin_write().await?;
-    let payment = card_payment(&mut *tx, payment_id).await?;
+    let payment = card_payment(&mut tx, payment_id).await?;
     lock_customer(&mut tx, db.engine(), payment.customer_id)
         .await
         .map_err(cash_error)?;
-    let gone = refunded_so_far(&mut *tx, payment_id, &payment.reference, "").await?;
+    let gone = refunded_so_far(&mut tx, payment_id, &payment.reference).await?;
     let amount_minor = parse_amount(amount, payment.currency, payment.amount_minor - gone)?;
     let id = format!("rf_{}", crate::secrets::random_hex(12));
     let now = now_text();
@@ -134,7 +131,6 @@ async fn reserve(
         payment_reference: payment.reference,
         currency: payment.currency,
         amount_minor,
-        refunded_total_minor: gone + amount_minor,
     })
 }
 
@@ -158,7 +154,6 @@ async fn send(
             payment_reference: &pending.payment_reference,
             currency: pending.currency,
             amount_minor: pending.amount_minor,
-            refunded_total_minor: pending.refunded_total_minor,
         })
         .await;
     let (status, provider_id, message) = match &outcome {
@@ -207,9 +202,9 @@ pub async fn resend(
     refund_id: &str,
 ) -> Result<(), RefundError> {
     let mut tx = db.begin_write().await?;
-    let payment = card_payment(&mut *tx, payment_id).await?;
+    let payment = card_payment(&mut tx, payment_id).await?;
     let row = sqlx::query(
-        "SELECT status, amount_minor FROM refund_requests WHERE id = $1 AND payment_id = $2",
+        "SELECT status, amount_minor, created_at FROM refund_requests WHERE id = $1 AND payment_id = $2",
     )
     .bind(refund_id)
     .bind(payment_id)
@@ -221,15 +216,19 @@ pub async fn resend(
     if status != RefundStatus::Requested {
         return Err(RefundError::NotPending(status.as_str()));
     }
+    let oldest_resendable = crate::db::timestamp_text(
+        chrono::Utc::now() - chrono::Duration::hours(super::RESEND_WITHIN_HOURS),
+    );
+    if row.try_get::<String, _>("created_at")? < oldest_resendable {
+        return Err(RefundError::TooOldToResend);
+    }
     let amount_minor: i64 = row.try_get("amount_minor")?;
-    let gone = refunded_so_far(&mut *tx, payment_id, &payment.reference, refund_id).await?;
     tx.commit().await?;
     let pending = Pending {
         id: refund_id.to_string(),
         payment_reference: payment.reference,
         currency: payment.currency,
         amount_minor,
-        refunded_total_minor: gone + amount_minor,
     };
     send(db, provider, &pending).await
 }
@@ -242,7 +241,7 @@ pub async fn refundable_minor(db: &Db, payment_id: i64) -> Result<Option<i64>, R
         Err(RefundError::NotACardPayment) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let gone = refunded_so_far(&mut conn, payment_id, &payment.reference, "").await?;
+    let gone = refunded_so_far(&mut conn, payment_id, &payment.reference).await?;
     Ok(Some((payment.amount_minor - gone).max(0)))
 }
 

@@ -3,6 +3,9 @@
 //! claim: when several server instances run the job at once, exactly one inserts the row, and
 //! only that one queues the message, in the same transaction.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
@@ -31,10 +34,20 @@ pub async fn run(
 ) -> Result<ReminderRun, DbError> {
     let mut summary = ReminderRun::default();
     let candidates = candidates(db, schedule, today).await?;
+    // Read once per customer per run, not once per invoice.
+    let mut recipients_by_customer = HashMap::new();
     for batch in candidates.chunks(BATCH) {
         let mut tx = db.begin_write().await?;
         for candidate in batch {
-            remind(&mut tx, candidate, today, public_base_url, &mut summary).await?;
+            remind(
+                &mut tx,
+                candidate,
+                today,
+                public_base_url,
+                &mut recipients_by_customer,
+                &mut summary,
+            )
+            .await?;
         }
         tx.commit().await?;
     }
@@ -90,9 +103,9 @@ async fn remind(
     candidate: &Candidate,
     today: NaiveDate,
     public_base_url: &str,
+    recipients_by_customer: &mut HashMap<i64, Vec<String>>,
     summary: &mut ReminderRun,
 ) -> Result<(), DbError> {
-    let recipients = recipients(tx, candidate.customer_id).await?;
     let amounts =
         sqlx::query("SELECT open_minor, held_minor, due_date FROM invoices WHERE id = $1")
             .bind(candidate.invoice_id)
@@ -103,6 +116,10 @@ async fn remind(
         summary.held += 1;
         return Ok(());
     }
+    let recipients = match recipients_by_customer.entry(candidate.customer_id) {
+        Entry::Occupied(known) => known.into_mut(),
+        Entry::Vacant(slot) => slot.insert(recipients(tx, candidate.customer_id).await?),
+    };
     if recipients.is_empty() {
         summary.without_recipient += 1;
         return Ok(());
@@ -141,7 +158,7 @@ async fn remind(
         candidate.invoice_id
     ));
     let subject = subject(candidate.step, &candidate.number);
-    for recipient in &recipients {
+    for recipient in recipients.iter() {
         queue(
             &mut **tx,
             &Message {

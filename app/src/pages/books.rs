@@ -6,7 +6,7 @@ use ledgerport::refunds::RefundStatus;
 use ledgerport::reports::Aging;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::books::{
     PaymentPageData, RefundPayment, ResendRefund, aging_report, audit_log, collections, journal,
@@ -418,13 +418,7 @@ pub fn StaffPaymentsPage() -> impl IntoView {
 /// and (for managers, on card payments) the refund form.
 #[component]
 pub fn PaymentPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::pages::id_param();
     let refund = ServerAction::<RefundPayment>::new();
     let resend = ServerAction::<ResendRefund>::new();
     let data = Resource::new(

@@ -3,7 +3,7 @@
 use ledgerport::imports::{COLUMNS, ImportOutcome};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use super::error_view;
 use crate::format::{money, timestamp};
@@ -81,13 +81,7 @@ fn ImportForm(error: Signal<Option<String>>) -> impl IntoView {
 /// `/admin/imports/:id`: every invoice the file holds, every row error, and the commit button.
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::pages::id_param();
     let commit = ServerAction::<CommitImport>::new();
     let commit_error = form_error(commit);
     let preview = Resource::new(

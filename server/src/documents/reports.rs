@@ -94,14 +94,7 @@ pub(super) async fn report_csv(
                 "dso_days",
                 "cei_percent",
             ])?;
-            let mut currencies = Vec::new();
-            for c in ledgerport::customers::store::list_customers(db).await? {
-                let currency = ledgerport::db::currency(&c.currency)?;
-                if !currencies.contains(&currency) {
-                    currencies.push(currency);
-                }
-            }
-            for currency in currencies {
+            for currency in ledgerport::customers::store::billed_currencies(db).await? {
                 let m =
                     ledgerport::reports::store::collection_metrics(db, currency, from, to).await?;
                 out.write_record([

@@ -37,6 +37,7 @@ pub async fn spawn_app() -> TestApp {
         public_base_url: ORIGIN.into(),
         db: db.clone(),
         webhook_secret: WEBHOOK_SECRET.to_vec(),
+        refunding: Arc::default(),
     };
     serve(db, Arc::new(sandbox)).await
 }
