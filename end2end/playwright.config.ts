@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 // `npx playwright install` cannot download browsers here.
 export default defineConfig({
   testDir: "./tests",
+  // The SMTP server the portal under test sends its mail to (support/mailbox.ts).
+  globalSetup: "./support/global-setup.ts",
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,

@@ -14,7 +14,8 @@
 # the databases lp_bench and lp_bench_pgbench on it are dropped and recreated),
 # BENCH_PG_CUSTOMERS/BENCH_PG_INVOICES (100000/1000000), BENCH_SQLITE_CUSTOMERS/
 # BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
-# (payments per webhook level, 500). Load goes to 127.0.0.1 only and every run is bounded.
+# (payments per webhook level, 500), BENCH_PG_LOADED=1 (keep lp_bench as an earlier run loaded
+# it: no drop, no seed). Load goes to 127.0.0.1 only and every run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
@@ -92,7 +93,9 @@ session_cookie() {
 # One wrk run: prints "requests/s p50 p99".
 load() {
   local connections="$1" path="$2"; shift 2
-  wrk -t2 -c"$connections" -d"${SECONDS_EACH}s" --latency "$@" "$BASE$path" >"$OUT/wrk.txt" 2>&1
+  # wrk needs at least one connection per thread.
+  local threads=$(( connections < 2 ? connections : 2 ))
+  wrk -t"$threads" -c"$connections" -d"${SECONDS_EACH}s" --latency "$@" "$BASE$path" >"$OUT/wrk.txt" 2>&1
   if grep -q "Non-2xx" "$OUT/wrk.txt"; then
     echo "wrk saw error answers for $path:" >&2; cat "$OUT/wrk.txt" >&2; exit 1
   fi
@@ -121,10 +124,14 @@ http_and_webhooks() {
 
 engine_book() {
   local name="$1" url="$2" customers="$3" invoices="$4"
-  step "$name: load $customers customers and $invoices invoices, then one customer with 10,000"
-  DATABASE_URL="$url" "$BIN/ledgerport" migrate >&2
-  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers "$customers" --invoices "$invoices"
-  DATABASE_URL="$url" "$BIN/ledgerport" seed --customers 1 --invoices 10000
+  if [ "$name" = PostgreSQL ] && [ -n "${BENCH_PG_LOADED:-}" ]; then
+    step "$name: reusing the book an earlier run loaded (BENCH_PG_LOADED)"
+  else
+    step "$name: load $customers customers and $invoices invoices, then one customer with 10,000"
+    DATABASE_URL="$url" "$BIN/ledgerport" migrate >&2
+    DATABASE_URL="$url" "$BIN/ledgerport" seed --customers "$customers" --invoices "$invoices"
+    DATABASE_URL="$url" "$BIN/ledgerport" seed --customers 1 --invoices 10000
+  fi
   step "$name: engine reads"
   DATABASE_URL="$url" "$BIN/examples/engine-timings"
   step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
@@ -132,7 +139,9 @@ engine_book() {
 }
 
 if pg_isready -q -d "$PG_URL" 2>/dev/null; then
-  psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench" -c "CREATE DATABASE lp_bench"
+  if [ -z "${BENCH_PG_LOADED:-}" ]; then
+    psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench" -c "CREATE DATABASE lp_bench"
+  fi
   engine_book PostgreSQL "${PG_URL%/*}/lp_bench" "$PG_CUSTOMERS" "$PG_INVOICES"
   step "PostgreSQL's own ceiling: pgbench TPC-B (scale 10, ${SECONDS_EACH}s per run)"
   psql -q "$PG_URL" -c "DROP DATABASE IF EXISTS lp_bench_pgbench" -c "CREATE DATABASE lp_bench_pgbench"
