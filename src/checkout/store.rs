@@ -675,7 +675,7 @@ pub async fn close_chargeback_in(
 }
 
 /// The business keys of a provider payment's refunds start with this.
-fn refund_key_prefix(payment_reference: &str) -> String {
+pub(crate) fn refund_key_prefix(payment_reference: &str) -> String {
     format!("stripe-refund:{payment_reference}:")
 }
 

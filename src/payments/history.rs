@@ -88,15 +88,14 @@ pub mod store {
                 .transpose()?;
         // The receipt, allocations posted apart from it, and the provider refunds (keyed by
         // the provider's payment id, which is this payment's key after `stripe:`).
-        let refund_keys = format!(
-            "stripe-refund:{}:%",
-            crate::db::like_escaped(payment.reference.trim_start_matches("stripe:"))
+        let refund_keys = crate::checkout::store::refund_key_prefix(
+            payment.reference.trim_start_matches("stripe:"),
         );
         let entry_ids: Vec<i64> = sqlx::query(
             "SELECT entry_id FROM payments WHERE id = $1 \
              UNION SELECT entry_id FROM allocations WHERE payment_id = $1 \
              UNION SELECT entry_id FROM adjustments WHERE kind = 'refund' AND $2 <> '' \
-                                 AND business_key LIKE $3 ESCAPE '\\'",
+                                 AND substr(business_key, 1, length($3)) = $3",
         )
         .bind(payment_id)
         .bind(if payment.method == "card" { "card" } else { "" })

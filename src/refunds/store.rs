@@ -201,14 +201,15 @@ pub async fn resend(
     payment_id: i64,
     refund_id: &str,
 ) -> Result<(), RefundError> {
-    let mut tx = db.begin_write().await?;
-    let payment = card_payment(&mut tx, payment_id).await?;
+    // Only reads: `send` moves the request on with a conditional update.
+    let mut conn = db.pool().acquire().await?;
+    let payment = card_payment(&mut conn, payment_id).await?;
     let row = sqlx::query(
         "SELECT status, amount_minor, created_at FROM refund_requests WHERE id = $1 AND payment_id = $2",
     )
     .bind(refund_id)
     .bind(payment_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or(RefundError::UnknownRefund)?;
     let status = RefundStatus::parse(&row.try_get::<String, _>("status")?)
@@ -223,7 +224,7 @@ pub async fn resend(
         return Err(RefundError::TooOldToResend);
     }
     let amount_minor: i64 = row.try_get("amount_minor")?;
-    tx.commit().await?;
+    drop(conn);
     let pending = Pending {
         id: refund_id.to_string(),
         payment_reference: payment.reference,
