@@ -122,6 +122,16 @@ pub enum AdjustmentRequest {
 }
 
 impl AdjustmentRequest {
+    /// The audit log's name for this adjustment when a person or an API key makes it.
+    pub fn audit_action(&self) -> &'static str {
+        match self {
+            AdjustmentRequest::CreditMemo { .. } => "credit_memo.issued",
+            AdjustmentRequest::WriteOff { .. } => "invoice.written_off",
+            AdjustmentRequest::Refund { .. } => "refund.posted",
+            AdjustmentRequest::Void { .. } => "invoice.voided",
+        }
+    }
+
     /// Checks what can be checked without the database.
     pub fn check(&self) -> Result<(), AdjustmentError> {
         let positive = |m: &Money| {

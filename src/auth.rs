@@ -36,6 +36,15 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// This person as the audit log names them.
+    #[cfg(feature = "ssr")]
+    pub fn actor(&self) -> crate::audit::Actor<'_> {
+        crate::audit::Actor {
+            user_id: Some(self.user_id),
+            name: &self.email,
+        }
+    }
+
     pub fn is_staff(&self) -> bool {
         self.role.is_staff()
     }

@@ -38,6 +38,8 @@ pub enum PaymentError {
     Method(String),
     #[error("only {available} of unapplied credit is available")]
     InsufficientCredit { available: Money },
+    #[error("nothing is due on this account to apply credit to")]
+    NothingDue,
 }
 
 /// Why a remittance advice (which invoices a payment is for) was refused.

@@ -335,7 +335,8 @@ pub async fn record_offline_payment(
     reference: String,
     #[server(default)] remittance: String,
 ) -> Result<(), AppError> {
-    use ledgerport::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+    use ledgerport::payments::PaymentMethod;
+    use ledgerport::payments::store::OfflinePayment;
     let caller = crate::session::require_staff()?;
     let db = crate::context::app().db;
     let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
@@ -364,34 +365,16 @@ pub async fn record_offline_payment(
     }
     let remitted =
         ledgerport::payments::parse_remittance(&remittance, currency).map_err(AppError::invalid)?;
-    let rule = if remitted.is_empty() {
-        AllocationRule::OldestFirst
-    } else {
-        ledgerport::payments::store::remittance_rule(&db, customer_id, &remitted).await?
-    };
-    let request = PaymentRequest::new(
+    let payment = OfflinePayment {
         customer_id,
-        &format!("offline:{customer_id}:{reference}"),
         method,
         amount,
         received,
-        rule,
-        true,
-    )
-    .map_err(AppError::invalid)?;
-    let receipt = ledgerport::payments::store::record_payment(&db, &request).await?;
-    if !receipt.replayed {
-        ledgerport::audit::record(
-            db.pool(),
-            Some(caller.user_id),
-            &caller.email,
-            "payment.recorded",
-            &format!("payment:{}", receipt.payment_id),
-            &format!("{} {amount} {reference}", method.as_str()),
-            "",
-        )
-        .await?;
-    }
+        reference: reference.to_string(),
+        remitted,
+    };
+    let receipt =
+        ledgerport::payments::store::record_offline_payment(&db, &payment, caller.actor()).await?;
     leptos_axum::redirect(&format!(
         "/admin/customers/{customer_id}?paid={}",
         receipt.payment_id
@@ -405,29 +388,11 @@ pub async fn record_offline_payment(
 pub async fn apply_account_credit(customer_id: i64) -> Result<(), AppError> {
     let caller = crate::session::require_staff()?;
     let db = crate::context::app().db;
-    let due = ledgerport::checkout::store::full_amounts(&db, customer_id, &[]).await?;
-    if due.is_empty() {
-        return Err(AppError::Invalid(
-            "Nothing is due on this account to apply credit to.".into(),
-        ));
-    }
-    let left = ledgerport::checkout::store::apply_credit_first(
+    ledgerport::payments::store::apply_credit_to_due(
         &db,
         customer_id,
-        &due,
         chrono::Utc::now().date_naive(),
-    )
-    .await?;
-    let applied: i64 = due.iter().map(|i| i.amount_minor).sum::<i64>()
-        - left.iter().map(|i| i.amount_minor).sum::<i64>();
-    ledgerport::audit::record(
-        db.pool(),
-        Some(caller.user_id),
-        &caller.email,
-        "credit.applied",
-        &format!("customer:{customer_id}"),
-        &format!("{applied} minor units, oldest first"),
-        "",
+        caller.actor(),
     )
     .await?;
     leptos_axum::redirect(&format!("/admin/customers/{customer_id}?credit_applied=1"));
@@ -441,34 +406,16 @@ pub async fn void_invoice(
     invoice_id: i64,
     reason: String,
 ) -> Result<(), AppError> {
-    use ledgerport::adjustments::{AdjustmentHeader, AdjustmentRequest};
     let caller = crate::session::require_staff()?;
-    let db = crate::context::app().db;
-    let header = AdjustmentHeader::new(
+    ledgerport::adjustments::store::void_invoice(
+        &crate::context::app().db,
         customer_id,
-        &format!("void:{invoice_id}"),
+        invoice_id,
         &reason,
         chrono::Utc::now().date_naive(),
-    )
-    .map_err(AppError::invalid)?;
-    let adjusted = ledgerport::adjustments::store::adjust(
-        &db,
-        &header,
-        &AdjustmentRequest::Void { invoice_id },
+        caller.actor(),
     )
     .await?;
-    if !adjusted.replayed {
-        ledgerport::audit::record(
-            db.pool(),
-            Some(caller.user_id),
-            &caller.email,
-            "invoice.voided",
-            &format!("invoice:{invoice_id}"),
-            reason.trim(),
-            "",
-        )
-        .await?;
-    }
     leptos_axum::redirect(&format!("/admin/customers/{customer_id}"));
     Ok(())
 }

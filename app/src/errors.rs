@@ -143,7 +143,7 @@ mod from_engine {
         fn from(e: ledgerport::disputes::store::DisputeStoreError) -> Self {
             use ledgerport::disputes::DisputeError;
             use ledgerport::disputes::store::DisputeStoreError;
-            use ledgerport::payments::store::CashError;
+            use ledgerport::receivables::store::CashError;
             match e {
                 DisputeStoreError::NotFound => {
                     AppError::NotFound("There is no such dispute on your account.".into())
@@ -164,9 +164,9 @@ mod from_engine {
         }
     }
 
-    impl From<ledgerport::payments::store::CashError> for AppError {
-        fn from(e: ledgerport::payments::store::CashError) -> Self {
-            use ledgerport::payments::store::CashError;
+    impl From<ledgerport::receivables::store::CashError> for AppError {
+        fn from(e: ledgerport::receivables::store::CashError) -> Self {
+            use ledgerport::receivables::store::CashError;
             match e {
                 CashError::Payment(refused) => AppError::invalid(refused),
                 CashError::Adjustment(refused) => AppError::invalid(refused),

@@ -89,11 +89,12 @@ async fn open_checkouts(
         if tried > 2 * customers.max(count as i64) {
             return Err("the book has too few open invoices for this many payments".into());
         }
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "SELECT i.id, i.customer_id, u.id AS payer FROM invoices i JOIN users u ON u.customer_id = i.customer_id \
-             WHERE i.customer_id = $1 AND i.open_minor - i.held_minor >= $2 AND i.voided_at IS NULL \
+             WHERE i.customer_id = $1 AND {DUE_NOW_SQL} >= $2 AND i.voided_at IS NULL \
              ORDER BY i.due_date, i.id LIMIT 1",
-        )
+            DUE_NOW_SQL = ledgerport::receivables::DUE_NOW_SQL
+        ))
         .bind(customer)
         .bind(PAYMENT_MINOR * 4)
         .fetch_optional(db.pool())

@@ -303,7 +303,7 @@ async fn push_credit_memo(
     }
     let header = AdjustmentHeader::new(
         invoice.customer_id,
-        &format!("credit-memo:{}", number.as_str()),
+        &ledgerport::keys::credit_memo(number.as_str()),
         &push.reason,
         effective,
     )
@@ -313,22 +313,19 @@ async fn push_credit_memo(
         lines,
     };
     let db = &state.app.db;
-    let adjusted = ledgerport::adjustments::store::adjust(db, &header, &request)
-        .await
-        .map_err(AppError::from)?;
-    if !adjusted.replayed {
-        ledgerport::audit::record(
-            db.pool(),
-            None,
-            &key.actor(),
-            "credit_memo.issued",
-            &format!("invoice:{}", invoice.id),
-            number.as_str(),
-            "",
-        )
-        .await
-        .map_err(AppError::from)?;
-    }
+    let actor = key.actor();
+    let adjusted = ledgerport::adjustments::store::adjust_audited(
+        db,
+        &header,
+        &request,
+        ledgerport::audit::Actor {
+            user_id: None,
+            name: &actor,
+        },
+        number.as_str(),
+    )
+    .await
+    .map_err(AppError::from)?;
     let after = find_invoice(&state, &invoice.number).await?;
     Ok((
         created_or_ok(adjusted.replayed),

@@ -4,11 +4,14 @@
 use sqlx::{Any, Row, Transaction};
 
 use super::{AdjustmentError, AdjustmentHeader, AdjustmentKind, AdjustmentRequest, RefundSource};
+use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::ledger::store::post;
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
-use crate::payments::store::{CashError, change_open_amount, lock_customer, unapplied_credit_in};
+use crate::receivables::store::{
+    CashError, change_open_amount, lock_customer, unapplied_credit_in,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Adjusted {
@@ -33,6 +36,56 @@ pub async fn adjust(
     let adjusted = adjust_in(&mut tx, db.engine(), header, request).await?;
     tx.commit().await?;
     Ok(adjusted)
+}
+
+/// Posts an adjustment a person or an API key makes, and its audit row (`detail` as given) in
+/// the same transaction, so neither lands without the other. A replay writes neither.
+pub async fn adjust_audited(
+    db: &Db,
+    header: &AdjustmentHeader,
+    request: &AdjustmentRequest,
+    actor: Actor<'_>,
+    detail: &str,
+) -> Result<Adjusted, CashError> {
+    let mut tx = db.begin_write().await?;
+    let adjusted = adjust_in(&mut tx, db.engine(), header, request).await?;
+    if !adjusted.replayed {
+        let subject = match request.invoice_id() {
+            Some(invoice_id) => format!("invoice:{invoice_id}"),
+            None => format!("customer:{}", header.customer_id),
+        };
+        actor
+            .record(&mut *tx, request.audit_action(), &subject, detail)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(adjusted)
+}
+
+/// Voids an invoice that has had no payments or credits, by reversing its issue entry; once per
+/// invoice. Audited with the reason.
+pub async fn void_invoice(
+    db: &Db,
+    customer_id: i64,
+    invoice_id: i64,
+    reason: &str,
+    effective: chrono::NaiveDate,
+    actor: Actor<'_>,
+) -> Result<Adjusted, CashError> {
+    let header = AdjustmentHeader::new(
+        customer_id,
+        &crate::keys::invoice_void(invoice_id),
+        reason,
+        effective,
+    )?;
+    adjust_audited(
+        db,
+        &header,
+        &AdjustmentRequest::Void { invoice_id },
+        actor,
+        reason.trim(),
+    )
+    .await
 }
 
 /// `adjust` inside the caller's write transaction (a provider refund event posts atomically
@@ -66,7 +119,7 @@ pub async fn adjust_in(
         None => None,
     };
     let customer = header.customer_id;
-    let key = format!("adjustment:{}", header.business_key);
+    let key = crate::keys::adjustment_entry(&header.business_key);
     let (entry, amount_minor, open_change, credit_lines) = match (request, &invoice) {
         (AdjustmentRequest::CreditMemo { lines, .. }, Some((invoice_id, state))) => {
             let mut total = 0i64;

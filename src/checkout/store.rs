@@ -8,9 +8,12 @@ use super::{
     MINIMUM_CHARGE_MINOR, PayItem, PaymentReview, ReviewLine,
 };
 use crate::db::{Db, DbError, Engine, now_text, parse_date};
+use crate::keys;
 use crate::money::{Currency, Money};
-use crate::payments::store::{CashError, PaymentReceipt, open_invoice, record_payment_in};
+use crate::payments::store::{PaymentReceipt, open_invoice, record_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest, plan_allocation};
+use crate::receivables::due_now;
+use crate::receivables::store::{CashError, due_invoices, lock_customer, unapplied_credit_in};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutStoreError {
@@ -81,7 +84,7 @@ pub async fn review(
         }
         // What open disputes hold is not due; the rest of the invoice stays payable.
         let held: i64 = row.try_get("held_minor")?;
-        let payable = (invoice.open_minor - held).max(0);
+        let payable = due_now(invoice.open_minor, held);
         if item.amount_minor > payable {
             return Err(CheckoutError::InDispute {
                 number,
@@ -133,10 +136,9 @@ pub async fn review(
         }
         .into());
     }
-    let unapplied_credit_minor =
-        crate::payments::store::unapplied_credit_in(db.pool(), customer_id, currency)
-            .await?
-            .to_minor();
+    let unapplied_credit_minor = unapplied_credit_in(db.pool(), customer_id, currency)
+        .await?
+        .to_minor();
     Ok(PaymentReview {
         currency,
         lines,
@@ -278,7 +280,7 @@ pub async fn settle_in(
         .ok_or(CheckoutError::UnknownCheckout)?;
     let customer_id: i64 = row.try_get("customer_id")?;
     let allocations: String = row.try_get("allocations")?;
-    let business_key = format!("stripe:{}", collected.payment_reference);
+    let business_key = keys::card_payment(collected.payment_reference);
     // Several events announce one payment (session completed, intent succeeded), possibly a day
     // apart: the first posts it, the others find it here.
     let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
@@ -432,27 +434,14 @@ pub async fn full_amounts(
     customer_id: i64,
     invoice_ids: &[i64],
 ) -> Result<Vec<PayItem>, DbError> {
-    let rows = sqlx::query(
-        "SELECT id, open_minor - held_minor AS payable FROM invoices \
-         WHERE customer_id = $1 AND open_minor > held_minor AND voided_at IS NULL \
-         ORDER BY due_date, id",
-    )
-    .bind(customer_id)
-    .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PayItem {
-                invoice_id: r.try_get("id")?,
-                amount_minor: r.try_get("payable")?,
-            })
+    Ok(due_invoices(db.pool(), customer_id, invoice_ids)
+        .await?
+        .into_iter()
+        .map(|d| PayItem {
+            invoice_id: d.invoice_id,
+            amount_minor: d.due_minor,
         })
-        .filter(|item: &Result<PayItem, sqlx::Error>| match item {
-            Ok(item) => invoice_ids.is_empty() || invoice_ids.contains(&item.invoice_id),
-            Err(_) => true,
-        })
-        .collect::<Result<_, _>>()
-        .map_err(DbError::from)
+        .collect())
 }
 
 /// Pays the chosen invoices from the customer's unapplied credit first, in the order given,
@@ -488,20 +477,21 @@ pub async fn apply_credit_first(
     if let Some(unknown) = ids.iter().find(|id| !ours.contains(id)) {
         return Err(CheckoutError::UnknownInvoice(*unknown).into());
     }
-    let due = full_amounts(db, customer_id, &ids).await?;
-    let currency = crate::customers::store::customer_currency(db, customer_id)
-        .await?
-        .ok_or(CashError::UnknownCustomer(customer_id))?;
-    let mut credit = crate::payments::store::unapplied_credit_in(db.pool(), customer_id, currency)
+    // Read what is due and the credit under the customer lock, in the transaction that uses
+    // them, so two tabs cannot both spend the same credit.
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let due = due_invoices(&mut *tx, customer_id, &ids).await?;
+    let mut credit = unapplied_credit_in(&mut *tx, customer_id, currency)
         .await?
         .to_minor();
     let mut parts = Vec::new();
     for item in items {
-        let due_now = due
+        let payable = due
             .iter()
             .find(|d| d.invoice_id == item.invoice_id)
-            .map_or(0, |d| d.amount_minor);
-        let used = item.amount_minor.min(due_now).min(credit).max(0);
+            .map_or(0, |d| d.due_minor);
+        let used = item.amount_minor.min(payable).min(credit).max(0);
         if used > 0 {
             credit -= used;
             parts.push((item.invoice_id, Money::from_minor(used, currency)));
@@ -511,15 +501,17 @@ pub async fn apply_credit_first(
         return Err(CheckoutError::NoCredit.into());
     }
     let total = parts.iter().map(|(_, m)| m.to_minor()).sum();
-    let applied = crate::payments::store::apply_credit(
-        db,
+    let applied = crate::payments::store::apply_credit_in(
+        &mut tx,
+        db.engine(),
         customer_id,
-        &format!("portal-credit:{}", crate::secrets::random_hex(12)),
+        &keys::portal_credit(&crate::secrets::random_hex(12)),
         Some(Money::from_minor(total, currency)),
         &AllocationRule::Explicit(parts),
         today,
     )
     .await?;
+    tx.commit().await?;
     Ok(items
         .iter()
         .filter_map(|item| {
@@ -579,7 +571,7 @@ pub async fn post_chargeback_in(
     }
     let amount = Money::from_minor(amount_minor, currency);
     let entry = BalancedEntry::new(
-        format!("chargeback:{dispute_id}"),
+        keys::chargeback(dispute_id),
         EntryKind::Chargeback,
         opened,
         Some(customer_id),
@@ -602,7 +594,7 @@ async fn stripe_payment(
     payment_reference: &str,
 ) -> Result<Option<(i64, i64)>, CheckoutStoreError> {
     let row = sqlx::query("SELECT id, customer_id FROM payments WHERE business_key = $1")
-        .bind(format!("stripe:{payment_reference}"))
+        .bind(keys::card_payment(payment_reference))
         .fetch_optional(&mut **tx)
         .await?;
     Ok(match row {
@@ -617,7 +609,7 @@ async fn chargeback_posted(
 ) -> Result<bool, CheckoutStoreError> {
     Ok(
         sqlx::query("SELECT 1 FROM journal_entries WHERE business_key = $1")
-            .bind(format!("chargeback:{dispute_id}"))
+            .bind(keys::chargeback(dispute_id))
             .fetch_optional(&mut **tx)
             .await?
             .is_some(),
@@ -657,7 +649,7 @@ pub async fn close_chargeback_in(
         ("lost", Account::ChargebackLosses)
     };
     let entry = BalancedEntry::new(
-        format!("chargeback-closed:{dispute_id}"),
+        keys::chargeback_closed(dispute_id),
         EntryKind::ChargebackClosed,
         closed,
         Some(customer_id),
@@ -674,11 +666,6 @@ pub async fn close_chargeback_in(
     Ok(true)
 }
 
-/// The business keys of a provider payment's refunds start with this.
-pub(crate) fn refund_key_prefix(payment_reference: &str) -> String {
-    format!("stripe-refund:{payment_reference}:")
-}
-
 /// What the ledger has refunded so far on a provider payment, however the refund started.
 pub async fn posted_refunds_in(
     conn: &mut sqlx::AnyConnection,
@@ -689,7 +676,7 @@ pub async fn posted_refunds_in(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM adjustments \
          WHERE kind = 'refund' AND substr(business_key, 1, length($1)) = $1",
     )
-    .bind(refund_key_prefix(payment_reference))
+    .bind(keys::card_refund_prefix(payment_reference))
     .fetch_one(conn)
     .await?
     .try_get(0)
@@ -714,14 +701,14 @@ pub async fn post_refund_in(
     };
     // Before reading what is posted: two events for one charge (30, then 50 in all) must not
     // both see nothing posted and post 80.
-    crate::payments::store::lock_customer(tx, engine, customer_id).await?;
-    let prefix = refund_key_prefix(payment_reference);
+    lock_customer(tx, engine, customer_id).await?;
+    let prefix = keys::card_refund_prefix(payment_reference);
     let posted = posted_refunds_in(tx, payment_reference).await?;
     let delta = cumulative_refunded - posted;
     if delta <= 0 {
         return Ok(0);
     }
-    let credit = crate::payments::store::unapplied_credit_in(&mut **tx, customer_id, currency)
+    let credit = unapplied_credit_in(&mut **tx, customer_id, currency)
         .await?
         .to_minor();
     let mut sources = Vec::new();

@@ -17,7 +17,8 @@ use crate::adjustments::{AdjustmentHeader, AdjustmentRequest};
 use crate::db::{Db, DbError, now_text};
 use crate::money::{Currency, Money};
 use crate::outbox::store::{Message, queue};
-use crate::payments::store::{CashError, lock_customer};
+use crate::receivables::due_now;
+use crate::receivables::store::{CashError, change_held_amount, lock_customer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DisputeStoreError {
@@ -93,7 +94,8 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     let number: String = invoice.try_get("number")?;
     let open: i64 = invoice.try_get("open_minor")?;
     let held: i64 = invoice.try_get("held_minor")?;
-    if invoice.try_get::<Option<String>, _>("voided_at")?.is_some() || open - held <= 0 {
+    let due = due_now(open, held);
+    if invoice.try_get::<Option<String>, _>("voided_at")?.is_some() || due == 0 {
         return Err(DisputeError::NothingToDispute.into());
     }
     let mut total = 0i64;
@@ -108,9 +110,9 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         }
         total += line.amount_minor;
     }
-    if total > open - held {
+    if total > due {
         return Err(DisputeError::ExceedsInvoice {
-            available: Money::from_minor(open - held, currency).to_string(),
+            available: Money::from_minor(due, currency).to_string(),
         }
         .into());
     }
@@ -159,7 +161,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         "",
     )
     .await?;
-    change_hold(&mut tx, new.invoice_id, total).await?;
+    change_held_amount(&mut tx, new.invoice_id, total).await?;
     crate::audit::record(
         &mut *tx,
         Some(new.opened_by.user_id),
@@ -300,11 +302,11 @@ pub async fn act(
             } else {
                 checked_credits(&lines, credits)?
             };
-            change_hold(&mut tx, dispute.invoice_id, -dispute.disputed_minor).await?;
+            change_held_amount(&mut tx, dispute.invoice_id, -dispute.disputed_minor).await?;
             credited = credits.iter().map(|(_, a)| a).sum();
             let header = AdjustmentHeader::new(
                 dispute.customer_id,
-                &format!("dispute-{dispute_id}-credit"),
+                &crate::keys::dispute_credit(dispute_id),
                 &format!("Dispute #{dispute_id} resolved"),
                 now.date_naive(),
             )
@@ -324,7 +326,7 @@ pub async fn act(
             );
         }
         DisputeAction::Reject | DisputeAction::Withdraw => {
-            change_hold(&mut tx, dispute.invoice_id, -dispute.disputed_minor).await?;
+            change_held_amount(&mut tx, dispute.invoice_id, -dispute.disputed_minor).await?;
         }
         DisputeAction::Reopen => {
             // The lines may have been credited or paid since: hold only what is still there.
@@ -339,7 +341,7 @@ pub async fn act(
                     .into());
                 }
             }
-            change_hold(&mut tx, dispute.invoice_id, dispute.disputed_minor).await?;
+            change_held_amount(&mut tx, dispute.invoice_id, dispute.disputed_minor).await?;
             sqlx::query("UPDATE dispute_lines SET proposed_minor = 0 WHERE dispute_id = $1")
                 .bind(dispute_id)
                 .execute(&mut *tx)
@@ -556,7 +558,7 @@ pub async fn dispute_form(
         currency: crate::db::currency(&invoice.try_get::<String, _>("currency")?)?,
         open_minor: open,
         held_minor: held,
-        disputable_minor: if void { 0 } else { (open - held).max(0) },
+        disputable_minor: if void { 0 } else { due_now(open, held) },
         lines,
     }))
 }
@@ -806,19 +808,6 @@ fn checked_credits(
         return Err(DisputeError::Proposal);
     }
     Ok(checked)
-}
-
-async fn change_hold(
-    tx: &mut Transaction<'_, Any>,
-    invoice_id: i64,
-    delta: i64,
-) -> Result<(), DisputeStoreError> {
-    sqlx::query("UPDATE invoices SET held_minor = held_minor + $1 WHERE id = $2")
-        .bind(delta)
-        .bind(invoice_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 async fn insert_message(

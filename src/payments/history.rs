@@ -87,10 +87,9 @@ pub mod store {
                 .map(|row| row.try_get(0))
                 .transpose()?;
         // The receipt, allocations posted apart from it, and the provider refunds (keyed by
-        // the provider's payment id, which is this payment's key after `stripe:`).
-        let refund_keys = crate::checkout::store::refund_key_prefix(
-            payment.reference.trim_start_matches("stripe:"),
-        );
+        // the provider's payment id inside this payment's key).
+        let refund_keys =
+            crate::keys::card_refund_prefix(crate::keys::provider_payment_of(&payment.reference));
         let entry_ids: Vec<i64> = sqlx::query(
             "SELECT entry_id FROM payments WHERE id = $1 \
              UNION SELECT entry_id FROM allocations WHERE payment_id = $1 \

@@ -7,45 +7,18 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{
-    AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentRequest, PlannedAllocation,
-    check_key, plan_allocation,
+    AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentMethod, PaymentRequest,
+    PlannedAllocation, RemittanceLine, check_key, plan_allocation,
 };
-use crate::db::{Db, DbError, Engine, date_text, now_text};
-use crate::ledger::store::{PostError, post};
-use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
+use crate::audit::Actor;
+use crate::db::{Db, Engine, date_text, now_text};
+use crate::keys;
+use crate::ledger::store::post;
+use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
-
-/// Why a money movement (payment, credit application or adjustment) was refused or failed.
-/// Nothing is written in any of these cases.
-#[derive(Debug, thiserror::Error)]
-pub enum CashError {
-    #[error(transparent)]
-    Payment(#[from] PaymentError),
-    #[error(transparent)]
-    Adjustment(#[from] crate::adjustments::AdjustmentError),
-    #[error(transparent)]
-    Remittance(#[from] super::RemittanceError),
-    #[error("customer {0} does not exist")]
-    UnknownCustomer(i64),
-    #[error("reference {0:?} was already used for a different request")]
-    KeyConflict(String),
-    #[error(transparent)]
-    Post(#[from] PostError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<sqlx::Error> for CashError {
-    fn from(e: sqlx::Error) -> Self {
-        CashError::Db(DbError::Query(e))
-    }
-}
-
-impl From<LedgerError> for CashError {
-    fn from(e: LedgerError) -> Self {
-        CashError::Post(PostError::Ledger(e))
-    }
-}
+use crate::receivables::store::{
+    CashError, change_open_amount, due_invoices, lock_customer, unapplied_credit_in,
+};
 
 /// What a payment did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +32,10 @@ pub struct PaymentReceipt {
 
 /// Turns a remittance's invoice numbers into this customer's invoice ids: an explicit
 /// allocation. A number on another account is reported as unknown, like one that does not exist.
-pub async fn remittance_rule(
-    db: &Db,
+async fn remittance_rule(
+    tx: &mut Transaction<'_, Any>,
     customer_id: i64,
-    lines: &[super::RemittanceLine],
+    lines: &[RemittanceLine],
 ) -> Result<AllocationRule, CashError> {
     let mut parts = Vec::with_capacity(lines.len());
     for line in lines {
@@ -70,7 +43,7 @@ pub async fn remittance_rule(
             sqlx::query("SELECT id FROM invoices WHERE customer_id = $1 AND number = $2")
                 .bind(customer_id)
                 .bind(&line.number)
-                .fetch_optional(db.pool())
+                .fetch_optional(&mut **tx)
                 .await?
                 .map(|row| row.try_get(0))
                 .transpose()?;
@@ -81,6 +54,117 @@ pub async fn remittance_rule(
         parts.push((id, line.amount));
     }
     Ok(AllocationRule::Explicit(parts))
+}
+
+/// A payment received outside the portal (cheque, wire, ACH, cash), as staff enter it from the
+/// remittance advice. Recorded once per customer and reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflinePayment {
+    pub customer_id: i64,
+    pub method: PaymentMethod,
+    pub amount: Money,
+    pub received: NaiveDate,
+    pub reference: String,
+    /// Invoice numbers and amounts as the customer remitted them; empty: oldest due first.
+    pub remitted: Vec<RemittanceLine>,
+}
+
+/// Records an offline payment and its audit row in one transaction: applied as remitted (or
+/// oldest first), discounts taken inside their window, any excess left as unapplied credit. The
+/// same reference again returns the first receipt and writes nothing.
+pub async fn record_offline_payment(
+    db: &Db,
+    payment: &OfflinePayment,
+    actor: Actor<'_>,
+) -> Result<PaymentReceipt, CashError> {
+    let mut tx = db.begin_write().await?;
+    let rule = if payment.remitted.is_empty() {
+        AllocationRule::OldestFirst
+    } else {
+        remittance_rule(&mut tx, payment.customer_id, &payment.remitted).await?
+    };
+    let request = PaymentRequest::new(
+        payment.customer_id,
+        &keys::offline_payment(payment.customer_id, &payment.reference),
+        payment.method,
+        payment.amount,
+        payment.received,
+        rule,
+        true,
+    )?;
+    let receipt = record_payment_in(&mut tx, db.engine(), &request).await?;
+    if !receipt.replayed {
+        actor
+            .record(
+                &mut *tx,
+                "payment.recorded",
+                &format!("payment:{}", receipt.payment_id),
+                &format!(
+                    "{} {} {}",
+                    payment.method.as_str(),
+                    payment.amount,
+                    payment.reference
+                ),
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(receipt)
+}
+
+/// Staff apply a customer's unapplied credit to what is due now on their open invoices, oldest
+/// due date first; amounts disputes hold are left alone. The audit row is written in the same
+/// transaction. Returns the amount applied.
+pub async fn apply_credit_to_due(
+    db: &Db,
+    customer_id: i64,
+    applied_on: NaiveDate,
+    actor: Actor<'_>,
+) -> Result<Money, CashError> {
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let due = due_invoices(&mut *tx, customer_id, &[]).await?;
+    if due.is_empty() {
+        return Err(PaymentError::NothingDue.into());
+    }
+    let mut credit = unapplied_credit_in(&mut *tx, customer_id, currency)
+        .await?
+        .to_minor();
+    let mut parts = Vec::new();
+    for invoice in due {
+        let used = invoice.due_minor.min(credit);
+        if used > 0 {
+            credit -= used;
+            parts.push((invoice.invoice_id, Money::from_minor(used, currency)));
+        }
+    }
+    if parts.is_empty() {
+        return Err(PaymentError::InsufficientCredit {
+            available: Money::from_minor(0, currency),
+        }
+        .into());
+    }
+    let total = Money::from_minor(parts.iter().map(|(_, m)| m.to_minor()).sum(), currency);
+    apply_credit_in(
+        &mut tx,
+        db.engine(),
+        customer_id,
+        &keys::staff_credit(&crate::secrets::random_hex(12)),
+        Some(total),
+        &AllocationRule::Explicit(parts),
+        applied_on,
+    )
+    .await?;
+    actor
+        .record(
+            &mut *tx,
+            "credit.applied",
+            &format!("customer:{customer_id}"),
+            &format!("{} minor units, oldest first", total.to_minor()),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(total)
 }
 
 /// Records a payment: allocates it, posts one balanced entry (cash in; receivables, discounts
@@ -129,7 +213,7 @@ pub async fn record_payment_in(
     )];
     lines.extend(settlement_lines(request.customer_id, currency, &plan));
     let entry = BalancedEntry::new(
-        format!("payment:{}", request.business_key),
+        keys::payment_entry(&request.business_key),
         EntryKind::PaymentReceived,
         request.received,
         Some(request.customer_id),
@@ -184,22 +268,46 @@ pub async fn apply_credit(
     rule: &AllocationRule,
     applied_on: NaiveDate,
 ) -> Result<Vec<PlannedAllocation>, CashError> {
-    check_key(business_key)?;
     let mut tx = db.begin_write().await?;
-    let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
-    let entry_key = format!("credit:{business_key}");
+    let applied = apply_credit_in(
+        &mut tx,
+        db.engine(),
+        customer_id,
+        business_key,
+        amount,
+        rule,
+        applied_on,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(applied)
+}
+
+/// `apply_credit` inside the caller's write transaction.
+pub async fn apply_credit_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+    business_key: &str,
+    amount: Option<Money>,
+    rule: &AllocationRule,
+    applied_on: NaiveDate,
+) -> Result<Vec<PlannedAllocation>, CashError> {
+    check_key(business_key)?;
+    let currency = lock_customer(tx, engine, customer_id).await?;
+    let entry_key = keys::credit_entry(business_key);
     let memo = format!(
         "unapplied credit applied: amount={};rule={};date={applied_on}",
         amount.map_or_else(|| "all".to_string(), |a| a.to_minor().to_string()),
         rule.canonical()
     );
-    if let Some((entry_id, first_memo)) = existing_entry(&mut tx, &entry_key).await? {
+    if let Some((entry_id, first_memo)) = existing_entry(tx, &entry_key).await? {
         if first_memo != memo {
             return Err(CashError::KeyConflict(business_key.to_string()));
         }
-        return allocations_of_entry(&mut tx, entry_id).await;
+        return allocations_of_entry(tx, entry_id).await;
     }
-    let available = unapplied_credit_in(&mut *tx, customer_id, currency).await?;
+    let available = unapplied_credit_in(&mut **tx, customer_id, currency).await?;
     let wanted = match amount {
         Some(a) if a.currency() != currency => {
             return Err(PaymentError::WrongCurrency {
@@ -219,7 +327,7 @@ pub async fn apply_credit(
         return Err(PaymentError::InsufficientCredit { available }.into());
     }
     rule.check(wanted)?;
-    let invoices = open_invoices(&mut tx, db.engine(), customer_id, rule).await?;
+    let invoices = open_invoices(tx, engine, customer_id, rule).await?;
     let mut plan = plan_allocation(
         wanted.to_minor(),
         currency,
@@ -250,17 +358,8 @@ pub async fn apply_credit(
         memo,
         lines,
     )?;
-    let posted = post(&mut tx, &entry).await?;
-    apply_plan(
-        &mut tx,
-        customer_id,
-        None,
-        posted.entry_id,
-        applied_on,
-        &plan,
-    )
-    .await?;
-    tx.commit().await?;
+    let posted = post(tx, &entry).await?;
+    apply_plan(tx, customer_id, None, posted.entry_id, applied_on, &plan).await?;
     Ok(plan.allocations)
 }
 
@@ -326,51 +425,6 @@ async fn apply_plan(
         .await?;
     }
     Ok(())
-}
-
-/// `open_minor += delta` (negative to settle, positive to reopen), only if the result stays
-/// between zero and the invoice total; otherwise nothing changes and the transaction fails.
-pub(crate) async fn change_open_amount(
-    tx: &mut Transaction<'_, Any>,
-    invoice_id: i64,
-    delta_minor: i64,
-) -> Result<(), DbError> {
-    let done = sqlx::query(
-        "UPDATE invoices SET open_minor = open_minor + $1 \
-         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor",
-    )
-    .bind(delta_minor)
-    .bind(invoice_id)
-    .execute(&mut **tx)
-    .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} cannot change its open amount by {delta_minor}; nothing was written"
-        )))
-    }
-}
-
-/// Serialises money movements per customer and returns the account currency.
-pub(crate) async fn lock_customer(
-    tx: &mut Transaction<'_, Any>,
-    engine: Engine,
-    customer_id: i64,
-) -> Result<Currency, CashError> {
-    let sql = match engine {
-        Engine::Postgres => "SELECT currency FROM customers WHERE id = $1 FOR UPDATE",
-        // SQLite: `begin_write` already holds the database write lock.
-        Engine::Sqlite => "SELECT currency FROM customers WHERE id = $1",
-    };
-    let row = sqlx::query(sql)
-        .bind(customer_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(CashError::UnknownCustomer(customer_id))?;
-    let code: String = row.try_get(0)?;
-    code.parse()
-        .map_err(|_| DbError::Corrupt(format!("customer {customer_id} currency {code:?}")).into())
 }
 
 /// The invoices a rule may touch, locked, in the order the rule uses. Explicit invoices must
@@ -495,29 +549,6 @@ async fn allocations_of_entry(
             })
         })
         .collect()
-}
-
-/// The customer's unapplied credit: the credit balance of their unapplied-credit sub-ledger.
-/// The customer's unapplied credit (a positive amount), read on `executor` (a transaction that
-/// holds the customer's lock when the credit is about to be used).
-pub(crate) async fn unapplied_credit_in<'e, E>(
-    executor: E,
-    customer_id: i64,
-    currency: Currency,
-) -> Result<Money, DbError>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let row = sqlx::query(
-        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
-         WHERE customer_id = $1 AND account_code = $2",
-    )
-    .bind(customer_id)
-    .bind(Account::UnappliedCredit.code())
-    .fetch_one(executor)
-    .await?;
-    let balance: i64 = row.try_get(0)?;
-    Ok(Money::from_minor(-balance, currency))
 }
 
 #[cfg(all(test, feature = "test-support"))]

@@ -6,7 +6,7 @@ use super::{RefundError, RefundStatus, RefundView, parse_amount, parse_reason};
 use crate::checkout::{PaymentProvider, ProviderError, RefundRequest};
 use crate::db::{Db, DbError, currency, now_text};
 use crate::money::Currency;
-use crate::payments::store::{CashError, lock_customer};
+use crate::receivables::store::{CashError, lock_customer};
 
 /// Who asks for the refund (staff).
 #[derive(Debug, Clone, Copy)]

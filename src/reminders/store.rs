@@ -13,6 +13,7 @@ use super::{ReminderRun, Schedule, subject};
 use crate::db::{Db, DbError, date_text};
 use crate::money::Money;
 use crate::outbox::store::{Message, queue};
+use crate::receivables::due_now;
 
 /// Invoices handled per write transaction: short enough not to hold the write lock for long.
 const BATCH: usize = 200;
@@ -112,7 +113,8 @@ async fn remind(
             .fetch_one(&mut **tx)
             .await?;
     let (open, held): (i64, i64) = (amounts.try_get(0)?, amounts.try_get(1)?);
-    if open <= held {
+    let due = due_now(open, held);
+    if due == 0 {
         summary.held += 1;
         return Ok(());
     }
@@ -132,7 +134,7 @@ async fn remind(
     .bind(candidate.invoice_id)
     .bind(candidate.step)
     .bind(date_text(today))
-    .bind(open - held)
+    .bind(due)
     .bind(recipients.len() as i64)
     .fetch_optional(&mut **tx)
     .await?;
@@ -143,7 +145,7 @@ async fn remind(
     let due_date: String = amounts.try_get(2)?;
     let mut body = format!(
         "Hello,\n\n{} is due now on invoice {} (due {due_date}).\n",
-        Money::from_minor(open - held, currency),
+        Money::from_minor(due, currency),
         candidate.number
     );
     if held > 0 {

@@ -11,12 +11,11 @@ use super::{
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
 use crate::money::Currency;
+use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 // The chart's codes (ledger::Account), spelled out because they are part of the SQL text.
 const AR: &str = "1100";
 const UNAPPLIED: &str = "2200";
-/// The part of an invoice's open amount an active dispute holds (never more than is open).
-const HELD: &str = "CASE WHEN i.held_minor < i.open_minor THEN i.held_minor ELSE i.open_minor END";
 
 /// True when nothing is posted after `as_of`, so the cached open amounts on invoices (kept in
 /// the same transaction as every posting, and re-checked by `ledger_health`) equal the ledger
@@ -51,7 +50,7 @@ pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<Customer
     let fast = cache_is_current(db, as_of, None).await?;
     let per_invoice = if fast {
         format!(
-            "SELECT i.customer_id, {BUCKET} AS bucket, i.open_minor, {HELD} AS held \
+            "SELECT i.customer_id, {BUCKET} AS bucket, i.open_minor, {HELD_OF_OPEN_SQL} AS held \
              FROM invoices i WHERE i.open_minor > 0"
         )
     } else {
@@ -98,6 +97,7 @@ pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<Customer
         let open: i64 = row.try_get("open_minor")?;
         let held: i64 = row.try_get("held")?;
         let aging = &mut report[index].aging;
+        // `held` sums `HELD_OF_OPEN_SQL`, so `open - held` sums `receivables::due_now`.
         aging.add(usize::try_from(bucket).unwrap_or(4), open - held);
         aging.in_dispute += held;
     }
@@ -125,7 +125,7 @@ pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Resul
         // Today's holds apply only to today's balances, which is when the cache is current.
         format!(
             "SELECT {bucket} AS bucket, CAST(sum(i.open_minor) AS BIGINT), \
-             CAST(sum({HELD}) AS BIGINT) FROM invoices i \
+             CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) FROM invoices i \
              WHERE i.open_minor > 0 {} GROUP BY 1",
             customer_filter("i.customer_id")
         )
@@ -156,6 +156,7 @@ pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Resul
         let bucket: i64 = row.try_get(0)?;
         let open: i64 = row.try_get(1)?;
         let held: i64 = row.try_get(2)?;
+        // `held` sums `HELD_OF_OPEN_SQL`, so `open - held` sums `receivables::due_now`.
         aging.add(usize::try_from(bucket).unwrap_or(4), open - held);
         aging.in_dispute += held;
     }
@@ -191,7 +192,7 @@ pub async fn account_summary(
             let amount = open_items
                 .iter()
                 .filter(|i| i.due_date == date)
-                .map(|i| i.open_minor - i.held_minor)
+                .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor))
                 .sum();
             (date, amount)
         });
@@ -216,7 +217,7 @@ pub async fn open_items(
 ) -> Result<Vec<OpenItem>, DbError> {
     let rows = if cache_is_current(db, as_of, Some(customer_id)).await? {
         sqlx::query(&format!(
-            "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD} AS held_minor FROM invoices i \
+            "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD_OF_OPEN_SQL} AS held_minor FROM invoices i \
              WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
         ))
         .bind(customer_id)
@@ -448,8 +449,8 @@ pub async fn expected_collections(
     }
     let open = sqlx::query(&format!(
         "SELECT i.customer_id, i.due_date, i.currency, \
-                CAST(sum(i.open_minor - {HELD}) AS BIGINT) AS due \
-         FROM invoices i WHERE i.open_minor > i.held_minor \
+                CAST(sum({DUE_NOW_SQL}) AS BIGINT) AS due \
+         FROM invoices i WHERE {DUE_NOW_SQL} > 0 \
          GROUP BY i.customer_id, i.due_date, i.currency"
     ))
     .fetch_all(db.pool())

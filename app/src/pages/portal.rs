@@ -371,7 +371,7 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     <tr><th scope="row" colspan="6">"Open"</th><td class="num strong" data-testid="open">{money(d.open_minor, c)}</td></tr>
                                     {(d.held_minor > 0).then(|| view! {
                                         <tr><th scope="row" colspan="6">"In dispute (not due)"</th><td class="num" data-testid="held">{money(d.held_minor, c)}</td></tr>
-                                        <tr><th scope="row" colspan="6">"Due now"</th><td class="num strong" data-testid="due-now">{money((d.open_minor - d.held_minor).max(0), c)}</td></tr>
+                                        <tr><th scope="row" colspan="6">"Due now"</th><td class="num strong" data-testid="due-now">{money(ledgerport::receivables::due_now(d.open_minor, d.held_minor), c)}</td></tr>
                                     })}
                                 </tfoot>
                             </table>

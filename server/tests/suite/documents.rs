@@ -1,8 +1,6 @@
 //! Downloads: invoice and statement PDFs and CSVs, scoped to the signed-in contact's account.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::{self, spawn_app};
 use sqlx::Row;
 
 async fn acme_invoice(app: &common::TestApp) -> (i64, String) {

@@ -1,10 +1,9 @@
 //! The Stripe adapter against a local fake Stripe: what it sends, and how it retries.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fake_stripe::{Answer, FakeStripe};
+use crate::common;
+use crate::common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
 use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};

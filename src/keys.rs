@@ -1,0 +1,81 @@
+//! Every business key the engine writes, in one place. A business key names a money movement
+//! once and for all: the ledger posts one entry per key (a replay with the same content returns
+//! the first entry; different content under a used key is a conflict), so a key's shape decides
+//! what counts as "the same payment". Keys are part of the stored data: changing a shape here
+//! would let an old movement post again.
+
+const CARD_PAYMENT: &str = "stripe:";
+
+/// A card payment, by the provider's payment id (several events of one payment post once).
+pub fn card_payment(provider_payment: &str) -> String {
+    format!("{CARD_PAYMENT}{provider_payment}")
+}
+
+/// The provider's payment id inside a card payment's key (the inverse of `card_payment`).
+pub fn provider_payment_of(payment_key: &str) -> &str {
+    payment_key
+        .strip_prefix(CARD_PAYMENT)
+        .unwrap_or(payment_key)
+}
+
+/// A payment staff record from a remittance: once per customer and cheque or transfer reference.
+pub fn offline_payment(customer_id: i64, reference: &str) -> String {
+    format!("offline:{customer_id}:{reference}")
+}
+
+/// The ledger entry of a payment with business key `payment_key`.
+pub fn payment_entry(payment_key: &str) -> String {
+    format!("payment:{payment_key}")
+}
+
+/// The ledger entry of a credit application with business key `credit_key`.
+pub fn credit_entry(credit_key: &str) -> String {
+    format!("credit:{credit_key}")
+}
+
+/// The ledger entry of an adjustment (credit memo, write-off, refund, void).
+pub fn adjustment_entry(adjustment_key: &str) -> String {
+    format!("adjustment:{adjustment_key}")
+}
+
+/// Credit a payer uses in the pay flow before paying the rest by card; `nonce` is random, each
+/// use is its own application.
+pub fn portal_credit(nonce: &str) -> String {
+    format!("portal-credit:{nonce}")
+}
+
+/// Credit staff apply to what is due; `nonce` is random, each click is its own application.
+pub fn staff_credit(nonce: &str) -> String {
+    format!("staff-credit:{nonce}")
+}
+
+/// The reversal that voids an invoice: at most once per invoice.
+pub fn invoice_void(invoice_id: i64) -> String {
+    format!("void:{invoice_id}")
+}
+
+/// A credit memo the ERP sends under its own document number.
+pub fn credit_memo(number: &str) -> String {
+    format!("credit-memo:{number}")
+}
+
+/// The credit memo that resolves a line-item dispute in the customer's favour.
+pub fn dispute_credit(dispute_id: i64) -> String {
+    format!("dispute-{dispute_id}-credit")
+}
+
+/// A card chargeback, by the provider's dispute id.
+pub fn chargeback(provider_dispute: &str) -> String {
+    format!("chargeback:{provider_dispute}")
+}
+
+/// The outcome (won or lost) of a card chargeback.
+pub fn chargeback_closed(provider_dispute: &str) -> String {
+    format!("chargeback-closed:{provider_dispute}")
+}
+
+/// Every refund of one provider payment has a key that starts with this; the rest names the
+/// refund. Compared as an exact prefix (LIKE ignores case on SQLite; provider ids do not).
+pub fn card_refund_prefix(provider_payment: &str) -> String {
+    format!("stripe-refund:{provider_payment}:")
+}

@@ -1,0 +1,202 @@
+//! The primitives every money movement uses, in the caller's write transaction: serialise on
+//! the customer, change an invoice's open or held amount conditionally, read unapplied credit.
+//! `CashError` is why any money movement (payment, credit application, adjustment, refund,
+//! dispute transition) was refused or failed; nothing is written in any of its cases.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::DUE_NOW_SQL;
+use crate::db::{DbError, Engine};
+use crate::ledger::store::PostError;
+use crate::ledger::{Account, LedgerError};
+use crate::money::{Currency, Money};
+
+/// Why a money movement was refused or failed. Nothing is written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum CashError {
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PaymentError),
+    #[error(transparent)]
+    Adjustment(#[from] crate::adjustments::AdjustmentError),
+    #[error(transparent)]
+    Remittance(#[from] crate::payments::RemittanceError),
+    #[error("customer {0} does not exist")]
+    UnknownCustomer(i64),
+    #[error("reference {0:?} was already used for a different request")]
+    KeyConflict(String),
+    #[error(transparent)]
+    Post(#[from] PostError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<sqlx::Error> for CashError {
+    fn from(e: sqlx::Error) -> Self {
+        CashError::Db(DbError::Query(e))
+    }
+}
+
+impl From<LedgerError> for CashError {
+    fn from(e: LedgerError) -> Self {
+        CashError::Post(PostError::Ledger(e))
+    }
+}
+
+/// Serialises money movements per customer (a row lock on PostgreSQL; on SQLite `begin_write`
+/// already holds the database write lock) and returns the account currency.
+pub async fn lock_customer(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+) -> Result<Currency, CashError> {
+    let sql = match engine {
+        Engine::Postgres => "SELECT currency FROM customers WHERE id = $1 FOR UPDATE",
+        Engine::Sqlite => "SELECT currency FROM customers WHERE id = $1",
+    };
+    let row = sqlx::query(sql)
+        .bind(customer_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let code: String = row.try_get(0)?;
+    code.parse()
+        .map_err(|_| DbError::Corrupt(format!("customer {customer_id} currency {code:?}")).into())
+}
+
+/// `open_minor += delta` (negative to settle, positive to reopen), only if the result stays
+/// between zero and the invoice total; otherwise nothing changes and the transaction fails.
+pub async fn change_open_amount(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    delta_minor: i64,
+) -> Result<(), DbError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET open_minor = open_minor + $1 \
+         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor",
+    )
+    .bind(delta_minor)
+    .bind(invoice_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!(
+            "invoice {invoice_id} cannot change its open amount by {delta_minor}; nothing was written"
+        )))
+    }
+}
+
+/// `held_minor += delta`: a dispute starts holding (positive) or stops (negative). Called in the
+/// transition's transaction, under the customer lock, so the hold always equals the active
+/// disputes (checked by the ledger health report).
+pub async fn change_held_amount(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    delta_minor: i64,
+) -> Result<(), DbError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET held_minor = held_minor + $1 WHERE id = $2 AND held_minor + $1 >= 0",
+    )
+    .bind(delta_minor)
+    .bind(invoice_id)
+    .execute(&mut **tx)
+    .await?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!(
+            "invoice {invoice_id} cannot change its held amount by {delta_minor}; nothing was written"
+        )))
+    }
+}
+
+/// One open invoice at what is due on it now ([`super::due_now`]), as the SQL twin computes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct DueInvoice {
+    pub invoice_id: i64,
+    pub due_minor: i64,
+}
+
+/// The customer's invoices with something due now, oldest due date first, narrowed to
+/// `invoice_ids` unless that is empty. Read on `executor`: the pool for a page, the write
+/// transaction (under the customer lock) when the amounts are about to be paid.
+pub async fn due_invoices<'e, E>(
+    executor: E,
+    customer_id: i64,
+    invoice_ids: &[i64],
+) -> Result<Vec<DueInvoice>, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let all: Vec<DueInvoice> = sqlx::query_as(&format!(
+        "SELECT i.id AS invoice_id, {DUE_NOW_SQL} AS due_minor FROM invoices i \
+         WHERE i.customer_id = $1 AND {DUE_NOW_SQL} > 0 AND i.voided_at IS NULL \
+         ORDER BY i.due_date, i.id"
+    ))
+    .bind(customer_id)
+    .fetch_all(executor)
+    .await?;
+    Ok(all
+        .into_iter()
+        .filter(|d| invoice_ids.is_empty() || invoice_ids.contains(&d.invoice_id))
+        .collect())
+}
+
+/// The customer's unapplied credit (a positive amount): the credit balance of their
+/// unapplied-credit sub-ledger, read on `executor` (a transaction that holds the customer's lock
+/// when the credit is about to be used).
+pub async fn unapplied_credit_in<'e, E>(
+    executor: E,
+    customer_id: i64,
+    currency: Currency,
+) -> Result<Money, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
+         WHERE customer_id = $1 AND account_code = $2",
+    )
+    .bind(customer_id)
+    .bind(Account::UnappliedCredit.code())
+    .fetch_one(executor)
+    .await?;
+    let balance: i64 = row.try_get(0)?;
+    Ok(Money::from_minor(-balance, currency))
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::super::{DUE_NOW_SQL, HELD_OF_OPEN_SQL, due_now, held_of_open};
+    use crate::testing::fresh_db;
+
+    #[tokio::test]
+    async fn the_sql_of_due_now_gives_the_rust_rule_on_this_engine() {
+        let db = fresh_db().await;
+        for (open, held) in [
+            (0, 0),
+            (10_000, 0),
+            (10_000, 2_500),
+            (1_000, 2_500),
+            (500, 500),
+        ] {
+            let sql = format!(
+                "SELECT CAST({DUE_NOW_SQL} AS BIGINT), CAST({HELD_OF_OPEN_SQL} AS BIGINT) \
+                 FROM (SELECT CAST($1 AS BIGINT) AS open_minor, CAST($2 AS BIGINT) AS held_minor) i"
+            );
+            let (due, held_part): (i64, i64) = sqlx::query_as(&sql)
+                .bind(open)
+                .bind(held)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+            assert_eq!(due, due_now(open, held), "open {open}, held {held}");
+            assert_eq!(
+                held_part,
+                held_of_open(open, held),
+                "open {open}, held {held}"
+            );
+        }
+    }
+}
