@@ -1,4 +1,4 @@
-//! Who is calling: sign-in, sessions and the rules that end them (security.md).
+//! Who is calling: sign-in, sessions and the rules that end them (docs/security.md).
 //!
 //! A session is a row in `sessions` plus a short-lived JWT in a cookie that names it. The JWT
 //! proves the cookie was issued by us; the row lets sign-out, password change and revocation

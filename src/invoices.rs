@@ -1,6 +1,6 @@
 //! Invoice content: line items and how their totals are computed.
 //!
-//! Rounding convention (ledger.md #6): each line's net and tax are rounded to the minor unit,
+//! Rounding convention (docs/ledger.md #6): each line's net and tax are rounded to the minor unit,
 //! half away from zero; the invoice totals are the sums of the rounded lines ("tax per line").
 
 use rust_decimal::Decimal;

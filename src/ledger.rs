@@ -14,7 +14,7 @@ pub mod store;
 #[cfg(all(test, feature = "test-support"))]
 mod properties;
 
-/// The chart of accounts (ledger.md). Codes match the seeded `accounts` table.
+/// The chart of accounts (docs/ledger.md). Codes match the seeded `accounts` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Account {
     Bank,

@@ -97,7 +97,7 @@ impl fmt::Display for Email {
     }
 }
 
-/// A password that meets the policy (security.md). Its `Debug` never shows the text.
+/// A password that meets the policy (docs/security.md). Its `Debug` never shows the text.
 #[derive(Clone)]
 pub struct NewPassword(String);
 

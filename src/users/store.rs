@@ -15,7 +15,7 @@ pub enum CreateUserError {
     Db(#[from] DbError),
 }
 
-/// Argon2id with the crate defaults (m = 19 MiB, t = 2, p = 1), as security.md asks.
+/// Argon2id with the crate defaults (m = 19 MiB, t = 2, p = 1), as docs/security.md asks.
 pub fn hash_password(password: &NewPassword) -> Result<String, CreateUserError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
