@@ -2,7 +2,9 @@
 //! contacts (who then receive reminders and receipts), applying a customer's credit, and the
 //! report CSVs.
 
-use crate::common::{ORIGIN, TestApp, spawn_app};
+mod common;
+
+use common::{ORIGIN, TestApp, spawn_app};
 use ledgerport::testing::fixtures;
 use sqlx::Row;
 

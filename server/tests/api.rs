@@ -1,7 +1,9 @@
 //! The ERP API over HTTP: API-key auth, idempotency by number, validation errors as JSON with
 //! field names, credit memos, reading payments back, and the OpenAPI document.
 
-use crate::common::{TestApp, spawn_app};
+mod common;
+
+use common::{TestApp, spawn_app};
 use ledgerport::testing::fixtures;
 use serde_json::{Value, json};
 use sqlx::Row;

@@ -1,9 +1,10 @@
 //! The Stripe adapter against a local fake Stripe: what it sends, and how it retries.
 
+mod common;
+
 use std::time::Duration;
 
-use crate::common;
-use crate::common::fake_stripe::{Answer, FakeStripe};
+use common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
 use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};

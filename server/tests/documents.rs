@@ -1,6 +1,8 @@
 //! Downloads: invoice and statement PDFs and CSVs, scoped to the signed-in contact's account.
 
-use crate::common::{self, spawn_app};
+mod common;
+
+use common::spawn_app;
 use sqlx::Row;
 
 async fn acme_invoice(app: &common::TestApp) -> (i64, String) {

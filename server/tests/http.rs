@@ -1,6 +1,8 @@
 //! The HTTP surface, served on a random 127.0.0.1 port over a fresh database per test.
 
-use crate::common::{TEST_KEY, spawn_app};
+mod common;
+
+use common::{TEST_KEY, spawn_app};
 
 #[tokio::test]
 async fn healthz_answers_ok_with_a_request_id() {

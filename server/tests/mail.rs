@@ -1,6 +1,8 @@
 //! Outbox delivery through the real SMTP adapter (lettre) against a fake SMTP server.
 
-use crate::common::fake_smtp::FakeSmtp;
+mod common;
+
+use common::fake_smtp::FakeSmtp;
 use ledgerport::db::Db;
 use ledgerport::outbox::store::{Message, queue};
 use ledgerport::testing::fresh_db;

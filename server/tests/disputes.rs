@@ -1,7 +1,9 @@
 //! Dispute forms over HTTP: evidence typed by content, refusals with a reason and no change,
 //! and a browser sent back to the form with the reason.
 
-use crate::common::{ORIGIN, TestApp, spawn_app};
+mod common;
+
+use common::{ORIGIN, TestApp, spawn_app};
 use ledgerport::testing::fixtures::{line_ids, rows};
 use sqlx::Row;
 

@@ -5,8 +5,10 @@
 //! Whatever arrives, the answer is never a 5xx. A refusal (4xx) carries a reason and changes
 //! nothing in the books. Values that are unusual but valid (a unicode name) may be accepted.
 
-use crate::common::endpoints::{Callers, Objects, Paths, Rule, Who, concrete, endpoint, objects};
-use crate::common::{self, TestApp, spawn_app};
+mod common;
+
+use common::endpoints::{Callers, Objects, Paths, Rule, Who, concrete, endpoint, objects};
+use common::{TestApp, spawn_app};
 use serde_json::json;
 use sqlx::Row;
 
