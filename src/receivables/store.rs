@@ -78,13 +78,7 @@ pub async fn change_open_amount(
     .bind(invoice_id)
     .execute(&mut **tx)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} cannot change its open amount by {delta_minor}; nothing was written"
-        )))
-    }
+    one_invoice_changed(done.rows_affected(), invoice_id, "open", delta_minor)
 }
 
 /// `held_minor += delta`: a dispute starts holding (positive) or stops (negative). Called in the
@@ -102,13 +96,7 @@ pub async fn change_held_amount(
     .bind(invoice_id)
     .execute(&mut **tx)
     .await?;
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} cannot change its held amount by {delta_minor}; nothing was written"
-        )))
-    }
+    one_invoice_changed(done.rows_affected(), invoice_id, "held", delta_minor)
 }
 
 /// One open invoice at what is due on it now ([`super::due_now`]), as the SQL twin computes it.
@@ -116,6 +104,23 @@ pub async fn change_held_amount(
 pub struct DueInvoice {
     pub invoice_id: i64,
     pub due_minor: i64,
+}
+
+/// A conditional update of one invoice's amount either changed that row or refused: the
+/// transaction must then fail rather than carry on with a stale amount.
+fn one_invoice_changed(
+    rows: u64,
+    invoice_id: i64,
+    amount: &str,
+    delta_minor: i64,
+) -> Result<(), DbError> {
+    if rows == 1 {
+        Ok(())
+    } else {
+        Err(DbError::Corrupt(format!(
+            "invoice {invoice_id} cannot change its {amount} amount by {delta_minor}; nothing was written"
+        )))
+    }
 }
 
 /// The customer's invoices with something due now, oldest due date first, narrowed to
