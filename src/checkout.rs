@@ -71,28 +71,13 @@ pub struct PaymentReview {
     pub unapplied_credit_minor: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum CheckoutStatus {
-    Open,
-    Succeeded,
-    Failed,
-    Expired,
-}
-
-impl CheckoutStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckoutStatus::Open => "open",
-            CheckoutStatus::Succeeded => "succeeded",
-            CheckoutStatus::Failed => "failed",
-            CheckoutStatus::Expired => "expired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [Self::Open, Self::Succeeded, Self::Failed, Self::Expired]
-            .into_iter()
-            .find(|s| s.as_str() == text)
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum CheckoutStatus {
+        Open = "open",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Expired = "expired",
     }
 }
 

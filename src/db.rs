@@ -273,24 +273,82 @@ pub fn parse_date(text: &str) -> Result<chrono::NaiveDate, DbError> {
         .map_err(|_| DbError::Corrupt(format!("date {text:?}")))
 }
 
-/// A filter value bound to a numbered parameter, for queries whose WHERE clause has only the
-/// filters that are set.
+/// A filter value bound to a numbered parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Param {
     Text(String),
     Int(i64),
 }
 
-pub fn bind_params<'q>(
-    mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    params: &[Param],
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    for param in params {
-        query = match param {
-            Param::Text(text) => query.bind(text.clone()),
-            Param::Int(value) => query.bind(*value),
-        };
+impl From<i64> for Param {
+    fn from(value: i64) -> Self {
+        Param::Int(value)
     }
-    query
+}
+
+impl From<String> for Param {
+    fn from(text: String) -> Self {
+        Param::Text(text)
+    }
+}
+
+impl From<&str> for Param {
+    fn from(text: &str) -> Self {
+        Param::Text(text.to_string())
+    }
+}
+
+/// The one way to build a WHERE clause from the filters that are set, so that an unfiltered
+/// read goes straight down its index and every value is a numbered parameter: each condition is
+/// fixed SQL with `$n` where its value goes. (sqlx's `QueryBuilder` writes `?` placeholders for
+/// the `Any` driver, which PostgreSQL refuses: launchbadge/sqlx#3000.)
+#[derive(Debug, Clone, Default)]
+pub struct Conditions {
+    clauses: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Conditions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A condition without a value.
+    pub fn push(&mut self, clause: &str) -> &mut Self {
+        self.clauses.push(clause.to_string());
+        self
+    }
+
+    /// A condition whose `$n` takes `value`.
+    pub fn push_bind(&mut self, clause: &str, value: impl Into<Param>) -> &mut Self {
+        self.params.push(value.into());
+        let placeholder = format!("${}", self.params.len());
+        self.clauses.push(clause.replace("$n", &placeholder));
+        self
+    }
+
+    /// `WHERE a AND b …`, or nothing when no condition is set.
+    pub fn where_clause(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+
+    /// Binds the values in their numbered order.
+    pub fn bind<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        for param in &self.params {
+            query = match param {
+                Param::Text(text) => query.bind(text.clone()),
+                Param::Int(value) => query.bind(*value),
+            };
+        }
+        query
+    }
 }
 
 /// A stored currency code back into a currency.

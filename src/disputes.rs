@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
 
+pub mod effects;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -20,41 +21,19 @@ pub const NOTE_MAX_CHARS: usize = 1_000;
 pub const ATTACHMENT_MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const ATTACHMENTS_PER_MESSAGE: usize = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DisputeStatus {
-    Open,
-    InReview,
-    Proposed,
-    Credited,
-    Rejected,
-    Withdrawn,
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum DisputeStatus {
+        Open = "open",
+        InReview = "in_review",
+        Proposed = "proposed",
+        Credited = "credited",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
 }
 
 impl DisputeStatus {
-    pub const ALL: [DisputeStatus; 6] = [
-        DisputeStatus::Open,
-        DisputeStatus::InReview,
-        DisputeStatus::Proposed,
-        DisputeStatus::Credited,
-        DisputeStatus::Rejected,
-        DisputeStatus::Withdrawn,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisputeStatus::Open => "open",
-            DisputeStatus::InReview => "in_review",
-            DisputeStatus::Proposed => "proposed",
-            DisputeStatus::Credited => "credited",
-            DisputeStatus::Rejected => "rejected",
-            DisputeStatus::Withdrawn => "withdrawn",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DisputeStatus> {
-        DisputeStatus::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             DisputeStatus::Open => "Open",
@@ -75,45 +54,21 @@ impl DisputeStatus {
     }
 }
 
-/// Why a line is disputed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DisputeReason {
-    Price,
-    Quantity,
-    Damaged,
-    NotReceived,
-    Duplicate,
-    Tax,
-    Other,
+crate::text_enum! {
+    /// Why a line is disputed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum DisputeReason {
+        Price = "price",
+        Quantity = "quantity",
+        Damaged = "damaged",
+        NotReceived = "not_received",
+        Duplicate = "duplicate",
+        Tax = "tax",
+        Other = "other",
+    }
 }
 
 impl DisputeReason {
-    pub const ALL: [DisputeReason; 7] = [
-        DisputeReason::Price,
-        DisputeReason::Quantity,
-        DisputeReason::Damaged,
-        DisputeReason::NotReceived,
-        DisputeReason::Duplicate,
-        DisputeReason::Tax,
-        DisputeReason::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisputeReason::Price => "price",
-            DisputeReason::Quantity => "quantity",
-            DisputeReason::Damaged => "damaged",
-            DisputeReason::NotReceived => "not_received",
-            DisputeReason::Duplicate => "duplicate",
-            DisputeReason::Tax => "tax",
-            DisputeReason::Other => "other",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DisputeReason> {
-        DisputeReason::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             DisputeReason::Price => "Wrong price",
@@ -134,56 +89,30 @@ pub enum Side {
     Staff,
 }
 
-/// Everything that can happen to a dispute after it is opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DisputeAction {
-    /// Staff start working on it.
-    StartReview,
-    /// Staff propose a credit for part or all of the disputed amount.
-    Propose,
-    /// The customer accepts the proposal: the proposed credit is posted.
-    AcceptProposal,
-    /// The customer turns the proposal down: back to review.
-    DeclineProposal,
-    /// Staff credit (all or part) without waiting for the customer.
-    Credit,
-    /// Staff reject the dispute with an explanation: the amount is due again.
-    Reject,
-    /// The customer withdraws the dispute: the amount is due again.
-    Withdraw,
-    /// The customer reopens a rejected or withdrawn dispute within the window.
-    Reopen,
+crate::text_enum! {
+    /// Everything that can happen to a dispute after it is opened.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum DisputeAction {
+        /// Staff start working on it.
+        StartReview = "start_review",
+        /// Staff propose a credit for part or all of the disputed amount.
+        Propose = "propose",
+        /// The customer accepts the proposal: the proposed credit is posted.
+        AcceptProposal = "accept_proposal",
+        /// The customer turns the proposal down: back to review.
+        DeclineProposal = "decline_proposal",
+        /// Staff credit (all or part) without waiting for the customer.
+        Credit = "credit",
+        /// Staff reject the dispute with an explanation: the amount is due again.
+        Reject = "reject",
+        /// The customer withdraws the dispute: the amount is due again.
+        Withdraw = "withdraw",
+        /// The customer reopens a rejected or withdrawn dispute within the window.
+        Reopen = "reopen",
+    }
 }
 
 impl DisputeAction {
-    pub const ALL: [DisputeAction; 8] = [
-        DisputeAction::StartReview,
-        DisputeAction::Propose,
-        DisputeAction::AcceptProposal,
-        DisputeAction::DeclineProposal,
-        DisputeAction::Credit,
-        DisputeAction::Reject,
-        DisputeAction::Withdraw,
-        DisputeAction::Reopen,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DisputeAction::StartReview => "start_review",
-            DisputeAction::Propose => "propose",
-            DisputeAction::AcceptProposal => "accept_proposal",
-            DisputeAction::DeclineProposal => "decline_proposal",
-            DisputeAction::Credit => "credit",
-            DisputeAction::Reject => "reject",
-            DisputeAction::Withdraw => "withdraw",
-            DisputeAction::Reopen => "reopen",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<DisputeAction> {
-        DisputeAction::ALL.into_iter().find(|a| a.as_str() == text)
-    }
-
     pub fn side(self) -> Side {
         match self {
             DisputeAction::StartReview

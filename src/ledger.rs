@@ -103,34 +103,19 @@ impl EntryLine {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EntryKind {
-    InvoiceIssued,
-    PaymentReceived,
-    EarlyPaymentDiscount,
-    CreditMemo,
-    CreditApplied,
-    Refund,
-    WriteOff,
-    Reversal,
-    Chargeback,
-    ChargebackClosed,
-}
-
-impl EntryKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::InvoiceIssued => "invoice_issued",
-            EntryKind::PaymentReceived => "payment_received",
-            EntryKind::EarlyPaymentDiscount => "early_payment_discount",
-            EntryKind::CreditMemo => "credit_memo",
-            EntryKind::CreditApplied => "credit_applied",
-            EntryKind::Refund => "refund",
-            EntryKind::WriteOff => "write_off",
-            EntryKind::Reversal => "reversal",
-            EntryKind::Chargeback => "chargeback",
-            EntryKind::ChargebackClosed => "chargeback_closed",
-        }
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum EntryKind {
+        InvoiceIssued = "invoice_issued",
+        PaymentReceived = "payment_received",
+        EarlyPaymentDiscount = "early_payment_discount",
+        CreditMemo = "credit_memo",
+        CreditApplied = "credit_applied",
+        Refund = "refund",
+        WriteOff = "write_off",
+        Reversal = "reversal",
+        Chargeback = "chargeback",
+        ChargebackClosed = "chargeback_closed",
     }
 }
 

@@ -22,6 +22,7 @@ pub mod refunds;
 pub mod reminders;
 pub mod reports;
 pub mod terms;
+pub mod text_enum;
 pub mod users;
 
 #[cfg(feature = "ssr")]

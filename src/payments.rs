@@ -119,26 +119,18 @@ pub fn parse_remittance(
     Ok(lines)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PaymentMethod {
-    Card,
-    Ach,
-    Cheque,
-    Wire,
-    Cash,
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum PaymentMethod {
+        Card = "card",
+        Ach = "ach",
+        Cheque = "cheque",
+        Wire = "wire",
+        Cash = "cash",
+    }
 }
 
 impl PaymentMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "card",
-            PaymentMethod::Ach => "ach",
-            PaymentMethod::Cheque => "cheque",
-            PaymentMethod::Wire => "wire",
-            PaymentMethod::Cash => "cash",
-        }
-    }
-
     /// Card and ACH money arrives through Stripe; the rest straight at the bank.
     pub fn cash_account(self) -> Account {
         match self {
@@ -151,14 +143,7 @@ impl PaymentMethod {
 impl FromStr for PaymentMethod {
     type Err = PaymentError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "card" => Ok(PaymentMethod::Card),
-            "ach" => Ok(PaymentMethod::Ach),
-            "cheque" => Ok(PaymentMethod::Cheque),
-            "wire" => Ok(PaymentMethod::Wire),
-            "cash" => Ok(PaymentMethod::Cash),
-            other => Err(PaymentError::Method(other.to_string())),
-        }
+        Self::parse(s).ok_or_else(|| PaymentError::Method(s.to_string()))
     }
 }
 

@@ -19,32 +19,15 @@ pub const MAXIMUM_REASON_CHARS: usize = 500;
 /// again could refund twice.
 pub const RESEND_WITHIN_HOURS: i64 = 23;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RefundStatus {
-    /// Reserved; the provider has not confirmed it (not asked yet, or it did not answer).
-    Requested,
-    /// The provider accepted it; its `charge.refunded` event posts the money.
-    Sent,
-    /// The provider refused it; nothing is reserved any more.
-    Failed,
-}
-
-impl RefundStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefundStatus::Requested => "requested",
-            RefundStatus::Sent => "sent",
-            RefundStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "requested" => Some(RefundStatus::Requested),
-            "sent" => Some(RefundStatus::Sent),
-            "failed" => Some(RefundStatus::Failed),
-            _ => None,
-        }
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum RefundStatus {
+        /// Reserved; the provider has not confirmed it (not asked yet, or it did not answer).
+        Requested = "requested",
+        /// The provider accepted it; its `charge.refunded` event posts the money.
+        Sent = "sent",
+        /// The provider refused it; nothing is reserved any more.
+        Failed = "failed",
     }
 }
 

@@ -22,26 +22,19 @@ pub enum UserError {
     PasswordTooCommon,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Role {
-    /// A customer contact who can read the account.
-    Viewer,
-    /// A customer contact who can also pay and dispute.
-    Payer,
-    Clerk,
-    Manager,
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Role {
+        /// A customer contact who can read the account.
+        Viewer = "viewer",
+        /// A customer contact who can also pay and dispute.
+        Payer = "payer",
+        Clerk = "clerk",
+        Manager = "manager",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Payer => "payer",
-            Role::Clerk => "clerk",
-            Role::Manager => "manager",
-        }
-    }
-
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Clerk | Role::Manager)
     }
@@ -50,13 +43,7 @@ impl Role {
 impl FromStr for Role {
     type Err = UserError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "payer" => Ok(Role::Payer),
-            "clerk" => Ok(Role::Clerk),
-            "manager" => Ok(Role::Manager),
-            other => Err(UserError::Role(other.to_string())),
-        }
+        Self::parse(s).ok_or_else(|| UserError::Role(s.to_string()))
     }
 }
 

@@ -10,7 +10,7 @@ use super::views::{
     InvoiceQuery, InvoiceRow, InvoiceSort, InvoiceStatus,
 };
 use crate::customers::store::customer_currency;
-use crate::db::{Db, DbError, date_text, parse_date};
+use crate::db::{Conditions, Db, DbError, date_text, parse_date};
 
 /// One page of the customer's invoices. `None` when the customer does not exist.
 pub async fn list_invoices(
@@ -22,23 +22,36 @@ pub async fn list_invoices(
     let Some(currency) = customer_currency(db, customer_id).await? else {
         return Ok(None);
     };
-    // $1 customer, $2 today, $3 search pattern; the rest of the SQL is fixed text per choice.
-    let status = match query.filter {
-        InvoiceFilter::All => "",
-        InvoiceFilter::Open => " AND voided_at IS NULL AND open_minor > 0",
-        InvoiceFilter::Overdue => " AND voided_at IS NULL AND open_minor > 0 AND due_date < $2",
-        InvoiceFilter::Paid => " AND voided_at IS NULL AND open_minor = 0",
-        InvoiceFilter::Void => " AND voided_at IS NOT NULL",
-        InvoiceFilter::InDispute => " AND held_minor > 0",
-    };
-    let search = if query.search.trim().is_empty() {
-        " AND $3 = $3"
-    } else {
-        " AND (lower(number) LIKE $3 ESCAPE '\\' OR lower(COALESCE(po_number, '')) LIKE $3 ESCAPE '\\')"
-    };
-    // Keeps $2 bound in every variant, so the parameter list never changes shape.
-    let today_used = " AND $2 = $2";
-    let filter = format!("WHERE customer_id = $1{status}{search}{today_used}");
+    let mut conditions = Conditions::new();
+    conditions.push_bind("customer_id = $n", customer_id);
+    match query.filter {
+        InvoiceFilter::All => {}
+        InvoiceFilter::Open => {
+            conditions.push("voided_at IS NULL AND open_minor > 0");
+        }
+        InvoiceFilter::Overdue => {
+            conditions.push_bind(
+                "voided_at IS NULL AND open_minor > 0 AND due_date < $n",
+                date_text(today),
+            );
+        }
+        InvoiceFilter::Paid => {
+            conditions.push("voided_at IS NULL AND open_minor = 0");
+        }
+        InvoiceFilter::Void => {
+            conditions.push("voided_at IS NOT NULL");
+        }
+        InvoiceFilter::InDispute => {
+            conditions.push("held_minor > 0");
+        }
+    }
+    if !query.search.trim().is_empty() {
+        conditions.push_bind(
+            "(lower(number) LIKE $n ESCAPE '\\' OR lower(COALESCE(po_number, '')) LIKE $n ESCAPE '\\')",
+            crate::db::contains_pattern(&query.search),
+        );
+    }
+    let filter = conditions.where_clause();
     let column = match query.sort {
         InvoiceSort::DueDate => "due_date",
         InvoiceSort::IssueDate => "issue_date",
@@ -50,26 +63,23 @@ pub async fn list_invoices(
     let per_page = query.per_page.clamp(1, InvoiceQuery::MAX_PER_PAGE);
     let page = query.page.max(1);
     let offset = i64::from(page - 1) * i64::from(per_page);
-    let pattern = crate::db::contains_pattern(&query.search);
 
-    let matching: i64 = sqlx::query(&format!("SELECT count(*) FROM invoices {filter}"))
-        .bind(customer_id)
-        .bind(date_text(today))
-        .bind(&pattern)
+    let matching: i64 = conditions
+        .bind(sqlx::query(&format!(
+            "SELECT count(*) FROM invoices {filter}"
+        )))
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
-    let rows = sqlx::query(&format!(
+    let rows = conditions
+        .bind(sqlx::query(&format!(
         "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
                 CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
-    ))
-    .bind(customer_id)
-    .bind(date_text(today))
-    .bind(&pattern)
-    .fetch_all(db.pool())
-    .await?;
+        )))
+        .fetch_all(db.pool())
+        .await?;
     let rows = rows
         .iter()
         .map(|row| invoice_row(row, today))

@@ -7,36 +7,31 @@ use super::{
     AUDIT_PER_PAGE, AuditFilter, AuditRow, JOURNAL_PER_PAGE, JournalEntryView, JournalFilter,
     JournalLineView, JournalPage,
 };
-use crate::db::{Db, DbError, Param, bind_params, date_text, parse_date};
+use crate::db::{Conditions, Db, DbError, date_text, parse_date};
 
-/// The WHERE clause for the filters that are set (only those, so the unfiltered journal reads
-/// straight down its date index), and their values in parameter order.
-fn entry_filter(filter: &JournalFilter) -> (String, Vec<Param>) {
-    let mut clauses = vec!["1 = 1".to_string()];
-    let mut params = Vec::new();
-    let mut add = |clause: &str, param: Param| {
-        params.push(param);
-        clauses.push(clause.replace("$n", &format!("${}", params.len())));
-    };
+/// The filters that are set (only those, so the unfiltered journal reads straight down its date
+/// index).
+fn entry_filter(filter: &JournalFilter) -> Conditions {
+    let mut conditions = Conditions::new();
     if let Some(from) = filter.from {
-        add("e.effective_date >= $n", Param::Text(date_text(from)));
+        conditions.push_bind("e.effective_date >= $n", date_text(from));
     }
     if let Some(to) = filter.to {
-        add("e.effective_date <= $n", Param::Text(date_text(to)));
+        conditions.push_bind("e.effective_date <= $n", date_text(to));
     }
     if let Some(customer) = filter.customer_id {
-        add("e.customer_id = $n", Param::Int(customer));
+        conditions.push_bind("e.customer_id = $n", customer);
     }
     if let Some(kind) = &filter.kind {
-        add("e.kind = $n", Param::Text(kind.clone()));
+        conditions.push_bind("e.kind = $n", kind.as_str());
     }
     if let Some(account) = &filter.account {
-        add(
+        conditions.push_bind(
             "EXISTS (SELECT 1 FROM journal_lines f WHERE f.entry_id = e.id AND f.account_code = $n)",
-            Param::Text(account.clone()),
+            account.as_str(),
         );
     }
-    (clauses.join(" AND "), params)
+    conditions
 }
 
 /// Entry rows with the customer's name; `with_lines` reads them.
@@ -47,17 +42,20 @@ const ENTRY_SELECT: &str = "SELECT e.id, e.business_key, e.kind, e.effective_dat
 pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbError> {
     let page = filter.page.max(1);
     let offset = i64::from(page - 1) * i64::from(JOURNAL_PER_PAGE);
-    let (condition, params) = entry_filter(filter);
-    let count_sql = format!("SELECT count(*) FROM journal_entries e WHERE {condition}");
-    let matching: i64 = bind_params(sqlx::query(&count_sql), &params)
+    let conditions = entry_filter(filter);
+    let condition = conditions.where_clause();
+    let count_sql = format!("SELECT count(*) FROM journal_entries e {condition}");
+    let matching: i64 = conditions
+        .bind(sqlx::query(&count_sql))
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
     let list_sql = format!(
-        "{ENTRY_SELECT} WHERE {condition} ORDER BY e.effective_date DESC, e.id DESC \
+        "{ENTRY_SELECT} {condition} ORDER BY e.effective_date DESC, e.id DESC \
          LIMIT {JOURNAL_PER_PAGE} OFFSET {offset}"
     );
-    let rows = bind_params(sqlx::query(&list_sql), &params)
+    let rows = conditions
+        .bind(sqlx::query(&list_sql))
         .fetch_all(db.pool())
         .await?;
     let entries = with_lines(db, &rows).await?;

@@ -66,7 +66,7 @@ pub mod store {
     use sqlx::Row;
 
     use super::{AppliedTo, PaymentDetail, PaymentFilter, PaymentView};
-    use crate::db::{Db, DbError, Param, bind_params, date_text, parse_date};
+    use crate::db::{Conditions, Db, DbError, date_text, parse_date};
     use crate::refunds::RefundError;
 
     /// One payment with its allocations, checkout, refunds and journal entries.
@@ -134,35 +134,26 @@ pub mod store {
 
     /// Payments matching `filter`, with allocations. Only the filters that are set reach the SQL.
     pub async fn find(db: &Db, filter: &PaymentFilter) -> Result<Vec<PaymentView>, DbError> {
-        let mut conditions = Vec::new();
-        let mut params = Vec::new();
-        let mut bind = |condition: &str, param: Param| {
-            params.push(param);
-            conditions.push(condition.replace('?', &format!("${}", params.len())));
-        };
+        let mut conditions = Conditions::new();
         if let Some(id) = filter.customer_id {
-            bind("p.customer_id = ?", Param::Int(id));
+            conditions.push_bind("p.customer_id = $n", id);
         }
         if let Some(id) = filter.payment_id {
-            bind("p.id = ?", Param::Int(id));
+            conditions.push_bind("p.id = $n", id);
         }
         if let Some(method) = &filter.method {
-            bind("p.method = ?", Param::Text(method.clone()));
+            conditions.push_bind("p.method = $n", method.as_str());
         }
         if let Some(from) = filter.from {
-            bind("p.received_date >= ?", Param::Text(date_text(from)));
+            conditions.push_bind("p.received_date >= $n", date_text(from));
         }
         if let Some(to) = filter.to {
-            bind("p.received_date <= ?", Param::Text(date_text(to)));
+            conditions.push_bind("p.received_date <= $n", date_text(to));
         }
         if let Some(after) = filter.after_id {
-            bind("p.id > ?", Param::Int(after));
+            conditions.push_bind("p.id > $n", after);
         }
-        let filters = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let filters = conditions.where_clause();
         let order = if filter.oldest_first {
             "p.id"
         } else {
@@ -176,7 +167,8 @@ pub mod store {
             filter.limit.clamp(1, 1000),
             filter.offset.max(0)
         );
-        let rows = bind_params(sqlx::query(&sql), &params)
+        let rows = conditions
+            .bind(sqlx::query(&sql))
             .fetch_all(db.pool())
             .await?;
         let ids: Vec<i64> = rows

@@ -1,0 +1,96 @@
+//! The messages a dispute change sends: to AR (the assignee, or all staff while unassigned) and
+//! to the customer's contact who opened it. Queued in the change's own transaction.
+
+use sqlx::{Any, Row, Transaction};
+
+use super::{DisputeStoreError, Loaded};
+use crate::disputes::DisputeAction;
+use crate::money::{Currency, Money};
+use crate::outbox::store::{Message, queue};
+
+pub(super) fn transition_summary(
+    action: DisputeAction,
+    credited: i64,
+    currency: Currency,
+    note: &str,
+) -> String {
+    let what = match action {
+        DisputeAction::AcceptProposal | DisputeAction::Credit => format!(
+            "A credit of {} was issued.",
+            Money::from_minor(credited, currency)
+        ),
+        DisputeAction::Propose => "AR proposed a resolution; please accept or decline it.".into(),
+        DisputeAction::Reject => "AR rejected the dispute; the amount is due again.".into(),
+        DisputeAction::Withdraw => "The dispute was withdrawn; the amount is due again.".into(),
+        DisputeAction::Reopen => "The dispute was reopened.".into(),
+        DisputeAction::DeclineProposal => "The proposal was declined.".into(),
+        DisputeAction::StartReview => "AR started reviewing the dispute.".into(),
+    };
+    if note.is_empty() {
+        what
+    } else {
+        format!("{what}\n\n{note}")
+    }
+}
+
+/// Messages for AR: to the assignee, or to every active member of staff while unassigned.
+pub(super) async fn notify_staff(
+    tx: &mut Transaction<'_, Any>,
+    assignee_id: Option<i64>,
+    subject: &str,
+    body: &str,
+) -> Result<(), DisputeStoreError> {
+    let recipients: Vec<String> = sqlx::query(
+        "SELECT email FROM users WHERE role IN ('clerk', 'manager') AND disabled_at IS NULL \
+         AND ($1 IS NULL OR id = $1) ORDER BY id",
+    )
+    .bind(assignee_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| r.try_get(0))
+    .collect::<Result<_, _>>()?;
+    for recipient in &recipients {
+        queue(
+            &mut **tx,
+            &Message {
+                recipient,
+                subject,
+                body,
+                kind: "dispute",
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Messages for the customer: to the contact who opened the dispute, while they have access.
+pub(super) async fn notify_customer(
+    tx: &mut Transaction<'_, Any>,
+    dispute: &Loaded,
+    subject: &str,
+    body: &str,
+) -> Result<(), DisputeStoreError> {
+    let opener = sqlx::query(
+        "SELECT u.email FROM users u JOIN disputes d ON d.opened_by = u.id \
+         WHERE d.id = $1 AND u.disabled_at IS NULL",
+    )
+    .bind(dispute.id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = opener {
+        let recipient: String = row.try_get(0)?;
+        queue(
+            &mut **tx,
+            &Message {
+                recipient: &recipient,
+                subject,
+                body,
+                kind: "dispute",
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
