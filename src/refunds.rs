@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Currency, Money, MoneyError};
 
 #[cfg(feature = "ssr")]
+pub mod posting;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// The longest reason kept with a refund.

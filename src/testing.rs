@@ -233,4 +233,29 @@ pub mod fixtures {
             .expect("count")
             .get(0)
     }
+
+    /// The demo book's Acme account (`C-1001`) with its payer Pat: (customer id, user id, each
+    /// open invoice with what is due now on it, oldest first).
+    pub async fn demo_acme(db: &Db) -> (i64, i64, Vec<(i64, i64)>) {
+        use sqlx::Row;
+        crate::seed::seed_demo(db).await.expect("demo data");
+        let customer: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
+            .fetch_one(db.pool())
+            .await
+            .expect("Acme")
+            .get(0);
+        let user: i64 = sqlx::query("SELECT id FROM users WHERE email = 'pat@acme.example'")
+            .fetch_one(db.pool())
+            .await
+            .expect("Pat")
+            .get(0);
+        let open = crate::checkout::store::full_amounts(db, customer, &[])
+            .await
+            .expect("open invoices");
+        let open = open
+            .iter()
+            .map(|i| (i.invoice_id, i.amount_minor))
+            .collect();
+        (customer, user, open)
+    }
 }

@@ -81,7 +81,7 @@ impl PaymentProvider for SandboxProvider {
             let _one_at_a_time = self.refunding.lock().await;
             // The sandbox's refunds post as they happen, so the ledger holds its running total.
             let mut conn = self.db.pool().acquire().await.map_err(unreachable_db)?;
-            let before = ledgerport::checkout::store::posted_refunds_in(
+            let before = ledgerport::refunds::posting::posted_refunds_in(
                 &mut conn,
                 request.payment_reference,
             )

@@ -67,7 +67,7 @@ async fn refunded_so_far(
     payment_id: i64,
     reference: &str,
 ) -> Result<i64, RefundError> {
-    let posted = crate::checkout::store::posted_refunds_in(&mut *conn, reference).await?;
+    let posted = super::posting::posted_refunds_in(&mut *conn, reference).await?;
     let requested: i64 = sqlx::query(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM refund_requests \
          WHERE payment_id = $1 AND status <> 'failed'",

@@ -1,0 +1,362 @@
+//! Stripe's events parsed once into what they mean for the ledger. Each event type reads only
+//! the fields it needs, typed; the handler then matches on [`ProviderEvent`].
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use ledgerport::checkout::CheckoutStatus;
+use ledgerport::money::Currency;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::{CHECKOUT_METADATA_KEY, WebhookError};
+
+/// One verified event: its id (the claim), its type (recorded with the claim) and its meaning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    pub id: String,
+    pub kind: String,
+    pub event: ProviderEvent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderEvent {
+    /// Money collected for one of our checkouts (`checkout.session.completed` when paid,
+    /// `checkout.session.async_payment_succeeded`, `payment_intent.succeeded`): several events
+    /// announce one payment, and `payment_intent` makes them post it once.
+    Collected {
+        checkout_id: String,
+        payment_intent: String,
+        currency: Currency,
+        amount_minor: i64,
+        received: NaiveDate,
+    },
+    /// Our checkout ended without money: failed (`payment_intent.payment_failed`,
+    /// `checkout.session.async_payment_failed`) or expired (`checkout.session.expired`).
+    Unpaid {
+        checkout_id: String,
+        status: CheckoutStatus,
+        message: String,
+    },
+    /// `charge.refunded`: the charge's running total refunded.
+    Refunded {
+        payment_intent: String,
+        currency: Currency,
+        cumulative_minor: i64,
+        refunded_on: NaiveDate,
+    },
+    /// `charge.dispute.created`: the customer's bank pulled the money back.
+    ChargebackOpened {
+        dispute_id: String,
+        payment_intent: String,
+        currency: Currency,
+        amount_minor: i64,
+        opened: NaiveDate,
+    },
+    /// `charge.dispute.closed` as `won` or `lost`.
+    ChargebackDecided {
+        dispute_id: String,
+        payment_intent: String,
+        currency: Currency,
+        amount_minor: i64,
+        won: bool,
+        decided: NaiveDate,
+    },
+    /// Recorded and left alone: other types, other systems' checkouts, a session completed but
+    /// not paid yet (a delayed method announces its result later), a dispute closed without a
+    /// decision (`warning_closed`: an inquiry that never became a chargeback).
+    NoMoney,
+}
+
+#[derive(Deserialize)]
+struct RawEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    created: i64,
+    data: RawData,
+}
+
+#[derive(Deserialize)]
+struct RawData {
+    object: Value,
+}
+
+#[derive(Deserialize, Default)]
+struct Ours {
+    #[serde(default)]
+    metadata: HashMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct SessionStatus {
+    payment_status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PaidSession {
+    payment_intent: String,
+    amount_total: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+struct SucceededIntent {
+    id: String,
+    amount_received: i64,
+    currency: String,
+}
+
+#[derive(Deserialize, Default)]
+struct FailedPayment {
+    last_payment_error: Option<PaymentError>,
+}
+
+#[derive(Deserialize, Default)]
+struct PaymentError {
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RefundedCharge {
+    payment_intent: String,
+    amount_refunded: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+struct Dispute {
+    id: String,
+    payment_intent: String,
+    amount: i64,
+    currency: String,
+}
+
+#[derive(Deserialize)]
+struct DisputeStatus {
+    status: Option<String>,
+}
+
+/// Parses a verified body. A missing or mistyped field the event needs is `Malformed` (400).
+pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
+    let raw: RawEvent =
+        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    let object = &raw.data.object;
+    let day = event_date(raw.created)?;
+    let checkout_id = fields::<Ours>(object)
+        .ok()
+        .and_then(|ours| ours.metadata.get(CHECKOUT_METADATA_KEY).cloned())
+        .and_then(|id| id.as_str().map(str::to_string));
+    let event = match (raw.kind.as_str(), checkout_id) {
+        ("charge.refunded", _) => {
+            let charge: RefundedCharge = fields(object)?;
+            ProviderEvent::Refunded {
+                currency: currency(&charge.currency)?,
+                payment_intent: charge.payment_intent,
+                cumulative_minor: charge.amount_refunded,
+                refunded_on: day,
+            }
+        }
+        ("charge.dispute.created", _) => {
+            let dispute: Dispute = fields(object)?;
+            ProviderEvent::ChargebackOpened {
+                currency: currency(&dispute.currency)?,
+                dispute_id: dispute.id,
+                payment_intent: dispute.payment_intent,
+                amount_minor: dispute.amount,
+                opened: day,
+            }
+        }
+        ("charge.dispute.closed", _) => {
+            let won = match fields::<DisputeStatus>(object)?.status.as_deref() {
+                Some("won") => true,
+                Some("lost") => false,
+                _ => return Ok(envelope(raw.id, raw.kind, ProviderEvent::NoMoney)),
+            };
+            let dispute: Dispute = fields(object)?;
+            ProviderEvent::ChargebackDecided {
+                currency: currency(&dispute.currency)?,
+                dispute_id: dispute.id,
+                payment_intent: dispute.payment_intent,
+                amount_minor: dispute.amount,
+                won,
+                decided: day,
+            }
+        }
+        // Only our own checkouts move money from here on.
+        (_, None) => ProviderEvent::NoMoney,
+        ("checkout.session.completed", Some(_))
+            if fields::<SessionStatus>(object)?.payment_status.as_deref() != Some("paid") =>
+        {
+            ProviderEvent::NoMoney
+        }
+        ("checkout.session.completed" | "checkout.session.async_payment_succeeded", Some(id)) => {
+            let session: PaidSession = fields(object)?;
+            ProviderEvent::Collected {
+                checkout_id: id,
+                currency: currency(&session.currency)?,
+                payment_intent: session.payment_intent,
+                amount_minor: session.amount_total,
+                received: day,
+            }
+        }
+        ("payment_intent.succeeded", Some(id)) => {
+            let intent: SucceededIntent = fields(object)?;
+            ProviderEvent::Collected {
+                checkout_id: id,
+                currency: currency(&intent.currency)?,
+                payment_intent: intent.id,
+                amount_minor: intent.amount_received,
+                received: day,
+            }
+        }
+        ("payment_intent.payment_failed" | "checkout.session.async_payment_failed", Some(id)) => {
+            let failed: FailedPayment = fields(object).unwrap_or_default();
+            ProviderEvent::Unpaid {
+                checkout_id: id,
+                status: CheckoutStatus::Failed,
+                message: failed
+                    .last_payment_error
+                    .and_then(|e| e.message)
+                    .unwrap_or_else(|| "The payment failed.".into()),
+            }
+        }
+        ("checkout.session.expired", Some(id)) => ProviderEvent::Unpaid {
+            checkout_id: id,
+            status: CheckoutStatus::Expired,
+            message: "The payment page expired.".into(),
+        },
+        _ => ProviderEvent::NoMoney,
+    };
+    Ok(envelope(raw.id, raw.kind, event))
+}
+
+fn envelope(id: String, kind: String, event: ProviderEvent) -> Envelope {
+    Envelope { id, kind, event }
+}
+
+fn fields<T: DeserializeOwned>(object: &Value) -> Result<T, WebhookError> {
+    T::deserialize(object).map_err(|e| WebhookError::Malformed(format!("data.object: {e}")))
+}
+
+fn currency(code: &str) -> Result<Currency, WebhookError> {
+    code.to_uppercase()
+        .parse()
+        .map_err(|_| WebhookError::Malformed("unknown currency".into()))
+}
+
+fn event_date(created: i64) -> Result<NaiveDate, WebhookError> {
+    Ok(chrono::DateTime::from_timestamp(created, 0)
+        .ok_or_else(|| WebhookError::Malformed("created is not a valid time".into()))?
+        .date_naive())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(kind: &str, object: Value) -> Vec<u8> {
+        json!({"id": "evt_1", "type": kind, "created": 1_780_000_000, "data": {"object": object}})
+            .to_string()
+            .into_bytes()
+    }
+
+    fn day() -> NaiveDate {
+        event_date(1_780_000_000).unwrap()
+    }
+
+    #[test]
+    fn a_paid_session_and_its_payment_intent_both_read_as_the_same_collection() {
+        let metadata = json!({ CHECKOUT_METADATA_KEY: "chk_1" });
+        let session = parse(&event(
+            "checkout.session.completed",
+            json!({"metadata": metadata, "payment_status": "paid", "payment_intent": "pi_1",
+                   "amount_total": 12_345, "currency": "usd"}),
+        ))
+        .unwrap();
+        let intent = parse(&event(
+            "payment_intent.succeeded",
+            json!({"id": "pi_1", "metadata": metadata, "amount_received": 12_345, "currency": "usd"}),
+        ))
+        .unwrap();
+        let collected = ProviderEvent::Collected {
+            checkout_id: "chk_1".into(),
+            payment_intent: "pi_1".into(),
+            currency: Currency::Usd,
+            amount_minor: 12_345,
+            received: day(),
+        };
+        assert_eq!(session.event, collected);
+        assert_eq!(intent.event, collected);
+        assert_eq!(session.kind, "checkout.session.completed");
+    }
+
+    #[test]
+    fn a_session_not_paid_yet_or_not_ours_moves_no_money() {
+        let unpaid = json!({"metadata": { CHECKOUT_METADATA_KEY: "chk_1" },
+                            "payment_status": "unpaid", "payment_intent": null});
+        let foreign = json!({"metadata": {}, "payment_status": "paid"});
+        for object in [unpaid, foreign] {
+            let parsed = parse(&event("checkout.session.completed", object)).unwrap();
+            assert_eq!(parsed.event, ProviderEvent::NoMoney);
+        }
+    }
+
+    #[test]
+    fn a_dispute_closed_without_a_decision_moves_no_money_and_a_lost_one_is_decided() {
+        let closed = |status: &str| {
+            parse(&event(
+                "charge.dispute.closed",
+                json!({"id": "dp_1", "payment_intent": "pi_1", "amount": 500,
+                       "currency": "eur", "status": status}),
+            ))
+            .unwrap()
+            .event
+        };
+        assert_eq!(closed("warning_closed"), ProviderEvent::NoMoney);
+        assert!(matches!(
+            closed("lost"),
+            ProviderEvent::ChargebackDecided {
+                won: false,
+                currency: Currency::Eur,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_event_missing_what_it_needs_is_malformed_and_names_the_field() {
+        let refund = parse(&event(
+            "charge.refunded",
+            json!({"payment_intent": "pi_1", "currency": "usd"}),
+        ));
+        assert!(
+            matches!(&refund, Err(WebhookError::Malformed(m)) if m.contains("amount_refunded")),
+            "{refund:?}"
+        );
+        assert!(matches!(
+            parse(b"{\"id\": \"evt_1\"}"),
+            Err(WebhookError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_failure_without_a_message_gets_a_plain_one() {
+        let failed = parse(&event(
+            "payment_intent.payment_failed",
+            json!({"metadata": { CHECKOUT_METADATA_KEY: "chk_1" }}),
+        ))
+        .unwrap();
+        assert_eq!(
+            failed.event,
+            ProviderEvent::Unpaid {
+                checkout_id: "chk_1".into(),
+                status: CheckoutStatus::Failed,
+                message: "The payment failed.".into()
+            }
+        );
+    }
+}
