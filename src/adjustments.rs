@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
 
+pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod store;
 
@@ -40,22 +41,13 @@ pub enum AdjustmentError {
     VoidAfterActivity(i64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AdjustmentKind {
-    CreditMemo,
-    WriteOff,
-    Refund,
-    Void,
-}
-
-impl AdjustmentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdjustmentKind::CreditMemo => "credit_memo",
-            AdjustmentKind::WriteOff => "write_off",
-            AdjustmentKind::Refund => "refund",
-            AdjustmentKind::Void => "void",
-        }
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum AdjustmentKind {
+        CreditMemo = "credit_memo",
+        WriteOff = "write_off",
+        Refund = "refund",
+        Void = "void",
     }
 }
 

@@ -1,13 +1,15 @@
-//! Posting adjustments. Each is one transaction under the customer's lock: validate against
-//! the current invoice, post the entry, update the invoice's open amount, record the adjustment.
+//! Posting adjustments. Each is one transaction under the customer's lock: read the facts the
+//! limits depend on, plan the entry (`super::plan`, no database), post it, update the invoice's
+//! open amount, record the adjustment.
 
 use sqlx::{Any, Row, Transaction};
 
+use super::plan::{AdjustmentFacts, InvoiceFacts, plan_adjustment};
 use super::{AdjustmentError, AdjustmentHeader, AdjustmentKind, AdjustmentRequest, RefundSource};
 use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::ledger::store::post;
-use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
+use crate::ledger::{Account, BalancedEntry, EntryLine};
 use crate::money::{Currency, Money};
 use crate::receivables::store::{
     CashError, change_open_amount, lock_customer, unapplied_credit_in,
@@ -18,12 +20,6 @@ pub struct Adjusted {
     pub adjustment_id: i64,
     pub entry_id: i64,
     pub replayed: bool,
-}
-
-struct InvoiceState {
-    total_minor: i64,
-    open_minor: i64,
-    number: String,
 }
 
 /// Posts one adjustment. Idempotent by `header.business_key`.
@@ -114,158 +110,29 @@ pub async fn adjust_in(
             replayed: true,
         });
     }
-    let invoice = match request.invoice_id() {
-        Some(id) => Some((id, invoice_state(tx, engine, header.customer_id, id).await?)),
-        None => None,
-    };
+    let facts = adjustment_facts(tx, engine, header, request, currency).await?;
+    let plan = plan_adjustment(header, request, currency, &facts)?;
     let customer = header.customer_id;
-    let key = crate::keys::adjustment_entry(&header.business_key);
-    let (entry, amount_minor, open_change, credit_lines) = match (request, &invoice) {
-        (AdjustmentRequest::CreditMemo { lines, .. }, Some((invoice_id, state))) => {
-            let mut total = 0i64;
-            for (line_id, amount) in lines {
-                same_currency(currency, *amount)?;
-                let available = creditable(tx, *invoice_id, *line_id).await?;
-                if amount.to_minor() > available {
-                    return Err(AdjustmentError::OverCredit {
-                        line: *line_id,
-                        available: Money::from_minor(available, currency),
-                    }
-                    .into());
-                }
-                total += amount.to_minor();
-            }
-            // What the invoice still owes is credited; anything beyond becomes unapplied credit.
-            let to_receivables = total.min(state.open_minor);
-            let mut entry_lines = vec![
-                EntryLine::debit(Account::SalesReturns, Money::from_minor(total, currency))
-                    .for_customer(customer)
-                    .for_invoice(*invoice_id),
-            ];
-            if to_receivables > 0 {
-                entry_lines.push(receivable(customer, *invoice_id, -to_receivables, currency));
-            }
-            if total > to_receivables {
-                entry_lines.push(
-                    EntryLine::credit(
-                        Account::UnappliedCredit,
-                        Money::from_minor(total - to_receivables, currency),
-                    )
-                    .for_customer(customer),
-                );
-            }
-            let memo = format!("Credit memo on {}: {}", state.number, header.reason);
-            let entry = BalancedEntry::new(
-                key,
-                EntryKind::CreditMemo,
-                header.effective,
-                Some(customer),
-                memo,
-                entry_lines,
-            )?;
-            (entry, total, -to_receivables, lines.clone())
-        }
-        (AdjustmentRequest::WriteOff { amount, .. }, Some((invoice_id, state))) => {
-            same_currency(currency, *amount)?;
-            if amount.to_minor() > state.open_minor {
-                return Err(AdjustmentError::ExceedsOpen {
-                    open: Money::from_minor(state.open_minor, currency),
-                }
-                .into());
-            }
-            let entry = BalancedEntry::new(
-                key,
-                EntryKind::WriteOff,
-                header.effective,
-                Some(customer),
-                format!("Write-off on {}: {}", state.number, header.reason),
-                vec![
-                    EntryLine::debit(Account::AllowanceForDoubtfulAccounts, *amount)
-                        .for_customer(customer)
-                        .for_invoice(*invoice_id),
-                    receivable(customer, *invoice_id, -amount.to_minor(), currency),
-                ],
-            )?;
-            (entry, amount.to_minor(), -amount.to_minor(), Vec::new())
-        }
-        (
-            AdjustmentRequest::Refund {
-                source,
-                amount,
-                method,
-            },
-            _,
-        ) => {
-            same_currency(currency, *amount)?;
-            let cash = EntryLine::credit(method.cash_account(), *amount);
-            let (from, open_change) = match (source, &invoice) {
-                (RefundSource::UnappliedCredit, _) => {
-                    let available = unapplied_credit_in(&mut **tx, customer, currency).await?;
-                    if amount.amount() > available.amount() {
-                        return Err(AdjustmentError::ExceedsRefundable { available }.into());
-                    }
-                    (
-                        EntryLine::debit(Account::UnappliedCredit, *amount).for_customer(customer),
-                        0,
-                    )
-                }
-                (RefundSource::Invoice(invoice_id), Some((_, state))) => {
-                    let refundable = refundable_on_invoice(tx, *invoice_id)
-                        .await?
-                        .min(state.total_minor - state.open_minor);
-                    if amount.to_minor() > refundable {
-                        return Err(AdjustmentError::ExceedsRefundable {
-                            available: Money::from_minor(refundable.max(0), currency),
-                        }
-                        .into());
-                    }
-                    (
-                        receivable(customer, *invoice_id, amount.to_minor(), currency),
-                        amount.to_minor(),
-                    )
-                }
-                (RefundSource::Invoice(invoice_id), None) => {
-                    return Err(AdjustmentError::InvoiceNotFound(*invoice_id).into());
-                }
-            };
-            let entry = BalancedEntry::new(
-                key,
-                EntryKind::Refund,
-                header.effective,
-                Some(customer),
-                format!("Refund ({}): {}", method.as_str(), header.reason),
-                vec![from, cash],
-            )?;
-            (entry, amount.to_minor(), open_change, Vec::new())
-        }
-        (AdjustmentRequest::Void { .. }, Some((invoice_id, state))) => {
-            if state.open_minor != state.total_minor || has_activity(tx, *invoice_id).await? {
-                return Err(AdjustmentError::VoidAfterActivity(*invoice_id).into());
-            }
-            let (issued_id, reversed_lines) =
-                issuance_reversal_lines(tx, &state.number, currency).await?;
-            let entry = BalancedEntry::new(
-                key,
-                EntryKind::Reversal,
-                header.effective,
-                Some(customer),
-                format!("Void of {}: {}", state.number, header.reason),
-                reversed_lines,
-            )?
-            .reversing(issued_id);
-            (entry, state.total_minor, -state.total_minor, Vec::new())
-        }
-        (_, None) => return Err(AdjustmentError::InvoiceNotFound(0).into()),
-    };
-
+    let mut entry = BalancedEntry::new(
+        crate::keys::adjustment_entry(&header.business_key),
+        plan.kind,
+        header.effective,
+        Some(customer),
+        plan.memo,
+        plan.lines,
+    )?;
+    if let Some(issued) = plan.reverses {
+        entry = entry.reversing(issued);
+    }
+    let invoice_id = facts.invoice.as_ref().map(|invoice| invoice.id);
     let posted = post(tx, &entry).await?;
-    if open_change != 0 {
-        change_open_amount(tx, invoice_id_of(&invoice)?, open_change).await?;
+    if plan.open_change != 0 {
+        change_open_amount(tx, invoice_id.ok_or(no_invoice())?, plan.open_change).await?;
     }
     if request.kind() == AdjustmentKind::Void {
         sqlx::query("UPDATE invoices SET voided_at = $1 WHERE id = $2")
             .bind(now_text())
-            .bind(invoice_id_of(&invoice)?)
+            .bind(invoice_id.ok_or(no_invoice())?)
             .execute(&mut **tx)
             .await?;
     }
@@ -279,7 +146,7 @@ pub async fn adjust_in(
     .bind(&header.business_key)
     .bind(request.kind().as_str())
     .bind(currency.code())
-    .bind(amount_minor)
+    .bind(plan.amount_minor)
     .bind(&header.reason)
     .bind(&canonical)
     .bind(date_text(header.effective))
@@ -288,7 +155,7 @@ pub async fn adjust_in(
     .fetch_one(&mut **tx)
     .await?;
     let adjustment_id: i64 = row.try_get(0)?;
-    for (line_id, amount) in credit_lines {
+    for (line_id, amount) in plan.credit_lines {
         sqlx::query("INSERT INTO adjustment_lines (adjustment_id, invoice_line_id, amount_minor) VALUES ($1, $2, $3)")
             .bind(adjustment_id)
             .bind(line_id)
@@ -303,31 +170,51 @@ pub async fn adjust_in(
     })
 }
 
-fn invoice_id_of(invoice: &Option<(i64, InvoiceState)>) -> Result<i64, CashError> {
-    invoice
-        .as_ref()
-        .map(|(id, _)| *id)
-        .ok_or(CashError::Adjustment(AdjustmentError::InvoiceNotFound(0)))
+fn no_invoice() -> CashError {
+    CashError::Adjustment(AdjustmentError::InvoiceNotFound(0))
 }
 
-fn receivable(customer: i64, invoice_id: i64, signed_minor: i64, currency: Currency) -> EntryLine {
-    EntryLine::debit(
-        Account::AccountsReceivable,
-        Money::from_minor(signed_minor, currency),
-    )
-    .for_customer(customer)
-    .for_invoice(invoice_id)
-}
-
-fn same_currency(expected: Currency, amount: Money) -> Result<(), AdjustmentError> {
-    if amount.currency() == expected {
-        Ok(())
-    } else {
-        Err(AdjustmentError::WrongCurrency {
-            expected,
-            found: amount.currency(),
-        })
+/// Reads what the request's limits depend on, and only that.
+async fn adjustment_facts(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    header: &AdjustmentHeader,
+    request: &AdjustmentRequest,
+    currency: Currency,
+) -> Result<AdjustmentFacts, CashError> {
+    let customer = header.customer_id;
+    let invoice = match request.invoice_id() {
+        Some(id) => Some(invoice_state(tx, engine, customer, id).await?),
+        None => None,
+    };
+    let mut facts = AdjustmentFacts::default();
+    match (request, &invoice) {
+        (AdjustmentRequest::CreditMemo { lines, .. }, Some(invoice)) => {
+            for (line_id, _) in lines {
+                facts
+                    .creditable_minor
+                    .push(creditable(tx, invoice.id, *line_id).await?);
+            }
+        }
+        (AdjustmentRequest::Refund { source, .. }, _) => match source {
+            RefundSource::UnappliedCredit => {
+                facts.unapplied_credit_minor = unapplied_credit_in(&mut **tx, customer, currency)
+                    .await?
+                    .to_minor();
+            }
+            RefundSource::Invoice(invoice_id) => {
+                facts.refunded_from_invoice_limit_minor =
+                    refundable_on_invoice(tx, *invoice_id).await?;
+            }
+        },
+        (AdjustmentRequest::Void { .. }, Some(invoice)) => {
+            facts.invoice_has_activity = has_activity(tx, invoice.id).await?;
+            facts.issuance = Some(issuance_entry(tx, &invoice.number, currency).await?);
+        }
+        _ => {}
     }
+    facts.invoice = invoice;
+    Ok(facts)
 }
 
 async fn invoice_state(
@@ -335,7 +222,7 @@ async fn invoice_state(
     engine: Engine,
     customer_id: i64,
     invoice_id: i64,
-) -> Result<InvoiceState, CashError> {
+) -> Result<InvoiceFacts, CashError> {
     let lock = if engine == Engine::Postgres {
         " FOR UPDATE"
     } else {
@@ -353,7 +240,8 @@ async fn invoice_state(
     if row.try_get::<Option<String>, _>("voided_at")?.is_some() {
         return Err(AdjustmentError::InvoiceVoid(invoice_id).into());
     }
-    Ok(InvoiceState {
+    Ok(InvoiceFacts {
+        id: invoice_id,
         total_minor: row.try_get("total_minor")?,
         open_minor: row.try_get("open_minor")?,
         number: row.try_get("number")?,
@@ -406,8 +294,8 @@ async fn has_activity(tx: &mut Transaction<'_, Any>, invoice_id: i64) -> Result<
     Ok(row.try_get::<i64, _>(0)? > 0)
 }
 
-/// The issuance entry of an invoice and its lines negated.
-async fn issuance_reversal_lines(
+/// The issuance entry of an invoice and its lines.
+async fn issuance_entry(
     tx: &mut Transaction<'_, Any>,
     number: &str,
     currency: Currency,
@@ -429,7 +317,7 @@ async fn issuance_reversal_lines(
             Account::from_code(&code).ok_or_else(|| DbError::Corrupt(format!("account {code}")))?;
         lines.push(EntryLine {
             account,
-            amount: Money::from_minor(-row.try_get::<i64, _>("amount_minor")?, currency),
+            amount: Money::from_minor(row.try_get::<i64, _>("amount_minor")?, currency),
             customer_id: row.try_get("customer_id")?,
             invoice_id: row.try_get("invoice_id")?,
         });
