@@ -31,6 +31,8 @@ pub mod audit;
 pub mod chargebacks;
 #[cfg(feature = "ssr")]
 pub mod db;
+#[cfg(test)]
+mod module_graph;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]

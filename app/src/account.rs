@@ -48,7 +48,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     }
     let ctx = crate::context::app();
     let caller =
-        ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::session::client_ip())
+        ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::request::client_ip())
             .await?;
     crate::session::start(&caller)
 }
@@ -57,9 +57,9 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let ctx = crate::context::app();
     if let Some(caller) = crate::session::caller() {
-        ledgerport::auth::store::sign_out(&ctx.db, &caller, &crate::session::client_ip()).await?;
+        ledgerport::auth::store::sign_out(&ctx.db, &caller, &crate::request::client_ip()).await?;
     }
-    crate::session::add_response_header(http::header::SET_COOKIE, &ctx.cookie.clear());
+    crate::request::add_response_header(http::header::SET_COOKIE, &ctx.cookie.clear());
     leptos_axum::redirect("/sign-in");
     Ok(())
 }
@@ -74,7 +74,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         LinkPurpose::Invitation,
         &token,
         &password,
-        &crate::session::client_ip(),
+        &crate::request::client_ip(),
     )
     .await?;
     crate::session::start(&caller)
@@ -88,7 +88,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
     let queued = request_password_reset(
         &ctx.db,
         &email,
-        &crate::session::client_ip(),
+        &crate::request::client_ip(),
         &LinkBase(&ctx.public_base_url),
     )
     .await?;
@@ -108,7 +108,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
         LinkPurpose::PasswordReset,
         &token,
         &password,
-        &crate::session::client_ip(),
+        &crate::request::client_ip(),
     )
     .await?;
     crate::session::start(&caller)
@@ -123,7 +123,7 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
         &caller,
         &current,
         &new,
-        &crate::session::client_ip(),
+        &crate::request::client_ip(),
     )
     .await?;
     leptos_axum::redirect("/profile?changed=1");

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 pub struct AppContext {
     pub db: Db,
     pub keys: SigningKeys,
-    pub cookie: crate::session::SessionCookie,
+    pub cookie: crate::cookie::SessionCookie,
     /// Links in messages point here (PUBLIC_BASE_URL).
     pub public_base_url: String,
     /// Development without SMTP: queued messages are also written to the log.

@@ -76,7 +76,7 @@ impl FromServerFnError for AppError {
     #[cfg(feature = "ssr")]
     fn ser(&self) -> leptos::server_fn::Bytes {
         use leptos::server_fn::Encodes;
-        let from_html_form = crate::session::is_plain_form_post();
+        let from_html_form = crate::request::is_plain_form_post();
         if !from_html_form
             && let (Some(response), Ok(status)) = (
                 leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),

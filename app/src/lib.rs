@@ -17,6 +17,10 @@ pub mod status;
 #[cfg(feature = "ssr")]
 pub mod context;
 #[cfg(feature = "ssr")]
+pub mod cookie;
+#[cfg(feature = "ssr")]
+pub mod request;
+#[cfg(feature = "ssr")]
 pub mod session;
 
 use leptos::prelude::*;
@@ -183,7 +187,7 @@ fn set_content_security_policy() {
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     );
-    crate::session::add_response_header(http::header::CONTENT_SECURITY_POLICY, &policy);
+    crate::request::add_response_header(http::header::CONTENT_SECURITY_POLICY, &policy);
 }
 
 #[cfg(feature = "hydrate")]

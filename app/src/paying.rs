@@ -110,7 +110,7 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
         .map_err(|e| AppError::Unavailable(crate::errors::sentence(&e.to_string())))?;
     ledgerport::checkout::store::attach_provider_session(&ctx.db, &checkout_id, &hosted.session_id)
         .await?;
-    if crate::session::is_plain_form_post() {
+    if crate::request::is_plain_form_post() {
         leptos_axum::redirect(&hosted.url);
     }
     Ok(hosted.url)
@@ -145,7 +145,7 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
             .collect();
         format!("/pay?{}", query.join("&"))
     };
-    if crate::session::is_plain_form_post() {
+    if crate::request::is_plain_form_post() {
         leptos_axum::redirect(&next);
     }
     Ok(next)

@@ -18,7 +18,7 @@ use ledgerport::payments::history::PaymentFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 const OPENAPI: &str = include_str!("api/openapi.json");
 

@@ -20,7 +20,7 @@ use ledgerport::disputes::{
 use ledgerport::money::{Currency, Money};
 
 use crate::guard::SignedIn;
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 /// Three attachments at the limit plus the text fields.
 const UPLOAD_LIMIT: usize = ATTACHMENTS_PER_MESSAGE * ATTACHMENT_MAX_BYTES + 1024 * 1024;

@@ -20,7 +20,7 @@ use ledgerport::reports::{Aging, Statement};
 use serde::Deserialize;
 
 use crate::guard::ContactSession;
-use crate::http::ServerState;
+use crate::state::ServerState;
 use pdf::{Cell, Document, MARGIN, PAGE_WIDTH};
 
 /// The document routes; they need the session, so the router mounts them inside its layer.

@@ -3,7 +3,8 @@
 
 use std::net::SocketAddr;
 
-use app::session::{ClientAddress, CurrentCaller};
+use app::request::ClientAddress;
+use app::session::CurrentCaller;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use ledgerport::auth::RENEW_AFTER_SECONDS;
 use ledgerport::auth::store::resolve_session;
 
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 /// Resolves the session cookie into the request's `CurrentCaller`, and renews the token of an
 /// active session once it is older than a minute (sliding idle timeout).

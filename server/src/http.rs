@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use app::context::AppContext;
-use app::session::SessionCookie;
+use app::cookie::SessionCookie;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::State;
@@ -29,6 +29,7 @@ use ledgerport::checkout::PaymentProvider;
 use crate::config::{Config, PaymentProvider as PaymentProviderConfig};
 use crate::guard;
 use crate::sandbox::SandboxProvider;
+use crate::state::ServerState;
 use crate::stripe::{StripeProvider, StripeSettings};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,18 +49,6 @@ pub enum ServeError {
     Mail(String),
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
-}
-
-/// Everything a handler may need, shared by the axum router and the Leptos context.
-#[derive(Clone, Debug)]
-pub struct ServerState {
-    pub leptos: LeptosOptions,
-    pub app: AppContext,
-    /// `scheme://host[:port]` of PUBLIC_BASE_URL, for same-origin checks.
-    pub public_origin: String,
-    pub https: bool,
-    /// Verifies provider webhooks (and signs the sandbox's events).
-    pub webhook_secret: Vec<u8>,
 }
 
 /// Settings the router needs beyond the database.
@@ -143,12 +132,6 @@ fn origin_of(url: &str) -> String {
             None => url.to_string(),
         },
         None => url.to_string(),
-    }
-}
-
-impl axum::extract::FromRef<ServerState> for LeptosOptions {
-    fn from_ref(state: &ServerState) -> Self {
-        state.leptos.clone()
     }
 }
 

@@ -11,7 +11,7 @@ use ledgerport::imports::store::upload;
 
 use crate::disputes::Refusal;
 use crate::guard::SignedIn;
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
     vec![(

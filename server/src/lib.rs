@@ -11,6 +11,7 @@ pub mod imports;
 pub mod jobs;
 pub mod mail;
 pub mod sandbox;
+pub mod state;
 pub mod stripe;
 mod telemetry;
 pub mod webhooks;

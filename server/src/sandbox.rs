@@ -28,7 +28,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::guard::ContactSession;
-use crate::http::ServerState;
+use crate::state::ServerState;
 use crate::webhooks::{CHECKOUT_METADATA_KEY, WebhookError, receive, signature};
 
 /// The sandbox provider: its hosted page is `/sandbox/checkout/{id}` on the portal itself, and

@@ -19,7 +19,7 @@ use ledgerport::db::{Db, DbError, Engine};
 use ledgerport::refunds::posting::post_refund_in;
 use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, settle_in};
 
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 /// The metadata key naming our checkout in Stripe objects.
 pub const CHECKOUT_METADATA_KEY: &str = "ledgerport_payment_id";

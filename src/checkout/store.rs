@@ -1,5 +1,5 @@
 //! The pay flow in the database: review the customer's choice, open a checkout, apply credit
-//! first, and read a checkout back. Settling it from provider events is `crate::settlement`.
+//! first, and read a checkout back. Provider events settle it in the settlement module.
 
 use chrono::NaiveDate;
 use sqlx::Row;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{DocumentError, attachment, cell, plain, today};
 use crate::guard::SignedIn;
-use crate::http::ServerState;
+use crate::state::ServerState;
 
 #[derive(Deserialize)]
 pub(super) struct Period {
