@@ -75,6 +75,9 @@ async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> Te
         db,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A request the server never answers fails its test, naming the URL, instead of
+            // stalling the whole run.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap(),
     }
