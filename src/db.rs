@@ -336,18 +336,18 @@ impl Conditions {
         }
     }
 
-    /// Binds the values in their numbered order.
-    pub fn bind<'q>(
-        &self,
-        mut query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    /// The values in their numbered order, for `sqlx::query_with` or `sqlx::query_as_with`.
+    pub fn arguments(&self) -> Result<sqlx::any::AnyArguments<'static>, DbError> {
+        use sqlx::Arguments;
+        let mut arguments = sqlx::any::AnyArguments::default();
         for param in &self.params {
-            query = match param {
-                Param::Text(text) => query.bind(text.clone()),
-                Param::Int(value) => query.bind(*value),
-            };
+            match param {
+                Param::Text(text) => arguments.add(text.clone()),
+                Param::Int(value) => arguments.add(*value),
+            }
+            .map_err(|e| DbError::Query(sqlx::Error::Encode(e)))?;
         }
-        query
+        Ok(arguments)
     }
 }
 

@@ -359,13 +359,16 @@ pub struct DisputableLine {
 
 /// One row of a dispute list (the customer's list and the staff queue).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DisputeRow {
     pub id: i64,
     pub customer_id: i64,
     pub customer_name: String,
     pub invoice_id: i64,
     pub invoice_number: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: DisputeStatus,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: Currency,
     pub disputed_minor: i64,
     pub credited_minor: i64,
@@ -377,18 +380,22 @@ pub struct DisputeRow {
 
 /// One disputed line with the invoice line it is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DisputeLineView {
     pub invoice_line_id: i64,
     pub line_no: i64,
     pub description: String,
     /// The line's gross amount (net + tax).
+    #[cfg_attr(feature = "ssr", sqlx(rename = "gross"))]
     pub line_total_minor: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub reason: DisputeReason,
     pub amount_minor: i64,
     pub proposed_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AttachmentMeta {
     pub id: i64,
     pub file_name: String,

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 
-use super::{DisputeError, DisputeLineView, DisputeReason, DisputeStatus, Side};
+use super::{DisputeError, DisputeLineView, DisputeStatus, Side};
 use crate::db::DbError;
 use crate::money::Currency;
 use crate::receivables::store::CashError;
@@ -144,7 +144,7 @@ pub(super) async fn lines_view(
     conn: &mut sqlx::AnyConnection,
     dispute_id: i64,
 ) -> Result<Vec<DisputeLineView>, DisputeStoreError> {
-    sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT dl.invoice_line_id, l.line_no, l.description, l.net_minor + l.tax_minor AS gross, \
          dl.reason, dl.amount_minor, dl.proposed_minor FROM dispute_lines dl \
          JOIN invoice_lines l ON l.id = dl.invoice_line_id WHERE dl.dispute_id = $1 \
@@ -152,22 +152,7 @@ pub(super) async fn lines_view(
     )
     .bind(dispute_id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        let reason: String = r.try_get("reason")?;
-        Ok(DisputeLineView {
-            invoice_line_id: r.try_get("invoice_line_id")?,
-            line_no: r.try_get("line_no")?,
-            description: r.try_get("description")?,
-            line_total_minor: r.try_get("gross")?,
-            reason: DisputeReason::parse(&reason)
-                .ok_or_else(|| DbError::Corrupt(format!("dispute reason {reason:?}")))?,
-            amount_minor: r.try_get("amount_minor")?,
-            proposed_minor: r.try_get("proposed_minor")?,
-        })
-    })
-    .collect()
+    .await?)
 }
 
 pub(super) fn parse_status(text: &str) -> Result<DisputeStatus, DisputeStoreError> {

@@ -64,20 +64,18 @@ pub async fn list_invoices(
     let page = query.page.max(1);
     let offset = i64::from(page - 1) * i64::from(per_page);
 
-    let matching: i64 = conditions
-        .bind(sqlx::query(&format!(
-            "SELECT count(*) FROM invoices {filter}"
-        )))
+    let count_sql = format!("SELECT count(*) FROM invoices {filter}");
+    let matching: i64 = sqlx::query_with(&count_sql, conditions.arguments()?)
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
-    let rows = conditions
-        .bind(sqlx::query(&format!(
+    let list_sql = format!(
         "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
                 CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
-        )))
+    );
+    let rows = sqlx::query_with(&list_sql, conditions.arguments()?)
         .fetch_all(db.pool())
         .await?;
     let rows = rows

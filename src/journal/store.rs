@@ -45,8 +45,7 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
     let conditions = entry_filter(filter);
     let condition = conditions.where_clause();
     let count_sql = format!("SELECT count(*) FROM journal_entries e {condition}");
-    let matching: i64 = conditions
-        .bind(sqlx::query(&count_sql))
+    let matching: i64 = sqlx::query_with(&count_sql, conditions.arguments()?)
         .fetch_one(db.pool())
         .await?
         .try_get(0)?;
@@ -54,8 +53,7 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
         "{ENTRY_SELECT} {condition} ORDER BY e.effective_date DESC, e.id DESC \
          LIMIT {JOURNAL_PER_PAGE} OFFSET {offset}"
     );
-    let rows = conditions
-        .bind(sqlx::query(&list_sql))
+    let rows = sqlx::query_with(&list_sql, conditions.arguments()?)
         .fetch_all(db.pool())
         .await?;
     let entries = with_lines(db, &rows).await?;

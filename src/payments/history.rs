@@ -167,8 +167,7 @@ pub mod store {
             filter.limit.clamp(1, 1000),
             filter.offset.max(0)
         );
-        let rows = conditions
-            .bind(sqlx::query(&sql))
+        let rows = sqlx::query_with(&sql, conditions.arguments()?)
             .fetch_all(db.pool())
             .await?;
         let ids: Vec<i64> = rows

@@ -277,32 +277,27 @@ pub async fn attachment(
     )))
 }
 
+/// An attachment's listing and the message it came with.
+#[derive(sqlx::FromRow)]
+struct MessageAttachment {
+    message_id: i64,
+    #[sqlx(flatten)]
+    meta: AttachmentMeta,
+}
+
 async fn thread(
     conn: &mut sqlx::AnyConnection,
     dispute_id: i64,
     scope: Scope,
 ) -> Result<Vec<ThreadItem>, DisputeStoreError> {
     let staff = scope == Scope::Staff;
-    let attachments: Vec<(i64, AttachmentMeta)> = sqlx::query(
+    let attachments: Vec<MessageAttachment> = sqlx::query_as(
         "SELECT id, message_id, file_name, content_type, size_bytes FROM dispute_attachments \
          WHERE dispute_id = $1 ORDER BY id",
     )
     .bind(dispute_id)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| {
-        Ok((
-            r.try_get("message_id")?,
-            AttachmentMeta {
-                id: r.try_get("id")?,
-                file_name: r.try_get("file_name")?,
-                content_type: r.try_get("content_type")?,
-                size_bytes: r.try_get("size_bytes")?,
-            },
-        ))
-    })
-    .collect::<Result<_, sqlx::Error>>()?;
+    .await?;
     let mut items: Vec<(String, i64, ThreadItem)> = Vec::new();
     for r in sqlx::query(
         "SELECT m.id, m.visibility, m.body, m.created_at, u.display_name FROM dispute_messages m \
@@ -333,8 +328,8 @@ async fn thread(
                 at,
                 attachments: attachments
                     .iter()
-                    .filter(|(message, _)| *message == id)
-                    .map(|(_, meta)| meta.clone())
+                    .filter(|a| a.message_id == id)
+                    .map(|a| a.meta.clone())
                     .collect(),
             },
         ));
@@ -382,14 +377,13 @@ async fn row_query(
         Scope::Customer(c) => Some(c),
         Scope::Staff => None,
     };
-    let row = sqlx::query(&format!(
+    Ok(sqlx::query_as(&format!(
         "{ROW_COLUMNS} WHERE d.id = $1 AND ($2 IS NULL OR d.customer_id = $2)"
     ))
     .bind(dispute_id)
     .bind(customer)
     .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(dispute_row).transpose()
+    .await?)
 }
 
 async fn rows_where(
@@ -401,29 +395,7 @@ async fn rows_where(
         "{ROW_COLUMNS} {} ORDER BY {order}, d.id LIMIT {QUEUE_LIMIT}",
         conditions.where_clause()
     );
-    conditions
-        .bind(sqlx::query(&sql))
+    Ok(sqlx::query_as_with(&sql, conditions.arguments()?)
         .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(dispute_row)
-        .collect()
-}
-
-fn dispute_row(r: &sqlx::any::AnyRow) -> Result<DisputeRow, DisputeStoreError> {
-    Ok(DisputeRow {
-        id: r.try_get("id")?,
-        customer_id: r.try_get("customer_id")?,
-        customer_name: r.try_get("customer_name")?,
-        invoice_id: r.try_get("invoice_id")?,
-        invoice_number: r.try_get("invoice_number")?,
-        status: parse_status(&r.try_get::<String, _>("status")?)?,
-        currency: crate::db::currency(&r.try_get::<String, _>("currency")?)?,
-        disputed_minor: r.try_get("disputed_minor")?,
-        credited_minor: r.try_get("credited_minor")?,
-        assignee: r.try_get("assignee")?,
-        opened_at: r.try_get("opened_at")?,
-        last_customer_message_at: r.try_get("last_customer_message_at")?,
-        status_changed_at: r.try_get("status_changed_at")?,
-    })
+        .await?)
 }
