@@ -27,7 +27,8 @@ pub struct AdjustmentFacts {
     pub refunded_from_invoice_limit_minor: i64,
     /// Payments or adjustments touched the invoice (it can no longer be voided).
     pub invoice_has_activity: bool,
-    /// The invoice's issuance entry and its lines: a void posts them negated.
+    /// The invoice's issuance entry and its lines: a void posts them negated. Read for an
+    /// invoice that can still be voided (untouched).
     pub issuance: Option<(i64, Vec<EntryLine>)>,
 }
 
@@ -303,6 +304,27 @@ mod tests {
         assert!(matches!(
             plan_adjustment(&header(), &memo(euros), Currency::Usd, &facts),
             Err(AdjustmentError::WrongCurrency { .. })
+        ));
+    }
+
+    #[test]
+    fn the_lines_of_a_credit_memo_are_checked_in_order_up_to_one_that_is_not_on_the_invoice() {
+        let memo = |first: i64| AdjustmentRequest::CreditMemo {
+            invoice_id: 5,
+            lines: vec![(51, usd(first)), (99, usd(100))],
+        };
+        // The store read line 51 and stopped at 99, which is not on the invoice.
+        let facts = AdjustmentFacts {
+            creditable_minor: vec![10_000],
+            ..facts(100_000)
+        };
+        assert_eq!(
+            plan_adjustment(&header(), &memo(100), Currency::Usd, &facts),
+            Err(AdjustmentError::LineNotOnInvoice(99))
+        );
+        assert!(matches!(
+            plan_adjustment(&header(), &memo(10_001), Currency::Usd, &facts),
+            Err(AdjustmentError::OverCredit { line: 51, .. })
         ));
     }
 

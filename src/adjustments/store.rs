@@ -190,10 +190,13 @@ async fn adjustment_facts(
     let mut facts = AdjustmentFacts::default();
     match (request, &invoice) {
         (AdjustmentRequest::CreditMemo { lines, .. }, Some(invoice)) => {
+            // Up to the first line that is not on the invoice: the plan refuses it there, after
+            // the lines before it were checked.
             for (line_id, _) in lines {
-                facts
-                    .creditable_minor
-                    .push(creditable(tx, invoice.id, *line_id).await?);
+                match creditable(tx, invoice.id, *line_id).await? {
+                    Some(available) => facts.creditable_minor.push(available),
+                    None => break,
+                }
             }
         }
         (AdjustmentRequest::Refund { source, .. }, _) => match source {
@@ -208,8 +211,13 @@ async fn adjustment_facts(
             }
         },
         (AdjustmentRequest::Void { .. }, Some(invoice)) => {
-            facts.invoice_has_activity = has_activity(tx, invoice.id).await?;
-            facts.issuance = Some(issuance_entry(tx, &invoice.number, currency).await?);
+            // The issuance is read only for an invoice that can still be voided.
+            if invoice.open_minor == invoice.total_minor {
+                facts.invoice_has_activity = has_activity(tx, invoice.id).await?;
+                if !facts.invoice_has_activity {
+                    facts.issuance = Some(issuance_entry(tx, &invoice.number, currency).await?);
+                }
+            }
         }
         _ => {}
     }
@@ -248,12 +256,13 @@ async fn invoice_state(
     })
 }
 
-/// What is left to credit on a line: its gross amount less earlier credit memos on it.
+/// What is left to credit on a line: its gross amount less earlier credit memos on it; `None`
+/// when the line is not on the invoice.
 async fn creditable(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
     line_id: i64,
-) -> Result<i64, CashError> {
+) -> Result<Option<i64>, CashError> {
     let row = sqlx::query(
         "SELECT l.net_minor + l.tax_minor - COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) \
          FROM adjustment_lines a WHERE a.invoice_line_id = l.id), 0) \
@@ -262,9 +271,8 @@ async fn creditable(
     .bind(line_id)
     .bind(invoice_id)
     .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(AdjustmentError::LineNotOnInvoice(line_id))?;
-    Ok(row.try_get(0)?)
+    .await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 /// Cash applied to the invoice less what was already refunded from it.

@@ -143,7 +143,8 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
     let raw: RawEvent =
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     let object = &raw.data.object;
-    let day = event_date(raw.created)?;
+    // Only events that move money need a valid date.
+    let day = || event_date(raw.created);
     let checkout_id = fields::<Ours>(object)
         .ok()
         .and_then(|ours| ours.metadata.get(CHECKOUT_METADATA_KEY).cloned())
@@ -155,7 +156,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 currency: currency(&charge.currency)?,
                 payment_intent: charge.payment_intent,
                 cumulative_minor: charge.amount_refunded,
-                refunded_on: day,
+                refunded_on: day()?,
             }
         }
         ("charge.dispute.created", _) => {
@@ -165,11 +166,13 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 dispute_id: dispute.id,
                 payment_intent: dispute.payment_intent,
                 amount_minor: dispute.amount,
-                opened: day,
+                opened: day()?,
             }
         }
         ("charge.dispute.closed", _) => {
-            let won = match fields::<DisputeStatus>(object)?.status.as_deref() {
+            // A status of another shape is no decision, as an absent one.
+            let status = fields::<DisputeStatus>(object).ok().and_then(|d| d.status);
+            let won = match status.as_deref() {
                 Some("won") => true,
                 Some("lost") => false,
                 _ => return Ok(envelope(raw.id, raw.kind, ProviderEvent::NoMoney)),
@@ -181,13 +184,17 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 payment_intent: dispute.payment_intent,
                 amount_minor: dispute.amount,
                 won,
-                decided: day,
+                decided: day()?,
             }
         }
         // Only our own checkouts move money from here on.
         (_, None) => ProviderEvent::NoMoney,
         ("checkout.session.completed", Some(_))
-            if fields::<SessionStatus>(object)?.payment_status.as_deref() != Some("paid") =>
+            if fields::<SessionStatus>(object)
+                .ok()
+                .and_then(|s| s.payment_status)
+                .as_deref()
+                != Some("paid") =>
         {
             ProviderEvent::NoMoney
         }
@@ -198,7 +205,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 currency: currency(&session.currency)?,
                 payment_intent: session.payment_intent,
                 amount_minor: session.amount_total,
-                received: day,
+                received: day()?,
             }
         }
         ("payment_intent.succeeded", Some(id)) => {
@@ -208,7 +215,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 currency: currency(&intent.currency)?,
                 payment_intent: intent.id,
                 amount_minor: intent.amount_received,
-                received: day,
+                received: day()?,
             }
         }
         ("payment_intent.payment_failed" | "checkout.session.async_payment_failed", Some(id)) => {
@@ -236,7 +243,13 @@ fn envelope(id: String, kind: String, event: ProviderEvent) -> Envelope {
     Envelope { id, kind, event }
 }
 
+/// The fields `T` names, from Stripe's object (never from an array read by position).
 fn fields<T: DeserializeOwned>(object: &Value) -> Result<T, WebhookError> {
+    if !object.is_object() {
+        return Err(WebhookError::Malformed(
+            "data.object is not an object".into(),
+        ));
+    }
     T::deserialize(object).map_err(|e| WebhookError::Malformed(format!("data.object: {e}")))
 }
 
@@ -341,6 +354,26 @@ mod tests {
             parse(b"{\"id\": \"evt_1\"}"),
             Err(WebhookError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn an_event_that_moves_no_money_is_recorded_whatever_else_it_carries() {
+        let odd_time = json!({"id": "evt_2", "type": "customer.updated", "created": i64::MAX,
+                              "data": {"object": {}}});
+        let parsed = parse(odd_time.to_string().as_bytes()).unwrap();
+        assert_eq!(parsed.event, ProviderEvent::NoMoney);
+        let odd_status = parse(&event(
+            "charge.dispute.closed",
+            json!({"id": "dp_1", "status": 7}),
+        ))
+        .unwrap();
+        assert_eq!(odd_status.event, ProviderEvent::NoMoney);
+        let not_an_object = parse(&event(
+            "checkout.session.expired",
+            json!([{ CHECKOUT_METADATA_KEY: "chk_1" }]),
+        ))
+        .unwrap();
+        assert_eq!(not_an_object.event, ProviderEvent::NoMoney);
     }
 
     #[test]
