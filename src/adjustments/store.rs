@@ -210,13 +210,13 @@ async fn adjustment_facts(
                     refundable_on_invoice(tx, *invoice_id).await?;
             }
         },
-        (AdjustmentRequest::Void { .. }, Some(invoice)) => {
-            // The issuance is read only for an invoice that can still be voided.
-            if invoice.open_minor == invoice.total_minor {
-                facts.invoice_has_activity = has_activity(tx, invoice.id).await?;
-                if !facts.invoice_has_activity {
-                    facts.issuance = Some(issuance_entry(tx, &invoice.number, currency).await?);
-                }
+        // The issuance is read only for an invoice that can still be voided.
+        (AdjustmentRequest::Void { .. }, Some(invoice))
+            if invoice.open_minor == invoice.total_minor =>
+        {
+            facts.invoice_has_activity = has_activity(tx, invoice.id).await?;
+            if !facts.invoice_has_activity {
+                facts.issuance = Some(issuance_entry(tx, &invoice.number, currency).await?);
             }
         }
         _ => {}
