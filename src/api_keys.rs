@@ -39,11 +39,7 @@ pub mod store {
         Db(#[from] DbError),
     }
 
-    impl From<sqlx::Error> for ApiKeyError {
-        fn from(e: sqlx::Error) -> Self {
-            ApiKeyError::Db(DbError::Query(e))
-        }
-    }
+    crate::from_sqlx_error!(ApiKeyError);
 
     /// Creates a key; returns its id and the key, which is shown once and never again.
     pub async fn create(

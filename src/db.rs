@@ -66,6 +66,19 @@ impl DbError {
     }
 }
 
+/// Lets `?` turn a query's `sqlx::Error` into a use case's error whose database variant is
+/// `Db(DbError)`, so every store error reaches the database through the one [`DbError`].
+#[macro_export]
+macro_rules! from_sqlx_error {
+    ($error:ty) => {
+        impl From<sqlx::Error> for $error {
+            fn from(e: sqlx::Error) -> Self {
+                Self::Db($crate::db::DbError::Query(e))
+            }
+        }
+    };
+}
+
 /// A cloneable handle to the pool; cheap to pass into every request.
 #[derive(Clone, Debug)]
 pub struct Db {

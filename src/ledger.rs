@@ -47,7 +47,8 @@ impl Account {
         Account::ChargebackLosses,
     ];
 
-    pub fn code(self) -> &'static str {
+    /// The account's code in the chart; queries that read one account by code take it from here.
+    pub const fn code(self) -> &'static str {
         match self {
             Account::Bank => "1000",
             Account::AccountsReceivable => "1100",

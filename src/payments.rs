@@ -131,6 +131,24 @@ crate::text_enum! {
 }
 
 impl PaymentMethod {
+    /// The methods staff record from a remittance advice, in the order their form offers them.
+    pub const RECORDED_BY_STAFF: [PaymentMethod; 4] = [
+        PaymentMethod::Cheque,
+        PaymentMethod::Wire,
+        PaymentMethod::Ach,
+        PaymentMethod::Cash,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "Card",
+            PaymentMethod::Ach => "ACH",
+            PaymentMethod::Cheque => "Cheque",
+            PaymentMethod::Wire => "Wire transfer",
+            PaymentMethod::Cash => "Cash",
+        }
+    }
+
     /// Card and ACH money arrives through Stripe; the rest straight at the bank.
     pub fn cash_account(self) -> Account {
         match self {

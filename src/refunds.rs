@@ -81,11 +81,7 @@ pub enum RefundError {
 }
 
 #[cfg(feature = "ssr")]
-impl From<sqlx::Error> for RefundError {
-    fn from(e: sqlx::Error) -> Self {
-        RefundError::Db(crate::db::DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(RefundError);
 
 /// A reason as typed: trimmed, present and not too long.
 pub fn parse_reason(text: &str) -> Result<String, RefundError> {

@@ -33,11 +33,7 @@ pub enum SeedError {
     Invalid(String),
 }
 
-impl From<sqlx::Error> for SeedError {
-    fn from(e: sqlx::Error) -> Self {
-        SeedError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(SeedError);
 
 impl From<InvoiceError> for SeedError {
     fn from(e: InvoiceError) -> Self {

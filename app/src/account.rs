@@ -1,5 +1,8 @@
 //! Signing in and out, invitations, password resets and "my profile".
 
+pub mod profile;
+pub mod sign_in;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,7 @@
 //! The AR staff side: customers and their contacts, invitations, roles, the outbox.
 
+pub mod pages;
+
 use ledgerport::auth::ContactSummary;
 use ledgerport::customers::CustomerRow;
 use ledgerport::outbox::OutboxMessage;

@@ -1,6 +1,8 @@
 //! The books as AR staff read them: the aging report, the journal, the trial balance, ledger
 //! health and the audit log. Read-only; each call is one engine query.
 
+pub mod pages;
+
 use chrono::NaiveDate;
 use ledgerport::journal::{AuditRow, JournalPage};
 use ledgerport::payments::history::PaymentView;

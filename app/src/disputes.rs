@@ -1,6 +1,8 @@
 //! Reading disputes, for the customer's pages and the staff queue. Changes go through the plain
 //! form posts in the server's `disputes` module (they carry file uploads).
 
+pub mod pages;
+
 use ledgerport::disputes::{DisputeDetail, DisputeForm, DisputeRow, DisputeStatus};
 use ledgerport::money::Currency;
 use leptos::prelude::*;

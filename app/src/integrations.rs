@@ -1,6 +1,8 @@
 //! Getting invoices in: CSV imports (preview, then commit all or nothing) and the API keys ERPs
 //! use. The upload itself is a plain multipart post (`server/src/imports.rs`).
 
+pub mod pages;
+
 use ledgerport::api_keys::ApiKeyRow;
 use ledgerport::imports::ImportPreview;
 use leptos::prelude::*;

@@ -4,15 +4,14 @@
 pub mod account;
 pub mod admin;
 pub mod books;
+pub mod components;
 pub mod disputes;
 pub mod errors;
 pub mod format;
-pub mod forms;
+pub mod home;
 pub mod integrations;
-pub mod pages;
 pub mod paying;
 pub mod portal;
-pub mod status;
 
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -28,22 +27,24 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::account::profile::ProfilePage;
+use crate::account::sign_in::{
+    AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInPage,
+};
 use crate::account::who_am_i;
-use crate::pages::admin::{AdminCustomerPage, AdminHomePage, OutboxPage};
-use crate::pages::books::{
+use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
     ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
 };
-use crate::pages::disputes::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
-use crate::pages::integrations::{ApiKeysPage, ImportPage, ImportsPage};
-use crate::pages::pay::{CheckoutPage, PayPage};
-use crate::pages::portal::{
+use crate::components::NotFound;
+use crate::disputes::pages::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
+use crate::home::HomePage;
+use crate::integrations::pages::{ApiKeysPage, ImportPage, ImportsPage};
+use crate::paying::pages::{CheckoutPage, PayPage};
+use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
-use crate::pages::sign_in::{
-    AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInPage,
-};
-use crate::pages::{home::HomePage, not_found::NotFound, profile::ProfilePage};
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -1,6 +1,8 @@
 //! Paying online: review where the money goes, hand off to the provider's hosted page, and
 //! follow the checkout until the provider's event has posted it.
 
+pub mod pages;
+
 use ledgerport::checkout::{CheckoutView, PaymentReview};
 use leptos::prelude::*;
 

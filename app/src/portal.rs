@@ -1,6 +1,8 @@
 //! What a customer contact reads: the account summary, invoices, statements and payments.
 //! Every function takes the account from the session, never from the browser.
 
+pub mod pages;
+
 use chrono::NaiveDate;
 use ledgerport::invoices::views::{InvoiceDetail, InvoicePage};
 use ledgerport::payments::history::PaymentView;

@@ -67,11 +67,7 @@ pub enum AccessError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for AccessError {
-    fn from(e: sqlx::Error) -> Self {
-        AccessError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(AccessError);
 
 /// Where links point: `{base}/accept-invitation?token=…` and `{base}/reset-password?token=…`.
 pub struct LinkBase<'a>(pub &'a str);

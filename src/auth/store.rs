@@ -27,11 +27,7 @@ pub enum AuthError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
-        AuthError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(AuthError);
 
 /// A hash to verify against when the email is unknown, so both cases take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jt8sx3dwn7G1HgQbkQ7lLh0o6HkbAjW1kEYaaS2hXQ";

@@ -33,11 +33,7 @@ pub enum CheckoutStoreError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for CheckoutStoreError {
-    fn from(e: sqlx::Error) -> Self {
-        CheckoutStoreError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(CheckoutStoreError);
 
 /// Checks the customer's choice against the invoices as they are now and computes where the
 /// money goes, discounts included. Nothing is written.

@@ -35,11 +35,7 @@ pub enum OpenAccountError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for OpenAccountError {
-    fn from(e: sqlx::Error) -> Self {
-        OpenAccountError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(OpenAccountError);
 
 /// Staff open a customer account: inserted and audited in one transaction.
 pub async fn open_account(

@@ -39,11 +39,7 @@ pub enum DisputeStoreError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for DisputeStoreError {
-    fn from(e: sqlx::Error) -> Self {
-        DisputeStoreError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(DisputeStoreError);
 
 /// Who reads: a customer's contact sees that customer's disputes without internal notes;
 /// staff see everything.

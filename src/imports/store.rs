@@ -38,11 +38,7 @@ pub enum ImportError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for ImportError {
-    fn from(e: sqlx::Error) -> Self {
-        ImportError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(ImportError);
 
 /// Keeps an uploaded file for preview; returns the import's id.
 pub async fn upload(

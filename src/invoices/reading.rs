@@ -11,6 +11,7 @@ use super::views::{
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Conditions, Db, DbError, date_text, parse_date};
+use crate::ledger::{Account, EntryKind};
 
 /// One page of the customer's invoices. `None` when the customer does not exist.
 pub async fn list_invoices(
@@ -152,26 +153,29 @@ pub async fn invoice_detail(
     })
     .collect::<Result<Vec<_>, sqlx::Error>>()?;
     // Everything posted to this invoice's receivable after it was issued.
-    let activity = sqlx::query(
+    let activity_sql = format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
-         WHERE l.invoice_id = $1 AND l.account_code = '1100' AND e.kind <> 'invoice_issued' \
+         WHERE l.invoice_id = $1 AND l.account_code = '{}' AND e.kind <> '{}' \
          GROUP BY e.id, e.effective_date, e.kind, e.memo HAVING sum(l.amount_minor) <> 0 \
          ORDER BY e.effective_date, e.id",
-    )
-    .bind(invoice_id)
-    .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(InvoiceActivity {
-            date: parse_date(&r.try_get::<String, _>("effective_date")?)?,
-            kind: r.try_get("kind")?,
-            description: r.try_get("memo")?,
-            amount_minor: r.try_get("amount")?,
+        Account::AccountsReceivable.code(),
+        EntryKind::InvoiceIssued.as_str(),
+    );
+    let activity = sqlx::query(&activity_sql)
+        .bind(invoice_id)
+        .fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(InvoiceActivity {
+                date: parse_date(&r.try_get::<String, _>("effective_date")?)?,
+                kind: r.try_get("kind")?,
+                description: r.try_get("memo")?,
+                amount_minor: r.try_get("amount")?,
+            })
         })
-    })
-    .collect::<Result<Vec<_>, DbError>>()?;
+        .collect::<Result<Vec<_>, DbError>>()?;
     let disputes = sqlx::query(
         "SELECT id, status, disputed_minor, credited_minor FROM disputes \
          WHERE invoice_id = $1 ORDER BY id DESC",

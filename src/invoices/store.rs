@@ -24,11 +24,7 @@ pub enum IssueError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for IssueError {
-    fn from(e: sqlx::Error) -> Self {
-        IssueError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(IssueError);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IssuedInvoice {

@@ -15,11 +15,7 @@ pub enum PostError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for PostError {
-    fn from(e: sqlx::Error) -> Self {
-        PostError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(PostError);
 
 /// The result of a post: the entry id and whether it was already there (a replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,11 +30,7 @@ pub enum CashError {
     Db(#[from] DbError),
 }
 
-impl From<sqlx::Error> for CashError {
-    fn from(e: sqlx::Error) -> Self {
-        CashError::Db(DbError::Query(e))
-    }
-}
+crate::from_sqlx_error!(CashError);
 
 impl From<LedgerError> for CashError {
     fn from(e: LedgerError) -> Self {

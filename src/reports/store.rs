@@ -10,12 +10,13 @@ use super::{
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
+use crate::ledger::Account;
 use crate::money::Currency;
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
-// The chart's codes (ledger::Account), spelled out because they are part of the SQL text.
-const AR: &str = "1100";
-const UNAPPLIED: &str = "2200";
+// The chart's codes, written into the SQL text (a literal, not a parameter, so the planner sees it).
+const AR: &str = Account::AccountsReceivable.code();
+const UNAPPLIED: &str = Account::UnappliedCredit.code();
 
 /// True when nothing is posted after `as_of`, so the cached open amounts on invoices (kept in
 /// the same transaction as every posting, and re-checked by `ledger_health`) equal the ledger
@@ -502,45 +503,49 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         invoices: count("SELECT count(*) FROM invoices").await?,
         violations: Vec::new(),
     };
-    let checks: [(&str, &str); 7] = [
+    let checks: [(&str, String); 7] = [
         (
             "entry has fewer than two lines",
             "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
-             GROUP BY e.id HAVING count(l.id) < 2",
+             GROUP BY e.id HAVING count(l.id) < 2".into(),
         ),
         (
             "entry does not balance",
-            "SELECT entry_id FROM journal_lines GROUP BY entry_id, currency HAVING sum(amount_minor) <> 0",
+            "SELECT entry_id FROM journal_lines GROUP BY entry_id, currency HAVING sum(amount_minor) <> 0".into(),
         ),
         (
             "invoice open amount differs from its receivables lines",
-            "SELECT i.id FROM invoices i WHERE i.open_minor <> \
+            format!(
+                "SELECT i.id FROM invoices i WHERE i.open_minor <> \
              (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
-              WHERE l.invoice_id = i.id AND l.account_code = '1100')",
+              WHERE l.invoice_id = i.id AND l.account_code = '{AR}')"
+            ),
         ),
         (
             "invoice open amount outside 0..total",
-            "SELECT id FROM invoices WHERE open_minor < 0 OR open_minor > total_minor",
+            "SELECT id FROM invoices WHERE open_minor < 0 OR open_minor > total_minor".into(),
         ),
         (
             "customer's unapplied credit is a debit",
-            "SELECT customer_id FROM journal_lines WHERE account_code = '2200' \
-             GROUP BY customer_id HAVING sum(amount_minor) > 0",
+            format!(
+                "SELECT customer_id FROM journal_lines WHERE account_code = '{UNAPPLIED}' \
+             GROUP BY customer_id HAVING sum(amount_minor) > 0"
+            ),
         ),
         (
             "invoice's held amount differs from its active disputes",
             "SELECT i.id FROM invoices i WHERE i.held_minor <> \
              (SELECT COALESCE(CAST(sum(d.disputed_minor) AS BIGINT), 0) FROM disputes d \
-              WHERE d.invoice_id = i.id AND d.status IN ('open', 'in_review', 'proposed'))",
+              WHERE d.invoice_id = i.id AND d.status IN ('open', 'in_review', 'proposed'))".into(),
         ),
         (
             "a reversal was reversed",
             "SELECT r.id FROM journal_entries r JOIN journal_entries t ON t.id = r.reverses_entry_id \
-             WHERE t.kind = 'reversal'",
+             WHERE t.kind = 'reversal'".into(),
         ),
     ];
     for (what, sql) in checks {
-        for row in sqlx::query(sql).fetch_all(pool).await? {
+        for row in sqlx::query(&sql).fetch_all(pool).await? {
             let id: Option<i64> = row.try_get(0)?;
             report
                 .violations
@@ -556,7 +561,12 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         report.violations.push(format!("ledger does not sum to zero in {currency}: {sum}"));
     }
     // AR control equals the open invoices (invariant 5 via the cache that the check above ties to the lines).
-    let ar: i64 = count("SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '1100'").await?;
+    let ar: i64 = sqlx::query(&format!(
+        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '{AR}'"
+    ))
+    .fetch_one(pool)
+    .await?
+    .try_get(0)?;
     let open: i64 =
         count("SELECT COALESCE(CAST(sum(open_minor) AS BIGINT), 0) FROM invoices").await?;
     if ar != open {

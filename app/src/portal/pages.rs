@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::error_view;
+use crate::components::Loaded;
 use crate::errors::AppError;
 use crate::format::{date, money};
 use crate::portal::{AccountOverview, account_statement, invoice, invoices, payment, payments};
@@ -61,14 +61,9 @@ fn AgingChart(aging: Aging, currency: Currency) -> impl IntoView {
 #[component]
 pub fn AccountSummaryView(data: Resource<Result<AccountOverview, AppError>>) -> impl IntoView {
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading your account…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(overview) => summary_view(overview).into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+        <Loaded data=data loading="Loading your account…" let:overview>
+            {summary_view(overview).into_any()}
+        </Loaded>
     }
 }
 
@@ -238,14 +233,9 @@ pub fn InvoicesPage() -> impl IntoView {
             <button class="button secondary" type="submit">"Apply"</button>
             <a class="button link" href="/documents/invoices.csv" download>"Download CSV"</a>
         </form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading invoices…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(page) => invoice_table(page, state.get_untracked()).into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+        <Loaded data=list loading="Loading invoices…" let:page>
+            {invoice_table(page, state.get_untracked()).into_any()}
+        </Loaded>
     }
 }
 
@@ -304,13 +294,11 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
 
 #[component]
 pub fn InvoiceDetailPage() -> impl IntoView {
-    let id = super::id_param();
+    let id = crate::components::id_param();
     let detail = Resource::new(id, invoice);
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading invoice…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => {
+        <Loaded data=detail loading="Loading invoice…" let:d>
+            {{
                         let c = d.currency;
                         let terms = if d.discount_bp > 0 {
                             format!("{}% {} days, net {}", d.discount_bp as f64 / 100.0,
@@ -382,7 +370,7 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     <ul class="activity" data-testid="invoice-disputes">
                                         {d.disputes.iter().map(|x| view! {
                                             <li><a href=format!("/disputes/{}", x.id)>"Dispute #"{x.id}</a>" "
-                                                {crate::pages::disputes::status_badge(x.status)}" "
+                                                {crate::disputes::pages::status_badge(x.status)}" "
                                                 <span class="num">{money(x.disputed_minor, c)}</span>
                                                 {(x.credited_minor > 0).then(|| view! { <span class="muted">" credited "{money(x.credited_minor, c)}</span> })}
                                             </li>
@@ -409,11 +397,8 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                 </ol>
                             </section>
                         }.into_any()
-                    }
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -465,10 +450,8 @@ pub fn StatementsPage() -> impl IntoView {
             <a class="button link" href=move || { let (f, t) = period.get(); format!("/documents/statement.pdf?from={f}&to={t}") } download>"PDF"</a>
             <a class="button link" href=move || { let (f, t) = period.get(); format!("/documents/statement.csv?from={f}&to={t}") } download>"CSV"</a>
         </form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading statement…"</p> }>
-            {move || Suspend::new(async move {
-                match statement.await {
-                    Ok(s) => {
+        <Loaded data=statement loading="Loading statement…" let:s>
+            {{
                         let c = s.currency;
                         view! {
                             <section class="card" aria-labelledby="statement-heading" data-testid="statement">
@@ -500,11 +483,8 @@ pub fn StatementsPage() -> impl IntoView {
                             </section>
                             <section class="card"><AgingChart aging=s.aging currency=c/></section>
                         }.into_any()
-                    }
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -514,11 +494,10 @@ pub fn PaymentsPage() -> impl IntoView {
     view! {
         <Title text="Payments"/>
         <h1>"Payments"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading payments…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No payments yet."</p> }.into_any(),
-                    Ok(rows) => view! {
+        <Loaded data=list loading="Loading payments…" let:value>
+            {match value {
+                    rows if rows.is_empty() => view! { <p class="empty">"No payments yet."</p> }.into_any(),
+                    rows => view! {
                         <div class="table-wrap">
                         <table class="table" data-testid="payments">
                             <thead><tr>
@@ -538,23 +517,19 @@ pub fn PaymentsPage() -> impl IntoView {
                         </table>
                         </div>
                     }.into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                }}
+        </Loaded>
     }
 }
 
 #[component]
 pub fn ReceiptPage() -> impl IntoView {
-    let id = super::id_param();
+    let id = crate::components::id_param();
     let receipt = Resource::new(id, payment);
     view! {
         <Title text="Payment receipt"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading receipt…"</p> }>
-            {move || Suspend::new(async move {
-                match receipt.await {
-                    Ok(p) => { let c = p.currency; view! {
+        <Loaded data=receipt loading="Loading receipt…" let:p>
+            {{ let c = p.currency; view! {
                         <section class="card narrow" data-testid="receipt">
                             <h1>"Payment receipt"</h1>
                             <dl class="facts">
@@ -576,10 +551,7 @@ pub fn ReceiptPage() -> impl IntoView {
                                 })}
                             </ul>
                         </section>
-                    }.into_any() }
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }.into_any() }}
+        </Loaded>
     }
 }

@@ -1,18 +1,17 @@
 //! Staff pages: customers and contacts (invitations, roles, revocation) and the outbox.
 
+use ledgerport::payments::PaymentMethod;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::error_view;
 use crate::admin::{
     ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact,
     RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice, customer_contacts,
     customer_invoices, customer_profile, customers, outbox,
 };
-use crate::forms::form_error;
+use crate::components::{FormError, Loaded, form_error};
 use crate::integrations::RunReminders;
-use crate::pages::sign_in::FormError;
 
 #[component]
 pub fn AdminHomePage() -> impl IntoView {
@@ -23,13 +22,12 @@ pub fn AdminHomePage() -> impl IntoView {
         <Title text="Customers"/>
         <section class="card" aria-labelledby="customers-heading">
             <h1 id="customers-heading">"Customers"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Ok(rows) if rows.is_empty() => view! {
+            <Loaded data=list loading="Loading…" let:value>
+                {match value {
+                        rows if rows.is_empty() => view! {
                             <p class="empty">"No customers yet."</p>
                         }.into_any(),
-                        Ok(rows) => view! {
+                        rows => view! {
                             <div class="table-wrap">
                             <table class="table" data-testid="customers">
                                 <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th>
@@ -58,10 +56,8 @@ pub fn AdminHomePage() -> impl IntoView {
                             </table>
                             </div>
                         }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
+                    }}
+            </Loaded>
         </section>
         <section class="card narrow" aria-labelledby="new-customer-heading">
             <h2 id="new-customer-heading">"Open a customer account"</h2>
@@ -93,7 +89,7 @@ pub fn AdminHomePage() -> impl IntoView {
 
 #[component]
 pub fn AdminCustomerPage() -> impl IntoView {
-    let customer_id = super::id_param();
+    let customer_id = crate::components::id_param();
     let invite = ServerAction::<InviteContact>::new();
     let invite_error = form_error(invite);
     let change_role = ServerAction::<ChangeRole>::new();
@@ -117,10 +113,8 @@ pub fn AdminCustomerPage() -> impl IntoView {
     };
     view! {
         <Title text="Customer contacts"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match contacts.await {
-                    Ok(account) => view! {
+        <Loaded data=contacts loading="Loading…" let:account>
+            {view! {
                         <section class="card" aria-labelledby="contacts-heading">
                             <h1 id="contacts-heading">{account.name}</h1>
                             <h2>"Contacts"</h2>
@@ -162,11 +156,8 @@ pub fn AdminCustomerPage() -> impl IntoView {
                             <FormError message=Signal::derive(role_error)/>
                             <FormError message=Signal::derive(revoke_error)/>
                         </section>
-                    }.into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }.into_any()}
+        </Loaded>
         <CustomerInvoices customer_id=customer_id/>
         <ApplyCreditForm customer_id=customer_id/>
         <AccountSettingsForm customer_id=customer_id/>
@@ -240,11 +231,8 @@ fn AccountSettingsForm(
     view! {
         <section class="card narrow" aria-labelledby="account-heading">
             <h2 id="account-heading">"Account settings"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match profile.await {
-                        Err(e) => error_view(e),
-                        Ok(p) => {
+            <Loaded data=profile loading="Loading…" let:p>
+                {{
                             let limit = ledgerport::money::Money::from_minor(p.credit_limit_minor, p.currency).amount().to_string();
                             let discount = p.terms.discount_percent_text();
                             view! {
@@ -269,10 +257,8 @@ fn AccountSettingsForm(
                                     <button class="button" type="submit">"Save the account"</button>
                                 </ActionForm>
                             }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+                        }}
+            </Loaded>
         </section>
     }
 }
@@ -302,11 +288,10 @@ pub fn OutboxPage() -> impl IntoView {
             </ActionForm>
             <FormError message=Signal::derive(remind_error)/>
             {move || reminded().map(|text| view! { <p class="notice" role="status" data-testid="reminder-run">{text}</p> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match messages.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),
-                        Ok(list) => view! {
+            <Loaded data=messages loading="Loading…" let:value>
+                {match value {
+                        list if list.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),
+                        list => view! {
                             <ul class="messages" data-testid="outbox">
                                 {list.into_iter().map(|m| view! {
                                     <li class="message">
@@ -327,10 +312,8 @@ pub fn OutboxPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
+                    }}
+            </Loaded>
         </section>
     }
 }
@@ -403,12 +386,10 @@ fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static
         <section class="card" aria-labelledby="open-invoices-heading">
             <h2 id="open-invoices-heading">"Open invoices"</h2>
             <FormError message=Signal::derive(void_error)/>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match list.await {
-                        Err(e) => error_view(e),
-                        Ok(page) if page.rows.is_empty() => view! { <p class="empty">"Nothing open."</p> }.into_any(),
-                        Ok(page) => {
+            <Loaded data=list loading="Loading…" let:value>
+                {match value {
+                        page if page.rows.is_empty() => view! { <p class="empty">"Nothing open."</p> }.into_any(),
+                        page => {
                             let c = page.currency;
                             view! {
                                 <div class="table-wrap">
@@ -440,9 +421,8 @@ fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static
                                 </div>
                             }.into_any()
                         }
-                    }
-                })}
-            </Suspense>
+                    }}
+            </Loaded>
         </section>
     }
 }
@@ -467,10 +447,7 @@ fn RecordPaymentForm(
                 <input type="hidden" name="customer_id" value=customer_id/>
                 <label for="pay-method">"Method"</label>
                 <select id="pay-method" name="method">
-                    <option value="cheque">"Cheque"</option>
-                    <option value="wire">"Wire transfer"</option>
-                    <option value="ach">"ACH"</option>
-                    <option value="cash">"Cash"</option>
+                    {PaymentMethod::RECORDED_BY_STAFF.map(|m| view! { <option value=m.as_str()>{m.label()}</option> }).collect_view()}
                 </select>
                 <label for="pay-amount">"Amount"</label>
                 <input id="pay-amount" name="amount" required inputmode="decimal"/>

@@ -7,10 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::error_view;
+use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
-use crate::forms::form_error;
-use crate::pages::sign_in::FormError;
 use crate::paying::{ApplyCreditFirst, StartPayment, checkout_status, review_payment};
 
 /// `/pay?invoice=1&invoice=2[&amount=10.00&amount=5.00]`, or `/pay?all=1` for everything open.
@@ -52,10 +50,8 @@ pub fn PayPage() -> impl IntoView {
     view! {
         <Title text="Pay invoices"/>
         <h1>"Pay invoices"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Working out your payment…"</p> }>
-            {move || Suspend::new(async move {
-                match review.await {
-                    Ok(r) => {
+        <Loaded data=review loading="Working out your payment…" let:r>
+            {{
                         let c = r.currency;
                         let items = r.lines.iter()
                             .map(|l| format!("{}:{}", l.invoice_id, l.pay_minor + l.discount_minor))
@@ -118,11 +114,8 @@ pub fn PayPage() -> impl IntoView {
                                 </section>
                             })}
                         }.into_any()
-                    }
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -151,10 +144,8 @@ pub fn CheckoutPage() -> impl IntoView {
     }
     view! {
         <Title text="Payment"/>
-        <Suspense fallback=|| view! { <p class="muted">"Checking your payment…"</p> }>
-            {move || Suspend::new(async move {
-                match status.await {
-                    Ok(view) => {
+        <Loaded data=status loading="Checking your payment…" let:view>
+            {{
                         let amount = money(view.amount_minor, view.currency);
                         match view.status {
                             CheckoutStatus::Succeeded => view! {
@@ -181,10 +172,7 @@ pub fn CheckoutPage() -> impl IntoView {
                                 </section>
                             }.into_any(),
                         }
-                    }
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }

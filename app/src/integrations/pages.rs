@@ -5,13 +5,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::error_view;
+use crate::components::{FormError, Loaded, form_error};
 use crate::format::{money, timestamp};
-use crate::forms::form_error;
 use crate::integrations::{
     CommitImport, CreateApiKey, RevokeApiKey, api_keys, preview_import, recent_imports,
 };
-use crate::pages::sign_in::FormError;
 
 /// `/admin/imports`: upload a CSV of invoices. A plain multipart post, so it works without
 /// JavaScript; the server keeps the file and shows its preview.
@@ -22,11 +20,8 @@ pub fn ImportsPage() -> impl IntoView {
     let recent = Resource::new(|| (), |_| recent_imports());
     view! {
         <Title text="Import invoices"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match recent.await {
-                    Err(e) => error_view(e),
-                    Ok(list) => view! {
+        <Loaded data=recent loading="Loading…" let:list>
+            {view! {
                         <ImportForm error=Signal::derive(error)/>
                         {(!list.is_empty()).then(|| view! {
                             <section class="card" aria-labelledby="recent-heading">
@@ -48,10 +43,8 @@ pub fn ImportsPage() -> impl IntoView {
                                 </table>
                             </section>
                         })}
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+                    }.into_any()}
+        </Loaded>
     }
 }
 
@@ -81,7 +74,7 @@ fn ImportForm(error: Signal<Option<String>>) -> impl IntoView {
 /// `/admin/imports/:id`: every invoice the file holds, every row error, and the commit button.
 #[component]
 pub fn ImportPage() -> impl IntoView {
-    let id = crate::pages::id_param();
+    let id = crate::components::id_param();
     let commit = ServerAction::<CommitImport>::new();
     let commit_error = form_error(commit);
     let preview = Resource::new(
@@ -90,11 +83,8 @@ pub fn ImportPage() -> impl IntoView {
     );
     view! {
         <Title text="Import preview"/>
-        <Suspense fallback=|| view! { <p class="muted">"Checking every row…"</p> }>
-            {move || Suspend::new(async move {
-                match preview.await {
-                    Err(e) => error_view(e),
-                    Ok(p) => {
+        <Loaded data=preview loading="Checking every row…" let:p>
+            {{
                         let can_commit = p.can_commit();
                         let new = p.new_invoices();
                         let status = match (&p.committed_at, p.errors.is_empty()) {
@@ -147,10 +137,8 @@ pub fn ImportPage() -> impl IntoView {
                                 <p><a href="/admin/imports">"Upload another file"</a></p>
                             </section>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -187,12 +175,10 @@ pub fn ApiKeysPage() -> impl IntoView {
             {move || new_key().map(|key| view! {
                 <p class="notice" role="status">"The new key, shown only this once: " <code data-testid="new-api-key">{key}</code></p>
             })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match keys.await {
-                        Err(e) => error_view(e),
-                        Ok(rows) if rows.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
-                        Ok(rows) => view! {
+            <Loaded data=keys loading="Loading…" let:value>
+                {match value {
+                        rows if rows.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
+                        rows => view! {
                             <table class="table" data-testid="api-keys">
                                 <thead><tr><th scope="col">"Label"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"State"</th></tr></thead>
                                 <tbody>
@@ -215,9 +201,8 @@ pub fn ApiKeysPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }}
+            </Loaded>
         </section>
     }
 }

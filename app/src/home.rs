@@ -1,13 +1,15 @@
+//! The start page: a contact's account summary, staff go to their workspace, and everyone else
+//! gets the welcome with the service status (which database serves the portal, whether it answers).
+
 use leptos::prelude::*;
 use leptos_meta::Title;
-
 use leptos_router::components::Redirect;
+use serde::{Deserialize, Serialize};
 
 use crate::account::who_am_i;
 use crate::errors::AppError;
-use crate::pages::portal::AccountSummaryView;
 use crate::portal::overview;
-use crate::status::{StatusReport, service_status};
+use crate::portal::pages::AccountSummaryView;
 
 /// Contacts see their account; staff go to the admin view; everyone else gets the welcome.
 /// Every resource is created here, before any suspense: one created while an async render is
@@ -70,4 +72,21 @@ fn Welcome(status: Resource<Result<StatusReport, AppError>>) -> impl IntoView {
             <button class="button secondary" type="button" on:click=refresh>"Check again"</button>
         </section>
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub database: String,
+    pub database_ready: bool,
+    pub version: String,
+}
+
+#[server(endpoint = "status")]
+pub async fn service_status() -> Result<StatusReport, AppError> {
+    let ctx = crate::context::app();
+    Ok(StatusReport {
+        database: ctx.db.engine().name().to_string(),
+        database_ready: ctx.db.ping().await,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    })
 }

@@ -10,9 +10,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::{Loaded, id_param};
 use crate::disputes::{DisputePage, dispute, dispute_form_for, dispute_queue, my_disputes};
 use crate::format::{age, money, timestamp};
-use crate::pages::{error_view, id_param};
 
 pub fn status_badge(status: DisputeStatus) -> impl IntoView {
     let class = match status {
@@ -42,11 +42,8 @@ pub fn DisputeNewPage() -> impl IntoView {
     let error = refusal();
     view! {
         <Title text="Dispute invoice lines"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading invoice…"</p> }>
-            {move || Suspend::new(async move {
-                match form.await {
-                    Err(e) => error_view(e),
-                    Ok(f) => {
+        <Loaded data=form loading="Loading invoice…" let:f>
+            {{
                         let c = f.currency;
                         view! {
                             <div class="heading-row">
@@ -114,10 +111,8 @@ pub fn DisputeNewPage() -> impl IntoView {
                                 <button class="button" type="submit">"Send the dispute"</button>
                             </form>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -128,17 +123,14 @@ pub fn DisputesPage() -> impl IntoView {
     view! {
         <Title text="Disputes"/>
         <h1>"Disputes"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading disputes…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Err(e) => error_view(e),
-                    Ok(rows) if rows.is_empty() => view! {
+        <Loaded data=rows loading="Loading disputes…" let:value>
+            {match value {
+                    rows if rows.is_empty() => view! {
                         <p class="muted">"No disputes. To dispute a charge, open the invoice and choose "<q>"Dispute lines"</q>"."</p>
                     }.into_any(),
-                    Ok(rows) => dispute_table(rows, false, None).into_any(),
-                }
-            })}
-        </Suspense>
+                    rows => dispute_table(rows, false, None).into_any(),
+                }}
+        </Loaded>
     }
 }
 
@@ -196,14 +188,9 @@ pub fn DisputeDetailPage() -> impl IntoView {
     let page = Resource::new(id, move |id| dispute(id, admin));
     let error = refusal();
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading dispute…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Err(e) => error_view(e),
-                    Ok(page) => dispute_view(page, error).into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=page loading="Loading dispute…" let:page>
+            {dispute_view(page, error).into_any()}
+        </Loaded>
     }
 }
 
@@ -472,12 +459,9 @@ pub fn AdminDisputesPage() -> impl IntoView {
     view! {
         <Title text="Dispute queue"/>
         <h1>"Dispute queue"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading disputes…"</p> }>
-            {move || Suspend::new(async move {
-                let (status, customer, assignee, min, age_days, sort) = filters();
-                match queue.await {
-                    Err(e) => error_view(e),
-                    Ok(q) => view! {
+        <Loaded data=queue loading="Loading disputes…" let:value>
+            {let (status, customer, assignee, min, age_days, sort) = filters(); match value {
+                    q => view! {
                         <div class="figures" data-testid="queue-counts">
                             {[DisputeStatus::Open, DisputeStatus::InReview, DisputeStatus::Proposed].into_iter().map(|s| {
                                 let n = q.counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
@@ -528,8 +512,7 @@ pub fn AdminDisputesPage() -> impl IntoView {
                             dispute_table(q.rows, true, Some(q.now)).into_any()
                         }}
                     }.into_any(),
-                }
-            })}
-        </Suspense>
+                }}
+        </Loaded>
     }
 }

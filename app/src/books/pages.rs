@@ -1,7 +1,9 @@
 //! Staff pages for the books: aging report, journal, trial balance, ledger health, audit log.
 //! Every filter is a GET form, so each view is a bookmarkable URL and works without JavaScript.
 
+use ledgerport::ledger::EntryKind;
 use ledgerport::money::Currency;
+use ledgerport::payments::PaymentMethod;
 use ledgerport::refunds::RefundStatus;
 use ledgerport::reports::Aging;
 use leptos::prelude::*;
@@ -12,10 +14,8 @@ use crate::books::{
     PaymentPageData, RefundPayment, ResendRefund, aging_report, audit_log, collections, journal,
     ledger_health, payment_detail, reconciliation, staff_payments, trial_balance,
 };
+use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money, timestamp};
-use crate::forms::form_error;
-use crate::pages::error_view;
-use crate::pages::sign_in::FormError;
 
 /// A query parameter, empty when absent.
 fn param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
@@ -55,11 +55,8 @@ pub fn AgingReportPage() -> impl IntoView {
         <Title text="Aging report"/>
         <h1>"Aging report"</h1>
         <BooksNav/>
-        <Suspense fallback=|| view! { <p class="muted">"Adding up the book…"</p> }>
-            {move || Suspend::new(async move {
-                match report.await {
-                    Err(e) => error_view(e),
-                    Ok(r) => {
+        <Loaded data=report loading="Adding up the book…" let:r>
+            {{
                         let totals = ledgerport::reports::totals_by_currency(&r.customers);
                         view! {
                             <form class="filters" method="get" action="/admin/reports/aging">
@@ -94,10 +91,8 @@ pub fn AgingReportPage() -> impl IntoView {
                             </table>
                             </div>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -153,9 +148,7 @@ pub fn JournalPage() -> impl IntoView {
             <label>"From "<input type="date" name="from" value=from/></label>
             <label>"To "<input type="date" name="to" value=to/></label>
             <label>"Kind "<select name="kind">
-                {["", "invoice_issued", "payment_received", "early_payment_discount", "credit_memo",
-                  "credit_applied", "refund", "write_off", "reversal", "chargeback", "chargeback_closed"]
-                    .into_iter().map(|k| view! {
+                {std::iter::once("").chain(EntryKind::ALL.map(EntryKind::as_str)).map(|k| view! {
                         <option value=k selected=move || kind() == k>{if k.is_empty() { "Any" } else { k }}</option>
                     }).collect_view()}
             </select></label>
@@ -163,11 +156,8 @@ pub fn JournalPage() -> impl IntoView {
             <input type="hidden" name="customer" value=customer/>
             <button class="button secondary" type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading entries…"</p> }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Err(e) => error_view(e),
-                    Ok(p) => {
+        <Loaded data=entries loading="Loading entries…" let:p>
+            {{
                         let pages = (p.matching + i64::from(p.per_page) - 1) / i64::from(p.per_page.max(1));
                         let link = move |n: u32| format!(
                             "/admin/journal?from={}&to={}&customer={}&kind={}&account={}&page={n}",
@@ -181,10 +171,8 @@ pub fn JournalPage() -> impl IntoView {
                                 {(i64::from(p.page) < pages).then(|| view! { <a href=link(p.page + 1) rel="next">"Older →"</a> })}
                             </nav>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -268,11 +256,8 @@ pub fn CollectionsPage() -> impl IntoView {
         <Title text="Collections"/>
         <h1>"Collections"</h1>
         <BooksNav/>
-        <Suspense fallback=|| view! { <p class="muted">"Adding up the period…"</p> }>
-            {move || Suspend::new(async move {
-                match report.await {
-                    Err(e) => error_view(e),
-                    Ok(r) => {
+        <Loaded data=report loading="Adding up the period…" let:r>
+            {{
                         let period = format!("from={}&to={}", r.from, r.to);
                         let currencies: Vec<Currency> = r.metrics.iter().map(|(c, _)| *c).collect();
                         view! {
@@ -337,10 +322,8 @@ pub fn CollectionsPage() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -365,7 +348,7 @@ pub fn StaffPaymentsPage() -> impl IntoView {
         <BooksNav/>
         <form class="filters" method="get" action="/admin/payments">
             <label>"Method "<select name="method">
-                {["", "card", "ach", "cheque", "wire", "cash"].into_iter().map(|m| view! {
+                {std::iter::once("").chain(PaymentMethod::ALL.map(PaymentMethod::as_str)).map(|m| view! {
                     <option value=m selected=move || method() == m>{if m.is_empty() { "any" } else { m }}</option>
                 }).collect_view()}
             </select></label>
@@ -374,12 +357,10 @@ pub fn StaffPaymentsPage() -> impl IntoView {
             <input type="hidden" name="customer" value=customer/>
             <button class="button secondary" type="submit">"Show"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match list.await {
-                    Err(e) => error_view(e),
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty">"No payments match."</p> }.into_any(),
-                    Ok(rows) => {
+        <Loaded data=list loading="Loading…" let:value>
+            {match value {
+                    rows if rows.is_empty() => view! { <p class="empty">"No payments match."</p> }.into_any(),
+                    rows => {
                         let full = rows.len() == 50;
                         view! {
                             <div class="table-wrap">
@@ -408,9 +389,8 @@ pub fn StaffPaymentsPage() -> impl IntoView {
                             </nav>
                         }.into_any()
                     }
-                }
-            })}
-        </Suspense>
+                }}
+        </Loaded>
     }
 }
 
@@ -418,7 +398,7 @@ pub fn StaffPaymentsPage() -> impl IntoView {
 /// and (for managers, on card payments) the refund form.
 #[component]
 pub fn PaymentPage() -> impl IntoView {
-    let id = crate::pages::id_param();
+    let id = crate::components::id_param();
     let refund = ServerAction::<RefundPayment>::new();
     let resend = ServerAction::<ResendRefund>::new();
     let data = Resource::new(
@@ -428,11 +408,9 @@ pub fn PaymentPage() -> impl IntoView {
     view! {
         <Title text="Payment"/>
         <BooksNav/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the payment…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => error_view(e),
-                    Ok(PaymentPageData { detail: d, may_refund }) => {
+        <Loaded data=data loading="Loading the payment…" let:value>
+            {match value {
+                    PaymentPageData { detail: d, may_refund } => {
                         let p = d.payment;
                         let currency = p.currency;
                         let pending = d.refunds.iter().any(|r| r.status == RefundStatus::Requested);
@@ -506,9 +484,8 @@ pub fn PaymentPage() -> impl IntoView {
                             <JournalEntries entries=d.entries/>
                         }.into_any()
                     }
-                }
-            })}
-        </Suspense>
+                }}
+        </Loaded>
     }
 }
 
@@ -559,11 +536,9 @@ pub fn ReconciliationPage() -> impl IntoView {
             <button class="button secondary" type="submit">"Show"</button>
         </form>
         <p class="hint">"Every payment the provider reported collected (through its signed events) next to the receipt posted in the ledger, and every card receipt next to the provider payment behind it. Anything that does not match is flagged."</p>
-        <Suspense fallback=|| view! { <p class="muted">"Matching…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Err(e) => error_view(e),
-                    Ok(mut rows) => {
+        <Loaded data=rows loading="Matching…" let:value>
+            {match value {
+                    mut rows => {
                         rows.sort_by_key(|r| r.difference.is_none());
                         let flagged = rows.iter().filter(|r| r.difference.is_some()).count();
                         view! {
@@ -595,9 +570,8 @@ pub fn ReconciliationPage() -> impl IntoView {
                             </div>
                         }.into_any()
                     }
-                }
-            })}
-        </Suspense>
+                }}
+        </Loaded>
     }
 }
 
@@ -610,11 +584,8 @@ pub fn TrialBalancePage() -> impl IntoView {
         <Title text="Trial balance"/>
         <h1>"Trial balance"</h1>
         <BooksNav/>
-        <Suspense fallback=|| view! { <p class="muted">"Adding up the accounts…"</p> }>
-            {move || Suspend::new(async move {
-                match balance.await {
-                    Err(e) => error_view(e),
-                    Ok(t) => {
+        <Loaded data=balance loading="Adding up the accounts…" let:t>
+            {{
                         let mut totals: Vec<(String, i64, i64)> = Vec::new();
                         for r in &t.rows {
                             let net = r.debit_minor - r.credit_minor;
@@ -656,10 +627,8 @@ pub fn TrialBalancePage() -> impl IntoView {
                             </table>
                             </div>
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }
 
@@ -671,11 +640,8 @@ pub fn LedgerHealthPage() -> impl IntoView {
         <Title text="Ledger health"/>
         <h1>"Ledger health"</h1>
         <BooksNav/>
-        <Suspense fallback=|| view! { <p class="muted">"Checking every entry…"</p> }>
-            {move || Suspend::new(async move {
-                match report.await {
-                    Err(e) => error_view(e),
-                    Ok(h) => view! {
+        <Loaded data=report loading="Checking every entry…" let:h>
+            {view! {
                         <p data-testid="health-counts">"Checked " {h.entries} " entries, " {h.lines} " lines and " {h.invoices} " invoices."</p>
                         {if h.violations.is_empty() {
                             view! { <p class="notice" data-testid="health-ok">"No violations: every entry balances, every invoice matches its ledger lines, every hold matches its disputes."</p> }.into_any()
@@ -686,10 +652,8 @@ pub fn LedgerHealthPage() -> impl IntoView {
                                 </ul>
                             }.into_any()
                         }}
-                    }.into_any(),
-                }
-            })}
-        </Suspense>
+                    }.into_any()}
+        </Loaded>
     }
 }
 
@@ -718,11 +682,8 @@ pub fn AuditPage() -> impl IntoView {
             <label>"To "<input type="date" name="to" value=to/></label>
             <button class="button secondary" type="submit">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="muted">"Loading the log…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Err(e) => error_view(e),
-                    Ok(rows) => {
+        <Loaded data=rows loading="Loading the log…" let:rows>
+            {{
                         let next = (rows.len() as u32 == ledgerport::journal::AUDIT_PER_PAGE).then(|| format!(
                             "/admin/audit?actor={}&action={}&from={}&to={}&page={}", actor(), action(), from(), to(), page() + 1));
                         view! {
@@ -741,9 +702,7 @@ pub fn AuditPage() -> impl IntoView {
                             </div>
                             {next.map(|href| view! { <nav class="pager"><a href=href rel="next">"Older →"</a></nav> })}
                         }.into_any()
-                    }
-                }
-            })}
-        </Suspense>
+                    }}
+        </Loaded>
     }
 }

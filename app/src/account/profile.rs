@@ -4,8 +4,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{ChangePassword, SignOut, who_am_i};
-use crate::forms::form_error;
-use crate::pages::sign_in::FormError;
+use crate::components::{FormError, form_error};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {

@@ -3,17 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{AcceptInvitation, RequestPasswordReset, ResetPassword, SignIn};
-use crate::forms::form_error;
-
-/// A form's error, announced to screen readers.
-#[component]
-pub fn FormError(message: Signal<Option<String>>) -> impl IntoView {
-    move || {
-        message
-            .get()
-            .map(|text| view! { <p class="error" role="alert">{text}</p> })
-    }
-}
+use crate::components::{FormError, form_error};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {

@@ -1,0 +1,128 @@
+//! What every page shares: the loading/error skeleton around a page's data, the numeric route
+//! parameter, form errors that work with and without JavaScript, and the not-found page.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos::server_fn::error::ServerFnUrlError;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
+
+use crate::errors::AppError;
+
+/// The numeric `:id` of the current route (0 when absent or not a number, which no row has).
+pub fn id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params.with(|p| {
+            p.get("id")
+                .and_then(|id| id.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+    }
+}
+
+/// The skeleton around a page's data: `loading` while the resource resolves, `children` with the
+/// value once it arrives, and [`error_view`] (sign-in, or the reason with its HTTP status) when the
+/// call is refused. With async SSR the finished page is what the browser receives.
+#[component]
+pub fn Loaded<T, V, F>(
+    data: Resource<Result<T, AppError>>,
+    /// What shows while the data loads during client-side navigation.
+    loading: &'static str,
+    children: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let children = Arc::new(children);
+    view! {
+        <Suspense fallback=move || view! { <p class="muted">{loading}</p> }>
+            {move || {
+                let children = Arc::clone(&children);
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => children(value).into_any(),
+                        Err(error) => error_view(error),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// What a page shows when its data call is refused or fails: anonymous visitors go to sign-in,
+/// everyone else gets the reason (and, on the server, the matching HTTP status).
+pub fn error_view(error: AppError) -> AnyView {
+    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.status()),
+    ) && error != AppError::SignInRequired
+    {
+        response.set_status(status);
+    }
+    match error {
+        AppError::SignInRequired => view! { <Redirect path="/sign-in"/> }.into_any(),
+        other => view! {
+            <section class="card narrow">
+                <p class="error" role="alert">{other.to_string()}</p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// The error to show under a form: the action's result when JavaScript ran it, or the error the
+/// server put in the URL when a plain HTML form was posted and redirected back here.
+pub fn form_error<S>(action: ServerAction<S>) -> impl Fn() -> Option<String> + Copy + 'static
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let query = use_query_map();
+    move || {
+        let from_action = action.value().with(|value| match value {
+            Some(Err(e)) => Some(Some(e.to_string())),
+            Some(Ok(_)) => Some(None),
+            None => None,
+        });
+        from_action.unwrap_or_else(|| {
+            query.with(|q| {
+                (q.get("__path").as_deref() == Some(S::PATH))
+                    .then(|| q.get("__err"))
+                    .flatten()
+                    .map(|err| ServerFnUrlError::<AppError>::decode_err(&err).to_string())
+            })
+        })
+    }
+}
+
+/// A form's error, announced to screen readers.
+#[component]
+pub fn FormError(message: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        message
+            .get()
+            .map(|text| view! { <p class="error" role="alert">{text}</p> })
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found"/>
+        <section class="card narrow">
+            <h1>"Page not found"</h1>
+            <p>"The page you asked for does not exist. "<a href="/">"Back to the start page"</a></p>
+        </section>
+    }
+}
