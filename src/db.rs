@@ -371,6 +371,52 @@ pub fn currency(text: &str) -> Result<crate::money::Currency, DbError> {
 }
 
 /// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
+/// A date column (ISO `YYYY-MM-DD` text on both engines) as `FromRow` reads it:
+/// `#[sqlx(try_from = "Day")] due_date: NaiveDate`. The `Any` driver has no date type, and a
+/// malformed date is a decode error naming the column, as a corrupt enum text is.
+pub struct Day(chrono::NaiveDate);
+
+/// A nullable date column, read as `#[sqlx(try_from = "MaybeDay")] until: Option<NaiveDate>`.
+pub struct MaybeDay(Option<chrono::NaiveDate>);
+
+impl sqlx::Type<Any> for Day {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+}
+
+impl sqlx::Type<Any> for MaybeDay {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for Day {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <&str as sqlx::Decode<Any>>::decode(value)?;
+        Ok(Day(text.parse()?))
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Any> for MaybeDay {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let text = <Option<&str> as sqlx::Decode<Any>>::decode(value)?;
+        Ok(MaybeDay(text.map(str::parse).transpose()?))
+    }
+}
+
+impl From<Day> for chrono::NaiveDate {
+    fn from(day: Day) -> Self {
+        day.0
+    }
+}
+
+impl From<MaybeDay> for Option<chrono::NaiveDate> {
+    fn from(day: MaybeDay) -> Self {
+        day.0
+    }
+}
+
 pub fn date_text(date: chrono::NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }

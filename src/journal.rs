@@ -9,24 +9,31 @@ pub mod store;
 
 /// One journal entry and its lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct JournalEntryView {
     pub id: i64,
     pub business_key: String,
     pub kind: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
     pub effective_date: NaiveDate,
     pub posted_at: String,
     pub customer: Option<String>,
     pub memo: String,
+    /// Read after the entries, in one query for the whole page.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub lines: Vec<JournalLineView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct JournalLineView {
     pub account_code: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "name"))]
     pub account_name: String,
     pub currency: String,
     /// Debits positive, credits negative, as stored.
     pub amount_minor: i64,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "number"))]
     pub invoice_number: Option<String>,
 }
 
@@ -56,6 +63,7 @@ pub const JOURNAL_PER_PAGE: u32 = 50;
 
 /// One audit record as staff read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AuditRow {
     pub at: String,
     pub actor: String,

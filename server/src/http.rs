@@ -17,12 +17,12 @@ use ledgerport::auth::tokens::SigningKeys;
 use ledgerport::db::Db;
 use leptos::config::get_configuration;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ledgerport::checkout::PaymentProvider;
 
@@ -135,6 +135,15 @@ fn origin_of(url: &str) -> String {
     }
 }
 
+/// The app's page routes, generated once per process. While Leptos generates them it stops every
+/// resource in the process from loading (`SuppressResourceLoad` is one global flag), so generating
+/// them again beside a page being rendered, as a second router in the same process would, leaves
+/// that page waiting forever.
+pub fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router {
     let context = AppContext {
         db,
@@ -154,7 +163,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         https: settings.public_base_url.starts_with("https://"),
         webhook_secret: settings.webhook_secret,
     };
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
 
     let mut probes = Router::new();

@@ -2,16 +2,15 @@
 //! paging, and one invoice with its lines and everything posted against it since.
 
 use chrono::NaiveDate;
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::views::{
     InvoiceActivity, InvoiceDetail, InvoiceDispute, InvoiceFilter, InvoiceLineView, InvoicePage,
     InvoiceQuery, InvoiceRow, InvoiceSort, InvoiceStatus,
 };
 use crate::customers::store::customer_currency;
-use crate::db::{Conditions, Db, DbError, date_text, parse_date};
+use crate::db::{Conditions, Day, Db, DbError, MaybeDay, date_text};
 use crate::ledger::{Account, EntryKind};
+use crate::money::Currency;
 
 /// One page of the customer's invoices. `None` when the customer does not exist.
 pub async fn list_invoices(
@@ -66,23 +65,21 @@ pub async fn list_invoices(
     let offset = i64::from(page - 1) * i64::from(per_page);
 
     let count_sql = format!("SELECT count(*) FROM invoices {filter}");
-    let matching: i64 = sqlx::query_with(&count_sql, conditions.arguments()?)
+    let matching: i64 = sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
         .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+        .await?;
     let list_sql = format!(
         "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
                 CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
     );
-    let rows = sqlx::query_with(&list_sql, conditions.arguments()?)
+    let rows = sqlx::query_as_with::<_, ListedInvoice, _>(&list_sql, conditions.arguments()?)
         .fetch_all(db.pool())
-        .await?;
-    let rows = rows
-        .iter()
-        .map(|row| invoice_row(row, today))
-        .collect::<Result<_, _>>()?;
+        .await?
+        .into_iter()
+        .map(|row| row.as_of(today))
+        .collect();
     Ok(Some(InvoicePage {
         currency,
         rows,
@@ -92,21 +89,59 @@ pub async fn list_invoices(
     }))
 }
 
-fn invoice_row(row: &AnyRow, today: NaiveDate) -> Result<InvoiceRow, DbError> {
-    let due_date = parse_date(&row.try_get::<String, _>("due_date")?)?;
-    let open_minor: i64 = row.try_get("open_minor")?;
-    let voided = row.try_get::<i64, _>("voided")? != 0;
-    Ok(InvoiceRow {
-        id: row.try_get("id")?,
-        number: row.try_get("number")?,
-        po_number: row.try_get("po_number")?,
-        issue_date: parse_date(&row.try_get::<String, _>("issue_date")?)?,
-        due_date,
-        total_minor: row.try_get("total_minor")?,
-        open_minor,
-        held_minor: row.try_get("held_minor")?,
-        status: InvoiceStatus::of(voided, open_minor, due_date, today),
-    })
+/// An invoice as the list query returns it; its status depends on the day it is read.
+#[derive(sqlx::FromRow)]
+struct ListedInvoice {
+    id: i64,
+    number: String,
+    po_number: Option<String>,
+    #[sqlx(try_from = "Day")]
+    issue_date: NaiveDate,
+    #[sqlx(try_from = "Day")]
+    due_date: NaiveDate,
+    total_minor: i64,
+    open_minor: i64,
+    held_minor: i64,
+    voided: i64,
+}
+
+impl ListedInvoice {
+    fn as_of(self, today: NaiveDate) -> InvoiceRow {
+        InvoiceRow {
+            status: InvoiceStatus::of(self.voided != 0, self.open_minor, self.due_date, today),
+            id: self.id,
+            number: self.number,
+            po_number: self.po_number,
+            issue_date: self.issue_date,
+            due_date: self.due_date,
+            total_minor: self.total_minor,
+            open_minor: self.open_minor,
+            held_minor: self.held_minor,
+        }
+    }
+}
+
+/// An invoice's header row, before its lines, activity and disputes are added.
+#[derive(sqlx::FromRow)]
+struct InvoiceHeader {
+    id: i64,
+    number: String,
+    po_number: Option<String>,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
+    #[sqlx(try_from = "Day")]
+    issue_date: NaiveDate,
+    #[sqlx(try_from = "Day")]
+    due_date: NaiveDate,
+    discount_bp: i64,
+    #[sqlx(try_from = "MaybeDay")]
+    discount_until: Option<NaiveDate>,
+    subtotal_minor: i64,
+    tax_minor: i64,
+    total_minor: i64,
+    open_minor: i64,
+    held_minor: i64,
+    voided: i64,
 }
 
 /// One invoice of this customer, or `None` if it is not theirs (or does not exist).
@@ -116,7 +151,7 @@ pub async fn invoice_detail(
     invoice_id: i64,
     today: NaiveDate,
 ) -> Result<Option<InvoiceDetail>, DbError> {
-    let Some(header) = sqlx::query(
+    let Some(header) = sqlx::query_as::<_, InvoiceHeader>(
         "SELECT i.id, i.number, i.po_number, i.currency, i.issue_date, i.due_date, i.discount_bp, \
                 i.discount_until, i.subtotal_minor, i.tax_minor, i.total_minor, i.open_minor, \
                 i.held_minor, CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
@@ -129,29 +164,14 @@ pub async fn invoice_detail(
     else {
         return Ok(None);
     };
-    let lines = sqlx::query(
+    let lines = sqlx::query_as::<_, InvoiceLineView>(
         "SELECT id, line_no, description, quantity_milli, unit_price_minor, discount_bp, \
                 tax_rate_bp, net_minor, tax_minor \
          FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
     )
     .bind(invoice_id)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(InvoiceLineView {
-            id: r.try_get("id")?,
-            line_no: r.try_get("line_no")?,
-            description: r.try_get("description")?,
-            quantity_milli: r.try_get("quantity_milli")?,
-            unit_price_minor: r.try_get("unit_price_minor")?,
-            discount_bp: r.try_get("discount_bp")?,
-            tax_rate_bp: r.try_get("tax_rate_bp")?,
-            net_minor: r.try_get("net_minor")?,
-            tax_minor: r.try_get("tax_minor")?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    .await?;
     // Everything posted to this invoice's receivable after it was issued.
     let activity_sql = format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
@@ -162,68 +182,35 @@ pub async fn invoice_detail(
         Account::AccountsReceivable.code(),
         EntryKind::InvoiceIssued.as_str(),
     );
-    let activity = sqlx::query(&activity_sql)
+    let activity = sqlx::query_as::<_, InvoiceActivity>(&activity_sql)
         .bind(invoice_id)
         .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(InvoiceActivity {
-                date: parse_date(&r.try_get::<String, _>("effective_date")?)?,
-                kind: r.try_get("kind")?,
-                description: r.try_get("memo")?,
-                amount_minor: r.try_get("amount")?,
-            })
-        })
-        .collect::<Result<Vec<_>, DbError>>()?;
-    let disputes = sqlx::query(
+        .await?;
+    let disputes = sqlx::query_as::<_, InvoiceDispute>(
         "SELECT id, status, disputed_minor, credited_minor FROM disputes \
          WHERE invoice_id = $1 ORDER BY id DESC",
     )
     .bind(invoice_id)
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| {
-        let status: String = r.try_get("status")?;
-        Ok(InvoiceDispute {
-            id: r.try_get("id")?,
-            status: crate::disputes::DisputeStatus::parse(&status)
-                .ok_or_else(|| DbError::Corrupt(format!("dispute status {status:?}")))?,
-            disputed_minor: r.try_get("disputed_minor")?,
-            credited_minor: r.try_get("credited_minor")?,
-        })
-    })
-    .collect::<Result<Vec<_>, DbError>>()?;
-    let currency: String = header.try_get("currency")?;
-    let due_date = parse_date(&header.try_get::<String, _>("due_date")?)?;
-    let issue_date = parse_date(&header.try_get::<String, _>("issue_date")?)?;
-    let open_minor: i64 = header.try_get("open_minor")?;
+    .await?;
+    let h = header;
     Ok(Some(InvoiceDetail {
-        id: header.try_get("id")?,
-        number: header.try_get("number")?,
-        po_number: header.try_get("po_number")?,
-        currency: crate::db::currency(&currency)?,
-        issue_date,
-        due_date,
+        status: InvoiceStatus::of(h.voided != 0, h.open_minor, h.due_date, today),
         // The invoice's own terms, whatever the customer's terms are today.
-        net_days: (due_date - issue_date).num_days(),
-        discount_bp: header.try_get("discount_bp")?,
-        discount_until: header
-            .try_get::<Option<String>, _>("discount_until")?
-            .map(|d| parse_date(&d))
-            .transpose()?,
-        subtotal_minor: header.try_get("subtotal_minor")?,
-        tax_minor: header.try_get("tax_minor")?,
-        total_minor: header.try_get("total_minor")?,
-        open_minor,
-        held_minor: header.try_get("held_minor")?,
-        status: InvoiceStatus::of(
-            header.try_get::<i64, _>("voided")? != 0,
-            open_minor,
-            due_date,
-            today,
-        ),
+        net_days: (h.due_date - h.issue_date).num_days(),
+        id: h.id,
+        number: h.number,
+        po_number: h.po_number,
+        currency: h.currency,
+        issue_date: h.issue_date,
+        due_date: h.due_date,
+        discount_bp: h.discount_bp,
+        discount_until: h.discount_until,
+        subtotal_minor: h.subtotal_minor,
+        tax_minor: h.tax_minor,
+        total_minor: h.total_minor,
+        open_minor: h.open_minor,
+        held_minor: h.held_minor,
         lines,
         activity,
         disputes,
@@ -231,23 +218,26 @@ pub async fn invoice_detail(
 }
 
 /// An invoice found by its number, as an integration refers to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InvoiceByNumber {
     pub id: i64,
     pub customer_id: i64,
     pub customer_number: String,
     pub number: String,
+    #[sqlx(try_from = "String")]
     pub currency: crate::money::Currency,
+    #[sqlx(try_from = "Day")]
     pub due_date: NaiveDate,
     pub total_minor: i64,
     pub open_minor: i64,
     /// `(line_no, line id)` in line order.
+    #[sqlx(skip)]
     pub lines: Vec<(i64, i64)>,
 }
 
 /// Looks an invoice up by its number (any case), with its line ids.
 pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceByNumber>, DbError> {
-    let Some(row) = sqlx::query(
+    let Some(mut invoice) = sqlx::query_as::<_, InvoiceByNumber>(
         "SELECT i.id, i.customer_id, c.number AS customer_number, i.number, i.currency, i.due_date, \
                 i.total_minor, i.open_minor \
          FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE i.number = $1",
@@ -258,24 +248,11 @@ pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceBy
     else {
         return Ok(None);
     };
-    let id: i64 = row.try_get("id")?;
-    let lines =
-        sqlx::query("SELECT line_no, id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
-            .bind(id)
-            .fetch_all(db.pool())
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, DbError>>()?;
-    Ok(Some(InvoiceByNumber {
-        id,
-        customer_id: row.try_get("customer_id")?,
-        customer_number: row.try_get("customer_number")?,
-        number: row.try_get("number")?,
-        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
-        due_date: parse_date(&row.try_get::<String, _>("due_date")?)?,
-        total_minor: row.try_get("total_minor")?,
-        open_minor: row.try_get("open_minor")?,
-        lines,
-    }))
+    invoice.lines = sqlx::query_as(
+        "SELECT line_no, id FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
+    )
+    .bind(invoice.id)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(Some(invoice))
 }

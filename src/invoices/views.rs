@@ -182,6 +182,7 @@ impl InvoicePage {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct InvoiceLineView {
     pub id: i64,
     pub line_no: i64,
@@ -212,11 +213,18 @@ impl InvoiceLineView {
 /// A posting against the invoice after it was issued: a payment, a discount taken, a credit,
 /// a write-off, a refund reopening it, a void.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct InvoiceActivity {
+    #[cfg_attr(
+        feature = "ssr",
+        sqlx(rename = "effective_date", try_from = "crate::db::Day")
+    )]
     pub date: NaiveDate,
     pub kind: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "memo"))]
     pub description: String,
     /// Negative lowers what is owed on the invoice.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "amount"))]
     pub amount_minor: i64,
 }
 
@@ -245,8 +253,10 @@ pub struct InvoiceDetail {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct InvoiceDispute {
     pub id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: crate::disputes::DisputeStatus,
     pub disputed_minor: i64,
     pub credited_minor: i64,

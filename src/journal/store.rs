@@ -7,7 +7,7 @@ use super::{
     AUDIT_PER_PAGE, AuditFilter, AuditRow, JOURNAL_PER_PAGE, JournalEntryView, JournalFilter,
     JournalLineView, JournalPage,
 };
-use crate::db::{Conditions, Db, DbError, date_text, parse_date};
+use crate::db::{Conditions, Db, DbError, date_text};
 
 /// The filters that are set (only those, so the unfiltered journal reads straight down its date
 /// index).
@@ -45,18 +45,17 @@ pub async fn entries(db: &Db, filter: &JournalFilter) -> Result<JournalPage, DbE
     let conditions = entry_filter(filter);
     let condition = conditions.where_clause();
     let count_sql = format!("SELECT count(*) FROM journal_entries e {condition}");
-    let matching: i64 = sqlx::query_with(&count_sql, conditions.arguments()?)
+    let matching: i64 = sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
         .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+        .await?;
     let list_sql = format!(
         "{ENTRY_SELECT} {condition} ORDER BY e.effective_date DESC, e.id DESC \
          LIMIT {JOURNAL_PER_PAGE} OFFSET {offset}"
     );
-    let rows = sqlx::query_with(&list_sql, conditions.arguments()?)
+    let rows = sqlx::query_as_with(&list_sql, conditions.arguments()?)
         .fetch_all(db.pool())
         .await?;
-    let entries = with_lines(db, &rows).await?;
+    let entries = with_lines(db, rows).await?;
     Ok(JournalPage {
         entries,
         matching,
@@ -76,29 +75,19 @@ pub async fn entries_by_id(db: &Db, ids: &[i64]) -> Result<Vec<JournalEntryView>
         .collect::<Vec<_>>()
         .join(", ");
     // The ids are numbers, so they go into the SQL as literals.
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as(&format!(
         "{ENTRY_SELECT} WHERE e.id IN ({list}) ORDER BY e.effective_date, e.id"
     ))
     .fetch_all(db.pool())
     .await?;
-    with_lines(db, &rows).await
+    with_lines(db, rows).await
 }
 
-/// Entry rows (in their order) with their lines, read in one query.
-async fn with_lines(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<Vec<JournalEntryView>, DbError> {
-    let mut entries = Vec::with_capacity(rows.len());
-    for row in rows {
-        entries.push(JournalEntryView {
-            id: row.try_get("id")?,
-            business_key: row.try_get("business_key")?,
-            kind: row.try_get("kind")?,
-            effective_date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
-            posted_at: row.try_get("posted_at")?,
-            customer: row.try_get("customer")?,
-            memo: row.try_get("memo")?,
-            lines: Vec::new(),
-        });
-    }
+/// Entries (in their order) with their lines, read in one query.
+async fn with_lines(
+    db: &Db,
+    mut entries: Vec<JournalEntryView>,
+) -> Result<Vec<JournalEntryView>, DbError> {
     // Entry ids are numbers read from the database, so they go into the SQL as literals; a
     // page's ids are not contiguous (dates and ids differ in order).
     if entries.is_empty() {
@@ -109,7 +98,7 @@ async fn with_lines(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<Vec<JournalEn
         .map(|e| e.id.to_string())
         .collect::<Vec<_>>()
         .join(", ");
-    let lines = sqlx::query(&format!(
+    let lines = sqlx::query_as::<_, EntryLine>(&format!(
         "SELECT l.entry_id, l.account_code, a.name, l.currency, l.amount_minor, i.number \
          FROM journal_lines l JOIN accounts a ON a.code = l.account_code \
          LEFT JOIN invoices i ON i.id = l.invoice_id \
@@ -118,18 +107,19 @@ async fn with_lines(db: &Db, rows: &[sqlx::any::AnyRow]) -> Result<Vec<JournalEn
     .fetch_all(db.pool())
     .await?;
     for line in lines {
-        let entry_id: i64 = line.try_get("entry_id")?;
-        if let Some(entry) = entries.iter_mut().find(|e| e.id == entry_id) {
-            entry.lines.push(JournalLineView {
-                account_code: line.try_get("account_code")?,
-                account_name: line.try_get("name")?,
-                currency: line.try_get("currency")?,
-                amount_minor: line.try_get("amount_minor")?,
-                invoice_number: line.try_get("number")?,
-            });
+        if let Some(entry) = entries.iter_mut().find(|e| e.id == line.entry_id) {
+            entry.lines.push(line.line);
         }
     }
     Ok(entries)
+}
+
+/// A journal line with the entry it belongs to.
+#[derive(sqlx::FromRow)]
+struct EntryLine {
+    entry_id: i64,
+    #[sqlx(flatten)]
+    line: JournalLineView,
 }
 
 /// Audit records newest first.
@@ -143,7 +133,7 @@ pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, DbErr
     // Timestamps are RFC 3339 text: a day's records sort between "day" and "day" + "T~".
     let from = filter.from.map(date_text);
     let to = filter.to.map(|d| format!("{}T~", date_text(d)));
-    let rows = sqlx::query(&format!(
+    let rows = sqlx::query_as(&format!(
         "SELECT at, actor, action, subject, detail, ip FROM audit_log \
          WHERE ($1 IS NULL OR lower(actor) LIKE $1 ESCAPE '\\') \
            AND ($2 IS NULL OR action LIKE $2 ESCAPE '\\') \
@@ -156,18 +146,7 @@ pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, DbErr
     .bind(to)
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditRow {
-                at: r.try_get("at")?,
-                actor: r.try_get("actor")?,
-                action: r.try_get("action")?,
-                subject: r.try_get("subject")?,
-                detail: r.try_get("detail")?,
-                ip: r.try_get("ip")?,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 #[cfg(test)]

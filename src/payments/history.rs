@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use crate::money::Currency;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct AppliedTo {
     pub invoice_id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "number"))]
     pub invoice_number: String,
     pub amount_minor: i64,
     /// Early-payment discount taken on that invoice with this payment.
@@ -15,17 +17,24 @@ pub struct AppliedTo {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct PaymentView {
     pub id: i64,
     pub customer_id: i64,
     pub customer_number: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
     pub received_date: NaiveDate,
     pub method: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "business_key"))]
     pub reference: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: Currency,
     pub amount_minor: i64,
+    /// Filled from the allocations after the payment rows are read.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub applied: Vec<AppliedTo>,
     /// What was not applied to invoices and became credit on the account.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub unapplied_minor: i64,
 }
 
@@ -63,10 +72,8 @@ pub struct PaymentFilter {
 pub mod store {
     use std::collections::HashMap;
 
-    use sqlx::Row;
-
     use super::{AppliedTo, PaymentDetail, PaymentFilter, PaymentView};
-    use crate::db::{Conditions, Db, DbError, date_text, parse_date};
+    use crate::db::{Conditions, Db, DbError, date_text};
     use crate::refunds::RefundError;
 
     /// One payment with its allocations, checkout, refunds and journal entries.
@@ -80,17 +87,15 @@ pub mod store {
             return Ok(None);
         };
         let checkout_id: Option<String> =
-            sqlx::query("SELECT id FROM checkouts WHERE payment_id = $1")
+            sqlx::query_scalar("SELECT id FROM checkouts WHERE payment_id = $1")
                 .bind(payment_id)
                 .fetch_optional(db.pool())
-                .await?
-                .map(|row| row.try_get(0))
-                .transpose()?;
+                .await?;
         // The receipt, allocations posted apart from it, and the provider refunds (keyed by
         // the provider's payment id inside this payment's key).
         let refund_keys =
             crate::keys::card_refund_prefix(crate::keys::provider_payment_of(&payment.reference));
-        let entry_ids: Vec<i64> = sqlx::query(
+        let entry_ids: Vec<i64> = sqlx::query_scalar(
             "SELECT entry_id FROM payments WHERE id = $1 \
              UNION SELECT entry_id FROM allocations WHERE payment_id = $1 \
              UNION SELECT entry_id FROM adjustments WHERE kind = 'refund' AND $2 <> '' \
@@ -100,10 +105,7 @@ pub mod store {
         .bind(if payment.method == "card" { "card" } else { "" })
         .bind(refund_keys)
         .fetch_all(db.pool())
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+        .await?;
         Ok(Some(PaymentDetail {
             checkout_id,
             refundable_minor: crate::refunds::store::refundable_minor(db, payment_id).await?,
@@ -167,55 +169,45 @@ pub mod store {
             filter.limit.clamp(1, 1000),
             filter.offset.max(0)
         );
-        let rows = sqlx::query_with(&sql, conditions.arguments()?)
+        let mut payments: Vec<PaymentView> = sqlx::query_as_with(&sql, conditions.arguments()?)
             .fetch_all(db.pool())
             .await?;
-        let ids: Vec<i64> = rows
-            .iter()
-            .map(|r| r.try_get("id"))
-            .collect::<Result<_, _>>()?;
-        let mut applied: HashMap<i64, Vec<AppliedTo>> = HashMap::new();
-        if !ids.is_empty() {
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            // ids are integers read back from the database, so the list is safe to inline.
-            let allocations = sqlx::query(&format!(
-                "SELECT a.payment_id, a.invoice_id, i.number, a.amount_minor, a.discount_minor \
-                 FROM allocations a JOIN invoices i ON i.id = a.invoice_id \
-                 WHERE a.payment_id IN ({list}) ORDER BY a.id"
-            ))
-            .fetch_all(db.pool())
-            .await?;
-            for row in allocations {
-                applied
-                    .entry(row.try_get("payment_id")?)
-                    .or_default()
-                    .push(AppliedTo {
-                        invoice_id: row.try_get("invoice_id")?,
-                        invoice_number: row.try_get("number")?,
-                        amount_minor: row.try_get("amount_minor")?,
-                        discount_minor: row.try_get("discount_minor")?,
-                    });
-            }
+        if payments.is_empty() {
+            return Ok(payments);
         }
-        rows.iter()
-            .map(|row| {
-                let id: i64 = row.try_get("id")?;
-                let amount_minor: i64 = row.try_get("amount_minor")?;
-                let applied = applied.remove(&id).unwrap_or_default();
-                let used: i64 = applied.iter().map(|a| a.amount_minor).sum();
-                Ok(PaymentView {
-                    id,
-                    customer_id: row.try_get("customer_id")?,
-                    customer_number: row.try_get("customer_number")?,
-                    received_date: parse_date(&row.try_get::<String, _>("received_date")?)?,
-                    method: row.try_get("method")?,
-                    reference: row.try_get("business_key")?,
-                    currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
-                    amount_minor,
-                    applied,
-                    unapplied_minor: amount_minor - used,
-                })
-            })
-            .collect()
+        let list = payments
+            .iter()
+            .map(|p| p.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        // ids are integers read back from the database, so the list is safe to inline.
+        let allocations = sqlx::query_as::<_, Allocation>(&format!(
+            "SELECT a.payment_id, a.invoice_id, i.number, a.amount_minor, a.discount_minor \
+             FROM allocations a JOIN invoices i ON i.id = a.invoice_id \
+             WHERE a.payment_id IN ({list}) ORDER BY a.id"
+        ))
+        .fetch_all(db.pool())
+        .await?;
+        let mut applied: HashMap<i64, Vec<AppliedTo>> = HashMap::new();
+        for allocation in allocations {
+            applied
+                .entry(allocation.payment_id)
+                .or_default()
+                .push(allocation.applied);
+        }
+        for payment in &mut payments {
+            payment.applied = applied.remove(&payment.id).unwrap_or_default();
+            let used: i64 = payment.applied.iter().map(|a| a.amount_minor).sum();
+            payment.unapplied_minor = payment.amount_minor - used;
+        }
+        Ok(payments)
+    }
+
+    /// One allocation row: the payment it belongs to and where the money went.
+    #[derive(sqlx::FromRow)]
+    struct Allocation {
+        payment_id: i64,
+        #[sqlx(flatten)]
+        applied: AppliedTo,
     }
 }

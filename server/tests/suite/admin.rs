@@ -1,8 +1,6 @@
 //! Staff opening customer accounts over HTTP: checked terms, a unique number, staff only.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 use sqlx::Row;
 
 const GOOD: &str = "number=c-2001&name=Initech+LLC&currency=usd&net_days=30&discount_percent=2&discount_days=10&credit_limit=25000.00";

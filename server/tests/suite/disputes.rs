@@ -1,9 +1,7 @@
 //! Dispute forms over HTTP: evidence typed by content, refusals with a reason and no change,
 //! and a browser sent back to the form with the reason.
 
-mod common;
-
-use common::{ORIGIN, TestApp, spawn_app};
+use crate::common::{ORIGIN, TestApp, spawn_app};
 use ledgerport::testing::fixtures::{line_ids, rows};
 use sqlx::Row;
 

@@ -2,9 +2,7 @@
 //! contacts (who then receive reminders and receipts), applying a customer's credit, and the
 //! report CSVs.
 
-mod common;
-
-use common::{ORIGIN, TestApp, spawn_app};
+use crate::common::{ORIGIN, TestApp, spawn_app};
 use ledgerport::testing::fixtures;
 use sqlx::Row;
 

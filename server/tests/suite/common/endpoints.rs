@@ -1,7 +1,6 @@
 //! Every endpoint the router serves, the policy written for each, and a harmless request that
 //! names customer A's objects: shared by the access matrix and the bad-input sweep.
 
-use app::App;
 use ledgerport::testing::fixtures;
 use ledgerport::users::Role;
 use sqlx::Row;
@@ -516,7 +515,7 @@ pub struct Paths {
 
 impl Paths {
     pub fn of_router() -> Paths {
-        let pages: Vec<String> = leptos_axum::generate_route_list(App)
+        let pages: Vec<String> = server::http::page_routes()
             .iter()
             .map(|route| route.path().to_string())
             .collect();

@@ -2,10 +2,10 @@
 //! itself so that a new one cannot be forgotten, called as every kind of caller. Each cell must
 //! match the policy written in `common/endpoints.rs`.
 
-mod common;
-
-use common::endpoints::{Callers, EVERYONE, Paths, Who, concrete, dispute_post, endpoint, objects};
-use common::spawn_app;
+use crate::common::endpoints::{
+    Callers, EVERYONE, Paths, Who, concrete, dispute_post, endpoint, objects,
+};
+use crate::common::spawn_app;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {

@@ -5,10 +5,8 @@
 //! Whatever arrives, the answer is never a 5xx. A refusal (4xx) carries a reason and changes
 //! nothing in the books. Values that are unusual but valid (a unicode name) may be accepted.
 
-mod common;
-
-use common::endpoints::{Callers, Objects, Paths, Rule, Who, concrete, endpoint, objects};
-use common::{TestApp, spawn_app};
+use crate::common::endpoints::{Callers, Objects, Paths, Rule, Who, concrete, endpoint, objects};
+use crate::common::{TestApp, spawn_app};
 use serde_json::json;
 use sqlx::Row;
 
@@ -390,7 +388,7 @@ async fn post_multipart(
     let mut request = app
         .client
         .post(app.url(path))
-        .header("origin", common::ORIGIN)
+        .header("origin", crate::common::ORIGIN)
         .multipart(form);
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);
@@ -509,7 +507,7 @@ async fn the_erp_api_refuses_bad_json_with_field_names_and_never_fails() {
     for body in ["", "[]", "{}", "{\"id\": 5}", "not json", &huge()] {
         let before = fingerprint(&app).await;
         let signature = server::webhooks::signature::sign(
-            common::WEBHOOK_SECRET,
+            crate::common::WEBHOOK_SECRET,
             chrono::Utc::now().timestamp(),
             body.as_bytes(),
         );

@@ -1,12 +1,10 @@
 //! Online payments end to end over HTTP: the pay flow through the sandbox, and signed
 //! Stripe-format webhooks posting into the ledger exactly once.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::fake_stripe::FakeStripe;
-use common::{ORIGIN, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_paying_through};
+use crate::common::fake_stripe::FakeStripe;
+use crate::common::{ORIGIN, TestApp, WEBHOOK_SECRET, spawn_app, spawn_app_paying_through};
 use ledgerport::checkout::PayItem;
 use ledgerport::checkout::store::open_checkout;
 use ledgerport::testing::fixtures::{assert_ledger_healthy, open_minor};

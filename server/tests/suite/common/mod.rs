@@ -1,6 +1,5 @@
 //! The test server: the real router on a random 127.0.0.1 port over a fresh database with the
 //! demo data, and a client that speaks to it as the portal's pages and WASM client do.
-#![allow(dead_code)] // each test binary uses its own part of these helpers
 
 pub mod endpoints;
 pub mod fake_smtp;

@@ -1,8 +1,6 @@
 //! Outbox delivery through the real SMTP adapter (lettre) against a fake SMTP server.
 
-mod common;
-
-use common::fake_smtp::FakeSmtp;
+use crate::common::fake_smtp::FakeSmtp;
 use ledgerport::db::Db;
 use ledgerport::outbox::store::{Message, queue};
 use ledgerport::testing::fresh_db;

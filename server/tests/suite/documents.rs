@@ -1,11 +1,9 @@
 //! Downloads: invoice and statement PDFs and CSVs, scoped to the signed-in contact's account.
 
-mod common;
-
-use common::spawn_app;
+use crate::common::spawn_app;
 use sqlx::Row;
 
-async fn acme_invoice(app: &common::TestApp) -> (i64, String) {
+async fn acme_invoice(app: &crate::common::TestApp) -> (i64, String) {
     let row = sqlx::query(
         "SELECT i.id, i.number FROM invoices i JOIN customers c ON c.id = i.customer_id \
          WHERE c.number = 'C-1001' ORDER BY i.id LIMIT 1",

@@ -1,9 +1,7 @@
 //! The ERP API over HTTP: API-key auth, idempotency by number, validation errors as JSON with
 //! field names, credit memos, reading payments back, and the OpenAPI document.
 
-mod common;
-
-use common::{TestApp, spawn_app};
+use crate::common::{TestApp, spawn_app};
 use ledgerport::testing::fixtures;
 use serde_json::{Value, json};
 use sqlx::Row;

@@ -1,8 +1,6 @@
 //! The HTTP surface, served on a random 127.0.0.1 port over a fresh database per test.
 
-mod common;
-
-use common::{TEST_KEY, spawn_app};
+use crate::common::{TEST_KEY, spawn_app};
 
 #[tokio::test]
 async fn healthz_answers_ok_with_a_request_id() {

@@ -1,10 +1,8 @@
 //! The Stripe adapter against a local fake Stripe: what it sends, and how it retries.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fake_stripe::{Answer, FakeStripe};
+use crate::common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
 use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};
@@ -157,7 +155,7 @@ async fn every_attempt_timing_out_is_reported_as_a_timeout() {
 }
 
 /// A card payment of `amount_minor` from Acme, as a settled Stripe PaymentIntent leaves it.
-async fn card_payment(app: &common::TestApp, intent: &str, amount_minor: i64) -> i64 {
+async fn card_payment(app: &crate::common::TestApp, intent: &str, amount_minor: i64) -> i64 {
     use ledgerport::payments::{AllocationRule, PaymentMethod, PaymentRequest};
     let customer = scalar(app, "SELECT id FROM customers WHERE number = 'C-1001'").await;
     let request = PaymentRequest::new(
@@ -176,7 +174,7 @@ async fn card_payment(app: &common::TestApp, intent: &str, amount_minor: i64) ->
         .payment_id
 }
 
-async fn scalar(app: &common::TestApp, sql: &str) -> i64 {
+async fn scalar(app: &crate::common::TestApp, sql: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sql)
         .fetch_one(app.db.pool())
@@ -185,7 +183,7 @@ async fn scalar(app: &common::TestApp, sql: &str) -> i64 {
         .get(0)
 }
 
-async fn manager(app: &common::TestApp) -> i64 {
+async fn manager(app: &crate::common::TestApp) -> i64 {
     scalar(
         app,
         "SELECT id FROM users WHERE email = 'manager@ledgerport.example'",
@@ -193,7 +191,7 @@ async fn manager(app: &common::TestApp) -> i64 {
     .await
 }
 
-async fn refund_status(app: &common::TestApp, refund_id: &str) -> (String, Option<String>) {
+async fn refund_status(app: &crate::common::TestApp, refund_id: &str) -> (String, Option<String>) {
     use sqlx::Row;
     let row = sqlx::query("SELECT status, provider_refund_id FROM refund_requests WHERE id = $1")
         .bind(refund_id)
@@ -208,7 +206,7 @@ async fn a_refund_names_the_payment_intent_and_amount_under_a_key_derived_from_o
     use ledgerport::refunds::store::{Requester, refund};
     let fake = FakeStripe::start(vec![]).await;
     let stripe = provider(&fake);
-    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let app = crate::common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
     let payment = card_payment(&app, "pi_card", 5_000).await;
     let by = Requester {
         user_id: manager(&app).await,
@@ -263,7 +261,7 @@ async fn a_refused_refund_frees_its_amount_and_an_unanswered_one_stays_reserved_
     ])
     .await;
     let stripe = provider(&fake);
-    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let app = crate::common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
     let payment = card_payment(&app, "pi_slow", 5_000).await;
     let by = Requester {
         user_id: manager(&app).await,
@@ -330,7 +328,7 @@ async fn an_unconfirmed_refund_older_than_the_providers_idempotency_window_is_no
     let down = Answer::Error(500, "api_error", "Something went wrong on Stripe's end.");
     let fake = FakeStripe::start(vec![down.clone(), down.clone(), down]).await;
     let stripe = provider(&fake);
-    let app = common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
+    let app = crate::common::spawn_app_paying_through(std::sync::Arc::new(stripe.clone())).await;
     let payment = card_payment(&app, "pi_old", 5_000).await;
     let by = Requester {
         user_id: manager(&app).await,

@@ -1,0 +1,18 @@
+//! The server's integration tests, linked once as one binary: each area is a module, run in
+//! parallel beside the others. `common` is the test server and the local fakes (Stripe, SMTP).
+
+mod common;
+
+mod access;
+mod admin;
+mod api;
+mod bad_input;
+mod cli;
+mod disputes;
+mod documents;
+mod faults;
+mod http;
+mod mail;
+mod payments;
+mod stripe;
+mod workspace;
