@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 
 /// A key as managers see it in the list (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ApiKeyRow {
     pub id: i64,
     pub label: String,
+    /// The email of the manager who created it.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "email"))]
     pub created_by: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
@@ -54,7 +57,7 @@ pub mod store {
         }
         let key = format!("{PREFIX}{}", crate::secrets::random_hex(24));
         let mut tx = db.begin_write().await?;
-        let id: i64 = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO api_keys (label, secret_hash, created_by, created_at) \
              VALUES ($1, $2, $3, $4) RETURNING id",
         )
@@ -63,8 +66,7 @@ pub mod store {
         .bind(actor_user_id)
         .bind(now_text())
         .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        .await?;
         crate::audit::record(
             &mut *tx,
             Some(actor_user_id),
@@ -107,24 +109,12 @@ pub mod store {
     }
 
     pub async fn list(db: &Db) -> Result<Vec<ApiKeyRow>, DbError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT k.id, k.label, u.email, k.created_at, k.last_used_at, k.revoked_at \
              FROM api_keys k JOIN users u ON u.id = k.created_by ORDER BY k.id DESC",
         )
         .fetch_all(db.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ApiKeyRow {
-                    id: r.try_get(0)?,
-                    label: r.try_get(1)?,
-                    created_by: r.try_get(2)?,
-                    created_at: r.try_get(3)?,
-                    last_used_at: r.try_get(4)?,
-                    revoked_at: r.try_get(5)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Revokes a key at once; revoking it again changes nothing.

@@ -116,6 +116,7 @@ pub struct CustomerProfile {
 
 /// A customer account in lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct CustomerRow {
     pub id: i64,
     pub number: String,

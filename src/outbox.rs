@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A message as staff see it in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct OutboxMessage {
     pub id: i64,
     pub created_at: String,
@@ -87,7 +88,7 @@ pub mod store {
         lease_until: &str,
     ) -> Result<Option<OutboxMessage>, DbError> {
         let free = "status = 'queued' AND (claimed_until IS NULL OR claimed_until < $2)";
-        let row = sqlx::query(&format!(
+        Ok(sqlx::query_as(&format!(
             "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT 1) AND {free} \
              RETURNING id, created_at, recipient, subject, body, kind, status, attempts, sent_at, last_error"
@@ -95,8 +96,7 @@ pub mod store {
         .bind(lease_until)
         .bind(now)
         .fetch_optional(db.pool())
-        .await?;
-        Ok(row.as_ref().map(from_row).transpose()?)
+        .await?)
     }
 
     /// The message went out.
@@ -138,35 +138,20 @@ pub mod store {
 
     /// The newest messages first.
     pub async fn recent(db: &Db, limit: i64) -> Result<Vec<OutboxMessage>, DbError> {
-        let rows = sqlx::query(&format!("{COLUMNS} ORDER BY id DESC LIMIT $1"))
-            .bind(limit)
-            .fetch_all(db.pool())
-            .await?;
-        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
+        Ok(
+            sqlx::query_as(&format!("{COLUMNS} ORDER BY id DESC LIMIT $1"))
+                .bind(limit)
+                .fetch_all(db.pool())
+                .await?,
+        )
     }
 
     /// One message by id.
     pub async fn message(db: &Db, id: i64) -> Result<Option<OutboxMessage>, DbError> {
-        let row = sqlx::query(&format!("{COLUMNS} WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("{COLUMNS} WHERE id = $1"))
             .bind(id)
             .fetch_optional(db.pool())
-            .await?;
-        Ok(row.as_ref().map(from_row).transpose()?)
-    }
-
-    fn from_row(row: &sqlx::any::AnyRow) -> Result<OutboxMessage, sqlx::Error> {
-        Ok(OutboxMessage {
-            id: row.try_get("id")?,
-            created_at: row.try_get("created_at")?,
-            recipient: row.try_get("recipient")?,
-            subject: row.try_get("subject")?,
-            body: row.try_get("body")?,
-            kind: row.try_get("kind")?,
-            status: row.try_get("status")?,
-            attempts: row.try_get("attempts")?,
-            sent_at: row.try_get("sent_at")?,
-            last_error: row.try_get("last_error")?,
-        })
+            .await?)
     }
 }
 

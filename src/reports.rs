@@ -129,9 +129,12 @@ pub struct StatementLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct OpenItem {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
     pub invoice_id: i64,
     pub number: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
     pub due_date: NaiveDate,
     pub open_minor: i64,
     /// The part of `open_minor` held by active disputes.
@@ -152,11 +155,16 @@ pub struct Statement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct TrialBalanceRow {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "code"))]
     pub account_code: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "name"))]
     pub account_name: String,
     pub currency: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "debit"))]
     pub debit_minor: i64,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "credit"))]
     pub credit_minor: i64,
 }
 
@@ -213,9 +221,16 @@ impl CollectionMetrics {
 
 /// Cash received on one day in one currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DailyCollection {
+    #[cfg_attr(
+        feature = "ssr",
+        sqlx(rename = "received_date", try_from = "crate::db::Day")
+    )]
     pub date: NaiveDate,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: crate::money::Currency,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "amount"))]
     pub amount_minor: i64,
     pub payments: i64,
 }

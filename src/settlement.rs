@@ -142,11 +142,10 @@ async fn queue_receipt(
     let customer_id: i64 = payer.try_get("customer_id")?;
     let mut lines = String::new();
     for a in &receipt.allocations {
-        let number: String = sqlx::query("SELECT number FROM invoices WHERE id = $1")
+        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
             .bind(a.invoice_id)
             .fetch_one(&mut **tx)
-            .await?
-            .try_get(0)?;
+            .await?;
         let applied = Money::from_minor(a.amount_minor, collected.currency);
         lines.push_str(&format!("  {number}: {applied}"));
         if a.discount_minor > 0 {

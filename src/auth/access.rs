@@ -229,15 +229,14 @@ pub async fn request_password_reset(
     };
     let user_id: i64 = user.try_get("id")?;
     let display_name: String = user.try_get("display_name")?;
-    let recent: i64 = sqlx::query(
+    let recent: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM access_links WHERE user_id = $1 AND purpose = 'password_reset' \
          AND created_at > $2",
     )
     .bind(user_id)
     .bind(timestamp_text(Utc::now() - Duration::hours(1)))
     .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     if recent >= RESETS_PER_HOUR {
         return Ok(None);
     }
@@ -340,11 +339,11 @@ pub async fn change_password(
     new: &str,
     ip: &str,
 ) -> Result<(), AccessError> {
-    let stored: Option<String> = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
-        .bind(caller.user_id)
-        .fetch_one(db.pool())
-        .await?
-        .try_get(0)?;
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(caller.user_id)
+            .fetch_one(db.pool())
+            .await?;
     if !stored.is_some_and(|hash| hash_matches(&hash, current)) {
         return Err(AccessError::WrongPassword);
     }

@@ -81,20 +81,11 @@ pub async fn customer_name(
 
 /// Every customer account, by number, for staff.
 pub async fn list_customers(db: &crate::db::Db) -> Result<Vec<super::CustomerRow>, DbError> {
-    let rows = sqlx::query("SELECT id, number, name, currency FROM customers ORDER BY number")
-        .fetch_all(db.pool())
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            Ok(super::CustomerRow {
-                id: row.try_get("id")?,
-                number: row.try_get("number")?,
-                name: row.try_get("name")?,
-                currency: row.try_get("currency")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?)
+    Ok(
+        sqlx::query_as("SELECT id, number, name, currency FROM customers ORDER BY number")
+            .fetch_all(db.pool())
+            .await?,
+    )
 }
 
 /// Every currency some customer is billed in, in code order: the currencies reports are drawn in.

@@ -68,14 +68,13 @@ async fn refunded_so_far(
     reference: &str,
 ) -> Result<i64, RefundError> {
     let posted = super::posting::posted_refunds_in(&mut *conn, reference).await?;
-    let requested: i64 = sqlx::query(
+    let requested: i64 = sqlx::query_scalar(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM refund_requests \
          WHERE payment_id = $1 AND status <> 'failed'",
     )
     .bind(payment_id)
     .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
+    .await?;
     Ok(posted.max(requested))
 }
 

@@ -26,18 +26,19 @@ async fn cache_is_current(
     as_of: NaiveDate,
     customer_id: Option<i64>,
 ) -> Result<bool, DbError> {
-    let later = match customer_id {
-        Some(id) => sqlx::query(
+    let later: i64 = match customer_id {
+        Some(id) => sqlx::query_scalar(
             "SELECT count(*) FROM journal_entries WHERE customer_id = $2 AND effective_date > $1",
         )
         .bind(date_text(as_of))
         .bind(id),
-        None => sqlx::query("SELECT count(*) FROM journal_entries WHERE effective_date > $1")
-            .bind(date_text(as_of)),
+        None => {
+            sqlx::query_scalar("SELECT count(*) FROM journal_entries WHERE effective_date > $1")
+                .bind(date_text(as_of))
+        }
     }
     .fetch_one(db.pool())
-    .await?
-    .try_get::<i64, _>(0)?;
+    .await?;
     Ok(later == 0)
 }
 
@@ -174,15 +175,14 @@ pub async fn account_summary(
         return Ok(None);
     };
     let aging = aging(db, as_of, Some(customer_id)).await?;
-    let credit: i64 = sqlx::query(&format!(
+    let credit: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
          WHERE customer_id = $1 AND account_code = '{UNAPPLIED}' AND effective_date <= $2"
     ))
     .bind(customer_id)
     .bind(date_text(as_of))
     .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
+    .await?;
     let open_items = open_items(db, customer_id, as_of).await?;
     let next_due = open_items
         .iter()
@@ -216,8 +216,8 @@ pub async fn open_items(
     customer_id: i64,
     as_of: NaiveDate,
 ) -> Result<Vec<OpenItem>, DbError> {
-    let rows = if cache_is_current(db, as_of, Some(customer_id)).await? {
-        sqlx::query(&format!(
+    let rows: Vec<OpenItem> = if cache_is_current(db, as_of, Some(customer_id)).await? {
+        sqlx::query_as(&format!(
             "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD_OF_OPEN_SQL} AS held_minor FROM invoices i \
              WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
         ))
@@ -225,7 +225,7 @@ pub async fn open_items(
         .fetch_all(db.pool())
         .await?
     } else {
-        sqlx::query(&format!(
+        sqlx::query_as(&format!(
             "SELECT i.id, i.number, i.due_date, CAST(sum(l.amount_minor) AS BIGINT) AS open_minor, \
              CAST(0 AS BIGINT) AS held_minor \
              FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
@@ -238,17 +238,7 @@ pub async fn open_items(
         .fetch_all(db.pool())
         .await?
     };
-    rows.iter()
-        .map(|r| {
-            Ok(OpenItem {
-                invoice_id: r.try_get("id")?,
-                number: r.try_get("number")?,
-                due_date: parse_date(&r.try_get::<String, _>("due_date")?)?,
-                open_minor: r.try_get("open_minor")?,
-                held_minor: r.try_get("held_minor")?,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 /// The customer's statement for `from..=to`. The balance is what the customer owes net of
@@ -262,15 +252,14 @@ pub async fn statement(
     let Some(currency) = customer_currency(db, customer_id).await? else {
         return Ok(None);
     };
-    let opening: i64 = sqlx::query(&format!(
+    let opening: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
          WHERE customer_id = $1 AND account_code IN ('{AR}', '{UNAPPLIED}') AND effective_date < $2"
     ))
     .bind(customer_id)
     .bind(date_text(from))
     .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
+    .await?;
     let rows = sqlx::query(&format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
@@ -311,7 +300,7 @@ pub async fn statement(
 
 /// Debit and credit totals per account and currency, as of a date.
 pub async fn trial_balance(db: &Db, as_of: NaiveDate) -> Result<Vec<TrialBalanceRow>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query_as(
         "SELECT a.code, a.name, l.currency, \
                 COALESCE(CAST(sum(CASE WHEN l.amount_minor > 0 THEN l.amount_minor ELSE 0 END) AS BIGINT), 0) AS debit, \
                 COALESCE(CAST(sum(CASE WHEN l.amount_minor < 0 THEN -l.amount_minor ELSE 0 END) AS BIGINT), 0) AS credit \
@@ -321,17 +310,7 @@ pub async fn trial_balance(db: &Db, as_of: NaiveDate) -> Result<Vec<TrialBalance
     .bind(date_text(as_of))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TrialBalanceRow {
-                account_code: r.try_get("code")?,
-                account_name: r.try_get("name")?,
-                currency: r.try_get("currency")?,
-                debit_minor: r.try_get("debit")?,
-                credit_minor: r.try_get("credit")?,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 /// DSO and CEI for one customer's currency (or the whole book in `currency`) over `from..=to`.
@@ -358,7 +337,7 @@ pub async fn collection_metrics(
     let day_before = from.pred_opt().unwrap_or(from);
     let beginning = ar_as_of(day_before).await?;
     let ending = ar_as_of(to).await?;
-    let sales: i64 = sqlx::query(&format!(
+    let sales: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
          JOIN journal_entries e ON e.id = l.entry_id \
          WHERE e.kind = 'invoice_issued' AND l.account_code = '{AR}' AND l.currency = $1 \
@@ -368,9 +347,8 @@ pub async fn collection_metrics(
     .bind(date_text(from))
     .bind(date_text(to))
     .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
-    let current: i64 = sqlx::query(&format!(
+    .await?;
+    let current: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
          JOIN invoices i ON i.id = l.invoice_id \
          WHERE l.account_code = '{AR}' AND l.currency = $1 AND l.effective_date <= $2 AND i.due_date >= $2"
@@ -378,8 +356,7 @@ pub async fn collection_metrics(
     .bind(currency.code())
     .bind(date_text(to))
     .fetch_one(db.pool())
-    .await?
-    .try_get(0)?;
+    .await?;
     let days = (to - from).num_days() + 1;
     Ok(CollectionMetrics::compute(
         beginning, sales, ending, current, days,
@@ -392,7 +369,7 @@ pub async fn collections_per_day(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<DailyCollection>, DbError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query_as(
         "SELECT received_date, currency, CAST(sum(amount_minor) AS BIGINT) AS amount, \
                 count(*) AS payments \
          FROM payments WHERE received_date >= $1 AND received_date <= $2 \
@@ -402,16 +379,7 @@ pub async fn collections_per_day(
     .bind(date_text(to))
     .fetch_all(db.pool())
     .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(DailyCollection {
-                date: parse_date(&row.try_get::<String, _>("received_date")?)?,
-                currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
-                amount_minor: row.try_get("amount")?,
-                payments: row.try_get("payments")?,
-            })
-        })
-        .collect()
+    Ok(rows)
 }
 
 /// What should come in over the next `weeks` weeks: each open invoice's amount due now
@@ -561,12 +529,11 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         report.violations.push(format!("ledger does not sum to zero in {currency}: {sum}"));
     }
     // AR control equals the open invoices (invariant 5 via the cache that the check above ties to the lines).
-    let ar: i64 = sqlx::query(&format!(
+    let ar: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '{AR}'"
     ))
     .fetch_one(pool)
-    .await?
-    .try_get(0)?;
+    .await?;
     let open: i64 =
         count("SELECT COALESCE(CAST(sum(open_minor) AS BIGINT), 0) FROM invoices").await?;
     if ar != open {

@@ -73,7 +73,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         .into());
     }
     let now = now_text();
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO disputes (customer_id, invoice_id, status, currency, disputed_minor, \
          opened_by, opened_at, last_customer_message_at, status_changed_at) \
          VALUES ($1, $2, 'open', $3, $4, $5, $6, $6, $6) RETURNING id",
@@ -85,8 +85,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     .bind(new.opened_by.user_id)
     .bind(&now)
     .fetch_one(&mut *tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     for line in &new.lines {
         sqlx::query(
             "INSERT INTO dispute_lines (dispute_id, invoice_line_id, reason, amount_minor) \
@@ -428,7 +427,7 @@ async fn insert_message(
     attachments: &[Attachment],
 ) -> Result<i64, DisputeStoreError> {
     let now = now_text();
-    let id: i64 = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO dispute_messages (dispute_id, author_id, visibility, body, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -438,8 +437,7 @@ async fn insert_message(
     .bind(body)
     .bind(&now)
     .fetch_one(&mut **tx)
-    .await?
-    .try_get(0)?;
+    .await?;
     for file in attachments {
         sqlx::query(
             "INSERT INTO dispute_attachments (dispute_id, message_id, file_name, content_type, \
