@@ -78,7 +78,7 @@ pub async fn list_invoices(
         .fetch_all(db.pool())
         .await?
         .into_iter()
-        .map(|row| row.as_of(today))
+        .map(|row| row.into_row(today))
         .collect();
     Ok(Some(InvoicePage {
         currency,
@@ -106,7 +106,7 @@ struct ListedInvoice {
 }
 
 impl ListedInvoice {
-    fn as_of(self, today: NaiveDate) -> InvoiceRow {
+    fn into_row(self, today: NaiveDate) -> InvoiceRow {
         InvoiceRow {
             status: InvoiceStatus::of(self.voided != 0, self.open_minor, self.due_date, today),
             id: self.id,

@@ -1,8 +1,6 @@
 //! The journal and the audit log, paged and filtered. Filter values are always numbered
 //! parameters; the SQL around them is fixed text.
 
-use sqlx::Row;
-
 use super::{
     AUDIT_PER_PAGE, AuditFilter, AuditRow, JOURNAL_PER_PAGE, JournalEntryView, JournalFilter,
     JournalLineView, JournalPage,
@@ -151,6 +149,8 @@ pub async fn audit(db: &Db, filter: &AuditFilter) -> Result<Vec<AuditRow>, DbErr
 
 #[cfg(test)]
 mod tests {
+    use sqlx::Row;
+
     use super::*;
     use crate::testing::fixtures::*;
     use crate::testing::fresh_db;

@@ -409,8 +409,8 @@ pub fn PaymentPage() -> impl IntoView {
         <Title text="Payment"/>
         <BooksNav/>
         <Loaded data=data loading="Loading the payment…" let:value>
-            {match value {
-                    PaymentPageData { detail: d, may_refund } => {
+            {{
+                        let PaymentPageData { detail: d, may_refund } = value;
                         let p = d.payment;
                         let currency = p.currency;
                         let pending = d.refunds.iter().any(|r| r.status == RefundStatus::Requested);
@@ -483,7 +483,6 @@ pub fn PaymentPage() -> impl IntoView {
                             <h2>"Journal entries"</h2>
                             <JournalEntries entries=d.entries/>
                         }.into_any()
-                    }
                 }}
         </Loaded>
     }
@@ -537,8 +536,8 @@ pub fn ReconciliationPage() -> impl IntoView {
         </form>
         <p class="hint">"Every payment the provider reported collected (through its signed events) next to the receipt posted in the ledger, and every card receipt next to the provider payment behind it. Anything that does not match is flagged."</p>
         <Loaded data=rows loading="Matching…" let:value>
-            {match value {
-                    mut rows => {
+            {{
+                        let mut rows = value;
                         rows.sort_by_key(|r| r.difference.is_none());
                         let flagged = rows.iter().filter(|r| r.difference.is_some()).count();
                         view! {
@@ -569,7 +568,6 @@ pub fn ReconciliationPage() -> impl IntoView {
                             </table>
                             </div>
                         }.into_any()
-                    }
                 }}
         </Loaded>
     }

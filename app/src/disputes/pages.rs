@@ -460,8 +460,7 @@ pub fn AdminDisputesPage() -> impl IntoView {
         <Title text="Dispute queue"/>
         <h1>"Dispute queue"</h1>
         <Loaded data=queue loading="Loading disputes…" let:value>
-            {let (status, customer, assignee, min, age_days, sort) = filters(); match value {
-                    q => view! {
+            {let (status, customer, assignee, min, age_days, sort) = filters(); let q = value; view! {
                         <div class="figures" data-testid="queue-counts">
                             {[DisputeStatus::Open, DisputeStatus::InReview, DisputeStatus::Proposed].into_iter().map(|s| {
                                 let n = q.counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
@@ -511,8 +510,7 @@ pub fn AdminDisputesPage() -> impl IntoView {
                         } else {
                             dispute_table(q.rows, true, Some(q.now)).into_any()
                         }}
-                    }.into_any(),
-                }}
+                    }.into_any()}
         </Loaded>
     }
 }
