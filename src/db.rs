@@ -370,7 +370,6 @@ pub fn currency(text: &str) -> Result<crate::money::Currency, DbError> {
         .map_err(|_| DbError::Corrupt(format!("currency {text:?}")))
 }
 
-/// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
 /// A date column (ISO `YYYY-MM-DD` text on both engines) as `FromRow` reads it:
 /// `#[sqlx(try_from = "Day")] due_date: NaiveDate`. The `Any` driver has no date type, and a
 /// malformed date is a decode error naming the column, as a corrupt enum text is.
@@ -417,6 +416,7 @@ impl From<MaybeDay> for Option<chrono::NaiveDate> {
     }
 }
 
+/// Dates are stored as ISO `YYYY-MM-DD` text on both engines.
 pub fn date_text(date: chrono::NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
 }

@@ -102,6 +102,22 @@ where
     }
 }
 
+/// True once the form's action succeeded: its result when JavaScript ran it, or the `flag` the
+/// server put in the URL when a plain HTML form was posted and redirected back here.
+pub fn form_succeeded<S>(
+    action: ServerAction<S>,
+    flag: &'static str,
+) -> impl Fn() -> bool + Copy + Send + Sync + 'static
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let query = use_query_map();
+    move || {
+        query.with(|q| q.get(flag).is_some()) || action.value().with(|v| matches!(v, Some(Ok(_))))
+    }
+}
+
 /// A form's error, announced to screen readers.
 #[component]
 pub fn FormError(message: Signal<Option<String>>) -> impl IntoView {

@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
 
 use crate::account::{ChangePassword, SignOut, who_am_i};
-use crate::components::{FormError, form_error};
+use crate::components::{FormError, form_error, form_succeeded};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -12,11 +11,7 @@ pub fn ProfilePage() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let change = ServerAction::<ChangePassword>::new();
     let change_error = form_error(change);
-    let query = use_query_map();
-    let changed = move || {
-        query.with(|q| q.get("changed").is_some())
-            || change.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let changed = form_succeeded(change, "changed");
     view! {
         <Title text="My profile"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

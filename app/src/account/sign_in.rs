@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{AcceptInvitation, RequestPasswordReset, ResetPassword, SignIn};
-use crate::components::{FormError, form_error};
+use crate::components::{FormError, form_error, form_succeeded};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -32,11 +32,7 @@ pub fn SignInPage() -> impl IntoView {
 pub fn ForgotPasswordPage() -> impl IntoView {
     let request = ServerAction::<RequestPasswordReset>::new();
     let error = form_error(request);
-    let query = use_query_map();
-    let sent = move || {
-        query.with(|q| q.get("sent").is_some())
-            || request.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let sent = form_succeeded(request, "sent");
     view! {
         <Title text="Reset your password"/>
         <section class="card narrow" aria-labelledby="forgot-heading">

@@ -10,7 +10,7 @@ use crate::admin::{
     RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice, customer_contacts,
     customer_invoices, customer_profile, customers, outbox,
 };
-use crate::components::{FormError, Loaded, form_error};
+use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::integrations::RunReminders;
 
 #[component]
@@ -106,11 +106,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
         },
         |(id, _)| customer_contacts(id),
     );
-    let query = use_query_map();
-    let invited = move || {
-        query.with(|q| q.get("invited").is_some())
-            || invite.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let invited = form_succeeded(invite, "invited");
     view! {
         <Title text="Customer contacts"/>
         <Loaded data=contacts loading="Loading…" let:account>
@@ -193,11 +189,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
 fn ApplyCreditForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
     let apply = ServerAction::<ApplyAccountCredit>::new();
     let apply_error = form_error(apply);
-    let query = use_query_map();
-    let applied = move || {
-        query.with(|q| q.get("credit_applied").is_some())
-            || apply.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let applied = form_succeeded(apply, "credit_applied");
     view! {
         <section class="card narrow" aria-labelledby="credit-heading">
             <h2 id="credit-heading">"Unapplied credit"</h2>
@@ -219,11 +211,7 @@ fn AccountSettingsForm(
 ) -> impl IntoView {
     let update = ServerAction::<UpdateCustomer>::new();
     let update_error = form_error(update);
-    let query = use_query_map();
-    let saved = move || {
-        query.with(|q| q.get("saved").is_some())
-            || update.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let saved = form_succeeded(update, "saved");
     let profile = Resource::new(
         move || (customer_id(), update.version().get()),
         |(id, _)| customer_profile(id),
@@ -434,11 +422,7 @@ fn RecordPaymentForm(
 ) -> impl IntoView {
     let record = ServerAction::<RecordOfflinePayment>::new();
     let record_error = form_error(record);
-    let query = use_query_map();
-    let paid = move || {
-        query.with(|q| q.get("paid").is_some())
-            || record.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let paid = form_succeeded(record, "paid");
     view! {
         <section class="card narrow" aria-labelledby="payment-heading">
             <h2 id="payment-heading">"Record a payment received"</h2>

@@ -14,7 +14,7 @@ use crate::books::{
     PaymentPageData, RefundPayment, ResendRefund, aging_report, audit_log, collections, journal,
     ledger_health, payment_detail, reconciliation, staff_payments, trial_balance,
 };
-use crate::components::{FormError, Loaded, form_error};
+use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::format::{date, money, timestamp};
 
 /// A query parameter, empty when absent.
@@ -492,11 +492,7 @@ pub fn PaymentPage() -> impl IntoView {
 #[component]
 fn RefundForm(action: ServerAction<RefundPayment>, payment_id: i64) -> impl IntoView {
     let error = form_error(action);
-    let query = use_query_map();
-    let done = move || {
-        query.with(|q| q.get("refunded").is_some())
-            || action.value().with(|v| matches!(v, Some(Ok(()))))
-    };
+    let done = form_succeeded(action, "refunded");
     view! {
         <section class="card narrow" aria-labelledby="refund-heading">
             <h2 id="refund-heading">"Refund through the payment provider"</h2>

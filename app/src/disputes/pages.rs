@@ -459,8 +459,8 @@ pub fn AdminDisputesPage() -> impl IntoView {
     view! {
         <Title text="Dispute queue"/>
         <h1>"Dispute queue"</h1>
-        <Loaded data=queue loading="Loading disputes…" let:value>
-            {let (status, customer, assignee, min, age_days, sort) = filters(); let q = value; view! {
+        <Loaded data=queue loading="Loading disputes…" let:q>
+            {let (status, customer, assignee, min, age_days, sort) = filters(); view! {
                         <div class="figures" data-testid="queue-counts">
                             {[DisputeStatus::Open, DisputeStatus::InReview, DisputeStatus::Proposed].into_iter().map(|s| {
                                 let n = q.counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n);
