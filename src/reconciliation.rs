@@ -29,10 +29,12 @@ impl Difference {
 
 /// One provider payment and its receipt, or one of them alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct ReconciliationRow {
     pub date: String,
     pub customer_id: i64,
     pub customer_number: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: Currency,
     pub checkout_id: Option<String>,
     pub provider: Option<String>,
@@ -41,6 +43,8 @@ pub struct ReconciliationRow {
     /// The receipt's reference: for card payments `stripe:` and the provider's payment id.
     pub reference: Option<String>,
     pub ledger_amount_minor: Option<i64>,
+    /// Worked out from the two sides by `flagged`.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub difference: Option<Difference>,
 }
 
@@ -60,7 +64,6 @@ impl ReconciliationRow {
 #[cfg(feature = "ssr")]
 pub mod store {
     use chrono::NaiveDate;
-    use sqlx::Row;
 
     use super::ReconciliationRow;
     use crate::db::{Db, DbError, date_text};
@@ -74,10 +77,11 @@ pub mod store {
     ) -> Result<Vec<ReconciliationRow>, DbError> {
         // Checkout times are RFC 3339 text; the day after `to` bounds them from above.
         let (start, end) = (date_text(from), date_text(to + chrono::Duration::days(1)));
-        let provider_side = sqlx::query(
-            "SELECT k.id, k.provider, k.customer_id, c.number, k.currency, k.amount_minor, \
-                    substr(k.created_at, 1, 10) AS day, p.id AS payment_id, p.business_key, \
-                    p.amount_minor AS ledger_minor \
+        let provider_side: Vec<ReconciliationRow> = sqlx::query_as(
+            "SELECT substr(k.created_at, 1, 10) AS date, k.customer_id, c.number AS customer_number, \
+                    k.currency, k.id AS checkout_id, k.provider, \
+                    k.amount_minor AS provider_amount_minor, p.id AS payment_id, \
+                    p.business_key AS reference, p.amount_minor AS ledger_amount_minor \
              FROM checkouts k JOIN customers c ON c.id = k.customer_id \
              LEFT JOIN payments p ON p.id = k.payment_id \
              WHERE (k.status = 'succeeded' OR k.payment_id IS NOT NULL) \
@@ -87,28 +91,12 @@ pub mod store {
         .bind(&end)
         .fetch_all(db.pool())
         .await?;
-        let mut rows = Vec::with_capacity(provider_side.len());
-        for r in &provider_side {
-            rows.push(
-                ReconciliationRow {
-                    date: r.try_get("day")?,
-                    customer_id: r.try_get("customer_id")?,
-                    customer_number: r.try_get("number")?,
-                    currency: crate::db::currency(&r.try_get::<String, _>("currency")?)?,
-                    checkout_id: Some(r.try_get("id")?),
-                    provider: Some(r.try_get("provider")?),
-                    provider_amount_minor: Some(r.try_get("amount_minor")?),
-                    payment_id: r.try_get("payment_id")?,
-                    reference: r.try_get("business_key")?,
-                    ledger_amount_minor: r.try_get("ledger_minor")?,
-                    difference: None,
-                }
-                .flagged(),
-            );
-        }
-        let unmatched = sqlx::query(
-            "SELECT p.id, p.customer_id, c.number, p.currency, p.amount_minor, p.received_date, \
-                    p.business_key \
+        // Card receipts no checkout points at: the provider side is empty.
+        let receipts_alone: Vec<ReconciliationRow> = sqlx::query_as(
+            "SELECT p.received_date AS date, p.customer_id, c.number AS customer_number, p.currency, \
+                    CAST(NULL AS TEXT) AS checkout_id, CAST(NULL AS TEXT) AS provider, \
+                    CAST(NULL AS BIGINT) AS provider_amount_minor, p.id AS payment_id, \
+                    p.business_key AS reference, p.amount_minor AS ledger_amount_minor \
              FROM payments p JOIN customers c ON c.id = p.customer_id \
              WHERE p.method = 'card' AND p.received_date >= $1 AND p.received_date <= $2 \
                AND NOT EXISTS (SELECT 1 FROM checkouts k WHERE k.payment_id = p.id)",
@@ -117,24 +105,11 @@ pub mod store {
         .bind(date_text(to))
         .fetch_all(db.pool())
         .await?;
-        for r in &unmatched {
-            rows.push(
-                ReconciliationRow {
-                    date: r.try_get("received_date")?,
-                    customer_id: r.try_get("customer_id")?,
-                    customer_number: r.try_get("number")?,
-                    currency: crate::db::currency(&r.try_get::<String, _>("currency")?)?,
-                    checkout_id: None,
-                    provider: None,
-                    provider_amount_minor: None,
-                    payment_id: Some(r.try_get("id")?),
-                    reference: Some(r.try_get("business_key")?),
-                    ledger_amount_minor: Some(r.try_get("amount_minor")?),
-                    difference: None,
-                }
-                .flagged(),
-            );
-        }
+        let mut rows: Vec<ReconciliationRow> = provider_side
+            .into_iter()
+            .chain(receipts_alone)
+            .map(ReconciliationRow::flagged)
+            .collect();
         rows.sort_by(|a, b| a.date.cmp(&b.date));
         Ok(rows)
     }

@@ -35,15 +35,20 @@ crate::text_enum! {
 
 /// A refund request as staff see it on the payment's page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct RefundView {
     pub id: String,
     pub payment_id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: Currency,
     pub amount_minor: i64,
     pub reason: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: RefundStatus,
     pub provider_refund_id: Option<String>,
     pub failure_message: String,
+    /// The email of the manager who asked for it.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "email"))]
     pub requested_by: String,
     pub created_at: String,
 }

@@ -247,31 +247,13 @@ pub async fn refundable_minor(db: &Db, payment_id: i64) -> Result<Option<i64>, R
 
 /// The payment's refund requests, newest first.
 pub async fn refunds_of(db: &Db, payment_id: i64) -> Result<Vec<RefundView>, DbError> {
-    let rows = sqlx::query(
-        "SELECT r.id, r.currency, r.amount_minor, r.reason, r.status, r.provider_refund_id, \
-                r.failure_message, u.email, r.created_at \
+    Ok(sqlx::query_as(
+        "SELECT r.id, r.payment_id, r.currency, r.amount_minor, r.reason, r.status, \
+                r.provider_refund_id, r.failure_message, u.email, r.created_at \
          FROM refund_requests r JOIN users u ON u.id = r.requested_by \
          WHERE r.payment_id = $1 ORDER BY r.created_at DESC, r.id",
     )
     .bind(payment_id)
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let status: String = row.try_get("status")?;
-            Ok(RefundView {
-                id: row.try_get("id")?,
-                payment_id,
-                currency: currency(&row.try_get::<String, _>("currency")?)?,
-                amount_minor: row.try_get("amount_minor")?,
-                reason: row.try_get("reason")?,
-                status: RefundStatus::parse(&status)
-                    .ok_or_else(|| DbError::Corrupt(format!("refund status {status:?}")))?,
-                provider_refund_id: row.try_get("provider_refund_id")?,
-                failure_message: row.try_get("failure_message")?,
-                requested_by: row.try_get("email")?,
-                created_at: row.try_get("created_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
