@@ -45,7 +45,8 @@ impl DisputeStatus {
         }
     }
 
-    /// Active disputes hold their amount out of what is due.
+    /// Active disputes hold their amount out of what is due. Queries use its SQL twin,
+    /// [`HOLDING_STATUSES_SQL`].
     pub fn holds(self) -> bool {
         matches!(
             self,
@@ -53,6 +54,20 @@ impl DisputeStatus {
         )
     }
 }
+
+/// The statuses that [`DisputeStatus::holds`], as an SQL list for `status IN …`; a macro so that
+/// constant SQL can be built from the same text with `concat!`.
+macro_rules! holding_statuses_sql {
+    () => {
+        "('open', 'in_review', 'proposed')"
+    };
+}
+#[cfg(feature = "ssr")]
+pub(crate) use holding_statuses_sql;
+
+/// [`DisputeStatus::holds`] as SQL: `d.status IN {HOLDING_STATUSES_SQL}` (checked against the
+/// Rust rule in this module's tests).
+pub const HOLDING_STATUSES_SQL: &str = holding_statuses_sql!();
 
 crate::text_enum! {
     /// Why a line is disputed.
@@ -523,6 +538,16 @@ mod tests {
                 action: A::Reopen
             })
         );
+    }
+
+    #[test]
+    fn the_sql_list_of_holding_statuses_is_the_rust_rule() {
+        let holding: Vec<String> = DisputeStatus::ALL
+            .into_iter()
+            .filter(|s| s.holds())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        assert_eq!(HOLDING_STATUSES_SQL, format!("({})", holding.join(", ")));
     }
 
     #[test]

@@ -68,13 +68,16 @@ pub struct Actor<'a> {
 
 /// What a line `l` can still be disputed for: its gross amount less credits already given on it
 /// and amounts active disputes hold on it.
-pub(super) const DISPUTABLE: &str = "l.net_minor + l.tax_minor \
+pub(super) const DISPUTABLE: &str = concat!(
+    "l.net_minor + l.tax_minor \
      - COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) FROM adjustment_lines a \
                  WHERE a.invoice_line_id = l.id), 0) \
      - COALESCE((SELECT CAST(sum(dl.amount_minor) AS BIGINT) FROM dispute_lines dl \
                  JOIN disputes d ON d.id = dl.dispute_id \
-                 WHERE dl.invoice_line_id = l.id \
-                   AND d.status IN ('open', 'in_review', 'proposed')), 0)";
+                 WHERE dl.invoice_line_id = l.id AND d.status IN ",
+    crate::disputes::holding_statuses_sql!(),
+    "), 0)"
+);
 
 pub(super) async fn disputable(
     tx: &mut Transaction<'_, Any>,

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
+use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::ledger::Account;
 use crate::money::Currency;
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
@@ -502,9 +503,11 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         ),
         (
             "invoice's held amount differs from its active disputes",
-            "SELECT i.id FROM invoices i WHERE i.held_minor <> \
+            format!(
+                "SELECT i.id FROM invoices i WHERE i.held_minor <> \
              (SELECT COALESCE(CAST(sum(d.disputed_minor) AS BIGINT), 0) FROM disputes d \
-              WHERE d.invoice_id = i.id AND d.status IN ('open', 'in_review', 'proposed'))".into(),
+              WHERE d.invoice_id = i.id AND d.status IN {HOLDING_STATUSES_SQL})"
+            ),
         ),
         (
             "a reversal was reversed",

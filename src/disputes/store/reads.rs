@@ -227,10 +227,11 @@ pub async fn queue_for_staff(db: &Db, filter: &QueueFilter) -> Result<Queue, Dis
             None => total_disputed.push((row.currency, row.disputed_minor)),
         }
     }
-    let counts = sqlx::query(
-        "SELECT status, count(*) FROM disputes \
-         WHERE status IN ('open', 'in_review', 'proposed') GROUP BY status",
-    )
+    let counts = sqlx::query(concat!(
+        "SELECT status, count(*) FROM disputes WHERE status IN ",
+        crate::disputes::holding_statuses_sql!(),
+        " GROUP BY status"
+    ))
     .fetch_all(&mut *conn)
     .await?
     .iter()
