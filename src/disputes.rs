@@ -364,11 +364,15 @@ pub struct DisputeForm {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct DisputableLine {
+    #[cfg_attr(feature = "ssr", sqlx(rename = "id"))]
     pub invoice_line_id: i64,
     pub line_no: i64,
     pub description: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "gross"))]
     pub line_total_minor: i64,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "disputable"))]
     pub disputable_minor: i64,
 }
 

@@ -34,17 +34,18 @@ pub async fn detail(
     let Some(row) = row_query(&mut conn, Some(dispute_id), scope).await? else {
         return Ok(None);
     };
-    let head = sqlx::query("SELECT assignee_id, closed_at FROM disputes WHERE id = $1")
-        .bind(dispute_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let closed_at = parse_time(head.try_get::<Option<String>, _>("closed_at")?)?;
+    let (assignee_id, closed_at): (Option<i64>, Option<String>) =
+        sqlx::query_as("SELECT assignee_id, closed_at FROM disputes WHERE id = $1")
+            .bind(dispute_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let closed_at = parse_time(closed_at)?;
     let lines = lines_view(&mut conn, dispute_id).await?;
     let proposed_minor = lines.iter().map(|l| l.proposed_minor).sum();
     let thread = thread(&mut conn, dispute_id, scope).await?;
     Ok(Some(DisputeDetail {
         actions: available_actions(row.status, scope.side(), closed_at, Utc::now()),
-        assignee_id: head.try_get("assignee_id")?,
+        assignee_id,
         row,
         lines,
         proposed_minor,
@@ -58,7 +59,7 @@ pub async fn dispute_form(
     customer_id: i64,
     invoice_id: i64,
 ) -> Result<Option<DisputeForm>, DisputeStoreError> {
-    let Some(invoice) = sqlx::query(
+    let Some(invoice) = sqlx::query_as::<_, FormInvoice>(
         "SELECT number, currency, open_minor, held_minor, voided_at FROM invoices \
          WHERE id = $1 AND customer_id = $2",
     )
@@ -69,49 +70,54 @@ pub async fn dispute_form(
     else {
         return Ok(None);
     };
-    let lines = sqlx::query(&format!(
+    let lines = sqlx::query_as::<_, DisputableLine>(&format!(
         "SELECT l.id, l.line_no, l.description, l.net_minor + l.tax_minor AS gross, \
          {DISPUTABLE} AS disputable FROM invoice_lines l WHERE l.invoice_id = $1 ORDER BY l.line_no"
     ))
     .bind(invoice_id)
     .fetch_all(db.pool())
     .await?
-    .iter()
-    .map(|r| {
-        Ok(DisputableLine {
-            invoice_line_id: r.try_get("id")?,
-            line_no: r.try_get("line_no")?,
-            description: r.try_get("description")?,
-            line_total_minor: r.try_get("gross")?,
-            disputable_minor: r.try_get::<i64, _>("disputable")?.max(0),
-        })
+    .into_iter()
+    .map(|line| DisputableLine {
+        disputable_minor: line.disputable_minor.max(0),
+        ..line
     })
-    .collect::<Result<_, sqlx::Error>>()?;
-    let open: i64 = invoice.try_get("open_minor")?;
-    let held: i64 = invoice.try_get("held_minor")?;
-    let void = invoice.try_get::<Option<String>, _>("voided_at")?.is_some();
+    .collect();
+    let (open, held) = (invoice.open_minor, invoice.held_minor);
     Ok(Some(DisputeForm {
         invoice_id,
-        number: invoice.try_get("number")?,
-        currency: crate::db::currency(&invoice.try_get::<String, _>("currency")?)?,
+        number: invoice.number,
+        currency: invoice.currency,
         open_minor: open,
         held_minor: held,
-        disputable_minor: if void { 0 } else { due_now(open, held) },
+        disputable_minor: if invoice.voided_at.is_some() {
+            0
+        } else {
+            due_now(open, held)
+        },
         lines,
     }))
 }
 
+/// The invoice a dispute form is for.
+#[derive(sqlx::FromRow)]
+struct FormInvoice {
+    number: String,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
+    open_minor: i64,
+    held_minor: i64,
+    voided_at: Option<String>,
+}
+
 /// Active AR staff, for assigning disputes.
 pub async fn staff_members(db: &Db) -> Result<Vec<(i64, String)>, DisputeStoreError> {
-    sqlx::query(
+    Ok(sqlx::query_as(
         "SELECT id, display_name FROM users WHERE role IN ('clerk', 'manager') \
          AND disabled_at IS NULL ORDER BY display_name, id",
     )
     .fetch_all(db.pool())
-    .await?
-    .iter()
-    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-    .collect()
+    .await?)
 }
 
 /// A customer's disputes, newest first.
@@ -227,19 +233,15 @@ pub async fn queue_for_staff(db: &Db, filter: &QueueFilter) -> Result<Queue, Dis
             None => total_disputed.push((row.currency, row.disputed_minor)),
         }
     }
-    let counts = sqlx::query(concat!(
+    let counts = sqlx::query_as::<_, (String, i64)>(concat!(
         "SELECT status, count(*) FROM disputes WHERE status IN ",
         crate::disputes::holding_statuses_sql!(),
         " GROUP BY status"
     ))
     .fetch_all(&mut *conn)
     .await?
-    .iter()
-    .map(|r| {
-        let status: String = r.try_get(0)?;
-        let count: i64 = r.try_get(1)?;
-        Ok((parse_status(&status)?, count))
-    })
+    .into_iter()
+    .map(|(status, count)| Ok((parse_status(&status)?, count)))
     .collect::<Result<Vec<_>, DisputeStoreError>>()?;
     Ok(Queue {
         rows,
