@@ -2,10 +2,11 @@
 //! (never trusting the browser), records a checkout, and the provider's signed event settles it
 //! into the ledger once.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
+use crate::payments::PaymentMethod;
 
 #[cfg(feature = "ssr")]
 pub mod store;
@@ -16,6 +17,51 @@ pub const MINIMUM_CHARGE_MINOR: i64 = 50;
 pub const MAXIMUM_CHARGE_MINOR: i64 = 99_999_999;
 /// Invoices in one payment.
 pub const MAXIMUM_INVOICES: usize = 100;
+/// How long the provider's hosted page stays open (Stripe's shortest session, 30 minutes): an
+/// abandoned checkout stops holding its invoices back after this.
+pub const CHECKOUT_LIFETIME_MINUTES: i64 = 30;
+
+/// The bank debit the provider offers in a currency: ACH Direct Debit for US dollars, SEPA
+/// Direct Debit for euros; none elsewhere.
+pub fn bank_debit_for(currency: Currency) -> Option<PaymentMethod> {
+    match currency {
+        Currency::Usd => Some(PaymentMethod::Ach),
+        Currency::Eur => Some(PaymentMethod::SepaDebit),
+        _ => None,
+    }
+}
+
+/// The methods offered for a payment of `amount_minor`: card up to the card limit (none: no
+/// limit), and the currency's bank debit whatever the amount.
+pub fn methods_for(
+    currency: Currency,
+    amount_minor: i64,
+    card_limit_minor: Option<i64>,
+) -> Vec<PaymentMethod> {
+    let card = card_limit_minor.is_none_or(|limit| amount_minor <= limit);
+    card.then_some(PaymentMethod::Card)
+        .into_iter()
+        .chain(bank_debit_for(currency))
+        .collect()
+}
+
+/// When a bank debit submitted on `submitted` is expected to settle: business days as Stripe
+/// gives them (ACH 4, SEPA 6; weekends skipped, bank holidays not known here).
+pub fn expected_settlement(method: PaymentMethod, submitted: NaiveDate) -> NaiveDate {
+    let business_days = match method {
+        PaymentMethod::SepaDebit => 6,
+        _ => 4,
+    };
+    let mut day = submitted;
+    let mut left = business_days;
+    while left > 0 {
+        day = day + Days::new(1);
+        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            left -= 1;
+        }
+    }
+    day
+}
 
 /// What the browser asks for: this much to that invoice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,16 +115,46 @@ pub struct PaymentReview {
     pub total_minor: i64,
     /// Credit the customer could use first instead (see `store::apply_credit_first`).
     pub unapplied_credit_minor: i64,
+    /// How this amount can be paid: card up to the card limit, the currency's bank debit.
+    pub methods: Vec<PaymentMethod>,
+    /// The largest amount accepted by card for this customer, if there is one.
+    pub card_limit_minor: Option<i64>,
 }
 
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     pub enum CheckoutStatus {
+        /// On the provider's hosted page.
         Open = "open",
+        /// A bank debit submitted and not settled yet (days).
+        Processing = "processing",
         Succeeded = "succeeded",
         Failed = "failed",
         Expired = "expired",
+        /// A bank debit that settled and came back (the bank's return): the receipt is reversed.
+        Returned = "returned",
     }
+}
+
+impl CheckoutStatus {
+    /// Money on its way: the checkout's amounts are in `invoices.pending_minor` (not due again,
+    /// not cash yet). Leaving these states releases them, once.
+    pub fn in_flight(self) -> bool {
+        matches!(self, CheckoutStatus::Open | CheckoutStatus::Processing)
+    }
+}
+
+/// A payment on its way for one invoice, as the invoice page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentInProgress {
+    pub checkout_id: String,
+    pub status: CheckoutStatus,
+    /// Known once the customer has chosen on the provider's page.
+    pub method: Option<PaymentMethod>,
+    /// What this payment brings to the invoice.
+    pub amount_minor: i64,
+    /// A processing debit's expected settlement date.
+    pub expected_on: Option<NaiveDate>,
 }
 
 /// A checkout as its customer sees it (status page, polling).
@@ -90,6 +166,10 @@ pub struct CheckoutView {
     pub amount_minor: i64,
     pub failure_message: String,
     pub payment_id: Option<i64>,
+    pub method: Option<PaymentMethod>,
+    /// What its hosted page offers.
+    pub methods: Vec<PaymentMethod>,
+    pub expected_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +190,18 @@ pub enum CheckoutError {
     MoreThanOpen { number: String },
     #[error("at most {payable} of {number} can be paid now: the rest is in dispute")]
     InDispute { number: String, payable: String },
+    #[error(
+        "a payment of {in_progress} for {number} is already in progress; at most {payable} can be paid now"
+    )]
+    InProgress {
+        number: String,
+        in_progress: String,
+        payable: String,
+    },
+    #[error(
+        "payments above {limit} are not taken by card, and {currency} has no bank debit here; pay less at once or by bank transfer"
+    )]
+    AboveCardLimit { limit: String, currency: Currency },
     #[error("a payment must be at least {minimum}")]
     BelowMinimum { minimum: String },
     #[error("a payment can be at most {maximum}; split it in two")]
@@ -118,6 +210,8 @@ pub enum CheckoutError {
     UnknownCheckout,
     #[error("there is no unapplied credit to use on these invoices")]
     NoCredit,
+    #[error("this payment is no longer open on the payment page, so it cannot be cancelled")]
+    NotCancellable,
 }
 
 /// What the provider needs to collect a checkout on its hosted page.
@@ -127,6 +221,10 @@ pub struct HostedCheckoutRequest<'a> {
     pub checkout_id: &'a str,
     pub currency: Currency,
     pub amount_minor: i64,
+    /// What the hosted page offers (see [`methods_for`]).
+    pub methods: &'a [PaymentMethod],
+    /// When the hosted page closes (Unix seconds).
+    pub expires_at: i64,
     pub description: String,
     pub customer_email: &'a str,
     /// Where the provider sends the customer back.
@@ -163,6 +261,13 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<HostedCheckout, ProviderError>> + Send + 'a>,
     >;
+
+    /// Closes an open hosted page (the customer cancelled), so it can no longer be paid. Refused
+    /// when the customer has already paid or submitted a debit there.
+    fn expire_checkout<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ProviderError>> + Send + 'a>>;
 
     /// Asks the provider to return money from a collected payment. The ledger is not touched
     /// here: the provider's signed `charge.refunded` event posts the refund.
@@ -216,5 +321,32 @@ mod tests {
         assert_eq!(PayItem::parse_list("12:abc"), None);
         assert_eq!(PayItem::parse_list("12"), None);
         assert_eq!(PayItem::parse_list(""), Some(vec![]));
+    }
+
+    #[test]
+    fn cards_are_offered_up_to_the_card_limit_and_bank_debits_by_currency() {
+        use PaymentMethod::{Ach, Card, SepaDebit};
+        assert_eq!(methods_for(Currency::Usd, 5_000, None), vec![Card, Ach]);
+        assert_eq!(
+            methods_for(Currency::Usd, 5_000, Some(5_000)),
+            vec![Card, Ach]
+        );
+        assert_eq!(methods_for(Currency::Usd, 5_001, Some(5_000)), vec![Ach]);
+        assert_eq!(methods_for(Currency::Eur, 100, None), vec![Card, SepaDebit]);
+        assert_eq!(methods_for(Currency::Gbp, 100, None), vec![Card]);
+        assert_eq!(methods_for(Currency::Gbp, 100, Some(50)), vec![]);
+    }
+
+    #[test]
+    fn a_debit_is_expected_after_its_business_days_skipping_weekends() {
+        let friday = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        assert_eq!(
+            expected_settlement(PaymentMethod::Ach, friday),
+            NaiveDate::from_ymd_opt(2026, 12, 10).unwrap()
+        );
+        assert_eq!(
+            expected_settlement(PaymentMethod::SepaDebit, friday),
+            NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()
+        );
     }
 }

@@ -6,7 +6,8 @@
 
 const CARD_PAYMENT: &str = "stripe:";
 
-/// A card payment, by the provider's payment id (several events of one payment post once).
+/// A payment through the provider (card or bank debit), by the provider's payment id (several
+/// events of one payment post once).
 pub fn card_payment(provider_payment: &str) -> String {
     format!("{CARD_PAYMENT}{provider_payment}")
 }
@@ -67,6 +68,16 @@ pub fn dispute_credit(dispute_id: i64) -> String {
 /// A card chargeback, by the provider's dispute id.
 pub fn chargeback(provider_dispute: &str) -> String {
     format!("chargeback:{provider_dispute}")
+}
+
+/// The reversal of a bank debit's receipt when the bank returns it, once per provider dispute.
+pub fn payment_return(provider_dispute: &str) -> String {
+    format!("return:{provider_dispute}")
+}
+
+/// The money of a returned bank debit coming back (the provider decided its dispute as won).
+pub fn return_won(provider_dispute: &str) -> String {
+    format!("return_won:{provider_dispute}")
 }
 
 /// The outcome (won or lost) of a card chargeback.

@@ -57,6 +57,43 @@ pub mod store {
         pub kind: &'a str,
     }
 
+    /// Queues one message to each address (in the caller's transaction).
+    pub async fn queue_to_each(
+        conn: &mut sqlx::AnyConnection,
+        recipients: &[String],
+        subject: &str,
+        body: &str,
+        kind: &str,
+    ) -> Result<(), DbError> {
+        for recipient in recipients {
+            queue(
+                &mut *conn,
+                &Message {
+                    recipient,
+                    subject,
+                    body,
+                    kind,
+                },
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The addresses of active AR staff (clerks and managers): who hears about money events
+    /// that need a person (a failed or returned bank debit).
+    pub async fn staff_emails<'e, E>(executor: E) -> Result<Vec<String>, DbError>
+    where
+        E: Executor<'e, Database = Any>,
+    {
+        Ok(sqlx::query_scalar(
+            "SELECT email FROM users WHERE role IN ('clerk', 'manager') AND disabled_at IS NULL \
+             ORDER BY id",
+        )
+        .fetch_all(executor)
+        .await?)
+    }
+
     /// Queues a message; returns its id.
     pub async fn queue<'e, E>(executor: E, message: &Message<'_>) -> Result<i64, DbError>
     where

@@ -124,6 +124,7 @@ crate::text_enum! {
     pub enum PaymentMethod {
         Card = "card",
         Ach = "ach",
+        SepaDebit = "sepa_debit",
         Cheque = "cheque",
         Wire = "wire",
         Cash = "cash",
@@ -143,16 +144,24 @@ impl PaymentMethod {
         match self {
             PaymentMethod::Card => "Card",
             PaymentMethod::Ach => "ACH",
+            PaymentMethod::SepaDebit => "SEPA Direct Debit",
             PaymentMethod::Cheque => "Cheque",
             PaymentMethod::Wire => "Wire transfer",
             PaymentMethod::Cash => "Cash",
         }
     }
 
-    /// Card and ACH money arrives through Stripe; the rest straight at the bank.
+    /// Bank debits: they settle days later and can be returned by the bank.
+    pub fn is_bank_debit(self) -> bool {
+        matches!(self, PaymentMethod::Ach | PaymentMethod::SepaDebit)
+    }
+
+    /// Card and bank-debit money arrives through Stripe; the rest straight at the bank.
     pub fn cash_account(self) -> Account {
         match self {
-            PaymentMethod::Card | PaymentMethod::Ach => Account::StripeClearing,
+            PaymentMethod::Card | PaymentMethod::Ach | PaymentMethod::SepaDebit => {
+                Account::StripeClearing
+            }
             PaymentMethod::Cheque | PaymentMethod::Wire | PaymentMethod::Cash => Account::Bank,
         }
     }

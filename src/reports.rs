@@ -113,6 +113,10 @@ pub struct AccountSummary {
     pub in_dispute_minor: i64,
     pub overdue_minor: i64,
     pub unapplied_credit_minor: i64,
+    /// What the customer can pay now ([`crate::receivables::due_now`] over the open invoices).
+    pub due_now_minor: i64,
+    /// Money on its way (open checkouts, processing bank debits): not due again, not cash yet.
+    pub in_payment_minor: i64,
     pub next_due: Option<(NaiveDate, i64)>,
     pub open_invoices: i64,
     pub aging: Aging,
@@ -139,6 +143,9 @@ pub struct OpenItem {
     pub open_minor: i64,
     /// The part of `open_minor` held by active disputes.
     pub held_minor: i64,
+    /// Money on its way for this invoice (an open checkout or a processing bank debit): not due
+    /// again, not cash yet. Zero for a past date.
+    pub pending_minor: i64,
 }
 
 /// A statement in both styles: balance forward (opening, activity, closing) and open item.

@@ -1,17 +1,22 @@
-//! Money the provider collected for a checkout, posted once: events are claimed by id, several
-//! events announcing one payment post it once, and a failure or expiry never undoes a success.
+//! Money the provider collects for a checkout, posted once: events are claimed by id, several
+//! events announcing one payment post it once, a bank debit waits as "processing" until it
+//! settles or fails, and a failure or expiry never undoes a success.
+//!
+//! While a checkout is open or processing its amounts are pending on its invoices (not due
+//! again, not cash yet); leaving those states releases them once (`leave_flight`).
 
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
-use crate::checkout::store::CheckoutStoreError;
-use crate::checkout::{CheckoutError, CheckoutStatus, PayItem};
-use crate::db::{DbError, Engine, now_text};
+use crate::checkout::store::{CheckoutStoreError, leave_flight, stored_method};
+use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlement};
+use crate::db::{DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::money::{Currency, Money};
+use crate::outbox::store::{queue_to_each, staff_emails};
 use crate::payments::store::{PaymentReceipt, record_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
-use crate::receivables::store::CashError;
+use crate::receivables::store::{CashError, change_pending_amount};
 
 /// Records a provider event id; false when it was seen before (the caller then does nothing).
 pub async fn claim_event(
@@ -38,27 +43,33 @@ pub struct Collected<'a> {
     /// The provider's payment id (Stripe's PaymentIntent): the payment's business key, so the
     /// several events announcing one payment post it once.
     pub payment_reference: &'a str,
+    /// Card, or the bank debit the customer chose on the provider's page, when the event says;
+    /// otherwise the checkout's own record (a debit seen processing), else card.
+    pub method: Option<PaymentMethod>,
     pub currency: Currency,
     pub amount_minor: i64,
     pub received: NaiveDate,
 }
 
-/// Posts collected money as a card payment on the reviewed allocation, inside the caller's
-/// transaction. Money is never dropped: if the reviewed split no longer fits (an invoice was
-/// voided meanwhile), all of it becomes unapplied credit for staff to apply. An unknown
-/// checkout is an error, so the provider retries the event.
+/// Posts collected money on the reviewed allocation, inside the caller's transaction, and
+/// releases what the checkout had made pending. Money is never dropped: if the reviewed split no
+/// longer fits (an invoice was voided meanwhile), all of it becomes unapplied credit for staff
+/// to apply. An unknown checkout is an error, so the provider retries the event. A dispute the
+/// provider reported before this payment (events are unordered) is applied right after it.
 pub async fn settle_in(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
     collected: &Collected<'_>,
 ) -> Result<PaymentReceipt, CheckoutStoreError> {
-    let row = sqlx::query("SELECT customer_id, allocations FROM checkouts WHERE id = $1")
+    let row = sqlx::query("SELECT customer_id, allocations, method FROM checkouts WHERE id = $1")
         .bind(collected.checkout_id)
         .fetch_optional(&mut **tx)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
     let customer_id: i64 = row.try_get("customer_id")?;
     let allocations: String = row.try_get("allocations")?;
+    let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
+    let method = collected.method.or(recorded).unwrap_or(PaymentMethod::Card);
     let business_key = keys::card_payment(collected.payment_reference);
     // Several events announce one payment (session completed, intent succeeded), possibly a day
     // apart: the first posts it, the others find it here.
@@ -68,7 +79,7 @@ pub async fn settle_in(
         .await?;
     if let Some(existing) = existing {
         let payment_id: i64 = existing.try_get(0)?;
-        mark_succeeded(tx, collected.checkout_id, payment_id).await?;
+        mark_succeeded(tx, collected, method, payment_id).await?;
         return Ok(PaymentReceipt {
             payment_id,
             allocations: Vec::new(),
@@ -83,7 +94,7 @@ pub async fn settle_in(
         PaymentRequest::new(
             customer_id,
             &business_key,
-            PaymentMethod::Card,
+            method,
             amount,
             collected.received,
             rule,
@@ -101,6 +112,8 @@ pub async fn settle_in(
             })
             .collect(),
     );
+    // The pending amounts go first: the payment then settles what they held back.
+    mark_succeeded(tx, collected, method, 0).await?;
     let planned = match request(explicit) {
         Ok(planned) => match record_payment_in(tx, engine, &planned).await {
             Err(CashError::Payment(_)) => None,
@@ -116,9 +129,115 @@ pub async fn settle_in(
             record_payment_in(tx, engine, &fallback).await?
         }
     };
-    mark_succeeded(tx, collected.checkout_id, receipt.payment_id).await?;
-    queue_receipt(tx, collected, &receipt).await?;
+    mark_succeeded(tx, collected, method, receipt.payment_id).await?;
+    queue_receipt(tx, collected, method, &receipt).await?;
+    crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
     Ok(receipt)
+}
+
+/// The checkout succeeded: out of flight (releasing its pending amounts) and linked to its
+/// payment (`payment_id` 0: not posted yet, in the same transaction). A returned debit stays
+/// returned.
+async fn mark_succeeded(
+    tx: &mut Transaction<'_, Any>,
+    collected: &Collected<'_>,
+    method: PaymentMethod,
+    payment_id: i64,
+) -> Result<(), DbError> {
+    leave_flight(tx, collected.checkout_id, CheckoutStatus::Succeeded, "").await?;
+    sqlx::query(
+        "UPDATE checkouts SET status = 'succeeded', payment_id = $1, failure_message = '', \
+         method = $2, payment_intent = $3, updated_at = $4 \
+         WHERE id = $5 AND status <> 'returned'",
+    )
+    .bind((payment_id != 0).then_some(payment_id))
+    .bind(method.as_str())
+    .bind(collected.payment_reference)
+    .bind(now_text())
+    .bind(collected.checkout_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// A bank debit the customer submitted on the provider's page: the checkout waits as
+/// "processing" (its amounts stay pending, not due and not cash) until the provider says it
+/// settled or failed. A checkout that had already failed or expired here (a declined card, the
+/// page closing) holds its amounts back again. Nothing changes once it succeeded.
+pub async fn processing_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    payment_reference: &str,
+    method: PaymentMethod,
+    submitted: NaiveDate,
+) -> Result<(), CheckoutStoreError> {
+    let row = sqlx::query("SELECT status, in_flight FROM checkouts WHERE id = $1")
+        .bind(checkout_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(CheckoutError::UnknownCheckout)?;
+    let status = CheckoutStatus::try_from(row.try_get::<String, _>("status")?)
+        .map_err(|e| DbError::Corrupt(e.to_string()))?;
+    match status {
+        CheckoutStatus::Open => {}
+        CheckoutStatus::Failed | CheckoutStatus::Expired => {
+            let in_flight: String = row.try_get("in_flight")?;
+            let items = PayItem::parse_list(&in_flight).ok_or_else(|| {
+                DbError::Corrupt(format!("checkout in-flight amounts {in_flight:?}"))
+            })?;
+            for item in items {
+                change_pending_amount(tx, item.invoice_id, item.amount_minor).await?;
+            }
+        }
+        CheckoutStatus::Processing | CheckoutStatus::Succeeded | CheckoutStatus::Returned => {
+            return Ok(());
+        }
+    }
+    sqlx::query(
+        "UPDATE checkouts SET status = 'processing', method = $1, payment_intent = $2, \
+         expected_on = $3, failure_message = '', updated_at = $4 WHERE id = $5",
+    )
+    .bind(method.as_str())
+    .bind(payment_reference)
+    .bind(date_text(expected_settlement(method, submitted)))
+    .bind(now_text())
+    .bind(checkout_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Who hears about a checkout's money: the contact who paid and the account's billing contacts.
+struct Payer {
+    name: String,
+    customer: String,
+    recipients: Vec<String>,
+}
+
+async fn payer_of(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+) -> Result<Payer, CheckoutStoreError> {
+    let payer = sqlx::query(
+        "SELECT u.email, u.display_name, c.name, k.customer_id FROM checkouts k \
+         JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
+         WHERE k.id = $1",
+    )
+    .bind(checkout_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut recipients = vec![payer.try_get::<String, _>("email")?];
+    let customer_id: i64 = payer.try_get("customer_id")?;
+    for billing in crate::customers::store::billing_emails(&mut **tx, customer_id).await? {
+        if !recipients.contains(&billing) {
+            recipients.push(billing);
+        }
+    }
+    Ok(Payer {
+        name: payer.try_get("display_name")?,
+        customer: payer.try_get("name")?,
+        recipients,
+    })
 }
 
 /// The receipt email to the contact who paid and the account's billing contacts, queued with
@@ -126,20 +245,10 @@ pub async fn settle_in(
 async fn queue_receipt(
     tx: &mut Transaction<'_, Any>,
     collected: &Collected<'_>,
+    method: PaymentMethod,
     receipt: &PaymentReceipt,
 ) -> Result<(), CheckoutStoreError> {
-    let payer = sqlx::query(
-        "SELECT u.email, u.display_name, c.name, k.customer_id FROM checkouts k \
-         JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
-         WHERE k.id = $1",
-    )
-    .bind(collected.checkout_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    let email: String = payer.try_get("email")?;
-    let name: String = payer.try_get("display_name")?;
-    let customer: String = payer.try_get("name")?;
-    let customer_id: i64 = payer.try_get("customer_id")?;
+    let payer = payer_of(tx, collected.checkout_id).await?;
     let mut lines = String::new();
     for a in &receipt.allocations {
         let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
@@ -162,60 +271,50 @@ async fn queue_receipt(
     }
     let amount = Money::from_minor(collected.amount_minor, collected.currency);
     let body = format!(
-        "Hello {name},\n\nwe received {amount} from {customer} on {} (card payment {}).\n\n\
+        "Hello {},\n\nwe received {amount} from {} on {} ({} payment {}).\n\n\
          It was applied as follows:\n{lines}\nThank you.\n",
-        collected.received, collected.payment_reference
+        payer.name,
+        payer.customer,
+        collected.received,
+        method.label(),
+        collected.payment_reference
     );
     let subject = format!("Payment received: {amount}");
-    let mut recipients = vec![email];
-    for billing in crate::customers::store::billing_emails(&mut **tx, customer_id).await? {
-        if !recipients.contains(&billing) {
-            recipients.push(billing);
-        }
-    }
-    for recipient in &recipients {
-        crate::outbox::store::queue(
-            &mut **tx,
-            &crate::outbox::store::Message {
-                recipient,
-                subject: &subject,
-                body: &body,
-                kind: "receipt",
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn mark_succeeded(
-    tx: &mut Transaction<'_, Any>,
-    checkout_id: &str,
-    payment_id: i64,
-) -> Result<(), DbError> {
-    sqlx::query(
-        "UPDATE checkouts SET status = 'succeeded', payment_id = $1, failure_message = '', \
-         updated_at = $2 WHERE id = $3",
-    )
-    .bind(payment_id)
-    .bind(now_text())
-    .bind(checkout_id)
-    .execute(&mut **tx)
-    .await?;
+    queue_to_each(&mut **tx, &payer.recipients, &subject, &body, "receipt").await?;
     Ok(())
 }
 
 /// Marks a checkout failed or expired (nothing is posted), unless it already succeeded: events
-/// arrive in any order, and a success is final.
+/// arrive in any order, and a success is final. A bank debit that fails while processing
+/// releases its invoices and tells the payer (with the bank's reason) and staff.
 pub async fn close_unpaid_in(
     tx: &mut Transaction<'_, Any>,
     checkout_id: &str,
     status: CheckoutStatus,
     message: &str,
-) -> Result<(), DbError> {
+) -> Result<(), CheckoutStoreError> {
+    let before =
+        sqlx::query("SELECT status, method, currency, amount_minor FROM checkouts WHERE id = $1")
+            .bind(checkout_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(before) = before else {
+        return Ok(());
+    };
+    if leave_flight(tx, checkout_id, status, message).await? {
+        let was: String = before.try_get("status")?;
+        if was == CheckoutStatus::Processing.as_str() && status == CheckoutStatus::Failed {
+            let currency = crate::db::currency(&before.try_get::<String, _>("currency")?)?;
+            let amount = Money::from_minor(before.try_get("amount_minor")?, currency);
+            let method = stored_method(before.try_get::<Option<String>, _>("method")?.as_deref())?
+                .unwrap_or(PaymentMethod::Ach);
+            notify_debit_failed(tx, checkout_id, method, amount, message).await?;
+        }
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE checkouts SET status = $1, failure_message = $2, updated_at = $3 \
-         WHERE id = $4 AND status <> 'succeeded'",
+         WHERE id = $4 AND status NOT IN ('succeeded', 'returned', 'processing')",
     )
     .bind(status.as_str())
     .bind(message)
@@ -226,19 +325,47 @@ pub async fn close_unpaid_in(
     Ok(())
 }
 
-/// Our payment posted for a provider payment id, and its customer: (payment id, customer id).
-pub(crate) async fn provider_payment(
+async fn notify_debit_failed(
     tx: &mut Transaction<'_, Any>,
-    payment_reference: &str,
-) -> Result<Option<(i64, i64)>, CheckoutStoreError> {
-    let row = sqlx::query("SELECT id, customer_id FROM payments WHERE business_key = $1")
-        .bind(keys::card_payment(payment_reference))
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(match row {
-        Some(row) => Some((row.try_get("id")?, row.try_get("customer_id")?)),
-        None => None,
-    })
+    checkout_id: &str,
+    method: PaymentMethod,
+    amount: Money,
+    reason: &str,
+) -> Result<(), CheckoutStoreError> {
+    let payer = payer_of(tx, checkout_id).await?;
+    let subject = format!("Your {} payment of {amount} failed", method.label());
+    let body = format!(
+        "Hello {},\n\nthe {} payment of {amount} from {} did not go through: {reason}\n\n\
+         Nothing was taken from your account and the invoices are due again. Please pay them \
+         another way or check the bank details and try again.\n",
+        payer.name,
+        method.label(),
+        payer.customer
+    );
+    queue_to_each(
+        &mut **tx,
+        &payer.recipients,
+        &subject,
+        &body,
+        "payment_failed",
+    )
+    .await?;
+    let staff = staff_emails(&mut **tx).await?;
+    let staff_body = format!(
+        "The {} payment {checkout_id} of {amount} from {} failed: {reason}\n\
+         Its invoices are due again.\n",
+        method.label(),
+        payer.customer
+    );
+    queue_to_each(
+        &mut **tx,
+        &staff,
+        &format!("Bank debit failed: {} {amount}", payer.customer),
+        &staff_body,
+        "payment_failed",
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(all(test, feature = "test-support"))]
@@ -266,12 +393,14 @@ mod tests {
                 amount_minor: *amount,
             })
             .collect();
-        let (checkout, reviewed) = open_checkout(&db, customer, user, "sandbox", &items, today())
+        let opened = open_checkout(&db, customer, user, "sandbox", &items, today())
             .await
             .unwrap();
+        let (checkout, reviewed) = (opened.id, opened.review);
         let collected = Collected {
             checkout_id: &checkout,
             payment_reference: "pi_test_1",
+            method: None,
             currency: Currency::Usd,
             amount_minor: reviewed.total_minor,
             received: today(),

@@ -107,9 +107,14 @@ mod from_engine {
                     unknown @ (ledgerport::checkout::CheckoutError::UnknownInvoice(_)
                     | ledgerport::checkout::CheckoutError::UnknownCheckout),
                 ) => AppError::NotFound(super::sentence(&unknown.to_string())),
+                CheckoutStoreError::Refused(
+                    busy @ (ledgerport::checkout::CheckoutError::InProgress { .. }
+                    | ledgerport::checkout::CheckoutError::NotCancellable),
+                ) => AppError::Conflict(super::sentence(&busy.to_string())),
                 CheckoutStoreError::Refused(refused) => AppError::invalid(refused),
                 CheckoutStoreError::Cash(e) => internal(e),
-                e @ CheckoutStoreError::RefundBeyondPayment { .. } => internal(e),
+                e @ (CheckoutStoreError::RefundBeyondPayment { .. }
+                | CheckoutStoreError::ReturnBeyondCredit { .. }) => internal(e),
                 CheckoutStoreError::Db(e) => database(e),
             }
         }

@@ -87,7 +87,7 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
     let items = parse_items(&items)?;
     let ctx = crate::context::app();
-    let (checkout_id, review) = ledgerport::checkout::store::open_checkout(
+    let opened = ledgerport::checkout::store::open_checkout(
         &ctx.db,
         customer_id,
         caller.user_id,
@@ -96,21 +96,34 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
         chrono::Utc::now().date_naive(),
     )
     .await?;
+    let (checkout_id, review) = (&opened.id, &opened.review);
     let numbers: Vec<&str> = review.lines.iter().map(|l| l.number.as_str()).collect();
-    let hosted = ctx
+    let status_url = format!("{}/payments/checkout/{checkout_id}", ctx.public_base_url);
+    let created = ctx
         .payments
         .create_checkout(HostedCheckoutRequest {
-            checkout_id: &checkout_id,
+            checkout_id,
             currency: review.currency,
             amount_minor: review.total_minor,
+            methods: &review.methods,
+            expires_at: opened.expires_at.timestamp(),
             description: format!("Invoices {}", numbers.join(", ")),
             customer_email: &caller.email,
-            success_url: format!("{}/payments/checkout/{checkout_id}", ctx.public_base_url),
-            cancel_url: format!("{}/invoices", ctx.public_base_url),
+            success_url: status_url.clone(),
+            cancel_url: status_url,
         })
-        .await
-        .map_err(|e| AppError::Unavailable(crate::errors::sentence(&e.to_string())))?;
-    ledgerport::checkout::store::attach_provider_session(&ctx.db, &checkout_id, &hosted.session_id)
+        .await;
+    let hosted = match created {
+        Ok(hosted) => hosted,
+        Err(e) => {
+            // No page to pay on: the invoices are not held back for it.
+            ledgerport::checkout::store::cancelled_checkout(&ctx.db, checkout_id).await?;
+            return Err(AppError::Unavailable(crate::errors::sentence(
+                &e.to_string(),
+            )));
+        }
+    };
+    ledgerport::checkout::store::attach_provider_session(&ctx.db, checkout_id, &hosted.session_id)
         .await?;
     if crate::request::is_plain_form_post() {
         leptos_axum::redirect(&hosted.url);
@@ -151,6 +164,26 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
         leptos_axum::redirect(&next);
     }
     Ok(next)
+}
+
+/// Cancels a payment still open on the provider's page: the provider closes the page first (it
+/// refuses once the customer has paid or submitted a debit there), then its invoices are due
+/// again. A plain form post returns to the payment's page.
+#[server(endpoint = "portal/cancel-payment")]
+pub async fn cancel_payment(id: String) -> Result<(), AppError> {
+    let (_, customer_id) = crate::session::require_payer()?;
+    let ctx = crate::context::app();
+    let session =
+        ledgerport::checkout::store::cancellable_session(&ctx.db, customer_id, &id).await?;
+    ctx.payments
+        .expire_checkout(&session)
+        .await
+        .map_err(|e| AppError::Conflict(crate::errors::sentence(&e.to_string())))?;
+    ledgerport::checkout::store::cancelled_checkout(&ctx.db, &id).await?;
+    if crate::request::is_plain_form_post() {
+        leptos_axum::redirect(&format!("/payments/checkout/{id}"));
+    }
+    Ok(())
 }
 
 #[server(endpoint = "portal/checkout")]

@@ -105,7 +105,7 @@ async fn open_checkouts(
             invoice_id: row.get("id"),
             amount_minor: PAYMENT_MINOR,
         }];
-        let (id, _) = open_checkout(
+        let opened = open_checkout(
             db,
             row.get("customer_id"),
             row.get("payer"),
@@ -114,7 +114,7 @@ async fn open_checkouts(
             today,
         )
         .await?;
-        checkouts.push(id);
+        checkouts.push(opened.id);
     }
     Ok(checkouts)
 }

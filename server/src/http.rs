@@ -60,6 +60,8 @@ pub struct RouterSettings {
     /// No SMTP and plain http: queued messages (invitation and reset links) go to the log too.
     pub log_messages: bool,
     pub payments: Arc<dyn PaymentProvider>,
+    /// The same provider when it is the offline sandbox (its debits settle in a background job).
+    pub sandbox: Option<SandboxProvider>,
     pub webhook_secret: Vec<u8>,
     pub reminder_schedule: ledgerport::reminders::Schedule,
 }
@@ -72,20 +74,18 @@ impl RouterSettings {
             .map(|k| k.expose().as_bytes())
             .collect();
         let base = config.public_base_url.trim_end_matches('/').to_string();
-        let (payments, webhook_secret): (Arc<dyn PaymentProvider>, Vec<u8>) =
+        let (payments, sandbox, webhook_secret): (Arc<dyn PaymentProvider>, _, Vec<u8>) =
             match &config.payment_provider {
                 PaymentProviderConfig::Sandbox => {
                     // The sandbox signs and verifies in one process: a fresh secret per start.
                     let secret = random_secret();
-                    (
-                        Arc::new(SandboxProvider {
-                            public_base_url: base.clone(),
-                            db: db.clone(),
-                            webhook_secret: secret.clone(),
-                            refunding: Arc::default(),
-                        }),
-                        secret,
-                    )
+                    let sandbox = SandboxProvider {
+                        public_base_url: base.clone(),
+                        db: db.clone(),
+                        webhook_secret: secret.clone(),
+                        refunding: Arc::default(),
+                    };
+                    (Arc::new(sandbox.clone()), Some(sandbox), secret)
                 }
                 PaymentProviderConfig::Stripe {
                     secret_key,
@@ -101,6 +101,7 @@ impl RouterSettings {
                     // Stripe signs with the whole `whsec_…` text as the HMAC key.
                     (
                         Arc::new(provider),
+                        None,
                         webhook_secret.expose().as_bytes().to_vec(),
                     )
                 }
@@ -111,6 +112,7 @@ impl RouterSettings {
             cookie_secure: config.cookie_secure,
             log_messages: config.smtp.is_none() && !config.public_base_url.starts_with("https://"),
             payments,
+            sandbox,
             webhook_secret,
             reminder_schedule: config.reminder_schedule.clone(),
         })
@@ -258,11 +260,9 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
     let leptos = get_configuration(None)
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
-    let app = router(
-        leptos,
-        db.clone(),
-        RouterSettings::from_config(&config, &db)?,
-    );
+    let settings = RouterSettings::from_config(&config, &db)?;
+    let sandbox = settings.sandbox.clone();
+    let app = router(leptos, db.clone(), settings);
     let mailer: Option<Arc<dyn crate::mail::Mailer>> = match &config.smtp {
         None => None,
         Some(smtp) => Some(Arc::new(
@@ -276,6 +276,7 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
         reminders_every: config.reminders_every,
         public_base_url: config.public_base_url.clone(),
         mailer,
+        sandbox,
     }
     .spawn();
     let listener = tokio::net::TcpListener::bind(config.listen_addr)

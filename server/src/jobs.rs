@@ -9,9 +9,12 @@ use ledgerport::db::Db;
 use ledgerport::reminders::Schedule;
 
 use crate::mail::{Mailer, deliver_queued};
+use crate::sandbox::SandboxProvider;
 
 /// How often queued mail is looked for.
 const MAIL_EVERY: Duration = Duration::from_secs(5);
+/// How often abandoned checkouts are closed (and sandbox debits settled).
+const CHECKOUTS_EVERY: Duration = Duration::from_secs(15);
 
 pub struct Jobs {
     pub db: Db,
@@ -19,6 +22,8 @@ pub struct Jobs {
     pub reminders_every: Option<Duration>,
     pub public_base_url: String,
     pub mailer: Option<Arc<dyn Mailer>>,
+    /// The offline provider, whose bank debits settle when their time comes.
+    pub sandbox: Option<SandboxProvider>,
 }
 
 impl Jobs {
@@ -51,6 +56,24 @@ impl Jobs {
                 }
             });
         }
+        let (db, sandbox) = (self.db.clone(), self.sandbox);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CHECKOUTS_EVERY).await;
+                match ledgerport::checkout::store::expire_stale_checkouts(&db, chrono::Utc::now())
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(closed) => tracing::info!(closed, "abandoned checkouts closed"),
+                    Err(e) => tracing::warn!("closing abandoned checkouts failed: {e}"),
+                }
+                if let Some(sandbox) = &sandbox
+                    && let Err(e) = sandbox.settle_due_debits().await
+                {
+                    tracing::warn!("the sandbox could not settle its debits: {e}");
+                }
+            }
+        });
         if let Some(mailer) = self.mailer {
             let db = self.db;
             tokio::spawn(async move {

@@ -18,11 +18,13 @@ use ledgerport::checkout::{
     HostedCheckout, HostedCheckoutRequest, PaymentProvider, ProviderError, ProviderRefund,
     RefundRequest,
 };
+use ledgerport::payments::PaymentMethod;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionPaymentIntentData, ProductData,
+    CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
+    CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData,
 };
 use stripe_core::refund::CreateRefund;
 
@@ -166,6 +168,19 @@ impl PaymentProvider for StripeProvider {
         Box::pin(self.create_session(request))
     }
 
+    fn expire_checkout<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProviderError>> + Send + 'a>> {
+        Box::pin(async move {
+            // Expiring twice is harmless (Stripe refuses the second), so no idempotency key.
+            let params = ExpireCheckoutSession::new(session_id);
+            self.with_retries("session expiry", session_id, || params.send(&self.client))
+                .await
+                .map(|_| ())
+        })
+    }
+
     fn refund<'a>(
         &'a self,
         request: RefundRequest<'a>,
@@ -207,8 +222,21 @@ fn session_params(request: &HostedCheckoutRequest<'_>) -> CreateCheckoutSession 
     let mut intent = CreateCheckoutSessionPaymentIntentData::new();
     intent.metadata = Some(metadata.clone());
     intent.description = Some(request.description.clone());
+    // Only what the review offered (a card above the card limit is not among them), and of
+    // those what the Stripe account has enabled.
+    let methods = request
+        .methods
+        .iter()
+        .map(|method| match method {
+            PaymentMethod::Ach => CreateCheckoutSessionAllowedPaymentMethodTypes::UsBankAccount,
+            PaymentMethod::SepaDebit => CreateCheckoutSessionAllowedPaymentMethodTypes::SepaDebit,
+            _ => CreateCheckoutSessionAllowedPaymentMethodTypes::Card,
+        })
+        .collect::<Vec<_>>();
     CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Payment)
+        .allowed_payment_method_types(methods)
+        .expires_at(request.expires_at)
         .line_items(vec![line])
         .client_reference_id(request.checkout_id)
         .customer_email(request.customer_email)

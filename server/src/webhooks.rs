@@ -13,11 +13,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use events::ProviderEvent;
-use ledgerport::chargebacks::{close_chargeback_in, post_chargeback_in};
+use ledgerport::chargebacks::{
+    DisputeEffect, ReportedDispute, dispute_decided_in, dispute_opened_in,
+};
 use ledgerport::checkout::store::CheckoutStoreError;
 use ledgerport::db::{Db, DbError, Engine};
 use ledgerport::refunds::posting::post_refund_in;
-use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, settle_in};
+use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, processing_in, settle_in};
 
 use crate::state::ServerState;
 
@@ -63,6 +65,7 @@ impl IntoResponse for WebhookError {
 pub enum Outcome {
     Duplicate,
     Settled,
+    Processing,
     ClosedUnpaid,
     Chargeback,
     Refunded,
@@ -82,6 +85,7 @@ pub async fn stripe_webhook(
     Ok(match outcome {
         Outcome::Duplicate => "duplicate",
         Outcome::Settled => "settled",
+        Outcome::Processing => "processing",
         Outcome::ClosedUnpaid => "closed",
         Outcome::Chargeback => "chargeback",
         Outcome::Refunded => "refunded",
@@ -122,6 +126,7 @@ async fn act(
         ProviderEvent::Collected {
             checkout_id,
             payment_intent,
+            method,
             currency,
             amount_minor,
             received,
@@ -129,12 +134,22 @@ async fn act(
             let collected = Collected {
                 checkout_id,
                 payment_reference: payment_intent,
+                method: *method,
                 currency: *currency,
                 amount_minor: *amount_minor,
                 received: *received,
             };
             settle_in(tx, engine, &collected).await?;
             Outcome::Settled
+        }
+        ProviderEvent::Processing {
+            checkout_id,
+            payment_intent,
+            method,
+            submitted,
+        } => {
+            processing_in(tx, checkout_id, payment_intent, *method, *submitted).await?;
+            Outcome::Processing
         }
         ProviderEvent::Unpaid {
             checkout_id,
@@ -165,53 +180,51 @@ async fn act(
                 Outcome::Ignored
             }
         }
-        ProviderEvent::ChargebackOpened {
+        ProviderEvent::DisputeOpened {
             dispute_id,
             payment_intent,
             currency,
             amount_minor,
+            reason,
             opened,
         } => {
-            let ours = post_chargeback_in(
-                tx,
-                payment_intent,
+            let dispute = ReportedDispute {
                 dispute_id,
-                *currency,
-                *amount_minor,
-                *opened,
-            )
-            .await?;
-            chargeback_outcome(ours)
+                payment_reference: payment_intent,
+                currency: *currency,
+                amount_minor: *amount_minor,
+                reason,
+                reported: *opened,
+            };
+            dispute_outcome(dispute_opened_in(tx, engine, &dispute).await?)
         }
-        ProviderEvent::ChargebackDecided {
+        ProviderEvent::DisputeDecided {
             dispute_id,
             payment_intent,
             currency,
             amount_minor,
+            reason,
             won,
             decided,
         } => {
-            let ours = close_chargeback_in(
-                tx,
-                payment_intent,
+            let dispute = ReportedDispute {
                 dispute_id,
-                *currency,
-                *amount_minor,
-                *won,
-                *decided,
-            )
-            .await?;
-            chargeback_outcome(ours)
+                payment_reference: payment_intent,
+                currency: *currency,
+                amount_minor: *amount_minor,
+                reason,
+                reported: *decided,
+            };
+            dispute_outcome(dispute_decided_in(tx, engine, &dispute, *won).await?)
         }
         ProviderEvent::NoMoney => Outcome::Ignored,
     })
 }
 
-/// A chargeback on a payment that is not ours is recorded and left alone.
-fn chargeback_outcome(ours: bool) -> Outcome {
-    if ours {
-        Outcome::Chargeback
-    } else {
-        Outcome::Ignored
+/// A dispute on a payment not posted here (yet) is recorded and waits for it.
+fn dispute_outcome(effect: DisputeEffect) -> Outcome {
+    match effect {
+        DisputeEffect::Applied => Outcome::Chargeback,
+        DisputeEffect::Waiting => Outcome::Ignored,
     }
 }

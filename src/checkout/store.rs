@@ -1,20 +1,23 @@
 //! The pay flow in the database: review the customer's choice, open a checkout, apply credit
 //! first, and read a checkout back. Provider events settle it in the settlement module.
 
-use chrono::NaiveDate;
-use sqlx::Row;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::{
-    CheckoutError, CheckoutStatus, CheckoutView, MAXIMUM_CHARGE_MINOR, MAXIMUM_INVOICES,
-    MINIMUM_CHARGE_MINOR, PayItem, PaymentReview, ReviewLine,
+    CHECKOUT_LIFETIME_MINUTES, CheckoutError, CheckoutStatus, CheckoutView, MAXIMUM_CHARGE_MINOR,
+    MAXIMUM_INVOICES, MINIMUM_CHARGE_MINOR, PayItem, PaymentInProgress, PaymentReview, ReviewLine,
+    methods_for,
 };
-use crate::db::{Db, DbError, now_text, parse_date};
+use crate::db::{Db, DbError, MaybeDay, now_text, parse_date};
 use crate::keys;
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::payments::store::open_invoice;
-use crate::payments::{AllocationRule, plan_allocation};
+use crate::payments::{AllocationRule, PaymentMethod, plan_allocation};
 use crate::receivables::due_now;
-use crate::receivables::store::{CashError, due_invoices, lock_customer, unapplied_credit_in};
+use crate::receivables::store::{
+    CashError, change_pending_amount, due_invoices, lock_customer, unapplied_credit_in,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckoutStoreError {
@@ -29,6 +32,13 @@ pub enum CheckoutStoreError {
         payment_reference: String,
         unplaced_minor: i64,
     },
+    #[error(
+        "the bank returned {payment_reference}, but the credit it left was spent meanwhile: {missing_minor} minor units short"
+    )]
+    ReturnBeyondCredit {
+        payment_reference: String,
+        missing_minor: i64,
+    },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -36,9 +46,21 @@ pub enum CheckoutStoreError {
 crate::from_sqlx_error!(CheckoutStoreError);
 
 /// Checks the customer's choice against the invoices as they are now and computes where the
-/// money goes, discounts included. Nothing is written.
+/// money goes, discounts included, and how it can be paid. Nothing is written.
 pub async fn review(
     db: &Db,
+    customer_id: i64,
+    items: &[PayItem],
+    today: NaiveDate,
+) -> Result<PaymentReview, CheckoutStoreError> {
+    let mut conn = db.pool().acquire().await?;
+    review_on(&mut conn, customer_id, items, today).await
+}
+
+/// [`review`] on one connection: the pool's for a page, the write transaction (under the
+/// customer lock) when the checkout is about to be recorded.
+async fn review_on(
+    conn: &mut AnyConnection,
     customer_id: i64,
     items: &[PayItem],
     today: NaiveDate,
@@ -53,19 +75,27 @@ pub async fn review(
     if !items.iter().all(|i| seen.insert(i.invoice_id)) {
         return Err(CheckoutError::DuplicateInvoice.into());
     }
-    let currency = crate::customers::store::customer_currency(db, customer_id)
-        .await?
-        .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let customer = sqlx::query(
+        "SELECT c.currency, COALESCE(c.card_limit_minor, l.limit_minor) AS card_limit \
+         FROM customers c LEFT JOIN card_limits l ON l.currency = c.currency WHERE c.id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(CashError::UnknownCustomer(customer_id))?;
+    let currency = crate::db::currency(&customer.try_get::<String, _>("currency")?)?;
+    let card_limit_minor: Option<i64> = customer.try_get("card_limit")?;
     let mut invoices = Vec::with_capacity(items.len());
     let mut facts = Vec::with_capacity(items.len());
     for item in items {
         let row = sqlx::query(
-            "SELECT id, number, due_date, total_minor, open_minor, held_minor, discount_bp, \
-                    discount_until, voided_at FROM invoices WHERE id = $1 AND customer_id = $2",
+            "SELECT id, number, due_date, total_minor, open_minor, held_minor, pending_minor, \
+                    discount_bp, discount_until, voided_at \
+             FROM invoices WHERE id = $1 AND customer_id = $2",
         )
         .bind(item.invoice_id)
         .bind(customer_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?
         .ok_or(CheckoutError::UnknownInvoice(item.invoice_id))?;
         let number: String = row.try_get("number")?;
@@ -79,13 +109,21 @@ pub async fn review(
         if item.amount_minor > invoice.open_minor {
             return Err(CheckoutError::MoreThanOpen { number }.into());
         }
-        // What open disputes hold is not due; the rest of the invoice stays payable.
+        // What open disputes hold is not due, nor what is already on its way (another tab's
+        // checkout, a processing debit); the rest of the invoice stays payable.
         let held: i64 = row.try_get("held_minor")?;
-        let payable = due_now(invoice.open_minor, held);
+        let pending: i64 = row.try_get("pending_minor")?;
+        let payable = due_now(invoice.open_minor, held, pending);
         if item.amount_minor > payable {
-            return Err(CheckoutError::InDispute {
-                number,
-                payable: Money::from_minor(payable, currency).to_string(),
+            let payable = Money::from_minor(payable, currency).to_string();
+            return Err(if pending > 0 {
+                CheckoutError::InProgress {
+                    number,
+                    in_progress: Money::from_minor(pending, currency).to_string(),
+                    payable,
+                }
+            } else {
+                CheckoutError::InDispute { number, payable }
             }
             .into());
         }
@@ -133,7 +171,15 @@ pub async fn review(
         }
         .into());
     }
-    let unapplied_credit_minor = unapplied_credit_in(db.pool(), customer_id, currency)
+    let methods = methods_for(currency, total_minor, card_limit_minor);
+    if methods.is_empty() {
+        return Err(CheckoutError::AboveCardLimit {
+            limit: Money::from_minor(card_limit_minor.unwrap_or_default(), currency).to_string(),
+            currency,
+        }
+        .into());
+    }
+    let unapplied_credit_minor = unapplied_credit_in(&mut *conn, customer_id, currency)
         .await?
         .to_minor();
     Ok(PaymentReview {
@@ -141,6 +187,8 @@ pub async fn review(
         lines,
         total_minor,
         unapplied_credit_minor,
+        methods,
+        card_limit_minor,
     })
 }
 
@@ -148,7 +196,17 @@ fn new_checkout_id() -> String {
     format!("lp_{}", crate::secrets::random_hex(12))
 }
 
-/// Reviews again and records the checkout the provider will be asked to collect.
+/// A checkout just recorded: its id, the review it charges, and when its hosted page closes.
+#[derive(Debug, Clone)]
+pub struct OpenedCheckout {
+    pub id: String,
+    pub review: PaymentReview,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Reviews again and records the checkout the provider will be asked to collect. Under the
+/// customer lock, so two tabs cannot both ask for the same amount: what this checkout settles
+/// (payment and discount) is pending on its invoices until it succeeds, fails or expires.
 pub async fn open_checkout(
     db: &Db,
     customer_id: i64,
@@ -156,8 +214,10 @@ pub async fn open_checkout(
     provider: &str,
     items: &[PayItem],
     today: NaiveDate,
-) -> Result<(String, PaymentReview), CheckoutStoreError> {
-    let review = review(db, customer_id, items, today).await?;
+) -> Result<OpenedCheckout, CheckoutStoreError> {
+    let mut tx = db.begin_write().await?;
+    lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let review = review_on(&mut tx, customer_id, items, today).await?;
     let id = new_checkout_id();
     let allocations: Vec<PayItem> = review
         .lines
@@ -167,9 +227,19 @@ pub async fn open_checkout(
             amount_minor: l.pay_minor,
         })
         .collect();
+    let in_flight: Vec<PayItem> = review
+        .lines
+        .iter()
+        .map(|l| PayItem {
+            invoice_id: l.invoice_id,
+            amount_minor: l.pay_minor + l.discount_minor,
+        })
+        .collect();
+    let expires_at = Utc::now() + chrono::Duration::minutes(CHECKOUT_LIFETIME_MINUTES);
     sqlx::query(
         "INSERT INTO checkouts (id, customer_id, user_id, provider, currency, amount_minor, \
-         allocations, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         allocations, in_flight, expires_at, methods, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
     )
     .bind(&id)
     .bind(customer_id)
@@ -178,10 +248,167 @@ pub async fn open_checkout(
     .bind(review.currency.code())
     .bind(review.total_minor)
     .bind(PayItem::list_text(&allocations))
+    .bind(PayItem::list_text(&in_flight))
+    .bind(crate::db::timestamp_text(expires_at))
+    .bind(
+        review
+            .methods
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
     .bind(now_text())
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await?;
-    Ok((id, review))
+    for item in &in_flight {
+        change_pending_amount(&mut tx, item.invoice_id, item.amount_minor).await?;
+    }
+    tx.commit().await?;
+    Ok(OpenedCheckout {
+        id,
+        review,
+        expires_at,
+    })
+}
+
+/// Moves a checkout out of flight (open or processing) into `status`, releasing what it had
+/// made pending on its invoices. Conditional on the current status, so the release happens
+/// once however many events race; returns whether this call did it.
+pub(crate) async fn leave_flight(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    status: CheckoutStatus,
+    message: &str,
+) -> Result<bool, DbError> {
+    let left = sqlx::query(
+        "UPDATE checkouts SET status = $1, failure_message = $2, updated_at = $3 \
+         WHERE id = $4 AND status IN ('open', 'processing') RETURNING in_flight",
+    )
+    .bind(status.as_str())
+    .bind(message)
+    .bind(now_text())
+    .bind(checkout_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = left else {
+        return Ok(false);
+    };
+    let in_flight: String = row.try_get(0)?;
+    let items = PayItem::parse_list(&in_flight)
+        .ok_or_else(|| DbError::Corrupt(format!("checkout in-flight amounts {in_flight:?}")))?;
+    for item in items {
+        change_pending_amount(tx, item.invoice_id, -item.amount_minor).await?;
+    }
+    Ok(true)
+}
+
+/// The customer closes a checkout still open on the provider's page. The provider is asked
+/// first (its page must no longer take the money); this then releases the invoices.
+pub async fn cancelled_checkout(db: &Db, checkout_id: &str) -> Result<bool, CheckoutStoreError> {
+    let mut tx = db.begin_write().await?;
+    let left = leave_flight(
+        &mut tx,
+        checkout_id,
+        CheckoutStatus::Expired,
+        "You cancelled this payment; nothing was charged.",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(left)
+}
+
+/// The provider's session of a checkout this customer may still cancel (open, not submitted).
+pub async fn cancellable_session(
+    db: &Db,
+    customer_id: i64,
+    checkout_id: &str,
+) -> Result<String, CheckoutStoreError> {
+    let row: Option<(String, Option<String>)> = sqlx::query_as(
+        "SELECT status, provider_session_id FROM checkouts WHERE id = $1 AND customer_id = $2",
+    )
+    .bind(checkout_id)
+    .bind(customer_id)
+    .fetch_optional(db.pool())
+    .await?;
+    match row {
+        None => Err(CheckoutError::UnknownCheckout.into()),
+        Some((status, Some(session))) if status == CheckoutStatus::Open.as_str() => Ok(session),
+        Some(_) => Err(CheckoutError::NotCancellable.into()),
+    }
+}
+
+/// Open checkouts whose hosted page closed more than a minute ago without a word from the
+/// provider: expired here, releasing their invoices (the provider's own `expired` event, if it
+/// comes, then changes nothing; a late payment still posts, money is never dropped). Returns
+/// how many were closed.
+pub async fn expire_stale_checkouts(db: &Db, now: DateTime<Utc>) -> Result<u64, DbError> {
+    let cutoff = crate::db::timestamp_text(now - chrono::Duration::minutes(1));
+    let stale: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <> '' AND expires_at < $1 \
+         ORDER BY expires_at LIMIT 500",
+    )
+    .bind(cutoff)
+    .fetch_all(db.pool())
+    .await?;
+    let mut closed = 0;
+    for id in stale {
+        let mut tx = db.begin_write().await?;
+        if leave_flight(
+            &mut tx,
+            &id,
+            CheckoutStatus::Expired,
+            "The payment page expired.",
+        )
+        .await?
+        {
+            closed += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(closed)
+}
+
+/// The payments on their way for one invoice of this customer.
+pub async fn in_progress_for(
+    db: &Db,
+    customer_id: i64,
+    invoice_id: i64,
+) -> Result<Vec<PaymentInProgress>, DbError> {
+    let rows: Vec<InFlightRow> = sqlx::query_as(
+        "SELECT id, status, method, in_flight, expected_on FROM checkouts \
+         WHERE customer_id = $1 AND status IN ('open', 'processing') ORDER BY created_at",
+    )
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut found = Vec::new();
+    for row in rows {
+        let items = PayItem::parse_list(&row.in_flight).ok_or_else(|| {
+            DbError::Corrupt(format!("checkout in-flight amounts {:?}", row.in_flight))
+        })?;
+        if let Some(item) = items.iter().find(|i| i.invoice_id == invoice_id) {
+            found.push(PaymentInProgress {
+                checkout_id: row.id,
+                status: row.status,
+                method: stored_method(row.method.as_deref())?,
+                amount_minor: item.amount_minor,
+                expected_on: row.expected_on,
+            });
+        }
+    }
+    Ok(found)
+}
+
+#[derive(sqlx::FromRow)]
+struct InFlightRow {
+    id: String,
+    #[sqlx(try_from = "String")]
+    status: CheckoutStatus,
+    method: Option<String>,
+    in_flight: String,
+    #[sqlx(try_from = "MaybeDay")]
+    expected_on: Option<NaiveDate>,
 }
 
 /// Remembers the provider's session for a checkout (for reconciliation and support).
@@ -205,30 +432,59 @@ pub async fn checkout_view(
     customer_id: i64,
     checkout_id: &str,
 ) -> Result<Option<CheckoutView>, DbError> {
-    let Some(row) = sqlx::query(
-        "SELECT id, status, currency, amount_minor, failure_message, payment_id FROM checkouts \
-         WHERE id = $1 AND customer_id = $2",
+    let row: Option<ViewRow> = sqlx::query_as(
+        "SELECT id, status, currency, amount_minor, failure_message, payment_id, method, \
+         methods, expected_on FROM checkouts WHERE id = $1 AND customer_id = $2",
     )
     .bind(checkout_id)
     .bind(customer_id)
     .fetch_optional(db.pool())
-    .await?
-    else {
+    .await?;
+    let Some(row) = row else {
         return Ok(None);
     };
-    let status: String = row.try_get("status")?;
-    let currency: String = row.try_get("currency")?;
+    let methods = row
+        .methods
+        .split(',')
+        .map(|m| {
+            PaymentMethod::parse(m).ok_or_else(|| DbError::Corrupt(format!("payment method {m:?}")))
+        })
+        .collect::<Result<_, _>>()?;
     Ok(Some(CheckoutView {
-        id: row.try_get("id")?,
-        status: CheckoutStatus::parse(&status)
-            .ok_or_else(|| DbError::Corrupt(format!("checkout status {status:?}")))?,
-        currency: currency
-            .parse()
-            .map_err(|_| DbError::Corrupt(format!("currency {currency:?}")))?,
-        amount_minor: row.try_get("amount_minor")?,
-        failure_message: row.try_get("failure_message")?,
-        payment_id: row.try_get("payment_id")?,
+        method: stored_method(row.method.as_deref())?,
+        methods,
+        id: row.id,
+        status: row.status,
+        currency: row.currency,
+        amount_minor: row.amount_minor,
+        failure_message: row.failure_message,
+        payment_id: row.payment_id,
+        expected_on: row.expected_on,
     }))
+}
+
+/// A checkout's method column: empty until the provider says how the customer paid.
+pub(crate) fn stored_method(text: Option<&str>) -> Result<Option<PaymentMethod>, DbError> {
+    text.map(|t| {
+        PaymentMethod::parse(t).ok_or_else(|| DbError::Corrupt(format!("payment method {t:?}")))
+    })
+    .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct ViewRow {
+    id: String,
+    #[sqlx(try_from = "String")]
+    status: CheckoutStatus,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
+    amount_minor: i64,
+    failure_message: String,
+    payment_id: Option<i64>,
+    method: Option<String>,
+    methods: String,
+    #[sqlx(try_from = "MaybeDay")]
+    expected_on: Option<NaiveDate>,
 }
 
 /// The open invoices among `invoice_ids` (all open invoices when empty), each at what is due

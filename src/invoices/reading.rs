@@ -70,7 +70,7 @@ pub async fn list_invoices(
         .await?;
     let list_sql = format!(
         "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
-                CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
+                pending_minor, CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
     );
@@ -102,6 +102,7 @@ struct ListedInvoice {
     total_minor: i64,
     open_minor: i64,
     held_minor: i64,
+    pending_minor: i64,
     voided: i64,
 }
 
@@ -117,6 +118,7 @@ impl ListedInvoice {
             total_minor: self.total_minor,
             open_minor: self.open_minor,
             held_minor: self.held_minor,
+            pending_minor: self.pending_minor,
         }
     }
 }
@@ -141,6 +143,7 @@ struct InvoiceHeader {
     total_minor: i64,
     open_minor: i64,
     held_minor: i64,
+    pending_minor: i64,
     voided: i64,
 }
 
@@ -154,7 +157,8 @@ pub async fn invoice_detail(
     let Some(header) = sqlx::query_as::<_, InvoiceHeader>(
         "SELECT i.id, i.number, i.po_number, i.currency, i.issue_date, i.due_date, i.discount_bp, \
                 i.discount_until, i.subtotal_minor, i.tax_minor, i.total_minor, i.open_minor, \
-                i.held_minor, CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
+                i.held_minor, i.pending_minor, \
+                CASE WHEN i.voided_at IS NULL THEN 0 ELSE 1 END AS voided \
          FROM invoices i WHERE i.id = $1 AND i.customer_id = $2",
     )
     .bind(invoice_id)
@@ -193,6 +197,11 @@ pub async fn invoice_detail(
     .bind(invoice_id)
     .fetch_all(db.pool())
     .await?;
+    let in_progress = if header.pending_minor > 0 {
+        crate::checkout::store::in_progress_for(db, customer_id, invoice_id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Some(InvoiceDetail {
         status: InvoiceStatus::of(
             header.voided != 0,
@@ -215,6 +224,8 @@ pub async fn invoice_detail(
         total_minor: header.total_minor,
         open_minor: header.open_minor,
         held_minor: header.held_minor,
+        pending_minor: header.pending_minor,
+        in_progress,
         lines,
         activity,
         disputes,

@@ -159,6 +159,8 @@ pub struct InvoiceRow {
     pub open_minor: i64,
     /// Held by active disputes: part of `open_minor`, not due until resolved.
     pub held_minor: i64,
+    /// On its way (open checkout, processing bank debit): part of `open_minor`, not due again.
+    pub pending_minor: i64,
     pub status: InvoiceStatus,
 }
 
@@ -245,6 +247,10 @@ pub struct InvoiceDetail {
     pub open_minor: i64,
     /// Held by active disputes: part of `open_minor`, not due until resolved.
     pub held_minor: i64,
+    /// On its way: the sum of `in_progress`.
+    pub pending_minor: i64,
+    /// Payments on their way for this invoice (open checkouts, processing bank debits).
+    pub in_progress: Vec<crate::checkout::PaymentInProgress>,
     pub status: InvoiceStatus,
     pub lines: Vec<InvoiceLineView>,
     pub activity: Vec<InvoiceActivity>,

@@ -11,7 +11,7 @@ use super::{
     PlannedAllocation, RemittanceLine, check_key, plan_allocation,
 };
 use crate::audit::Actor;
-use crate::db::{Db, Engine, date_text, now_text};
+use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::ledger::store::post;
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
@@ -256,6 +256,25 @@ pub async fn record_payment_in(
         unapplied: Money::from_minor(plan.unapplied_minor, currency),
         replayed: false,
     })
+}
+
+/// A payment through the provider, by the provider's payment id: (payment id, customer id,
+/// method), or `None` while its success has not been posted.
+pub async fn provider_payment_in(
+    tx: &mut Transaction<'_, Any>,
+    payment_reference: &str,
+) -> Result<Option<(i64, i64, PaymentMethod)>, CashError> {
+    let row: Option<(i64, i64, String)> =
+        sqlx::query_as("SELECT id, customer_id, method FROM payments WHERE business_key = $1")
+            .bind(keys::card_payment(payment_reference))
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|(id, customer_id, method)| {
+        PaymentMethod::parse(&method)
+            .map(|m| (id, customer_id, m))
+            .ok_or_else(|| DbError::Corrupt(format!("payment method {method:?}")).into())
+    })
+    .transpose()
 }
 
 /// Applies a customer's unapplied credit to open invoices (oldest first, or as listed), up to

@@ -95,6 +95,26 @@ pub async fn change_held_amount(
     one_invoice_changed(done.rows_affected(), invoice_id, "held", delta_minor)
 }
 
+/// `pending_minor += delta`: a checkout starts carrying money for the invoice (positive) or stops
+/// (negative: settled, failed, expired, cancelled). Called in the transaction that changes the
+/// checkout's status, so the pending amount always equals the checkouts in flight (checked by
+/// the ledger health report).
+pub async fn change_pending_amount(
+    tx: &mut Transaction<'_, Any>,
+    invoice_id: i64,
+    delta_minor: i64,
+) -> Result<(), DbError> {
+    let done = sqlx::query(
+        "UPDATE invoices SET pending_minor = pending_minor + $1 \
+         WHERE id = $2 AND pending_minor + $1 >= 0",
+    )
+    .bind(delta_minor)
+    .bind(invoice_id)
+    .execute(&mut **tx)
+    .await?;
+    one_invoice_changed(done.rows_affected(), invoice_id, "pending", delta_minor)
+}
+
 /// One open invoice at what is due on it now ([`super::due_now`]), as the SQL twin computes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct DueInvoice {
@@ -175,24 +195,33 @@ mod tests {
     #[tokio::test]
     async fn the_sql_of_due_now_gives_the_rust_rule_on_this_engine() {
         let db = fresh_db().await;
-        for (open, held) in [
-            (0, 0),
-            (10_000, 0),
-            (10_000, 2_500),
-            (1_000, 2_500),
-            (500, 500),
+        for (open, held, pending) in [
+            (0, 0, 0),
+            (10_000, 0, 0),
+            (10_000, 2_500, 0),
+            (1_000, 2_500, 0),
+            (500, 500, 0),
+            (10_000, 2_500, 4_000),
+            (10_000, 0, 10_000),
+            (1_000, 500, 800),
         ] {
             let sql = format!(
                 "SELECT CAST({DUE_NOW_SQL} AS BIGINT), CAST({HELD_OF_OPEN_SQL} AS BIGINT) \
-                 FROM (SELECT CAST($1 AS BIGINT) AS open_minor, CAST($2 AS BIGINT) AS held_minor) i"
+                 FROM (SELECT CAST($1 AS BIGINT) AS open_minor, CAST($2 AS BIGINT) AS held_minor, \
+                       CAST($3 AS BIGINT) AS pending_minor) i"
             );
             let (due, held_part): (i64, i64) = sqlx::query_as(&sql)
                 .bind(open)
                 .bind(held)
+                .bind(pending)
                 .fetch_one(db.pool())
                 .await
                 .unwrap();
-            assert_eq!(due, due_now(open, held), "open {open}, held {held}");
+            assert_eq!(
+                due,
+                due_now(open, held, pending),
+                "open {open}, held {held}, pending {pending}"
+            );
             assert_eq!(
                 held_part,
                 held_of_open(open, held),

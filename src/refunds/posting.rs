@@ -11,8 +11,8 @@ use crate::db::Engine;
 use crate::keys;
 use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
+use crate::payments::store::provider_payment_in;
 use crate::receivables::store::{CashError, lock_customer, unapplied_credit_in};
-use crate::settlement::provider_payment;
 
 /// What the ledger has refunded so far on a provider payment, however the refund started.
 pub async fn posted_refunds_in(
@@ -42,7 +42,8 @@ pub async fn post_refund_in(
     cumulative_refunded: i64,
     refunded_on: NaiveDate,
 ) -> Result<i64, CheckoutStoreError> {
-    let Some((payment_id, customer_id)) = provider_payment(tx, payment_reference).await? else {
+    let Some((payment_id, customer_id, _)) = provider_payment_in(tx, payment_reference).await?
+    else {
         return Ok(0);
     };
     // Before reading what is posted: two events for one charge (30, then 50 in all) must not
@@ -135,13 +136,15 @@ mod tests {
             invoice_id: open[0].0,
             amount_minor: open[0].1,
         }];
-        let (checkout, reviewed) = open_checkout(&db, customer, user, "sandbox", &items, today())
+        let opened = open_checkout(&db, customer, user, "sandbox", &items, today())
             .await
             .unwrap();
+        let (checkout, reviewed) = (opened.id, opened.review);
         let mut tx = db.begin_write().await.unwrap();
         let collected = Collected {
             checkout_id: &checkout,
             payment_reference: "pi_refunded_at_once",
+            method: None,
             currency: Currency::Usd,
             amount_minor: reviewed.total_minor,
             received: today(),

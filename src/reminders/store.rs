@@ -107,13 +107,19 @@ async fn remind(
     recipients_by_customer: &mut HashMap<i64, Vec<String>>,
     summary: &mut ReminderRun,
 ) -> Result<(), DbError> {
-    let amounts =
-        sqlx::query("SELECT open_minor, held_minor, due_date FROM invoices WHERE id = $1")
-            .bind(candidate.invoice_id)
-            .fetch_one(&mut **tx)
-            .await?;
-    let (open, held): (i64, i64) = (amounts.try_get(0)?, amounts.try_get(1)?);
-    let due = due_now(open, held);
+    let amounts = sqlx::query(
+        "SELECT open_minor, held_minor, pending_minor, due_date FROM invoices WHERE id = $1",
+    )
+    .bind(candidate.invoice_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let (open, held, pending): (i64, i64, i64) = (
+        amounts.try_get(0)?,
+        amounts.try_get(1)?,
+        amounts.try_get(2)?,
+    );
+    // What is in dispute or already on its way is not asked for.
+    let due = due_now(open, held, pending);
     if due == 0 {
         summary.held += 1;
         return Ok(());
@@ -142,7 +148,7 @@ async fn remind(
         return Ok(());
     }
     let currency = crate::db::currency(&candidate.currency)?;
-    let due_date: String = amounts.try_get(2)?;
+    let due_date: String = amounts.try_get(3)?;
     let mut body = format!(
         "Hello,\n\n{} is due now on invoice {} (due {due_date}).\n",
         Money::from_minor(due, currency),
@@ -152,6 +158,12 @@ async fn remind(
         body.push_str(&format!(
             "{} of it is in dispute and is not included; we will write about it separately.\n",
             Money::from_minor(held, currency)
+        ));
+    }
+    if pending > 0 {
+        body.push_str(&format!(
+            "{} of it is already on its way to us (a payment in progress) and is not included.\n",
+            Money::from_minor(pending, currency)
         ));
     }
     body.push_str(&format!(

@@ -194,10 +194,15 @@ pub async fn account_summary(
             let amount = open_items
                 .iter()
                 .filter(|i| i.due_date == date)
-                .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor))
+                .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor, i.pending_minor))
                 .sum();
             (date, amount)
         });
+    let due_now_minor = open_items
+        .iter()
+        .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor, i.pending_minor))
+        .sum();
+    let in_payment_minor = open_items.iter().map(|i| i.pending_minor).sum();
     Ok(Some(AccountSummary {
         currency,
         as_of,
@@ -205,6 +210,8 @@ pub async fn account_summary(
         in_dispute_minor: aging.in_dispute,
         overdue_minor: aging.past_due(),
         unapplied_credit_minor: -credit,
+        due_now_minor,
+        in_payment_minor,
         next_due,
         open_invoices: open_items.len() as i64,
         aging,
@@ -219,8 +226,8 @@ pub async fn open_items(
 ) -> Result<Vec<OpenItem>, DbError> {
     let rows: Vec<OpenItem> = if cache_is_current(db, as_of, Some(customer_id)).await? {
         sqlx::query_as(&format!(
-            "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD_OF_OPEN_SQL} AS held_minor FROM invoices i \
-             WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
+            "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD_OF_OPEN_SQL} AS held_minor, \
+             i.pending_minor FROM invoices i WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
         ))
         .bind(customer_id)
         .fetch_all(db.pool())
@@ -228,7 +235,7 @@ pub async fn open_items(
     } else {
         sqlx::query_as(&format!(
             "SELECT i.id, i.number, i.due_date, CAST(sum(l.amount_minor) AS BIGINT) AS open_minor, \
-             CAST(0 AS BIGINT) AS held_minor \
+             CAST(0 AS BIGINT) AS held_minor, CAST(0 AS BIGINT) AS pending_minor \
              FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
              WHERE l.customer_id = $1 AND l.account_code = '{AR}' AND l.effective_date <= $2 \
              GROUP BY i.id, i.number, i.due_date HAVING sum(l.amount_minor) <> 0 \
@@ -530,6 +537,38 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         let currency: String = row.try_get(0)?;
         let sum: i64 = row.try_get(1)?;
         report.violations.push(format!("ledger does not sum to zero in {currency}: {sum}"));
+    }
+    // Each invoice's pending amount is what its checkouts in flight carry for it.
+    let mut in_flight: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    let carried: Vec<String> = sqlx::query_scalar(
+        "SELECT in_flight FROM checkouts WHERE status IN ('open', 'processing')",
+    )
+    .fetch_all(pool)
+    .await?;
+    for text in carried {
+        let items = crate::checkout::PayItem::parse_list(&text)
+            .ok_or_else(|| DbError::Corrupt(format!("checkout in-flight amounts {text:?}")))?;
+        for item in items {
+            *in_flight.entry(item.invoice_id).or_default() += item.amount_minor;
+        }
+    }
+    let pending: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT id, pending_minor FROM invoices WHERE pending_minor <> 0")
+            .fetch_all(pool)
+            .await?;
+    for (invoice_id, amount) in &pending {
+        if in_flight.get(invoice_id) != Some(amount) {
+            report.violations.push(format!(
+                "invoice's pending amount differs from its checkouts in flight: {invoice_id}"
+            ));
+        }
+    }
+    for invoice_id in in_flight.keys() {
+        if !pending.iter().any(|(id, _)| id == invoice_id) {
+            report.violations.push(format!(
+                "invoice's pending amount differs from its checkouts in flight: {invoice_id}"
+            ));
+        }
     }
     // AR control equals the open invoices (invariant 5 via the cache that the check above ties to the lines).
     let ar: i64 = sqlx::query_scalar(&format!(

@@ -9,7 +9,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
-use crate::paying::{ApplyCreditFirst, StartPayment, checkout_status, review_payment};
+use crate::paying::{
+    ApplyCreditFirst, CancelPayment, StartPayment, checkout_status, review_payment,
+};
 
 /// `/pay?invoice=1&invoice=2[&amount=10.00&amount=5.00]`, or `/pay?all=1` for everything open.
 #[component]
@@ -94,7 +96,10 @@ pub fn PayPage() -> impl IntoView {
                                 <p>"You pay " <strong data-testid="pay-total">{money(r.total_minor, c)}</strong>
                                    " for " {r.lines.len()} " invoice(s)"
                                    {(discount > 0).then(|| format!(", including an early-payment discount of {}", money(discount, c)))}
-                                   ". Card details are entered on the payment provider's page, never here."</p>
+                                   ". "{methods_text(&r.methods)}" Payment details are entered on the payment provider's page, never here."</p>
+                                {r.card_limit_minor.filter(|limit| r.total_minor > *limit).map(|limit| view! {
+                                    <p class="hint" data-testid="card-limit">{format!("Payments above {} are taken by bank debit only.", money(limit, c))}</p>
+                                })}
                                 <ActionForm action=start attr:class="form">
                                     <input type="hidden" name="items" value=items/>
                                     <FormError message=Signal::derive(start_error)/>
@@ -125,13 +130,18 @@ pub fn PayPage() -> impl IntoView {
 pub fn CheckoutPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let status = Resource::new(id, checkout_status);
+    let cancel = ServerAction::<CancelPayment>::new();
+    let cancel_error = form_error(cancel);
+    let status = Resource::new(
+        move || (id(), cancel.version().get()),
+        |(id, _)| checkout_status(id),
+    );
     #[cfg(feature = "hydrate")]
     {
         let handle = set_interval_with_handle(
             move || {
                 if let Some(Ok(view)) = status.get_untracked()
-                    && view.status == CheckoutStatus::Open
+                    && view.status.in_flight()
                 {
                     status.refetch();
                 }
@@ -159,9 +169,33 @@ pub fn CheckoutPage() -> impl IntoView {
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Open => view! {
-                                <section class="card narrow">
+                                <section class="card narrow" data-testid="checkout-open">
                                     <h1>"Confirming your payment"</h1>
                                     <p role="status">{format!("Waiting for the payment provider to confirm {amount}…")}</p>
+                                    <p class="hint">"While this payment is open its invoices are not offered for payment again."</p>
+                                    <ActionForm action=cancel attr:class="form">
+                                        <input type="hidden" name="id" value=view.id.clone()/>
+                                        <FormError message=Signal::derive(cancel_error)/>
+                                        <button class="button secondary" type="submit">"Cancel this payment"</button>
+                                    </ActionForm>
+                                </section>
+                            }.into_any(),
+                            CheckoutStatus::Processing => view! {
+                                <section class="card narrow" data-testid="checkout-processing">
+                                    <h1>"Payment processing"</h1>
+                                    <p class="notice" role="status">{format!(
+                                        "Your {} payment of {amount} is on its way{}. Its invoices show it as in progress and are not due meanwhile; you will get a receipt when it settles.",
+                                        view.method.map(|m| m.label()).unwrap_or("bank"),
+                                        view.expected_on.map(|on| format!(" and expected by {}", date(on))).unwrap_or_default()
+                                    )}</p>
+                                    <p><a href="/invoices">"Back to invoices"</a></p>
+                                </section>
+                            }.into_any(),
+                            CheckoutStatus::Returned => view! {
+                                <section class="card narrow" data-testid="checkout-returned">
+                                    <h1>"The payment was returned"</h1>
+                                    <p class="error" role="alert">{view.failure_message}</p>
+                                    <p>"The invoices it paid are open again. "<a href="/invoices">"Back to invoices"</a></p>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Failed | CheckoutStatus::Expired => view! {
@@ -174,5 +208,15 @@ pub fn CheckoutPage() -> impl IntoView {
                         }
                     }}
         </Loaded>
+    }
+}
+
+/// How a payment can be made, in a sentence.
+fn methods_text(methods: &[ledgerport::payments::PaymentMethod]) -> String {
+    let names: Vec<&str> = methods.iter().map(|m| m.label()).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [only] => format!("Pay by {only}."),
+        [first @ .., last] => format!("Pay by {} or {last}.", first.join(", ")),
     }
 }

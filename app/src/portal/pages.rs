@@ -3,6 +3,7 @@
 //! and every view can be bookmarked.
 
 use chrono::{Datelike, NaiveDate};
+use ledgerport::checkout::CheckoutStatus;
 use ledgerport::invoices::views::{
     InvoiceFilter, InvoicePage, InvoiceSort, InvoiceStatus, activity_label,
 };
@@ -85,6 +86,10 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
                 <div class="figure"><span class="label"><a href="/disputes">"In dispute"</a></span>
                     <span class="value" data-testid="in-dispute">{money(s.in_dispute_minor, c)}</span></div>
             })}
+            {(s.in_payment_minor > 0).then(|| view! {
+                <div class="figure"><span class="label">"Payment in progress"</span>
+                    <span class="value" data-testid="in-payment">{money(s.in_payment_minor, c)}</span></div>
+            })}
             <div class="figure"><span class="label">"Unapplied credit"</span>
                 <span class="value" data-testid="credit">{money(s.unapplied_credit_minor, c)}</span></div>
             <div class="figure"><span class="label">"Next due"</span>
@@ -92,10 +97,13 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
         </section>
         <p class="hint">"Balance as of " {date(s.as_of)} ", over " {s.open_invoices} " open invoices. "
             <a href="/invoices?filter=open">"See open invoices"</a>" · "<a href="/statements">"Statements"</a></p>
-        {(s.aging.due_now() > 0).then(|| view! {
+        {(s.due_now_minor > 0).then(|| view! {
             <p><a class="button" href="/pay?all=1">"Pay everything due"</a>
                 {(s.in_dispute_minor > 0).then(|| view! {
                     <span class="hint">" Disputed amounts are left out until the disputes are resolved."</span>
+                })}
+                {(s.in_payment_minor > 0).then(|| view! {
+                    <span class="hint">" Payments in progress are left out."</span>
                 })}</p>
         })}
         <div class="columns">
@@ -275,6 +283,10 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
                         <td>{status_badge(row.status)}
                             {(row.held_minor > 0).then(|| view! {
                                 " "<span class="badge overdue" title=format!("{} in dispute", money(row.held_minor, c))>"In dispute"</span>
+                            })}
+                            {(row.pending_minor > 0).then(|| view! {
+                                " "<span class="badge" data-testid="in-payment-badge" title=format!("{} on its way", money(row.pending_minor, c))>
+                                    {format!("Payment in progress: {}", money(row.pending_minor, c))}</span>
                             })}</td>
                     </tr>
                 }).collect_view()}
@@ -307,6 +319,7 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                             format!("Net {}", d.net_days)
                         };
                         let paid_in_full = d.open_minor == 0 && d.status == InvoiceStatus::Paid;
+                        let due = ledgerport::receivables::due_now(d.open_minor, d.held_minor, d.pending_minor);
                         let number = d.number.clone();
                         view! {
                             <Title text=format!("Invoice {}", d.number)/>
@@ -315,9 +328,9 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                 {status_badge(d.status)}
                                 <a class="button secondary" href=format!("/documents/invoices/{}.pdf", d.id)
                                     download=format!("{number}.pdf")>"Download PDF"</a>
-                                {(d.open_minor > d.held_minor && d.status != InvoiceStatus::Void).then(|| view! {
+                                {(due > 0 && d.status != InvoiceStatus::Void).then(|| view! {
                                     <a class="button" href=format!("/pay?invoice={}", d.id)>
-                                        {if d.held_minor > 0 { "Pay the undisputed part" } else { "Pay this invoice" }}</a>
+                                        {if d.held_minor > 0 { "Pay the undisputed part" } else if d.pending_minor > 0 { "Pay the rest" } else { "Pay this invoice" }}</a>
                                     <a class="button secondary" href=format!("/invoices/{}/dispute", d.id)>"Dispute lines"</a>
                                 })}
                             </div>
@@ -359,7 +372,24 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     <tr><th scope="row" colspan="6">"Open"</th><td class="num strong" data-testid="open">{money(d.open_minor, c)}</td></tr>
                                     {(d.held_minor > 0).then(|| view! {
                                         <tr><th scope="row" colspan="6">"In dispute (not due)"</th><td class="num" data-testid="held">{money(d.held_minor, c)}</td></tr>
-                                        <tr><th scope="row" colspan="6">"Due now"</th><td class="num strong" data-testid="due-now">{money(ledgerport::receivables::due_now(d.open_minor, d.held_minor), c)}</td></tr>
+                                    })}
+                                    {d.in_progress.iter().map(|p| {
+                                        let what = match (p.status, p.method) {
+                                            (CheckoutStatus::Processing, Some(method)) => format!(
+                                                "{} payment processing{}",
+                                                method.label(),
+                                                p.expected_on.map(|on| format!(", expected {}", date(on))).unwrap_or_default()
+                                            ),
+                                            _ => "Payment in progress on the payment page".to_string(),
+                                        };
+                                        view! {
+                                            <tr data-testid="in-progress"><th scope="row" colspan="6">
+                                                <a href=format!("/payments/checkout/{}", p.checkout_id)>{what}</a></th>
+                                                <td class="num">{money(p.amount_minor, c)}</td></tr>
+                                        }
+                                    }).collect_view()}
+                                    {(d.held_minor > 0 || d.pending_minor > 0).then(|| view! {
+                                        <tr><th scope="row" colspan="6">"Due now"</th><td class="num strong" data-testid="due-now">{money(due, c)}</td></tr>
                                     })}
                                 </tfoot>
                             </table>

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use ledgerport::checkout::CheckoutStatus;
+use ledgerport::checkout::{CheckoutStatus, bank_debit_for};
 use ledgerport::money::Currency;
+use ledgerport::payments::PaymentMethod;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -28,9 +29,21 @@ pub enum ProviderEvent {
     Collected {
         checkout_id: String,
         payment_intent: String,
+        /// How the customer paid, when the event says: a delayed-notification event is the
+        /// currency's bank debit, a session paid at once a card; otherwise the checkout's own
+        /// record decides.
+        method: Option<PaymentMethod>,
         currency: Currency,
         amount_minor: i64,
         received: NaiveDate,
+    },
+    /// A bank debit submitted for one of our checkouts and not settled yet
+    /// (`checkout.session.completed` with `payment_status: unpaid`, `payment_intent.processing`).
+    Processing {
+        checkout_id: String,
+        payment_intent: String,
+        method: PaymentMethod,
+        submitted: NaiveDate,
     },
     /// Our checkout ended without money: failed (`payment_intent.payment_failed`,
     /// `checkout.session.async_payment_failed`) or expired (`checkout.session.expired`).
@@ -46,20 +59,23 @@ pub enum ProviderEvent {
         cumulative_minor: i64,
         refunded_on: NaiveDate,
     },
-    /// `charge.dispute.created`: the customer's bank pulled the money back.
-    ChargebackOpened {
+    /// `charge.dispute.created`: the customer's bank pulled the money back (a card chargeback,
+    /// or a bank debit returned after it succeeded).
+    DisputeOpened {
         dispute_id: String,
         payment_intent: String,
         currency: Currency,
         amount_minor: i64,
+        reason: String,
         opened: NaiveDate,
     },
     /// `charge.dispute.closed` as `won` or `lost`.
-    ChargebackDecided {
+    DisputeDecided {
         dispute_id: String,
         payment_intent: String,
         currency: Currency,
         amount_minor: i64,
+        reason: String,
         won: bool,
         decided: NaiveDate,
     },
@@ -102,10 +118,26 @@ struct PaidSession {
 }
 
 #[derive(Deserialize)]
+struct SubmittedSession {
+    payment_intent: String,
+    currency: String,
+}
+
+#[derive(Deserialize)]
 struct SucceededIntent {
     id: String,
     amount_received: i64,
     currency: String,
+    #[serde(default)]
+    payment_method_types: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ProcessingIntent {
+    id: String,
+    currency: String,
+    #[serde(default)]
+    payment_method_types: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +148,7 @@ struct FailedPayment {
 #[derive(Deserialize, Default)]
 struct PaymentError {
     message: Option<String>,
+    code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +164,8 @@ struct Dispute {
     payment_intent: String,
     amount: i64,
     currency: String,
+    #[serde(default)]
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -161,11 +196,12 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
         }
         ("charge.dispute.created", _) => {
             let dispute: Dispute = fields(object)?;
-            ProviderEvent::ChargebackOpened {
+            ProviderEvent::DisputeOpened {
                 currency: currency(&dispute.currency)?,
                 dispute_id: dispute.id,
                 payment_intent: dispute.payment_intent,
                 amount_minor: dispute.amount,
+                reason: dispute.reason,
                 opened: day()?,
             }
         }
@@ -178,31 +214,54 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 _ => return Ok(envelope(raw.id, raw.kind, ProviderEvent::NoMoney)),
             };
             let dispute: Dispute = fields(object)?;
-            ProviderEvent::ChargebackDecided {
+            ProviderEvent::DisputeDecided {
                 currency: currency(&dispute.currency)?,
                 dispute_id: dispute.id,
                 payment_intent: dispute.payment_intent,
                 amount_minor: dispute.amount,
+                reason: dispute.reason,
                 won,
                 decided: day()?,
             }
         }
         // Only our own checkouts move money from here on.
         (_, None) => ProviderEvent::NoMoney,
-        ("checkout.session.completed", Some(_))
+        ("checkout.session.completed", Some(id))
             if fields::<SessionStatus>(object)
                 .ok()
                 .and_then(|s| s.payment_status)
                 .as_deref()
                 != Some("paid") =>
         {
-            ProviderEvent::NoMoney
+            // Submitted but not paid: a delayed-notification method (a bank debit), or a
+            // session without a payment yet (nothing to follow).
+            match fields::<SubmittedSession>(object) {
+                Ok(session) => {
+                    let currency = currency(&session.currency)?;
+                    match bank_debit_for(currency) {
+                        Some(method) => ProviderEvent::Processing {
+                            checkout_id: id,
+                            payment_intent: session.payment_intent,
+                            method,
+                            submitted: day()?,
+                        },
+                        None => ProviderEvent::NoMoney,
+                    }
+                }
+                Err(_) => ProviderEvent::NoMoney,
+            }
         }
         ("checkout.session.completed" | "checkout.session.async_payment_succeeded", Some(id)) => {
             let session: PaidSession = fields(object)?;
+            let currency = currency(&session.currency)?;
             ProviderEvent::Collected {
                 checkout_id: id,
-                currency: currency(&session.currency)?,
+                method: if raw.kind == "checkout.session.completed" {
+                    Some(PaymentMethod::Card)
+                } else {
+                    bank_debit_for(currency)
+                },
+                currency,
                 payment_intent: session.payment_intent,
                 amount_minor: session.amount_total,
                 received: day()?,
@@ -212,21 +271,42 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
             let intent: SucceededIntent = fields(object)?;
             ProviderEvent::Collected {
                 checkout_id: id,
+                method: only_method(&intent.payment_method_types),
                 currency: currency(&intent.currency)?,
                 payment_intent: intent.id,
                 amount_minor: intent.amount_received,
                 received: day()?,
             }
         }
+        ("payment_intent.processing", Some(id)) => {
+            let intent: ProcessingIntent = fields(object)?;
+            let currency = currency(&intent.currency)?;
+            match only_method(&intent.payment_method_types).or(bank_debit_for(currency)) {
+                Some(method) if method.is_bank_debit() => ProviderEvent::Processing {
+                    checkout_id: id,
+                    payment_intent: intent.id,
+                    method,
+                    submitted: day()?,
+                },
+                _ => ProviderEvent::NoMoney,
+            }
+        }
         ("payment_intent.payment_failed" | "checkout.session.async_payment_failed", Some(id)) => {
             let failed: FailedPayment = fields(object).unwrap_or_default();
+            let error = failed.last_payment_error.unwrap_or_default();
             ProviderEvent::Unpaid {
                 checkout_id: id,
                 status: CheckoutStatus::Failed,
-                message: failed
-                    .last_payment_error
-                    .and_then(|e| e.message)
-                    .unwrap_or_else(|| "The payment failed.".into()),
+                message: match (error.message, error.code) {
+                    (Some(message), _) => message,
+                    (None, Some(code)) => {
+                        format!(
+                            "The payment failed: {}.",
+                            ledgerport::chargebacks::return_reason(&code)
+                        )
+                    }
+                    (None, None) => "The payment failed.".into(),
+                },
             }
         }
         ("checkout.session.expired", Some(id)) => ProviderEvent::Unpaid {
@@ -237,6 +317,19 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
         _ => ProviderEvent::NoMoney,
     };
     Ok(envelope(raw.id, raw.kind, event))
+}
+
+/// The method an object names when it names exactly one (Stripe's `payment_method_types`).
+fn only_method(types: &[String]) -> Option<PaymentMethod> {
+    match types {
+        [only] => match only.as_str() {
+            "card" => Some(PaymentMethod::Card),
+            "us_bank_account" => Some(PaymentMethod::Ach),
+            "sepa_debit" => Some(PaymentMethod::SepaDebit),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn envelope(id: String, kind: String, event: ProviderEvent) -> Envelope {
@@ -295,16 +388,63 @@ mod tests {
             json!({"id": "pi_1", "metadata": metadata, "amount_received": 12_345, "currency": "usd"}),
         ))
         .unwrap();
-        let collected = ProviderEvent::Collected {
+        let collected = |method| ProviderEvent::Collected {
             checkout_id: "chk_1".into(),
             payment_intent: "pi_1".into(),
+            method,
             currency: Currency::Usd,
             amount_minor: 12_345,
             received: day(),
         };
-        assert_eq!(session.event, collected);
-        assert_eq!(intent.event, collected);
+        assert_eq!(session.event, collected(Some(PaymentMethod::Card)));
+        assert_eq!(intent.event, collected(None));
         assert_eq!(session.kind, "checkout.session.completed");
+    }
+
+    #[test]
+    fn a_bank_debit_submitted_on_the_session_is_processing_until_its_own_event() {
+        let metadata = json!({ CHECKOUT_METADATA_KEY: "chk_1" });
+        let submitted = parse(&event(
+            "checkout.session.completed",
+            json!({"metadata": metadata, "payment_status": "unpaid", "payment_intent": "pi_1",
+                   "amount_total": 500, "currency": "eur"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            submitted.event,
+            ProviderEvent::Processing {
+                checkout_id: "chk_1".into(),
+                payment_intent: "pi_1".into(),
+                method: PaymentMethod::SepaDebit,
+                submitted: day(),
+            }
+        );
+        let settled = parse(&event(
+            "checkout.session.async_payment_succeeded",
+            json!({"metadata": metadata, "payment_status": "paid", "payment_intent": "pi_1",
+                   "amount_total": 500, "currency": "usd"}),
+        ))
+        .unwrap();
+        assert!(matches!(
+            settled.event,
+            ProviderEvent::Collected {
+                method: Some(PaymentMethod::Ach),
+                ..
+            }
+        ));
+        let intent = parse(&event(
+            "payment_intent.processing",
+            json!({"id": "pi_2", "metadata": metadata, "currency": "usd",
+                   "payment_method_types": ["us_bank_account"]}),
+        ))
+        .unwrap();
+        assert!(matches!(
+            intent.event,
+            ProviderEvent::Processing {
+                method: PaymentMethod::Ach,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -332,7 +472,7 @@ mod tests {
         assert_eq!(closed("warning_closed"), ProviderEvent::NoMoney);
         assert!(matches!(
             closed("lost"),
-            ProviderEvent::ChargebackDecided {
+            ProviderEvent::DisputeDecided {
                 won: false,
                 currency: Currency::Eur,
                 ..

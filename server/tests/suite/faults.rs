@@ -140,9 +140,10 @@ async fn book(db: &Db, number: &str, count: usize) -> Book {
             invoice_id: invoice,
             amount_minor: 10_000,
         }];
-        let (checkout, _) = open_checkout(db, customer, payer, "stripe", &items, today)
+        let checkout = open_checkout(db, customer, payer, "stripe", &items, today)
             .await
-            .unwrap();
+            .unwrap()
+            .id;
         invoices.push(invoice);
         checkouts.push(checkout);
     }
@@ -306,6 +307,13 @@ async fn two_instances_on_one_database_post_each_payment_once_and_send_each_remi
     let url = fresh_url().await;
     let db = connect(&url).await;
     let book = book(&db, "TWIN", 60).await;
+    // The hosted pages closed without a word from the provider: the invoices are due again (and
+    // reminded), and the provider's late success events below still post each payment once.
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let closed = ledgerport::checkout::store::expire_stale_checkouts(&db, later)
+        .await
+        .unwrap();
+    assert_eq!(closed, 60);
     // Both start at once, and each runs the reminder job as it starts.
     let (first, second) = tokio::join!(Instance::start(&url), Instance::start(&url));
     // Reminders: each of the 60 overdue invoices gets one (the 7-days-overdue step), not two.

@@ -54,7 +54,7 @@ async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -> (String, 
             amount_minor: *amount,
         })
         .collect();
-    let (id, review) = open_checkout(
+    let opened = open_checkout(
         &app.db,
         acme.customer,
         acme.user,
@@ -64,7 +64,7 @@ async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -> (String, 
     )
     .await
     .unwrap();
-    (id, review.total_minor)
+    (opened.id, opened.review.total_minor)
 }
 
 fn completed(event_id: &str, checkout: &str, intent: &str, amount: i64) -> serde_json::Value {
@@ -259,22 +259,33 @@ async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing
 /// Starts a payment as the WASM client does and returns the hosted page it is sent to.
 async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
     let body = format!("items={}", items.replace(':', "%3A").replace(';', "%3B"));
-    let response = app
-        .invoke("/api/portal/start-payment", &body, Some(cookie))
-        .await;
-    assert_eq!(response.status(), 200);
-    let url: String = response.json().await.unwrap();
-    // A plain form post (no JavaScript) is redirected to the same kind of page.
+    // A plain form post (no JavaScript) is redirected to the hosted page.
     let form = app
         .post_form("/api/portal/start-payment", &body, Some(cookie))
         .await;
     assert_eq!(form.status(), 302);
     let location = form.headers()["location"].to_str().unwrap();
-    assert!(
-        location.starts_with(&format!("{ORIGIN}/sandbox/checkout/lp_")),
-        "{location}"
-    );
-    url
+    let prefix = format!("{ORIGIN}/sandbox/checkout/");
+    assert!(location.starts_with(&format!("{prefix}lp_")), "{location}");
+    // While it is open, the same amounts are not asked for again; cancelled, they are.
+    let again = app
+        .invoke("/api/portal/start-payment", &body, Some(cookie))
+        .await;
+    assert_eq!(again.status(), 409);
+    let first = location.trim_start_matches(&prefix).to_string();
+    let cancelled = app
+        .post_form(
+            "/api/portal/cancel-payment",
+            &format!("id={first}"),
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(cancelled.status(), 302);
+    let response = app
+        .invoke("/api/portal/start-payment", &body, Some(cookie))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }
 
 async fn pay_with_card(app: &TestApp, cookie: &str, hosted: &str, card: &str) -> reqwest::Response {
@@ -284,7 +295,9 @@ async fn pay_with_card(app: &TestApp, cookie: &str, hosted: &str, card: &str) ->
         .header("origin", ORIGIN)
         .header("cookie", cookie)
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("card_number={card}&expiry=12%2F34&cvc=123"))
+        .body(format!(
+            "method=card&card_number={card}&expiry=12%2F34&cvc=123"
+        ))
         .send()
         .await
         .unwrap()

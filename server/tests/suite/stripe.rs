@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
+use ledgerport::payments::PaymentMethod;
 use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};
 
 const SECRET_KEY: &str = "sk_test_ledgerport_fake";
@@ -27,6 +28,8 @@ fn request(checkout_id: &str) -> HostedCheckoutRequest<'_> {
         checkout_id,
         currency: Currency::Usd,
         amount_minor: 123_456,
+        methods: &[PaymentMethod::Card, PaymentMethod::Ach],
+        expires_at: 1_900_000_000,
         description: "Invoices INV-1001, INV-1002".into(),
         customer_email: "pat@acme.example",
         success_url: format!("http://127.0.0.1:3000/payments/checkout/{checkout_id}"),

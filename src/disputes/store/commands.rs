@@ -39,7 +39,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     let mut tx = db.begin_write().await?;
     let currency = lock_customer(&mut tx, db.engine(), new.customer_id).await?;
     let invoice = sqlx::query(
-        "SELECT number, open_minor, held_minor, voided_at FROM invoices \
+        "SELECT number, open_minor, held_minor, pending_minor, voided_at FROM invoices \
          WHERE id = $1 AND customer_id = $2",
     )
     .bind(new.invoice_id)
@@ -50,7 +50,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     let number: String = invoice.try_get("number")?;
     let open: i64 = invoice.try_get("open_minor")?;
     let held: i64 = invoice.try_get("held_minor")?;
-    let due = due_now(open, held);
+    let due = due_now(open, held, invoice.try_get("pending_minor")?);
     if invoice.try_get::<Option<String>, _>("voided_at")?.is_some() || due == 0 {
         return Err(DisputeError::NothingToDispute.into());
     }

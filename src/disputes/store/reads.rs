@@ -60,7 +60,7 @@ pub async fn dispute_form(
     invoice_id: i64,
 ) -> Result<Option<DisputeForm>, DisputeStoreError> {
     let Some(invoice) = sqlx::query_as::<_, FormInvoice>(
-        "SELECT number, currency, open_minor, held_minor, voided_at FROM invoices \
+        "SELECT number, currency, open_minor, held_minor, pending_minor, voided_at FROM invoices \
          WHERE id = $1 AND customer_id = $2",
     )
     .bind(invoice_id)
@@ -93,7 +93,7 @@ pub async fn dispute_form(
         disputable_minor: if invoice.voided_at.is_some() {
             0
         } else {
-            due_now(open, held)
+            due_now(open, held, invoice.pending_minor)
         },
         lines,
     }))
@@ -107,6 +107,7 @@ struct FormInvoice {
     currency: Currency,
     open_minor: i64,
     held_minor: i64,
+    pending_minor: i64,
     voided_at: Option<String>,
 }
 

@@ -225,7 +225,10 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/portal/start-payment" | "/api/portal/apply-credit" => {
             (Rule::PayerOfA, format!("items={invoice}%3A{open}"))
         }
-        "/sandbox/checkout/{id}" => (Rule::ContactOfA, String::new()),
+        "/sandbox/checkout/{id}" | "/sandbox/checkout/{id}/settle" => {
+            (Rule::ContactOfA, String::new())
+        }
+        "/api/portal/cancel-payment" => (Rule::PayerOfA, format!("id={checkout}")),
         "/api/admin/customers" => (Rule::Staff, String::new()),
         "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/invite-contact" => (
@@ -268,7 +271,7 @@ pub fn concrete(path: &str, o: &Objects) -> String {
     if path == "/admin/imports/{id}" {
         return path.replace("{id}", &o.import.to_string());
     }
-    if path.ends_with("checkout/{id}") {
+    if path.contains("checkout/{id}") {
         return path.replace("{id}", &o.checkout_a);
     }
     if path.contains("disputes/{id}") {
@@ -419,7 +422,7 @@ pub async fn objects(app: &TestApp) -> Objects {
         .await
         .unwrap()
         .get(0);
-    let (checkout_a, _) = ledgerport::checkout::store::open_checkout(
+    let checkout_a = ledgerport::checkout::store::open_checkout(
         &app.db,
         customer_a,
         pat,
@@ -431,7 +434,8 @@ pub async fn objects(app: &TestApp) -> Objects {
         chrono::Utc::now().date_naive(),
     )
     .await
-    .unwrap();
+    .unwrap()
+    .id;
     let dispute_invoice_a: i64 = sqlx::query(
         "SELECT min(id) FROM invoices WHERE customer_id = $1 AND open_minor > 0 AND id <> $2",
     )
@@ -509,7 +513,8 @@ pub struct Paths {
     pub functions: Vec<String>,
     pub probes: Vec<String>,
     pub documents: Vec<String>,
-    /// Plain form posts (multipart where they carry files): disputes and the CSV upload.
+    /// Plain form posts (multipart where they carry files): disputes, the CSV upload and the
+    /// sandbox's "Settle now".
     pub form_posts: Vec<String>,
 }
 
@@ -538,10 +543,16 @@ impl Paths {
                 .into_iter()
                 .map(|(path, _)| format!("{path}/post")),
         );
+        // The sandbox's hosted page is read; its "Settle now" button posts.
+        let (sandbox_posts, sandbox_pages): (Vec<String>, Vec<String>) = server::sandbox::routes()
+            .into_iter()
+            .map(|(path, _)| path.to_string())
+            .partition(|path| path.ends_with("/settle"));
+        dispute_posts.extend(sandbox_posts);
         let documents: Vec<String> = server::documents::routes()
             .into_iter()
-            .chain(server::sandbox::routes())
             .map(|(path, _)| path.to_string())
+            .chain(sandbox_pages)
             .chain(dispute_downloads)
             .collect();
         Paths {

@@ -59,6 +59,7 @@ async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> Te
         cookie_secure: false,
         log_messages: false,
         payments,
+        sandbox: None,
         webhook_secret: WEBHOOK_SECRET.to_vec(),
         reminder_schedule: ledgerport::reminders::Schedule::default(),
     };
