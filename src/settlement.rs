@@ -162,16 +162,19 @@ async fn mark_succeeded(
 
 /// A bank debit the customer submitted on the provider's page: the checkout waits as
 /// "processing" (its amounts stay pending, not due and not cash) until the provider says it
-/// settled or failed. A checkout that had already failed or expired here (a declined card, the
-/// page closing) holds its amounts back again. Nothing changes once it succeeded.
+/// settled or failed. A checkout that had failed or expired here before the submission (a
+/// declined card, the page closing) holds its amounts back again; a failure that happened
+/// after it (`event_at`, the provider's event time, is older) means this event came late and
+/// changes nothing. Nothing changes once it succeeded.
 pub async fn processing_in(
     tx: &mut Transaction<'_, Any>,
     checkout_id: &str,
     payment_reference: &str,
     method: PaymentMethod,
     submitted: NaiveDate,
+    event_at: i64,
 ) -> Result<(), CheckoutStoreError> {
-    let row = sqlx::query("SELECT status, in_flight FROM checkouts WHERE id = $1")
+    let row = sqlx::query("SELECT status, in_flight, failed_event_at FROM checkouts WHERE id = $1")
         .bind(checkout_id)
         .fetch_optional(&mut **tx)
         .await?
@@ -180,6 +183,13 @@ pub async fn processing_in(
         .map_err(|e| DbError::Corrupt(e.to_string()))?;
     match status {
         CheckoutStatus::Open => {}
+        CheckoutStatus::Failed | CheckoutStatus::Expired
+            if row
+                .try_get::<Option<i64>, _>("failed_event_at")?
+                .is_some_and(|failed| failed >= event_at) =>
+        {
+            return Ok(());
+        }
         CheckoutStatus::Failed | CheckoutStatus::Expired => {
             let in_flight: String = row.try_get("in_flight")?;
             let items = PayItem::parse_list(&in_flight).ok_or_else(|| {
@@ -286,12 +296,14 @@ async fn queue_receipt(
 
 /// Marks a checkout failed or expired (nothing is posted), unless it already succeeded: events
 /// arrive in any order, and a success is final. A bank debit that fails while processing
-/// releases its invoices and tells the payer (with the bank's reason) and staff.
+/// releases its invoices and tells the payer (with the bank's reason) and staff. `event_at` is
+/// the provider's event time, remembered so that a late "processing" event cannot revive it.
 pub async fn close_unpaid_in(
     tx: &mut Transaction<'_, Any>,
     checkout_id: &str,
     status: CheckoutStatus,
     message: &str,
+    event_at: i64,
 ) -> Result<(), CheckoutStoreError> {
     let before =
         sqlx::query("SELECT status, method, currency, amount_minor FROM checkouts WHERE id = $1")
@@ -301,6 +313,14 @@ pub async fn close_unpaid_in(
     let Some(before) = before else {
         return Ok(());
     };
+    sqlx::query(
+        "UPDATE checkouts SET failed_event_at = $1 \
+         WHERE id = $2 AND (failed_event_at IS NULL OR failed_event_at < $1)",
+    )
+    .bind(event_at)
+    .bind(checkout_id)
+    .execute(&mut **tx)
+    .await?;
     if leave_flight(tx, checkout_id, status, message).await? {
         let was: String = before.try_get("status")?;
         if was == CheckoutStatus::Processing.as_str() && status == CheckoutStatus::Failed {
@@ -408,7 +428,7 @@ mod tests {
         for attempt in 0..3 {
             let mut tx = db.begin_write().await.unwrap();
             // A late failure event never undoes a success.
-            close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined")
+            close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined", 0)
                 .await
                 .unwrap();
             let receipt = settle_in(&mut tx, db.engine(), &collected).await.unwrap();
@@ -416,7 +436,7 @@ mod tests {
             assert_eq!(receipt.replayed, attempt > 0);
         }
         let mut tx = db.begin_write().await.unwrap();
-        close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined")
+        close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined", 0)
             .await
             .unwrap();
         tx.commit().await.unwrap();

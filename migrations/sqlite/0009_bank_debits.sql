@@ -52,7 +52,10 @@ CREATE TABLE checkouts_rebuilt (
     method              TEXT,
     payment_intent      TEXT,
     -- a processing debit's expected settlement date
-    expected_on         TEXT
+    expected_on         TEXT,
+    -- when (the provider's event time, Unix seconds) the latest failure happened: an older
+    -- "processing" event delivered late does not revive the checkout
+    failed_event_at     INTEGER
 );
 -- Checkouts opened before this migration reserved nothing; an open one is closed (its provider
 -- session may still settle: money is never dropped, the event posts it as before).

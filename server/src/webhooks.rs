@@ -111,7 +111,7 @@ pub async fn receive(
     if !claim_event(&mut tx, &envelope.id, &envelope.kind).await? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = act(&mut tx, db.engine(), &envelope.event).await?;
+    let outcome = act(&mut tx, db.engine(), &envelope.event, envelope.created).await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -121,6 +121,7 @@ async fn act(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     engine: Engine,
     event: &ProviderEvent,
+    created: i64,
 ) -> Result<Outcome, WebhookError> {
     Ok(match event {
         ProviderEvent::Collected {
@@ -148,7 +149,15 @@ async fn act(
             method,
             submitted,
         } => {
-            processing_in(tx, checkout_id, payment_intent, *method, *submitted).await?;
+            processing_in(
+                tx,
+                checkout_id,
+                payment_intent,
+                *method,
+                *submitted,
+                created,
+            )
+            .await?;
             Outcome::Processing
         }
         ProviderEvent::Unpaid {
@@ -156,7 +165,7 @@ async fn act(
             status,
             message,
         } => {
-            close_unpaid_in(tx, checkout_id, *status, message).await?;
+            close_unpaid_in(tx, checkout_id, *status, message, created).await?;
             Outcome::ClosedUnpaid
         }
         ProviderEvent::Refunded {

@@ -18,6 +18,8 @@ use super::{CHECKOUT_METADATA_KEY, WebhookError};
 pub struct Envelope {
     pub id: String,
     pub kind: String,
+    /// When the provider created the event (Unix seconds): orders a failure and a submission.
+    pub created: i64,
     pub event: ProviderEvent,
 }
 
@@ -211,7 +213,14 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
             let won = match status.as_deref() {
                 Some("won") => true,
                 Some("lost") => false,
-                _ => return Ok(envelope(raw.id, raw.kind, ProviderEvent::NoMoney)),
+                _ => {
+                    return Ok(envelope(
+                        raw.id,
+                        raw.kind,
+                        raw.created,
+                        ProviderEvent::NoMoney,
+                    ));
+                }
             };
             let dispute: Dispute = fields(object)?;
             ProviderEvent::DisputeDecided {
@@ -316,7 +325,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
         },
         _ => ProviderEvent::NoMoney,
     };
-    Ok(envelope(raw.id, raw.kind, event))
+    Ok(envelope(raw.id, raw.kind, raw.created, event))
 }
 
 /// The method an object names when it names exactly one (Stripe's `payment_method_types`).
@@ -332,8 +341,13 @@ fn only_method(types: &[String]) -> Option<PaymentMethod> {
     }
 }
 
-fn envelope(id: String, kind: String, event: ProviderEvent) -> Envelope {
-    Envelope { id, kind, event }
+fn envelope(id: String, kind: String, created: i64, event: ProviderEvent) -> Envelope {
+    Envelope {
+        id,
+        kind,
+        created,
+        event,
+    }
 }
 
 /// The fields `T` names, from Stripe's object (never from an array read by position).

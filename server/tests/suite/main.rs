@@ -7,6 +7,7 @@ mod access;
 mod admin;
 mod api;
 mod bad_input;
+mod bank_debits;
 mod cli;
 mod disputes;
 mod documents;

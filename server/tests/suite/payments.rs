@@ -11,14 +11,14 @@ use ledgerport::testing::fixtures::{assert_ledger_healthy, open_minor};
 use serde_json::json;
 use sqlx::Row;
 
-struct Acme {
-    customer: i64,
-    user: i64,
+pub(crate) struct Acme {
+    pub customer: i64,
+    pub user: i64,
     /// Open invoices, oldest due first: (id, open amount).
-    open: Vec<(i64, i64)>,
+    pub open: Vec<(i64, i64)>,
 }
 
-async fn acme(app: &TestApp) -> Acme {
+pub(crate) async fn acme(app: &TestApp) -> Acme {
     let customer: i64 = sqlx::query("SELECT id FROM customers WHERE number = 'C-1001'")
         .fetch_one(app.db.pool())
         .await
@@ -42,11 +42,11 @@ async fn acme(app: &TestApp) -> Acme {
     }
 }
 
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -> (String, i64) {
+pub(crate) async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -> (String, i64) {
     let items: Vec<PayItem> = items
         .iter()
         .map(|(id, amount)| PayItem {
@@ -97,7 +97,7 @@ async fn deliver_raw(app: &TestApp, body: &str, signature: &str) -> reqwest::Res
         .unwrap()
 }
 
-async fn deliver(app: &TestApp, event: &serde_json::Value) -> (u16, String) {
+pub(crate) async fn deliver(app: &TestApp, event: &serde_json::Value) -> (u16, String) {
     let body = event.to_string();
     let signature = server::webhooks::signature::sign(
         WEBHOOK_SECRET,
@@ -108,7 +108,7 @@ async fn deliver(app: &TestApp, event: &serde_json::Value) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     sqlx::query(sql)
         .fetch_one(app.db.pool())
         .await
