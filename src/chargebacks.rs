@@ -373,7 +373,7 @@ async fn notify_returned(
     }
     let label = payment.method.label();
     crate::outbox::store::queue_to_each(
-        &mut **tx,
+        tx,
         &payer,
         &format!("Your {label} payment of {amount} was returned"),
         &format!(
@@ -386,7 +386,7 @@ async fn notify_returned(
     .await?;
     let staff = crate::outbox::store::staff_emails(&mut **tx).await?;
     crate::outbox::store::queue_to_each(
-        &mut **tx,
+        tx,
         &staff,
         &format!("Bank debit returned: {amount}"),
         &format!(

@@ -290,7 +290,7 @@ async fn queue_receipt(
         collected.payment_reference
     );
     let subject = format!("Payment received: {amount}");
-    queue_to_each(&mut **tx, &payer.recipients, &subject, &body, "receipt").await?;
+    queue_to_each(tx, &payer.recipients, &subject, &body, "receipt").await?;
     Ok(())
 }
 
@@ -362,14 +362,7 @@ async fn notify_debit_failed(
         method.label(),
         payer.customer
     );
-    queue_to_each(
-        &mut **tx,
-        &payer.recipients,
-        &subject,
-        &body,
-        "payment_failed",
-    )
-    .await?;
+    queue_to_each(tx, &payer.recipients, &subject, &body, "payment_failed").await?;
     let staff = staff_emails(&mut **tx).await?;
     let staff_body = format!(
         "The {} payment {checkout_id} of {amount} from {} failed: {reason}\n\
@@ -378,7 +371,7 @@ async fn notify_debit_failed(
         payer.customer
     );
     queue_to_each(
-        &mut **tx,
+        tx,
         &staff,
         &format!("Bank debit failed: {} {amount}", payer.customer),
         &staff_body,

@@ -393,6 +393,7 @@ async fn list_payments(
                 "currency": p.currency.code(),
                 "amount": amount(p.amount_minor, p.currency),
                 "unapplied": amount(p.unapplied_minor, p.currency),
+                "returned": p.returned,
                 "applied": p.applied.iter().map(|a| json!({
                     "invoice": a.invoice_number,
                     "amount": amount(a.amount_minor, p.currency),

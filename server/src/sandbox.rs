@@ -337,7 +337,7 @@ fn processing_page(checkout: &CheckoutView, settles_at: Option<&str>) -> Respons
     let amount = escape(&money(checkout.amount_minor, checkout.currency));
     let when = settles_at.map_or_else(
         || "never (this test account stays processing)".to_string(),
-        |at| escape(at),
+        escape,
     );
     let settle = if settles_at.is_some() {
         format!(

@@ -278,7 +278,7 @@ pub fn activity_label(kind: &str) -> &'static str {
         "credit_memo" => "Credit memo",
         "write_off" => "Written off",
         "refund" => "Refund",
-        "reversal" => "Voided",
+        "reversal" => "Reversed",
         "chargeback" => "Chargeback",
         _ => "Adjustment",
     }

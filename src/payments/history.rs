@@ -30,6 +30,8 @@ pub struct PaymentView {
     #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub currency: Currency,
     pub amount_minor: i64,
+    /// Why the bank took it back, when a bank debit was returned (its receipt is reversed).
+    pub returned: Option<String>,
     /// Filled from the allocations after the payment rows are read.
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub applied: Vec<AppliedTo>,
@@ -163,8 +165,9 @@ pub mod store {
         };
         let sql = format!(
             "SELECT p.id, p.customer_id, c.number AS customer_number, p.received_date, p.method, \
-                    p.business_key, p.currency, p.amount_minor \
-             FROM payments p JOIN customers c ON c.id = p.customer_id {filters} \
+                    p.business_key, p.currency, p.amount_minor, r.reason AS returned \
+             FROM payments p JOIN customers c ON c.id = p.customer_id \
+             LEFT JOIN payment_returns r ON r.payment_id = p.id {filters} \
              ORDER BY {order} LIMIT {} OFFSET {}",
             filter.limit.clamp(1, 1000),
             filter.offset.max(0)

@@ -538,7 +538,8 @@ pub fn PaymentsPage() -> impl IntoView {
                                 {rows.into_iter().map(|p| { let c = p.currency; view! {
                                     <tr>
                                         <td><a href=format!("/payments/{}", p.id)>{date(p.received_date)}</a></td>
-                                        <td>{p.method}</td>
+                                        <td>{method_label(&p.method)}
+                                            {p.returned.map(|why| view! { " "<span class="badge overdue" title=why>"Returned"</span> })}</td>
                                         <td class="num">{money(p.amount_minor, c)}</td>
                                         <td>{p.applied.into_iter().map(|a| a.invoice_number).collect::<Vec<_>>().join(", ")}</td>
                                     </tr>
@@ -564,10 +565,14 @@ pub fn ReceiptPage() -> impl IntoView {
                             <h1>"Payment receipt"</h1>
                             <dl class="facts">
                                 <dt>"Received"</dt><dd>{date(p.received_date)}</dd>
-                                <dt>"Method"</dt><dd>{p.method}</dd>
+                                <dt>"Method"</dt><dd>{method_label(&p.method)}</dd>
                                 <dt>"Reference"</dt><dd>{p.reference}</dd>
                                 <dt>"Amount"</dt><dd>{money(p.amount_minor, c)}</dd>
                             </dl>
+                            {p.returned.map(|why| view! {
+                                <p class="error" role="alert" data-testid="returned">
+                                    {format!("Your bank returned this payment: {why}. The invoices below are open again.")}</p>
+                            })}
                             <h2>"Applied to"</h2>
                             <ul>
                                 {p.applied.into_iter().map(|a| view! {
@@ -584,4 +589,10 @@ pub fn ReceiptPage() -> impl IntoView {
                     }.into_any() }}
         </Loaded>
     }
+}
+
+/// A stored payment method as customers read it ("ach" is "ACH").
+fn method_label(method: &str) -> String {
+    ledgerport::payments::PaymentMethod::parse(method)
+        .map_or_else(|| method.to_string(), |m| m.label().to_string())
 }
