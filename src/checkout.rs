@@ -212,6 +212,10 @@ pub enum CheckoutError {
     NoCredit,
     #[error("this payment is no longer open on the payment page, so it cannot be cancelled")]
     NotCancellable,
+    #[error("there is no customer numbered {0:?}")]
+    UnknownCustomerNumber(String),
+    #[error("a card limit is a positive amount (or none), not {0:?}")]
+    CardLimit(String),
 }
 
 /// What the provider needs to collect a checkout on its hosted page.

@@ -59,6 +59,23 @@ enum Command {
         #[arg(long)]
         date: Option<chrono::NaiveDate>,
     },
+    /// Set the largest payment taken by card (above it only the bank debit is offered): the
+    /// default of a currency, or with --customer one customer's (in its currency).
+    CardLimit {
+        /// The currency whose default this sets (USD, EUR, …).
+        #[arg(
+            long,
+            required_unless_present = "customer",
+            conflicts_with = "customer"
+        )]
+        currency: Option<String>,
+        /// A customer number (C-1001): set this customer's own limit.
+        #[arg(long)]
+        customer: Option<String>,
+        /// The amount (10000.00), or `none` to remove the limit.
+        #[arg(long)]
+        amount: String,
+    },
     /// Create an AR staff user; the password is read from standard input (one line).
     CreateStaff {
         #[arg(long)]
@@ -135,6 +152,37 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 "reminders for {today}: {} queued, {} skipped (whole amount in dispute), {} without anyone to write to",
                 run.sent, run.held, run.without_recipient
             );
+            db.close().await;
+            Ok(())
+        }
+        Command::CardLimit {
+            currency,
+            customer,
+            amount,
+        } => {
+            use ledgerport::checkout::store::{CardLimitOf, set_card_limit};
+            let of = match (&currency, &customer) {
+                (_, Some(number)) => CardLimitOf::Customer(number),
+                (Some(code), None) => CardLimitOf::Currency(
+                    code.to_ascii_uppercase()
+                        .parse()
+                        .map_err(|_| CliError::Invalid(format!("unknown currency {code:?}")))?,
+                ),
+                (None, None) => {
+                    return Err(CliError::Invalid("give --currency or --customer".into()));
+                }
+            };
+            let amount = (!amount.eq_ignore_ascii_case("none")).then_some(amount.as_str());
+            let db = open(&config).await?;
+            let set = set_card_limit(&db, of, amount)
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            let whose =
+                customer.map_or_else(|| format!("{set} default"), |n| format!("customer {n}"));
+            match amount {
+                Some(limit) => println!("card limit for {whose}: {limit} {set}"),
+                None => println!("card limit for {whose}: none"),
+            }
             db.close().await;
             Ok(())
         }

@@ -192,6 +192,68 @@ async fn review_on(
     })
 }
 
+/// Whose card limit a setting changes: the default of a currency, or one customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardLimitOf<'a> {
+    Currency(Currency),
+    /// By customer number; the amount is in the customer's currency.
+    Customer(&'a str),
+}
+
+/// Sets (or with `None` removes) the largest amount a payment may have to be offered by card;
+/// above it only the currency's bank debit is offered. `amount` is decimal text in the
+/// currency of the setting. Returns the currency the limit is in.
+pub async fn set_card_limit(
+    db: &Db,
+    of: CardLimitOf<'_>,
+    amount: Option<&str>,
+) -> Result<Currency, CheckoutStoreError> {
+    let (currency, customer_id) = match of {
+        CardLimitOf::Currency(currency) => (currency, None),
+        CardLimitOf::Customer(number) => {
+            let (id, currency) = crate::customers::store::customer_by_number(db.pool(), number)
+                .await?
+                .ok_or_else(|| CheckoutError::UnknownCustomerNumber(number.to_string()))?;
+            (currency, Some(id))
+        }
+    };
+    let limit = amount
+        .map(|text| {
+            Money::parse(text, currency)
+                .ok()
+                .map(Money::to_minor)
+                .filter(|minor| *minor > 0)
+                .ok_or_else(|| CheckoutError::CardLimit(text.to_string()))
+        })
+        .transpose()?;
+    match (customer_id, limit) {
+        (Some(id), limit) => {
+            sqlx::query("UPDATE customers SET card_limit_minor = $1 WHERE id = $2")
+                .bind(limit)
+                .bind(id)
+                .execute(db.pool())
+                .await?;
+        }
+        (None, Some(limit)) => {
+            sqlx::query(
+                "INSERT INTO card_limits (currency, limit_minor) VALUES ($1, $2) \
+                 ON CONFLICT (currency) DO UPDATE SET limit_minor = excluded.limit_minor",
+            )
+            .bind(currency.code())
+            .bind(limit)
+            .execute(db.pool())
+            .await?;
+        }
+        (None, None) => {
+            sqlx::query("DELETE FROM card_limits WHERE currency = $1")
+                .bind(currency.code())
+                .execute(db.pool())
+                .await?;
+        }
+    }
+    Ok(currency)
+}
+
 fn new_checkout_id() -> String {
     format!("lp_{}", crate::secrets::random_hex(12))
 }
@@ -712,6 +774,40 @@ mod tests {
             Err(CheckoutStoreError::Refused(CheckoutError::UnknownInvoice(
                 _
             )))
+        ));
+    }
+
+    #[tokio::test]
+    async fn above_the_card_limit_only_the_bank_debit_is_offered_and_without_one_the_review_says_so()
+     {
+        use crate::payments::PaymentMethod;
+        let db = fresh_db().await;
+        let (customer, _, open) = demo_acme(&db).await;
+        let (id, amount) = open[0];
+        let item = [PayItem {
+            invoice_id: id,
+            amount_minor: amount,
+        }];
+        let before = review(&db, customer, &item, today()).await.unwrap();
+        assert_eq!(
+            before.methods,
+            vec![PaymentMethod::Card, PaymentMethod::Ach]
+        );
+        set_card_limit(&db, CardLimitOf::Currency(Currency::Usd), Some("1.00"))
+            .await
+            .unwrap();
+        let limited = review(&db, customer, &item, today()).await.unwrap();
+        assert_eq!(limited.methods, vec![PaymentMethod::Ach]);
+        assert_eq!(limited.card_limit_minor, Some(100));
+        // The customer's own limit wins over the currency's.
+        set_card_limit(&db, CardLimitOf::Customer("C-1001"), Some("1000000"))
+            .await
+            .unwrap();
+        let own = review(&db, customer, &item, today()).await.unwrap();
+        assert_eq!(own.methods, vec![PaymentMethod::Card, PaymentMethod::Ach]);
+        assert!(matches!(
+            set_card_limit(&db, CardLimitOf::Customer("C-1001"), Some("0")).await,
+            Err(CheckoutStoreError::Refused(CheckoutError::CardLimit(_)))
         ));
     }
 }

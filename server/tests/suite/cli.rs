@@ -102,6 +102,47 @@ fn create_staff_refuses_a_common_password_and_accepts_a_good_one() {
     assert!(one_error_line(&again).contains("already registered"));
 }
 
+#[test]
+fn a_card_limit_is_set_per_currency_and_per_customer_and_bad_amounts_are_refused() {
+    let dir = std::env::temp_dir().join(format!("ledgerport-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(run_in(&dir, &["seed"], b"").status.success());
+    let default = run_in(
+        &dir,
+        &["card-limit", "--currency", "usd", "--amount", "10000.00"],
+        b"",
+    );
+    assert!(
+        String::from_utf8_lossy(&default.stdout).contains("card limit for USD default: 10000.00"),
+        "{}",
+        String::from_utf8_lossy(&default.stderr)
+    );
+    let customer = run_in(
+        &dir,
+        &["card-limit", "--customer", "C-1001", "--amount", "500"],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&customer.stdout).contains("customer C-1001: 500"));
+    let removed = run_in(
+        &dir,
+        &["card-limit", "--customer", "C-1001", "--amount", "none"],
+        b"",
+    );
+    assert!(String::from_utf8_lossy(&removed.stdout).contains("customer C-1001: none"));
+    let bad = run_in(
+        &dir,
+        &["card-limit", "--currency", "USD", "--amount=-5"],
+        b"",
+    );
+    assert!(one_error_line(&bad).contains("positive amount"));
+    let unknown = run_in(
+        &dir,
+        &["card-limit", "--customer", "C-9999", "--amount", "5"],
+        b"",
+    );
+    assert!(one_error_line(&unknown).contains("no customer numbered"));
+}
+
 fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
