@@ -170,6 +170,10 @@ async fn post_chargeback_in(
     payment: &Disputed<'_>,
     dispute: &RecordedDispute,
 ) -> Result<(), CheckoutStoreError> {
+    // Posted already (before disputes were recorded, perhaps on another day): done.
+    if posted(tx, &keys::chargeback(&dispute.dispute_id)).await? {
+        return Ok(());
+    }
     let amount = Money::from_minor(dispute.amount_minor, dispute.currency);
     let entry = BalancedEntry::new(
         keys::chargeback(&dispute.dispute_id),
@@ -201,6 +205,9 @@ async fn close_chargeback_in(
     won: bool,
     decided: NaiveDate,
 ) -> Result<(), CheckoutStoreError> {
+    if posted(tx, &keys::chargeback_closed(&dispute.dispute_id)).await? {
+        return Ok(());
+    }
     let amount = Money::from_minor(dispute.amount_minor, dispute.currency);
     let (outcome, destination) = if won {
         ("won", Account::StripeClearing)
@@ -226,6 +233,16 @@ async fn close_chargeback_in(
         .await
         .map_err(CashError::from)?;
     Ok(())
+}
+
+async fn posted(tx: &mut Transaction<'_, Any>, business_key: &str) -> Result<bool, DbError> {
+    Ok(
+        sqlx::query("SELECT 1 FROM journal_entries WHERE business_key = $1")
+            .bind(business_key)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
 }
 
 /// The bank's reason code as the customer reads it.

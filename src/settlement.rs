@@ -8,7 +8,9 @@
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
-use crate::checkout::store::{CheckoutStoreError, leave_flight, stored_method};
+use crate::checkout::store::{
+    CheckoutStoreError, leave_flight, lock_checkout_customer, stored_method,
+};
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlement};
 use crate::db::{DbError, Engine, date_text, now_text};
 use crate::keys;
@@ -61,11 +63,13 @@ pub async fn settle_in(
     engine: Engine,
     collected: &Collected<'_>,
 ) -> Result<PaymentReceipt, CheckoutStoreError> {
-    let row = sqlx::query("SELECT customer_id, allocations, method FROM checkouts WHERE id = $1")
-        .bind(collected.checkout_id)
-        .fetch_optional(&mut **tx)
+    lock_checkout_customer(tx, engine, collected.checkout_id)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
+    let row = sqlx::query("SELECT customer_id, allocations, method FROM checkouts WHERE id = $1")
+        .bind(collected.checkout_id)
+        .fetch_one(&mut **tx)
+        .await?;
     let customer_id: i64 = row.try_get("customer_id")?;
     let allocations: String = row.try_get("allocations")?;
     let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
@@ -80,6 +84,8 @@ pub async fn settle_in(
     if let Some(existing) = existing {
         let payment_id: i64 = existing.try_get(0)?;
         mark_succeeded(tx, collected, method, payment_id).await?;
+        // A dispute recorded while the first success was committing is applied now.
+        crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
         return Ok(PaymentReceipt {
             payment_id,
             allocations: Vec::new(),
@@ -168,17 +174,20 @@ async fn mark_succeeded(
 /// changes nothing. Nothing changes once it succeeded.
 pub async fn processing_in(
     tx: &mut Transaction<'_, Any>,
+    engine: Engine,
     checkout_id: &str,
     payment_reference: &str,
     method: PaymentMethod,
     submitted: NaiveDate,
     event_at: i64,
 ) -> Result<(), CheckoutStoreError> {
-    let row = sqlx::query("SELECT status, in_flight, failed_event_at FROM checkouts WHERE id = $1")
-        .bind(checkout_id)
-        .fetch_optional(&mut **tx)
+    lock_checkout_customer(tx, engine, checkout_id)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
+    let row = sqlx::query("SELECT status, in_flight, failed_event_at FROM checkouts WHERE id = $1")
+        .bind(checkout_id)
+        .fetch_one(&mut **tx)
+        .await?;
     let status = CheckoutStatus::try_from(row.try_get::<String, _>("status")?)
         .map_err(|e| DbError::Corrupt(e.to_string()))?;
     match status {
@@ -205,12 +214,14 @@ pub async fn processing_in(
     }
     sqlx::query(
         "UPDATE checkouts SET status = 'processing', method = $1, payment_intent = $2, \
-         expected_on = $3, failure_message = '', updated_at = $4 WHERE id = $5",
+         expected_on = $3, failure_message = '', updated_at = $4, submitted_event_at = $5 \
+         WHERE id = $6",
     )
     .bind(method.as_str())
     .bind(payment_reference)
     .bind(date_text(expected_settlement(method, submitted)))
     .bind(now_text())
+    .bind(event_at)
     .bind(checkout_id)
     .execute(&mut **tx)
     .await?;
@@ -300,19 +311,35 @@ async fn queue_receipt(
 /// the provider's event time, remembered so that a late "processing" event cannot revive it.
 pub async fn close_unpaid_in(
     tx: &mut Transaction<'_, Any>,
+    engine: Engine,
     checkout_id: &str,
     status: CheckoutStatus,
     message: &str,
     event_at: i64,
 ) -> Result<(), CheckoutStoreError> {
-    let before =
-        sqlx::query("SELECT status, method, currency, amount_minor FROM checkouts WHERE id = $1")
-            .bind(checkout_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let Some(before) = before else {
+    if lock_checkout_customer(tx, engine, checkout_id)
+        .await?
+        .is_none()
+    {
         return Ok(());
-    };
+    }
+    let before = sqlx::query(
+        "SELECT status, method, currency, amount_minor, submitted_event_at FROM checkouts \
+         WHERE id = $1",
+    )
+    .bind(checkout_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    // A failure older than the debit's submission (a card declined on the page before the
+    // customer chose the bank debit), delivered late, does not end the debit.
+    let was: String = before.try_get("status")?;
+    if was == CheckoutStatus::Processing.as_str()
+        && before
+            .try_get::<Option<i64>, _>("submitted_event_at")?
+            .is_some_and(|submitted| submitted > event_at)
+    {
+        return Ok(());
+    }
     sqlx::query(
         "UPDATE checkouts SET failed_event_at = $1 \
          WHERE id = $2 AND (failed_event_at IS NULL OR failed_event_at < $1)",
@@ -322,7 +349,6 @@ pub async fn close_unpaid_in(
     .execute(&mut **tx)
     .await?;
     if leave_flight(tx, checkout_id, status, message).await? {
-        let was: String = before.try_get("status")?;
         if was == CheckoutStatus::Processing.as_str() && status == CheckoutStatus::Failed {
             let currency = crate::db::currency(&before.try_get::<String, _>("currency")?)?;
             let amount = Money::from_minor(before.try_get("amount_minor")?, currency);
@@ -421,17 +447,31 @@ mod tests {
         for attempt in 0..3 {
             let mut tx = db.begin_write().await.unwrap();
             // A late failure event never undoes a success.
-            close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined", 0)
-                .await
-                .unwrap();
+            close_unpaid_in(
+                &mut tx,
+                db.engine(),
+                &checkout,
+                CheckoutStatus::Failed,
+                "declined",
+                0,
+            )
+            .await
+            .unwrap();
             let receipt = settle_in(&mut tx, db.engine(), &collected).await.unwrap();
             tx.commit().await.unwrap();
             assert_eq!(receipt.replayed, attempt > 0);
         }
         let mut tx = db.begin_write().await.unwrap();
-        close_unpaid_in(&mut tx, &checkout, CheckoutStatus::Failed, "declined", 0)
-            .await
-            .unwrap();
+        close_unpaid_in(
+            &mut tx,
+            db.engine(),
+            &checkout,
+            CheckoutStatus::Failed,
+            "declined",
+            0,
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         let view = checkout_view(&db, customer, &checkout)
             .await

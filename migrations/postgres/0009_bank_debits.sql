@@ -28,6 +28,9 @@ ALTER TABLE checkouts ADD COLUMN expected_on TEXT;
 -- when (the provider's event time, Unix seconds) the latest failure happened: an older
 -- "processing" event delivered late does not revive the checkout
 ALTER TABLE checkouts ADD COLUMN failed_event_at BIGINT;
+-- when the debit was submitted (the provider's event time): an older failure delivered late
+-- (a card declined before it) does not end it
+ALTER TABLE checkouts ADD COLUMN submitted_event_at BIGINT;
 CREATE INDEX checkouts_in_flight ON checkouts (status, expires_at) WHERE status IN ('open', 'processing');
 CREATE INDEX checkouts_payment_intent ON checkouts (payment_intent);
 

@@ -55,7 +55,10 @@ CREATE TABLE checkouts_rebuilt (
     expected_on         TEXT,
     -- when (the provider's event time, Unix seconds) the latest failure happened: an older
     -- "processing" event delivered late does not revive the checkout
-    failed_event_at     INTEGER
+    failed_event_at     INTEGER,
+    -- when the debit was submitted (the provider's event time): an older failure delivered late
+    -- (a card declined before it) does not end it
+    submitted_event_at  INTEGER
 );
 -- Checkouts opened before this migration reserved nothing; an open one is closed (its provider
 -- session may still settle: money is never dropped, the event posts it as before).

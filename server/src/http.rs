@@ -147,6 +147,7 @@ pub fn page_routes() -> Vec<AxumRouteListing> {
 }
 
 pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router {
+    let sandbox_is_provider = settings.payments.name() == "sandbox";
     let context = AppContext {
         db,
         keys: settings.keys,
@@ -176,9 +177,16 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         probes = probes.route(path, handler);
     }
     let mut with_session = Router::new();
+    // The sandbox's pages sign events with the webhook secret: they exist only when the sandbox
+    // is the provider, never beside Stripe.
+    let sandbox_routes = if sandbox_is_provider {
+        crate::sandbox::routes()
+    } else {
+        Vec::new()
+    };
     for (path, handler) in crate::documents::routes()
         .into_iter()
-        .chain(crate::sandbox::routes())
+        .chain(sandbox_routes)
         .chain(crate::disputes::routes())
         .chain(crate::imports::routes())
     {

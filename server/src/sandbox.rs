@@ -745,7 +745,17 @@ impl SandboxProvider {
             }
         };
         for event in events {
-            deliver(&self.db, &self.webhook_secret, event).await?;
+            if let Err(e) = deliver(&self.db, &self.webhook_secret, event).await {
+                // Not settled after all: the next run tries again (each event is keyed by the
+                // payment, so what was delivered already changes nothing then).
+                sqlx::query(
+                    "UPDATE sandbox_debits SET settled_at = NULL WHERE payment_intent = $1",
+                )
+                .bind(intent)
+                .execute(self.db.pool())
+                .await?;
+                return Err(e);
+            }
         }
         Ok(true)
     }

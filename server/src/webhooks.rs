@@ -151,6 +151,7 @@ async fn act(
         } => {
             processing_in(
                 tx,
+                engine,
                 checkout_id,
                 payment_intent,
                 *method,
@@ -165,7 +166,7 @@ async fn act(
             status,
             message,
         } => {
-            close_unpaid_in(tx, checkout_id, *status, message, created).await?;
+            close_unpaid_in(tx, engine, checkout_id, *status, message, created).await?;
             Outcome::ClosedUnpaid
         }
         ProviderEvent::Refunded {

@@ -334,6 +334,25 @@ pub async fn open_checkout(
     })
 }
 
+/// Takes the lock of the checkout's customer (invariant 11: every money movement of a customer
+/// is serialised there, before any checkout or invoice row is written), so what is read of the
+/// checkout next stays true until the commit. `None` for an unknown checkout.
+pub(crate) async fn lock_checkout_customer(
+    tx: &mut Transaction<'_, Any>,
+    engine: crate::db::Engine,
+    checkout_id: &str,
+) -> Result<Option<i64>, CheckoutStoreError> {
+    let customer: Option<i64> =
+        sqlx::query_scalar("SELECT customer_id FROM checkouts WHERE id = $1")
+            .bind(checkout_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if let Some(customer_id) = customer {
+        lock_customer(tx, engine, customer_id).await?;
+    }
+    Ok(customer)
+}
+
 /// Moves a checkout out of flight (open or processing) into `status`, releasing what it had
 /// made pending on its invoices. Conditional on the current status, so the release happens
 /// once however many events race; returns whether this call did it.
@@ -369,6 +388,7 @@ pub(crate) async fn leave_flight(
 /// first (its page must no longer take the money); this then releases the invoices.
 pub async fn cancelled_checkout(db: &Db, checkout_id: &str) -> Result<bool, CheckoutStoreError> {
     let mut tx = db.begin_write().await?;
+    lock_checkout_customer(&mut tx, db.engine(), checkout_id).await?;
     let left = leave_flight(
         &mut tx,
         checkout_id,
@@ -404,7 +424,10 @@ pub async fn cancellable_session(
 /// provider: expired here, releasing their invoices (the provider's own `expired` event, if it
 /// comes, then changes nothing; a late payment still posts, money is never dropped). Returns
 /// how many were closed.
-pub async fn expire_stale_checkouts(db: &Db, now: DateTime<Utc>) -> Result<u64, DbError> {
+pub async fn expire_stale_checkouts(
+    db: &Db,
+    now: DateTime<Utc>,
+) -> Result<u64, CheckoutStoreError> {
     let cutoff = crate::db::timestamp_text(now - chrono::Duration::minutes(1));
     let stale: Vec<String> = sqlx::query_scalar(
         "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <> '' AND expires_at < $1 \
@@ -416,6 +439,7 @@ pub async fn expire_stale_checkouts(db: &Db, now: DateTime<Utc>) -> Result<u64, 
     let mut closed = 0;
     for id in stale {
         let mut tx = db.begin_write().await?;
+        lock_checkout_customer(&mut tx, db.engine(), &id).await?;
         if leave_flight(
             &mut tx,
             &id,

@@ -341,3 +341,32 @@ async fn a_debit_returned_after_it_settled_reopens_exactly_its_invoices_once_in_
     );
     assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn a_card_decline_from_before_the_debit_delivered_late_does_not_end_the_debit() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let a = acme.open[0];
+    let debit = debit(&app, &acme, "pi_ach_after_decline").await;
+    let now = chrono::Utc::now().timestamp();
+    deliver_twice(&app, &debit.submitted(now)).await;
+    let declined = debit.intent(
+        "declined",
+        now - 60,
+        "payment_intent.payment_failed",
+        json!({ "last_payment_error": { "code": "card_declined",
+                "message": "Your card was declined." } }),
+    );
+    deliver_twice(&app, &[declined]).await;
+    assert_eq!(status(&app, &debit.checkout).await, "processing");
+    assert_eq!(pending(&app, a.0).await, a.1);
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM outbox WHERE kind = 'payment_failed'"
+        )
+        .await,
+        0
+    );
+    assert_ledger_healthy(&app.db).await;
+}
