@@ -9,7 +9,8 @@ use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
 use crate::checkout::store::{
-    CheckoutStoreError, leave_flight, lock_checkout_customer, stored_method,
+    CheckoutStoreError, Pending, change_pending_of, leave_flight, lock_checkout_customer,
+    stored_method,
 };
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlement};
 use crate::db::{DbError, Engine, date_text, now_text};
@@ -18,7 +19,7 @@ use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
 use crate::payments::store::{PaymentReceipt, record_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
-use crate::receivables::store::{CashError, change_pending_amount};
+use crate::receivables::store::CashError;
 
 /// Records a provider event id; false when it was seen before (the caller then does nothing).
 pub async fn claim_event(
@@ -119,7 +120,7 @@ pub async fn settle_in(
             .collect(),
     );
     // The pending amounts go first: the payment then settles what they held back.
-    mark_succeeded(tx, collected, method, 0).await?;
+    leave_flight(tx, collected.checkout_id, CheckoutStatus::Succeeded, "").await?;
     let planned = match request(explicit) {
         Ok(planned) => match record_payment_in(tx, engine, &planned).await {
             Err(CashError::Payment(_)) => None,
@@ -141,9 +142,8 @@ pub async fn settle_in(
     Ok(receipt)
 }
 
-/// The checkout succeeded: out of flight (releasing its pending amounts) and linked to its
-/// payment (`payment_id` 0: not posted yet, in the same transaction). A returned debit stays
-/// returned.
+/// The checkout succeeded: out of flight (releasing its pending amounts, if that is not done
+/// yet) and linked to its payment. A returned debit stays returned.
 async fn mark_succeeded(
     tx: &mut Transaction<'_, Any>,
     collected: &Collected<'_>,
@@ -156,7 +156,7 @@ async fn mark_succeeded(
          method = $2, payment_intent = $3, updated_at = $4 \
          WHERE id = $5 AND status <> 'returned'",
     )
-    .bind((payment_id != 0).then_some(payment_id))
+    .bind(payment_id)
     .bind(method.as_str())
     .bind(collected.payment_reference)
     .bind(now_text())
@@ -200,13 +200,7 @@ pub async fn processing_in(
             return Ok(());
         }
         CheckoutStatus::Failed | CheckoutStatus::Expired => {
-            let in_flight: String = row.try_get("in_flight")?;
-            let items = PayItem::parse_list(&in_flight).ok_or_else(|| {
-                DbError::Corrupt(format!("checkout in-flight amounts {in_flight:?}"))
-            })?;
-            for item in items {
-                change_pending_amount(tx, item.invoice_id, item.amount_minor).await?;
-            }
+            change_pending_of(tx, &row.try_get::<String, _>("in_flight")?, Pending::Hold).await?;
         }
         CheckoutStatus::Processing | CheckoutStatus::Succeeded | CheckoutStatus::Returned => {
             return Ok(());

@@ -639,12 +639,6 @@ async fn settle_now(
     if let Err(response) = owned_checkout(&state, &contact, &id).await {
         return response;
     }
-    let provider = SandboxProvider {
-        public_base_url: String::new(),
-        db: state.app.db.clone(),
-        webhook_secret: state.webhook_secret.clone(),
-        refunding: std::sync::Arc::default(),
-    };
     let intent: Option<String> = match sqlx::query_scalar(
         "SELECT payment_intent FROM sandbox_debits WHERE checkout_id = $1 AND settled_at IS NULL \
          AND outcome <> 'stays'",
@@ -660,7 +654,7 @@ async fn settle_now(
         }
     };
     if let Some(intent) = intent
-        && let Err(e) = provider.settle_debit(&intent).await
+        && let Err(e) = settle_debit(&state.app.db, &state.webhook_secret, &intent).await
     {
         tracing::error!("the sandbox could not settle a debit: {e}");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -681,84 +675,82 @@ impl SandboxProvider {
         .await?;
         let mut settled = 0;
         for intent in due {
-            if self.settle_debit(&intent).await? {
+            if settle_debit(&self.db, &self.webhook_secret, &intent).await? {
                 settled += 1;
             }
         }
         Ok(settled)
     }
+}
 
-    /// Settles one debit as its test account decides, once (the claim is the `settled_at`
-    /// update, so two instances or a double click deliver its events once).
-    async fn settle_debit(&self, intent: &str) -> Result<bool, WebhookError> {
-        let claimed: Option<(String, String, String)> = sqlx::query_as(
-            "UPDATE sandbox_debits SET settled_at = $1 \
-             WHERE payment_intent = $2 AND settled_at IS NULL AND outcome <> 'stays' \
-             RETURNING checkout_id, outcome, code",
-        )
-        .bind(now_text())
-        .bind(intent)
-        .fetch_optional(self.db.pool())
-        .await?;
-        let Some((checkout, outcome, code)) = claimed else {
-            return Ok(false);
-        };
-        let (currency, amount_minor, method): (String, i64, Option<String>) =
-            sqlx::query_as("SELECT currency, amount_minor, method FROM checkouts WHERE id = $1")
-                .bind(&checkout)
-                .fetch_one(self.db.pool())
-                .await?;
-        let payment = SandboxPayment {
-            checkout: &checkout,
-            intent,
-            method: method
-                .as_deref()
-                .and_then(PaymentMethod::parse)
-                .unwrap_or(PaymentMethod::Ach),
-            currency: currency.to_lowercase(),
-            amount_minor,
-        };
-        let events = match outcome.as_str() {
-            "fails" => vec![
-                payment.intent(
-                    "payment_intent.payment_failed",
-                    Some((code.as_str(), failure_message(&code))),
-                ),
-                payment.session("checkout.session.async_payment_failed", "unpaid"),
-            ],
-            succeeded => {
-                let mut events = vec![
-                    payment.session("checkout.session.async_payment_succeeded", "paid"),
-                    payment.intent("payment_intent.succeeded", None),
-                ];
-                if succeeded == "returned" {
-                    events.push(event(
-                        "charge.dispute.created",
-                        json!({
-                            "id": random_id("dp"), "object": "dispute",
-                            "payment_intent": intent, "amount": amount_minor,
-                            "currency": payment.currency, "reason": code, "status": "lost",
-                        }),
-                    ));
-                }
-                events
+/// Settles one debit as its test account decides, once (the claim is the `settled_at`
+/// update, so two instances or a double click deliver its events once).
+async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, WebhookError> {
+    let claimed: Option<(String, String, String)> = sqlx::query_as(
+        "UPDATE sandbox_debits SET settled_at = $1 \
+         WHERE payment_intent = $2 AND settled_at IS NULL AND outcome <> 'stays' \
+         RETURNING checkout_id, outcome, code",
+    )
+    .bind(now_text())
+    .bind(intent)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some((checkout, outcome, code)) = claimed else {
+        return Ok(false);
+    };
+    let (currency, amount_minor, method): (String, i64, Option<String>) =
+        sqlx::query_as("SELECT currency, amount_minor, method FROM checkouts WHERE id = $1")
+            .bind(&checkout)
+            .fetch_one(db.pool())
+            .await?;
+    let payment = SandboxPayment {
+        checkout: &checkout,
+        intent,
+        method: method
+            .as_deref()
+            .and_then(PaymentMethod::parse)
+            .unwrap_or(PaymentMethod::Ach),
+        currency: currency.to_lowercase(),
+        amount_minor,
+    };
+    let events = match outcome.as_str() {
+        "fails" => vec![
+            payment.intent(
+                "payment_intent.payment_failed",
+                Some((code.as_str(), failure_message(&code))),
+            ),
+            payment.session("checkout.session.async_payment_failed", "unpaid"),
+        ],
+        succeeded => {
+            let mut events = vec![
+                payment.session("checkout.session.async_payment_succeeded", "paid"),
+                payment.intent("payment_intent.succeeded", None),
+            ];
+            if succeeded == "returned" {
+                events.push(event(
+                    "charge.dispute.created",
+                    json!({
+                        "id": random_id("dp"), "object": "dispute",
+                        "payment_intent": intent, "amount": amount_minor,
+                        "currency": payment.currency, "reason": code, "status": "lost",
+                    }),
+                ));
             }
-        };
-        for event in events {
-            if let Err(e) = deliver(&self.db, &self.webhook_secret, event).await {
-                // Not settled after all: the next run tries again (each event is keyed by the
-                // payment, so what was delivered already changes nothing then).
-                sqlx::query(
-                    "UPDATE sandbox_debits SET settled_at = NULL WHERE payment_intent = $1",
-                )
-                .bind(intent)
-                .execute(self.db.pool())
-                .await?;
-                return Err(e);
-            }
+            events
         }
-        Ok(true)
+    };
+    for event in events {
+        if let Err(e) = deliver(db, secret, event).await {
+            // Not settled after all: the next run tries again (each event is keyed by the
+            // payment, so what was delivered already changes nothing then).
+            sqlx::query("UPDATE sandbox_debits SET settled_at = NULL WHERE payment_intent = $1")
+                .bind(intent)
+                .execute(db.pool())
+                .await?;
+            return Err(e);
+        }
     }
+    Ok(true)
 }
 
 /// The message Stripe gives with a failure code the sandbox uses.

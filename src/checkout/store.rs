@@ -375,13 +375,37 @@ pub(crate) async fn leave_flight(
     let Some(row) = left else {
         return Ok(false);
     };
-    let in_flight: String = row.try_get(0)?;
-    let items = PayItem::parse_list(&in_flight)
-        .ok_or_else(|| DbError::Corrupt(format!("checkout in-flight amounts {in_flight:?}")))?;
-    for item in items {
-        change_pending_amount(tx, item.invoice_id, -item.amount_minor).await?;
-    }
+    change_pending_of(tx, &row.try_get::<String, _>(0)?, Pending::Release).await?;
     Ok(true)
+}
+
+/// A checkout's in-flight amounts (its `in_flight` column) as items.
+pub(crate) fn in_flight_items(text: &str) -> Result<Vec<PayItem>, DbError> {
+    PayItem::parse_list(text)
+        .ok_or_else(|| DbError::Corrupt(format!("checkout in-flight amounts {text:?}")))
+}
+
+/// Whether a checkout's amounts start or stop being pending on their invoices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pending {
+    Hold,
+    Release,
+}
+
+/// Holds or releases a checkout's in-flight amounts on their invoices.
+pub(crate) async fn change_pending_of(
+    tx: &mut Transaction<'_, Any>,
+    in_flight: &str,
+    change: Pending,
+) -> Result<(), DbError> {
+    for item in in_flight_items(in_flight)? {
+        let delta = match change {
+            Pending::Hold => item.amount_minor,
+            Pending::Release => -item.amount_minor,
+        };
+        change_pending_amount(tx, item.invoice_id, delta).await?;
+    }
+    Ok(())
 }
 
 /// The customer closes a checkout still open on the provider's page. The provider is asked
@@ -470,9 +494,7 @@ pub async fn in_progress_for(
     .await?;
     let mut found = Vec::new();
     for row in rows {
-        let items = PayItem::parse_list(&row.in_flight).ok_or_else(|| {
-            DbError::Corrupt(format!("checkout in-flight amounts {:?}", row.in_flight))
-        })?;
+        let items = in_flight_items(&row.in_flight)?;
         if let Some(item) = items.iter().find(|i| i.invoice_id == invoice_id) {
             found.push(PaymentInProgress {
                 checkout_id: row.id,

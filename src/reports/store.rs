@@ -546,9 +546,7 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
     .fetch_all(pool)
     .await?;
     for text in carried {
-        let items = crate::checkout::PayItem::parse_list(&text)
-            .ok_or_else(|| DbError::Corrupt(format!("checkout in-flight amounts {text:?}")))?;
-        for item in items {
+        for item in crate::checkout::store::in_flight_items(&text)? {
             *in_flight.entry(item.invoice_id).or_default() += item.amount_minor;
         }
     }
