@@ -119,6 +119,9 @@ pub struct PaymentReview {
     pub methods: Vec<PaymentMethod>,
     /// The largest amount accepted by card for this customer, if there is one.
     pub card_limit_minor: Option<i64>,
+    /// Whether it can be paid by bank transfer (the company has a receiving account in the
+    /// currency), whatever the amount.
+    pub bank_transfer: bool,
 }
 
 crate::text_enum! {
@@ -126,7 +129,8 @@ crate::text_enum! {
     pub enum CheckoutStatus {
         /// On the provider's hosted page.
         Open = "open",
-        /// A bank debit submitted and not settled yet (days).
+        /// Money on its way from a bank, not settled yet (days): a bank debit submitted on the
+        /// provider's page, or a bank transfer the customer announced.
         Processing = "processing",
         Succeeded = "succeeded",
         Failed = "failed",
@@ -149,11 +153,13 @@ impl CheckoutStatus {
 pub struct PaymentInProgress {
     pub checkout_id: String,
     pub status: CheckoutStatus,
-    /// Known once the customer has chosen on the provider's page.
+    /// Known once the customer has chosen on the provider's page; `Wire` for an announced
+    /// bank transfer.
     pub method: Option<PaymentMethod>,
     /// What this payment brings to the invoice.
     pub amount_minor: i64,
-    /// A processing debit's expected settlement date.
+    /// A processing debit's expected settlement date; until when an announced transfer holds
+    /// the invoice back.
     pub expected_on: Option<NaiveDate>,
 }
 
@@ -170,6 +176,8 @@ pub struct CheckoutView {
     /// What its hosted page offers.
     pub methods: Vec<PaymentMethod>,
     pub expected_on: Option<NaiveDate>,
+    /// An announced bank transfer's instructions.
+    pub transfer: Option<crate::transfers::TransferInstructions>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -199,9 +207,15 @@ pub enum CheckoutError {
         payable: String,
     },
     #[error(
-        "payments above {limit} are not taken by card, and {currency} has no bank debit here; pay less at once or by bank transfer"
+        "payments above {limit} are not taken by card, and {currency} can be paid neither by bank debit nor by bank transfer here; pay less at once"
     )]
     AboveCardLimit { limit: String, currency: Currency },
+    #[error("payments above {limit} are not taken by card; pay by bank transfer")]
+    TransferOnly { limit: String },
+    #[error(
+        "{currency} cannot be paid by bank transfer here: there is no receiving account for it"
+    )]
+    NoReceivingAccount { currency: Currency },
     #[error("a payment must be at least {minimum}")]
     BelowMinimum { minimum: String },
     #[error("a payment can be at most {maximum}; split it in two")]

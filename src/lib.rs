@@ -23,6 +23,7 @@ pub mod reminders;
 pub mod reports;
 pub mod terms;
 pub mod text_enum;
+pub mod transfers;
 pub mod users;
 
 #[cfg(feature = "ssr")]

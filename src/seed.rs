@@ -244,7 +244,44 @@ pub async fn seed_demo(db: &Db) -> Result<(), SeedError> {
         add_login(&mut tx, login, role, None).await?;
     }
     tx.commit().await?;
+    seed_receiving_accounts(db).await?;
     seed_demo_payments(db, today).await
+}
+
+/// Where customers send bank transfers: the standards' and Stripe's documented test
+/// coordinates, so nothing real is ever shown.
+async fn seed_receiving_accounts(db: &Db) -> Result<(), SeedError> {
+    use crate::transfers::{ReceivingAccount, TypedAccount};
+    let accounts = [
+        (
+            Currency::Usd,
+            TypedAccount {
+                holder: "Ledgerport Demo Inc.",
+                bank_name: "First Demo Bank",
+                account_number: Some("000123456789"),
+                routing_number: Some("110000000"),
+                wait_days: 5,
+                ..TypedAccount::default()
+            },
+        ),
+        (
+            Currency::Eur,
+            TypedAccount {
+                holder: "Ledgerport Demo GmbH",
+                bank_name: "Commerzbank",
+                iban: Some("DE89370400440532013000"),
+                bic: Some("COBADEFFXXX"),
+                wait_days: 5,
+                ..TypedAccount::default()
+            },
+        ),
+    ];
+    for (currency, typed) in accounts {
+        let account = ReceivingAccount::new(currency, &typed)
+            .map_err(|e| SeedError::Invalid(e.to_string()))?;
+        crate::transfers::store::set_receiving_account(db, &account).await?;
+    }
+    Ok(())
 }
 
 /// Acme has paid before: a wire that settled its oldest invoice and a cheque that paid part of

@@ -166,19 +166,44 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
     Ok(next)
 }
 
-/// Cancels a payment still open on the provider's page: the provider closes the page first (it
-/// refuses once the customer has paid or submitted a debit there), then its invoices are due
-/// again. A plain form post returns to the payment's page.
+/// Announces a bank transfer for the chosen invoices and amounts and returns its page, with
+/// the reference to quote and where to send the money. A plain form post is redirected there.
+#[server(endpoint = "portal/announce-transfer")]
+pub async fn announce_transfer(items: String) -> Result<String, AppError> {
+    let (caller, customer_id) = crate::session::require_payer()?;
+    let items = parse_items(&items)?;
+    let ctx = crate::context::app();
+    let announced = ledgerport::transfers::store::announce_transfer(
+        &ctx.db,
+        customer_id,
+        caller.user_id,
+        &items,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
+    let page = format!("/payments/checkout/{}", announced.id);
+    if crate::request::is_plain_form_post() {
+        leptos_axum::redirect(&page);
+    }
+    Ok(page)
+}
+
+/// Cancels a payment still open on the provider's page (the provider closes the page first; it
+/// refuses once the customer has paid or submitted a debit there) or withdraws an announced
+/// transfer; its invoices are due again. A plain form post returns to the payment's page.
 #[server(endpoint = "portal/cancel-payment")]
 pub async fn cancel_payment(id: String) -> Result<(), AppError> {
+    use ledgerport::checkout::store::Cancellable;
     let (_, customer_id) = crate::session::require_payer()?;
     let ctx = crate::context::app();
-    let session =
-        ledgerport::checkout::store::cancellable_session(&ctx.db, customer_id, &id).await?;
-    ctx.payments
-        .expire_checkout(&session)
-        .await
-        .map_err(|e| AppError::Conflict(crate::errors::sentence(&e.to_string())))?;
+    match ledgerport::checkout::store::cancellable(&ctx.db, customer_id, &id).await? {
+        Cancellable::Hosted(session) => ctx
+            .payments
+            .expire_checkout(&session)
+            .await
+            .map_err(|e| AppError::Conflict(crate::errors::sentence(&e.to_string())))?,
+        Cancellable::Transfer => {}
+    }
     ledgerport::checkout::store::cancelled_checkout(&ctx.db, &id).await?;
     if crate::request::is_plain_form_post() {
         leptos_axum::redirect(&format!("/payments/checkout/{id}"));
@@ -189,7 +214,7 @@ pub async fn cancel_payment(id: String) -> Result<(), AppError> {
 #[server(endpoint = "portal/checkout")]
 pub async fn checkout_status(id: String) -> Result<CheckoutView, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
-    ledgerport::checkout::store::checkout_view(&crate::context::app().db, customer_id, &id)
+    ledgerport::transfers::store::payment_view(&crate::context::app().db, customer_id, &id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no such payment on your account.".into()))
 }

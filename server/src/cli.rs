@@ -76,6 +76,33 @@ enum Command {
         #[arg(long)]
         amount: String,
     },
+    /// Set the company's receiving bank account for a currency: customers who pay by bank
+    /// transfer see it (inside the portal only) with their reference. An IBAN (with --bic), or a
+    /// US account and routing number.
+    BankAccount {
+        /// The currency the account receives (USD, EUR, …).
+        #[arg(long)]
+        currency: String,
+        /// The account holder's name, as the bank knows it.
+        #[arg(long)]
+        holder: String,
+        /// The bank's name.
+        #[arg(long)]
+        bank: String,
+        #[arg(long, conflicts_with_all = ["account", "routing"])]
+        iban: Option<String>,
+        #[arg(long, requires = "iban")]
+        bic: Option<String>,
+        /// A US account number (with --routing).
+        #[arg(long, requires = "routing")]
+        account: Option<String>,
+        /// A US ABA routing number (with --account).
+        #[arg(long, requires = "account")]
+        routing: Option<String>,
+        /// Days an announced transfer holds its invoices back (not due, no reminders).
+        #[arg(long, default_value_t = 5)]
+        wait_days: u32,
+    },
     /// Create an AR staff user; the password is read from standard input (one line).
     CreateStaff {
         #[arg(long)]
@@ -183,6 +210,50 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 Some(limit) => println!("card limit for {whose}: {limit} {set}"),
                 None => println!("card limit for {whose}: none"),
             }
+            db.close().await;
+            Ok(())
+        }
+        Command::BankAccount {
+            currency,
+            holder,
+            bank,
+            iban,
+            bic,
+            account,
+            routing,
+            wait_days,
+        } => {
+            use ledgerport::transfers::{ReceivingAccount, TypedAccount};
+            let currency: ledgerport::money::Currency = currency
+                .to_ascii_uppercase()
+                .parse()
+                .map_err(|_| CliError::Invalid(format!("unknown currency {currency:?}")))?;
+            let typed = TypedAccount {
+                holder: &holder,
+                bank_name: &bank,
+                iban: iban.as_deref(),
+                bic: bic.as_deref(),
+                account_number: account.as_deref(),
+                routing_number: routing.as_deref(),
+                wait_days,
+            };
+            let account = ReceivingAccount::new(currency, &typed)
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            let db = open(&config).await?;
+            ledgerport::transfers::store::set_receiving_account(&db, &account).await?;
+            let coordinates: Vec<String> = account
+                .details
+                .lines()
+                .into_iter()
+                .map(|(label, value)| format!("{label} {value}"))
+                .collect();
+            println!(
+                "receiving account for {currency}: {}, {}, {}; transfers awaited {} days",
+                account.holder,
+                account.bank_name,
+                coordinates.join(", "),
+                account.wait_days
+            );
             db.close().await;
             Ok(())
         }

@@ -1,5 +1,5 @@
-//! Downloads: for customer contacts, invoice and statement PDFs and statement and invoice-list
-//! CSVs, each scoped by the session's customer account like every page; for staff, the report
+//! Downloads: for customer contacts, invoice, statement and bank-transfer PDFs and statement
+//! and invoice-list CSVs, each scoped by the session's customer account like every page; for staff, the report
 //! tables as CSV (`reports`).
 
 mod pdf;
@@ -17,6 +17,7 @@ use ledgerport::invoices::views::{
 };
 use ledgerport::money::{Currency, Money};
 use ledgerport::reports::{Aging, Statement};
+use ledgerport::transfers::TransferInstructions;
 use serde::Deserialize;
 
 use crate::guard::ContactSession;
@@ -30,6 +31,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/documents/invoices.csv", get(invoice_list_csv)),
         ("/documents/statement.pdf", get(statement_pdf)),
         ("/documents/statement.csv", get(statement_csv)),
+        ("/documents/transfers/{file}", get(transfer_pdf)),
         ("/documents/reports/{file}", get(reports::report_csv)),
     ]
 }
@@ -132,6 +134,83 @@ async fn invoice_pdf(
         &filename,
         invoice_document(&invoice, &customer),
     ))
+}
+
+/// An announced transfer's instructions, to hand to whoever makes the transfer at the bank.
+async fn transfer_pdf(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Path(file): Path<String>,
+) -> Result<Response, DocumentError> {
+    let id = file.strip_suffix(".pdf").ok_or(DocumentError::NotFound)?;
+    let db = &state.app.db;
+    let instructions = ledgerport::transfers::store::instructions_for(db, contact.customer_id, id)
+        .await?
+        .ok_or(DocumentError::NotFound)?;
+    let customer = ledgerport::customers::store::customer_name(db, contact.customer_id)
+        .await?
+        .unwrap_or_default();
+    let filename = format!("transfer-{}.pdf", instructions.reference.as_str());
+    Ok(attachment(
+        "application/pdf",
+        &filename,
+        transfer_document(&instructions, &customer),
+    ))
+}
+
+fn transfer_document(t: &TransferInstructions, customer: &str) -> Vec<u8> {
+    let mut doc = Document::new(&format!("Bank transfer {}", t.reference));
+    doc.line(20.0, true, "Bank transfer instructions");
+    doc.line(11.0, false, customer);
+    doc.line(
+        10.0,
+        false,
+        &format!(
+            "Announced {}. Until {} these invoices are not due and no reminders are sent.",
+            date(t.announced_on),
+            date(t.held_until)
+        ),
+    );
+    doc.gap(10.0);
+    let value_column = MARGIN + 150.0;
+    for (label, value) in t.lines() {
+        doc.row(
+            11.0,
+            label == "Reference" || label == "Amount",
+            &[
+                Cell::Left(MARGIN, label.to_string()),
+                Cell::Left(value_column, value),
+            ],
+        );
+    }
+    doc.gap(6.0);
+    doc.line(
+        10.0,
+        false,
+        "Quote the reference exactly: it is how the payment finds your invoices.",
+    );
+    doc.gap(10.0);
+    let right = PAGE_WIDTH - MARGIN;
+    doc.row(
+        9.0,
+        true,
+        &[
+            Cell::Left(MARGIN, "Invoice".into()),
+            Cell::Right(right, "Amount".into()),
+        ],
+    );
+    doc.rule();
+    for (number, amount_minor) in &t.invoices {
+        doc.row(
+            9.0,
+            false,
+            &[
+                Cell::Left(MARGIN, number.clone()),
+                Cell::Right(right, money(*amount_minor, t.currency)),
+            ],
+        );
+    }
+    doc.finish()
 }
 
 fn invoice_document(d: &InvoiceDetail, customer: &str) -> Vec<u8> {

@@ -59,7 +59,7 @@ pub async fn review(
 
 /// [`review`] on one connection: the pool's for a page, the write transaction (under the
 /// customer lock) when the checkout is about to be recorded.
-async fn review_on(
+pub(crate) async fn review_on(
     conn: &mut AnyConnection,
     customer_id: i64,
     items: &[PayItem],
@@ -76,8 +76,10 @@ async fn review_on(
         return Err(CheckoutError::DuplicateInvoice.into());
     }
     let customer = sqlx::query(
-        "SELECT c.currency, COALESCE(c.card_limit_minor, l.limit_minor) AS card_limit \
-         FROM customers c LEFT JOIN card_limits l ON l.currency = c.currency WHERE c.id = $1",
+        "SELECT c.currency, COALESCE(c.card_limit_minor, l.limit_minor) AS card_limit, \
+                b.wait_days AS transfer_wait_days \
+         FROM customers c LEFT JOIN card_limits l ON l.currency = c.currency \
+         LEFT JOIN bank_accounts b ON b.currency = c.currency WHERE c.id = $1",
     )
     .bind(customer_id)
     .fetch_optional(&mut *conn)
@@ -85,6 +87,10 @@ async fn review_on(
     .ok_or(CashError::UnknownCustomer(customer_id))?;
     let currency = crate::db::currency(&customer.try_get::<String, _>("currency")?)?;
     let card_limit_minor: Option<i64> = customer.try_get("card_limit")?;
+    // A receiving account in the currency makes bank transfers possible, whatever the amount.
+    let bank_transfer = customer
+        .try_get::<Option<i64>, _>("transfer_wait_days")?
+        .is_some();
     let mut invoices = Vec::with_capacity(items.len());
     let mut facts = Vec::with_capacity(items.len());
     for item in items {
@@ -172,7 +178,7 @@ async fn review_on(
         .into());
     }
     let methods = methods_for(currency, total_minor, card_limit_minor);
-    if methods.is_empty() {
+    if methods.is_empty() && !bank_transfer {
         return Err(CheckoutError::AboveCardLimit {
             limit: Money::from_minor(card_limit_minor.unwrap_or_default(), currency).to_string(),
             currency,
@@ -189,6 +195,7 @@ async fn review_on(
         unapplied_credit_minor,
         methods,
         card_limit_minor,
+        bank_transfer,
     })
 }
 
@@ -280,8 +287,62 @@ pub async fn open_checkout(
     let mut tx = db.begin_write().await?;
     lock_customer(&mut tx, db.engine(), customer_id).await?;
     let review = review_on(&mut tx, customer_id, items, today).await?;
+    if review.methods.is_empty() {
+        return Err(CheckoutError::TransferOnly {
+            limit: Money::from_minor(review.card_limit_minor.unwrap_or_default(), review.currency)
+                .to_string(),
+        }
+        .into());
+    }
+    let expires_at = Utc::now() + chrono::Duration::minutes(CHECKOUT_LIFETIME_MINUTES);
+    let id = insert_checkout(
+        &mut tx,
+        &NewCheckout {
+            customer_id,
+            user_id,
+            provider,
+            review: &review,
+            status: CheckoutStatus::Open,
+            methods: &review.methods,
+            expires_at,
+            expected_on: None,
+            reference: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(OpenedCheckout {
+        id,
+        review,
+        expires_at,
+    })
+}
+
+/// A checkout about to be recorded from its review, inside the customer's write transaction.
+pub(crate) struct NewCheckout<'a> {
+    pub customer_id: i64,
+    pub user_id: i64,
+    pub provider: &'a str,
+    pub review: &'a PaymentReview,
+    /// Open on a hosted page, or processing (an announced transfer).
+    pub status: CheckoutStatus,
+    pub methods: &'a [PaymentMethod],
+    /// When it stops holding its invoices back without a word from the payer.
+    pub expires_at: DateTime<Utc>,
+    pub expected_on: Option<NaiveDate>,
+    /// An announced transfer's creditor reference.
+    pub reference: Option<&'a str>,
+}
+
+/// Records a checkout and holds what it settles (payment and discount) as pending on its
+/// invoices. Returns its id.
+pub(crate) async fn insert_checkout(
+    tx: &mut Transaction<'_, Any>,
+    new: &NewCheckout<'_>,
+) -> Result<String, DbError> {
     let id = new_checkout_id();
-    let allocations: Vec<PayItem> = review
+    let allocations: Vec<PayItem> = new
+        .review
         .lines
         .iter()
         .map(|l| PayItem {
@@ -289,7 +350,8 @@ pub async fn open_checkout(
             amount_minor: l.pay_minor,
         })
         .collect();
-    let in_flight: Vec<PayItem> = review
+    let in_flight: Vec<PayItem> = new
+        .review
         .lines
         .iter()
         .map(|l| PayItem {
@@ -297,41 +359,44 @@ pub async fn open_checkout(
             amount_minor: l.pay_minor + l.discount_minor,
         })
         .collect();
-    let expires_at = Utc::now() + chrono::Duration::minutes(CHECKOUT_LIFETIME_MINUTES);
+    // A checkout made for one method (a transfer) records it now; a hosted page learns it later.
+    let method = match new.methods {
+        [only] if new.status == CheckoutStatus::Processing => Some(only.as_str()),
+        _ => None,
+    };
     sqlx::query(
         "INSERT INTO checkouts (id, customer_id, user_id, provider, currency, amount_minor, \
-         allocations, in_flight, expires_at, methods, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         allocations, in_flight, expires_at, methods, status, method, expected_on, reference, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
     )
     .bind(&id)
-    .bind(customer_id)
-    .bind(user_id)
-    .bind(provider)
-    .bind(review.currency.code())
-    .bind(review.total_minor)
+    .bind(new.customer_id)
+    .bind(new.user_id)
+    .bind(new.provider)
+    .bind(new.review.currency.code())
+    .bind(new.review.total_minor)
     .bind(PayItem::list_text(&allocations))
     .bind(PayItem::list_text(&in_flight))
-    .bind(crate::db::timestamp_text(expires_at))
+    .bind(crate::db::timestamp_text(new.expires_at))
     .bind(
-        review
-            .methods
+        new.methods
             .iter()
             .map(|m| m.as_str())
             .collect::<Vec<_>>()
             .join(","),
     )
+    .bind(new.status.as_str())
+    .bind(method)
+    .bind(new.expected_on.map(crate::db::date_text))
+    .bind(new.reference)
     .bind(now_text())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     for item in &in_flight {
-        change_pending_amount(&mut tx, item.invoice_id, item.amount_minor).await?;
+        change_pending_amount(tx, item.invoice_id, item.amount_minor).await?;
     }
-    tx.commit().await?;
-    Ok(OpenedCheckout {
-        id,
-        review,
-        expires_at,
-    })
+    Ok(id)
 }
 
 /// Takes the lock of the checkout's customer (invariant 11: every money movement of a customer
@@ -408,30 +473,48 @@ pub(crate) async fn change_pending_of(
     Ok(())
 }
 
-/// The customer closes a checkout still open on the provider's page. The provider is asked
-/// first (its page must no longer take the money); this then releases the invoices.
+/// The customer closes a checkout still open on the provider's page (the provider is asked
+/// first: its page must no longer take the money) or withdraws an announced transfer; its
+/// invoices are due again.
 pub async fn cancelled_checkout(db: &Db, checkout_id: &str) -> Result<bool, CheckoutStoreError> {
     let mut tx = db.begin_write().await?;
     lock_checkout_customer(&mut tx, db.engine(), checkout_id).await?;
-    let left = leave_flight(
-        &mut tx,
-        checkout_id,
-        CheckoutStatus::Expired,
-        "You cancelled this payment; nothing was charged.",
-    )
-    .await?;
+    let transfer: Option<String> =
+        sqlx::query_scalar("SELECT reference FROM checkouts WHERE id = $1")
+            .bind(checkout_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    let message = match transfer {
+        Some(_) => {
+            "You withdrew this transfer; its invoices are due again. If you sent the money anyway, it is applied when it arrives."
+        }
+        None => "You cancelled this payment; nothing was charged.",
+    };
+    let left = leave_flight(&mut tx, checkout_id, CheckoutStatus::Expired, message).await?;
     tx.commit().await?;
     Ok(left)
 }
 
-/// The provider's session of a checkout this customer may still cancel (open, not submitted).
-pub async fn cancellable_session(
+/// How a checkout this customer may still cancel is closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancellable {
+    /// Open on the provider's page: the provider closes this session first.
+    Hosted(String),
+    /// An announced transfer: only the portal knows of it.
+    Transfer,
+}
+
+/// Whether this customer may still cancel a checkout: open on the provider's page (not
+/// submitted there), or an announced transfer whose money has not arrived.
+pub async fn cancellable(
     db: &Db,
     customer_id: i64,
     checkout_id: &str,
-) -> Result<String, CheckoutStoreError> {
-    let row: Option<(String, Option<String>)> = sqlx::query_as(
-        "SELECT status, provider_session_id FROM checkouts WHERE id = $1 AND customer_id = $2",
+) -> Result<Cancellable, CheckoutStoreError> {
+    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT status, provider_session_id, reference FROM checkouts \
+         WHERE id = $1 AND customer_id = $2",
     )
     .bind(checkout_id)
     .bind(customer_id)
@@ -439,39 +522,50 @@ pub async fn cancellable_session(
     .await?;
     match row {
         None => Err(CheckoutError::UnknownCheckout.into()),
-        Some((status, Some(session))) if status == CheckoutStatus::Open.as_str() => Ok(session),
+        Some((status, _, Some(_))) if status == CheckoutStatus::Processing.as_str() => {
+            Ok(Cancellable::Transfer)
+        }
+        Some((status, Some(session), None)) if status == CheckoutStatus::Open.as_str() => {
+            Ok(Cancellable::Hosted(session))
+        }
         Some(_) => Err(CheckoutError::NotCancellable.into()),
     }
 }
 
-/// Open checkouts whose hosted page closed more than a minute ago without a word from the
-/// provider: expired here, releasing their invoices (the provider's own `expired` event, if it
-/// comes, then changes nothing; a late payment still posts, money is never dropped). Returns
-/// how many were closed.
+/// Checkouts that stopped holding their invoices back without a word: open ones whose hosted
+/// page closed more than a minute ago (the provider's own `expired` event, if it comes, then
+/// changes nothing), and announced transfers whose waiting days are over (their invoices are
+/// due and reminded again). A late payment still posts: money is never dropped. Returns how
+/// many were closed.
 pub async fn expire_stale_checkouts(
     db: &Db,
     now: DateTime<Utc>,
 ) -> Result<u64, CheckoutStoreError> {
-    let cutoff = crate::db::timestamp_text(now - chrono::Duration::minutes(1));
-    let stale: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM checkouts WHERE status = 'open' AND expires_at <> '' AND expires_at < $1 \
+    let page_cutoff = crate::db::timestamp_text(now - chrono::Duration::minutes(1));
+    let stale: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, reference FROM checkouts WHERE expires_at <> '' AND \
+         ((status = 'open' AND expires_at < $1) \
+          OR (status = 'processing' AND reference IS NOT NULL AND expires_at < $2)) \
          ORDER BY expires_at LIMIT 500",
     )
-    .bind(cutoff)
+    .bind(page_cutoff)
+    .bind(crate::db::timestamp_text(now))
     .fetch_all(db.pool())
     .await?;
     let mut closed = 0;
-    for id in stale {
+    for (id, reference) in stale {
+        let message = match reference {
+            Some(reference) => format!(
+                "No transfer with reference {} has arrived; its invoices are due again. \
+                 If you sent it, it is applied when it arrives.",
+                crate::transfers::CreditorReference::parse(&reference)
+                    .map_or(reference, |r| r.to_string())
+            ),
+            None => "The payment page expired.".to_string(),
+        };
         let mut tx = db.begin_write().await?;
         lock_checkout_customer(&mut tx, db.engine(), &id).await?;
-        if leave_flight(
-            &mut tx,
-            &id,
-            CheckoutStatus::Expired,
-            "The payment page expired.",
-        )
-        .await?
-        {
+        if leave_flight(&mut tx, &id, CheckoutStatus::Expired, &message).await? {
             closed += 1;
         }
         tx.commit().await?;
@@ -508,6 +602,27 @@ pub async fn in_progress_for(
     Ok(found)
 }
 
+/// What this customer's announced bank transfers carry, per invoice.
+pub async fn announced_amounts(
+    db: &Db,
+    customer_id: i64,
+) -> Result<std::collections::HashMap<i64, i64>, DbError> {
+    let carried: Vec<String> = sqlx::query_scalar(
+        "SELECT in_flight FROM checkouts \
+         WHERE customer_id = $1 AND status = 'processing' AND reference IS NOT NULL",
+    )
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut announced = std::collections::HashMap::new();
+    for text in carried {
+        for item in in_flight_items(&text)? {
+            *announced.entry(item.invoice_id).or_insert(0) += item.amount_minor;
+        }
+    }
+    Ok(announced)
+}
+
 #[derive(sqlx::FromRow)]
 struct InFlightRow {
     id: String,
@@ -534,7 +649,8 @@ pub async fn attach_provider_session(
     Ok(())
 }
 
-/// A checkout of this customer.
+/// A checkout of this customer, without a transfer's instructions (the payment page reads it
+/// through `transfers::store::payment_view`).
 pub async fn checkout_view(
     db: &Db,
     customer_id: i64,
@@ -568,6 +684,8 @@ pub async fn checkout_view(
         failure_message: row.failure_message,
         payment_id: row.payment_id,
         expected_on: row.expected_on,
+        // The transfer module (built on this one) adds an announced transfer's instructions.
+        transfer: None,
     }))
 }
 

@@ -74,12 +74,19 @@ pub async fn list_invoices(
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
     );
-    let rows = sqlx::query_as_with::<_, ListedInvoice, _>(&list_sql, conditions.arguments()?)
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|row| row.into_row(today))
-        .collect();
+    let mut rows: Vec<InvoiceRow> =
+        sqlx::query_as_with::<_, ListedInvoice, _>(&list_sql, conditions.arguments()?)
+            .fetch_all(db.pool())
+            .await?
+            .into_iter()
+            .map(|row| row.into_row(today))
+            .collect();
+    if rows.iter().any(|row| row.pending_minor > 0) {
+        let announced = crate::checkout::store::announced_amounts(db, customer_id).await?;
+        for row in &mut rows {
+            row.announced_minor = announced.get(&row.id).copied().unwrap_or_default();
+        }
+    }
     Ok(Some(InvoicePage {
         currency,
         rows,
@@ -119,6 +126,7 @@ impl ListedInvoice {
             open_minor: self.open_minor,
             held_minor: self.held_minor,
             pending_minor: self.pending_minor,
+            announced_minor: 0,
         }
     }
 }

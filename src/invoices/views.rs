@@ -161,6 +161,8 @@ pub struct InvoiceRow {
     pub held_minor: i64,
     /// On its way (open checkout, processing bank debit): part of `open_minor`, not due again.
     pub pending_minor: i64,
+    /// The part of `pending_minor` that announced bank transfers carry.
+    pub announced_minor: i64,
     pub status: InvoiceStatus,
 }
 

@@ -10,7 +10,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
 use crate::paying::{
-    ApplyCreditFirst, CancelPayment, StartPayment, checkout_status, review_payment,
+    AnnounceTransfer, ApplyCreditFirst, CancelPayment, StartPayment, checkout_status,
+    review_payment,
 };
 
 /// `/pay?invoice=1&invoice=2[&amount=10.00&amount=5.00]`, or `/pay?all=1` for everything open.
@@ -32,9 +33,12 @@ pub fn PayPage() -> impl IntoView {
     let start_error = form_error(start);
     let use_credit = ServerAction::<ApplyCreditFirst>::new();
     let credit_error = form_error(use_credit);
+    let transfer = ServerAction::<AnnounceTransfer>::new();
+    let transfer_error = form_error(transfer);
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
-        if let Some(Ok(next)) = use_credit.value().get() {
+        let next = use_credit.value().get().or_else(|| transfer.value().get());
+        if let Some(Ok(next)) = next {
             navigate(&next, Default::default());
         }
     });
@@ -59,6 +63,7 @@ pub fn PayPage() -> impl IntoView {
                             .map(|l| format!("{}:{}", l.invoice_id, l.pay_minor + l.discount_minor))
                             .collect::<Vec<_>>().join(";");
                         let credit_items = items.clone();
+                        let transfer_items = items.clone();
                         let discount: i64 = r.lines.iter().map(|l| l.discount_minor).sum();
                         view! {
                             <form method="get" action="/pay" class="card">
@@ -98,14 +103,32 @@ pub fn PayPage() -> impl IntoView {
                                    {(discount > 0).then(|| format!(", including an early-payment discount of {}", money(discount, c)))}
                                    ". "{methods_text(&r.methods)}" Payment details are entered on the payment provider's page, never here."</p>
                                 {r.card_limit_minor.filter(|limit| r.total_minor > *limit).map(|limit| view! {
-                                    <p class="hint" data-testid="card-limit">{format!("Payments above {} are taken by bank debit only.", money(limit, c))}</p>
+                                    <p class="hint" data-testid="card-limit">{format!(
+                                        "Payments above {} are not taken by card{}.",
+                                        money(limit, c),
+                                        if r.methods.is_empty() { "" } else { ": pay by bank debit or transfer" }
+                                    )}</p>
                                 })}
-                                <ActionForm action=start attr:class="form">
-                                    <input type="hidden" name="items" value=items/>
-                                    <FormError message=Signal::derive(start_error)/>
-                                    <button class="button" type="submit">{format!("Pay {}", money(r.total_minor, c))}</button>
-                                </ActionForm>
+                                {(!r.methods.is_empty()).then(|| view! {
+                                    <ActionForm action=start attr:class="form">
+                                        <input type="hidden" name="items" value=items/>
+                                        <FormError message=Signal::derive(start_error)/>
+                                        <button class="button" type="submit">{format!("Pay {}", money(r.total_minor, c))}</button>
+                                    </ActionForm>
+                                })}
                             </section>
+                            {r.bank_transfer.then(|| view! {
+                                <section class="card narrow" aria-labelledby="transfer-heading" data-testid="bank-transfer">
+                                    <h2 id="transfer-heading">"Pay by bank transfer"</h2>
+                                    <p>"Send " <strong>{money(r.total_minor, c)}</strong>
+                                       " from your own bank. You get a reference to quote and our bank details; these invoices are then held for you (not due, no reminders) while the money is on its way."</p>
+                                    <ActionForm action=transfer attr:class="form">
+                                        <input type="hidden" name="items" value=transfer_items/>
+                                        <FormError message=Signal::derive(transfer_error)/>
+                                        <button class="button secondary" type="submit">"Pay by bank transfer"</button>
+                                    </ActionForm>
+                                </section>
+                            })}
                             {(r.unapplied_credit_minor > 0).then(|| view! {
                                 <section class="card narrow" aria-labelledby="credit-heading" data-testid="use-credit">
                                     <h2 id="credit-heading">"Use your credit first"</h2>
@@ -140,8 +163,10 @@ pub fn CheckoutPage() -> impl IntoView {
     {
         let handle = set_interval_with_handle(
             move || {
+                // An announced transfer waits for days: nothing to poll for.
                 if let Some(Ok(view)) = status.get_untracked()
                     && view.status.in_flight()
+                    && view.transfer.is_none()
                 {
                     status.refetch();
                 }
@@ -158,6 +183,16 @@ pub fn CheckoutPage() -> impl IntoView {
             {{
                         let amount = money(view.amount_minor, view.currency);
                         match view.status {
+                            CheckoutStatus::Processing if view.transfer.is_some() => view! {
+                                <TransferAnnounced view=view.clone() cancel=cancel cancel_error=Signal::derive(cancel_error)/>
+                            }.into_any(),
+                            CheckoutStatus::Expired if view.transfer.is_some() => view! {
+                                <section class="card narrow" data-testid="transfer-lapsed">
+                                    <h1>"Transfer no longer awaited"</h1>
+                                    <p class="error" role="alert">{view.failure_message}</p>
+                                    <p><a href="/invoices">"Back to invoices"</a></p>
+                                </section>
+                            }.into_any(),
                             CheckoutStatus::Succeeded => view! {
                                 <section class="card narrow" data-testid="checkout-succeeded">
                                     <h1>"Payment received"</h1>
@@ -209,6 +244,44 @@ pub fn CheckoutPage() -> impl IntoView {
                     }}
         </Loaded>
     }
+}
+
+/// An announced transfer: what to send where, with which reference, and until when its
+/// invoices are held back.
+#[component]
+fn TransferAnnounced(
+    view: ledgerport::checkout::CheckoutView,
+    cancel: ServerAction<CancelPayment>,
+    cancel_error: Signal<Option<String>>,
+) -> impl IntoView {
+    let Some(t) = view.transfer else {
+        return ().into_any();
+    };
+    let c = t.currency;
+    view! {
+        <section class="card narrow" data-testid="transfer-announced">
+            <h1>"Transfer announced"</h1>
+            <p class="notice" role="status">{format!(
+                "Send {} to the account below and quote the reference exactly. Until {} these invoices are not due and you get no reminders for them.",
+                money(t.amount_minor, c), date(t.held_until)
+            )}</p>
+            <p class="reference">"Reference " <strong data-testid="transfer-reference">{t.reference.to_string()}</strong></p>
+            <dl class="facts" data-testid="transfer-details">
+                {t.lines().into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
+            </dl>
+            <h2>"For invoices"</h2>
+            <ul>
+                {t.invoices.iter().map(|(number, amount)| view! { <li>{format!("{number}: {}", money(*amount, c))}</li> }).collect_view()}
+            </ul>
+            <p><a class="button secondary" href=format!("/documents/transfers/{}.pdf", view.id) rel="external">"Download the instructions (PDF)"</a></p>
+            <ActionForm action=cancel attr:class="form">
+                <input type="hidden" name="id" value=view.id.clone()/>
+                <FormError message=cancel_error/>
+                <button class="button secondary" type="submit">"Withdraw this transfer"</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
 }
 
 /// How a payment can be made, in a sentence.

@@ -8,6 +8,7 @@ use ledgerport::invoices::views::{
     InvoiceFilter, InvoicePage, InvoiceSort, InvoiceStatus, activity_label,
 };
 use ledgerport::money::Currency;
+use ledgerport::payments::PaymentMethod;
 use ledgerport::reports::Aging;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -284,9 +285,13 @@ fn invoice_table(page: InvoicePage, state: ListState) -> impl IntoView {
                             {(row.held_minor > 0).then(|| view! {
                                 " "<span class="badge overdue" title=format!("{} in dispute", money(row.held_minor, c))>"In dispute"</span>
                             })}
-                            {(row.pending_minor > 0).then(|| view! {
-                                " "<span class="badge" data-testid="in-payment-badge" title=format!("{} on its way", money(row.pending_minor, c))>
-                                    {format!("Payment in progress: {}", money(row.pending_minor, c))}</span>
+                            {(row.announced_minor > 0).then(|| view! {
+                                " "<span class="badge" data-testid="transfer-badge" title="A bank transfer you announced">
+                                    {format!("Transfer announced: {}", money(row.announced_minor, c))}</span>
+                            })}
+                            {(row.pending_minor > row.announced_minor).then(|| view! {
+                                " "<span class="badge" data-testid="in-payment-badge" title=format!("{} on its way", money(row.pending_minor - row.announced_minor, c))>
+                                    {format!("Payment in progress: {}", money(row.pending_minor - row.announced_minor, c))}</span>
                             })}</td>
                     </tr>
                 }).collect_view()}
@@ -375,6 +380,10 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     })}
                                     {d.in_progress.iter().map(|p| {
                                         let what = match (p.status, p.method) {
+                                            (CheckoutStatus::Processing, Some(PaymentMethod::Wire)) => format!(
+                                                "Bank transfer announced{}",
+                                                p.expected_on.map(|on| format!(", awaited until {}", date(on))).unwrap_or_default()
+                                            ),
                                             (CheckoutStatus::Processing, Some(method)) => format!(
                                                 "{} payment processing{}",
                                                 method.label(),

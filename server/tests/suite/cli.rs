@@ -143,6 +143,73 @@ fn a_card_limit_is_set_per_currency_and_per_customer_and_bad_amounts_are_refused
     assert!(one_error_line(&unknown).contains("no customer numbered"));
 }
 
+#[test]
+fn a_receiving_bank_account_is_checked_and_set_per_currency() {
+    let dir = std::env::temp_dir().join(format!("ledgerport-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(run_in(&dir, &["migrate"], b"").status.success());
+    let sepa = run_in(
+        &dir,
+        &[
+            "bank-account",
+            "--currency",
+            "eur",
+            "--holder",
+            "Example GmbH",
+            "--bank",
+            "Commerzbank",
+            "--iban",
+            "de89 3704 0044 0532 0130 00",
+            "--bic",
+            "COBADEFFXXX",
+            "--wait-days",
+            "3",
+        ],
+        b"",
+    );
+    assert!(
+        String::from_utf8_lossy(&sepa.stdout).contains(
+            "receiving account for EUR: Example GmbH, Commerzbank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX; transfers awaited 3 days"
+        ),
+        "{}",
+        String::from_utf8_lossy(&sepa.stderr)
+    );
+    let bad_iban = run_in(
+        &dir,
+        &[
+            "bank-account",
+            "--currency",
+            "EUR",
+            "--holder",
+            "Example GmbH",
+            "--bank",
+            "B",
+            "--iban",
+            "DE89370400440532013001",
+        ],
+        b"",
+    );
+    assert!(one_error_line(&bad_iban).contains("is not a valid IBAN"));
+    let bad_routing = run_in(
+        &dir,
+        &[
+            "bank-account",
+            "--currency",
+            "USD",
+            "--holder",
+            "Example Inc.",
+            "--bank",
+            "B",
+            "--account",
+            "000123456789",
+            "--routing",
+            "123456789",
+        ],
+        b"",
+    );
+    assert!(one_error_line(&bad_routing).contains("routing number"));
+}
+
 fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledgerport"))

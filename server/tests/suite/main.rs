@@ -16,4 +16,5 @@ mod http;
 mod mail;
 mod payments;
 mod stripe;
+mod transfers;
 mod workspace;

@@ -73,6 +73,8 @@ pub struct Objects {
     pub invoice_a_open: i64,
     pub payment_a: i64,
     pub checkout_a: String,
+    /// A bank transfer A's payer announced.
+    pub transfer_a: String,
     pub spare_contact: i64,
     /// A dispute of A's (on another invoice than `invoice_a`), one of its lines, its attachment.
     pub dispute_a: i64,
@@ -229,6 +231,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             (Rule::ContactOfA, String::new())
         }
         "/api/portal/cancel-payment" => (Rule::PayerOfA, format!("id={checkout}")),
+        // The invoice is already on its way (the open checkout): A's payer gets a 409.
+        "/api/portal/announce-transfer" => (Rule::PayerOfA, format!("items={invoice}%3A{open}")),
+        "/documents/transfers/{file}" => (Rule::ContactOfA, String::new()),
         "/api/admin/customers" => (Rule::Staff, String::new()),
         "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/invite-contact" => (
@@ -258,6 +263,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
 pub fn concrete(path: &str, o: &Objects) -> String {
     if path == "/documents/invoices/{file}" {
         return format!("/documents/invoices/{}.pdf", o.invoice_a);
+    }
+    if path == "/documents/transfers/{file}" {
+        return format!("/documents/transfers/{}.pdf", o.transfer_a);
     }
     if path == "/documents/reports/{file}" {
         return "/documents/reports/aging.csv".into();
@@ -446,6 +454,19 @@ pub async fn objects(app: &TestApp) -> Objects {
     .unwrap()
     .get(0);
     let dispute_line_a = fixtures::line_ids(&app.db, dispute_invoice_a).await[0];
+    let transfer_a = ledgerport::transfers::store::announce_transfer(
+        &app.db,
+        customer_a,
+        pat,
+        &[ledgerport::checkout::PayItem {
+            invoice_id: dispute_invoice_a,
+            amount_minor: 500,
+        }],
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    .unwrap()
+    .id;
     let dispute_a = ledgerport::disputes::store::open_dispute(
         &app.db,
         &ledgerport::disputes::store::NewDispute {
@@ -495,6 +516,7 @@ pub async fn objects(app: &TestApp) -> Objects {
         invoice_a_open,
         payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
         checkout_a,
+        transfer_a,
         spare_contact,
         dispute_a,
         dispute_invoice_a,

@@ -1,0 +1,170 @@
+//! Bank transfers over HTTP: a payer announces one, gets a creditor reference and the receiving
+//! account (inside the portal only), downloads the instructions, and the invoices wait for the
+//! money (no reminders) until the waiting days are over.
+
+use crate::common::{TestApp, spawn_app};
+use crate::payments::acme;
+use ledgerport::reminders::Schedule;
+use ledgerport::transfers::CreditorReference;
+
+async fn reminders_on(app: &TestApp, day: chrono::NaiveDate) -> usize {
+    ledgerport::reminders::store::run(&app.db, &Schedule::default(), day, "http://localhost")
+        .await
+        .unwrap()
+        .sent
+}
+
+async fn due_date(app: &TestApp, invoice: i64) -> chrono::NaiveDate {
+    let text: String = sqlx::query_scalar("SELECT due_date FROM invoices WHERE id = $1")
+        .bind(invoice)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    text.parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_payer_announces_a_transfer_and_its_invoice_waits_for_the_money_without_reminders() {
+    let app = spawn_app().await;
+    let acme = crate::payments::acme(&app).await;
+    let (invoice, amount) = acme.open[0];
+    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+
+    let announced = app
+        .invoke(
+            "/api/portal/announce-transfer",
+            &format!("items={invoice}%3A{amount}"),
+            Some(&pat),
+        )
+        .await;
+    assert_eq!(announced.status(), 200);
+    let page: String = announced.json().await.unwrap();
+    let checkout = page
+        .strip_prefix("/payments/checkout/")
+        .unwrap()
+        .to_string();
+
+    // The page's data: the reference, the receiving account, the invoice it pays.
+    let view = app
+        .invoke(
+            "/api/portal/checkout",
+            &format!("id={checkout}"),
+            Some(&pat),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(view["status"], "Processing");
+    let transfer = &view["transfer"];
+    let reference: CreditorReference =
+        serde_json::from_value(transfer["reference"].clone()).unwrap();
+    assert_eq!(
+        CreditorReference::parse(reference.as_str()),
+        Ok(reference.clone())
+    );
+    assert_eq!(transfer["amount_minor"], amount);
+    assert_eq!(
+        transfer["account"]["details"]["Domestic"]["routing_number"],
+        "110000000"
+    );
+
+    // The instructions as a PDF for whoever makes the transfer; nobody else's to download.
+    let pdf = app
+        .page(&format!("/documents/transfers/{checkout}.pdf"), Some(&pat))
+        .await;
+    assert_eq!(pdf.status(), 200);
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let nina = app
+        .sign_in("nina@northwind.example", "northwind-checks-every-line")
+        .await;
+    let foreign = app
+        .page(&format!("/documents/transfers/{checkout}.pdf"), Some(&nina))
+        .await;
+    assert_eq!(foreign.status(), 404);
+
+    // The invoice list says "transfer announced"; the invoice is not due, so not reminded.
+    let list = app
+        .invoke(
+            "/api/portal/invoices",
+            "filter=open&search=&sort=due&descending=false&page=1",
+            Some(&pat),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let row = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == invoice)
+        .unwrap()
+        .clone();
+    assert_eq!(row["announced_minor"], amount);
+    let due = due_date(&app, invoice).await;
+    let reminded_before = reminders_on(&app, due + chrono::Days::new(1)).await;
+    let body: Vec<String> = sqlx::query_scalar("SELECT body FROM outbox WHERE kind = 'reminder'")
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
+        .bind(invoice)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert!(
+        body.iter().all(|b| !b.contains(&number)),
+        "{reminded_before} reminders, one for the announced invoice"
+    );
+
+    // The waiting days pass without the money: due and reminded again.
+    let later = chrono::Utc::now() + chrono::Duration::days(6);
+    assert_eq!(
+        ledgerport::checkout::store::expire_stale_checkouts(&app.db, later)
+            .await
+            .unwrap(),
+        1
+    );
+    reminders_on(&app, due + chrono::Days::new(7)).await;
+    let reminded: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM outbox WHERE kind = 'reminder'")
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+    assert!(reminded.iter().any(|b| b.contains(&number)));
+}
+
+#[tokio::test]
+async fn a_withdrawn_transfer_frees_its_invoice_for_another_payment() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (invoice, amount) = acme.open[0];
+    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let items = format!("items={invoice}%3A{amount}");
+    let page: String = app
+        .invoke("/api/portal/announce-transfer", &items, Some(&pat))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let checkout = page.strip_prefix("/payments/checkout/").unwrap();
+    // Not asked for twice: a card payment of the same amount is refused meanwhile.
+    let twice = app
+        .invoke("/api/portal/start-payment", &items, Some(&pat))
+        .await;
+    assert_eq!(twice.status(), 409);
+    let withdrawn = app
+        .invoke(
+            "/api/portal/cancel-payment",
+            &format!("id={checkout}"),
+            Some(&pat),
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
+    let again = app
+        .invoke("/api/portal/start-payment", &items, Some(&pat))
+        .await;
+    assert_eq!(again.status(), 200);
+}

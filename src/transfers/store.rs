@@ -1,0 +1,421 @@
+//! Receiving accounts and announced transfers in the database.
+
+use chrono::{Days, NaiveDate, Utc};
+use sqlx::{Any, AnyConnection, Executor, Row};
+
+use super::{AccountDetails, CreditorReference, ReceivingAccount, TransferInstructions};
+use crate::checkout::store::{CheckoutStoreError, NewCheckout, insert_checkout, review_on};
+use crate::checkout::{CheckoutError, CheckoutStatus, PayItem};
+use crate::db::{Db, DbError, parse_date};
+use crate::money::{Currency, Money};
+use crate::payments::PaymentMethod;
+use crate::receivables::store::lock_customer;
+
+/// The `provider` of an announced transfer's checkout: no provider collects it, the bank
+/// statement brings it.
+pub const TRANSFER_PROVIDER: &str = "transfer";
+
+/// Sets the company's receiving account for a currency (replacing the one before).
+pub async fn set_receiving_account(db: &Db, account: &ReceivingAccount) -> Result<(), DbError> {
+    let (iban, bic, number, routing) = match &account.details {
+        AccountDetails::Iban { iban, bic } => (Some(iban), bic.as_ref(), None, None),
+        AccountDetails::Domestic {
+            account_number,
+            routing_number,
+        } => (None, None, Some(account_number), Some(routing_number)),
+    };
+    sqlx::query(
+        "INSERT INTO bank_accounts (currency, holder, bank_name, iban, bic, account_number, \
+         routing_number, wait_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         ON CONFLICT (currency) DO UPDATE SET holder = excluded.holder, \
+         bank_name = excluded.bank_name, iban = excluded.iban, bic = excluded.bic, \
+         account_number = excluded.account_number, routing_number = excluded.routing_number, \
+         wait_days = excluded.wait_days",
+    )
+    .bind(account.currency.code())
+    .bind(&account.holder)
+    .bind(&account.bank_name)
+    .bind(iban)
+    .bind(bic)
+    .bind(number)
+    .bind(routing)
+    .bind(i64::from(account.wait_days))
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The company's receiving account for a currency, if it has one.
+pub async fn receiving_account<'e, E>(
+    executor: E,
+    currency: Currency,
+) -> Result<Option<ReceivingAccount>, DbError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(
+        "SELECT holder, bank_name, iban, bic, account_number, routing_number, wait_days \
+         FROM bank_accounts WHERE currency = $1",
+    )
+    .bind(currency.code())
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let iban: Option<String> = row.try_get("iban")?;
+    let details = match iban {
+        Some(iban) => AccountDetails::Iban {
+            iban,
+            bic: row.try_get("bic")?,
+        },
+        None => AccountDetails::Domestic {
+            account_number: row
+                .try_get::<Option<String>, _>("account_number")?
+                .unwrap_or_default(),
+            routing_number: row
+                .try_get::<Option<String>, _>("routing_number")?
+                .unwrap_or_default(),
+        },
+    };
+    let wait_days: i64 = row.try_get("wait_days")?;
+    Ok(Some(ReceivingAccount {
+        currency,
+        holder: row.try_get("holder")?,
+        bank_name: row.try_get("bank_name")?,
+        details,
+        wait_days: u32::try_from(wait_days)
+            .map_err(|_| DbError::Corrupt(format!("waiting days {wait_days}")))?,
+    }))
+}
+
+/// A transfer just announced: its checkout id (its page) and its reference.
+#[derive(Debug, Clone)]
+pub struct AnnouncedTransfer {
+    pub id: String,
+    pub reference: CreditorReference,
+}
+
+/// Records a bank transfer the customer announces for the chosen invoices and amounts, with a
+/// new creditor reference. Reviewed again under the customer lock like any payment, so the
+/// amounts cannot be asked for twice: they are pending on their invoices (not due, no
+/// reminders) for the receiving account's waiting days. The contact gets the instructions by
+/// email too.
+pub async fn announce_transfer(
+    db: &Db,
+    customer_id: i64,
+    user_id: i64,
+    items: &[PayItem],
+    today: NaiveDate,
+) -> Result<AnnouncedTransfer, CheckoutStoreError> {
+    let mut tx = db.begin_write().await?;
+    lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let review = review_on(&mut tx, customer_id, items, today).await?;
+    let account = receiving_account(&mut *tx, review.currency).await?.ok_or(
+        CheckoutError::NoReceivingAccount {
+            currency: review.currency,
+        },
+    )?;
+    let reference = CreditorReference::random();
+    let held_until = today + Days::new(u64::from(account.wait_days));
+    let id = insert_checkout(
+        &mut tx,
+        &NewCheckout {
+            customer_id,
+            user_id,
+            provider: TRANSFER_PROVIDER,
+            review: &review,
+            status: CheckoutStatus::Processing,
+            methods: &[PaymentMethod::Wire],
+            expires_at: Utc::now() + chrono::Duration::days(i64::from(account.wait_days)),
+            expected_on: Some(held_until),
+            reference: Some(reference.as_str()),
+        },
+    )
+    .await?;
+    let instructions = TransferInstructions {
+        reference: reference.clone(),
+        account,
+        currency: review.currency,
+        amount_minor: review.total_minor,
+        invoices: review
+            .lines
+            .iter()
+            .map(|l| (l.number.clone(), l.pay_minor))
+            .collect(),
+        announced_on: today,
+        held_until,
+    };
+    let payer: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let amount = Money::from_minor(review.total_minor, review.currency);
+    crate::outbox::store::queue_to_each(
+        &mut tx,
+        &[payer],
+        &format!("Bank transfer instructions: {amount}, reference {reference}"),
+        &format!(
+            "Hello,\n\nthank you for announcing a bank transfer. Please send it as follows:\n\n{}\n\
+             Quote the reference exactly so that we can apply the money to your invoices. Until \
+             {held_until} these invoices are not due and you get no reminders for them.\n",
+            instructions.text()
+        ),
+        "transfer_instructions",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(AnnouncedTransfer { id, reference })
+}
+
+/// A payment of this customer as its page shows it: the checkout, with the instructions when
+/// it is an announced transfer.
+pub async fn payment_view(
+    db: &Db,
+    customer_id: i64,
+    checkout_id: &str,
+) -> Result<Option<crate::checkout::CheckoutView>, DbError> {
+    let Some(mut view) =
+        crate::checkout::store::checkout_view(db, customer_id, checkout_id).await?
+    else {
+        return Ok(None);
+    };
+    let mut conn = db.pool().acquire().await?;
+    view.transfer = instructions_in(&mut conn, checkout_id).await?;
+    Ok(Some(view))
+}
+
+/// The instructions of an announced transfer (its checkout), as recorded.
+async fn instructions_in(
+    conn: &mut AnyConnection,
+    checkout_id: &str,
+) -> Result<Option<TransferInstructions>, DbError> {
+    let row = sqlx::query(
+        "SELECT reference, currency, amount_minor, allocations, created_at, expected_on \
+         FROM checkouts WHERE id = $1 AND reference IS NOT NULL",
+    )
+    .bind(checkout_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let text: String = row.try_get("reference")?;
+    let reference = CreditorReference::parse(&text)
+        .map_err(|_| DbError::Corrupt(format!("creditor reference {text:?}")))?;
+    let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
+    let account = receiving_account(&mut *conn, currency)
+        .await?
+        .ok_or_else(|| DbError::Corrupt(format!("no receiving account in {currency}")))?;
+    let allocations: String = row.try_get("allocations")?;
+    let items = PayItem::parse_list(&allocations)
+        .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;
+    let mut invoices = Vec::with_capacity(items.len());
+    for item in items {
+        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
+            .bind(item.invoice_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        invoices.push((number, item.amount_minor));
+    }
+    let created_at: String = row.try_get("created_at")?;
+    let expected_on: Option<String> = row.try_get("expected_on")?;
+    Ok(Some(TransferInstructions {
+        reference,
+        account,
+        currency,
+        amount_minor: row.try_get("amount_minor")?,
+        invoices,
+        announced_on: parse_date(created_at.get(..10).unwrap_or_default())?,
+        held_until: parse_date(expected_on.as_deref().unwrap_or_default())?,
+    }))
+}
+
+/// The instructions of this customer's announced transfer (for its PDF).
+pub async fn instructions_for(
+    db: &Db,
+    customer_id: i64,
+    checkout_id: &str,
+) -> Result<Option<TransferInstructions>, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    let ours: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM checkouts WHERE id = $1 AND customer_id = $2")
+            .bind(checkout_id)
+            .bind(customer_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if ours.is_none() {
+        return Ok(None);
+    }
+    instructions_in(&mut conn, checkout_id).await
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::checkout::store::{
+        Cancellable, CardLimitOf, cancellable, cancelled_checkout, expire_stale_checkouts,
+        full_amounts, open_checkout, set_card_limit,
+    };
+    use crate::testing::fixtures::demo_acme;
+    use crate::testing::fresh_db;
+    use crate::transfers::TypedAccount;
+
+    fn today() -> NaiveDate {
+        Utc::now().date_naive()
+    }
+
+    async fn due_on(db: &Db, customer: i64, invoice: i64) -> i64 {
+        full_amounts(db, customer, &[invoice])
+            .await
+            .unwrap()
+            .first()
+            .map_or(0, |item| item.amount_minor)
+    }
+
+    #[tokio::test]
+    async fn an_announced_transfer_holds_its_invoices_until_its_waiting_days_are_over() {
+        let db = fresh_db().await;
+        let (customer, user, open) = demo_acme(&db).await;
+        let (invoice, amount) = open[0];
+        let items = [PayItem {
+            invoice_id: invoice,
+            amount_minor: amount,
+        }];
+        let announced = announce_transfer(&db, customer, user, &items, today())
+            .await
+            .unwrap();
+        assert_eq!(
+            CreditorReference::parse(&announced.reference.to_string()),
+            Ok(announced.reference.clone())
+        );
+        let view = payment_view(&db, customer, &announced.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.status, CheckoutStatus::Processing);
+        assert_eq!(view.method, Some(PaymentMethod::Wire));
+        let instructions = view.transfer.unwrap();
+        assert_eq!(instructions.reference, announced.reference);
+        assert_eq!(instructions.amount_minor, amount);
+        assert_eq!(instructions.held_until, today() + Days::new(5));
+        assert_eq!(instructions.account.holder, "Ledgerport Demo Inc.");
+        // Not due meanwhile, and not asked for again.
+        assert_eq!(due_on(&db, customer, invoice).await, 0);
+        assert!(matches!(
+            announce_transfer(&db, customer, user, &items, today()).await,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::InProgress { .. }
+            ))
+        ));
+        let mailed: String = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE kind = 'transfer_instructions' AND recipient = 'pat@acme.example'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(mailed.contains(&announced.reference.to_string()));
+        assert!(mailed.contains("Routing number (ABA): 110000000"));
+        // The waiting days end: the invoice is due (and reminded) again.
+        let soon = Utc::now() + chrono::Duration::days(4);
+        assert_eq!(expire_stale_checkouts(&db, soon).await.unwrap(), 0);
+        let later = Utc::now() + chrono::Duration::days(5) + chrono::Duration::minutes(1);
+        assert_eq!(expire_stale_checkouts(&db, later).await.unwrap(), 1);
+        let lapsed = payment_view(&db, customer, &announced.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(lapsed.status, CheckoutStatus::Expired);
+        assert!(
+            lapsed
+                .failure_message
+                .contains(&announced.reference.to_string())
+        );
+        assert_eq!(due_on(&db, customer, invoice).await, amount);
+    }
+
+    #[tokio::test]
+    async fn a_customer_withdraws_an_announced_transfer_once() {
+        let db = fresh_db().await;
+        let (customer, user, open) = demo_acme(&db).await;
+        let (invoice, amount) = open[0];
+        let items = [PayItem {
+            invoice_id: invoice,
+            amount_minor: amount,
+        }];
+        let announced = announce_transfer(&db, customer, user, &items, today())
+            .await
+            .unwrap();
+        assert_eq!(
+            cancellable(&db, customer, &announced.id).await.unwrap(),
+            Cancellable::Transfer
+        );
+        assert!(cancelled_checkout(&db, &announced.id).await.unwrap());
+        assert_eq!(due_on(&db, customer, invoice).await, amount);
+        assert!(matches!(
+            cancellable(&db, customer, &announced.id).await,
+            Err(CheckoutStoreError::Refused(CheckoutError::NotCancellable))
+        ));
+        assert!(!cancelled_checkout(&db, &announced.id).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn above_the_card_limit_without_a_bank_debit_only_a_transfer_is_taken() {
+        let db = fresh_db().await;
+        let (_, user, _) = demo_acme(&db).await;
+        let globex: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE number = 'C-1003'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let items = full_amounts(&db, globex, &[]).await.unwrap()[..1].to_vec();
+        // No receiving account in yen: no transfer.
+        assert!(matches!(
+            announce_transfer(&db, globex, user, &items, today()).await,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::NoReceivingAccount { .. }
+            ))
+        ));
+        set_card_limit(&db, CardLimitOf::Customer("C-1003"), Some("1"))
+            .await
+            .unwrap();
+        assert!(matches!(
+            crate::checkout::store::review(&db, globex, &items, today()).await,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::AboveCardLimit { .. }
+            ))
+        ));
+        let yen = ReceivingAccount::new(
+            Currency::Jpy,
+            &TypedAccount {
+                holder: "Ledgerport Demo Ltd",
+                bank_name: "NatWest",
+                iban: Some("GB82 WEST 1234 5698 7654 32"),
+                wait_days: 10,
+                ..TypedAccount::default()
+            },
+        )
+        .unwrap();
+        set_receiving_account(&db, &yen).await.unwrap();
+        let review = crate::checkout::store::review(&db, globex, &items, today())
+            .await
+            .unwrap();
+        assert!(review.methods.is_empty() && review.bank_transfer);
+        assert!(matches!(
+            open_checkout(&db, globex, user, "sandbox", &items, today()).await,
+            Err(CheckoutStoreError::Refused(
+                CheckoutError::TransferOnly { .. }
+            ))
+        ));
+        let announced = announce_transfer(&db, globex, user, &items, today())
+            .await
+            .unwrap();
+        let held_until = instructions_for(&db, globex, &announced.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .held_until;
+        assert_eq!(held_until, today() + Days::new(10));
+    }
+}
