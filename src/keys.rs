@@ -24,6 +24,12 @@ pub fn offline_payment(customer_id: i64, reference: &str) -> String {
     format!("offline:{customer_id}:{reference}")
 }
 
+/// Money a bank statement line brought, once per account and bank reference (the same line in
+/// another file is the same payment).
+pub fn bank_line(account: &str, bank_reference: &str) -> String {
+    format!("bank:{account}:{bank_reference}")
+}
+
 /// The ledger entry of a payment with business key `payment_key`.
 pub fn payment_entry(payment_key: &str) -> String {
     format!("payment:{payment_key}")

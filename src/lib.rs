@@ -21,6 +21,7 @@ pub mod reconciliation;
 pub mod refunds;
 pub mod reminders;
 pub mod reports;
+pub mod statements;
 pub mod terms;
 pub mod text_enum;
 pub mod transfers;

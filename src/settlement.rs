@@ -64,6 +64,18 @@ pub async fn settle_in(
     engine: Engine,
     collected: &Collected<'_>,
 ) -> Result<PaymentReceipt, CheckoutStoreError> {
+    let business_key = keys::card_payment(collected.payment_reference);
+    settle_as_in(tx, engine, collected, &business_key).await
+}
+
+/// [`settle_in`] under a given business key: a bank transfer's money is named by its bank
+/// line, not by a provider payment.
+pub(crate) async fn settle_as_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    collected: &Collected<'_>,
+    business_key: &str,
+) -> Result<PaymentReceipt, CheckoutStoreError> {
     lock_checkout_customer(tx, engine, collected.checkout_id)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
@@ -75,11 +87,10 @@ pub async fn settle_in(
     let allocations: String = row.try_get("allocations")?;
     let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
     let method = collected.method.or(recorded).unwrap_or(PaymentMethod::Card);
-    let business_key = keys::card_payment(collected.payment_reference);
     // Several events announce one payment (session completed, intent succeeded), possibly a day
     // apart: the first posts it, the others find it here.
     let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
-        .bind(&business_key)
+        .bind(business_key)
         .fetch_optional(&mut **tx)
         .await?;
     if let Some(existing) = existing {
@@ -100,7 +111,7 @@ pub async fn settle_in(
     let request = |rule| {
         PaymentRequest::new(
             customer_id,
-            &business_key,
+            business_key,
             method,
             amount,
             collected.received,

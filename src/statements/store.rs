@@ -1,0 +1,722 @@
+//! Importing bank statements and matching their credits to customers' invoices.
+//!
+//! A file is read whole first (a broken file imports nothing), its lines stored keyed by the
+//! bank's reference (a line seen before is skipped), and the new credit lines matched in this
+//! order, the rule that matched recorded as the reason: the creditor reference of an announced
+//! transfer; invoice numbers in the remittance text; the payer's account or name known for one
+//! customer with an amount equal to one open invoice or to everything due. A match posts through
+//! the same payment posting staff use; the rest waits for staff.
+
+use chrono::NaiveDate;
+use sqlx::{Any, Row, Transaction};
+
+use super::csv_mapping::CsvMapping;
+use super::{
+    BankLine, MatchReason, ParsedStatement, StatementError, StatementFormat, bai2, camt,
+    detect_format,
+};
+use crate::audit::Actor;
+use crate::db::{Db, DbError, Engine, date_text, now_text};
+use crate::keys;
+use crate::money::{Currency, Money};
+use crate::payments::store::record_payment_in;
+use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
+use crate::receivables::store::{CashError, due_invoices, lock_customer};
+use crate::transfers::CreditorReference;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Unreadable(#[from] StatementError),
+    #[error("a CSV statement needs the bank's column mapping: choose one (or save one first)")]
+    MappingNeeded,
+    #[error("there is no CSV mapping named {0:?}")]
+    UnknownMapping(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Cash(#[from] CashError),
+}
+
+crate::from_sqlx_error!(ImportError);
+
+/// What one imported statement brought.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImportedStatement {
+    pub id: i64,
+    pub account: String,
+    pub lines_in_file: i64,
+    /// Lines not seen in an earlier file.
+    pub lines_new: i64,
+    /// New credit lines matched and posted automatically.
+    pub matched: i64,
+}
+
+/// Reads a statement file (camt.053, camt.054 or BAI2 by their content; CSV through the named
+/// mapping), stores its new lines and matches their credits. The same file again changes
+/// nothing.
+pub async fn import_statement(
+    db: &Db,
+    file_name: &str,
+    text: &str,
+    mapping: Option<&str>,
+    actor: Actor<'_>,
+) -> Result<Vec<ImportedStatement>, ImportError> {
+    let statements = match detect_format(text) {
+        StatementFormat::Camt053 | StatementFormat::Camt054 => camt::parse(text)?,
+        StatementFormat::Bai2 => bai2::parse(text)?,
+        StatementFormat::Csv => {
+            let name = mapping
+                .filter(|m| !m.trim().is_empty())
+                .ok_or(ImportError::MappingNeeded)?;
+            let mapping = csv_mapping(db, name)
+                .await?
+                .ok_or_else(|| ImportError::UnknownMapping(name.to_string()))?;
+            vec![mapping.parse(text)?]
+        }
+    };
+    let mut imported = Vec::with_capacity(statements.len());
+    for statement in &statements {
+        let (id, new_lines) = store_statement(db, file_name, statement, actor).await?;
+        let mut matched = 0;
+        for (line_id, line) in &new_lines {
+            if line.amount_minor > 0
+                && match_line(db, *line_id, &statement.account, statement.currency, line)
+                    .await?
+                    .is_some()
+            {
+                matched += 1;
+            }
+        }
+        imported.push(ImportedStatement {
+            id,
+            account: statement.account.clone(),
+            lines_in_file: statement.lines.len() as i64,
+            lines_new: new_lines.len() as i64,
+            matched,
+        });
+    }
+    Ok(imported)
+}
+
+/// Stores a statement and its lines not seen before, with the audit row, in one transaction.
+/// Returns the statement's id and its new lines.
+async fn store_statement<'a>(
+    db: &Db,
+    file_name: &str,
+    statement: &'a ParsedStatement,
+    actor: Actor<'_>,
+) -> Result<(i64, Vec<(i64, &'a BankLine)>), ImportError> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM bank_statements WHERE account = $1 AND format = $2 AND statement_ref = $3",
+    )
+    .bind(&statement.account)
+    .bind(statement.format.as_str())
+    .bind(&statement.statement_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = existing {
+        return Ok((id, Vec::new()));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO bank_statements (format, statement_ref, account, currency, opening_minor, \
+         opening_on, closing_minor, closing_on, file_name, imported_by, imported_at, \
+         lines_in_file, lines_new) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0) RETURNING id",
+    )
+    .bind(statement.format.as_str())
+    .bind(&statement.statement_id)
+    .bind(&statement.account)
+    .bind(statement.currency.code())
+    .bind(statement.opening.map(|b| b.amount_minor))
+    .bind(statement.opening.map(|b| date_text(b.on)))
+    .bind(statement.closing.map(|b| b.amount_minor))
+    .bind(statement.closing.map(|b| date_text(b.on)))
+    .bind(file_name)
+    .bind(actor.name)
+    .bind(now_text())
+    .bind(statement.lines.len() as i64)
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut new_lines = Vec::new();
+    for line in &statement.lines {
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO bank_lines (statement_id, account, bank_reference, booked_on, currency, \
+             amount_minor, counterparty, counterparty_account, structured_reference, remittance, \
+             end_to_end_id, bank_code, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (account, bank_reference) DO NOTHING RETURNING id",
+        )
+        .bind(id)
+        .bind(&statement.account)
+        .bind(&line.bank_reference)
+        .bind(date_text(line.booked_on))
+        .bind(statement.currency.code())
+        .bind(line.amount_minor)
+        .bind(&line.counterparty)
+        .bind(&line.counterparty_account)
+        .bind(&line.structured_reference)
+        .bind(&line.remittance)
+        .bind(&line.end_to_end_id)
+        .bind(&line.bank_code)
+        .bind(if line.amount_minor > 0 {
+            "unmatched"
+        } else {
+            "outgoing"
+        })
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(line_id) = inserted {
+            new_lines.push((line_id, line));
+        }
+    }
+    sqlx::query("UPDATE bank_statements SET lines_new = $1 WHERE id = $2")
+        .bind(new_lines.len() as i64)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    actor
+        .record(
+            &mut *tx,
+            "bank_statement.import",
+            &format!("bank_statement:{id}"),
+            &format!(
+                "{} {} of {} ({} lines, {} new) from {file_name}",
+                statement.format.as_str(),
+                statement.statement_id,
+                statement.account,
+                statement.lines.len(),
+                new_lines.len()
+            ),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok((id, new_lines))
+}
+
+/// Matches one new credit line by the first rule that finds its customer and posts it; `None`
+/// leaves it for staff. Claimed with a conditional update, so a line posts once.
+async fn match_line(
+    db: &Db,
+    line_id: i64,
+    account: &str,
+    currency: Currency,
+    line: &BankLine,
+) -> Result<Option<MatchReason>, ImportError> {
+    let mut tx = db.begin_write().await?;
+    let business_key = keys::bank_line(account, &line.bank_reference);
+    let amount = Money::from_minor(line.amount_minor, currency);
+    let posted = match by_reference(&mut tx, db.engine(), line, amount, &business_key).await? {
+        Some(payment_id) => Some((MatchReason::Reference, payment_id)),
+        None => {
+            match by_invoice_numbers(&mut tx, db.engine(), line, amount, &business_key).await? {
+                Some(payment_id) => Some((MatchReason::InvoiceNumbers, payment_id)),
+                None => by_payer_and_amount(&mut tx, db.engine(), line, amount, &business_key)
+                    .await?
+                    .map(|payment_id| (MatchReason::PayerAndAmount, payment_id)),
+            }
+        }
+    };
+    let Some((reason, payment_id)) = posted else {
+        return Ok(None);
+    };
+    let claimed = sqlx::query(
+        "UPDATE bank_lines SET status = 'matched', match_reason = $1, payment_id = $2, \
+         customer_id = (SELECT customer_id FROM payments WHERE id = $2) \
+         WHERE id = $3 AND status = 'unmatched'",
+    )
+    .bind(reason.as_str())
+    .bind(payment_id)
+    .bind(line_id)
+    .execute(&mut *tx)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        // Someone (staff, a parallel import) took the line meanwhile: nothing of this stays.
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(reason))
+}
+
+/// An announced transfer's creditor reference, structured or in the text: the money settles
+/// the transfer's invoices as announced (settlement's fallback keeps a different amount as
+/// credit, never dropped).
+async fn by_reference(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    line: &BankLine,
+    amount: Money,
+    business_key: &str,
+) -> Result<Option<i64>, ImportError> {
+    let text = format!("{} {}", line.structured_reference, line.remittance);
+    for reference in CreditorReference::find_in(&text) {
+        let checkout: Option<(String, String)> =
+            sqlx::query_as("SELECT id, currency FROM checkouts WHERE reference = $1")
+                .bind(reference.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let Some((checkout_id, code)) = checkout else {
+            continue;
+        };
+        if code != amount.currency().code() {
+            continue;
+        }
+        let collected = crate::settlement::Collected {
+            checkout_id: &checkout_id,
+            payment_reference: &line.bank_reference,
+            method: Some(PaymentMethod::Wire),
+            currency: amount.currency(),
+            amount_minor: amount.to_minor(),
+            received: line.booked_on,
+        };
+        let receipt = crate::settlement::settle_as_in(tx, engine, &collected, business_key)
+            .await
+            .map_err(|e| match e {
+                crate::checkout::store::CheckoutStoreError::Db(e) => ImportError::Db(e),
+                crate::checkout::store::CheckoutStoreError::Cash(e) => ImportError::Cash(e),
+                other => ImportError::Db(DbError::Corrupt(other.to_string())),
+            })?;
+        return Ok(Some(receipt.payment_id));
+    }
+    Ok(None)
+}
+
+/// Invoice numbers written in the remittance text, all of one customer in the line's currency:
+/// each gets what is due on it, in the order written, until the money runs out; the rest is
+/// that customer's unapplied credit.
+async fn by_invoice_numbers(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    line: &BankLine,
+    amount: Money,
+    business_key: &str,
+) -> Result<Option<i64>, ImportError> {
+    let text = format!("{} {}", line.remittance, line.structured_reference);
+    let mut tokens: Vec<String> = Vec::new();
+    for token in text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '#'))
+        .map(|t| t.trim_matches(|c: char| matches!(c, '.' | '/')))
+        .filter(|t| t.len() >= 3 && t.len() <= 40 && t.chars().any(|c| c.is_ascii_digit()))
+    {
+        // As written and in capitals (numbers are looked up exactly, by their index).
+        for form in [token.to_string(), token.to_ascii_uppercase()] {
+            if !tokens.contains(&form) && tokens.len() < 50 {
+                tokens.push(form);
+            }
+        }
+    }
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let placeholders: Vec<String> = (1..=tokens.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT i.id, i.customer_id, i.number FROM invoices i \
+         JOIN customers c ON c.id = i.customer_id \
+         WHERE i.number IN ({}) AND c.currency = ${} AND i.voided_at IS NULL",
+        placeholders.join(", "),
+        tokens.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for token in &tokens {
+        query = query.bind(token);
+    }
+    let rows = query
+        .bind(amount.currency().code())
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut found: Vec<(usize, i64, i64)> = Vec::new();
+    for row in &rows {
+        let number: String = row.try_get("number")?;
+        let position = tokens
+            .iter()
+            .position(|t| *t == number)
+            .unwrap_or(usize::MAX);
+        found.push((position, row.try_get("id")?, row.try_get("customer_id")?));
+    }
+    found.sort();
+    let Some(&(_, _, customer_id)) = found.first() else {
+        return Ok(None);
+    };
+    if found.iter().any(|(_, _, c)| *c != customer_id) {
+        // Numbers of two customers: a person decides.
+        return Ok(None);
+    }
+    lock_customer(tx, engine, customer_id).await?;
+    let ids: Vec<i64> = found.iter().map(|(_, id, _)| *id).collect();
+    let due = due_invoices(&mut **tx, customer_id, &ids).await?;
+    let mut left = amount.to_minor();
+    let mut parts = Vec::new();
+    for id in &ids {
+        let due_minor = due
+            .iter()
+            .find(|d| d.invoice_id == *id)
+            .map_or(0, |d| d.due_minor);
+        let part = due_minor.min(left);
+        if part > 0 {
+            parts.push((*id, Money::from_minor(part, amount.currency())));
+            left -= part;
+        }
+    }
+    post(
+        tx,
+        engine,
+        customer_id,
+        line,
+        amount,
+        business_key,
+        AllocationRule::Explicit(parts),
+    )
+    .await
+    .map(Some)
+}
+
+/// The payer's account (seen on an earlier matched line) or name known for exactly one
+/// customer, and an amount equal to one open invoice's due amount or to all that is due.
+async fn by_payer_and_amount(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    line: &BankLine,
+    amount: Money,
+    business_key: &str,
+) -> Result<Option<i64>, ImportError> {
+    let mut customers: Vec<i64> = Vec::new();
+    if !line.counterparty_account.is_empty() {
+        customers = sqlx::query_scalar(
+            "SELECT DISTINCT customer_id FROM bank_lines \
+             WHERE counterparty_account = $1 AND customer_id IS NOT NULL",
+        )
+        .bind(&line.counterparty_account)
+        .fetch_all(&mut **tx)
+        .await?;
+    }
+    if customers.is_empty() && !line.counterparty.trim().is_empty() {
+        customers =
+            sqlx::query_scalar("SELECT id FROM customers WHERE lower(name) = $1 AND currency = $2")
+                .bind(line.counterparty.trim().to_lowercase())
+                .bind(amount.currency().code())
+                .fetch_all(&mut **tx)
+                .await?;
+    }
+    let [customer_id] = customers[..] else {
+        return Ok(None);
+    };
+    let currency = lock_customer(tx, engine, customer_id).await?;
+    if currency != amount.currency() {
+        return Ok(None);
+    }
+    let due = due_invoices(&mut **tx, customer_id, &[]).await?;
+    let total: i64 = due.iter().map(|d| d.due_minor).sum();
+    let equal: Vec<i64> = due
+        .iter()
+        .filter(|d| d.due_minor == amount.to_minor())
+        .map(|d| d.invoice_id)
+        .collect();
+    let rule = match equal[..] {
+        [invoice] => AllocationRule::Explicit(vec![(invoice, amount)]),
+        _ if total == amount.to_minor() => AllocationRule::OldestFirst,
+        _ => return Ok(None),
+    };
+    post(tx, engine, customer_id, line, amount, business_key, rule)
+        .await
+        .map(Some)
+}
+
+async fn post(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    customer_id: i64,
+    line: &BankLine,
+    amount: Money,
+    business_key: &str,
+    rule: AllocationRule,
+) -> Result<i64, ImportError> {
+    let request = PaymentRequest::new(
+        customer_id,
+        business_key,
+        PaymentMethod::Wire,
+        amount,
+        line.booked_on,
+        rule,
+        true,
+    )
+    .map_err(CashError::Payment)?;
+    Ok(record_payment_in(tx, engine, &request).await?.payment_id)
+}
+
+/// A saved CSV mapping.
+pub async fn csv_mapping(db: &Db, name: &str) -> Result<Option<CsvMapping>, DbError> {
+    Ok(sqlx::query_as::<_, CsvMapping>(
+        "SELECT name, account, currency, delimiter, date_column, date_format, amount_column, \
+         decimal_separator, reference_column, counterparty_column, counterparty_account_column, \
+         remittance_column FROM csv_mappings WHERE name = $1",
+    )
+    .bind(name.trim())
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+/// Saves (or replaces) a bank's CSV mapping after checking it.
+pub async fn save_csv_mapping(db: &Db, mapping: &CsvMapping) -> Result<(), ImportError> {
+    mapping.check()?;
+    sqlx::query(
+        "INSERT INTO csv_mappings (name, account, currency, delimiter, date_column, date_format, \
+         amount_column, decimal_separator, reference_column, counterparty_column, \
+         counterparty_account_column, remittance_column) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (name) DO UPDATE SET account = excluded.account, \
+         currency = excluded.currency, delimiter = excluded.delimiter, \
+         date_column = excluded.date_column, date_format = excluded.date_format, \
+         amount_column = excluded.amount_column, decimal_separator = excluded.decimal_separator, \
+         reference_column = excluded.reference_column, \
+         counterparty_column = excluded.counterparty_column, \
+         counterparty_account_column = excluded.counterparty_account_column, \
+         remittance_column = excluded.remittance_column",
+    )
+    .bind(mapping.name.trim())
+    .bind(&mapping.account)
+    .bind(mapping.currency.code())
+    .bind(&mapping.delimiter)
+    .bind(&mapping.date_column)
+    .bind(&mapping.date_format)
+    .bind(&mapping.amount_column)
+    .bind(&mapping.decimal_separator)
+    .bind(&mapping.reference_column)
+    .bind(&mapping.counterparty_column)
+    .bind(&mapping.counterparty_account_column)
+    .bind(&mapping.remittance_column)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// A bank line as the staff pages list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct StoredLine {
+    pub id: i64,
+    pub statement_id: i64,
+    pub bank_reference: String,
+    #[sqlx(try_from = "crate::db::Day")]
+    pub booked_on: NaiveDate,
+    #[sqlx(try_from = "String")]
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub counterparty: String,
+    pub remittance: String,
+    pub structured_reference: String,
+    pub status: String,
+    pub match_reason: String,
+    pub customer_id: Option<i64>,
+    pub payment_id: Option<i64>,
+}
+
+/// The lines of one statement, in the bank's order.
+pub async fn statement_lines(db: &Db, statement_id: i64) -> Result<Vec<StoredLine>, DbError> {
+    Ok(sqlx::query_as::<_, StoredLine>(
+        "SELECT id, statement_id, bank_reference, booked_on, currency, amount_minor, \
+         counterparty, remittance, structured_reference, status, match_reason, customer_id, \
+         payment_id FROM bank_lines WHERE statement_id = $1 ORDER BY id",
+    )
+    .bind(statement_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::checkout::PayItem;
+    use crate::testing::fixtures::{assert_ledger_healthy, demo_acme, open_minor, rows};
+    use crate::testing::fresh_db;
+
+    const CLERK: Actor<'static> = Actor {
+        user_id: None,
+        name: "clerk@ledgerport.example",
+    };
+
+    /// A camt.054 notification of the demo's USD account with these credits: (bank reference,
+    /// amount, payer, structured reference, remittance text).
+    fn notification(credits: &[(&str, i64, &str, &str, &str)]) -> String {
+        let entries: String = credits
+            .iter()
+            .map(|(reference, minor, payer, rf, text)| {
+                format!(
+                    "<Ntry><Amt Ccy=\"USD\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd>\
+                     <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-04</Dt></BookgDt>\
+                     <AcctSvcrRef>{reference}</AcctSvcrRef><NtryDtls><TxDtls>\
+                     <RltdPties><Dbtr><Pty><Nm>{payer}</Nm></Pty></Dbtr></RltdPties>\
+                     <RmtInf><Ustrd>{text}</Ustrd><Strd><CdtrRefInf><Ref>{rf}</Ref></CdtrRefInf></Strd></RmtInf>\
+                     </TxDtls></NtryDtls></Ntry>",
+                    minor / 100,
+                    minor % 100
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">\
+             <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>T</MsgId></GrpHdr><Ntfctn><Id>NTF-TEST</Id>\
+             <Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>{entries}\
+             </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
+        )
+    }
+
+    async fn line_status(db: &Db, reference: &str) -> (String, String) {
+        sqlx::query_as("SELECT status, match_reason FROM bank_lines WHERE bank_reference = $1")
+            .bind(reference)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn credits_are_matched_by_reference_then_invoice_number_and_the_same_file_again_changes_nothing()
+     {
+        let db = fresh_db().await;
+        let (customer, user, open) = demo_acme(&db).await;
+        let (transferred, transferred_open) = open[0];
+        let (numbered, numbered_open) = open[1];
+        let announced = crate::transfers::store::announce_transfer(
+            &db,
+            customer,
+            user,
+            &[PayItem {
+                invoice_id: transferred,
+                amount_minor: transferred_open,
+            }],
+            chrono::Utc::now().date_naive(),
+        )
+        .await
+        .unwrap();
+        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
+            .bind(numbered)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let text = notification(&[
+            (
+                "B-1",
+                transferred_open,
+                "Acme Corp",
+                announced.reference.as_str(),
+                "transfer",
+            ),
+            (
+                "B-2",
+                numbered_open,
+                "Acme Corp",
+                "",
+                &format!("Paying {number}, thanks"),
+            ),
+            ("B-3", 12_345, "Somebody Unknown", "", "for services"),
+        ]);
+        let imported = import_statement(&db, "ntf.xml", &text, None, CLERK)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                imported[0].lines_in_file,
+                imported[0].lines_new,
+                imported[0].matched
+            ),
+            (3, 3, 2)
+        );
+        assert_eq!(
+            line_status(&db, "B-1").await,
+            ("matched".into(), "reference".into())
+        );
+        assert_eq!(
+            line_status(&db, "B-2").await,
+            ("matched".into(), "invoice_numbers".into())
+        );
+        assert_eq!(
+            line_status(&db, "B-3").await,
+            ("unmatched".into(), String::new())
+        );
+        assert_eq!(open_minor(&db, transferred).await, 0);
+        assert_eq!(open_minor(&db, numbered).await, 0);
+        let transfer_status: String =
+            sqlx::query_scalar("SELECT status FROM checkouts WHERE id = $1")
+                .bind(&announced.id)
+                .fetch_one(&db.pool().clone())
+                .await
+                .unwrap();
+        assert_eq!(transfer_status, "succeeded");
+        // The same file again, and an overlapping one: nothing new, nothing posted twice.
+        let payments = rows(&db, "payments").await;
+        let again = import_statement(&db, "ntf.xml", &text, None, CLERK)
+            .await
+            .unwrap();
+        assert_eq!((again[0].lines_new, again[0].matched), (0, 0));
+        let overlapping = text.replace("NTF-TEST", "NTF-TEST-2");
+        let overlap = import_statement(&db, "ntf2.xml", &overlapping, None, CLERK)
+            .await
+            .unwrap();
+        assert_eq!((overlap[0].lines_in_file, overlap[0].lines_new), (3, 0));
+        assert_eq!(rows(&db, "payments").await, payments);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_known_payer_paying_exactly_one_invoice_is_matched_and_a_broken_file_posts_nothing() {
+        let db = fresh_db().await;
+        let (_, _, open) = demo_acme(&db).await;
+        let (invoice, amount) = open[1];
+        let text = notification(&[("P-1", amount, "ACME FABRICATION LTD", "", "")]);
+        import_statement(&db, "ntf.xml", &text, None, CLERK)
+            .await
+            .unwrap();
+        assert_eq!(
+            line_status(&db, "P-1").await,
+            ("matched".into(), "payer_amount".into())
+        );
+        assert_eq!(open_minor(&db, invoice).await, 0);
+        let before = rows(&db, "bank_lines").await;
+        let broken = notification(&[("P-2", 100, "Acme Corporation", "", "")])
+            .replace("<CdtDbtInd>CRDT", "<CdtDbtInd>CREDIT");
+        assert!(matches!(
+            import_statement(&db, "broken.xml", &broken, None, CLERK).await,
+            Err(ImportError::Unreadable(_))
+        ));
+        assert_eq!(rows(&db, "bank_lines").await, before);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_csv_statement_is_read_through_its_bank_mapping() {
+        let db = fresh_db().await;
+        demo_acme(&db).await;
+        let text = "Buchungstag;Betrag;Referenz;Auftraggeber;Verwendungszweck\n\
+                    04.12.2026;1.234,50;CSV-1;Unknown GmbH;Rechnung 77\n\
+                    04.12.2026;-10,00;CSV-2;Bank;Fee\n";
+        assert!(matches!(
+            import_statement(&db, "bank.csv", text, None, CLERK).await,
+            Err(ImportError::MappingNeeded)
+        ));
+        let mapping = CsvMapping {
+            name: "Sparkasse".into(),
+            account: "DE89370400440532013000".into(),
+            currency: Currency::Eur,
+            delimiter: ";".into(),
+            date_column: "Buchungstag".into(),
+            date_format: "%d.%m.%Y".into(),
+            amount_column: "Betrag".into(),
+            decimal_separator: ",".into(),
+            reference_column: "Referenz".into(),
+            counterparty_column: "Auftraggeber".into(),
+            counterparty_account_column: String::new(),
+            remittance_column: "Verwendungszweck".into(),
+        };
+        save_csv_mapping(&db, &mapping).await.unwrap();
+        let imported = import_statement(&db, "bank.csv", text, Some("Sparkasse"), CLERK)
+            .await
+            .unwrap();
+        assert_eq!((imported[0].lines_new, imported[0].matched), (2, 0));
+        let lines = statement_lines(&db, imported[0].id).await.unwrap();
+        assert_eq!(
+            lines.iter().map(|l| l.amount_minor).collect::<Vec<_>>(),
+            vec![123_450, -1_000]
+        );
+        assert_eq!(lines[1].status, "outgoing");
+    }
+}
