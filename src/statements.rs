@@ -97,6 +97,52 @@ pub struct BankLine {
     pub bank_code: String,
 }
 
+/// An imported statement as the staff pages list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StatementSummary {
+    pub id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub format: StatementFormat,
+    pub statement_ref: String,
+    pub account: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub currency: Currency,
+    pub closing_minor: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::MaybeDay"))]
+    pub closing_on: Option<NaiveDate>,
+    pub file_name: String,
+    pub imported_by: String,
+    pub imported_at: String,
+    pub lines_in_file: i64,
+    pub lines_new: i64,
+    pub matched: i64,
+    pub unmatched: i64,
+}
+
+/// A stored bank line as the staff pages list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StoredLine {
+    pub id: i64,
+    pub statement_id: i64,
+    pub bank_reference: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
+    pub booked_on: NaiveDate,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub currency: Currency,
+    pub amount_minor: i64,
+    pub counterparty: String,
+    pub remittance: String,
+    pub structured_reference: String,
+    /// `unmatched` (waits for staff), `matched` (posted), `outgoing` (money out).
+    pub status: String,
+    /// A [`MatchReason`]'s text, empty until matched.
+    pub match_reason: String,
+    pub customer_id: Option<i64>,
+    pub payment_id: Option<i64>,
+}
+
 /// Why a statement file could not be read: where, and what is wrong. Nothing is imported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{at}: {message}")]

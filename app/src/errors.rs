@@ -245,6 +245,17 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::statements::store::ImportError> for AppError {
+        fn from(e: ledgerport::statements::store::ImportError) -> Self {
+            use ledgerport::statements::store::ImportError;
+            match e {
+                ImportError::Db(e) => database(e),
+                ImportError::Cash(e) => internal(e),
+                refused => AppError::invalid(refused),
+            }
+        }
+    }
+
     impl From<ledgerport::api_keys::store::ApiKeyError> for AppError {
         fn from(e: ledgerport::api_keys::store::ApiKeyError) -> Self {
             use ledgerport::api_keys::store::ApiKeyError;

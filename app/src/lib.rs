@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod banking;
 pub mod books;
 pub mod components;
 pub mod disputes;
@@ -33,6 +34,7 @@ use crate::account::sign_in::{
 };
 use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::banking::pages::{BankPage, BankStatementPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
     ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
@@ -119,6 +121,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank") view=BankPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank/:id") view=BankStatementPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>
@@ -160,6 +164,7 @@ fn TopNav() -> impl IntoView {
                                     <a href="/admin/disputes">"Disputes"</a>
                                     <a href="/admin/reports/aging">"Books"</a>
                                     <a href="/admin/imports">"Import"</a>
+                                    <a href="/admin/bank">"Bank"</a>
                                 })}
                                 {manager.then(|| view! {
                                     <a href="/admin/api-keys">"API keys"</a>

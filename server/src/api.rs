@@ -29,6 +29,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/api/v1/credit-memos", post(push_credit_memo)),
         ("/api/v1/payments", get(list_payments)),
     ]
+    .into_iter()
+    .chain(crate::bank_statements::api_routes())
+    .collect()
 }
 
 /// Every refusal as JSON: a code, a sentence, and for invalid input the fields at fault.
@@ -117,7 +120,7 @@ impl FromRequestParts<ServerState> for ApiKey {
 }
 
 impl ApiKey {
-    fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         format!("api_key:{}", self.0)
     }
 }

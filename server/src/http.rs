@@ -189,6 +189,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         .chain(sandbox_routes)
         .chain(crate::disputes::routes())
         .chain(crate::imports::routes())
+        .chain(crate::bank_statements::routes())
     {
         with_session = with_session.route(path, handler);
     }

@@ -1,6 +1,7 @@
 //! The Ledgerport server as a library, so integration tests can build the same router.
 
 pub mod api;
+pub mod bank_statements;
 pub mod cli;
 pub mod config;
 pub mod disputes;

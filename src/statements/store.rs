@@ -7,13 +7,12 @@
 //! customer with an amount equal to one open invoice or to everything due. A match posts through
 //! the same payment posting staff use; the rest waits for staff.
 
-use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
 use super::csv_mapping::CsvMapping;
 use super::{
-    BankLine, MatchReason, ParsedStatement, StatementError, StatementFormat, bai2, camt,
-    detect_format,
+    BankLine, MatchReason, ParsedStatement, StatementError, StatementFormat, StatementSummary,
+    StoredLine, bai2, camt, detect_format,
 };
 use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
@@ -491,24 +490,52 @@ pub async fn save_csv_mapping(db: &Db, mapping: &CsvMapping) -> Result<(), Impor
     Ok(())
 }
 
-/// A bank line as the staff pages list it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
-pub struct StoredLine {
-    pub id: i64,
-    pub statement_id: i64,
-    pub bank_reference: String,
-    #[sqlx(try_from = "crate::db::Day")]
-    pub booked_on: NaiveDate,
-    #[sqlx(try_from = "String")]
-    pub currency: Currency,
-    pub amount_minor: i64,
-    pub counterparty: String,
-    pub remittance: String,
-    pub structured_reference: String,
-    pub status: String,
-    pub match_reason: String,
-    pub customer_id: Option<i64>,
-    pub payment_id: Option<i64>,
+/// The latest imported statements, newest first.
+pub async fn recent_statements(db: &Db, limit: i64) -> Result<Vec<StatementSummary>, DbError> {
+    Ok(sqlx::query_as::<_, StatementSummary>(&format!(
+        "SELECT s.id, s.format, s.statement_ref, s.account, s.currency, s.closing_minor, \
+         s.closing_on, s.file_name, s.imported_by, s.imported_at, s.lines_in_file, s.lines_new, \
+         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'matched') \
+           AS matched, \
+         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'unmatched') \
+           AS unmatched \
+         FROM bank_statements s ORDER BY s.id DESC LIMIT {}",
+        limit.clamp(1, 200)
+    ))
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// One statement and its lines, in the bank's order.
+pub async fn statement(
+    db: &Db,
+    statement_id: i64,
+) -> Result<Option<(StatementSummary, Vec<StoredLine>)>, DbError> {
+    let summary = sqlx::query_as::<_, StatementSummary>(
+        "SELECT s.id, s.format, s.statement_ref, s.account, s.currency, s.closing_minor, \
+         s.closing_on, s.file_name, s.imported_by, s.imported_at, s.lines_in_file, s.lines_new, \
+         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'matched') \
+           AS matched, \
+         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'unmatched') \
+           AS unmatched \
+         FROM bank_statements s WHERE s.id = $1",
+    )
+    .bind(statement_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(summary) = summary else {
+        return Ok(None);
+    };
+    Ok(Some((summary, statement_lines(db, statement_id).await?)))
+}
+
+/// The saved CSV mappings' names.
+pub async fn csv_mapping_names(db: &Db) -> Result<Vec<String>, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM csv_mappings ORDER BY name")
+            .fetch_all(db.pool())
+            .await?,
+    )
 }
 
 /// The lines of one statement, in the bank's order.

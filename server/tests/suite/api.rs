@@ -282,3 +282,61 @@ async fn the_openapi_document_describes_every_api_route() {
         server::api::routes().len()
     );
 }
+
+#[tokio::test]
+async fn an_erp_posts_a_bank_statement_whose_transfer_is_matched_once_and_a_broken_one_names_the_line()
+ {
+    let app = spawn_app().await;
+    let key = manager_key(&app).await;
+    let acme = crate::payments::acme(&app).await;
+    let (invoice, amount) = acme.open[0];
+    let announced = ledgerport::transfers::store::announce_transfer(
+        &app.db,
+        acme.customer,
+        acme.user,
+        &[ledgerport::checkout::PayItem {
+            invoice_id: invoice,
+            amount_minor: amount,
+        }],
+        chrono::Utc::now().date_naive(),
+    )
+    .await
+    .unwrap();
+    let camt = format!(
+        "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.02\">\
+         <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>1</MsgId></GrpHdr><Ntfctn><Id>ERP-1</Id>\
+         <Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>\
+         <Ntry><Amt Ccy=\"USD\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>\
+         <BookgDt><Dt>2026-12-04</Dt></BookgDt><AcctSvcrRef>ERP-LINE-1</AcctSvcrRef>\
+         <NtryDtls><TxDtls><RmtInf><Ustrd>ref {}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\
+         </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>",
+        amount / 100,
+        amount % 100,
+        announced.reference
+    );
+    let (status, _) = post(&app, "/api/v1/bank-statements", None, &camt).await;
+    assert_eq!(status, 401);
+    let (status, body) = post(&app, "/api/v1/bank-statements", Some(&key), &camt).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["matched"], 1);
+    assert_eq!(fixtures::open_minor(&app.db, invoice).await, 0);
+    let (status, body) = post(&app, "/api/v1/bank-statements", Some(&key), &camt).await;
+    assert_eq!((status, body[0]["lines_new"].clone()), (200, json!(0)));
+    let broken = camt.replace("<CdtDbtInd>CRDT", "<CdtDbtInd>IN");
+    let (status, body) = post(
+        &app,
+        "/api/v1/bank-statements",
+        Some(&key),
+        &broken.replace("ERP-1", "ERP-2"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("<Ntry>: CdtDbtInd \"IN\""),
+        "{body}"
+    );
+    fixtures::assert_ledger_healthy(&app.db).await;
+}

@@ -83,6 +83,8 @@ pub struct Objects {
     pub attachment_a: i64,
     /// A CSV import (whose one row has an error, so committing it changes nothing) and an API key.
     pub import: i64,
+    /// A bank statement (one account, no lines).
+    pub statement: i64,
     pub api_key: i64,
 }
 
@@ -122,6 +124,11 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         }
         "/api/admin/reconciliation" => (Rule::Staff, "from=&to=".into()),
         "/admin/imports" | "/admin/imports/{id}" => (Rule::Staff, String::new()),
+        "/admin/bank" | "/admin/bank/{id}" => (Rule::Staff, String::new()),
+        "/api/admin/bank-statements" => (Rule::Staff, String::new()),
+        "/api/admin/bank-statement" => (Rule::Staff, format!("id={}", o.statement)),
+        // The upload is multipart, built by `dispute_post` (a broken file: nothing imported).
+        "/admin/bank-statements" => (Rule::Staff, String::new()),
         "/admin/api-keys" => (Rule::Manager, String::new()),
         "/api/admin/collections" => (Rule::Staff, "from=&to=".into()),
         "/api/admin/payments" => (Rule::Staff, "method=&from=&to=&page=1".into()),
@@ -276,6 +283,9 @@ pub fn concrete(path: &str, o: &Objects) -> String {
     if path == "/admin/payments/{id}" {
         return path.replace("{id}", &o.payment_a.to_string());
     }
+    if path == "/admin/bank/{id}" {
+        return format!("/admin/bank/{}", o.statement);
+    }
     if path == "/admin/imports/{id}" {
         return path.replace("{id}", &o.import.to_string());
     }
@@ -362,6 +372,13 @@ pub async fn dispute_post(
         "/disputes/{id}/messages" => {
             request.multipart(reqwest::multipart::Form::new().text("body", "Any news?"))
         }
+        "/admin/bank-statements" => request.multipart(
+            reqwest::multipart::Form::new().part(
+                "file",
+                reqwest::multipart::Part::bytes(b"01,BANK,US,261204,0600,1,,,2/\n".to_vec())
+                    .file_name("broken.bai"),
+            ),
+        ),
         "/admin/imports/post" => request.multipart(
             reqwest::multipart::Form::new().part(
                 "file",
@@ -508,8 +525,23 @@ pub async fn objects(app: &TestApp) -> Objects {
         .await
         .unwrap()
         .0;
+    let statement = ledgerport::statements::store::import_statement(
+        &app.db,
+        "matrix.bai",
+        "01,BANK,LEDGERPORT,261204,0600,7,,,2/\n02,LEDGERPORT,BANK,1,261204,0600,USD,2/\n\
+         03,000123456789,USD,015,100,,/\n49,100,2/\n98,100,1,4/\n99,100,1,6/\n",
+        None,
+        ledgerport::audit::Actor {
+            user_id: Some(clerk),
+            name: "clerk@ledgerport.example",
+        },
+    )
+    .await
+    .unwrap()[0]
+        .id;
     Objects {
         import,
+        statement,
         api_key,
         customer_a,
         invoice_a,
@@ -564,6 +596,11 @@ impl Paths {
             server::imports::routes()
                 .into_iter()
                 .map(|(path, _)| format!("{path}/post")),
+        );
+        dispute_posts.extend(
+            server::bank_statements::routes()
+                .into_iter()
+                .map(|(path, _)| path.to_string()),
         );
         // The sandbox's hosted page is read; its "Settle now" button posts.
         let (sandbox_posts, sandbox_pages): (Vec<String>, Vec<String>) = server::sandbox::routes()
