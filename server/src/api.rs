@@ -4,8 +4,9 @@
 
 use app::errors::AppError;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,10 +29,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/api/v1/invoices", post(push_invoice)),
         ("/api/v1/credit-memos", post(push_credit_memo)),
         ("/api/v1/payments", get(list_payments)),
+        (
+            "/api/v1/bank-statements",
+            post(push_statement).layer(DefaultBodyLimit::max(
+                crate::bank_statements::MAX_STATEMENT_BYTES,
+            )),
+        ),
     ]
-    .into_iter()
-    .chain(crate::bank_statements::api_routes())
-    .collect()
 }
 
 /// Every refusal as JSON: a code, a sentence, and for invalid input the fields at fault.
@@ -120,9 +124,43 @@ impl FromRequestParts<ServerState> for ApiKey {
 }
 
 impl ApiKey {
-    pub(crate) fn actor(&self) -> String {
+    fn actor(&self) -> String {
         format!("api_key:{}", self.0)
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct StatementQuery {
+    /// The saved CSV mapping, for a CSV file.
+    #[serde(default)]
+    mapping: Option<String>,
+    #[serde(default)]
+    file_name: Option<String>,
+}
+
+/// A bank statement file as the body (camt XML, BAI2 or CSV); what each statement brought.
+async fn push_statement(
+    State(state): State<ServerState>,
+    key: ApiKey,
+    Query(query): Query<StatementQuery>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let actor_name = key.actor();
+    let actor = ledgerport::audit::Actor {
+        user_id: None,
+        name: &actor_name,
+    };
+    let text = crate::bank_statements::text_of(&body)?;
+    let imported = ledgerport::statements::store::import_statement(
+        &state.app.db,
+        query.file_name.as_deref().unwrap_or("api"),
+        text,
+        query.mapping.as_deref(),
+        actor,
+    )
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(imported).into_response())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -1,20 +1,15 @@
 //! Bank statements in: staff upload a file (multipart: `file`, and `mapping` for a CSV) at
-//! `POST /admin/bank-statements`; an ERP posts the file's text to `POST /api/v1/bank-statements`
-//! (API key; `?mapping=` for a CSV). Both import through the one engine use case and answer what
-//! each statement brought.
+//! `POST /admin/bank-statements` (the ERP API's `POST /api/v1/bank-statements` is in `api`).
+//! Both import through the one engine use case.
 
 use app::errors::AppError;
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::extract::{DefaultBodyLimit, Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, post};
 use ledgerport::audit::Actor;
 use ledgerport::statements::store::import_statement;
-use serde::Deserialize;
 
-use crate::api::{ApiError, ApiKey};
 use crate::disputes::Refusal;
 use crate::guard::SignedIn;
 use crate::state::ServerState;
@@ -30,15 +25,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
     )]
 }
 
-/// The ERP API's route (API key, no session).
-pub fn api_routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
-    vec![(
-        "/api/v1/bank-statements",
-        post(push_statement).layer(DefaultBodyLimit::max(MAX_STATEMENT_BYTES)),
-    )]
-}
-
-fn text_of(bytes: &[u8]) -> Result<&str, AppError> {
+/// The statement as text (every format is text).
+pub(crate) fn text_of(bytes: &[u8]) -> Result<&str, AppError> {
     std::str::from_utf8(bytes).map_err(|_| {
         AppError::Invalid("The statement is not UTF-8 text (camt XML, BAI2 or CSV).".into())
     })
@@ -109,37 +97,4 @@ async fn read_upload(
     let (name, bytes) =
         file.ok_or_else(|| AppError::Invalid("Choose a statement file to upload.".into()))?;
     Ok((name, bytes, mapping))
-}
-
-#[derive(Debug, Deserialize)]
-struct PushQuery {
-    #[serde(default)]
-    mapping: Option<String>,
-    #[serde(default)]
-    file_name: Option<String>,
-}
-
-async fn push_statement(
-    State(state): State<ServerState>,
-    key: ApiKey,
-    Query(query): Query<PushQuery>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let actor_name = key.actor();
-    let actor = Actor {
-        user_id: None,
-        name: &actor_name,
-    };
-    let text = text_of(&body)?;
-    let file_name = query.file_name.unwrap_or_else(|| "api".to_string());
-    let imported = import_statement(
-        &state.app.db,
-        &file_name,
-        text,
-        query.mapping.as_deref(),
-        actor,
-    )
-    .await
-    .map_err(AppError::from)?;
-    Ok(Json(imported).into_response())
 }
