@@ -103,6 +103,41 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         wait_days: u32,
     },
+    /// Save (or replace) a bank's CSV statement layout, by the header names of its columns; staff
+    /// then pick it by name when uploading that bank's CSV export.
+    CsvMapping {
+        /// The bank (and export) this layout is for.
+        #[arg(long)]
+        name: String,
+        /// The company's account the exports are of (IBAN or account number).
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        currency: String,
+        /// `,`, `;` or `tab`.
+        #[arg(long, default_value = ",")]
+        delimiter: String,
+        #[arg(long)]
+        date_column: String,
+        /// A chrono date format, e.g. %d.%m.%Y.
+        #[arg(long, default_value = "%Y-%m-%d")]
+        date_format: String,
+        /// Signed amounts: money in positive, money out negative.
+        #[arg(long)]
+        amount_column: String,
+        /// `.` (1,234.56) or `,` (1.234,56).
+        #[arg(long, default_value = ".")]
+        decimal_separator: String,
+        /// The bank's own reference of each line (what makes imports idempotent).
+        #[arg(long)]
+        reference_column: String,
+        #[arg(long, default_value = "")]
+        payer_column: String,
+        #[arg(long, default_value = "")]
+        payer_account_column: String,
+        #[arg(long, default_value = "")]
+        remittance_column: String,
+    },
     /// Create an AR staff user; the password is read from standard input (one line).
     CreateStaff {
         #[arg(long)]
@@ -253,6 +288,52 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 account.bank_name,
                 coordinates.join(", "),
                 account.wait_days
+            );
+            db.close().await;
+            Ok(())
+        }
+        Command::CsvMapping {
+            name,
+            account,
+            currency,
+            delimiter,
+            date_column,
+            date_format,
+            amount_column,
+            decimal_separator,
+            reference_column,
+            payer_column,
+            payer_account_column,
+            remittance_column,
+        } => {
+            let mapping = ledgerport::statements::csv_mapping::CsvMapping {
+                currency: currency
+                    .to_ascii_uppercase()
+                    .parse()
+                    .map_err(|_| CliError::Invalid(format!("unknown currency {currency:?}")))?,
+                delimiter: if delimiter == "tab" {
+                    "\t".to_string()
+                } else {
+                    delimiter
+                },
+                name,
+                account,
+                date_column,
+                date_format,
+                amount_column,
+                decimal_separator,
+                reference_column,
+                counterparty_column: payer_column,
+                counterparty_account_column: payer_account_column,
+                remittance_column,
+            };
+            let db = open(&config).await?;
+            ledgerport::statements::store::save_csv_mapping(&db, &mapping)
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!(
+                "CSV mapping {:?} saved for {}",
+                mapping.name, mapping.account
             );
             db.close().await;
             Ok(())

@@ -210,6 +210,48 @@ fn a_receiving_bank_account_is_checked_and_set_per_currency() {
     assert!(one_error_line(&bad_routing).contains("routing number"));
 }
 
+#[test]
+fn a_banks_csv_mapping_is_saved_and_a_bad_one_refused() {
+    let dir = std::env::temp_dir().join(format!("ledgerport-cli-{:x}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(run_in(&dir, &["migrate"], b"").status.success());
+    let base = [
+        "csv-mapping",
+        "--name",
+        "Sparkasse",
+        "--account",
+        "DE89370400440532013000",
+        "--currency",
+        "EUR",
+        "--delimiter",
+        ";",
+        "--date-column",
+        "Buchungstag",
+        "--amount-column",
+        "Betrag",
+        "--decimal-separator",
+        ",",
+        "--reference-column",
+        "Referenz",
+    ];
+    let saved = run_in(
+        &dir,
+        &[&base[..], &["--date-format", "%d.%m.%Y"]].concat(),
+        b"",
+    );
+    assert!(
+        String::from_utf8_lossy(&saved.stdout).contains("CSV mapping \"Sparkasse\" saved"),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
+    let bad = run_in(
+        &dir,
+        &[&base[..], &["--date-format", "nonsense"]].concat(),
+        b"",
+    );
+    assert!(one_error_line(&bad).contains("is not a date format"));
+}
+
 fn run_in(dir: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
