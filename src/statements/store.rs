@@ -490,16 +490,20 @@ pub async fn save_csv_mapping(db: &Db, mapping: &CsvMapping) -> Result<(), Impor
     Ok(())
 }
 
+/// A statement with how many of its lines are matched and waiting.
+const SUMMARY: &str = "SELECT s.id, s.format, s.statement_ref, s.account, s.currency, \
+     s.closing_minor, s.closing_on, s.file_name, s.imported_by, s.imported_at, s.lines_in_file, \
+     s.lines_new, \
+     (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'matched') \
+       AS matched, \
+     (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'unmatched') \
+       AS unmatched \
+     FROM bank_statements s";
+
 /// The latest imported statements, newest first.
 pub async fn recent_statements(db: &Db, limit: i64) -> Result<Vec<StatementSummary>, DbError> {
     Ok(sqlx::query_as::<_, StatementSummary>(&format!(
-        "SELECT s.id, s.format, s.statement_ref, s.account, s.currency, s.closing_minor, \
-         s.closing_on, s.file_name, s.imported_by, s.imported_at, s.lines_in_file, s.lines_new, \
-         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'matched') \
-           AS matched, \
-         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'unmatched') \
-           AS unmatched \
-         FROM bank_statements s ORDER BY s.id DESC LIMIT {}",
+        "{SUMMARY} ORDER BY s.id DESC LIMIT {}",
         limit.clamp(1, 200)
     ))
     .fetch_all(db.pool())
@@ -511,18 +515,10 @@ pub async fn statement(
     db: &Db,
     statement_id: i64,
 ) -> Result<Option<(StatementSummary, Vec<StoredLine>)>, DbError> {
-    let summary = sqlx::query_as::<_, StatementSummary>(
-        "SELECT s.id, s.format, s.statement_ref, s.account, s.currency, s.closing_minor, \
-         s.closing_on, s.file_name, s.imported_by, s.imported_at, s.lines_in_file, s.lines_new, \
-         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'matched') \
-           AS matched, \
-         (SELECT count(*) FROM bank_lines l WHERE l.statement_id = s.id AND l.status = 'unmatched') \
-           AS unmatched \
-         FROM bank_statements s WHERE s.id = $1",
-    )
-    .bind(statement_id)
-    .fetch_optional(db.pool())
-    .await?;
+    let summary = sqlx::query_as::<_, StatementSummary>(&format!("{SUMMARY} WHERE s.id = $1"))
+        .bind(statement_id)
+        .fetch_optional(db.pool())
+        .await?;
     let Some(summary) = summary else {
         return Ok(None);
     };
