@@ -42,6 +42,19 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Where a stored bank line stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum LineStatus {
+        /// A credit nothing matched yet: waits for staff.
+        Unmatched = "unmatched",
+        /// Posted as a payment.
+        Matched = "matched",
+        /// Money out of the account (not customer money).
+        Outgoing = "outgoing",
+    }
+}
+
 impl MatchReason {
     pub fn label(self) -> &'static str {
         match self {
@@ -135,8 +148,8 @@ pub struct StoredLine {
     pub counterparty: String,
     pub remittance: String,
     pub structured_reference: String,
-    /// `unmatched` (waits for staff), `matched` (posted), `outgoing` (money out).
-    pub status: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: LineStatus,
     /// A [`MatchReason`]'s text, empty until matched.
     pub match_reason: String,
     pub customer_id: Option<i64>,

@@ -59,11 +59,7 @@ impl CreditorReference {
     /// Reads a reference as a person or a bank writes it (spaces and lower case allowed) and
     /// checks its check digits.
     pub fn parse(text: &str) -> Result<CreditorReference, ReferenceError> {
-        let compact: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let compact = electronic(text);
         let rest = compact.strip_prefix("RF").ok_or(ReferenceError::Prefix)?;
         if rest.len() < 3 || !rest.is_char_boundary(2) {
             return Err(ReferenceError::Length);
@@ -129,13 +125,7 @@ impl CreditorReference {
 impl fmt::Display for CreditorReference {
     /// The printed form, in groups of four: `RF18 5390 0754 7034`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let groups: Vec<&str> = self
-            .0
-            .as_bytes()
-            .chunks(4)
-            .map(|group| std::str::from_utf8(group).unwrap_or_default())
-            .collect();
-        f.write_str(&groups.join(" "))
+        f.write_str(&grouped(&self.0))
     }
 }
 
@@ -240,12 +230,7 @@ impl ReceivingAccount {
 /// An IBAN in its electronic form, however it was spaced or cased.
 #[cfg(feature = "ssr")]
 pub fn parse_iban(text: &str) -> Result<String, BankAccountError> {
-    let compact: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    compact
+    electronic(text)
         .parse::<iban::Iban>()
         .map(|iban| iban::IbanLike::electronic_str(&iban).to_string())
         .map_err(|_| BankAccountError::Iban(text.to_string()))
@@ -315,7 +300,17 @@ impl AccountDetails {
     }
 }
 
-/// An IBAN in its printed form, in groups of four.
+/// The electronic form of a code people print in groups (an IBAN, a creditor reference, an
+/// account number): no spaces, upper case.
+pub fn electronic(printed: &str) -> String {
+    printed
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// The printed form of an IBAN or a creditor reference: groups of four.
 fn grouped(electronic: &str) -> String {
     electronic
         .as_bytes()

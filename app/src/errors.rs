@@ -251,6 +251,7 @@ mod from_engine {
             match e {
                 ImportError::Db(e) => database(e),
                 ImportError::Cash(e) => internal(e),
+                ImportError::Settlement(e) => internal(e),
                 refused => AppError::invalid(refused),
             }
         }

@@ -304,6 +304,7 @@ pub async fn open_checkout(
             review: &review,
             status: CheckoutStatus::Open,
             methods: &review.methods,
+            method: None,
             expires_at,
             expected_on: None,
             reference: None,
@@ -327,6 +328,8 @@ pub(crate) struct NewCheckout<'a> {
     /// Open on a hosted page, or processing (an announced transfer).
     pub status: CheckoutStatus,
     pub methods: &'a [PaymentMethod],
+    /// Known at once for a transfer; a hosted page learns it from the provider later.
+    pub method: Option<PaymentMethod>,
     /// When it stops holding its invoices back without a word from the payer.
     pub expires_at: DateTime<Utc>,
     pub expected_on: Option<NaiveDate>,
@@ -359,11 +362,6 @@ pub(crate) async fn insert_checkout(
             amount_minor: l.pay_minor + l.discount_minor,
         })
         .collect();
-    // A checkout made for one method (a transfer) records it now; a hosted page learns it later.
-    let method = match new.methods {
-        [only] if new.status == CheckoutStatus::Processing => Some(only.as_str()),
-        _ => None,
-    };
     sqlx::query(
         "INSERT INTO checkouts (id, customer_id, user_id, provider, currency, amount_minor, \
          allocations, in_flight, expires_at, methods, status, method, expected_on, reference, \
@@ -387,7 +385,7 @@ pub(crate) async fn insert_checkout(
             .join(","),
     )
     .bind(new.status.as_str())
-    .bind(method)
+    .bind(new.method.map(PaymentMethod::as_str))
     .bind(new.expected_on.map(crate::db::date_text))
     .bind(new.reference)
     .bind(now_text())

@@ -8,6 +8,7 @@ use roxmltree::{Document, Node, ParsingOptions};
 
 use super::{Balance, BankLine, ParsedStatement, StatementError, StatementFormat, decimal_minor};
 use crate::money::Currency;
+use crate::transfers::electronic;
 
 /// A 10,000-entry statement is about half a million nodes; far more is not a bank statement.
 const NODES_LIMIT: u32 = 5_000_000;
@@ -138,11 +139,7 @@ impl Reader<'_, '_> {
         let account = at(acct, &["Id", "IBAN"])
             .or_else(|| at(acct, &["Id", "Othr", "Id"]))
             .and_then(|n| n.text())
-            .map(|t| {
-                t.split_whitespace()
-                    .collect::<String>()
-                    .to_ascii_uppercase()
-            })
+            .map(electronic)
             .ok_or_else(|| self.error(acct, "<Acct/Id> has neither an IBAN nor an Othr/Id"))?;
         // The account's currency; else the first amount's.
         let code = at(acct, &["Ccy"])
@@ -297,11 +294,7 @@ fn read_details(tx: Node, credit: bool, line: &mut BankLine) {
         line.counterparty_account = at(parties, &[account, "Id", "IBAN"])
             .or_else(|| at(parties, &[account, "Id", "Othr", "Id"]))
             .and_then(|n| n.text())
-            .map(|t| {
-                t.split_whitespace()
-                    .collect::<String>()
-                    .to_ascii_uppercase()
-            })
+            .map(electronic)
             .unwrap_or_default();
     }
     line.end_to_end_id = text_at(tx, &["Refs", "EndToEndId"]);

@@ -150,10 +150,7 @@ impl CsvMapping {
                 booked_on,
                 amount_minor: if negative { -unsigned } else { unsigned },
                 counterparty: get(counterparty),
-                counterparty_account: get(counterparty_account)
-                    .split_whitespace()
-                    .collect::<String>()
-                    .to_ascii_uppercase(),
+                counterparty_account: crate::transfers::electronic(&get(counterparty_account)),
                 remittance: get(remittance),
                 ..BankLine::default()
             });

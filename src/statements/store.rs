@@ -11,8 +11,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::csv_mapping::CsvMapping;
 use super::{
-    BankLine, MatchReason, ParsedStatement, StatementError, StatementFormat, StatementSummary,
-    StoredLine, bai2, camt, detect_format,
+    BankLine, LineStatus, MatchReason, ParsedStatement, StatementError, StatementFormat,
+    StatementSummary, StoredLine, bai2, camt, detect_format,
 };
 use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
@@ -35,6 +35,9 @@ pub enum ImportError {
     Db(#[from] DbError),
     #[error(transparent)]
     Cash(#[from] CashError),
+    /// Settling an announced transfer failed (a corrupt checkout; nothing is posted).
+    #[error(transparent)]
+    Settlement(#[from] crate::checkout::store::CheckoutStoreError),
 }
 
 crate::from_sqlx_error!(ImportError);
@@ -159,11 +162,14 @@ async fn store_statement<'a>(
         .bind(&line.remittance)
         .bind(&line.end_to_end_id)
         .bind(&line.bank_code)
-        .bind(if line.amount_minor > 0 {
-            "unmatched"
-        } else {
-            "outgoing"
-        })
+        .bind(
+            if line.amount_minor > 0 {
+                LineStatus::Unmatched
+            } else {
+                LineStatus::Outgoing
+            }
+            .as_str(),
+        )
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(line_id) = inserted {
@@ -204,20 +210,20 @@ async fn match_line(
     line: &BankLine,
 ) -> Result<Option<MatchReason>, ImportError> {
     let mut tx = db.begin_write().await?;
+    let engine = db.engine();
     let business_key = keys::bank_line(account, &line.bank_reference);
-    let amount = Money::from_minor(line.amount_minor, currency);
-    let posted = match by_reference(&mut tx, db.engine(), line, amount, &business_key).await? {
-        Some(payment_id) => Some((MatchReason::Reference, payment_id)),
-        None => {
-            match by_invoice_numbers(&mut tx, db.engine(), line, amount, &business_key).await? {
-                Some(payment_id) => Some((MatchReason::InvoiceNumbers, payment_id)),
-                None => by_payer_and_amount(&mut tx, db.engine(), line, amount, &business_key)
-                    .await?
-                    .map(|payment_id| (MatchReason::PayerAndAmount, payment_id)),
-            }
-        }
+    let arrival = Arrival {
+        line,
+        amount: Money::from_minor(line.amount_minor, currency),
+        business_key: &business_key,
     };
-    let Some((reason, payment_id)) = posted else {
+    let (reason, payment_id) = if let Some(paid) = by_reference(&mut tx, engine, &arrival).await? {
+        (MatchReason::Reference, paid)
+    } else if let Some(paid) = by_invoice_numbers(&mut tx, engine, &arrival).await? {
+        (MatchReason::InvoiceNumbers, paid)
+    } else if let Some(paid) = by_payer_and_amount(&mut tx, engine, &arrival).await? {
+        (MatchReason::PayerAndAmount, paid)
+    } else {
         return Ok(None);
     };
     let claimed = sqlx::query(
@@ -239,16 +245,26 @@ async fn match_line(
     Ok(Some(reason))
 }
 
+/// A credit line being matched: its money, and the business key its payment posts under.
+struct Arrival<'a> {
+    line: &'a BankLine,
+    amount: Money,
+    business_key: &'a str,
+}
+
 /// An announced transfer's creditor reference, structured or in the text: the money settles
 /// the transfer's invoices as announced (settlement's fallback keeps a different amount as
 /// credit, never dropped).
 async fn by_reference(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
-    line: &BankLine,
-    amount: Money,
-    business_key: &str,
+    arrival: &Arrival<'_>,
 ) -> Result<Option<i64>, ImportError> {
+    let Arrival {
+        line,
+        amount,
+        business_key,
+    } = *arrival;
     let text = format!("{} {}", line.structured_reference, line.remittance);
     for reference in CreditorReference::find_in(&text) {
         let checkout: Option<(String, String)> =
@@ -270,13 +286,7 @@ async fn by_reference(
             amount_minor: amount.to_minor(),
             received: line.booked_on,
         };
-        let receipt = crate::settlement::settle_as_in(tx, engine, &collected, business_key)
-            .await
-            .map_err(|e| match e {
-                crate::checkout::store::CheckoutStoreError::Db(e) => ImportError::Db(e),
-                crate::checkout::store::CheckoutStoreError::Cash(e) => ImportError::Cash(e),
-                other => ImportError::Db(DbError::Corrupt(other.to_string())),
-            })?;
+        let receipt = crate::settlement::settle_as_in(tx, engine, &collected, business_key).await?;
         return Ok(Some(receipt.payment_id));
     }
     Ok(None)
@@ -288,10 +298,9 @@ async fn by_reference(
 async fn by_invoice_numbers(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
-    line: &BankLine,
-    amount: Money,
-    business_key: &str,
+    arrival: &Arrival<'_>,
 ) -> Result<Option<i64>, ImportError> {
+    let Arrival { line, amount, .. } = *arrival;
     let text = format!("{} {}", line.remittance, line.structured_reference);
     let mut tokens: Vec<String> = Vec::new();
     for token in text
@@ -362,9 +371,7 @@ async fn by_invoice_numbers(
         tx,
         engine,
         customer_id,
-        line,
-        amount,
-        business_key,
+        arrival,
         AllocationRule::Explicit(parts),
     )
     .await
@@ -376,10 +383,9 @@ async fn by_invoice_numbers(
 async fn by_payer_and_amount(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
-    line: &BankLine,
-    amount: Money,
-    business_key: &str,
+    arrival: &Arrival<'_>,
 ) -> Result<Option<i64>, ImportError> {
+    let Arrival { line, amount, .. } = *arrival;
     let mut customers: Vec<i64> = Vec::new();
     if !line.counterparty_account.is_empty() {
         customers = sqlx::query_scalar(
@@ -417,26 +423,23 @@ async fn by_payer_and_amount(
         _ if total == amount.to_minor() => AllocationRule::OldestFirst,
         _ => return Ok(None),
     };
-    post(tx, engine, customer_id, line, amount, business_key, rule)
-        .await
-        .map(Some)
+    post(tx, engine, customer_id, arrival, rule).await.map(Some)
 }
 
+/// Posts the arrival as a bank transfer of this customer's, allocated by `rule`.
 async fn post(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
     customer_id: i64,
-    line: &BankLine,
-    amount: Money,
-    business_key: &str,
+    arrival: &Arrival<'_>,
     rule: AllocationRule,
 ) -> Result<i64, ImportError> {
     let request = PaymentRequest::new(
         customer_id,
-        business_key,
+        arrival.business_key,
         PaymentMethod::Wire,
-        amount,
-        line.booked_on,
+        arrival.amount,
+        arrival.line.booked_on,
         rule,
         true,
     )
@@ -740,6 +743,6 @@ mod tests {
             lines.iter().map(|l| l.amount_minor).collect::<Vec<_>>(),
             vec![123_450, -1_000]
         );
-        assert_eq!(lines[1].status, "outgoing");
+        assert_eq!(lines[1].status, LineStatus::Outgoing);
     }
 }

@@ -127,6 +127,7 @@ pub async fn announce_transfer(
             review: &review,
             status: CheckoutStatus::Processing,
             methods: &[PaymentMethod::Wire],
+            method: Some(PaymentMethod::Wire),
             expires_at: Utc::now() + chrono::Duration::days(i64::from(account.wait_days)),
             expected_on: Some(held_until),
             reference: Some(reference.as_str()),
@@ -210,14 +211,26 @@ async fn instructions_in(
     let allocations: String = row.try_get("allocations")?;
     let items = PayItem::parse_list(&allocations)
         .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;
-    let mut invoices = Vec::with_capacity(items.len());
-    for item in items {
-        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
-            .bind(item.invoice_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        invoices.push((number, item.amount_minor));
-    }
+    // One read for every number (ids are numbers from the checkout: safe as literals).
+    let ids: Vec<String> = items.iter().map(|i| i.invoice_id.to_string()).collect();
+    let numbers: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT id, number FROM invoices WHERE id IN ({})",
+        ids.join(", ")
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    let invoices = items
+        .iter()
+        .map(|item| {
+            numbers
+                .iter()
+                .find(|(id, _)| *id == item.invoice_id)
+                .map(|(_, number)| (number.clone(), item.amount_minor))
+                .ok_or_else(|| {
+                    DbError::Corrupt(format!("invoice {} of a transfer", item.invoice_id))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let created_at: String = row.try_get("created_at")?;
     let expected_on: Option<String> = row.try_get("expected_on")?;
     Ok(Some(TransferInstructions {
@@ -275,18 +288,31 @@ mod tests {
             .map_or(0, |item| item.amount_minor)
     }
 
+    /// Acme's payer announces a transfer of its oldest open invoice in full: (customer, payer),
+    /// what was announced, and the transfer.
+    async fn acme_announces_its_oldest_invoice(
+        db: &Db,
+    ) -> ((i64, i64), [PayItem; 1], AnnouncedTransfer) {
+        let (customer, user, open) = demo_acme(db).await;
+        let (invoice_id, amount_minor) = open[0];
+        let items = [PayItem {
+            invoice_id,
+            amount_minor,
+        }];
+        let announced = announce_transfer(db, customer, user, &items, today())
+            .await
+            .unwrap();
+        ((customer, user), items, announced)
+    }
+
     #[tokio::test]
     async fn an_announced_transfer_holds_its_invoices_until_its_waiting_days_are_over() {
         let db = fresh_db().await;
-        let (customer, user, open) = demo_acme(&db).await;
-        let (invoice, amount) = open[0];
-        let items = [PayItem {
+        let ((customer, user), items, announced) = acme_announces_its_oldest_invoice(&db).await;
+        let PayItem {
             invoice_id: invoice,
             amount_minor: amount,
-        }];
-        let announced = announce_transfer(&db, customer, user, &items, today())
-            .await
-            .unwrap();
+        } = items[0];
         assert_eq!(
             CreditorReference::parse(&announced.reference.to_string()),
             Ok(announced.reference.clone())
@@ -339,15 +365,11 @@ mod tests {
     #[tokio::test]
     async fn a_customer_withdraws_an_announced_transfer_once() {
         let db = fresh_db().await;
-        let (customer, user, open) = demo_acme(&db).await;
-        let (invoice, amount) = open[0];
-        let items = [PayItem {
+        let ((customer, _), items, announced) = acme_announces_its_oldest_invoice(&db).await;
+        let PayItem {
             invoice_id: invoice,
             amount_minor: amount,
-        }];
-        let announced = announce_transfer(&db, customer, user, &items, today())
-            .await
-            .unwrap();
+        } = items[0];
         assert_eq!(
             cancellable(&db, customer, &announced.id).await.unwrap(),
             Cancellable::Transfer

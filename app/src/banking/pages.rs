@@ -1,6 +1,6 @@
 //! `/admin/bank`: upload a statement, see the latest; `/admin/bank/:id`: its lines.
 
-use ledgerport::statements::MatchReason;
+use ledgerport::statements::{LineStatus, MatchReason};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -101,13 +101,13 @@ pub fn BankStatementPage() -> impl IntoView {
                                             <a href=format!("/admin/payments/{payment}")>
                                                 {MatchReason::parse(&l.match_reason).map(|r| r.label()).unwrap_or("Matched")}</a>
                                         }.into_any(),
-                                        None if l.status == "outgoing" => view! { <span>"Money out"</span> }.into_any(),
+                                        None if l.status == LineStatus::Outgoing => view! { <span>"Money out"</span> }.into_any(),
                                         None => view! { <span class="badge overdue">"Waiting for staff"</span> }.into_any(),
                                     };
                                     let text = [l.structured_reference.as_str(), l.remittance.as_str()]
                                         .iter().filter(|t| !t.is_empty()).copied().collect::<Vec<_>>().join(" ");
                                     view! {
-                                        <tr data-status=l.status.clone()>
+                                        <tr data-status=l.status.as_str()>
                                             <td>{date(l.booked_on)}</td>
                                             <td>{l.bank_reference}</td>
                                             <td>{l.counterparty}</td>
