@@ -30,6 +30,17 @@ pub fn bank_line(account: &str, bank_reference: &str) -> String {
     format!("bank:{account}:{bank_reference}")
 }
 
+/// One customer's share of a bank line staff split over several customers (`line_key` is
+/// [`bank_line`]).
+pub fn bank_line_share(line_key: &str, customer_id: i64) -> String {
+    format!("{line_key}:customer:{customer_id}")
+}
+
+/// The write-off of what a bank line's payment left unpaid on an invoice.
+pub fn short_pay_write_off(line_id: i64, invoice_id: i64) -> String {
+    format!("short-pay:{line_id}:{invoice_id}")
+}
+
 /// The ledger entry of a payment with business key `payment_key`.
 pub fn payment_entry(payment_key: &str) -> String {
     format!("payment:{payment_key}")

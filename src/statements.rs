@@ -9,13 +9,19 @@ use serde::{Deserialize, Serialize};
 use crate::money::Currency;
 
 #[cfg(feature = "ssr")]
+pub mod apply;
+#[cfg(feature = "ssr")]
 pub mod bai2;
 #[cfg(feature = "ssr")]
 pub mod camt;
 #[cfg(feature = "ssr")]
 pub mod csv_mapping;
 #[cfg(feature = "ssr")]
+pub mod reconcile;
+#[cfg(feature = "ssr")]
 pub mod store;
+#[cfg(feature = "ssr")]
+pub mod suggest;
 
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,8 +158,237 @@ pub struct StoredLine {
     pub status: LineStatus,
     /// A [`MatchReason`]'s text, empty until matched.
     pub match_reason: String,
-    pub customer_id: Option<i64>,
+    pub counterparty_account: String,
+    /// Who applied it; empty for the automatic rules.
+    pub applied_by: String,
+    /// The payments it was posted as (several when staff split it over customers).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub payments: Vec<LinePayment>,
+}
+
+/// One payment posted from a bank line: whose, and how much.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct LinePayment {
+    pub line_id: i64,
+    pub payment_id: i64,
+    pub customer_id: i64,
+    pub customer_number: String,
+    pub customer_name: String,
+    pub amount_minor: i64,
+}
+
+crate::text_enum! {
+    /// What happens to what a payment left unpaid on an invoice it was applied to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ShortPay {
+        /// The rest stays open and due (reminders go on).
+        LeaveOpen = "leave_open",
+        /// The rest is written off, if it is within the manager's tolerance.
+        WriteOff = "write_off",
+        /// A short-pay case the customer sees in their disputes holds the rest.
+        OpenCase = "open_case",
+    }
+}
+
+impl ShortPay {
+    pub fn label(self) -> &'static str {
+        match self {
+            ShortPay::LeaveOpen => "Leave the rest open",
+            ShortPay::WriteOff => "Write the rest off (within the tolerance)",
+            ShortPay::OpenCase => "Open a short-pay case for the customer",
+        }
+    }
+}
+
+/// One row of how staff apply a bank line: a customer, one of their invoices (none: the
+/// amount stays as that customer's unapplied credit), and an amount. Written one per line as
+/// `CUSTOMER INVOICE AMOUNT` or `CUSTOMER credit AMOUNT`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRow {
+    /// 1-based, for messages.
+    pub row: usize,
+    pub customer_number: String,
+    pub invoice_number: Option<String>,
+    pub amount_minor: i64,
+}
+
+/// The word that puts a row's amount on the customer's unapplied credit.
+pub const CREDIT_WORD: &str = "credit";
+
+/// The most rows one application may have.
+pub const MAXIMUM_APPLICATION_ROWS: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowsError {
+    #[error(
+        "row {0}: write the customer number, the invoice number (or \"credit\"), then the amount"
+    )]
+    Shape(usize),
+    #[error("row {row}: {reason}")]
+    Amount { row: usize, reason: String },
+    #[error("write at least one row")]
+    Empty,
+    #[error("at most {MAXIMUM_APPLICATION_ROWS} rows")]
+    TooMany,
+}
+
+impl ApplicationRow {
+    /// Reads the rows staff wrote; amounts in the bank line's currency, positive.
+    pub fn parse_all(text: &str, currency: Currency) -> Result<Vec<ApplicationRow>, RowsError> {
+        let mut rows = Vec::new();
+        for (index, raw) in text.lines().enumerate() {
+            let row = index + 1;
+            let words: Vec<&str> = raw.split_whitespace().collect();
+            if words.is_empty() {
+                continue;
+            }
+            if rows.len() == MAXIMUM_APPLICATION_ROWS {
+                return Err(RowsError::TooMany);
+            }
+            let [customer, invoice, amount] = words[..] else {
+                return Err(RowsError::Shape(row));
+            };
+            let amount =
+                crate::money::Money::parse(amount, currency).map_err(|e| RowsError::Amount {
+                    row,
+                    reason: e.to_string(),
+                })?;
+            if amount.is_zero() || amount.is_negative() {
+                return Err(RowsError::Amount {
+                    row,
+                    reason: "the amount must be positive".into(),
+                });
+            }
+            rows.push(ApplicationRow {
+                row,
+                customer_number: customer.to_string(),
+                invoice_number: (!invoice.eq_ignore_ascii_case(CREDIT_WORD))
+                    .then(|| invoice.to_string()),
+                amount_minor: amount.to_minor(),
+            });
+        }
+        if rows.is_empty() {
+            return Err(RowsError::Empty);
+        }
+        Ok(rows)
+    }
+
+    /// The row as staff write it (what [`ApplicationRow::parse_all`] reads back).
+    pub fn text(&self, currency: Currency) -> String {
+        format!(
+            "{} {} {}",
+            self.customer_number,
+            self.invoice_number.as_deref().unwrap_or(CREDIT_WORD),
+            crate::money::Money::from_minor(self.amount_minor, currency).amount()
+        )
+    }
+}
+
+/// A customer a waiting bank line may belong to, with how it would be applied and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub customer_id: i64,
+    pub customer_number: String,
+    pub customer_name: String,
+    /// Invoices it would pay, in order, and what it would leave as credit.
+    pub invoices: Vec<SuggestedInvoice>,
+    pub credit_minor: i64,
+    /// Why this customer, strongest first.
+    pub reasons: Vec<String>,
+    pub score: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuggestedInvoice {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_minor: i64,
+    pub apply_minor: i64,
+}
+
+impl Suggestion {
+    /// The suggestion as application rows (what staff apply with one click, or edit).
+    pub fn rows(&self) -> Vec<ApplicationRow> {
+        let mut rows: Vec<ApplicationRow> = self
+            .invoices
+            .iter()
+            .map(|i| ApplicationRow {
+                row: 0,
+                customer_number: self.customer_number.clone(),
+                invoice_number: Some(i.number.clone()),
+                amount_minor: i.apply_minor,
+            })
+            .collect();
+        if self.credit_minor > 0 {
+            rows.push(ApplicationRow {
+                row: 0,
+                customer_number: self.customer_number.clone(),
+                invoice_number: None,
+                amount_minor: self.credit_minor,
+            });
+        }
+        rows
+    }
+
+    /// Whether applying it leaves part of an invoice unpaid (staff then decide about the rest).
+    pub fn pays_short(&self) -> bool {
+        self.invoices.iter().any(|i| i.apply_minor < i.due_minor)
+    }
+}
+
+/// A credit line waiting for staff, with its suggestions (best first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedLine {
+    pub line: StoredLine,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// A statement's closing balance against the ledger's bank account on that day, and what
+/// explains the difference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BankReconciliation {
+    pub currency: Currency,
+    pub on: NaiveDate,
+    pub bank_closing_minor: i64,
+    /// The ledger's Bank account (1000) in this currency, as of `on`.
+    pub ledger_minor: i64,
+    /// Lines of this account booked up to `on` that the ledger has no posting for: credits
+    /// waiting for staff, and money out (fees, payouts to suppliers) the AR ledger does not
+    /// record.
+    pub unposted: Vec<StoredLine>,
+    pub unposted_minor: i64,
+    /// Receipts posted to the Bank account up to `on` that no bank line brought (typed in by
+    /// staff, or not on a statement yet).
+    pub unlined: Vec<UnlinedPosting>,
+    pub unlined_minor: i64,
+}
+
+impl BankReconciliation {
+    /// Bank closing − ledger.
+    pub fn difference_minor(&self) -> i64 {
+        self.bank_closing_minor - self.ledger_minor
+    }
+
+    /// What the listed items do not explain: the account's balance from before the ledger's
+    /// first posting, or an error to look for. (Bank = ledger + unposted lines − unlined
+    /// postings + unexplained.)
+    pub fn unexplained_minor(&self) -> i64 {
+        self.difference_minor() - self.unposted_minor + self.unlined_minor
+    }
+}
+
+/// A posting to the Bank account without a bank line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct UnlinedPosting {
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
+    pub effective_date: NaiveDate,
+    pub entry_id: i64,
+    pub memo: String,
+    pub customer_number: Option<String>,
     pub payment_id: Option<i64>,
+    pub amount_minor: i64,
 }
 
 /// Why a statement file could not be read: where, and what is wrong. Nothing is imported.

@@ -21,7 +21,9 @@ mod reads;
 mod tests;
 
 pub use super::effects::LineCredits;
-pub use commands::{NewDispute, act, assign, open_dispute, post_message};
+pub use commands::{
+    NewDispute, ShortPayCase, act, assign, open_dispute, open_short_pay_case_in, post_message,
+};
 pub use reads::{
     AssigneeFilter, QUEUE_LIMIT, Queue, QueueFilter, QueueSort, attachment, customer_disputes,
     detail, dispute_form, queue_for_staff, row, staff_members,

@@ -116,9 +116,10 @@ pub async fn change_pending_amount(
 }
 
 /// One open invoice at what is due on it now ([`super::due_now`]), as the SQL twin computes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct DueInvoice {
     pub invoice_id: i64,
+    pub number: String,
     pub due_minor: i64,
 }
 
@@ -151,7 +152,7 @@ where
     E: sqlx::Executor<'e, Database = Any>,
 {
     let all: Vec<DueInvoice> = sqlx::query_as(&format!(
-        "SELECT i.id AS invoice_id, {DUE_NOW_SQL} AS due_minor FROM invoices i \
+        "SELECT i.id AS invoice_id, i.number, {DUE_NOW_SQL} AS due_minor FROM invoices i \
          WHERE i.customer_id = $1 AND {DUE_NOW_SQL} > 0 AND i.voided_at IS NULL \
          ORDER BY i.due_date, i.id"
     ))

@@ -11,8 +11,8 @@ use sqlx::{Any, Row, Transaction};
 
 use super::csv_mapping::CsvMapping;
 use super::{
-    BankLine, LineStatus, MatchReason, ParsedStatement, StatementError, StatementFormat,
-    StatementSummary, StoredLine, bai2, camt, detect_format,
+    BankLine, LinePayment, LineStatus, MatchReason, ParsedStatement, StatementError,
+    StatementFormat, StatementSummary, StoredLine, bai2, camt, detect_format,
 };
 use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
@@ -226,23 +226,49 @@ async fn match_line(
     } else {
         return Ok(None);
     };
-    let claimed = sqlx::query(
-        "UPDATE bank_lines SET status = 'matched', match_reason = $1, payment_id = $2, \
-         customer_id = (SELECT customer_id FROM payments WHERE id = $2) \
-         WHERE id = $3 AND status = 'unmatched'",
-    )
-    .bind(reason.as_str())
-    .bind(payment_id)
-    .bind(line_id)
-    .execute(&mut *tx)
-    .await?;
-    if claimed.rows_affected() != 1 {
+    if !claim_line(&mut tx, line_id, reason, "").await? {
         // Someone (staff, a parallel import) took the line meanwhile: nothing of this stays.
         tx.rollback().await?;
         return Ok(None);
     }
+    link_payment(&mut tx, line_id, payment_id).await?;
     tx.commit().await?;
     Ok(Some(reason))
+}
+
+/// Takes an unmatched line for posting (the automatic rules, `applied_by` empty, or a person):
+/// false when it is no longer unmatched, and then the caller posts nothing.
+pub(super) async fn claim_line(
+    tx: &mut Transaction<'_, Any>,
+    line_id: i64,
+    reason: MatchReason,
+    applied_by: &str,
+) -> Result<bool, DbError> {
+    let claimed = sqlx::query(
+        "UPDATE bank_lines SET status = 'matched', match_reason = $1, applied_by = $2, \
+         applied_at = $3 WHERE id = $4 AND status = 'unmatched' AND amount_minor > 0",
+    )
+    .bind(reason.as_str())
+    .bind(applied_by)
+    .bind(now_text())
+    .bind(line_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+/// Names the bank line a payment came from.
+pub(super) async fn link_payment(
+    tx: &mut Transaction<'_, Any>,
+    line_id: i64,
+    payment_id: i64,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO bank_line_payments (payment_id, line_id) VALUES ($1, $2)")
+        .bind(payment_id)
+        .bind(line_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// A credit line being matched: its money, and the business key its payment posts under.
@@ -302,57 +328,16 @@ async fn by_invoice_numbers(
 ) -> Result<Option<i64>, ImportError> {
     let Arrival { line, amount, .. } = *arrival;
     let text = format!("{} {}", line.remittance, line.structured_reference);
-    let mut tokens: Vec<String> = Vec::new();
-    for token in text
-        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '#'))
-        .map(|t| t.trim_matches(|c: char| matches!(c, '.' | '/')))
-        .filter(|t| t.len() >= 3 && t.len() <= 40 && t.chars().any(|c| c.is_ascii_digit()))
-    {
-        // As written and in capitals (numbers are looked up exactly, by their index).
-        for form in [token.to_string(), token.to_ascii_uppercase()] {
-            if !tokens.contains(&form) && tokens.len() < 50 {
-                tokens.push(form);
-            }
-        }
-    }
-    if tokens.is_empty() {
-        return Ok(None);
-    }
-    let placeholders: Vec<String> = (1..=tokens.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT i.id, i.customer_id, i.number FROM invoices i \
-         JOIN customers c ON c.id = i.customer_id \
-         WHERE i.number IN ({}) AND c.currency = ${} AND i.voided_at IS NULL",
-        placeholders.join(", "),
-        tokens.len() + 1
-    );
-    let mut query = sqlx::query(&sql);
-    for token in &tokens {
-        query = query.bind(token);
-    }
-    let rows = query
-        .bind(amount.currency().code())
-        .fetch_all(&mut **tx)
-        .await?;
-    let mut found: Vec<(usize, i64, i64)> = Vec::new();
-    for row in &rows {
-        let number: String = row.try_get("number")?;
-        let position = tokens
-            .iter()
-            .position(|t| *t == number)
-            .unwrap_or(usize::MAX);
-        found.push((position, row.try_get("id")?, row.try_get("customer_id")?));
-    }
-    found.sort();
-    let Some(&(_, _, customer_id)) = found.first() else {
+    let found = invoices_named_in(&mut **tx, &text, amount.currency()).await?;
+    let Some(&NamedInvoice { customer_id, .. }) = found.first() else {
         return Ok(None);
     };
-    if found.iter().any(|(_, _, c)| *c != customer_id) {
+    if found.iter().any(|n| n.customer_id != customer_id) {
         // Numbers of two customers: a person decides.
         return Ok(None);
     }
     lock_customer(tx, engine, customer_id).await?;
-    let ids: Vec<i64> = found.iter().map(|(_, id, _)| *id).collect();
+    let ids: Vec<i64> = found.iter().map(|n| n.invoice_id).collect();
     let due = due_invoices(&mut **tx, customer_id, &ids).await?;
     let mut left = amount.to_minor();
     let mut parts = Vec::new();
@@ -378,6 +363,70 @@ async fn by_invoice_numbers(
     .map(Some)
 }
 
+/// An invoice whose number a line's text names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct NamedInvoice {
+    /// Where in the text it is named (the order the payer wrote).
+    pub(super) position: usize,
+    pub(super) invoice_id: i64,
+    pub(super) customer_id: i64,
+}
+
+/// The invoices (not voided, of customers billed in `currency`) whose numbers appear in
+/// `text`, in the order written. Words are looked up as written and in capitals, exactly, by
+/// the number's index.
+pub(super) async fn invoices_named_in<'e, E>(
+    executor: E,
+    text: &str,
+    currency: Currency,
+) -> Result<Vec<NamedInvoice>, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let mut tokens: Vec<String> = Vec::new();
+    for token in text
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '(' | ')' | '#'))
+        .map(|t| t.trim_matches(|c: char| matches!(c, '.' | '/')))
+        .filter(|t| t.len() >= 3 && t.len() <= 40 && t.chars().any(|c| c.is_ascii_digit()))
+    {
+        for form in [token.to_string(), token.to_ascii_uppercase()] {
+            if !tokens.contains(&form) && tokens.len() < 50 {
+                tokens.push(form);
+            }
+        }
+    }
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=tokens.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT i.id, i.customer_id, i.number FROM invoices i \
+         JOIN customers c ON c.id = i.customer_id \
+         WHERE i.number IN ({}) AND c.currency = ${} AND i.voided_at IS NULL",
+        placeholders.join(", "),
+        tokens.len() + 1
+    );
+    let mut query = sqlx::query(&sql);
+    for token in &tokens {
+        query = query.bind(token);
+    }
+    let rows = query.bind(currency.code()).fetch_all(executor).await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let number: String = row.try_get("number")?;
+        found.push(NamedInvoice {
+            position: tokens
+                .iter()
+                .position(|t| *t == number)
+                .unwrap_or(usize::MAX),
+            invoice_id: row.try_get("id")?,
+            customer_id: row.try_get("customer_id")?,
+        });
+    }
+    found.sort();
+    Ok(found)
+}
+
 /// The payer's account (seen on an earlier matched line) or name known for exactly one
 /// customer, and an amount equal to one open invoice's due amount or to all that is due.
 async fn by_payer_and_amount(
@@ -386,23 +435,9 @@ async fn by_payer_and_amount(
     arrival: &Arrival<'_>,
 ) -> Result<Option<i64>, ImportError> {
     let Arrival { line, amount, .. } = *arrival;
-    let mut customers: Vec<i64> = Vec::new();
-    if !line.counterparty_account.is_empty() {
-        customers = sqlx::query_scalar(
-            "SELECT DISTINCT customer_id FROM bank_lines \
-             WHERE counterparty_account = $1 AND customer_id IS NOT NULL",
-        )
-        .bind(&line.counterparty_account)
-        .fetch_all(&mut **tx)
-        .await?;
-    }
-    if customers.is_empty() && !line.counterparty.trim().is_empty() {
-        customers =
-            sqlx::query_scalar("SELECT id FROM customers WHERE lower(name) = $1 AND currency = $2")
-                .bind(line.counterparty.trim().to_lowercase())
-                .bind(amount.currency().code())
-                .fetch_all(&mut **tx)
-                .await?;
+    let mut customers = paying_from(&mut **tx, &line.counterparty_account).await?;
+    if customers.is_empty() {
+        customers = named_like(&mut **tx, &line.counterparty, amount.currency()).await?;
     }
     let [customer_id] = customers[..] else {
         return Ok(None);
@@ -424,6 +459,45 @@ async fn by_payer_and_amount(
         _ => return Ok(None),
     };
     post(tx, engine, customer_id, arrival, rule).await.map(Some)
+}
+
+/// The customers earlier lines from this payer's account were posted to.
+pub(super) async fn paying_from<'e, E>(executor: E, account: &str) -> Result<Vec<i64>, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    if account.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT p.customer_id FROM bank_lines l \
+         JOIN bank_line_payments b ON b.line_id = l.id JOIN payments p ON p.id = b.payment_id \
+         WHERE l.counterparty_account = $1",
+    )
+    .bind(account.trim())
+    .fetch_all(executor)
+    .await?)
+}
+
+/// The customers billed in `currency` whose name is the payer's name (letter case aside).
+pub(super) async fn named_like<'e, E>(
+    executor: E,
+    payer: &str,
+    currency: Currency,
+) -> Result<Vec<i64>, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    if payer.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(
+        sqlx::query_scalar("SELECT id FROM customers WHERE lower(name) = $1 AND currency = $2")
+            .bind(payer.trim().to_lowercase())
+            .bind(currency.code())
+            .fetch_all(executor)
+            .await?,
+    )
 }
 
 /// Posts the arrival as a bank transfer of this customer's, allocated by `rule`.
@@ -537,17 +611,37 @@ pub async fn csv_mapping_names(db: &Db) -> Result<Vec<String>, DbError> {
     )
 }
 
-/// The lines of one statement, in the bank's order.
+/// The lines of one statement, in the bank's order, with the payments each was posted as.
 pub async fn statement_lines(db: &Db, statement_id: i64) -> Result<Vec<StoredLine>, DbError> {
-    Ok(sqlx::query_as::<_, StoredLine>(
-        "SELECT id, statement_id, bank_reference, booked_on, currency, amount_minor, \
-         counterparty, remittance, structured_reference, status, match_reason, customer_id, \
-         payment_id FROM bank_lines WHERE statement_id = $1 ORDER BY id",
+    let mut lines = sqlx::query_as::<_, StoredLine>(&format!(
+        "{STORED_LINE} WHERE l.statement_id = $1 ORDER BY l.id"
+    ))
+    .bind(statement_id)
+    .fetch_all(db.pool())
+    .await?;
+    let payments = sqlx::query_as::<_, LinePayment>(
+        "SELECT b.line_id, b.payment_id, p.customer_id, c.number AS customer_number, \
+         c.name AS customer_name, p.amount_minor FROM bank_lines l \
+         JOIN bank_line_payments b ON b.line_id = l.id \
+         JOIN payments p ON p.id = b.payment_id JOIN customers c ON c.id = p.customer_id \
+         WHERE l.statement_id = $1 ORDER BY b.payment_id",
     )
     .bind(statement_id)
     .fetch_all(db.pool())
-    .await?)
+    .await?;
+    for payment in payments {
+        // Lines are in id order.
+        if let Ok(at) = lines.binary_search_by_key(&payment.line_id, |l| l.id) {
+            lines[at].payments.push(payment);
+        }
+    }
+    Ok(lines)
 }
+
+/// A bank line as stored (`l`), for [`StoredLine`].
+pub(super) const STORED_LINE: &str = "SELECT l.id, l.statement_id, l.bank_reference, l.booked_on, \
+     l.currency, l.amount_minor, l.counterparty, l.remittance, l.structured_reference, l.status, \
+     l.match_reason, l.counterparty_account, l.applied_by FROM bank_lines l";
 
 #[cfg(all(test, feature = "test-support"))]
 mod tests {

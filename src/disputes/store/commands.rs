@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::{Any, Row, Transaction};
 
 use super::notices::{notify_customer, notify_staff, transition_summary};
-use super::{Actor, DisputeStoreError, Scope, disputable, lines_view, load};
+use super::{Actor, DISPUTABLE, DisputeStoreError, Scope, disputable, lines_view, load};
 use crate::adjustments::store::adjust_in;
 use crate::adjustments::{AdjustmentHeader, AdjustmentRequest};
 use crate::db::{Db, now_text};
@@ -14,7 +14,7 @@ use crate::disputes::{
     Attachment, DisputeAction, DisputeError, DisputeStatus, DisputedLine, NOTE_MAX_CHARS, Side,
     check_attachments, check_new, message_text, next_status,
 };
-use crate::money::Money;
+use crate::money::{Currency, Money};
 use crate::outbox::store::{Message, queue};
 use crate::receivables::due_now;
 use crate::receivables::store::{CashError, change_held_amount, lock_customer};
@@ -72,32 +72,18 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         }
         .into());
     }
-    let now = now_text();
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO disputes (customer_id, invoice_id, status, currency, disputed_minor, \
-         opened_by, opened_at, last_customer_message_at, status_changed_at) \
-         VALUES ($1, $2, 'open', $3, $4, $5, $6, $6, $6) RETURNING id",
+    let id = insert_dispute(
+        &mut tx,
+        &Opening {
+            customer_id: new.customer_id,
+            invoice_id: new.invoice_id,
+            currency,
+            opened_by: new.opened_by.user_id,
+            lines: &new.lines,
+            bank_line_id: None,
+        },
     )
-    .bind(new.customer_id)
-    .bind(new.invoice_id)
-    .bind(currency.code())
-    .bind(total)
-    .bind(new.opened_by.user_id)
-    .bind(&now)
-    .fetch_one(&mut *tx)
     .await?;
-    for line in &new.lines {
-        sqlx::query(
-            "INSERT INTO dispute_lines (dispute_id, invoice_line_id, reason, amount_minor) \
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(line.invoice_line_id)
-        .bind(line.reason.as_str())
-        .bind(line.amount_minor)
-        .execute(&mut *tx)
-        .await?;
-    }
     insert_message(
         &mut tx,
         id,
@@ -107,16 +93,6 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         &new.attachments,
     )
     .await?;
-    record_transition(
-        &mut tx,
-        id,
-        None,
-        DisputeStatus::Open,
-        new.opened_by.user_id,
-        "",
-    )
-    .await?;
-    change_held_amount(&mut tx, new.invoice_id, total).await?;
     crate::audit::record(
         &mut *tx,
         Some(new.opened_by.user_id),
@@ -140,6 +116,134 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A new dispute's rows, whoever opens it.
+struct Opening<'a> {
+    customer_id: i64,
+    invoice_id: i64,
+    currency: Currency,
+    opened_by: i64,
+    lines: &'a [DisputedLine],
+    /// The bank line whose short payment the case is about.
+    bank_line_id: Option<i64>,
+}
+
+/// Writes an open dispute, its lines and first transition, and holds its amount (ledger
+/// invariant 10), under the customer's lock the caller holds. Returns its id.
+async fn insert_dispute(
+    tx: &mut Transaction<'_, Any>,
+    opening: &Opening<'_>,
+) -> Result<i64, DisputeStoreError> {
+    let total: i64 = opening.lines.iter().map(|l| l.amount_minor).sum();
+    let now = now_text();
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO disputes (customer_id, invoice_id, status, currency, disputed_minor, \
+         opened_by, opened_at, last_customer_message_at, status_changed_at, bank_line_id) \
+         VALUES ($1, $2, 'open', $3, $4, $5, $6, $6, $6, $7) RETURNING id",
+    )
+    .bind(opening.customer_id)
+    .bind(opening.invoice_id)
+    .bind(opening.currency.code())
+    .bind(total)
+    .bind(opening.opened_by)
+    .bind(&now)
+    .bind(opening.bank_line_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    for line in opening.lines {
+        sqlx::query(
+            "INSERT INTO dispute_lines (dispute_id, invoice_line_id, reason, amount_minor) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(line.invoice_line_id)
+        .bind(line.reason.as_str())
+        .bind(line.amount_minor)
+        .execute(&mut **tx)
+        .await?;
+    }
+    record_transition(tx, id, None, DisputeStatus::Open, opening.opened_by, "").await?;
+    change_held_amount(tx, opening.invoice_id, total).await?;
+    Ok(id)
+}
+
+/// A short payment staff could not explain: opens a case on the invoice for what the bank line
+/// left unpaid (`short_minor`, at most what is due on it), spread over the invoice's lines in
+/// their order, held out of what is due while it is open, and tells the customer's paying
+/// contacts. Runs in the caller's transaction, under the customer's lock it holds.
+pub async fn open_short_pay_case_in(
+    tx: &mut Transaction<'_, Any>,
+    case: &ShortPayCase<'_>,
+) -> Result<i64, DisputeStoreError> {
+    let lines = sqlx::query(&format!(
+        "SELECT l.id, {DISPUTABLE} AS available FROM invoice_lines l WHERE l.invoice_id = $1 \
+         ORDER BY l.line_no"
+    ))
+    .bind(case.invoice_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut left = case.short.to_minor();
+    let mut disputed = Vec::new();
+    for line in &lines {
+        let part = line.try_get::<i64, _>("available")?.min(left);
+        if part > 0 {
+            disputed.push(DisputedLine {
+                invoice_line_id: line.try_get("id")?,
+                reason: crate::disputes::DisputeReason::Other,
+                amount_minor: part,
+            });
+            left -= part;
+        }
+    }
+    if left > 0 || disputed.is_empty() {
+        return Err(DisputeError::NothingToDispute.into());
+    }
+    let id = insert_dispute(
+        tx,
+        &Opening {
+            customer_id: case.customer_id,
+            invoice_id: case.invoice_id,
+            currency: case.short.currency(),
+            opened_by: case.staff.user_id,
+            lines: &disputed,
+            bank_line_id: Some(case.bank_line_id),
+        },
+    )
+    .await?;
+    insert_message(tx, id, case.staff.user_id, "staff", case.message, &[]).await?;
+    crate::audit::record(
+        &mut **tx,
+        Some(case.staff.user_id),
+        case.staff.email,
+        "dispute.short_pay_opened",
+        &format!("dispute:{id}"),
+        &format!("{}: {} short", case.invoice_number, case.short),
+        "",
+    )
+    .await?;
+    let dispute = load(tx, id, Scope::Staff).await?;
+    notify_customer(
+        tx,
+        &dispute,
+        &format!("Short payment on invoice {}", case.invoice_number),
+        case.message,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// What [`open_short_pay_case_in`] opens.
+#[derive(Debug, Clone)]
+pub struct ShortPayCase<'a> {
+    pub customer_id: i64,
+    pub invoice_id: i64,
+    pub invoice_number: &'a str,
+    pub short: Money,
+    pub bank_line_id: i64,
+    pub staff: Actor<'a>,
+    /// What the customer reads: what arrived, what is missing, what to do.
+    pub message: &'a str,
 }
 
 /// Adds a message (or, for staff, an internal note) to the thread.

@@ -65,26 +65,28 @@ pub(super) async fn notify_staff(
     Ok(())
 }
 
-/// Messages for the customer: to the contact who opened the dispute, while they have access.
+/// Messages for the customer: to the contact who opened the dispute, while they have access; a
+/// short-pay case staff opened goes to the account's paying contacts.
 pub(super) async fn notify_customer(
     tx: &mut Transaction<'_, Any>,
     dispute: &Loaded,
     subject: &str,
     body: &str,
 ) -> Result<(), DisputeStoreError> {
-    let opener = sqlx::query(
-        "SELECT u.email FROM users u JOIN disputes d ON d.opened_by = u.id \
-         WHERE d.id = $1 AND u.disabled_at IS NULL",
+    let recipients: Vec<String> = sqlx::query_scalar(
+        "SELECT u.email FROM users u JOIN disputes d ON d.id = $1 \
+         WHERE u.disabled_at IS NULL AND u.customer_id = d.customer_id \
+         AND (u.id = d.opened_by OR (d.bank_line_id IS NOT NULL AND u.role = 'payer')) \
+         ORDER BY u.id",
     )
     .bind(dispute.id)
-    .fetch_optional(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    if let Some(row) = opener {
-        let recipient: String = row.try_get(0)?;
+    for recipient in &recipients {
         queue(
             &mut **tx,
             &Message {
-                recipient: &recipient,
+                recipient,
                 subject,
                 body,
                 kind: "dispute",
