@@ -257,6 +257,22 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::statements::apply::ApplyError> for AppError {
+        fn from(e: ledgerport::statements::apply::ApplyError) -> Self {
+            use ledgerport::statements::apply::ApplyError;
+            match e {
+                ApplyError::Db(e) => database(e),
+                ApplyError::Cash(e) => e.into(),
+                ApplyError::Case(e) => e.into(),
+                ApplyError::NotFound => AppError::NotFound("There is no such bank line.".into()),
+                taken @ ApplyError::NotWaiting => {
+                    AppError::Conflict(super::sentence(&taken.to_string()))
+                }
+                refused => AppError::invalid(refused),
+            }
+        }
+    }
+
     impl From<ledgerport::api_keys::store::ApiKeyError> for AppError {
         fn from(e: ledgerport::api_keys::store::ApiKeyError) -> Self {
             use ledgerport::api_keys::store::ApiKeyError;

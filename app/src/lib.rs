@@ -34,7 +34,7 @@ use crate::account::sign_in::{
 };
 use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage};
-use crate::banking::pages::{BankPage, BankStatementPage};
+use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
     ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
@@ -123,6 +123,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/bank") view=BankPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/bank/:id") view=BankStatementPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/cash-application") view=CashApplicationPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>

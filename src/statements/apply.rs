@@ -163,6 +163,33 @@ pub async fn apply_line(
     Ok(applied)
 }
 
+/// Keeps a whole waiting line as unapplied credit of the customer numbered `customer_number`
+/// (for staff to apply when the customer says what it was for).
+pub async fn keep_as_credit(
+    db: &Db,
+    line_id: i64,
+    customer_number: &str,
+    actor: Actor<'_>,
+) -> Result<AppliedLine, ApplyError> {
+    let amount_minor: i64 = sqlx::query_scalar("SELECT amount_minor FROM bank_lines WHERE id = $1")
+        .bind(line_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or(ApplyError::NotFound)?;
+    let rows = [ApplicationRow {
+        row: 1,
+        customer_number: customer_number.trim().to_string(),
+        invoice_number: None,
+        amount_minor,
+    }];
+    let application = LineApplication {
+        line_id,
+        rows: &rows,
+        short_pay: ShortPay::LeaveOpen,
+    };
+    apply_line(db, &application, actor).await
+}
+
 async fn waiting_line(tx: &mut Transaction<'_, Any>, line_id: i64) -> Result<Waiting, ApplyError> {
     let row = sqlx::query(
         "SELECT account, bank_reference, currency, amount_minor, booked_on, status \

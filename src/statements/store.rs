@@ -602,6 +602,15 @@ pub async fn statement(
     Ok(Some((summary, statement_lines(db, statement_id).await?)))
 }
 
+/// A bank line's currency, if there is such a line.
+pub async fn line_currency(db: &Db, line_id: i64) -> Result<Option<Currency>, DbError> {
+    let code: Option<String> = sqlx::query_scalar("SELECT currency FROM bank_lines WHERE id = $1")
+        .bind(line_id)
+        .fetch_optional(db.pool())
+        .await?;
+    code.map(|c| crate::db::currency(&c)).transpose()
+}
+
 /// The saved CSV mappings' names.
 pub async fn csv_mapping_names(db: &Db) -> Result<Vec<String>, DbError> {
     Ok(

@@ -8,6 +8,7 @@ mod admin;
 mod api;
 mod bad_input;
 mod bank_debits;
+mod cash_application;
 mod cli;
 mod disputes;
 mod documents;

@@ -124,7 +124,14 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         }
         "/api/admin/reconciliation" => (Rule::Staff, "from=&to=".into()),
         "/admin/imports" | "/admin/imports/{id}" => (Rule::Staff, String::new()),
-        "/admin/bank" | "/admin/bank/{id}" => (Rule::Staff, String::new()),
+        "/admin/bank" | "/admin/bank/{id}" | "/admin/cash-application" => {
+            (Rule::Staff, String::new())
+        }
+        "/api/admin/cash-queue" => (Rule::Staff, String::new()),
+        // Empty rows and no customer: refused as bad input once the caller is let in.
+        "/api/admin/apply-bank-line" => (Rule::Staff, "line_id=0&rows=".into()),
+        "/api/admin/keep-bank-line-as-credit" => (Rule::Staff, "line_id=0&customer=".into()),
+        "/api/admin/write-off-tolerance" => (Rule::Manager, "currency=XXX&amount=".into()),
         "/api/admin/bank-statements" => (Rule::Staff, String::new()),
         "/api/admin/bank-statement" => (Rule::Staff, format!("id={}", o.statement)),
         // The upload is multipart, built by `dispute_post` (a broken file: nothing imported).
