@@ -95,3 +95,85 @@ test("a payer announces a bank transfer and the bank's file pays the invoice by 
   await staff.getByRole("button", { name: "Import" }).click();
   await expect(staff.getByTestId("statement-summary")).toContainText("2 lines, 2 new, 1 matched");
 });
+
+// A camt.053 statement of the demo's USD account with these credits and a closing balance.
+function statement(id: string, credits: { ref: string; cents: number; payer: string; text: string }[]) {
+  const closing = credits.reduce((sum, c) => sum + c.cents, 0);
+  const entries = credits
+    .map(
+      (c) => `<Ntry><Amt Ccy="USD">${(c.cents / 100).toFixed(2)}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+        <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-04</Dt></BookgDt><AcctSvcrRef>${c.ref}</AcctSvcrRef>
+        <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>${c.payer}</Nm></Dbtr></RltdPties>
+        <RmtInf><Ustrd>${c.text}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>`,
+    )
+    .join("\n");
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>E2E-S</MsgId><CreDtTm>2026-12-04T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>${id}</Id><Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>
+<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">${(closing / 100).toFixed(2)}</Amt>
+<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-04</Dt></Dt></Bal>
+${entries}
+</Stmt></BkToCstmrStmt></Document>`;
+}
+
+test("staff apply a line the rules left waiting from the cash-application queue and the customer sees both payments", async ({ page, browser }) => {
+  await signIn(page, "pat@acme.example", "acme-pays-on-time");
+  await expect(page.getByTestId("summary")).toBeVisible();
+  await page.goto("/invoices?filter=open");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  // Two open invoices with nothing held or on its way: what is open on them is what is due.
+  const plain = page
+    .getByTestId("invoices")
+    .locator("tbody tr")
+    .filter({ hasNotText: /disput|transfer|on its way|progress/i });
+  const invoice = async (row: number) => ({
+    number: ((await plain.nth(row).locator("td").nth(1).textContent()) ?? "").trim(),
+    cents: cents(await plain.nth(row).locator("td").nth(6).textContent()),
+  });
+  const byNumber = await invoice(0);
+  const byQueue = await invoice(1);
+  expect(byNumber.number).not.toEqual(byQueue.number);
+
+  const staff = await asStaff(browser);
+  await staff.goto("/admin/bank");
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await staff.getByLabel("Statement file").setInputFiles({
+    name: "statement.xml",
+    mimeType: "application/xml",
+    buffer: Buffer.from(
+      statement("E2E-STMT-1", [
+        { ref: "E2E-Q-1", cents: byNumber.cents, payer: "Acme Fabrication", text: `Payment ${byNumber.number}` },
+        { ref: "E2E-Q-2", cents: byQueue.cents, payer: "ACME TREASURY DEPT", text: "December" },
+      ]),
+    ),
+  });
+  await staff.getByRole("button", { name: "Import" }).click();
+  await expect(staff).toHaveURL(/\/admin\/bank\/\d+$/);
+  const statementPage = staff.url();
+  await expect(staff.getByTestId("statement-summary")).toContainText("2 lines, 2 new, 1 matched");
+  await expect(staff.locator('tr[data-status="matched"]')).toContainText("Invoice numbers in the remittance");
+
+  // The queue: the waiting line's best suggestion is Acme, paying the invoice of that amount.
+  await staff.getByRole("link", { name: "Apply the waiting lines" }).click();
+  await expect(staff).toHaveURL(/\/admin\/cash-application$/);
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const waiting = staff.locator('article[data-reference="E2E-Q-2"]');
+  const suggestion = waiting.locator('tr[data-customer="C-1001"]');
+  await expect(suggestion).toContainText(byQueue.number);
+  await suggestion.getByRole("button", { name: "Apply" }).click();
+  await expect(staff.getByText("The bank line was applied.")).toBeVisible();
+  await expect(staff.locator('article[data-reference="E2E-Q-2"]')).toHaveCount(0);
+
+  // Both lines are posted and the statement reconciles them.
+  await staff.goto(statementPage);
+  await expect(staff.locator('tr[data-status="matched"]')).toHaveCount(2);
+  await expect(staff.locator('tr[data-status="matched"]').last()).toContainText("Applied by staff");
+  await expect(staff.getByTestId("reconciliation")).toBeVisible();
+
+  // The customer sees both payments and the invoices each paid.
+  await page.goto("/payments");
+  const payments = page.getByTestId("payments");
+  await expect(payments.locator("tr", { hasText: byNumber.number })).toHaveCount(1);
+  await expect(payments.locator("tr", { hasText: byQueue.number })).toHaveCount(1);
+});

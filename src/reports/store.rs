@@ -479,7 +479,7 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         invoices: count("SELECT count(*) FROM invoices").await?,
         violations: Vec::new(),
     };
-    let checks: [(&str, String); 7] = [
+    let checks: [(&str, String); 8] = [
         (
             "entry has fewer than two lines",
             "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
@@ -515,6 +515,14 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
              (SELECT COALESCE(CAST(sum(d.disputed_minor) AS BIGINT), 0) FROM disputes d \
               WHERE d.invoice_id = i.id AND d.status IN {HOLDING_STATUSES_SQL})"
             ),
+        ),
+        (
+            // Ledger invariant 16: a posted line's payments carry exactly its money.
+            "bank line's payments differ from the line",
+            "SELECT l.id FROM bank_lines l LEFT JOIN bank_line_payments b ON b.line_id = l.id \
+             LEFT JOIN payments p ON p.id = b.payment_id GROUP BY l.id, l.status, l.amount_minor \
+             HAVING (l.status = 'matched') <> (count(p.id) > 0) \
+             OR (l.status = 'matched' AND sum(p.amount_minor) <> l.amount_minor)".into(),
         ),
         (
             "a reversal was reversed",

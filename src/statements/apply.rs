@@ -618,6 +618,21 @@ mod tests {
         ));
         assert_eq!(rows(&db, "payments").await, payments + 2);
         assert_ledger_healthy(&db).await;
+        // The health check notices a line whose payments no longer carry its money.
+        sqlx::query("DELETE FROM bank_line_payments WHERE payment_id = $1")
+            .bind(applied.payment_ids[1])
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let report = crate::reports::store::ledger_health(&db).await.unwrap();
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.starts_with("bank line's payments differ from the line")),
+            "{:?}",
+            report.violations
+        );
     }
 
     #[tokio::test]
