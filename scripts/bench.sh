@@ -8,14 +8,17 @@
 #     in as a mid-book customer) at 1, 16 and 64 connections, and a static asset as the ceiling;
 #   - webhook → ledger: payments posted per second with 1, 16 and 64 deliveries in flight, next to
 #     pgbench's TPC-B figure on the same PostgreSQL;
-#   - the bytes the browser loads (WASM, JS, CSS): raw, gzip and brotli as served.
+#   - the bytes the browser loads (WASM, JS, CSS): raw, gzip and brotli as served;
+#   - a 10,000-line bank statement imported and matched (time, share matched automatically), the
+#     cash-application queue and the statement's reconciliation (last: it posts into the book).
 #
 # Settings (environment): BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres;
 # the databases lp_bench and lp_bench_pgbench on it are dropped and recreated),
 # BENCH_PG_CUSTOMERS/BENCH_PG_INVOICES (100000/1000000), BENCH_SQLITE_CUSTOMERS/
 # BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
-# (payments per webhook level, 500), BENCH_PG_LOADED=1 (keep lp_bench as an earlier run loaded
-# it: no drop, no seed). Load goes to 127.0.0.1 only and every run is bounded.
+# (payments per webhook level, 500), BENCH_STATEMENT_LINES (10000), BENCH_PG_LOADED=1 (keep
+# lp_bench as an earlier run loaded it: no drop, no seed). Load goes to 127.0.0.1 only and every
+# run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
@@ -30,6 +33,7 @@ SQLITE_CUSTOMERS="${BENCH_SQLITE_CUSTOMERS:-10000}"
 SQLITE_INVOICES="${BENCH_SQLITE_INVOICES:-100000}"
 SECONDS_EACH="${BENCH_SECONDS:-10}"
 PAYMENTS="${BENCH_PAYMENTS:-500}"
+STATEMENT_LINES="${BENCH_STATEMENT_LINES:-10000}"
 PORT=3100
 BASE="http://127.0.0.1:$PORT"
 WEBHOOK_SECRET="whsec_benchmark_only"
@@ -49,7 +53,8 @@ cargo leptos build --release -P >&2
 # rebuild the app crate without cargo-leptos's settings, and the next cargo-leptos build would
 # rebuild it back (about 7 minutes each way).
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/bench-examples" \
-  cargo build --release -q -p server --example engine-timings --example webhook-load
+  cargo build --release -q -p server --example engine-timings --example webhook-load \
+    --example statement-import
 EXAMPLES="$CARGO_TARGET_DIR/bench-examples/release/examples"
 
 step "what the browser loads"
@@ -141,6 +146,9 @@ engine_book() {
   DATABASE_URL="$url" "$EXAMPLES/engine-timings"
   step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
   http_and_webhooks "$url" $((customers / 2))
+  # Last: it posts payments into the book.
+  step "$name: a ${STATEMENT_LINES}-line bank statement imported and matched, the queue, the reconciliation"
+  DATABASE_URL="$url" "$EXAMPLES/statement-import" "$STATEMENT_LINES"
 }
 
 if pg_isready -q -d "$PG_URL" 2>/dev/null; then

@@ -721,6 +721,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_line_kept_as_credit_becomes_the_named_customers_unapplied_credit() {
+        let db = fresh_db().await;
+        demo_acme(&db).await;
+        let line = waiting(&db, 12_345).await;
+        assert!(matches!(
+            keep_as_credit(&db, line, "C-9999", CLERK).await,
+            Err(ApplyError::UnknownCustomer { .. })
+        ));
+        // A yen customer cannot hold dollars.
+        assert!(matches!(
+            keep_as_credit(&db, line, "C-1003", CLERK).await,
+            Err(ApplyError::OtherCurrency { .. })
+        ));
+        let customer: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE number = 'C-1002'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let credit = || async {
+            crate::receivables::store::unapplied_credit_in(db.pool(), customer, Currency::Usd)
+                .await
+                .unwrap()
+                .to_minor()
+        };
+        let before = credit().await;
+        keep_as_credit(&db, line, " C-1002 ", CLERK).await.unwrap();
+        assert_eq!(credit().await - before, 12_345);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
     async fn suggestions_rank_the_customer_the_evidence_points_at_and_reconciliation_explains_the_difference()
      {
         let db = fresh_db().await;

@@ -164,7 +164,7 @@ fn Reconciliation(r: BankReconciliation) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="reconciliation-heading" data-testid="reconciliation">
             <h2 id="reconciliation-heading">{format!("Reconciliation on {}", date(r.on))}</h2>
-            <table class="table totals">
+            <table class="table">
                 <tbody>
                     <tr><th scope="row">"Bank's closing balance"</th><td class="num">{money(r.bank_closing_minor, c)}</td></tr>
                     <tr><th scope="row">{format!("Ledger, Bank account {} ({})", ledgerport::ledger::Account::Bank.code(), c.code())}</th>
@@ -297,6 +297,9 @@ fn QueuedLineCard(queued: QueuedLine) -> impl IntoView {
             <p class="hint">{format!("Bank reference {}", line.bank_reference)}
                 {(!line.counterparty_account.is_empty()).then(|| format!(", from account {}", line.counterparty_account))}
                 {format!(". Text: {}", { let t = line_text(&line); if t.is_empty() { "none".to_string() } else { t } })}</p>
+            {(suggestions.len() > 1).then(|| view! {
+                <p><span class="badge" data-testid="ambiguous">{format!("{} customers may fit: choose one, or split the money", suggestions.len())}</span></p>
+            })}
             {if suggestions.is_empty() {
                 view! { <p class="empty">"Nothing points at a customer: apply it by hand below."</p> }.into_any()
             } else {
@@ -348,7 +351,7 @@ fn QueuedLineCard(queued: QueuedLine) -> impl IntoView {
                 </ActionForm>
             </details>
             <FormError message=Signal::derive(apply_error)/>
-            <ActionForm action=keep attr:class="inline">
+            <ActionForm action=keep attr:class="inline-form">
                 <input type="hidden" name="line_id" value=id/>
                 <label for=format!("keep-{id}")>"Keep it all as unapplied credit of customer "</label>
                 <input id=format!("keep-{id}") name="customer" required placeholder="C-1001" size="10"/>
