@@ -118,24 +118,23 @@ ${entries}
 }
 
 test("staff apply a line the rules left waiting from the cash-application queue and the customer sees both payments", async ({ page, browser }) => {
-  await signIn(page, "pat@acme.example", "acme-pays-on-time");
-  await expect(page.getByTestId("summary")).toBeVisible();
-  await page.goto("/invoices?filter=open");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  // Two open invoices with nothing held or on its way: what is open on them is what is due.
-  const plain = page
-    .getByTestId("invoices")
-    .locator("tbody tr")
-    .filter({ hasNotText: /disput|transfer|on its way|progress/i });
-  const invoice = async (row: number) => ({
-    number: ((await plain.nth(row).locator("td").nth(1).textContent()) ?? "").trim(),
-    cents: cents(await plain.nth(row).locator("td").nth(6).textContent()),
-  });
-  const byNumber = await invoice(0);
-  const byQueue = await invoice(1);
-  expect(byNumber.number).not.toEqual(byQueue.number);
-
+  // Two fresh invoices of Acme's (earlier files paid its demo invoices).
   const staff = await asStaff(browser);
+  await staff.getByTestId("customers").getByRole("link", { name: "Acme Fabrication Ltd" }).click();
+  await expect(staff).toHaveURL(/\/admin\/customers\/\d+$/);
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const issue = async (number: string, price: string) => {
+    await staff.getByLabel("Invoice number").fill(number);
+    await staff.getByLabel("Line 1 description").fill("Machining");
+    await staff.getByLabel("Line 1 unit price").fill(price);
+    await staff.getByRole("button", { name: "Issue the invoice" }).click();
+    await expect(staff.getByTestId("staff-invoices")).toContainText(number);
+  };
+  const byNumber = { number: "INV-E2E-Q1", cents: 123_411 };
+  const byQueue = { number: "INV-E2E-Q2", cents: 234_567 };
+  await issue(byNumber.number, "1234.11");
+  await issue(byQueue.number, "2345.67");
+
   await staff.goto("/admin/bank");
   await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
   await staff.getByLabel("Statement file").setInputFiles({
@@ -172,6 +171,8 @@ test("staff apply a line the rules left waiting from the cash-application queue 
   await expect(staff.getByTestId("reconciliation")).toBeVisible();
 
   // The customer sees both payments and the invoices each paid.
+  await signIn(page, "pat@acme.example", "acme-pays-on-time");
+  await expect(page.getByTestId("summary")).toBeVisible();
   await page.goto("/payments");
   const payments = page.getByTestId("payments");
   await expect(payments.locator("tr", { hasText: byNumber.number })).toHaveCount(1);

@@ -3,7 +3,7 @@
 
 use ledgerport::money::Currency;
 use ledgerport::statements::{
-    BankReconciliation, LineStatus, MatchReason, QueuedLine, ShortPay, StoredLine,
+    BankReconciliation, LineStatus, MatchReason, QueuedLine, ShortPay, StoredLine, UnlinedPosting,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -138,7 +138,7 @@ pub fn BankStatementPage() -> impl IntoView {
                         </div>
                         <p><a href="/admin/bank">"All statements"</a></p>
                     </section>
-                    {reconciliation.map(|r| view! { <Reconciliation r=r/> })}
+                    {reconciliation.map(|r| view! { <Reconciliation r=r/> }.into_any())}
                 }.into_any()
             }}
         </Loaded>
@@ -161,6 +161,8 @@ fn Reconciliation(r: BankReconciliation) -> impl IntoView {
     let c = r.currency;
     let difference = r.difference_minor();
     let unexplained = r.unexplained_minor();
+    let unposted = (!r.unposted.is_empty()).then(|| unposted_table(&r.unposted));
+    let unlined = (!r.unlined.is_empty()).then(|| unlined_table(&r.unlined, c));
     view! {
         <section class="card" aria-labelledby="reconciliation-heading" data-testid="reconciliation">
             <h2 id="reconciliation-heading">{format!("Reconciliation on {}", date(r.on))}</h2>
@@ -177,47 +179,59 @@ fn Reconciliation(r: BankReconciliation) -> impl IntoView {
             </table>
             <p class="hint">"Bank balance = ledger + lines not posted − postings without a bank line + what is not explained. "
                 "What is not explained is usually the account's balance from before the portal's first posting; a change in it between statements is an error to look for."</p>
-            {(!r.unposted.is_empty()).then(|| view! {
-                <h3>"Lines the ledger has no posting for"</h3>
-                <div class="table-wrap">
-                <table class="table" data-testid="unposted-lines">
-                    <thead><tr><th scope="col">"Booked"</th><th scope="col">"Bank reference"</th><th scope="col">"From / to"</th>
-                        <th scope="col">"Remittance"</th><th scope="col" class="num">"Amount"</th></tr></thead>
-                    <tbody>
-                        {r.unposted.iter().map(|l| view! {
-                            <tr data-status=l.status.as_str()>
-                                <td>{date(l.booked_on)}</td><td>{l.bank_reference.clone()}</td><td>{l.counterparty.clone()}</td>
-                                <td>{line_text(l)}</td><td class="num">{money(l.amount_minor, l.currency)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-                </div>
-            })}
-            {(!r.unlined.is_empty()).then(|| view! {
-                <h3>"Postings no bank line brought"</h3>
-                <div class="table-wrap">
-                <table class="table" data-testid="unlined-postings">
-                    <thead><tr><th scope="col">"Date"</th><th scope="col">"Customer"</th><th scope="col">"Posting"</th>
-                        <th scope="col" class="num">"Amount"</th></tr></thead>
-                    <tbody>
-                        {r.unlined.iter().map(|p| view! {
-                            <tr>
-                                <td>{date(p.effective_date)}</td>
-                                <td>{p.customer_number.clone().unwrap_or_default()}</td>
-                                <td>{match p.payment_id {
-                                    Some(id) => view! { <a href=format!("/admin/payments/{id}")>{format!("Payment {id}: {}", p.memo)}</a> }.into_any(),
-                                    None => view! { <span>{format!("Entry {}: {}", p.entry_id, p.memo)}</span> }.into_any(),
-                                }}</td>
-                                <td class="num">{money(p.amount_minor, c)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-                </div>
-            })}
+            {unposted}
+            {unlined}
         </section>
     }
+}
+
+/// The lines the ledger has no posting for.
+fn unposted_table(lines: &[StoredLine]) -> AnyView {
+    view! {
+        <h3>"Lines the ledger has no posting for"</h3>
+        <div class="table-wrap">
+        <table class="table" data-testid="unposted-lines">
+            <thead><tr><th scope="col">"Booked"</th><th scope="col">"Bank reference"</th><th scope="col">"From / to"</th>
+                <th scope="col">"Remittance"</th><th scope="col" class="num">"Amount"</th></tr></thead>
+            <tbody>
+                {lines.iter().map(|l| view! {
+                    <tr data-status=l.status.as_str()>
+                        <td>{date(l.booked_on)}</td><td>{l.bank_reference.clone()}</td><td>{l.counterparty.clone()}</td>
+                        <td>{line_text(l)}</td><td class="num">{money(l.amount_minor, l.currency)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// The Bank postings no line brought.
+fn unlined_table(postings: &[UnlinedPosting], c: Currency) -> AnyView {
+    view! {
+        <h3>"Postings no bank line brought"</h3>
+        <div class="table-wrap">
+        <table class="table" data-testid="unlined-postings">
+            <thead><tr><th scope="col">"Date"</th><th scope="col">"Customer"</th><th scope="col">"Posting"</th>
+                <th scope="col" class="num">"Amount"</th></tr></thead>
+            <tbody>
+                {postings.iter().map(|p| view! {
+                    <tr>
+                        <td>{date(p.effective_date)}</td>
+                        <td>{p.customer_number.clone().unwrap_or_default()}</td>
+                        <td>{match p.payment_id {
+                            Some(id) => view! { <a href=format!("/admin/payments/{id}")>{format!("Payment {id}: {}", p.memo)}</a> }.into_any(),
+                            None => view! { <span>{format!("Entry {}: {}", p.entry_id, p.memo)}</span> }.into_any(),
+                        }}</td>
+                        <td class="num">{money(p.amount_minor, c)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
 }
 
 #[component]
@@ -248,7 +262,7 @@ pub fn CashApplicationPage() -> impl IntoView {
                             <p class="notice" role="status">"The bank line was applied."</p>
                         })}
                     </section>
-                    {lines.into_iter().map(|queued| view! { <QueuedLineCard queued=queued/> }).collect_view()}
+                    {lines.into_iter().map(|queued| view! { <QueuedLineCard queued=queued/> }.into_any()).collect_view()}
                     <ToleranceCard tolerances=tolerances may_set=may_set_tolerance/>
                 }.into_any()
             }}
