@@ -55,12 +55,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 format!("Payment {n}"),
             ),
         };
-        write!(
+        writeln!(
             entries,
             "<Ntry><Amt Ccy=\"USD\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>\
              <BookgDt><Dt>2026-12-04</Dt></BookgDt><AcctSvcrRef>BENCH-{run}-{n}</AcctSvcrRef>\
              <NtryDtls><TxDtls><RltdPties><Dbtr><Nm>{}</Nm></Dbtr></RltdPties>\
-             <RmtInf><Ustrd>{}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n",
+             <RmtInf><Ustrd>{}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>",
             amount / 100,
             amount % 100,
             escape(&payer),
