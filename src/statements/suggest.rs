@@ -11,6 +11,7 @@ use sqlx::Row;
 use super::store::{STORED_LINE, invoices_named_in, named_like, paying_from};
 use super::{QueuedLine, StoredLine, SuggestedInvoice, Suggestion};
 use crate::db::{Db, DbError};
+use crate::money::Currency;
 use crate::receivables::store::due_invoices;
 
 /// Suggestions shown per line.
@@ -52,12 +53,49 @@ pub async fn cash_queue(db: &Db, limit: i64) -> Result<(i64, Vec<QueuedLine>), D
     ))
     .fetch_all(db.pool())
     .await?;
+    let mut names: BTreeMap<Currency, CustomerNames> = BTreeMap::new();
     let mut queued = Vec::with_capacity(lines.len());
     for line in lines {
-        let suggestions = suggestions_for(db, &line).await?;
+        if !names.contains_key(&line.currency) && !distinctive_words(&line.counterparty).is_empty()
+        {
+            names.insert(line.currency, CustomerNames::of(db, line.currency).await?);
+        }
+        let suggestions = suggestions_with(db, &line, names.get(&line.currency)).await?;
         queued.push(QueuedLine { line, suggestions });
     }
     Ok((waiting, queued))
+}
+
+/// The names of the customers billed in one currency, in lower case: read once for a queue page
+/// and searched in memory, rather than one scan of the customers per word of each payer's name.
+struct CustomerNames {
+    names: Vec<(i64, String)>,
+}
+
+impl CustomerNames {
+    async fn of(db: &Db, currency: Currency) -> Result<CustomerNames, DbError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, name FROM customers WHERE currency = $1 ORDER BY id")
+                .bind(currency.code())
+                .fetch_all(db.pool())
+                .await?;
+        Ok(CustomerNames {
+            names: rows
+                .into_iter()
+                .map(|(id, name)| (id, name.to_lowercase()))
+                .collect(),
+        })
+    }
+
+    /// The first ten customers whose name contains `word` (lower case).
+    fn with_word(&self, word: &str) -> Vec<i64> {
+        self.names
+            .iter()
+            .filter(|(_, name)| name.contains(word))
+            .map(|(id, _)| *id)
+            .take(10)
+            .collect()
+    }
 }
 
 /// What points at one customer.
@@ -87,6 +125,16 @@ impl Evidence {
 /// get: the invoices the evidence names first, then (when nothing is named, or the amount is
 /// everything due) the customer's oldest due invoices; what is left stays as credit.
 pub async fn suggestions_for(db: &Db, line: &StoredLine) -> Result<Vec<Suggestion>, DbError> {
+    suggestions_with(db, line, None).await
+}
+
+/// [`suggestions_for`], with the customers' names already read (a queue page reads them once).
+async fn suggestions_with(
+    db: &Db,
+    line: &StoredLine,
+    names: Option<&CustomerNames>,
+) -> Result<Vec<Suggestion>, DbError> {
+    let loaded: CustomerNames;
     let pool = db.pool();
     let currency = line.currency;
     let mut evidence: BTreeMap<i64, Evidence> = BTreeMap::new();
@@ -112,27 +160,30 @@ pub async fn suggestions_for(db: &Db, line: &StoredLine) -> Result<Vec<Suggestio
             None,
         );
     }
-    for word in distinctive_words(&line.counterparty) {
-        let customers: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM customers WHERE lower(name) LIKE $1 AND currency = $2 \
-             ORDER BY id LIMIT 10",
-        )
-        .bind(format!("%{word}%"))
-        .bind(currency.code())
-        .fetch_all(pool)
-        .await?;
-        for customer in customers {
-            evidence.entry(customer).or_default().add(
-                10,
-                format!("the payer's name has \"{word}\""),
-                None,
-            );
+    let words = distinctive_words(&line.counterparty);
+    if !words.is_empty() {
+        let names = match names {
+            Some(names) => names,
+            None => {
+                loaded = CustomerNames::of(db, currency).await?;
+                &loaded
+            }
+        };
+        for word in words {
+            for customer in names.with_word(&word) {
+                evidence.entry(customer).or_default().add(
+                    10,
+                    format!("the payer's name has \"{word}\""),
+                    None,
+                );
+            }
         }
     }
     let equal_open = sqlx::query(
         "SELECT i.id, i.customer_id, i.number FROM invoices i \
          JOIN customers c ON c.id = i.customer_id \
-         WHERE i.open_minor = $1 AND c.currency = $2 AND i.voided_at IS NULL \
+         WHERE i.open_minor = $1 AND i.open_minor > 0 AND c.currency = $2 \
+         AND i.voided_at IS NULL \
          ORDER BY i.due_date LIMIT 10",
     )
     .bind(line.amount_minor)
