@@ -295,6 +295,23 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>,
     >;
+
+    /// What a payout carried: its balance transactions (charges, refunds, disputes) and their
+    /// fees, which the payout's `payout.paid` event does not say.
+    fn payout_contents<'a>(
+        &'a self,
+        payout_id: &'a str,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>,
+    >;
+}
+
+/// The balance transactions one payout carried, summed.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PayoutContents {
+    pub transactions: i64,
+    pub fees_minor: i64,
 }
 
 /// A refund as sent to the provider.

@@ -97,6 +97,16 @@ pub fn return_won(provider_dispute: &str) -> String {
     format!("return_won:{provider_dispute}")
 }
 
+/// A provider payout reaching the company's bank account, by the provider's payout id.
+pub fn payout(provider_payout: &str) -> String {
+    format!("payout:{provider_payout}")
+}
+
+/// A payout that failed after it was paid: its money goes back to the provider's balance.
+pub fn payout_failed(provider_payout: &str) -> String {
+    format!("payout:{provider_payout}:failed")
+}
+
 /// The outcome (won or lost) of a card chargeback.
 pub fn chargeback_closed(provider_dispute: &str) -> String {
     format!("chargeback-closed:{provider_dispute}")

@@ -117,6 +117,8 @@ crate::text_enum! {
         Reversal = "reversal",
         Chargeback = "chargeback",
         ChargebackClosed = "chargeback_closed",
+        /// The provider paying its balance out to the bank (or failing to).
+        Payout = "payout",
     }
 }
 

@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod payments;
+pub mod payouts;
 pub mod receivables;
 pub mod reconciliation;
 pub mod refunds;

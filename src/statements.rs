@@ -45,6 +45,8 @@ crate::text_enum! {
         PayerAndAmount = "payer_amount",
         /// Applied by staff from the queue.
         Staff = "staff",
+        /// Not customer money: the payment provider's payout of its balance (`payouts`).
+        Payout = "payout",
     }
 }
 
@@ -54,7 +56,7 @@ crate::text_enum! {
     pub enum LineStatus {
         /// A credit nothing matched yet: waits for staff.
         Unmatched = "unmatched",
-        /// Posted as a payment.
+        /// Posted: as customer payments, or as a provider payout.
         Matched = "matched",
         /// Money out of the account (not customer money).
         Outgoing = "outgoing",
@@ -68,6 +70,7 @@ impl MatchReason {
             MatchReason::InvoiceNumbers => "Invoice numbers in the remittance",
             MatchReason::PayerAndAmount => "Known payer and amount",
             MatchReason::Staff => "Applied by staff",
+            MatchReason::Payout => "Stripe payout",
         }
     }
 }
@@ -161,6 +164,8 @@ pub struct StoredLine {
     pub counterparty_account: String,
     /// Who applied it; empty for the automatic rules.
     pub applied_by: String,
+    /// The provider payout it brought, when it is one.
+    pub payout_id: Option<String>,
     /// The payments it was posted as (several when staff split it over customers).
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub payments: Vec<LinePayment>,
@@ -388,6 +393,8 @@ pub struct UnlinedPosting {
     pub memo: String,
     pub customer_number: Option<String>,
     pub payment_id: Option<i64>,
+    /// The provider payout it posted, when it is one.
+    pub payout_id: Option<String>,
     pub amount_minor: i64,
 }
 

@@ -224,6 +224,32 @@ pub mod fixtures {
         );
     }
 
+    /// A camt.054 notification of the demo's USD account with these credits: (bank reference,
+    /// amount, payer, structured reference, remittance text).
+    pub fn camt054_credits(credits: &[(&str, i64, &str, &str, &str)]) -> String {
+        let entries: String = credits
+            .iter()
+            .map(|(reference, minor, payer, rf, text)| {
+                format!(
+                    "<Ntry><Amt Ccy=\"USD\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd>\
+                     <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-04</Dt></BookgDt>\
+                     <AcctSvcrRef>{reference}</AcctSvcrRef><NtryDtls><TxDtls>\
+                     <RltdPties><Dbtr><Pty><Nm>{payer}</Nm></Pty></Dbtr></RltdPties>\
+                     <RmtInf><Ustrd>{text}</Ustrd><Strd><CdtrRefInf><Ref>{rf}</Ref></CdtrRefInf></Strd></RmtInf>\
+                     </TxDtls></NtryDtls></Ntry>",
+                    minor / 100,
+                    minor % 100
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">\
+             <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>T</MsgId></GrpHdr><Ntfctn><Id>NTF-TEST</Id>\
+             <Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>{entries}\
+             </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
+        )
+    }
+
     /// A row count, for "nothing was written" checks.
     pub async fn rows(db: &Db, table: &str) -> i64 {
         use sqlx::Row;

@@ -1,19 +1,24 @@
-//! Staff: bank statements imported (upload, recent statements), one statement's lines with how
-//! each credit was matched and its reconciliation, and the cash-application queue.
+//! Staff: bank statements imported (upload, recent statements), Stripe's payouts, one
+//! statement's lines with how each credit was matched and its reconciliation, and the
+//! cash-application queue.
 
 pub mod pages;
 
 use ledgerport::money::Currency;
+use ledgerport::payouts::{Payout, ProviderBalance};
 use ledgerport::statements::{BankReconciliation, QueuedLine, StatementSummary, StoredLine};
 use leptos::prelude::*;
 
 use crate::errors::AppError;
 
-/// The upload form's choices and the latest statements.
+/// The upload form's choices, the latest statements, the provider's latest payouts and what
+/// it still holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BankPageData {
     pub mappings: Vec<String>,
     pub statements: Vec<StatementSummary>,
+    pub payouts: Vec<Payout>,
+    pub at_provider: Vec<ProviderBalance>,
 }
 
 #[server(endpoint = "admin/bank-statements")]
@@ -23,6 +28,8 @@ pub async fn bank_overview() -> Result<BankPageData, AppError> {
     Ok(BankPageData {
         mappings: ledgerport::statements::store::csv_mapping_names(&db).await?,
         statements: ledgerport::statements::store::recent_statements(&db, 50).await?,
+        payouts: ledgerport::payouts::store::recent_payouts(&db, 20).await?,
+        at_provider: ledgerport::payouts::store::provider_balances(&db).await?,
     })
 }
 

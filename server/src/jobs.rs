@@ -1,4 +1,5 @@
-//! Background work each server instance runs: the reminder job and outbox delivery. Both are
+//! Background work each server instance runs: the reminder job, closing abandoned checkouts
+//! (and, offline, the sandbox's debit settlements and payouts) and outbox delivery. All are
 //! safe with several instances on one database: a reminder is claimed by its unique row, a
 //! message by its lease (see `ledgerport::reminders::store` and `mail`).
 
@@ -15,6 +16,8 @@ use crate::sandbox::SandboxProvider;
 const MAIL_EVERY: Duration = Duration::from_secs(5);
 /// How often abandoned checkouts are closed (and sandbox debits settled).
 const CHECKOUTS_EVERY: Duration = Duration::from_secs(15);
+/// How often the sandbox pays out its available balance (Stripe's automatic payouts: daily).
+const SANDBOX_PAYOUT_EVERY: Duration = Duration::from_secs(10 * 60);
 
 pub struct Jobs {
     pub db: Db,
@@ -58,6 +61,7 @@ impl Jobs {
         }
         let (db, sandbox) = (self.db.clone(), self.sandbox);
         tokio::spawn(async move {
+            let mut last_payout = tokio::time::Instant::now();
             loop {
                 tokio::time::sleep(CHECKOUTS_EVERY).await;
                 match ledgerport::checkout::store::expire_stale_checkouts(&db, chrono::Utc::now())
@@ -67,10 +71,18 @@ impl Jobs {
                     Ok(closed) => tracing::info!(closed, "abandoned checkouts closed"),
                     Err(e) => tracing::warn!("closing abandoned checkouts failed: {e}"),
                 }
-                if let Some(sandbox) = &sandbox
-                    && let Err(e) = sandbox.settle_due_debits().await
-                {
-                    tracing::warn!("the sandbox could not settle its debits: {e}");
+                if let Some(sandbox) = &sandbox {
+                    if let Err(e) = sandbox.settle_due_debits().await {
+                        tracing::warn!("the sandbox could not settle its debits: {e}");
+                    }
+                    if last_payout.elapsed() >= SANDBOX_PAYOUT_EVERY {
+                        last_payout = tokio::time::Instant::now();
+                        match sandbox.pay_out_available(chrono::Utc::now()).await {
+                            Ok(0) => {}
+                            Ok(made) => tracing::info!(made, "sandbox payouts made"),
+                            Err(e) => tracing::warn!("the sandbox could not pay out: {e}"),
+                        }
+                    }
                 }
             }
         });

@@ -5,6 +5,9 @@
 //! Refunds succeed at once: the signed `charge.refunded` event is delivered before the refund
 //! call returns.
 //!
+//! Every charge, refund and dispute goes on the sandbox's balance with Stripe's fee (`balance`);
+//! the background job pays out what is available, announced as `payout.paid`.
+//!
 //! Test cards: 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined; 4000 0000 0000
 //! 9995 has insufficient funds; 4000 0000 0000 0069 is expired. No card number is stored or
 //! logged.
@@ -20,6 +23,8 @@
 //! `payment_intent.processing`) and settles after [`DEBIT_SETTLES_AFTER`], when the background
 //! job or a test ("Settle now" on the page, Stripe's test helpers' counterpart) advances it.
 
+pub mod balance;
+
 use std::future::Future;
 use std::pin::Pin;
 
@@ -32,9 +37,10 @@ use axum::routing::{MethodRouter, get, post};
 use ledgerport::checkout::store::checkout_view;
 use ledgerport::checkout::{
     CheckoutStatus, CheckoutView, HostedCheckout, HostedCheckoutRequest, PaymentProvider,
-    ProviderError, ProviderRefund, RefundRequest,
+    PayoutContents, ProviderError, ProviderRefund, RefundRequest,
 };
 use ledgerport::db::{Db, now_text, timestamp_text};
+use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
 use serde::Deserialize;
 use serde_json::json;
@@ -133,11 +139,28 @@ impl PaymentProvider for SandboxProvider {
                     "currency": request.currency.code().to_lowercase(), "refunded": true,
                 }},
             });
-            deliver(&self.db, &self.webhook_secret, event)
+            deliver(self, &self.db, &self.webhook_secret, event)
                 .await
                 .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+            let refunded = balance::BalanceEntry {
+                source: &refund_id,
+                kind: "refund",
+                currency: request.currency,
+                amount_minor: -request.amount_minor,
+                fee_minor: 0,
+            };
+            balance::record(&self.db, &refunded)
+                .await
+                .map_err(unreachable_db)?;
             Ok(ProviderRefund { id: refund_id })
         })
+    }
+
+    fn payout_contents<'a>(
+        &'a self,
+        payout_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>> {
+        Box::pin(balance::contents(&self.db, payout_id))
     }
 }
 
@@ -441,11 +464,16 @@ fn random_id(prefix: &str) -> String {
 }
 
 /// Signs and delivers one event the way Stripe would.
-async fn deliver(db: &Db, secret: &[u8], event: serde_json::Value) -> Result<(), WebhookError> {
+async fn deliver(
+    provider: &dyn PaymentProvider,
+    db: &Db,
+    secret: &[u8],
+    event: serde_json::Value,
+) -> Result<(), WebhookError> {
     let body = event.to_string();
     let now = chrono::Utc::now().timestamp();
     let header = signature::sign(secret, now, body.as_bytes());
-    receive(db, secret, Some(&header), body.as_bytes())
+    receive(db, provider, secret, Some(&header), body.as_bytes())
         .await
         .map(|_| ())
 }
@@ -456,16 +484,21 @@ async fn deliver_from_page(
     events: Vec<serde_json::Value>,
 ) -> Result<(), Response> {
     for event in events {
-        deliver(&state.app.db, &state.webhook_secret, event)
-            .await
-            .map_err(|e| {
-                tracing::error!("sandbox event delivery failed: {e}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "The payment could not be recorded; nothing was charged.",
-                )
-                    .into_response()
-            })?;
+        deliver(
+            state.app.payments.as_ref(),
+            &state.app.db,
+            &state.webhook_secret,
+            event,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!("sandbox event delivery failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The payment could not be recorded; nothing was charged.",
+            )
+                .into_response()
+        })?;
     }
     Ok(())
 }
@@ -530,6 +563,22 @@ impl SandboxPayment<'_> {
         event(kind, object)
     }
 
+    /// The money collected goes on the sandbox's balance, less Stripe's fee.
+    async fn charged(&self, db: &Db, currency: Currency) -> Result<(), sqlx::Error> {
+        let collected = balance::BalanceEntry {
+            source: self.intent,
+            kind: if self.method.is_bank_debit() {
+                "payment"
+            } else {
+                "charge"
+            },
+            currency,
+            amount_minor: self.amount_minor,
+            fee_minor: balance::payment_fee(self.method, currency, self.amount_minor),
+        };
+        balance::record(db, &collected).await
+    }
+
     /// Paid at once (a card): the session completes paid and the intent succeeds.
     fn paid(&self) -> Vec<serde_json::Value> {
         vec![
@@ -580,7 +629,12 @@ async fn pay_on_hosted_page(
             }
         }
         CardOutcome::Succeeds => match deliver_from_page(&state, payment.paid()).await {
-            Ok(()) => Redirect::to(&format!("/payments/checkout/{id}")).into_response(),
+            Ok(()) => {
+                if let Err(e) = payment.charged(&state.app.db, view.currency).await {
+                    tracing::error!("the sandbox could not put a charge on its balance: {e}");
+                }
+                Redirect::to(&format!("/payments/checkout/{id}")).into_response()
+            }
             Err(response) => response,
         },
     }
@@ -654,7 +708,13 @@ async fn settle_now(
         }
     };
     if let Some(intent) = intent
-        && let Err(e) = settle_debit(&state.app.db, &state.webhook_secret, &intent).await
+        && let Err(e) = settle_debit(
+            state.app.payments.as_ref(),
+            &state.app.db,
+            &state.webhook_secret,
+            &intent,
+        )
+        .await
     {
         tracing::error!("the sandbox could not settle a debit: {e}");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -675,7 +735,7 @@ impl SandboxProvider {
         .await?;
         let mut settled = 0;
         for intent in due {
-            if settle_debit(&self.db, &self.webhook_secret, &intent).await? {
+            if settle_debit(self, &self.db, &self.webhook_secret, &intent).await? {
                 settled += 1;
             }
         }
@@ -685,7 +745,12 @@ impl SandboxProvider {
 
 /// Settles one debit as its test account decides, once (the claim is the `settled_at`
 /// update, so two instances or a double click deliver its events once).
-async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, WebhookError> {
+async fn settle_debit(
+    provider: &dyn PaymentProvider,
+    db: &Db,
+    secret: &[u8],
+    intent: &str,
+) -> Result<bool, WebhookError> {
     let claimed: Option<(String, String, String)> = sqlx::query_as(
         "UPDATE sandbox_debits SET settled_at = $1 \
          WHERE payment_intent = $2 AND settled_at IS NULL AND outcome <> 'stays' \
@@ -713,6 +778,8 @@ async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, Webh
         currency: currency.to_lowercase(),
         amount_minor,
     };
+    // Derived from the payment, so a retried settlement announces the same dispute.
+    let dispute_id = format!("dp_{}", intent.trim_start_matches("pi_"));
     let events = match outcome.as_str() {
         "fails" => vec![
             payment.intent(
@@ -730,7 +797,7 @@ async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, Webh
                 events.push(event(
                     "charge.dispute.created",
                     json!({
-                        "id": random_id("dp"), "object": "dispute",
+                        "id": dispute_id, "object": "dispute",
                         "payment_intent": intent, "amount": amount_minor,
                         "currency": payment.currency, "reason": code, "status": "lost",
                     }),
@@ -740,7 +807,7 @@ async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, Webh
         }
     };
     for event in events {
-        if let Err(e) = deliver(db, secret, event).await {
+        if let Err(e) = deliver(provider, db, secret, event).await {
             // Not settled after all: the next run tries again (each event is keyed by the
             // payment, so what was delivered already changes nothing then).
             sqlx::query("UPDATE sandbox_debits SET settled_at = NULL WHERE payment_intent = $1")
@@ -748,6 +815,20 @@ async fn settle_debit(db: &Db, secret: &[u8], intent: &str) -> Result<bool, Webh
                 .execute(db.pool())
                 .await?;
             return Err(e);
+        }
+    }
+    if outcome != "fails" {
+        let currency = ledgerport::db::currency(&currency)?;
+        payment.charged(db, currency).await?;
+        if outcome == "returned" {
+            let returned = balance::BalanceEntry {
+                source: &dispute_id,
+                kind: "adjustment",
+                currency,
+                amount_minor: -amount_minor,
+                fee_minor: balance::dispute_fee(currency),
+            };
+            balance::record(db, &returned).await?;
         }
     }
     Ok(true)

@@ -1,5 +1,5 @@
-//! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, and refunds of
-//! collected payments, through async-stripe.
+//! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, refunds of
+//! collected payments, and the contents (fees) of a payout, through async-stripe.
 //!
 //! Card data never reaches this server (PCI SAQ A). Our checkout id travels as metadata on the
 //! session and on its PaymentIntent, so every webhook event names the checkout it settles.
@@ -15,8 +15,8 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use ledgerport::checkout::{
-    HostedCheckout, HostedCheckoutRequest, PaymentProvider, ProviderError, ProviderRefund,
-    RefundRequest,
+    HostedCheckout, HostedCheckoutRequest, PaymentProvider, PayoutContents, ProviderError,
+    ProviderRefund, RefundRequest,
 };
 use ledgerport::payments::PaymentMethod;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
@@ -26,6 +26,8 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData,
 };
+use stripe_core::BalanceTransactionType;
+use stripe_core::balance_transaction::ListBalanceTransaction;
 use stripe_core::refund::CreateRefund;
 
 use crate::webhooks::CHECKOUT_METADATA_KEY;
@@ -150,6 +152,35 @@ impl StripeProvider {
             id: refund.id.to_string(),
         })
     }
+
+    /// Pages through the payout's balance transactions (Stripe lists them for automatic
+    /// payouts; a manual payout lists none, and its fees stay unknown here).
+    async fn list_payout_contents(&self, payout_id: &str) -> Result<PayoutContents, ProviderError> {
+        let mut contents = PayoutContents::default();
+        let mut after: Option<String> = None;
+        loop {
+            let mut params = ListBalanceTransaction::new().payout(payout_id).limit(100);
+            if let Some(last) = &after {
+                params = params.starting_after(last.as_str());
+            }
+            let page = self
+                .with_retries("balance transaction list", payout_id, || {
+                    params.send(&self.client)
+                })
+                .await?;
+            for transaction in &page.data {
+                // The payout's own transaction is the money leaving the balance, not content.
+                if transaction.type_ != BalanceTransactionType::Payout {
+                    contents.transactions += 1;
+                    contents.fees_minor += transaction.fee;
+                }
+            }
+            match page.data.last() {
+                Some(last) if page.has_more => after = Some(last.id.to_string()),
+                _ => return Ok(contents),
+            }
+        }
+    }
 }
 
 fn stripe_key(text: &str) -> Result<IdempotencyKey, ProviderError> {
@@ -186,6 +217,13 @@ impl PaymentProvider for StripeProvider {
         request: RefundRequest<'a>,
     ) -> Pin<Box<dyn Future<Output = Result<ProviderRefund, ProviderError>> + Send + 'a>> {
         Box::pin(self.create_refund(request))
+    }
+
+    fn payout_contents<'a>(
+        &'a self,
+        payout_id: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>> {
+        Box::pin(self.list_payout_contents(payout_id))
     }
 }
 

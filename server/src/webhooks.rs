@@ -17,7 +17,11 @@ use ledgerport::chargebacks::{
     DisputeEffect, ReportedDispute, dispute_decided_in, dispute_opened_in,
 };
 use ledgerport::checkout::store::CheckoutStoreError;
+use ledgerport::checkout::{PaymentProvider, PayoutContents, ProviderError};
 use ledgerport::db::{Db, DbError, Engine};
+use ledgerport::payouts::store::{
+    FailedPayout, PaidPayout, PayoutEffect, payout_failed_in, payout_paid_in,
+};
 use ledgerport::refunds::posting::post_refund_in;
 use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, processing_in, settle_in};
 
@@ -36,6 +40,9 @@ pub enum WebhookError {
     Store(#[from] CheckoutStoreError),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// The provider could not say what a payout carried; the event waits for its retry.
+    #[error("asking the provider about the event failed: {0}")]
+    Provider(#[from] ProviderError),
 }
 
 impl From<sqlx::Error> for WebhookError {
@@ -52,7 +59,7 @@ impl IntoResponse for WebhookError {
                 (StatusCode::BAD_REQUEST, self.to_string()).into_response()
             }
             // A 5xx makes Stripe retry later; nothing was committed.
-            WebhookError::Store(_) | WebhookError::Db(_) => {
+            WebhookError::Store(_) | WebhookError::Db(_) | WebhookError::Provider(_) => {
                 tracing::error!("webhook failed: {self}");
                 (StatusCode::INTERNAL_SERVER_ERROR, "try again later").into_response()
             }
@@ -69,6 +76,7 @@ pub enum Outcome {
     ClosedUnpaid,
     Chargeback,
     Refunded,
+    Payout,
     Ignored,
 }
 
@@ -81,7 +89,14 @@ pub async fn stripe_webhook(
     let header = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    let outcome = receive(&state.app.db, &state.webhook_secret, header, &body).await?;
+    let outcome = receive(
+        &state.app.db,
+        state.app.payments.as_ref(),
+        &state.webhook_secret,
+        header,
+        &body,
+    )
+    .await?;
     Ok(match outcome {
         Outcome::Duplicate => "duplicate",
         Outcome::Settled => "settled",
@@ -89,13 +104,16 @@ pub async fn stripe_webhook(
         Outcome::ClosedUnpaid => "closed",
         Outcome::Chargeback => "chargeback",
         Outcome::Refunded => "refunded",
+        Outcome::Payout => "payout",
         Outcome::Ignored => "ignored",
     })
 }
 
-/// Verifies, claims and acts on one event.
+/// Verifies, claims and acts on one event. What the event needs from the provider (a payout's
+/// fees) is asked before the transaction opens, so no write lock waits on the network.
 pub async fn receive(
     db: &Db,
+    provider: &dyn PaymentProvider,
     secret: &[u8],
     signature_header: Option<&str>,
     body: &[u8],
@@ -107,11 +125,22 @@ pub async fn receive(
         chrono::Utc::now().timestamp(),
     )?;
     let envelope = events::parse(body)?;
+    let contents = match &envelope.event {
+        ProviderEvent::PayoutPaid { payout_id, .. } => provider.payout_contents(payout_id).await?,
+        _ => PayoutContents::default(),
+    };
     let mut tx = db.begin_write().await?;
     if !claim_event(&mut tx, &envelope.id, &envelope.kind).await? {
         return Ok(Outcome::Duplicate);
     }
-    let outcome = act(&mut tx, db.engine(), &envelope.event, envelope.created).await?;
+    let outcome = act(
+        &mut tx,
+        db.engine(),
+        &envelope.event,
+        envelope.created,
+        contents,
+    )
+    .await?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -122,6 +151,7 @@ async fn act(
     engine: Engine,
     event: &ProviderEvent,
     created: i64,
+    contents: PayoutContents,
 ) -> Result<Outcome, WebhookError> {
     Ok(match event {
         ProviderEvent::Collected {
@@ -227,8 +257,57 @@ async fn act(
             };
             dispute_outcome(dispute_decided_in(tx, engine, &dispute, *won).await?)
         }
+        ProviderEvent::PayoutPaid {
+            payout_id,
+            currency,
+            amount_minor,
+            arrival,
+        } => {
+            let paid = PaidPayout {
+                payout_id,
+                currency: *currency,
+                amount_minor: *amount_minor,
+                fees_minor: contents.fees_minor,
+                transactions: contents.transactions,
+                arrival: *arrival,
+            };
+            payout_outcome(
+                payout_paid_in(tx, &paid)
+                    .await
+                    .map_err(CheckoutStoreError::from)?,
+            )
+        }
+        ProviderEvent::PayoutFailed {
+            payout_id,
+            currency,
+            amount_minor,
+            arrival,
+            failure,
+            failed_on,
+        } => {
+            let failed = FailedPayout {
+                payout_id,
+                currency: *currency,
+                amount_minor: *amount_minor,
+                arrival: *arrival,
+                failure,
+                failed_on: *failed_on,
+            };
+            payout_outcome(
+                payout_failed_in(tx, &failed)
+                    .await
+                    .map_err(CheckoutStoreError::from)?,
+            )
+        }
         ProviderEvent::NoMoney => Outcome::Ignored,
     })
+}
+
+fn payout_outcome(effect: PayoutEffect) -> Outcome {
+    match effect {
+        PayoutEffect::Posted => Outcome::Payout,
+        PayoutEffect::Recorded => Outcome::Ignored,
+    }
 }
 
 /// A dispute on a payment not posted here (yet) is recorded and waits for it.

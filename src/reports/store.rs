@@ -479,7 +479,7 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         invoices: count("SELECT count(*) FROM invoices").await?,
         violations: Vec::new(),
     };
-    let checks: [(&str, String); 8] = [
+    let checks: [(&str, String); 9] = [
         (
             "entry has fewer than two lines",
             "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
@@ -520,9 +520,18 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
             // Ledger invariant 16: a posted line's payments carry exactly its money.
             "bank line's payments differ from the line",
             "SELECT l.id FROM bank_lines l LEFT JOIN bank_line_payments b ON b.line_id = l.id \
-             LEFT JOIN payments p ON p.id = b.payment_id GROUP BY l.id, l.status, l.amount_minor \
+             LEFT JOIN payments p ON p.id = b.payment_id WHERE l.match_reason <> 'payout' \
+             GROUP BY l.id, l.status, l.amount_minor \
              HAVING (l.status = 'matched') <> (count(p.id) > 0) \
              OR (l.status = 'matched' AND sum(p.amount_minor) <> l.amount_minor)".into(),
+        ),
+        (
+            // ... or, for a provider payout's line, the payout carries exactly its money.
+            "bank line differs from its payout",
+            "SELECT l.id FROM bank_lines l LEFT JOIN payouts po ON po.bank_line_id = l.id \
+             WHERE l.match_reason = 'payout' AND (po.id IS NULL OR l.status <> 'matched' \
+             OR po.amount_minor <> l.amount_minor OR po.currency <> l.currency \
+             OR po.paid_entry_id IS NULL)".into(),
         ),
         (
             "a reversal was reversed",

@@ -1,6 +1,7 @@
 //! Bank reconciliation: a statement's closing balance against the ledger's Bank account in its
 //! currency on the closing day, with what explains the difference listed: lines of the account
-//! the ledger has no posting for, and Bank postings no line brought. The ledger keeps one Bank
+//! the ledger has no posting for, and Bank postings no line brought (payments typed in, and
+//! provider payouts not on a statement yet). The ledger keeps one Bank
 //! account per currency, as the company keeps one receiving account per currency.
 
 use super::store::STORED_LINE;
@@ -14,12 +15,15 @@ const LISTED: i64 = 500;
 /// Lines of the account booked up to the day that posted nothing (`l`).
 const UNPOSTED: &str = "l.account = $1 AND l.booked_on <= $2 AND l.status <> 'matched'";
 
-/// Bank postings up to the day (`jl`) whose payment came from no bank line.
+/// Bank postings up to the day (`jl`) that no bank line brought: neither a payment from a line
+/// nor a provider payout matched to one.
 const UNLINED: &str = "FROM journal_lines jl JOIN journal_entries je ON je.id = jl.entry_id \
      LEFT JOIN payments p ON p.entry_id = jl.entry_id \
      LEFT JOIN customers c ON c.id = je.customer_id \
      WHERE jl.account_code = $1 AND jl.currency = $2 AND jl.effective_date <= $3 \
-     AND NOT EXISTS (SELECT 1 FROM bank_line_payments b WHERE b.payment_id = p.id)";
+     AND NOT EXISTS (SELECT 1 FROM bank_line_payments b WHERE b.payment_id = p.id) \
+     AND NOT EXISTS (SELECT 1 FROM payouts po WHERE po.paid_entry_id = jl.entry_id \
+                     AND po.bank_line_id IS NOT NULL)";
 
 /// The reconciliation of one statement; `None` when there is no such statement or the bank
 /// gave no closing balance.
@@ -67,7 +71,8 @@ pub async fn reconcile_statement(
     .await?;
     let unlined = sqlx::query_as::<_, UnlinedPosting>(&format!(
         "SELECT jl.effective_date, jl.entry_id, je.memo, c.number AS customer_number, \
-         p.id AS payment_id, jl.amount_minor {UNLINED} \
+         p.id AS payment_id, (SELECT po.id FROM payouts po WHERE po.paid_entry_id = jl.entry_id \
+         OR po.failed_entry_id = jl.entry_id) AS payout_id, jl.amount_minor {UNLINED} \
          ORDER BY jl.effective_date, jl.id LIMIT {LISTED}"
     ))
     .bind(bank)

@@ -82,10 +82,12 @@ pub async fn import_statement(
         let (id, new_lines) = store_statement(db, file_name, statement, actor).await?;
         let mut matched = 0;
         for (line_id, line) in &new_lines {
-            if line.amount_minor > 0
-                && match_line(db, *line_id, &statement.account, statement.currency, line)
-                    .await?
-                    .is_some()
+            if crate::payouts::store::match_line_to_payout(db, *line_id, statement.currency, line)
+                .await?
+                || line.amount_minor > 0
+                    && match_line(db, *line_id, &statement.account, statement.currency, line)
+                        .await?
+                        .is_some()
             {
                 matched += 1;
             }
@@ -650,45 +652,22 @@ pub async fn statement_lines(db: &Db, statement_id: i64) -> Result<Vec<StoredLin
 /// A bank line as stored (`l`), for [`StoredLine`].
 pub(super) const STORED_LINE: &str = "SELECT l.id, l.statement_id, l.bank_reference, l.booked_on, \
      l.currency, l.amount_minor, l.counterparty, l.remittance, l.structured_reference, l.status, \
-     l.match_reason, l.counterparty_account, l.applied_by FROM bank_lines l";
+     l.match_reason, l.counterparty_account, l.applied_by, \
+     (SELECT po.id FROM payouts po WHERE po.bank_line_id = l.id) AS payout_id FROM bank_lines l";
 
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
     use super::*;
     use crate::checkout::PayItem;
-    use crate::testing::fixtures::{assert_ledger_healthy, demo_acme, open_minor, rows};
+    use crate::testing::fixtures::{
+        assert_ledger_healthy, camt054_credits, demo_acme, open_minor, rows,
+    };
     use crate::testing::fresh_db;
 
     const CLERK: Actor<'static> = Actor {
         user_id: None,
         name: "clerk@ledgerport.example",
     };
-
-    /// A camt.054 notification of the demo's USD account with these credits: (bank reference,
-    /// amount, payer, structured reference, remittance text).
-    fn notification(credits: &[(&str, i64, &str, &str, &str)]) -> String {
-        let entries: String = credits
-            .iter()
-            .map(|(reference, minor, payer, rf, text)| {
-                format!(
-                    "<Ntry><Amt Ccy=\"USD\">{}.{:02}</Amt><CdtDbtInd>CRDT</CdtDbtInd>\
-                     <Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-12-04</Dt></BookgDt>\
-                     <AcctSvcrRef>{reference}</AcctSvcrRef><NtryDtls><TxDtls>\
-                     <RltdPties><Dbtr><Pty><Nm>{payer}</Nm></Pty></Dbtr></RltdPties>\
-                     <RmtInf><Ustrd>{text}</Ustrd><Strd><CdtrRefInf><Ref>{rf}</Ref></CdtrRefInf></Strd></RmtInf>\
-                     </TxDtls></NtryDtls></Ntry>",
-                    minor / 100,
-                    minor % 100
-                )
-            })
-            .collect();
-        format!(
-            "<?xml version=\"1.0\"?><Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08\">\
-             <BkToCstmrDbtCdtNtfctn><GrpHdr><MsgId>T</MsgId></GrpHdr><Ntfctn><Id>NTF-TEST</Id>\
-             <Acct><Id><Othr><Id>000123456789</Id></Othr></Id><Ccy>USD</Ccy></Acct>{entries}\
-             </Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
-        )
-    }
 
     async fn line_status(db: &Db, reference: &str) -> (String, String) {
         sqlx::query_as("SELECT status, match_reason FROM bank_lines WHERE bank_reference = $1")
@@ -722,7 +701,7 @@ mod tests {
             .fetch_one(db.pool())
             .await
             .unwrap();
-        let text = notification(&[
+        let text = camt054_credits(&[
             (
                 "B-1",
                 transferred_open,
@@ -791,7 +770,7 @@ mod tests {
         let db = fresh_db().await;
         let (_, _, open) = demo_acme(&db).await;
         let (invoice, amount) = open[1];
-        let text = notification(&[("P-1", amount, "ACME FABRICATION LTD", "", "")]);
+        let text = camt054_credits(&[("P-1", amount, "ACME FABRICATION LTD", "", "")]);
         import_statement(&db, "ntf.xml", &text, None, CLERK)
             .await
             .unwrap();
@@ -801,7 +780,7 @@ mod tests {
         );
         assert_eq!(open_minor(&db, invoice).await, 0);
         let before = rows(&db, "bank_lines").await;
-        let broken = notification(&[("P-2", 100, "Acme Corporation", "", "")])
+        let broken = camt054_credits(&[("P-2", 100, "Acme Corporation", "", "")])
             .replace("<CdtDbtInd>CRDT", "<CdtDbtInd>CREDIT");
         assert!(matches!(
             import_statement(&db, "broken.xml", &broken, None, CLERK).await,

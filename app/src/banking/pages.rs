@@ -1,7 +1,8 @@
-//! `/admin/bank`: upload a statement, see the latest; `/admin/bank/:id`: its lines and its
+//! `/admin/bank`: upload a statement, see the latest, and Stripe's payouts; `/admin/bank/:id`: its lines and its
 //! reconciliation; `/admin/cash-application`: the waiting credit lines, applied by staff.
 
 use ledgerport::money::Currency;
+use ledgerport::payouts::{Payout, PayoutStatus, ProviderBalance};
 use ledgerport::statements::{
     BankReconciliation, LineStatus, MatchReason, QueuedLine, ShortPay, StoredLine, UnlinedPosting,
 };
@@ -70,9 +71,58 @@ pub fn BankPage() -> impl IntoView {
                         </div>
                     </section>
                 })}
+                {(!o.payouts.is_empty() || !o.at_provider.is_empty()).then(|| payouts_section(&o.payouts, &o.at_provider))}
             }.into_any()}
         </Loaded>
     }
+}
+
+/// Stripe's latest payouts, each with the statement that brought it, and what Stripe holds.
+fn payouts_section(payouts: &[Payout], at_provider: &[ProviderBalance]) -> AnyView {
+    let held = at_provider
+        .iter()
+        .map(|b| money(b.amount_minor, b.currency))
+        .collect::<Vec<_>>()
+        .join(", ");
+    view! {
+        <section class="card" aria-labelledby="payouts-heading">
+            <h2 id="payouts-heading">"Stripe payouts"</h2>
+            <p class="hint">"Stripe pays what it collected by card and bank debit, less its fees, to the bank account. "
+                "Each payout posts the amount to Bank and the fees to Processing fees out of Stripe clearing, and is matched to the statement line that brought it (a line from Stripe of exactly its amount, booked near its arrival date)."</p>
+            {(!held.is_empty()).then(|| view! {
+                <p data-testid="held-at-provider">{format!("Collected through Stripe, not paid out yet: {held}.")}</p>
+            })}
+            <div class="table-wrap">
+            <table class="table" data-testid="payouts">
+                <thead><tr>
+                    <th scope="col">"Arrival"</th><th scope="col">"Payout"</th><th scope="col" class="num">"Collected"</th>
+                    <th scope="col" class="num">"Fees"</th><th scope="col" class="num">"To the bank"</th>
+                    <th scope="col">"Status"</th><th scope="col">"Bank statement"</th>
+                </tr></thead>
+                <tbody>
+                    {payouts.iter().map(|p| view! {
+                        <tr data-payout=p.id.clone()>
+                            <td>{date(p.arrival_on)}</td>
+                            <td>{format!("{} ({} transactions)", p.id, p.transactions)}</td>
+                            <td class="num">{money(p.gross_minor(), p.currency)}</td>
+                            <td class="num">{money(p.fees_minor, p.currency)}</td>
+                            <td class="num">{money(p.amount_minor, p.currency)}</td>
+                            <td>{match p.status {
+                                PayoutStatus::Paid => "Paid".to_string(),
+                                PayoutStatus::Failed => format!("Failed: {}", p.failure),
+                            }}</td>
+                            <td>{match p.statement_id {
+                                Some(id) => view! { <a href=format!("/admin/bank/{id}")>"On the statement"</a> }.into_any(),
+                                None => view! { <span>"Not on a statement yet"</span> }.into_any(),
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
@@ -117,6 +167,7 @@ pub fn BankStatementPage() -> impl IntoView {
                                                     <a href=format!("/admin/payments/{}", p.payment_id)>
                                                         {format!("{} {}", p.customer_number, money(p.amount_minor, l.currency))}</a>" "
                                                 }).collect_view()}
+                                                {l.payout_id.clone()}
                                             }.into_any()
                                         }
                                         LineStatus::Outgoing => view! { <span>"Money out"</span> }.into_any(),
@@ -222,7 +273,10 @@ fn unlined_table(postings: &[UnlinedPosting], c: Currency) -> AnyView {
                         <td>{p.customer_number.clone().unwrap_or_default()}</td>
                         <td>{match p.payment_id {
                             Some(id) => view! { <a href=format!("/admin/payments/{id}")>{format!("Payment {id}: {}", p.memo)}</a> }.into_any(),
-                            None => view! { <span>{format!("Entry {}: {}", p.entry_id, p.memo)}</span> }.into_any(),
+                            None => view! { <span>{match &p.payout_id {
+                                Some(payout) => format!("{payout}: not on a statement yet"),
+                                None => format!("Entry {}: {}", p.entry_id, p.memo),
+                            }}</span> }.into_any(),
                         }}</td>
                         <td class="num">{money(p.amount_minor, c)}</td>
                     </tr>

@@ -81,6 +81,22 @@ pub enum ProviderEvent {
         won: bool,
         decided: NaiveDate,
     },
+    /// `payout.paid`: the provider paid its balance out to the company's bank account.
+    PayoutPaid {
+        payout_id: String,
+        currency: Currency,
+        amount_minor: i64,
+        arrival: NaiveDate,
+    },
+    /// `payout.failed`: the bank refused a payout (possibly after `payout.paid`).
+    PayoutFailed {
+        payout_id: String,
+        currency: Currency,
+        amount_minor: i64,
+        arrival: NaiveDate,
+        failure: String,
+        failed_on: NaiveDate,
+    },
     /// Recorded and left alone: other types, other systems' checkouts, a session completed but
     /// not paid yet (a delayed method announces its result later), a dispute closed without a
     /// decision (`warning_closed`: an inquiry that never became a chargeback).
@@ -171,6 +187,16 @@ struct Dispute {
 }
 
 #[derive(Deserialize)]
+struct StripePayout {
+    id: String,
+    amount: i64,
+    currency: String,
+    /// When the money is expected at the bank (Unix seconds).
+    arrival_date: i64,
+    failure_code: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct DisputeStatus {
     status: Option<String>,
 }
@@ -231,6 +257,26 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
                 reason: dispute.reason,
                 won,
                 decided: day()?,
+            }
+        }
+        ("payout.paid", _) => {
+            let payout: StripePayout = fields(object)?;
+            ProviderEvent::PayoutPaid {
+                currency: currency(&payout.currency)?,
+                arrival: event_date(payout.arrival_date)?,
+                payout_id: payout.id,
+                amount_minor: payout.amount,
+            }
+        }
+        ("payout.failed", _) => {
+            let payout: StripePayout = fields(object)?;
+            ProviderEvent::PayoutFailed {
+                currency: currency(&payout.currency)?,
+                arrival: event_date(payout.arrival_date)?,
+                failure: payout.failure_code.unwrap_or_else(|| "failed".into()),
+                payout_id: payout.id,
+                amount_minor: payout.amount,
+                failed_on: day()?,
             }
         }
         // Only our own checkouts move money from here on.
@@ -545,5 +591,40 @@ mod tests {
                 message: "The payment failed.".into()
             }
         );
+    }
+
+    #[test]
+    fn a_payout_paid_and_failed_read_with_its_arrival_date_and_failure_code() {
+        let payout = json!({"id": "po_1", "object": "payout", "amount": 97_070, "currency": "eur",
+                            "arrival_date": 1_780_086_400, "status": "paid"});
+        let paid = parse(&event("payout.paid", payout.clone())).unwrap();
+        let arrival = event_date(1_780_086_400).unwrap();
+        assert_eq!(
+            paid.event,
+            ProviderEvent::PayoutPaid {
+                payout_id: "po_1".into(),
+                currency: Currency::Eur,
+                amount_minor: 97_070,
+                arrival,
+            }
+        );
+        let mut refused = payout;
+        refused["failure_code"] = json!("account_closed");
+        let failed = parse(&event("payout.failed", refused)).unwrap();
+        assert_eq!(
+            failed.event,
+            ProviderEvent::PayoutFailed {
+                payout_id: "po_1".into(),
+                currency: Currency::Eur,
+                amount_minor: 97_070,
+                arrival,
+                failure: "account_closed".into(),
+                failed_on: day(),
+            }
+        );
+        assert!(matches!(
+            parse(&event("payout.paid", json!({"id": "po_2"}))),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 }

@@ -16,6 +16,7 @@ mod faults;
 mod http;
 mod mail;
 mod payments;
+mod payouts;
 mod stripe;
 mod transfers;
 mod workspace;

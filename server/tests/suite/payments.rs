@@ -257,7 +257,7 @@ async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing
 }
 
 /// Starts a payment as the WASM client does and returns the hosted page it is sent to.
-async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
+pub(crate) async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
     let body = format!("items={}", items.replace(':', "%3A").replace(';', "%3B"));
     // A plain form post (no JavaScript) is redirected to the hosted page.
     let form = app
@@ -288,7 +288,12 @@ async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
     response.json().await.unwrap()
 }
 
-async fn pay_with_card(app: &TestApp, cookie: &str, hosted: &str, card: &str) -> reqwest::Response {
+pub(crate) async fn pay_with_card(
+    app: &TestApp,
+    cookie: &str,
+    hosted: &str,
+    card: &str,
+) -> reqwest::Response {
     let path = hosted.trim_start_matches(ORIGIN);
     app.client
         .post(app.url(path))

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::json;
 
 /// What the fake does with the next request.
@@ -46,6 +46,8 @@ impl Received {
 struct Script {
     answers: VecDeque<Answer>,
     received: Vec<Received>,
+    /// Balance transactions by payout, in Stripe's list order (newest first).
+    balance: Vec<(String, serde_json::Value)>,
 }
 
 #[derive(Clone)]
@@ -59,11 +61,12 @@ impl FakeStripe {
     pub async fn start(answers: Vec<Answer>) -> Self {
         let script = Arc::new(Mutex::new(Script {
             answers: answers.into(),
-            received: Vec::new(),
+            ..Script::default()
         }));
         let router = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/refunds", post(create_refund))
+            .route("/v1/balance_transactions", get(list_balance_transactions))
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -79,6 +82,75 @@ impl FakeStripe {
     pub fn received(&self) -> Vec<Received> {
         self.script.lock().unwrap().received.clone()
     }
+
+    /// Puts balance transactions on a payout, as (type, amount, fee) in minor units; the
+    /// payout's own transaction is listed too, as Stripe does.
+    pub fn pay_out(&self, payout: &str, currency: &str, transactions: &[(&str, i64, i64)]) {
+        let mut script = self.script.lock().unwrap();
+        let net: i64 = transactions
+            .iter()
+            .map(|(_, amount, fee)| amount - fee)
+            .sum();
+        let own = ("payout", -net, 0);
+        for (n, (kind, amount, fee)) in transactions.iter().chain([&own]).enumerate() {
+            let object =
+                balance_transaction(&format!("txn_{payout}_{n}"), kind, currency, *amount, *fee);
+            script.balance.push((payout.to_string(), object));
+        }
+    }
+}
+
+/// `GET /v1/balance_transactions?payout=…&limit=…&starting_after=…`: one page of the payout's
+/// transactions (the query is recorded as the request's form).
+async fn list_balance_transactions(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let query = query.unwrap_or_default();
+    let answer = play(&script, &headers, &query, |_| axum::Json(json!({}))).await;
+    if answer.status() != StatusCode::OK {
+        return answer;
+    }
+    let received = script.lock().unwrap().received.last().cloned().unwrap();
+    let payout = received.field("payout").unwrap_or_default().to_string();
+    let limit: usize = received
+        .field("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(10);
+    let after = received.field("starting_after").map(str::to_string);
+    let script = script.lock().unwrap();
+    let listed: Vec<&serde_json::Value> = script
+        .balance
+        .iter()
+        .filter(|(p, _)| *p == payout)
+        .map(|(_, object)| object)
+        .skip_while(|object| after.as_deref().is_some_and(|a| object["id"] != a))
+        .skip(usize::from(after.is_some()))
+        .collect();
+    let page: Vec<&serde_json::Value> = listed.iter().take(limit).copied().collect();
+    axum::Json(json!({
+        "object": "list", "url": "/v1/balance_transactions",
+        "has_more": listed.len() > limit, "data": page,
+    }))
+    .into_response()
+}
+
+/// A BalanceTransaction object shaped like Stripe's.
+fn balance_transaction(
+    id: &str,
+    kind: &str,
+    currency: &str,
+    amount: i64,
+    fee: i64,
+) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({
+        "id": id, "object": "balance_transaction", "amount": amount, "available_on": now,
+        "balance_type": "payments", "created": now, "currency": currency, "description": null,
+        "exchange_rate": null, "fee": fee, "fee_details": [], "net": amount - fee,
+        "reporting_category": kind, "source": null, "status": "available", "type": kind,
+    })
 }
 
 async fn create_session(
