@@ -11,6 +11,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/bootstrap.sh
 source scripts/env.sh
 
+# The journal export's property test has the real hledger read the exported journal.
+if ! command -v hledger >/dev/null; then
+  echo "hledger is missing; installing Debian's hledger" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hledger
+fi
+
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 LOGS="target/test-logs"
 mkdir -p "$LOGS"

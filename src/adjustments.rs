@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::ledger::DateSource;
 use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
 
@@ -67,6 +68,8 @@ pub struct AdjustmentHeader {
     pub business_key: String,
     pub reason: String,
     pub effective: NaiveDate,
+    /// Whether `effective` was chosen by staff or is an outside event's day (a provider refund).
+    pub dated_by: DateSource,
 }
 
 impl AdjustmentHeader {
@@ -88,7 +91,14 @@ impl AdjustmentHeader {
             business_key: business_key.to_string(),
             reason: reason.to_string(),
             effective,
+            dated_by: DateSource::Chosen,
         })
+    }
+
+    /// The effective day is an outside event's (the provider's), not chosen by staff.
+    pub fn dated_by_event(mut self) -> Self {
+        self.dated_by = DateSource::Event;
+        self
     }
 }
 

@@ -14,7 +14,7 @@ use sqlx::{Any, Transaction};
 use crate::checkout::store::CheckoutStoreError;
 use crate::db::{DbError, Engine, date_text, parse_date};
 use crate::keys;
-use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
+use crate::ledger::{Account, BalancedEntry, DateSource, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
 use crate::payments::store::{provider_payment_in, record_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
@@ -189,7 +189,8 @@ async fn post_chargeback_in(
             EntryLine::credit(Account::StripeClearing, amount),
         ],
     )
-    .map_err(CashError::from)?;
+    .map_err(CashError::from)?
+    .dated_by(DateSource::Event);
     crate::ledger::store::post(tx, &entry)
         .await
         .map_err(CashError::from)?;
@@ -228,7 +229,8 @@ async fn close_chargeback_in(
             EntryLine::credit(Account::ChargebacksReceivable, amount),
         ],
     )
-    .map_err(CashError::from)?;
+    .map_err(CashError::from)?
+    .dated_by(DateSource::Event);
     crate::ledger::store::post(tx, &entry)
         .await
         .map_err(CashError::from)?;
@@ -329,7 +331,8 @@ async fn return_debit_in(
         lines,
     )
     .map_err(CashError::from)?
-    .reversing(entry_id);
+    .reversing(entry_id)
+    .dated_by(DateSource::Event);
     let reversal = crate::ledger::store::post(tx, &entry)
         .await
         .map_err(CashError::from)?;
@@ -435,7 +438,8 @@ async fn returned_money_back_in(
         AllocationRule::Explicit(Vec::new()),
         false,
     )
-    .map_err(CashError::Payment)?;
+    .map_err(CashError::Payment)?
+    .dated_by_event();
     record_payment_in(tx, engine, &request).await?;
     Ok(())
 }

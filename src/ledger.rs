@@ -140,6 +140,26 @@ pub enum LedgerError {
     ReversalOfReversal(i64),
     #[error("entry {0} does not exist")]
     NoSuchEntry(i64),
+    #[error(
+        "the books are closed through {closed_through}: nothing can be dated {date}; use {first_open} or later, or ask a manager to reopen the period"
+    )]
+    PeriodClosed {
+        date: NaiveDate,
+        closed_through: NaiveDate,
+        first_open: NaiveDate,
+    },
+}
+
+/// Who chose an entry's date, which decides what a closed period does to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DateSource {
+    /// A person or the ERP chose it (an invoice, a credit memo, a payment typed in): a date in a
+    /// closed period is refused.
+    #[default]
+    Chosen,
+    /// The day something happened outside (the provider's event, the bank's booking): a date
+    /// in a closed period posts on the first open day, the event's own date kept beside it.
+    Event,
 }
 
 /// An entry that has passed every check that does not need the database.
@@ -152,6 +172,7 @@ pub struct BalancedEntry {
     memo: String,
     lines: Vec<EntryLine>,
     reverses: Option<i64>,
+    date_source: DateSource,
 }
 
 impl BalancedEntry {
@@ -199,7 +220,26 @@ impl BalancedEntry {
             memo: memo.into(),
             lines,
             reverses: None,
+            date_source: DateSource::Chosen,
         })
+    }
+
+    /// Says who chose the date (by default a person: refused in a closed period).
+    pub fn dated_by(mut self, source: DateSource) -> Self {
+        self.date_source = source;
+        self
+    }
+
+    pub fn date_source(&self) -> DateSource {
+        self.date_source
+    }
+
+    /// The same entry on another day (a late event moved to the first open day).
+    pub fn moved_to(&self, day: NaiveDate) -> Self {
+        Self {
+            effective_date: day,
+            ..self.clone()
+        }
     }
 
     /// Marks this entry as the reversal of `entry_id` (ledger invariant 2).

@@ -188,6 +188,12 @@ impl Money {
         }
     }
 
+    /// A plain decimal with the currency's full scale, for CSV files, form fields and APIs:
+    /// `6592.50`, `-12.00`, `500` (JPY), `1.250` (KWD). No grouping, no symbol.
+    pub fn decimal_text(self) -> String {
+        format!("{:.*}", self.currency.exponent() as usize, self.amount)
+    }
+
     /// Integer minor units for storage and for Stripe.
     pub fn to_minor(self) -> i64 {
         let scaled = self.amount * Decimal::from(10i64.pow(self.currency.exponent()));
@@ -290,6 +296,23 @@ impl fmt::Display for Money {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn decimal_text_keeps_the_currencys_full_scale() {
+        assert_eq!(
+            Money::from_minor(659_250, Currency::Usd).decimal_text(),
+            "6592.50"
+        );
+        assert_eq!(
+            Money::from_minor(-1_200, Currency::Eur).decimal_text(),
+            "-12.00"
+        );
+        assert_eq!(Money::from_minor(500, Currency::Jpy).decimal_text(), "500");
+        assert_eq!(
+            Money::from_minor(1_250, Currency::Kwd).decimal_text(),
+            "1.250"
+        );
+    }
 
     #[test]
     fn minor_units_follow_the_currency_exponent() {

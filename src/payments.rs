@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ledger::Account;
+use crate::ledger::{Account, DateSource};
 use crate::money::{Currency, Money};
 
 pub mod history;
@@ -238,6 +238,9 @@ pub struct PaymentRequest {
     pub rule: AllocationRule,
     /// Take the early-payment discount on invoices paid in full inside their window.
     pub take_discounts: bool,
+    /// Whether `received` was typed in or is the provider's (the bank's) day: decides what a
+    /// closed period does to it.
+    pub dated_by: DateSource,
 }
 
 impl PaymentRequest {
@@ -263,7 +266,14 @@ impl PaymentRequest {
             received,
             rule,
             take_discounts,
+            dated_by: DateSource::Chosen,
         })
+    }
+
+    /// The received day is an outside event's (the provider's or the bank's), not typed in.
+    pub fn dated_by_event(mut self) -> Self {
+        self.dated_by = DateSource::Event;
+        self
     }
 
     /// Everything that defines the payment, as text: a replay must match it exactly.

@@ -276,7 +276,29 @@ pub struct HealthReport {
     pub entries: i64,
     pub lines: i64,
     pub invoices: i64,
+    /// The day the subledgers were proven as of; `None`: the books as they stand now.
+    pub as_of: Option<NaiveDate>,
+    pub controls: Vec<ControlCheck>,
     pub violations: Vec<String>,
+}
+
+/// A subledger against its control account, in one currency: the receivables (each invoice's
+/// open amount) against Accounts receivable, or each customer's unapplied credit against its
+/// liability account. Any difference comes with what causes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlCheck {
+    pub account_code: String,
+    pub currency: Currency,
+    pub subledger_minor: i64,
+    pub control_minor: i64,
+    /// The entries (or cached open amounts) that make the two differ.
+    pub causes: Vec<String>,
+}
+
+impl ControlCheck {
+    pub fn difference_minor(&self) -> i64 {
+        self.subledger_minor - self.control_minor
+    }
 }
 
 #[cfg(test)]

@@ -118,6 +118,7 @@ pub(crate) async fn settle_as_in(
             rule,
             true,
         )
+        .map(PaymentRequest::dated_by_event)
     };
     let explicit = AllocationRule::Explicit(
         items

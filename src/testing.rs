@@ -216,7 +216,7 @@ pub mod fixtures {
 
     /// Fails the test with every violation the ledger-health check finds.
     pub async fn assert_ledger_healthy(db: &Db) {
-        let report = ledger_health(db).await.expect("health check");
+        let report = ledger_health(db, None).await.expect("health check");
         assert!(
             report.violations.is_empty(),
             "ledger violations: {:#?}",

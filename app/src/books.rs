@@ -99,10 +99,13 @@ pub async fn trial_balance(as_of: String) -> Result<TrialBalanceView, AppError> 
     Ok(TrialBalanceView { as_of, rows })
 }
 
+/// Every invariant re-derived, and the subledgers proven against their control accounts as of
+/// `as_of` (empty: the books as they stand).
 #[server(endpoint = "admin/ledger-health")]
-pub async fn ledger_health() -> Result<HealthReport, AppError> {
+pub async fn ledger_health(#[server(default)] as_of: String) -> Result<HealthReport, AppError> {
     crate::session::require_staff()?;
-    Ok(ledgerport::reports::store::ledger_health(&crate::context::app().db).await?)
+    let as_of = optional_date(&as_of)?;
+    Ok(ledgerport::reports::store::ledger_health(&crate::context::app().db, as_of).await?)
 }
 
 /// Who did what: managers only (it shows every user's actions and addresses).
@@ -275,4 +278,79 @@ pub async fn reconciliation(
         ));
     }
     Ok(ledgerport::reconciliation::store::reconcile(&crate::context::app().db, from, to).await?)
+}
+
+/// Closing the books: where they stand, and the months the forms offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodsPageData {
+    pub periods: ledgerport::periods::Periods,
+    /// (YYYY-MM, "November 2026"), latest first.
+    pub closable: Vec<(String, String)>,
+    pub reopenable: Vec<(String, String)>,
+    pub may_change: bool,
+    /// The journal export batches, newest first.
+    pub exports: Vec<ledgerport::exports::ExportBatch>,
+}
+
+#[server(endpoint = "admin/periods")]
+pub async fn periods_view() -> Result<PeriodsPageData, AppError> {
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let periods = ledgerport::periods::store::periods(&db, 50).await?;
+    let offered = |months: Vec<ledgerport::periods::Month>| {
+        months.into_iter().map(|m| (m.key(), m.label())).collect()
+    };
+    Ok(PeriodsPageData {
+        closable: offered(periods.closable(chrono::Utc::now().date_naive())),
+        reopenable: offered(periods.reopenable()),
+        periods,
+        may_change: caller.role == ledgerport::users::Role::Manager,
+        exports: ledgerport::exports::store::batches(&db, 20).await?,
+    })
+}
+
+/// Exports every journal entry not exported yet as a new batch (staff); nothing new, no batch.
+#[server(endpoint = "admin/export-journal")]
+pub async fn export_journal() -> Result<(), AppError> {
+    let caller = crate::session::require_staff()?;
+    let batch =
+        ledgerport::exports::store::export_new_entries(&crate::context::app().db, caller.actor())
+            .await?;
+    leptos_axum::redirect(&match batch {
+        Some(batch) => format!("/admin/periods?exported={}", batch.id),
+        None => "/admin/periods?exported=none".to_string(),
+    });
+    Ok(())
+}
+
+/// Closes a month and every month before it (managers).
+#[server(endpoint = "admin/close-period")]
+pub async fn close_period(month: String) -> Result<(), AppError> {
+    let caller = crate::session::require_manager()?;
+    let month = ledgerport::periods::Month::parse(&month).map_err(AppError::invalid)?;
+    ledgerport::periods::store::close_month(
+        &crate::context::app().db,
+        month,
+        chrono::Utc::now().date_naive(),
+        caller.actor(),
+    )
+    .await?;
+    leptos_axum::redirect("/admin/periods?closed=1");
+    Ok(())
+}
+
+/// Reopens a month and every month after it, with the reason (managers).
+#[server(endpoint = "admin/reopen-period")]
+pub async fn reopen_period(month: String, reason: String) -> Result<(), AppError> {
+    let caller = crate::session::require_manager()?;
+    let month = ledgerport::periods::Month::parse(&month).map_err(AppError::invalid)?;
+    ledgerport::periods::store::reopen_month(
+        &crate::context::app().db,
+        month,
+        &reason,
+        caller.actor(),
+    )
+    .await?;
+    leptos_axum::redirect("/admin/periods?reopened=1");
+    Ok(())
 }

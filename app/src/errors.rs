@@ -182,7 +182,7 @@ mod from_engine {
                 conflict @ CashError::KeyConflict(_) => {
                     AppError::Conflict(super::sentence(&conflict.to_string()))
                 }
-                CashError::Post(e) => internal(e),
+                CashError::Post(e) => posting(e),
                 CashError::Db(e) => database(e),
             }
         }
@@ -201,8 +201,37 @@ mod from_engine {
                 refused @ (IssueError::WrongCurrency { .. } | IssueError::Invoice(_)) => {
                     AppError::invalid(refused)
                 }
-                IssueError::Post(e) => internal(e),
+                IssueError::Post(e) => posting(e),
                 IssueError::Db(e) => database(e),
+            }
+        }
+    }
+
+    /// A posting refused: a date in a closed period is the caller's to change (409); anything
+    /// else at this depth is a fault.
+    pub fn posting(error: ledgerport::ledger::store::PostError) -> AppError {
+        use ledgerport::ledger::LedgerError;
+        use ledgerport::ledger::store::PostError;
+        match error {
+            PostError::Ledger(closed @ LedgerError::PeriodClosed { .. }) => {
+                AppError::Conflict(super::sentence(&closed.to_string()))
+            }
+            other => internal(other),
+        }
+    }
+
+    impl From<ledgerport::periods::store::PeriodStoreError> for AppError {
+        fn from(e: ledgerport::periods::store::PeriodStoreError) -> Self {
+            use ledgerport::periods::PeriodError;
+            use ledgerport::periods::store::PeriodStoreError;
+            match e {
+                PeriodStoreError::Refused(
+                    refused @ (PeriodError::NotAMonth(_) | PeriodError::ReasonNeeded),
+                ) => AppError::invalid(refused),
+                PeriodStoreError::Refused(conflict) => {
+                    AppError::Conflict(super::sentence(&conflict.to_string()))
+                }
+                PeriodStoreError::Db(e) => database(e),
             }
         }
     }

@@ -37,7 +37,7 @@ use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage};
 use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
-    ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
+    PeriodsPage, ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
 };
 use crate::components::NotFound;
 use crate::disputes::pages::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
@@ -130,6 +130,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/trial-balance") view=TrialBalancePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/ledger-health") view=LedgerHealthPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/periods") view=PeriodsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>

@@ -155,7 +155,11 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
             .iter()
             .map(|item| {
                 let amount = ledgerport::money::Money::from_minor(item.amount_minor, currency);
-                format!("invoice={}&amount={}", item.invoice_id, amount.amount())
+                format!(
+                    "invoice={}&amount={}",
+                    item.invoice_id,
+                    amount.decimal_text()
+                )
             })
             .collect();
         format!("/pay?{}", query.join("&"))

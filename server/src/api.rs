@@ -30,6 +30,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/api/v1/credit-memos", post(push_credit_memo)),
         ("/api/v1/payments", get(list_payments)),
         (
+            "/api/v1/journal-exports",
+            get(list_journal_exports).post(export_journal),
+        ),
+        ("/api/v1/journal-exports/{id}", get(journal_export_file)),
+        (
             "/api/v1/bank-statements",
             post(push_statement).layer(DefaultBodyLimit::max(
                 crate::bank_statements::MAX_STATEMENT_BYTES,
@@ -161,6 +166,85 @@ async fn push_statement(
     .await
     .map_err(AppError::from)?;
     Ok(Json(imported).into_response())
+}
+
+/// Takes every journal entry not exported yet into a new batch: 201 with the batch, or 204
+/// when there is nothing new.
+async fn export_journal(
+    State(state): State<ServerState>,
+    key: ApiKey,
+) -> Result<Response, ApiError> {
+    let actor_name = key.actor();
+    let actor = ledgerport::audit::Actor {
+        user_id: None,
+        name: &actor_name,
+    };
+    let batch = ledgerport::exports::store::export_new_entries(&state.app.db, actor)
+        .await
+        .map_err(AppError::from)?;
+    Ok(match batch {
+        Some(batch) => (StatusCode::CREATED, Json(batch)).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+/// The latest export batches, newest first.
+async fn list_journal_exports(
+    State(state): State<ServerState>,
+    _key: ApiKey,
+) -> Result<Response, ApiError> {
+    let batches = ledgerport::exports::store::batches(&state.app.db, 100)
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(json!({ "batches": batches })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// One batch again, as a file: `format` csv (default), hledger, quickbooks or xero.
+async fn journal_export_file(
+    State(state): State<ServerState>,
+    _key: ApiKey,
+    path: Result<axum::extract::Path<i64>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Path(id) = path.map_err(|e| ApiError::Malformed(e.body_text()))?;
+    let Query(query) = query.map_err(|e| ApiError::Malformed(e.body_text()))?;
+    let text = query.format.as_deref().unwrap_or("csv");
+    let format = ledgerport::exports::ExportFormat::parse(text).ok_or_else(|| {
+        field(
+            "format",
+            format!("{text:?} is not an export format: use csv, hledger, quickbooks or xero."),
+        )
+    })?;
+    let db = &state.app.db;
+    if ledgerport::exports::store::batch(db, id)
+        .await
+        .map_err(AppError::from)?
+        .is_none()
+    {
+        return Err(AppError::NotFound(format!("There is no export batch {id}.")).into());
+    }
+    let lines = ledgerport::exports::store::export_lines(db, id)
+        .await
+        .map_err(AppError::from)?;
+    let body = ledgerport::exports::formats::render(format, &lines)
+        .map_err(|e| AppError::from(ledgerport::db::DbError::Corrupt(e.to_string())))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", format.file_name(id)),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -421,7 +505,7 @@ async fn list_payments(
     )
     .await
     .map_err(AppError::from)?;
-    let amount = |minor, currency| Money::from_minor(minor, currency).amount().to_string();
+    let amount = |minor, currency| Money::from_minor(minor, currency).decimal_text();
     let data: Vec<_> = payments
         .iter()
         .map(|p| {

@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use ledgerport::db::DbError;
+use ledgerport::exports::spreadsheet_cell as cell;
 use ledgerport::invoices::views::{
     InvoiceDetail, InvoiceFilter, InvoiceQuery, InvoiceSort, activity_label,
 };
@@ -33,6 +34,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/documents/statement.csv", get(statement_csv)),
         ("/documents/transfers/{file}", get(transfer_pdf)),
         ("/documents/reports/{file}", get(reports::report_csv)),
+        (
+            "/documents/journal-exports/{id}/{format}",
+            get(reports::journal_export),
+        ),
     ]
 }
 
@@ -92,19 +97,9 @@ impl From<csv::Error> for DocumentError {
     }
 }
 
-/// Text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) gets a leading
-/// apostrophe, so a description can never execute in the customer's spreadsheet.
-fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    }
-}
-
 /// Plain decimal with the currency's scale, for spreadsheets: `1234.50`.
 fn plain(minor: i64, currency: Currency) -> String {
-    Money::from_minor(minor, currency).amount().to_string()
+    Money::from_minor(minor, currency).decimal_text()
 }
 
 fn today() -> chrono::NaiveDate {

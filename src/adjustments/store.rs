@@ -120,7 +120,8 @@ pub async fn adjust_in(
         Some(customer),
         plan.memo,
         plan.lines,
-    )?;
+    )?
+    .dated_by(header.dated_by);
     if let Some(issued) = plan.reverses {
         entry = entry.reversing(issued);
     }

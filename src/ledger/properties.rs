@@ -80,7 +80,7 @@ async fn fingerprint(db: &Db) -> (i64, i64, i64) {
 }
 
 async fn assert_invariants(db: &Db, step: usize, op: &Op) {
-    let report = ledger_health(db).await.unwrap();
+    let report = ledger_health(db, None).await.unwrap();
     assert!(
         report.violations.is_empty(),
         "after step {step} ({op:?}): {:#?}",
@@ -101,7 +101,8 @@ async fn assert_invariants(db: &Db, step: usize, op: &Op) {
     assert!(unapplied >= 0);
 }
 
-async fn run(ops: Vec<Op>) {
+/// Plays `ops` on a fresh book, checking every invariant after each; returns the book.
+async fn run(ops: Vec<Op>) -> Db {
     let db = fresh_db().await;
     let c = customer(&db, "C-P", Currency::Usd, (30, 200, 10)).await;
     let usd = |m| Money::from_minor(m, Currency::Usd);
@@ -217,6 +218,85 @@ async fn run(ops: Vec<Op>) {
         }
         assert_invariants(&db, step, op).await;
     }
+    db
+}
+
+/// Exports the whole book as an hledger journal and has the real hledger read it: hledger
+/// refuses a transaction that does not balance, and its balance per account must be the trial
+/// balance to the cent.
+async fn hledger_agrees_with_the_trial_balance(db: &Db) {
+    use crate::exports::ExportFormat;
+    use crate::exports::formats::{hledger_account, render};
+    use crate::exports::store::{export_lines, export_new_entries};
+    let actor = crate::audit::Actor {
+        user_id: None,
+        name: "property test",
+    };
+    let batch = export_new_entries(db, actor).await.unwrap().unwrap();
+    let journal = render(
+        ExportFormat::Hledger,
+        &export_lines(db, batch.id).await.unwrap(),
+    )
+    .unwrap();
+    let file = std::env::temp_dir().join(format!(
+        "ledgerport-{}-{}.journal",
+        std::process::id(),
+        batch.id
+    ));
+    std::fs::write(&file, &journal).unwrap();
+    let output = std::process::Command::new("hledger")
+        .arg("-f")
+        .arg(&file)
+        .args(["balance", "--flat", "--no-total", "-O", "csv"])
+        .output()
+        .expect("hledger is not installed: scripts/test.sh installs it (apt-get install hledger)");
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        output.status.success(),
+        "hledger refused the journal: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut from_hledger: Vec<(String, String)> =
+        csv::Reader::from_reader(output.stdout.as_slice())
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[0].to_string(), r[1].to_string())
+            })
+            .collect();
+    from_hledger.sort();
+    let kinds: std::collections::HashMap<String, String> =
+        sqlx::query_as("SELECT code, kind FROM accounts")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let mut from_ledger: Vec<(String, String)> =
+        crate::reports::store::trial_balance(db, date("2099-12-31"))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.debit_minor != row.credit_minor)
+            .map(|row| {
+                let currency: Currency = row.currency.parse().unwrap();
+                (
+                    hledger_account(
+                        &kinds[&row.account_code],
+                        &row.account_code,
+                        &row.account_name,
+                    ),
+                    format!(
+                        "{} {}",
+                        Money::from_minor(row.debit_minor - row.credit_minor, currency)
+                            .decimal_text(),
+                        currency.code()
+                    ),
+                )
+            })
+            .collect();
+    from_ledger.sort();
+    assert_eq!(from_hledger, from_ledger);
 }
 
 proptest! {
@@ -228,5 +308,20 @@ proptest! {
     ) {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(run(ops));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_random_books_hledger_journal_balances_and_agrees_with_the_trial_balance_to_the_cent(
+        ops in proptest::collection::vec(op(), 60..200)
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let db = run(ops).await;
+            hledger_agrees_with_the_trial_balance(&db).await;
+        });
     }
 }

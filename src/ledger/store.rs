@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Row, Transaction};
 
-use super::{Account, BalancedEntry, EntryKind, EntryLine, LedgerError};
+use super::{Account, BalancedEntry, DateSource, EntryKind, EntryLine, LedgerError};
 use crate::db::{DbError, date_text, now_text};
 use crate::money::{Currency, Money};
 
@@ -25,10 +25,49 @@ pub struct Posted {
 }
 
 /// Posts `entry` once. Replaying the same business key with the same content returns the first
-/// entry; the same key with different content is refused (ledger invariant 4).
+/// entry; the same key with different content is refused (ledger invariant 4). A date inside a
+/// closed period is refused, or, for an outside event's date, moved to the first open day with
+/// the event's date kept as `occurred_on` (ledger invariant 18).
 pub async fn post(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
+) -> Result<Posted, PostError> {
+    let Some(closed_through) = crate::periods::store::closed_through_in(tx).await? else {
+        return insert(tx, entry, None).await;
+    };
+    if entry.effective_date() > closed_through {
+        return insert(tx, entry, None).await;
+    }
+    let first_open = closed_through + chrono::Duration::days(1);
+    let posted_before: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM journal_entries WHERE business_key = $1")
+            .bind(entry.business_key())
+            .fetch_optional(&mut **tx)
+            .await?;
+    match (posted_before, entry.date_source()) {
+        // Posted before the period closed (or moved then): a replay, compared as usual.
+        (Some(_), _) => replay(tx, entry).await,
+        (None, DateSource::Event) => {
+            insert(
+                tx,
+                &entry.moved_to(first_open),
+                Some(entry.effective_date()),
+            )
+            .await
+        }
+        (None, DateSource::Chosen) => Err(LedgerError::PeriodClosed {
+            date: entry.effective_date(),
+            closed_through,
+            first_open,
+        }
+        .into()),
+    }
+}
+
+async fn insert(
+    tx: &mut Transaction<'_, Any>,
+    entry: &BalancedEntry,
+    occurred_on: Option<chrono::NaiveDate>,
 ) -> Result<Posted, PostError> {
     if let Some(target) = entry.reverses() {
         let row = sqlx::query("SELECT kind FROM journal_entries WHERE id = $1")
@@ -42,8 +81,9 @@ pub async fn post(
     }
     let inserted = sqlx::query(
         "INSERT INTO journal_entries \
-         (business_key, kind, effective_date, posted_at, customer_id, memo, reverses_entry_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (business_key) DO NOTHING RETURNING id",
+         (business_key, kind, effective_date, posted_at, customer_id, memo, reverses_entry_id, \
+          occurred_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (business_key) DO NOTHING RETURNING id",
     )
     .bind(entry.business_key())
     .bind(entry.kind().as_str())
@@ -52,6 +92,7 @@ pub async fn post(
     .bind(entry.customer_id())
     .bind(entry.memo())
     .bind(entry.reverses())
+    .bind(occurred_on.map(date_text))
     .fetch_optional(&mut **tx)
     .await?;
 
@@ -83,15 +124,16 @@ pub async fn post(
 
 async fn replay(tx: &mut Transaction<'_, Any>, entry: &BalancedEntry) -> Result<Posted, PostError> {
     let existing = sqlx::query(
-        "SELECT id, kind, effective_date, customer_id, memo, reverses_entry_id FROM journal_entries \
-         WHERE business_key = $1",
+        "SELECT id, kind, COALESCE(occurred_on, effective_date) AS occurred_on, customer_id, memo, \
+         reverses_entry_id FROM journal_entries WHERE business_key = $1",
     )
     .bind(entry.business_key())
     .fetch_one(&mut **tx)
     .await?;
     let entry_id: i64 = existing.try_get("id")?;
+    // A late event's entry was moved to the first open day: its own date is `occurred_on`.
     let same_header = existing.try_get::<String, _>("kind")? == entry.kind().as_str()
-        && existing.try_get::<String, _>("effective_date")? == date_text(entry.effective_date())
+        && existing.try_get::<String, _>("occurred_on")? == date_text(entry.effective_date())
         && existing.try_get::<Option<i64>, _>("customer_id")? == entry.customer_id()
         && existing.try_get::<String, _>("memo")? == entry.memo()
         && existing.try_get::<Option<i64>, _>("reverses_entry_id")? == entry.reverses();

@@ -223,7 +223,8 @@ pub async fn record_payment_in(
             request.business_key
         ),
         lines,
-    )?;
+    )?
+    .dated_by(request.dated_by);
     let posted = post(tx, &entry).await?;
     let row = sqlx::query(
         "INSERT INTO payments (customer_id, business_key, method, currency, amount_minor, request, \

@@ -16,7 +16,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{Payout, PayoutStatus, ProviderBalance, books_payout, names_payout, nearest};
 use crate::db::{Db, DbError, date_text, now_text, parse_date};
 use crate::keys;
-use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
+use crate::ledger::{Account, BalancedEntry, DateSource, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
 use crate::receivables::store::CashError;
 use crate::statements::{BankLine, LineStatus, MatchReason};
@@ -109,7 +109,8 @@ pub async fn payout_paid_in(
             paid.payout_id, paid.transactions
         ),
         lines,
-    )?;
+    )?
+    .dated_by(DateSource::Event);
     let posted = crate::ledger::store::post(tx, &entry).await?;
     sqlx::query(
         "UPDATE payouts SET paid_entry_id = $1, fees_minor = $2, transactions = $3 WHERE id = $4",
@@ -203,7 +204,8 @@ async fn reverse_failed_in(
             EntryLine::debit(Account::StripeClearing, amount),
             EntryLine::credit(Account::Bank, amount),
         ],
-    )?;
+    )?
+    .dated_by(DateSource::Event);
     let posted = crate::ledger::store::post(tx, &entry).await?;
     sqlx::query(
         "UPDATE payouts SET status = $1, failure = $2, failed_on = $3, failed_entry_id = $4 \

@@ -102,7 +102,8 @@ pub async fn post_refund_in(
             &format!("card refund on {payment_reference}"),
             refunded_on,
         )
-        .map_err(CashError::from)?;
+        .map_err(CashError::from)?
+        .dated_by_event();
         let request = AdjustmentRequest::Refund {
             source,
             amount: Money::from_minor(part, currency),

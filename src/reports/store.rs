@@ -4,15 +4,15 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{
-    AccountSummary, Aging, CollectionMetrics, CustomerAging, DailyCollection, ExpectedWeek,
-    HealthReport, OpenItem, Statement, StatementLine, TrialBalanceRow, bucket_limits,
+    AccountSummary, Aging, CollectionMetrics, ControlCheck, CustomerAging, DailyCollection,
+    ExpectedWeek, HealthReport, OpenItem, Statement, StatementLine, TrialBalanceRow, bucket_limits,
     expected_week, week_start,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
 use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::ledger::Account;
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 // The chart's codes, written into the SQL text (a literal, not a parameter, so the planner sees it).
@@ -466,8 +466,9 @@ pub async fn expected_collections(
     Ok(result)
 }
 
-/// Re-derives every balance from the journal and reports each broken invariant.
-pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
+/// Re-derives every balance from the journal and reports each broken invariant, and proves the
+/// subledgers against their control accounts as of `as_of` (`None`: as the books stand now).
+pub async fn ledger_health(db: &Db, as_of: Option<NaiveDate>) -> Result<HealthReport, DbError> {
     let pool = db.pool();
     let count = |sql: &'static str| async move {
         let row = sqlx::query(sql).fetch_one(pool).await?;
@@ -477,8 +478,20 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
         entries: count("SELECT count(*) FROM journal_entries").await?,
         lines: count("SELECT count(*) FROM journal_lines").await?,
         invoices: count("SELECT count(*) FROM invoices").await?,
+        as_of,
+        controls: control_checks(db, as_of).await?,
         violations: Vec::new(),
     };
+    for control in report.controls.iter().filter(|c| c.difference_minor() != 0) {
+        report.violations.push(format!(
+            "subledger differs from control account {} in {}: subledger {}, control {} ({})",
+            control.account_code,
+            control.currency.code(),
+            Money::from_minor(control.subledger_minor, control.currency),
+            Money::from_minor(control.control_minor, control.currency),
+            control.causes.join("; ")
+        ));
+    }
     let checks: [(&str, String); 9] = [
         (
             "entry has fewer than two lines",
@@ -585,20 +598,103 @@ pub async fn ledger_health(db: &Db) -> Result<HealthReport, DbError> {
             ));
         }
     }
-    // AR control equals the open invoices (invariant 5 via the cache that the check above ties to the lines).
-    let ar: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines WHERE account_code = '{AR}'"
-    ))
-    .fetch_one(pool)
-    .await?;
-    let open: i64 =
-        count("SELECT COALESCE(CAST(sum(open_minor) AS BIGINT), 0) FROM invoices").await?;
-    if ar != open {
-        report.violations.push(format!(
-            "receivables control {ar} differs from open invoices {open}"
-        ));
-    }
     Ok(report)
+}
+
+/// Each subledger against its control account, per currency, as of `as_of` (every date when
+/// `None`). Receivables: as the books stand, the invoices' cached open amounts; as of a day,
+/// each invoice's receivable lines up to it. Unapplied credit: each customer's credit lines.
+/// Control: every line on the account. A line that belongs to no invoice (no customer), or
+/// to one in another currency, makes them differ, and so does a cached open amount that is
+/// not what its lines say.
+pub async fn control_checks(
+    db: &Db,
+    as_of: Option<NaiveDate>,
+) -> Result<Vec<ControlCheck>, DbError> {
+    let day = as_of.map_or_else(|| "9999-12-31".to_string(), date_text);
+    let pool = db.pool();
+    let mut checks = Vec::new();
+    let sides: [(&str, &str, &str); 2] = [
+        (
+            AR,
+            "LEFT JOIN invoices s ON s.id = l.invoice_id",
+            "entry {} has a receivable line of no invoice in its currency",
+        ),
+        (
+            UNAPPLIED,
+            "LEFT JOIN customers s ON s.id = l.customer_id",
+            "entry {} has an unapplied-credit line of no customer in its currency",
+        ),
+    ];
+    for (account, join, cause) in sides {
+        let totals: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+            "SELECT l.currency, CAST(sum(l.amount_minor) AS BIGINT), \
+             CAST(sum(CASE WHEN s.currency = l.currency THEN l.amount_minor ELSE 0 END) AS BIGINT) \
+             FROM journal_lines l {join} WHERE l.account_code = $1 AND l.effective_date <= $2 \
+             GROUP BY l.currency ORDER BY l.currency"
+        ))
+        .bind(account)
+        .bind(&day)
+        .fetch_all(pool)
+        .await?;
+        for (code, control_minor, from_lines) in totals {
+            let unassigned: Vec<i64> = sqlx::query_scalar(&format!(
+                "SELECT DISTINCT l.entry_id FROM journal_lines l {join} \
+                 WHERE l.account_code = $1 AND l.currency = $2 AND l.effective_date <= $3 \
+                 AND (s.id IS NULL OR s.currency <> l.currency) ORDER BY l.entry_id LIMIT 50"
+            ))
+            .bind(account)
+            .bind(&code)
+            .bind(&day)
+            .fetch_all(pool)
+            .await?;
+            let mut causes: Vec<String> = unassigned
+                .iter()
+                .map(|entry| cause.replace("{}", &entry.to_string()))
+                .collect();
+            let subledger_minor = if account == AR && as_of.is_none() {
+                causes.extend(stale_open_amounts(db, &code).await?);
+                sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(sum(open_minor), 0) AS BIGINT) FROM invoices \
+                     WHERE currency = $1",
+                )
+                .bind(&code)
+                .fetch_one(pool)
+                .await?
+            } else {
+                from_lines
+            };
+            checks.push(ControlCheck {
+                account_code: account.to_string(),
+                currency: crate::db::currency(&code)?,
+                subledger_minor,
+                control_minor,
+                causes,
+            });
+        }
+    }
+    Ok(checks)
+}
+
+/// Invoices whose cached open amount is not what their receivable lines say.
+async fn stale_open_amounts(db: &Db, currency: &str) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT i.number, i.open_minor, \
+         (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+          WHERE l.invoice_id = i.id AND l.account_code = '{AR}') AS lines \
+         FROM invoices i WHERE i.currency = $1 AND i.open_minor <> \
+         (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+          WHERE l.invoice_id = i.id AND l.account_code = '{AR}') ORDER BY i.id LIMIT 50"
+    ))
+    .bind(currency)
+    .fetch_all(db.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(number, open, lines)| {
+            format!("invoice {number}'s open amount is {open}, its lines say {lines} (minor units)")
+        })
+        .collect())
 }
 
 #[cfg(all(test, feature = "test-support"))]
@@ -761,7 +857,7 @@ mod tests {
             .execute(db.pool())
             .await
             .unwrap();
-        let report = ledger_health(&db).await.unwrap();
+        let report = ledger_health(&db, None).await.unwrap();
         assert!(
             report
                 .violations
@@ -769,6 +865,90 @@ mod tests {
                 .any(|v| v.starts_with("invoice open amount differs")),
             "{:?}",
             report.violations
+        );
+        // The receivables subledger no longer equals its control account, and says why.
+        let ar = report
+            .controls
+            .iter()
+            .find(|c| c.account_code == "1100")
+            .unwrap();
+        assert_eq!(ar.difference_minor(), -1);
+        assert!(
+            ar.causes[0].starts_with("invoice INV-B's open amount"),
+            "{ar:?}"
+        );
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.starts_with("subledger differs from control account 1100 in USD")),
+            "{:?}",
+            report.violations
+        );
+    }
+
+    #[tokio::test]
+    async fn each_subledger_equals_its_control_account_as_of_any_day_and_a_line_of_no_invoice_is_named()
+     {
+        let db = fresh_db().await;
+        book(&db).await;
+        for as_of in [None, Some(date("2026-03-31")), Some(date("2026-04-30"))] {
+            let report = ledger_health(&db, as_of).await.unwrap();
+            assert!(report.violations.is_empty(), "{:?}", report.violations);
+            let ar = report
+                .controls
+                .iter()
+                .find(|c| c.account_code == "1100")
+                .unwrap();
+            assert_eq!(ar.difference_minor(), 0);
+        }
+        let april = control_checks(&db, Some(date("2026-04-30"))).await.unwrap();
+        let ar = april.iter().find(|c| c.account_code == "1100").unwrap();
+        assert_eq!(ar.control_minor, 55_000);
+        // A receivable line that belongs to no invoice: the control account moves, the
+        // subledger does not.
+        let mut tx = db.begin_write().await.unwrap();
+        let stray = crate::ledger::BalancedEntry::new(
+            "stray",
+            crate::ledger::EntryKind::CreditMemo,
+            date("2026-04-15"),
+            None,
+            "no invoice",
+            vec![
+                crate::ledger::EntryLine::debit(
+                    Account::AccountsReceivable,
+                    Money::from_minor(700, Currency::Usd),
+                ),
+                crate::ledger::EntryLine::credit(
+                    Account::Revenue,
+                    Money::from_minor(700, Currency::Usd),
+                ),
+            ],
+        )
+        .unwrap();
+        let posted = crate::ledger::store::post(&mut tx, &stray).await.unwrap();
+        tx.commit().await.unwrap();
+        let report = ledger_health(&db, Some(date("2026-04-30"))).await.unwrap();
+        let ar = report
+            .controls
+            .iter()
+            .find(|c| c.account_code == "1100")
+            .unwrap();
+        assert_eq!(ar.difference_minor(), -700);
+        assert_eq!(
+            ar.causes,
+            [format!(
+                "entry {} has a receivable line of no invoice in its currency",
+                posted.entry_id
+            )]
+        );
+        // Before the stray line's day, the books still agree.
+        assert_eq!(
+            ledger_health(&db, Some(date("2026-04-14")))
+                .await
+                .unwrap()
+                .violations,
+            Vec::<String>::new()
         );
     }
 }

@@ -303,7 +303,8 @@ async fn apply_share(
         AllocationRule::Explicit(parts),
         true,
     )
-    .map_err(CashError::Payment)?;
+    .map_err(CashError::Payment)?
+    .dated_by_event();
     let receipt = record_payment_in(tx, engine, &request).await?;
     link_payment(tx, share.line_id, receipt.payment_id).await?;
     actor
@@ -381,7 +382,8 @@ async fn write_off_short(
         &reason,
         share.line.booked_on,
     )
-    .map_err(CashError::Adjustment)?;
+    .map_err(CashError::Adjustment)?
+    .dated_by_event();
     let request = AdjustmentRequest::WriteOff {
         invoice_id: unpaid.invoice_id,
         amount: unpaid.short,
@@ -624,7 +626,9 @@ mod tests {
             .execute(db.pool())
             .await
             .unwrap();
-        let report = crate::reports::store::ledger_health(&db).await.unwrap();
+        let report = crate::reports::store::ledger_health(&db, None)
+            .await
+            .unwrap();
         assert!(
             report
                 .violations

@@ -519,7 +519,8 @@ async fn post(
         rule,
         true,
     )
-    .map_err(CashError::Payment)?;
+    .map_err(CashError::Payment)?
+    .dated_by_event();
     Ok(record_payment_in(tx, engine, &request).await?.payment_id)
 }
 

@@ -221,7 +221,7 @@ fn AccountSettingsForm(
             <h2 id="account-heading">"Account settings"</h2>
             <Loaded data=profile loading="Loading…" let:p>
                 {{
-                            let limit = ledgerport::money::Money::from_minor(p.credit_limit_minor, p.currency).amount().to_string();
+                            let limit = ledgerport::money::Money::from_minor(p.credit_limit_minor, p.currency).decimal_text();
                             let discount = p.terms.discount_percent_text();
                             view! {
                                 <p class="hint">{p.number.clone()} " · billed in " {p.currency.code()}

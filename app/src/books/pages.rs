@@ -11,8 +11,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::books::{
-    PaymentPageData, RefundPayment, ResendRefund, aging_report, audit_log, collections, journal,
-    ledger_health, payment_detail, reconciliation, staff_payments, trial_balance,
+    ClosePeriod, ExportJournal, PaymentPageData, PeriodsPageData, RefundPayment, ReopenPeriod,
+    ResendRefund, aging_report, audit_log, collections, journal, ledger_health, payment_detail,
+    periods_view, reconciliation, staff_payments, trial_balance,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::format::{date, money, timestamp};
@@ -41,6 +42,7 @@ fn BooksNav() -> impl IntoView {
             <a href="/admin/trial-balance">"Trial balance"</a>
             <a href="/admin/ledger-health">"Ledger health"</a>
             <a href="/admin/audit">"Audit log"</a>
+            <a href="/admin/periods">"Closing the books"</a>
         </nav>
     }
 }
@@ -629,14 +631,20 @@ pub fn TrialBalancePage() -> impl IntoView {
 /// `/admin/ledger-health`: re-derives every balance and lists any broken invariant.
 #[component]
 pub fn LedgerHealthPage() -> impl IntoView {
-    let report = Resource::new(|| (), |_| ledger_health());
+    let as_of = param("as_of");
+    let report = Resource::new(as_of, ledger_health);
     view! {
         <Title text="Ledger health"/>
         <h1>"Ledger health"</h1>
         <BooksNav/>
+        <form class="filters" method="get" action="/admin/ledger-health">
+            <label>"Subledgers as of "<input type="date" name="as_of" value=as_of/></label>
+            <button class="button secondary" type="submit">"Check"</button>
+        </form>
         <Loaded data=report loading="Checking every entry…" let:h>
             {view! {
                         <p data-testid="health-counts">"Checked " {h.entries} " entries, " {h.lines} " lines and " {h.invoices} " invoices."</p>
+                        {control_table(&h.controls, h.as_of)}
                         {if h.violations.is_empty() {
                             view! { <p class="notice" data-testid="health-ok">"No violations: every entry balances, every invoice matches its ledger lines, every hold matches its disputes."</p> }.into_any()
                         } else {
@@ -699,4 +707,178 @@ pub fn AuditPage() -> impl IntoView {
                     }}
         </Loaded>
     }
+}
+
+/// Each subledger against its control account, per currency.
+fn control_table(
+    controls: &[ledgerport::reports::ControlCheck],
+    as_of: Option<chrono::NaiveDate>,
+) -> AnyView {
+    let caption = match as_of {
+        Some(day) => format!(
+            "Subledgers against their control accounts as of {}",
+            date(day)
+        ),
+        None => "Subledgers against their control accounts, as the books stand".to_string(),
+    };
+    view! {
+        <div class="table-wrap">
+        <table class="table" data-testid="control-checks">
+            <caption>{caption}</caption>
+            <thead><tr><th scope="col">"Control account"</th><th scope="col">"Currency"</th>
+                <th scope="col" class="num">"Subledger"</th><th scope="col" class="num">"Control account"</th>
+                <th scope="col" class="num">"Difference"</th><th scope="col">"Why"</th></tr></thead>
+            <tbody>
+                {controls.iter().map(|c| view! {
+                    <tr>
+                        <td>{match c.account_code.as_str() {
+                            "1100" => "1100 Accounts receivable (open invoices)",
+                            _ => "2200 Unapplied credit (customers' credit)",
+                        }}</td>
+                        <td>{c.currency.code()}</td>
+                        <td class="num">{money(c.subledger_minor, c.currency)}</td>
+                        <td class="num">{money(c.control_minor, c.currency)}</td>
+                        <td class="num">{money(c.difference_minor(), c.currency)}</td>
+                        <td>{c.causes.join("; ")}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// `/admin/periods`: through which day the books are closed, how they got there, and (for
+/// managers) closing a month or reopening one with a reason.
+#[component]
+pub fn PeriodsPage() -> impl IntoView {
+    let view_data = Resource::new(|| (), |_| periods_view());
+    view! {
+        <Title text="Closing the books"/>
+        <h1>"Closing the books"</h1>
+        <BooksNav/>
+        <Loaded data=view_data loading="Loading…" let:v>
+            {periods_body(v)}
+        </Loaded>
+    }
+}
+
+fn periods_body(v: PeriodsPageData) -> AnyView {
+    let close = ServerAction::<ClosePeriod>::new();
+    let close_error = form_error(close);
+    let reopen = ServerAction::<ReopenPeriod>::new();
+    let reopen_error = form_error(reopen);
+    let state = match v.periods.closed_through {
+        Some(through) => format!(
+            "The books are closed through {}: nothing can be dated on or before it. Late bank and provider events post on {}.",
+            date(through),
+            v.periods.first_open_day().map(date).unwrap_or_default()
+        ),
+        None => "No period is closed: entries may carry any date.".to_string(),
+    };
+    view! {
+        <section class="card" aria-labelledby="periods-heading">
+            <h2 id="periods-heading">"Where the books stand"</h2>
+            <p data-testid="closed-through">{state}</p>
+            <p class="hint">"Before closing a month, review the "<a href="/admin/trial-balance">"trial balance"</a>", the "
+                <a href="/admin/ledger-health">"subledgers against their control accounts"</a>" and each "
+                <a href="/admin/bank">"bank statement's reconciliation"</a>". Closing a month closes every month before it."</p>
+            {v.may_change.then(|| view! {
+                <ActionForm action=close attr:class="form inline">
+                    <label for="close-month">"Close "</label>
+                    <select id="close-month" name="month">
+                        {v.closable.iter().map(|(key, label)| view! { <option value=key.clone()>{label.clone()}</option> }).collect_view()}
+                    </select>
+                    <button class="button" type="submit" disabled=v.closable.is_empty()>"Close the month"</button>
+                </ActionForm>
+                <FormError message=Signal::derive(close_error)/>
+                {(!v.reopenable.is_empty()).then(|| view! {
+                    <ActionForm action=reopen attr:class="form">
+                        <label for="reopen-month">"Reopen (with every month after it)"</label>
+                        <select id="reopen-month" name="month">
+                            {v.reopenable.iter().map(|(key, label)| view! { <option value=key.clone()>{label.clone()}</option> }).collect_view()}
+                        </select>
+                        <label for="reopen-reason">"Why"</label>
+                        <input id="reopen-reason" name="reason" required maxlength="500"/>
+                        <button class="button secondary" type="submit">"Reopen"</button>
+                    </ActionForm>
+                    <FormError message=Signal::derive(reopen_error)/>
+                })}
+            })}
+        </section>
+        {exports_section(&v.exports)}
+        <section class="card" aria-labelledby="period-history-heading">
+            <h2 id="period-history-heading">"Closes and reopenings"</h2>
+            <div class="table-wrap">
+            <table class="table" data-testid="period-history">
+                <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"What"</th>
+                    <th scope="col">"Closed through after it"</th><th scope="col">"Why"</th></tr></thead>
+                <tbody>
+                    {v.periods.history.iter().map(|c| view! {
+                        <tr>
+                            <td>{timestamp(&c.changed_at)}</td>
+                            <td>{c.changed_by.clone()}</td>
+                            <td>{format!("{} {}", match c.action {
+                                ledgerport::periods::PeriodAction::Close => "Closed",
+                                ledgerport::periods::PeriodAction::Reopen => "Reopened",
+                            }, c.month)}</td>
+                            <td>{c.closed_through.map(date).unwrap_or_default()}</td>
+                            <td>{c.reason.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+        </section>
+    }
+    .into_any()
+}
+
+/// The journal export for the general ledger: take a new batch, download any batch again.
+fn exports_section(batches: &[ledgerport::exports::ExportBatch]) -> AnyView {
+    use ledgerport::exports::ExportFormat;
+    let export = ServerAction::<ExportJournal>::new();
+    let export_error = form_error(export);
+    let query = use_query_map();
+    let nothing_new = move || query.with(|q| q.get("exported").as_deref() == Some("none"));
+    view! {
+        <section class="card" aria-labelledby="exports-heading">
+            <h2 id="exports-heading">"Journal export for the general ledger"</h2>
+            <p class="hint">"Each export takes every journal entry not exported before, so the general ledger gets each entry once. "
+                "Any batch downloads again: every entry with its lines, an hledger journal, or a daily summary per account for QuickBooks Online or Xero."</p>
+            <ActionForm action=export attr:class="form inline">
+                <button class="button" type="submit">"Export what is new"</button>
+            </ActionForm>
+            <FormError message=Signal::derive(export_error)/>
+            <Show when=nothing_new>
+                <p class="notice" data-testid="nothing-to-export">"Nothing new to export: every entry is in a batch already."</p>
+            </Show>
+            {(!batches.is_empty()).then(|| view! {
+                <div class="table-wrap">
+                <table class="table" data-testid="export-batches">
+                    <thead><tr><th scope="col">"Batch"</th><th scope="col">"Taken"</th><th scope="col" class="num">"Entries"</th>
+                        <th scope="col">"Dated"</th><th scope="col">"Download"</th></tr></thead>
+                    <tbody>
+                        {batches.iter().map(|b| view! {
+                            <tr data-batch=b.id>
+                                <td>{b.id}</td>
+                                <td>{timestamp(&b.created_at)} " by " {b.created_by.clone()}</td>
+                                <td class="num">{b.entries}</td>
+                                <td>{match (b.first_date, b.last_date) {
+                                    (Some(first), Some(last)) => format!("{} – {}", date(first), date(last)),
+                                    _ => String::new(),
+                                }}</td>
+                                <td>{ExportFormat::ALL.map(|f| view! {
+                                    <a href=format!("/documents/journal-exports/{}/{}", b.id, f.as_str()) data-format=f.as_str()>{f.label()}</a>" "
+                                }).collect_view()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                </div>
+            })}
+        </section>
+    }
+    .into_any()
 }

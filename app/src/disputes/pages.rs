@@ -31,7 +31,7 @@ fn refusal() -> impl Fn() -> Option<String> + Copy {
 }
 
 fn plain_amount(minor: i64, currency: Currency) -> String {
-    Money::from_minor(minor, currency).amount().to_string()
+    Money::from_minor(minor, currency).decimal_text()
 }
 
 /// `/invoices/:id/dispute`: choose lines, a reason and an amount for each, explain, attach.

@@ -77,7 +77,7 @@ pub fn PayPage() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {r.lines.iter().map(|l| {
-                                            let settle = Money::from_minor(l.pay_minor + l.discount_minor, c).amount().to_string();
+                                            let settle = Money::from_minor(l.pay_minor + l.discount_minor, c).decimal_text();
                                             let label = format!("Amount for {}", l.number);
                                             view! {
                                                 <tr>

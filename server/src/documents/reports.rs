@@ -1,5 +1,6 @@
 //! CSV exports of the staff report tables: aging, trial balance, DSO/CEI, collections per day,
-//! expected collections. Staff only; the same queries as the pages.
+//! expected collections; and the journal export batches for the general ledger. Staff only; the
+//! same queries as the pages.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -149,4 +150,32 @@ fn aging_amounts(aging: Aging, currency: ledgerport::money::Currency) -> Vec<Str
     amounts.push(plain(aging.in_dispute, currency));
     amounts.push(plain(aging.total(), currency));
     amounts
+}
+
+/// `/documents/journal-exports/{id}/{format}`: one export batch, again, in `csv`, `hledger`,
+/// `quickbooks` or `xero`.
+pub(super) async fn journal_export(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    Path((id, format)): Path<(i64, String)>,
+) -> Result<Response, DocumentError> {
+    if !caller.is_staff() {
+        return Err(DocumentError::Forbidden);
+    }
+    let format = ledgerport::exports::ExportFormat::parse(&format).ok_or_else(|| {
+        DocumentError::Invalid(format!(
+            "{format:?} is not an export format: use csv, hledger, quickbooks or xero."
+        ))
+    })?;
+    let db = &state.app.db;
+    if ledgerport::exports::store::batch(db, id).await?.is_none() {
+        return Err(DocumentError::NotFound);
+    }
+    let lines = ledgerport::exports::store::export_lines(db, id).await?;
+    let body = ledgerport::exports::formats::render(format, &lines)?;
+    Ok(attachment(
+        format.content_type(),
+        &format.file_name(id),
+        body.into_bytes(),
+    ))
 }

@@ -10,6 +10,7 @@ mod bad_input;
 mod bank_debits;
 mod cash_application;
 mod cli;
+mod closing;
 mod disputes;
 mod documents;
 mod faults;

@@ -1,0 +1,67 @@
+// Closing the books: a manager closes last month and exports the journal; a clerk then cannot
+// date a payment in the closed month. Runs after the specs that post entries dated last month.
+import { expect, test, type Page } from "@playwright/test";
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto("/sign-in");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/admin$/);
+}
+
+test("a manager closes last month and downloads the export batch; a clerk cannot date a payment in it", async ({
+  page,
+  browser,
+}) => {
+  await signIn(page, "manager@ledgerport.example", "manager-sees-everything");
+  await page.goto("/admin/trial-balance");
+  await page.getByRole("link", { name: "Closing the books" }).click();
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("closed-through")).toContainText("No period is closed");
+
+  // The form offers last month first.
+  await page.getByRole("button", { name: "Close the month" }).click();
+  await expect(page.getByTestId("closed-through")).toContainText("The books are closed through");
+  await expect(page.getByTestId("period-history")).toContainText("manager@ledgerport.example");
+
+  await page.getByRole("button", { name: "Export what is new" }).click();
+  const batch = page.getByTestId("export-batches").locator("tbody tr").first();
+  await expect(batch).toBeVisible();
+  const downloading = page.waitForEvent("download");
+  await batch.getByRole("link", { name: "Entries and lines (CSV)" }).click();
+  const download = await downloading;
+  const csv = await new Promise<string>((resolve, reject) => {
+    download.createReadStream().then((stream) => {
+      let text = "";
+      stream.on("data", (chunk) => (text += chunk));
+      stream.on("end", () => resolve(text));
+      stream.on("error", reject);
+    }, reject);
+  });
+  expect(csv.split("\n")[0]).toBe(
+    "entry_id,business_key,kind,date,occurred_on,customer,memo,account,account_name,currency,debit,credit,invoice",
+  );
+  expect(csv).toContain("payment_received");
+  // Nothing new right after: no second batch.
+  await page.getByRole("button", { name: "Export what is new" }).click();
+  await expect(page.getByTestId("nothing-to-export")).toBeVisible();
+
+  // A clerk, in another browser, records a cheque dated in the closed month: refused, naming it.
+  const clerkContext = await browser.newContext();
+  const clerk = await clerkContext.newPage();
+  await signIn(clerk, "clerk@ledgerport.example", "clerk-works-disputes");
+  await clerk.getByTestId("customers").getByRole("link", { name: "Acme Fabrication Ltd" }).click();
+  await expect(clerk.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const closedDay = new Date();
+  closedDay.setUTCDate(0); // the last day of last month
+  await clerk.getByLabel("Method").selectOption("cheque");
+  await clerk.getByLabel("Amount").fill("10.00");
+  await clerk.getByLabel("Received on").fill(closedDay.toISOString().slice(0, 10));
+  await clerk.getByLabel("Cheque number or reference").fill("CHQ-CLOSED-1");
+  await clerk.getByRole("button", { name: "Record the payment" }).click();
+  await expect(clerk.getByRole("alert")).toContainText("The books are closed through");
+  await expect(clerk.getByTestId("payment-recorded")).toHaveCount(0);
+  await clerkContext.close();
+});
