@@ -328,14 +328,14 @@ pub async fn export_journal() -> Result<(), AppError> {
 pub async fn close_period(month: String) -> Result<(), AppError> {
     let caller = crate::session::require_manager()?;
     let month = ledgerport::periods::Month::parse(&month).map_err(AppError::invalid)?;
-    ledgerport::periods::store::close_month(
+    let through = ledgerport::periods::store::close_month(
         &crate::context::app().db,
         month,
         chrono::Utc::now().date_naive(),
         caller.actor(),
     )
     .await?;
-    leptos_axum::redirect("/admin/periods?closed=1");
+    leptos_axum::redirect(&format!("/admin/periods?closed={through}"));
     Ok(())
 }
 
@@ -344,13 +344,13 @@ pub async fn close_period(month: String) -> Result<(), AppError> {
 pub async fn reopen_period(month: String, reason: String) -> Result<(), AppError> {
     let caller = crate::session::require_manager()?;
     let month = ledgerport::periods::Month::parse(&month).map_err(AppError::invalid)?;
-    ledgerport::periods::store::reopen_month(
+    let through = ledgerport::periods::store::reopen_month(
         &crate::context::app().db,
         month,
         &reason,
         caller.actor(),
     )
     .await?;
-    leptos_axum::redirect("/admin/periods?reopened=1");
+    leptos_axum::redirect(&format!("/admin/periods?reopened={through}"));
     Ok(())
 }

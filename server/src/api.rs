@@ -43,11 +43,15 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
     ]
 }
 
+/// Where the ERP API lives: every answer under it is JSON, refusals included.
+pub const PREFIX: &str = "/api/v1/";
+
 /// Every refusal as JSON: a code, a sentence, and for invalid input the fields at fault.
 #[derive(Debug)]
 pub enum ApiError {
     Unauthorized,
     Malformed(String),
+    TooLarge(String),
     Fields(Vec<FieldError>),
     App(AppError),
 }
@@ -68,6 +72,10 @@ impl IntoResponse for ApiError {
             ApiError::Malformed(message) => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": "malformed_request", "message": message}),
+            ),
+            ApiError::TooLarge(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "too_large", "message": message}),
             ),
             ApiError::Fields(fields) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -97,6 +105,16 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("static"));
         }
         response
+    }
+}
+
+/// A request refused before it reached an operation (a NUL character, a body too large), in
+/// the API's error shape; the guard writes the portal's refusals as plain text.
+pub fn refusal(status: StatusCode, message: &'static str) -> Response {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge(message.into()).into_response()
+    } else {
+        ApiError::Malformed(message.into()).into_response()
     }
 }
 
@@ -147,9 +165,17 @@ struct StatementQuery {
 async fn push_statement(
     State(state): State<ServerState>,
     key: ApiKey,
-    Query(query): Query<StatementQuery>,
-    body: Bytes,
+    query: Result<Query<StatementQuery>, QueryRejection>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::Malformed(e.body_text()))?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(e.body_text())
+        } else {
+            ApiError::Malformed(e.body_text())
+        }
+    })?;
     let actor_name = key.actor();
     let actor = ledgerport::audit::Actor {
         user_id: None,

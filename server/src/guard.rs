@@ -106,16 +106,24 @@ pub async fn same_origin(
 /// The largest form or JSON body read here, as axum's own extractors allow.
 const TEXT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// How a refusal written before any handler runs looks: the portal's plain text, or (chosen
+/// by the router) the ERP API's JSON.
+pub type Refusal = fn(StatusCode, &'static str) -> Response;
+
+/// The portal's refusals before a handler: a status and a sentence.
+pub fn plain_refusal(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
 /// Refuses text carrying a NUL character (`%00` in a query or form, `\u0000` in JSON) with a
 /// 400: no field has a use for it, and PostgreSQL cannot store it in text. Files (multipart)
 /// may hold any bytes and are checked by their own handlers.
-pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
+pub async fn refuse_nul_characters(request: Request, next: Next, refuse: Refusal) -> Response {
     let refused = || {
-        (
+        refuse(
             StatusCode::BAD_REQUEST,
             "text may not contain NUL characters (\\0)",
         )
-            .into_response()
     };
     let query = request.uri().query().unwrap_or_default();
     if query.contains("%00") || query.contains('\0') || request.uri().path().contains("%00") {
@@ -138,11 +146,10 @@ pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
     let bytes = match axum::body::to_bytes(body, TEXT_BODY_LIMIT).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return (
+            return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "the request is larger than 2 MB",
-            )
-                .into_response();
+            );
         }
     };
     if bytes.contains(&0) || bytes.windows(marker.len()).any(|w| w == marker.as_bytes()) {

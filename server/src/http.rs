@@ -219,7 +219,14 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
             &format!("/{}", leptos.site_pkg_dir),
             ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
         )
-        .layer(middleware::from_fn(guard::refuse_nul_characters))
+        .layer(middleware::from_fn(|request: axum::extract::Request, next: middleware::Next| {
+            let refuse: guard::Refusal = if request.uri().path().starts_with(crate::api::PREFIX) {
+                crate::api::refusal
+            } else {
+                guard::plain_refusal
+            };
+            guard::refuse_nul_characters(request, next, refuse)
+        }))
         .layer(middleware::from_fn_with_state(state.clone(), guard::same_origin))
         .layer(middleware::from_fn_with_state(state.clone(), guard::security_headers))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))

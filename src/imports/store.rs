@@ -278,6 +278,9 @@ fn issue_message(error: &IssueError) -> Result<String, ImportError> {
         )),
         IssueError::Invoice(e) => Ok(e.to_string()),
         IssueError::UnknownCustomer(_) => Ok("There is no such customer.".into()),
+        IssueError::Post(crate::ledger::store::PostError::Ledger(
+            closed @ crate::ledger::LedgerError::PeriodClosed { .. },
+        )) => Ok(format!("This invoice cannot be issued: {closed}.")),
         IssueError::Post(e) => Err(ImportError::Db(DbError::Corrupt(e.to_string()))),
         IssueError::Db(e) => Err(ImportError::Db(DbError::Corrupt(e.to_string()))),
     }

@@ -753,7 +753,12 @@ fn control_table(
 /// managers) closing a month or reopening one with a reason.
 #[component]
 pub fn PeriodsPage() -> impl IntoView {
-    let view_data = Resource::new(|| (), |_| periods_view());
+    // Each change redirects here with its own query, which reads the page again.
+    let query = use_query_map();
+    let view_data = Resource::new(
+        move || query.with(|q| (q.get("closed"), q.get("reopened"), q.get("exported"))),
+        |_| periods_view(),
+    );
     view! {
         <Title text="Closing the books"/>
         <h1>"Closing the books"</h1>
@@ -870,7 +875,7 @@ fn exports_section(batches: &[ledgerport::exports::ExportBatch]) -> AnyView {
                                     _ => String::new(),
                                 }}</td>
                                 <td>{ExportFormat::ALL.map(|f| view! {
-                                    <a href=format!("/documents/journal-exports/{}/{}", b.id, f.as_str()) data-format=f.as_str()>{f.label()}</a>" "
+                                    <a href=format!("/documents/journal-exports/{}/{}", b.id, f.as_str()) download=f.file_name(b.id) rel="external">{f.label()}</a>" "
                                 }).collect_view()}</td>
                             </tr>
                         }).collect_view()}

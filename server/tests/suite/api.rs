@@ -340,3 +340,40 @@ async fn an_erp_posts_a_bank_statement_whose_transfer_is_matched_once_and_a_brok
     );
     fixtures::assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_query_or_body_is_refused_as_the_documented_json_error() {
+    let app = spawn_app().await;
+    let key = manager_key(&app).await;
+    let invoices = fixtures::rows(&app.db, "invoices").await;
+    let in_query = app
+        .client
+        .get(app.url("/api/v1/payments?customer=C-1001%00"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let in_body = app
+        .client
+        .post(app.url("/api/v1/invoices"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(invoice("API-NUL\\u0000", "12.50"))
+        .send()
+        .await
+        .unwrap();
+    for response in [in_query, in_body] {
+        assert_eq!(response.status(), 400);
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "malformed_request");
+        assert!(body["message"].as_str().unwrap().contains("NUL"), "{body}");
+    }
+    assert_eq!(fixtures::rows(&app.db, "invoices").await, invoices);
+    // The portal's own pages keep their plain answer.
+    let page = app.page("/invoices?search=a%00b", None).await;
+    assert_eq!(page.status(), 400);
+}
