@@ -16,6 +16,13 @@ if ! command -v hledger >/dev/null; then
   echo "hledger is missing; installing Debian's hledger" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hledger
 fi
+# The ERP API's fuzz test runs schemathesis (PyPI) against the OpenAPI document.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .tools/schemathesis/bin/st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "installing schemathesis $SCHEMATHESIS_VERSION into .tools/schemathesis" >&2
+  python3 -m venv .tools/schemathesis
+  .tools/schemathesis/bin/pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 PG_URL="${TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 LOGS="target/test-logs"

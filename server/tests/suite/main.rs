@@ -6,6 +6,7 @@ mod common;
 mod access;
 mod admin;
 mod api;
+mod api_fuzz;
 mod bad_input;
 mod bank_debits;
 mod cash_application;
