@@ -7,7 +7,8 @@ CREATE TABLE payouts (
     currency        TEXT    NOT NULL CHECK (length(currency) = 3),
     -- what the bank receives (negative: Stripe debits the account)
     amount_minor    INTEGER NOT NULL CHECK (amount_minor <> 0),
-    fees_minor      INTEGER NOT NULL DEFAULT 0 CHECK (fees_minor >= 0),
+    -- net of fees refunded (a won dispute's fee comes back): may be below zero
+    fees_minor      INTEGER NOT NULL DEFAULT 0,
     -- the balance transactions it carries (charges, refunds, disputes)
     transactions    INTEGER NOT NULL DEFAULT 0,
     arrival_on      TEXT    NOT NULL,

@@ -258,7 +258,7 @@ async fn journal_export_file(
     let lines = ledgerport::exports::store::export_lines(db, id)
         .await
         .map_err(AppError::from)?;
-    let body = ledgerport::exports::formats::render(format, &lines)
+    let body = ledgerport::exports::formats::render(format, id, &lines)
         .map_err(|e| AppError::from(ledgerport::db::DbError::Corrupt(e.to_string())))?;
     Ok((
         [

@@ -169,11 +169,18 @@ impl StripeProvider {
                 })
                 .await?;
             for transaction in &page.data {
-                // The payout's own transaction is the money leaving the balance, not content.
-                if transaction.type_ != BalanceTransactionType::Payout {
-                    contents.transactions += 1;
-                    contents.fees_minor += transaction.fee;
+                match transaction.type_ {
+                    // The money leaving the balance, not what the payout carried.
+                    BalanceTransactionType::Payout => continue,
+                    // Stripe's own charges to the balance (Billing, Radar, currency conversion).
+                    BalanceTransactionType::StripeFee
+                    | BalanceTransactionType::StripeFxFee
+                    | BalanceTransactionType::TaxFee => {
+                        contents.fees_minor += transaction.fee - transaction.amount
+                    }
+                    _ => contents.fees_minor += transaction.fee,
                 }
+                contents.transactions += 1;
             }
             match page.data.last() {
                 Some(last) if page.has_more => after = Some(last.id.to_string()),

@@ -9,13 +9,17 @@ use chrono::NaiveDate;
 use super::{ExportFormat, ExportLine, spreadsheet_cell};
 use crate::money::{Currency, Money};
 
-/// Renders the batch's lines in `format`.
-pub fn render(format: ExportFormat, lines: &[ExportLine]) -> Result<String, csv::Error> {
+/// Renders batch `batch`'s lines in `format`.
+pub fn render(
+    format: ExportFormat,
+    batch: i64,
+    lines: &[ExportLine],
+) -> Result<String, csv::Error> {
     match format {
         ExportFormat::Csv => entries_csv(lines),
         ExportFormat::Hledger => Ok(hledger(lines)),
-        ExportFormat::QuickBooks => quickbooks(lines),
-        ExportFormat::Xero => xero(lines),
+        ExportFormat::QuickBooks => quickbooks(batch, lines),
+        ExportFormat::Xero => xero(batch, lines),
     }
 }
 
@@ -174,9 +178,10 @@ fn daily_summary(
 }
 
 /// QuickBooks Online's journal-entry import: one journal per day and currency (its number
-/// `LP-<date>-<currency>`), one row per account with its net debit or credit. Dates as
-/// MM/DD/YYYY; the account as `code name`, mapped to the company's accounts on import.
-fn quickbooks(lines: &[ExportLine]) -> Result<String, csv::Error> {
+/// `LP<batch>-<date>-<currency>`, unique across batches), one row per account with its net
+/// debit or credit. Dates as MM/DD/YYYY; the account as `code name`, mapped to the company's
+/// accounts on import.
+fn quickbooks(batch: i64, lines: &[ExportLine]) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
         "Journal No",
@@ -191,7 +196,7 @@ fn quickbooks(lines: &[ExportLine]) -> Result<String, csv::Error> {
         for ((code, name), net) in accounts.into_iter().filter(|(_, net)| *net != 0) {
             let (debit, credit) = sides(Money::from_minor(net, currency));
             out.write_record([
-                format!("LP-{day}-{}", currency.code()),
+                format!("LP{batch}-{day}-{}", currency.code()),
                 day.format("%m/%d/%Y").to_string(),
                 currency.code().to_string(),
                 spreadsheet_cell(&format!("{code} {name}")),
@@ -207,8 +212,9 @@ fn quickbooks(lines: &[ExportLine]) -> Result<String, csv::Error> {
 /// Xero's manual-journal import: the same summary, one journal per day and currency (rows of
 /// one narration and date form a journal), amounts signed (positive: debit). Dates as
 /// DD/MM/YYYY; TaxRate `Tax Exempt` (rename it on import where the organisation calls its
-/// no-tax rate otherwise).
-fn xero(lines: &[ExportLine]) -> Result<String, csv::Error> {
+/// no-tax rate otherwise). Xero's manual journals are in the organisation's base currency: the
+/// narration names the currency so that only the base currency's journals are imported.
+fn xero(batch: i64, lines: &[ExportLine]) -> Result<String, csv::Error> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
         "Narration",
@@ -221,7 +227,7 @@ fn xero(lines: &[ExportLine]) -> Result<String, csv::Error> {
     for ((day, currency), accounts) in daily_summary(lines) {
         for ((code, name), net) in accounts.into_iter().filter(|(_, net)| *net != 0) {
             out.write_record([
-                format!("Ledgerport AR {day} {}", currency.code()),
+                format!("Ledgerport AR batch {batch} {day} {}", currency.code()),
                 day.format("%d/%m/%Y").to_string(),
                 spreadsheet_cell(&name),
                 code,
@@ -271,7 +277,7 @@ mod tests {
 
     #[test]
     fn the_entries_csv_prints_every_amount_with_the_currencys_decimals_and_defuses_formulas() {
-        let text = render(ExportFormat::Csv, &book()).unwrap();
+        let text = render(ExportFormat::Csv, 7, &book()).unwrap();
         let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(text.as_bytes())
             .records()
             .map(Result::unwrap)
@@ -284,7 +290,7 @@ mod tests {
 
     #[test]
     fn the_hledger_journal_has_one_transaction_per_entry_with_typed_accounts() {
-        let text = render(ExportFormat::Hledger, &book()).unwrap();
+        let text = render(ExportFormat::Hledger, 7, &book()).unwrap();
         assert!(text.starts_with("2026-11-03 (key-1) =HYPERLINK(\"x\")  two lines  ; entry:1, kind:invoice_issued, customer:C-1001\n"), "{text}");
         assert!(
             text.contains("    assets:1100 Accounts receivable  6592.50 USD  ; invoice:INV-1\n")
@@ -295,18 +301,18 @@ mod tests {
 
     #[test]
     fn the_daily_summaries_net_each_account_per_day_and_currency() {
-        let quickbooks = render(ExportFormat::QuickBooks, &book()).unwrap();
+        let quickbooks = render(ExportFormat::QuickBooks, 7, &book()).unwrap();
         let rows: Vec<&str> = quickbooks.lines().collect();
         // Receivables: +6592.50 − 1000.00 = 5592.50 debit; clearing 1000.00; revenue credit.
         assert_eq!(rows.len(), 1 + 3);
         assert_eq!(
             rows[1],
-            "LP-2026-11-03-USD,11/03/2026,USD,1100 Accounts receivable,5592.50,,\"Ledgerport AR, 2026-11-03\""
+            "LP7-2026-11-03-USD,11/03/2026,USD,1100 Accounts receivable,5592.50,,\"Ledgerport AR, 2026-11-03\""
         );
-        let xero = render(ExportFormat::Xero, &book()).unwrap();
+        let xero = render(ExportFormat::Xero, 7, &book()).unwrap();
         assert!(
             xero.contains(
-                "Ledgerport AR 2026-11-03 USD,03/11/2026,Revenue,4000,Tax Exempt,-6592.50"
+                "Ledgerport AR batch 7 2026-11-03 USD,03/11/2026,Revenue,4000,Tax Exempt,-6592.50"
             ),
             "{xero}"
         );

@@ -130,6 +130,7 @@ mod tests {
         assert_eq!(first.entries, entries);
         let first_text = render(
             ExportFormat::Csv,
+            first.id,
             &export_lines(&db, first.id).await.unwrap(),
         )
         .unwrap();
@@ -157,6 +158,7 @@ mod tests {
         assert_eq!(second.entries, 1);
         let csv = render(
             ExportFormat::Csv,
+            second.id,
             &export_lines(&db, second.id).await.unwrap(),
         )
         .unwrap();
@@ -166,6 +168,7 @@ mod tests {
         // The first batch downloads again exactly as it did.
         let again = render(
             ExportFormat::Csv,
+            first.id,
             &export_lines(&db, first.id).await.unwrap(),
         )
         .unwrap();

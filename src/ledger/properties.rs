@@ -235,6 +235,7 @@ async fn hledger_agrees_with_the_trial_balance(db: &Db) {
     let batch = export_new_entries(db, actor).await.unwrap().unwrap();
     let journal = render(
         ExportFormat::Hledger,
+        batch.id,
         &export_lines(db, batch.id).await.unwrap(),
     )
     .unwrap();

@@ -32,11 +32,18 @@ pub async fn post(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
 ) -> Result<Posted, PostError> {
+    // On PostgreSQL, the lock an insert takes anyway, taken before the period is read: a close
+    // (SHARE ROW EXCLUSIVE) then either committed before this read or waits for this posting.
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query("LOCK TABLE journal_entries IN ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
     let Some(closed_through) = crate::periods::store::closed_through_in(tx).await? else {
-        return insert(tx, entry, None).await;
+        return insert(tx, entry, entry).await;
     };
     if entry.effective_date() > closed_through {
-        return insert(tx, entry, None).await;
+        return insert(tx, entry, entry).await;
     }
     let first_open = closed_through + chrono::Duration::days(1);
     let posted_before: Option<i64> =
@@ -47,14 +54,7 @@ pub async fn post(
     match (posted_before, entry.date_source()) {
         // Posted before the period closed (or moved then): a replay, compared as usual.
         (Some(_), _) => replay(tx, entry).await,
-        (None, DateSource::Event) => {
-            insert(
-                tx,
-                &entry.moved_to(first_open),
-                Some(entry.effective_date()),
-            )
-            .await
-        }
+        (None, DateSource::Event) => insert(tx, &entry.moved_to(first_open), entry).await,
         (None, DateSource::Chosen) => Err(LedgerError::PeriodClosed {
             date: entry.effective_date(),
             closed_through,
@@ -64,11 +64,16 @@ pub async fn post(
     }
 }
 
+/// Inserts `entry`, which is `requested` itself or moved to the first open day (then the
+/// requested day is kept as `occurred_on`); a row already under its key is a replay of
+/// `requested`.
 async fn insert(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
-    occurred_on: Option<chrono::NaiveDate>,
+    requested: &BalancedEntry,
 ) -> Result<Posted, PostError> {
+    let occurred_on =
+        (entry.effective_date() != requested.effective_date()).then(|| requested.effective_date());
     if let Some(target) = entry.reverses() {
         let row = sqlx::query("SELECT kind FROM journal_entries WHERE id = $1")
             .bind(target)
@@ -97,7 +102,7 @@ async fn insert(
     .await?;
 
     let Some(row) = inserted else {
-        return replay(tx, entry).await;
+        return replay(tx, requested).await;
     };
     let entry_id: i64 = row.try_get(0)?;
     for line in entry.lines() {

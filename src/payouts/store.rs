@@ -311,6 +311,15 @@ async fn link_in(
     line_id: i64,
     payout_id: &str,
 ) -> Result<bool, DbError> {
+    let payout =
+        sqlx::query("UPDATE payouts SET bank_line_id = $1 WHERE id = $2 AND bank_line_id IS NULL")
+            .bind(line_id)
+            .bind(payout_id)
+            .execute(&mut **tx)
+            .await?;
+    if payout.rows_affected() != 1 {
+        return Ok(false);
+    }
     let line = sqlx::query(
         "UPDATE bank_lines SET status = $1, match_reason = $2, applied_at = $3 \
          WHERE id = $4 AND status <> $1",
@@ -322,15 +331,14 @@ async fn link_in(
     .execute(&mut **tx)
     .await?;
     if line.rows_affected() != 1 {
-        return Ok(false);
-    }
-    let payout =
-        sqlx::query("UPDATE payouts SET bank_line_id = $1 WHERE id = $2 AND bank_line_id IS NULL")
-            .bind(line_id)
+        // The line was posted meanwhile: the payout stays free for another.
+        sqlx::query("UPDATE payouts SET bank_line_id = NULL WHERE id = $1")
             .bind(payout_id)
             .execute(&mut **tx)
             .await?;
-    Ok(payout.rows_affected() == 1)
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// The latest payouts, newest arrival first, with the statement that brought each.
@@ -552,6 +560,18 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(entries, 2);
+        assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_payout_that_carried_a_returned_dispute_fee_posts_its_fees_as_a_credit() {
+        let db = fresh_db().await;
+        // A won dispute gives its $15 fee back: the payout's fees come to −15.00.
+        on_paid(&db, &paid("po_T6", 101_500, -1_500)).await;
+        assert_eq!(posted_to(&db, Account::Bank).await, 101_500);
+        assert_eq!(posted_to(&db, Account::ProcessingFees).await, -1_500);
+        assert_eq!(posted_to(&db, Account::StripeClearing).await, -100_000);
+        assert_eq!(recent_payouts(&db, 1).await.unwrap()[0].fees_minor, -1_500);
         assert_ledger_healthy(&db).await;
     }
 

@@ -49,7 +49,8 @@ pub async fn periods(db: &Db, limit: i64) -> Result<Periods, DbError> {
 
 /// Closes `month` (and every month before it) as of `today`. On PostgreSQL the close first
 /// waits for postings in flight and holds new ones until it commits, so none lands in the
-/// period after it was checked.
+/// period after it was checked, and a posting never meets the database's refusal instead of
+/// the engine's.
 pub async fn close_month(
     db: &Db,
     month: Month,
@@ -87,10 +88,13 @@ pub async fn reopen_month(
     Ok(through)
 }
 
-/// SQLite's write transaction already excludes every other writer; PostgreSQL needs the lock.
+/// SQLite's write transaction already excludes every other writer. On PostgreSQL this mode
+/// waits for postings in flight (each holds ROW EXCLUSIVE from before it reads the period, see
+/// `ledger::store::post`), holds new ones until the change commits, and excludes a second
+/// close or reopening at the same time.
 async fn hold_postings(tx: &mut Transaction<'_, Any>, engine: Engine) -> Result<(), DbError> {
     if engine == Engine::Postgres {
-        sqlx::query("LOCK TABLE journal_entries IN SHARE MODE")
+        sqlx::query("LOCK TABLE journal_entries IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut **tx)
             .await?;
     }

@@ -22,8 +22,8 @@ const UNLINED: &str = "FROM journal_lines jl JOIN journal_entries je ON je.id = 
      LEFT JOIN customers c ON c.id = je.customer_id \
      WHERE jl.account_code = $1 AND jl.currency = $2 AND jl.effective_date <= $3 \
      AND NOT EXISTS (SELECT 1 FROM bank_line_payments b WHERE b.payment_id = p.id) \
-     AND NOT EXISTS (SELECT 1 FROM payouts po WHERE po.paid_entry_id = jl.entry_id \
-                     AND po.bank_line_id IS NOT NULL)";
+     AND NOT EXISTS (SELECT 1 FROM payouts po JOIN bank_lines bl ON bl.id = po.bank_line_id \
+                     WHERE po.paid_entry_id = jl.entry_id AND bl.booked_on <= $3)";
 
 /// The reconciliation of one statement; `None` when there is no such statement or the bank
 /// gave no closing balance.

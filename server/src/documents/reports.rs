@@ -172,7 +172,7 @@ pub(super) async fn journal_export(
         return Err(DocumentError::NotFound);
     }
     let lines = ledgerport::exports::store::export_lines(db, id).await?;
-    let body = ledgerport::exports::formats::render(format, &lines)?;
+    let body = ledgerport::exports::formats::render(format, id, &lines)?;
     Ok(attachment(
         format.content_type(),
         &format.file_name(id),

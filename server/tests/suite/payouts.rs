@@ -149,14 +149,16 @@ async fn a_payouts_fees_are_read_from_every_page_of_its_balance_transactions() {
     let mut charges: Vec<(&str, i64, i64)> = (0..150).map(|_| ("charge", 10_000, 320)).collect();
     charges.push(("refund", -5_000, 0));
     charges.push(("adjustment", -10_000, 1_500));
+    // Stripe's own charge to the balance (Radar, Billing) is a fee too.
+    charges.push(("stripe_fee", -200, 0));
     fake.pay_out("po_many", "usd", &charges);
 
     let contents = stripe(&fake).payout_contents("po_many").await.unwrap();
     assert_eq!(
         contents,
         PayoutContents {
-            transactions: 152,
-            fees_minor: 150 * 320 + 1_500,
+            transactions: 153,
+            fees_minor: 150 * 320 + 1_500 + 200,
         }
     );
     let asked = fake.received();
