@@ -6,19 +6,6 @@ use ledgerport::testing::fixtures;
 use serde_json::{Value, json};
 use sqlx::Row;
 
-async fn manager_key(app: &TestApp) -> String {
-    let manager: i64 =
-        sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get(0);
-    ledgerport::api_keys::store::create(&app.db, "ERP", manager, "manager@ledgerport.example")
-        .await
-        .unwrap()
-        .1
-}
-
 async fn post(app: &TestApp, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
     let mut request = app
         .client
@@ -85,7 +72,7 @@ async fn without_a_live_key_every_api_call_is_refused_with_401_and_changes_nothi
         .unwrap();
     assert_eq!(with_cookie.status(), 401);
 
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     let (id, manager): (i64, i64) = {
         let row = sqlx::query("SELECT id, created_by FROM api_keys ORDER BY id DESC LIMIT 1")
             .fetch_one(app.db.pool())
@@ -105,7 +92,7 @@ async fn without_a_live_key_every_api_call_is_refused_with_401_and_changes_nothi
 async fn an_invoice_pushed_twice_is_issued_once_and_a_different_one_under_its_number_is_a_conflict()
 {
     let app = spawn_app().await;
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     let (status, body) = post(
         &app,
         "/api/v1/invoices",
@@ -153,7 +140,7 @@ async fn an_invoice_pushed_twice_is_issued_once_and_a_different_one_under_its_nu
 #[tokio::test]
 async fn invalid_input_answers_422_naming_each_field_and_writes_nothing() {
     let app = spawn_app().await;
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     let invoices = fixtures::rows(&app.db, "invoices").await;
     let bad = json!({
         "customer": "C-1001",
@@ -210,7 +197,7 @@ async fn invalid_input_answers_422_naming_each_field_and_writes_nothing() {
 #[tokio::test]
 async fn a_credit_memo_credits_its_line_once_and_payments_read_back_page_by_page() {
     let app = spawn_app().await;
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     post(
         &app,
         "/api/v1/invoices",
@@ -287,7 +274,7 @@ async fn the_openapi_document_describes_every_api_route() {
 async fn an_erp_posts_a_bank_statement_whose_transfer_is_matched_once_and_a_broken_one_names_the_line()
  {
     let app = spawn_app().await;
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     let acme = crate::payments::acme(&app).await;
     let (invoice, amount) = acme.open[0];
     let announced = ledgerport::transfers::store::announce_transfer(
@@ -344,7 +331,7 @@ async fn an_erp_posts_a_bank_statement_whose_transfer_is_matched_once_and_a_brok
 #[tokio::test]
 async fn a_nul_character_in_a_query_or_body_is_refused_as_the_documented_json_error() {
     let app = spawn_app().await;
-    let key = manager_key(&app).await;
+    let key = app.erp_key().await;
     let invoices = fixtures::rows(&app.db, "invoices").await;
     let in_query = app
         .client

@@ -4,7 +4,6 @@
 //! be a server error, or a status, content type or body the document does not describe.
 
 use crate::common::spawn_app;
-use sqlx::Row;
 
 /// The schemathesis command: `SCHEMATHESIS`, else the one scripts/test.sh installs.
 fn schemathesis() -> std::path::PathBuf {
@@ -17,15 +16,7 @@ fn schemathesis() -> std::path::PathBuf {
 #[tokio::test]
 async fn a_schema_driven_fuzzer_finds_no_server_error_and_no_undocumented_answer() {
     let app = spawn_app().await;
-    let manager: i64 =
-        sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get(0);
-    let (_, key) = ledgerport::api_keys::store::create(&app.db, "fuzzer", manager, "manager")
-        .await
-        .unwrap();
+    let key = app.erp_key().await;
     let st = schemathesis();
     let mut command = std::process::Command::new(&st);
     command

@@ -399,15 +399,7 @@ async fn post_multipart(
 #[tokio::test]
 async fn the_erp_api_refuses_bad_json_with_field_names_and_never_fails() {
     let app = spawn_app().await;
-    let manager: i64 =
-        sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get(0);
-    let (_, key) = ledgerport::api_keys::store::create(&app.db, "sweep", manager, "manager")
-        .await
-        .unwrap();
+    let key = app.erp_key().await;
     let valid = json!({
         "customer": "C-1001", "number": "SWEEP-1", "issue_date": "2026-11-02",
         "lines": [{"description": "Brackets", "quantity": "4", "unit_price": "12.50"}]

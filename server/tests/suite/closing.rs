@@ -7,25 +7,11 @@ use crate::payments::{acme, checkout, deliver};
 use ledgerport::audit::Actor;
 use ledgerport::periods::Month;
 use serde_json::{Value, json};
-use sqlx::Row;
 
 const MANAGER: Actor<'static> = Actor {
     user_id: None,
     name: "manager@ledgerport.example",
 };
-
-async fn key(app: &TestApp) -> String {
-    let manager: i64 =
-        sqlx::query("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap()
-            .get(0);
-    ledgerport::api_keys::store::create(&app.db, "ERP", manager, "manager@ledgerport.example")
-        .await
-        .unwrap()
-        .1
-}
 
 async fn call(
     app: &TestApp,
@@ -56,7 +42,7 @@ async fn close_last_month(app: &TestApp) -> chrono::NaiveDate {
 #[tokio::test]
 async fn the_erp_cannot_date_a_credit_memo_in_a_closed_month_and_is_told_which_day_is_open() {
     let app = spawn_app().await;
-    let key = key(&app).await;
+    let key = app.erp_key().await;
     let closed = close_last_month(&app).await;
     let invoice: String = sqlx::query_scalar(
         "SELECT i.number FROM invoices i JOIN customers c ON c.id = i.customer_id \
@@ -187,7 +173,7 @@ async fn only_a_manager_closes_or_reopens_and_reopening_without_a_reason_is_refu
 #[tokio::test]
 async fn the_erp_takes_each_journal_entry_in_one_export_batch_and_downloads_it_in_every_format() {
     let app = spawn_app().await;
-    let key = key(&app).await;
+    let key = app.erp_key().await;
     let entries = ledgerport::testing::fixtures::rows(&app.db, "journal_entries").await;
     let first = call(
         &app,

@@ -25,6 +25,19 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A live ERP API key the demo manager created.
+    pub async fn erp_key(&self) -> String {
+        let manager: i64 =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'manager@ledgerport.example'")
+                .fetch_one(self.db.pool())
+                .await
+                .unwrap();
+        ledgerport::api_keys::store::create(&self.db, "ERP", manager, "manager@ledgerport.example")
+            .await
+            .unwrap()
+            .1
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
