@@ -8,6 +8,7 @@ use crate::ledger::DateSource;
 use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
 
+pub mod credit_memo;
 pub mod plan;
 #[cfg(feature = "ssr")]
 pub mod store;

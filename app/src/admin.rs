@@ -1,4 +1,5 @@
-//! The AR staff side: customers and their contacts, invitations, roles, the outbox.
+//! The AR staff side: customers and their contacts, invitations, roles, invoices and credit
+//! memos, the outbox.
 
 pub mod pages;
 
@@ -297,6 +298,56 @@ pub async fn create_invoice(
         invoice.number.as_str()
     ));
     Ok(issued.invoice_id)
+}
+
+/// Any customer's invoice with its lines, credits and activity, for staff.
+#[server(endpoint = "admin/invoice")]
+pub async fn staff_invoice(
+    invoice_id: i64,
+) -> Result<ledgerport::invoices::views::StaffInvoice, AppError> {
+    crate::session::require_staff()?;
+    ledgerport::invoices::reading::staff_invoice(
+        &crate::context::app().db,
+        invoice_id,
+        chrono::Utc::now().date_naive(),
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound("There is no such invoice.".into()))
+}
+
+/// Credits lines of an invoice, tax included, under the credit memo's own number (the same
+/// number again changes nothing). Amounts left blank credit nothing on their line. Dated in a
+/// closed period, it is refused and names the period.
+#[server(endpoint = "admin/credit-memo")]
+pub async fn issue_credit_memo(
+    invoice_id: i64,
+    number: String,
+    reason: String,
+    issue_date: String,
+    #[server(default)] lines: Vec<ledgerport::adjustments::credit_memo::CreditLineDraft>,
+) -> Result<(), AppError> {
+    use ledgerport::adjustments::credit_memo::CreditMemoDraft;
+    use ledgerport::invoices::draft::describe;
+    let caller = crate::session::require_staff()?;
+    let db = crate::context::app().db;
+    let invoice = ledgerport::invoices::reading::invoice_by_id(&db, invoice_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such invoice.".into()))?;
+    let draft = CreditMemoDraft {
+        number,
+        reason,
+        issue_date,
+        lines: lines.into_iter().filter(|l| !l.is_blank()).collect(),
+    };
+    let memo = draft
+        .parse(invoice.credited(), chrono::Utc::now().date_naive())
+        .map_err(|errors| AppError::Invalid(describe(&errors)))?;
+    ledgerport::adjustments::store::issue_credit_memo(&db, &memo, caller.actor()).await?;
+    leptos_axum::redirect(&format!(
+        "/admin/invoices/{invoice_id}?credited={}",
+        memo.number.as_str()
+    ));
+    Ok(())
 }
 
 /// One page of a customer's invoices for staff (the same list the customer sees).

@@ -33,7 +33,7 @@ use crate::account::sign_in::{
     AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInPage,
 };
 use crate::account::who_am_i;
-use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage};
+use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage, StaffInvoicePage};
 use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/invoices/:id") view=StaffInvoicePage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>

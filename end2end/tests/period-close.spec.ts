@@ -1,5 +1,5 @@
 // Closing the books: a manager closes last month and exports the journal; a clerk then cannot
-// date a payment in the closed month. Runs after the specs that post entries dated last month.
+// date a credit memo in the closed month. Runs after the specs that post entries dated last month.
 import { expect, test, type Page } from "@playwright/test";
 
 async function signIn(page: Page, email: string, password: string) {
@@ -11,7 +11,7 @@ async function signIn(page: Page, email: string, password: string) {
   await expect(page).toHaveURL(/\/admin$/);
 }
 
-test("a manager closes last month and downloads the export batch; a clerk cannot date a payment in it", async ({
+test("a manager closes last month and downloads the export batch; a clerk cannot date a credit memo in it", async ({
   page,
   browser,
 }) => {
@@ -48,20 +48,33 @@ test("a manager closes last month and downloads the export batch; a clerk cannot
   await page.getByRole("button", { name: "Export what is new" }).click();
   await expect(page.getByTestId("nothing-to-export")).toBeVisible();
 
-  // A clerk, in another browser, records a cheque dated in the closed month: refused, naming it.
+  // A clerk, in another browser, credits a line of Initrode's invoice dated in the closed month:
+  // refused, naming the period, and nothing changes. Dated today, the same credit memo is issued.
   const clerkContext = await browser.newContext();
   const clerk = await clerkContext.newPage();
   await signIn(clerk, "clerk@ledgerport.example", "clerk-works-disputes");
-  await clerk.getByTestId("customers").getByRole("link", { name: "Acme Fabrication Ltd" }).click();
+  await clerk.getByTestId("customers").getByRole("link", { name: "Initrode Ltd" }).click();
+  await clerk.getByTestId("staff-invoices").getByRole("link", { name: "INV-INI-0001" }).click();
+  await expect(clerk).toHaveURL(/\/admin\/invoices\/\d+$/);
   await expect(clerk.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(clerk.getByTestId("open")).toHaveText("€1,000.00");
   const closedDay = new Date();
   closedDay.setUTCDate(0); // the last day of last month
-  await clerk.getByLabel("Method").selectOption("cheque");
-  await clerk.getByLabel("Amount").fill("10.00");
-  await clerk.getByLabel("Received on").fill(closedDay.toISOString().slice(0, 10));
-  await clerk.getByLabel("Cheque number or reference").fill("CHQ-CLOSED-1");
-  await clerk.getByRole("button", { name: "Record the payment" }).click();
+  await clerk.getByLabel("Credit on line 2").fill("60.00");
+  await clerk.getByLabel("Credit memo number").fill("CM-INI-1");
+  await clerk.getByLabel("Dated").fill(closedDay.toISOString().slice(0, 10));
+  await clerk.getByLabel("Reason").fill("Travel was included in the survey price");
+  await clerk.getByRole("button", { name: "Issue the credit memo" }).click();
   await expect(clerk.getByRole("alert")).toContainText("The books are closed through");
-  await expect(clerk.getByTestId("payment-recorded")).toHaveCount(0);
+  await expect(clerk.getByTestId("credited")).toHaveCount(0);
+  await expect(clerk.getByTestId("open")).toHaveText("€1,000.00");
+
+  await clerk.getByLabel("Dated").fill(new Date().toISOString().slice(0, 10));
+  await clerk.getByRole("button", { name: "Issue the credit memo" }).click();
+  await expect(clerk.getByTestId("credited")).toContainText("Credit memo CM-INI-1 issued.");
+  await expect(clerk.getByTestId("open")).toHaveText("€940.00");
+  await expect(clerk.getByTestId("credit-lines").locator("tbody tr").nth(1)).toContainText("€60.00");
+  await expect(clerk.getByLabel("Credit on line 2")).toBeDisabled();
+  await expect(clerk.getByTestId("timeline")).toContainText("Travel was included in the survey price");
   await clerkContext.close();
 });

@@ -11,9 +11,9 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use ledgerport::adjustments::{AdjustmentHeader, AdjustmentRequest};
+use ledgerport::adjustments::credit_memo::CreditMemoDraft;
 use ledgerport::invoices::draft::{FieldError, InvoiceDraft};
-use ledgerport::invoices::reading::{InvoiceByNumber, invoice_by_number};
+use ledgerport::invoices::reading::{InvoiceRef, invoice_by_number};
 use ledgerport::money::Money;
 use ledgerport::payments::history::PaymentFilter;
 use serde::{Deserialize, Serialize};
@@ -305,7 +305,7 @@ struct InvoiceAnswer {
 }
 
 impl InvoiceAnswer {
-    fn new(invoice: &InvoiceByNumber, replayed: bool) -> Self {
+    fn new(invoice: &InvoiceRef, replayed: bool) -> Self {
         let amount = |minor| {
             Money::from_minor(minor, invoice.currency)
                 .amount()
@@ -332,7 +332,7 @@ fn created_or_ok(replayed: bool) -> StatusCode {
     }
 }
 
-async fn find_invoice(state: &ServerState, number: &str) -> Result<InvoiceByNumber, ApiError> {
+async fn find_invoice(state: &ServerState, number: &str) -> Result<InvoiceRef, ApiError> {
     invoice_by_number(&state.app.db, number)
         .await
         .map_err(AppError::from)?
@@ -376,21 +376,9 @@ async fn push_invoice(
 #[derive(Debug, Deserialize)]
 pub struct CreditMemoPush {
     #[serde(default)]
-    number: String,
-    #[serde(default)]
     invoice: String,
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    issue_date: String,
-    #[serde(default)]
-    lines: Vec<CreditLine>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct CreditLine {
-    line: i64,
-    amount: String,
+    #[serde(flatten)]
+    draft: CreditMemoDraft,
 }
 
 /// `POST /api/v1/credit-memos`: credits lines of an invoice (tax included). Idempotent by the
@@ -401,8 +389,6 @@ async fn push_credit_memo(
     payload: Result<Json<CreditMemoPush>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let push = body(payload)?;
-    let number = ledgerport::invoices::InvoiceNumber::parse(&push.number)
-        .map_err(|e| field("number", AppError::invalid(e).to_string()))?;
     // Only "no such invoice" is the caller's fault; a failed lookup stays a server error.
     let invoice = invoice_by_number(&state.app.db, &push.invoice)
         .await
@@ -413,67 +399,18 @@ async fn push_credit_memo(
                 format!("There is no invoice {:?}.", push.invoice),
             )
         })?;
-    let effective = match push.issue_date.trim() {
-        "" => chrono::Utc::now().date_naive(),
-        text => text.parse().map_err(|_| {
-            field(
-                "issue_date",
-                format!("{text:?} is not a date like 2026-11-23."),
-            )
-        })?,
-    };
-    let mut errors = Vec::new();
-    let mut lines = Vec::new();
-    for (index, line) in push.lines.iter().enumerate() {
-        let line_id = invoice
-            .lines
-            .iter()
-            .find(|(no, _)| *no == line.line)
-            .map(|(_, id)| *id);
-        let amount = Money::parse(line.amount.trim(), invoice.currency);
-        match (line_id, amount) {
-            (Some(id), Ok(amount)) => lines.push((id, amount)),
-            (None, _) => errors.push(FieldError::new(
-                format!("lines[{index}].line"),
-                format!("Invoice {} has no line {}.", invoice.number, line.line),
-            )),
-            (_, Err(e)) => errors.push(FieldError::new(
-                format!("lines[{index}].amount"),
-                AppError::invalid(e).to_string(),
-            )),
-        }
-    }
-    if push.lines.is_empty() {
-        errors.push(FieldError::new(
-            "lines",
-            "A credit memo needs at least one line.",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Fields(errors));
-    }
-    let header = AdjustmentHeader::new(
-        invoice.customer_id,
-        &ledgerport::keys::credit_memo(number.as_str()),
-        &push.reason,
-        effective,
-    )
-    .map_err(|e| field("reason", AppError::invalid(e).to_string()))?;
-    let request = AdjustmentRequest::CreditMemo {
-        invoice_id: invoice.id,
-        lines,
-    };
-    let db = &state.app.db;
+    let memo = push
+        .draft
+        .parse(invoice.credited(), chrono::Utc::now().date_naive())
+        .map_err(ApiError::Fields)?;
     let actor = key.actor();
-    let adjusted = ledgerport::adjustments::store::adjust_audited(
-        db,
-        &header,
-        &request,
+    let adjusted = ledgerport::adjustments::store::issue_credit_memo(
+        &state.app.db,
+        &memo,
         ledgerport::audit::Actor {
             user_id: None,
             name: &actor,
         },
-        number.as_str(),
     )
     .await
     .map_err(AppError::from)?;
@@ -481,7 +418,7 @@ async fn push_credit_memo(
     Ok((
         created_or_ok(adjusted.replayed),
         Json(json!({
-            "number": number.as_str(),
+            "number": memo.number.as_str(),
             "invoice": InvoiceAnswer::new(&after, false),
             "status": if adjusted.replayed { "unchanged" } else { "created" },
         })),

@@ -58,6 +58,16 @@ pub async fn adjust_audited(
     Ok(adjusted)
 }
 
+/// Posts a parsed credit memo (from the staff form or the ERP API), audited with its number.
+/// The same number with the same content again changes nothing.
+pub async fn issue_credit_memo(
+    db: &Db,
+    memo: &super::credit_memo::ParsedCreditMemo,
+    actor: Actor<'_>,
+) -> Result<Adjusted, CashError> {
+    adjust_audited(db, &memo.header, &memo.request, actor, memo.number.as_str()).await
+}
+
 /// Voids an invoice that has had no payments or credits, by reversing its issue entry; once per
 /// invoice. Audited with the reason.
 pub async fn void_invoice(
@@ -257,6 +267,10 @@ async fn invoice_state(
     })
 }
 
+/// What credit memos have credited on the invoice line `l` so far (SQL, minor units).
+pub const CREDITED_ON_LINE: &str = "COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) \
+     FROM adjustment_lines a WHERE a.invoice_line_id = l.id), 0)";
+
 /// What is left to credit on a line: its gross amount less earlier credit memos on it; `None`
 /// when the line is not on the invoice.
 async fn creditable(
@@ -264,15 +278,15 @@ async fn creditable(
     invoice_id: i64,
     line_id: i64,
 ) -> Result<Option<i64>, CashError> {
-    let row = sqlx::query(
-        "SELECT l.net_minor + l.tax_minor - COALESCE((SELECT CAST(sum(a.amount_minor) AS BIGINT) \
-         FROM adjustment_lines a WHERE a.invoice_line_id = l.id), 0) \
-         FROM invoice_lines l WHERE l.id = $1 AND l.invoice_id = $2",
-    )
-    .bind(line_id)
-    .bind(invoice_id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let sql = format!(
+        "SELECT l.net_minor + l.tax_minor - {CREDITED_ON_LINE} \
+         FROM invoice_lines l WHERE l.id = $1 AND l.invoice_id = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(line_id)
+        .bind(invoice_id)
+        .fetch_optional(&mut **tx)
+        .await?;
     Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 

@@ -162,7 +162,7 @@ fn line_field(error: &InvoiceError) -> &'static str {
 }
 
 /// An error message as a sentence: capitalised, with a full stop.
-fn sentence(error: &InvoiceError) -> String {
+pub(crate) fn sentence(error: &impl std::fmt::Display) -> String {
     let text = error.to_string();
     let mut chars = text.chars();
     let mut out: String = chars
@@ -178,7 +178,7 @@ fn sentence(error: &InvoiceError) -> String {
 
 /// Accepts a JSON string or integer as decimal text; refuses fractional JSON numbers, which
 /// would have passed through a float.
-fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn decimal_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     struct Text;
     impl serde::de::Visitor<'_> for Text {
         type Value = String;

@@ -1,11 +1,12 @@
-//! Reading invoices, always scoped to one customer: the list with filters, search, sort and
-//! paging, and one invoice with its lines and everything posted against it since.
+//! Reading invoices: a customer's list with filters, search, sort and paging, and one invoice
+//! with its lines and everything posted against it since, scoped to the customer; for staff and
+//! integrations, any invoice by id or number.
 
 use chrono::NaiveDate;
 
 use super::views::{
     InvoiceActivity, InvoiceDetail, InvoiceDispute, InvoiceFilter, InvoiceLineView, InvoicePage,
-    InvoiceQuery, InvoiceRow, InvoiceSort, InvoiceStatus,
+    InvoiceQuery, InvoiceRow, InvoiceSort, InvoiceStatus, StaffInvoice,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Conditions, Day, Db, DbError, MaybeDay, date_text};
@@ -176,14 +177,17 @@ pub async fn invoice_detail(
     else {
         return Ok(None);
     };
-    let lines = sqlx::query_as::<_, InvoiceLineView>(
-        "SELECT id, line_no, description, quantity_milli, unit_price_minor, discount_bp, \
-                tax_rate_bp, net_minor, tax_minor \
-         FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no",
-    )
-    .bind(invoice_id)
-    .fetch_all(db.pool())
-    .await?;
+    let lines_sql = format!(
+        "SELECT l.id, l.line_no, l.description, l.quantity_milli, l.unit_price_minor, \
+                l.discount_bp, l.tax_rate_bp, l.net_minor, l.tax_minor, \
+                {} AS credited_minor \
+         FROM invoice_lines l WHERE l.invoice_id = $1 ORDER BY l.line_no",
+        crate::adjustments::store::CREDITED_ON_LINE
+    );
+    let lines = sqlx::query_as::<_, InvoiceLineView>(&lines_sql)
+        .bind(invoice_id)
+        .fetch_all(db.pool())
+        .await?;
     // Everything posted to this invoice's receivable after it was issued.
     let activity_sql = format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
@@ -240,12 +244,31 @@ pub async fn invoice_detail(
     }))
 }
 
-/// An invoice found by its number, as an integration refers to it.
+/// Any customer's invoice, for staff.
+pub async fn staff_invoice(
+    db: &Db,
+    invoice_id: i64,
+    today: NaiveDate,
+) -> Result<Option<StaffInvoice>, DbError> {
+    let Some(found) = invoice_by_id(db, invoice_id).await? else {
+        return Ok(None);
+    };
+    Ok(invoice_detail(db, found.customer_id, invoice_id, today)
+        .await?
+        .map(|invoice| StaffInvoice {
+            customer_id: found.customer_id,
+            customer_name: found.customer_name,
+            invoice,
+        }))
+}
+
+/// An invoice as an integration (by number) or a staff form (by id) refers to it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct InvoiceByNumber {
+pub struct InvoiceRef {
     pub id: i64,
     pub customer_id: i64,
     pub customer_number: String,
+    pub customer_name: String,
     pub number: String,
     #[sqlx(try_from = "String")]
     pub currency: crate::money::Currency,
@@ -258,17 +281,51 @@ pub struct InvoiceByNumber {
     pub lines: Vec<(i64, i64)>,
 }
 
+impl InvoiceRef {
+    /// What a credit memo draft is parsed against.
+    pub fn credited(&self) -> crate::adjustments::credit_memo::CreditedInvoice<'_> {
+        crate::adjustments::credit_memo::CreditedInvoice {
+            id: self.id,
+            customer_id: self.customer_id,
+            number: &self.number,
+            currency: self.currency,
+            lines: &self.lines,
+        }
+    }
+}
+
+/// The columns of an [`InvoiceRef`], before its `WHERE`.
+macro_rules! invoice_ref_sql {
+    ($condition:literal) => {
+        concat!(
+            "SELECT i.id, i.customer_id, c.number AS customer_number, c.name AS customer_name, \
+                    i.number, i.currency, i.due_date, i.total_minor, i.open_minor \
+             FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE ",
+            $condition
+        )
+    };
+}
+
 /// Looks an invoice up by its number (any case), with its line ids.
-pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceByNumber>, DbError> {
-    let Some(mut invoice) = sqlx::query_as::<_, InvoiceByNumber>(
-        "SELECT i.id, i.customer_id, c.number AS customer_number, i.number, i.currency, i.due_date, \
-                i.total_minor, i.open_minor \
-         FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE i.number = $1",
-    )
-    .bind(number.trim().to_ascii_uppercase())
-    .fetch_optional(db.pool())
-    .await?
-    else {
+pub async fn invoice_by_number(db: &Db, number: &str) -> Result<Option<InvoiceRef>, DbError> {
+    let found = sqlx::query_as::<_, InvoiceRef>(invoice_ref_sql!("i.number = $1"))
+        .bind(number.trim().to_ascii_uppercase())
+        .fetch_optional(db.pool())
+        .await?;
+    with_line_ids(db, found).await
+}
+
+/// Looks an invoice up by its id, with its line ids.
+pub async fn invoice_by_id(db: &Db, id: i64) -> Result<Option<InvoiceRef>, DbError> {
+    let found = sqlx::query_as::<_, InvoiceRef>(invoice_ref_sql!("i.id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    with_line_ids(db, found).await
+}
+
+async fn with_line_ids(db: &Db, found: Option<InvoiceRef>) -> Result<Option<InvoiceRef>, DbError> {
+    let Some(mut invoice) = found else {
         return Ok(None);
     };
     invoice.lines = sqlx::query_as(

@@ -197,9 +197,16 @@ pub struct InvoiceLineView {
     pub tax_rate_bp: i64,
     pub net_minor: i64,
     pub tax_minor: i64,
+    /// Credited by credit memos so far, tax included.
+    pub credited_minor: i64,
 }
 
 impl InvoiceLineView {
+    /// What is left to credit on the line: its gross amount less what was credited.
+    pub fn creditable_minor(&self) -> i64 {
+        self.net_minor + self.tax_minor - self.credited_minor
+    }
+
     /// `3`, `2.5`, `0.125`: the quantity without trailing zeros.
     pub fn quantity_text(&self) -> String {
         let whole = self.quantity_milli / 1000;
@@ -258,6 +265,33 @@ pub struct InvoiceDetail {
     pub activity: Vec<InvoiceActivity>,
     /// Disputes raised on this invoice, newest first.
     pub disputes: Vec<InvoiceDispute>,
+}
+
+/// An invoice as staff see it: with the account it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffInvoice {
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub invoice: InvoiceDetail,
+}
+
+impl StaffInvoice {
+    /// A number for the next credit memo on this invoice (`CM-INV-1001-2`), or empty when the
+    /// invoice's own number leaves no room for one.
+    pub fn next_credit_memo_number(&self) -> String {
+        let issued = self
+            .invoice
+            .activity
+            .iter()
+            .filter(|a| a.kind == "credit_memo")
+            .count();
+        let number = format!("CM-{}-{}", self.invoice.number, issued + 1);
+        if number.len() <= 32 {
+            number
+        } else {
+            String::new()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,14 +1,16 @@
-//! Staff pages: customers and contacts (invitations, roles, revocation) and the outbox.
+//! Staff pages: customers and contacts (invitations, roles, revocation), an invoice with its
+//! credit memo form, and the outbox.
 
+use ledgerport::invoices::views::InvoiceStatus;
 use ledgerport::payments::PaymentMethod;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::admin::{
-    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact,
+    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact, IssueCreditMemo,
     RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice, customer_contacts,
-    customer_invoices, customer_profile, customers, outbox,
+    customer_invoices, customer_profile, customers, outbox, staff_invoice,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::integrations::RunReminders;
@@ -388,7 +390,7 @@ fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static
                                     <tbody>
                                         {page.rows.into_iter().map(|row| view! {
                                             <tr>
-                                                <td>{row.number.clone()}</td>
+                                                <td><a href=format!("/admin/invoices/{}", row.id)>{row.number.clone()}</a></td>
                                                 <td>{crate::format::date(row.due_date)}</td>
                                                 <td class="num">{crate::format::money(row.total_minor, c)}</td>
                                                 <td class="num">{crate::format::money(row.open_minor, c)}</td>
@@ -446,5 +448,97 @@ fn RecordPaymentForm(
                 <button class="button" type="submit">"Record the payment"</button>
             </ActionForm>
         </section>
+    }
+}
+
+/// One invoice as staff see it: its lines with what is left to credit on each, the form that
+/// issues a credit memo, and its timeline.
+#[component]
+pub fn StaffInvoicePage() -> impl IntoView {
+    let invoice_id = crate::components::id_param();
+    let credit = ServerAction::<IssueCreditMemo>::new();
+    let credit_error = form_error(credit);
+    // The form redirects here with `?credited=` after a credit memo: refetch then.
+    let query = use_query_map();
+    let data = Resource::new(
+        move || (invoice_id(), query.get()),
+        |(id, _)| staff_invoice(id),
+    );
+    let credited = move || query.with(|q| q.get("credited"));
+    view! {
+        <Loaded data=data loading="Loading invoice…" let:s>
+            {{
+                let next_number = s.next_credit_memo_number();
+                let d = s.invoice;
+                let c = d.currency;
+                let money = move |minor| crate::format::money(minor, c);
+                let creditable = d.lines.iter().any(|l| l.creditable_minor() > 0)
+                    && d.status != InvoiceStatus::Void;
+                let timeline = crate::portal::pages::invoice_timeline(&d);
+                view! {
+                    <Title text=format!("Invoice {}", d.number)/>
+                    <div class="heading-row">
+                        <h1>"Invoice " {d.number.clone()}</h1>
+                        {crate::portal::pages::status_badge(d.status)}
+                    </div>
+                    <dl class="facts inline">
+                        <dt>"Customer"</dt>
+                        <dd><a href=format!("/admin/customers/{}", s.customer_id)>{s.customer_name}</a></dd>
+                        <dt>"Issued"</dt><dd>{crate::format::date(d.issue_date)}</dd>
+                        <dt>"Due"</dt><dd>{crate::format::date(d.due_date)}</dd>
+                        <dt>"Total"</dt><dd>{money(d.total_minor)}</dd>
+                        <dt>"Open"</dt><dd data-testid="open">{money(d.open_minor)}</dd>
+                        <dt>"In dispute"</dt><dd>{money(d.held_minor)}</dd>
+                    </dl>
+                    <section class="card" aria-labelledby="credit-heading">
+                        <h2 id="credit-heading">"Credit lines"</h2>
+                        <p class="hint">"Type what to credit on each line, tax included; lines left empty are not credited. What is still open on the invoice goes down by the credit; credit beyond it becomes the customer's unapplied credit."</p>
+                        {move || credited().map(|number| view! {
+                            <p class="notice" role="status" data-testid="credited">"Credit memo " {number} " issued."</p>
+                        })}
+                        <ActionForm action=credit attr:class="form wide">
+                            <input type="hidden" name="invoice_id" value=d.id/>
+                            <div class="table-wrap">
+                            <table class="table compact" data-testid="credit-lines">
+                                <thead><tr>
+                                    <th scope="col">"#"</th><th scope="col">"Description"</th>
+                                    <th scope="col" class="num">"Amount"</th><th scope="col" class="num">"Credited"</th>
+                                    <th scope="col" class="num">"Left to credit"</th><th scope="col" class="num">"Credit"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {d.lines.iter().enumerate().map(|(i, l)| {
+                                        let fully_credited = l.creditable_minor() <= 0;
+                                        view! {
+                                        <tr>
+                                            <td>{l.line_no}</td>
+                                            <td>{l.description.clone()}</td>
+                                            <td class="num">{money(l.net_minor + l.tax_minor)}</td>
+                                            <td class="num">{money(l.credited_minor)}</td>
+                                            <td class="num">{money(l.creditable_minor())}</td>
+                                            <td class="num">
+                                                <input type="hidden" name=format!("lines[{i}][line]") value=l.line_no/>
+                                                <input class="amount" name=format!("lines[{i}][amount]") inputmode="decimal"
+                                                    aria-label=format!("Credit on line {}", l.line_no)
+                                                    disabled=fully_credited/>
+                                            </td>
+                                        </tr>
+                                    }}).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
+                            <label for="cm-number">"Credit memo number"</label>
+                            <input id="cm-number" name="number" required maxlength="32" value=next_number/>
+                            <label for="cm-date">"Dated"</label>
+                            <input id="cm-date" type="date" name="issue_date" value=chrono::Utc::now().date_naive().to_string()/>
+                            <label for="cm-reason">"Reason"</label>
+                            <textarea id="cm-reason" name="reason" required maxlength="500" rows="2"></textarea>
+                            <FormError message=Signal::derive(credit_error)/>
+                            <button class="button" type="submit" disabled=!creditable>"Issue the credit memo"</button>
+                        </ActionForm>
+                    </section>
+                    {timeline}
+                }.into_any()
+            }}
+        </Loaded>
     }
 }

@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use ledgerport::checkout::CheckoutStatus;
 use ledgerport::invoices::views::{
-    InvoiceFilter, InvoicePage, InvoiceSort, InvoiceStatus, activity_label,
+    InvoiceDetail, InvoiceFilter, InvoicePage, InvoiceSort, InvoiceStatus, activity_label,
 };
 use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
@@ -19,7 +19,7 @@ use crate::errors::AppError;
 use crate::format::{date, money};
 use crate::portal::{AccountOverview, account_statement, invoice, invoices, payment, payments};
 
-fn status_badge(status: InvoiceStatus) -> impl IntoView {
+pub(crate) fn status_badge(status: InvoiceStatus) -> impl IntoView {
     let class = match status {
         InvoiceStatus::Open => "badge open",
         InvoiceStatus::Overdue => "badge overdue",
@@ -417,27 +417,36 @@ pub fn InvoiceDetailPage() -> impl IntoView {
                                     </ul>
                                 </section>
                             })}
-                            <section class="card" aria-labelledby="timeline-heading">
-                                <h2 id="timeline-heading">"Timeline"</h2>
-                                <ol class="timeline" data-testid="timeline">
-                                    <li><span class="muted">{date(d.issue_date)}</span>" Issued for "{money(d.total_minor, c)}</li>
-                                    {d.activity.iter().map(|a| view! {
-                                        <li>
-                                            <span class="muted">{date(a.date)}</span>" "
-                                            {activity_label(&a.kind)}" "
-                                            <span class="num">{money(-a.amount_minor, c)}</span>
-                                            " "<span class="muted">{a.description.clone()}</span>
-                                        </li>
-                                    }).collect_view()}
-                                    {(d.status == InvoiceStatus::Overdue).then(|| view! {
-                                        <li class="warn">{date(d.due_date)}" Due date passed with "{money(d.open_minor, c)}" open"</li>
-                                    })}
-                                    {paid_in_full.then(|| view! { <li class="ok">"Paid in full"</li> })}
-                                </ol>
-                            </section>
+                            {invoice_timeline(&d)}
                         }.into_any()
                     }}
         </Loaded>
+    }
+}
+
+/// What happened to an invoice since it was issued, oldest first.
+pub(crate) fn invoice_timeline(d: &InvoiceDetail) -> impl IntoView + use<> {
+    let c = d.currency;
+    let paid_in_full = d.open_minor == 0 && d.status == InvoiceStatus::Paid;
+    view! {
+        <section class="card" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <ol class="timeline" data-testid="timeline">
+                <li><span class="muted">{date(d.issue_date)}</span>" Issued for "{money(d.total_minor, c)}</li>
+                {d.activity.iter().map(|a| view! {
+                    <li>
+                        <span class="muted">{date(a.date)}</span>" "
+                        {activity_label(&a.kind)}" "
+                        <span class="num">{money(-a.amount_minor, c)}</span>
+                        " "<span class="muted">{a.description.clone()}</span>
+                    </li>
+                }).collect_view()}
+                {(d.status == InvoiceStatus::Overdue).then(|| view! {
+                    <li class="warn">{date(d.due_date)}" Due date passed with "{money(d.open_minor, c)}" open"</li>
+                })}
+                {paid_in_full.then(|| view! { <li class="ok">"Paid in full"</li> })}
+            </ol>
+        </section>
     }
 }
 

@@ -259,3 +259,95 @@ async fn the_erp_takes_each_journal_entry_in_one_export_batch_and_downloads_it_i
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["error"], "not_found");
 }
+
+#[tokio::test]
+async fn a_clerks_credit_memo_dated_in_a_closed_month_is_refused_and_dated_today_credits_the_line_once()
+ {
+    let app = spawn_app().await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let closed = close_last_month(&app).await;
+    let (invoice, open_before): (i64, i64) = sqlx::query_as(
+        "SELECT i.id, i.open_minor FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE c.number = 'C-1001' AND i.open_minor > 0 ORDER BY i.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    // Line 1 gets 1.00; line 2 is left blank and so credits nothing.
+    let form = |date: chrono::NaiveDate| {
+        format!(
+            "invoice_id={invoice}&number=CM-STAFF-1&reason=Bent+brackets&issue_date={date}\
+             &lines%5B0%5D%5Bline%5D=1&lines%5B0%5D%5Bamount%5D=1.00\
+             &lines%5B1%5D%5Bline%5D=2&lines%5B1%5D%5Bamount%5D="
+        )
+    };
+    let entries = ledgerport::testing::fixtures::rows(&app.db, "journal_entries").await;
+    let refused = app
+        .invoke("/api/admin/credit-memo", &form(closed), Some(&clerk))
+        .await;
+    assert_eq!(refused.status(), 409);
+    let message = refused.text().await.unwrap();
+    assert!(
+        message.contains(&format!("closed through {closed}")),
+        "{message}"
+    );
+    assert_eq!(
+        ledgerport::testing::fixtures::rows(&app.db, "journal_entries").await,
+        entries
+    );
+
+    for _ in 0..2 {
+        let issued = app
+            .invoke("/api/admin/credit-memo", &form(today()), Some(&clerk))
+            .await;
+        assert_eq!(issued.status(), 200);
+    }
+    let shown = app
+        .invoke(
+            "/api/admin/invoice",
+            &format!("invoice_id={invoice}"),
+            Some(&clerk),
+        )
+        .await;
+    assert_eq!(shown.status(), 200);
+    let shown: Value = shown.json().await.unwrap();
+    assert_eq!(
+        shown["invoice"]["open_minor"],
+        open_before - 100,
+        "credited once"
+    );
+    assert_eq!(shown["invoice"]["lines"][0]["credited_minor"], 100);
+    assert_eq!(shown["invoice"]["lines"][1]["credited_minor"], 0);
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'credit_memo.issued' \
+         AND actor = 'clerk@ledgerport.example' AND detail = 'CM-STAFF-1'",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // The same number with other content is refused; every amount blank is no credit memo.
+    let other = form(today()).replace("amount%5D=1.00", "amount%5D=2.00");
+    let conflict = app
+        .invoke("/api/admin/credit-memo", &other, Some(&clerk))
+        .await;
+    assert!(conflict.status().is_client_error(), "{}", conflict.status());
+    let blank = form(today())
+        .replace("CM-STAFF-1", "CM-STAFF-2")
+        .replace("amount%5D=1.00", "amount%5D=");
+    let nothing = app
+        .invoke("/api/admin/credit-memo", &blank, Some(&clerk))
+        .await;
+    assert_eq!(nothing.status(), 400);
+    assert!(
+        nothing
+            .text()
+            .await
+            .unwrap()
+            .contains("A credit memo needs at least one line.")
+    );
+    ledgerport::testing::fixtures::assert_ledger_healthy(&app.db).await;
+}
