@@ -24,7 +24,7 @@ pub mod request;
 pub mod session;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -58,6 +58,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // The bundle's file names carry a hash of their content (cargo-leptos `hash-files`),
+                // so the server lets browsers keep them for a year.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -79,7 +82,6 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
     view! {
-        <Stylesheet id="leptos" href="/pkg/ledgerport.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
         }/>

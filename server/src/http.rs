@@ -168,6 +168,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
     };
     let routes = page_routes();
     let pkg_dir = format!("{}/{}", leptos.site_root, leptos.site_pkg_dir);
+    let hashed_bundle = leptos.hash_files;
 
     let mut probes = Router::new();
     for (path, handler) in probe_routes() {
@@ -215,9 +216,15 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         .layer(middleware::from_fn_with_state(state.clone(), guard::session))
         .merge(probes)
         // The WASM, JS and CSS bundle, served precompressed when `cargo leptos build -P` made .br/.gz.
-        .nest_service(
-            &format!("/{}", leptos.site_pkg_dir),
-            ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+        .merge(
+            Router::new()
+                .nest_service(
+                    &format!("/{}", leptos.site_pkg_dir),
+                    ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip(),
+                )
+                .layer(middleware::from_fn(move |request, next| {
+                    bundle_caching(hashed_bundle, request, next)
+                })),
         )
         .layer(middleware::from_fn(|request: axum::extract::Request, next: middleware::Next| {
             let refuse: guard::Refusal = if request.uri().path().starts_with(crate::api::PREFIX) {
@@ -246,6 +253,40 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
 
 /// Routes outside Leptos that need no session: the probes. The access-matrix test walks these
 /// together with the pages and server functions.
+/// Whether the build beside this binary hashed the bundle's names: cargo-leptos writes the
+/// hashes to `hash.txt` next to the executable, where Leptos reads them. So the binary started
+/// by hand (`scripts/run.sh`, a deployment) needs no `LEPTOS_HASH_FILES`.
+fn bundle_is_hashed(leptos: &LeptosOptions) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(leptos.hash_file.as_ref())))
+        .is_some_and(|path| path.is_file())
+}
+
+/// A hashed bundle file never changes under its name: browsers keep it a year without asking
+/// again. wasm-bindgen's `snippets/` keep their names, and without hashing (a development build)
+/// no name is stable, so those are revalidated on every use.
+async fn bundle_caching(
+    hashed: bool,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let immutable = hashed && !request.uri().path().contains("/snippets/");
+    let mut response = next.run(request).await;
+    if response.status().is_success() {
+        let policy = if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static(policy),
+        );
+    }
+    response
+}
+
 pub fn probe_routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
     vec![("/healthz", get(healthz)), ("/readyz", get(readyz))]
 }
@@ -273,9 +314,12 @@ async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
 }
 
 pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
-    let leptos = get_configuration(None)
+    let mut leptos = get_configuration(None)
         .map_err(|e| ServeError::Leptos(e.to_string()))?
         .leptos_options;
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos.hash_files = bundle_is_hashed(&leptos);
+    }
     let settings = RouterSettings::from_config(&config, &db)?;
     let sandbox = settings.sandbox.clone();
     let app = router(leptos, db.clone(), settings);

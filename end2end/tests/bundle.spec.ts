@@ -1,0 +1,51 @@
+// The bundle (WASM, JS, CSS) is named by a hash of its content and cached for a year, so a
+// repeat visit downloads none of it.
+import { expect, test, type CDPSession } from "@playwright/test";
+
+/** Every `/pkg/` request the page makes from now on, and whether the browser's cache served it. */
+async function watchBundle(client: CDPSession) {
+  const seen = new Map<string, { url: string; cached: boolean }>();
+  await client.send("Network.enable");
+  client.on("Network.requestWillBeSent", (event) => {
+    if (new URL(event.request.url).pathname.startsWith("/pkg/")) {
+      seen.set(event.requestId, { url: event.request.url, cached: false });
+    }
+  });
+  client.on("Network.requestServedFromCache", (event) => {
+    const request = seen.get(event.requestId);
+    if (request) request.cached = true;
+  });
+  client.on("Network.responseReceived", (event) => {
+    const request = seen.get(event.requestId);
+    if (request && (event.response.fromDiskCache || event.response.fromPrefetchCache)) {
+      request.cached = true;
+    }
+  });
+  return seen;
+}
+
+test("a second visit takes the hashed WASM, JS and CSS from the browser's cache", async ({ page, context }) => {
+  const first = await page.goto("/sign-in");
+  expect(first?.status()).toBe(200);
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  // The page names the bundle by content hash, and the server lets it be kept for a year.
+  const wasm = await page.evaluate(() =>
+    performance
+      .getEntriesByType("resource")
+      .map((entry) => entry.name)
+      .find((name) => name.endsWith(".wasm")),
+  );
+  expect(wasm).toMatch(/\/pkg\/ledgerport\.[A-Za-z0-9_-]{22}\.wasm$/);
+  const headers = await (await page.request.get(wasm!)).headers();
+  expect(headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+
+  const client = await context.newCDPSession(page);
+  const bundle = await watchBundle(client);
+  await page.goto("/forgot-password");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const requested = [...bundle.values()];
+  expect(requested.map((r) => new URL(r.url).pathname)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/\.wasm$/), expect.stringMatching(/\.js$/)]),
+  );
+  expect(requested.filter((r) => !r.cached).map((r) => r.url)).toEqual([]);
+});
