@@ -8,7 +8,9 @@
 #     in as a mid-book customer) at 1, 16 and 64 connections, and a static asset as the ceiling;
 #   - webhook → ledger: payments posted per second with 1, 16 and 64 deliveries in flight, next to
 #     pgbench's TPC-B figure on the same PostgreSQL;
-#   - the bytes the browser loads (WASM, JS, CSS): raw, gzip and brotli as served;
+#   - the bytes the browser loads (WASM, JS, CSS): every file raw, gzip and brotli as served; where
+#     the WASM's bytes go (twiggy, by crate and by app feature); each page's first visit in
+#     Chromium (the bytes it transfers, and the time to hydrated with the CPU 4x slower on Slow 3G);
 #   - a 10,000-line bank statement imported and matched (time, share matched automatically), the
 #     cash-application queue and the statement's reconciliation (last: it posts into the book).
 #
@@ -17,7 +19,8 @@
 # BENCH_PG_CUSTOMERS/BENCH_PG_INVOICES (100000/1000000), BENCH_SQLITE_CUSTOMERS/
 # BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
 # (payments per webhook level, 500), BENCH_STATEMENT_LINES (10000), BENCH_PG_LOADED=1 (keep
-# lp_bench as an earlier run loaded it: no drop, no seed). Load goes to 127.0.0.1 only and every
+# lp_bench as an earlier run loaded it: no drop, no seed), BENCH_BUNDLE_ONLY=1 (stop after the
+# bundle and the first visits). Load goes to 127.0.0.1 only and every
 # run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -48,26 +51,42 @@ if ! command -v wrk >/dev/null; then
 fi
 
 step "release build (precompressed bundle)"
-cargo leptos build --release -P >&2
-# The examples get a target folder of their own: built by plain cargo in the shared one, they would
-# rebuild the app crate without cargo-leptos's settings, and the next cargo-leptos build would
-# rebuild it back (about 7 minutes each way).
-CARGO_TARGET_DIR="$CARGO_TARGET_DIR/bench-examples" \
-  cargo build --release -q -p server --example engine-timings --example webhook-load \
-    --example statement-import
+cargo leptos build --release -P --split >&2
+if [ -z "${BENCH_BUNDLE_ONLY:-}" ]; then
+  # The examples get a target folder of their own: built by plain cargo in the shared one, they would
+  # rebuild the app crate without cargo-leptos's settings, and the next cargo-leptos build would
+  # rebuild it back (about 7 minutes each way).
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/bench-examples" \
+    cargo build --release -q -p server --example engine-timings --example webhook-load \
+      --example statement-import
+fi
 EXAMPLES="$CARGO_TARGET_DIR/bench-examples/release/examples"
 
-step "what the browser loads"
-printf '%-28s %10s %10s %10s\n' file raw gzip brotli
-total_raw=0; total_gz=0; total_br=0
+step "what the browser loads: the main module, each staff page's chunk, the shared chunks, the loader"
+printf '%-52s %10s %10s %10s\n' file raw gzip brotli
+total_raw=0; total_gz=0; total_br=0; chunks=0; chunk_raw=0; chunk_gz=0; chunk_br=0
 for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
   raw=$(stat -c %s "$f")
   gz=$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)
   br=$(stat -c %s "$f.br" 2>/dev/null || echo 0)
-  printf '%-28s %10d %10d %10d\n' "$(basename "$f")" "$raw" "$gz" "$br"
   total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); total_br=$((total_br + br))
+  # Code shared by some staff pages: many small files, summed in one row.
+  case "$(basename "$f")" in
+    chunk_*) chunks=$((chunks + 1)); chunk_raw=$((chunk_raw + raw)); chunk_gz=$((chunk_gz + gz)); chunk_br=$((chunk_br + br)) ;;
+    *) printf '%-52s %10d %10d %10d\n' "$(basename "$f" | sed -E 's/_[0-9]{10,}\././; s/\.[A-Za-z0-9_-]{22}\./.<hash>./')" "$raw" "$gz" "$br" ;;
+  esac
 done
-printf '%-28s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
+printf '%-52s %10d %10d %10d\n' "chunk_*.wasm ($chunks files shared by staff pages)" "$chunk_raw" "$chunk_gz" "$chunk_br"
+printf '%-52s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
+# The style file under its content-hashed name: the static ceiling of the load runs below.
+STATIC_ASSET="/pkg/$(basename "$(ls target/site/pkg/ledgerport.*.css | head -n 1)")"
+
+step "where the WASM's bytes go (twiggy on rustc's module, before splitting and wasm-opt)"
+if ! twiggy --version 2>/dev/null | grep -q "0.8.0"; then
+  cargo install twiggy --version 0.8.0 --locked >&2
+fi
+twiggy top --format csv -n 10000000 "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/app.wasm" \
+  | python3 scripts/wasm-bytes.py
 
 SERVER_PID=""
 stop_server() {
@@ -125,10 +144,28 @@ http_and_webhooks() {
       load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
     done
   done
-  printf '%-34s %3d conn: ' "/pkg/ledgerport.css (static)" 64
-  load 64 /pkg/ledgerport.css
+  printf '%-34s %3d conn: ' "$STATIC_ASSET (static)" 64
+  load 64 "$STATIC_ASSET"
   DATABASE_URL="$url" BASE_URL="$BASE" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     "$EXAMPLES/webhook-load" "$PAYMENTS" 1 16 64
+  stop_server
+}
+
+# A portal with the demo data and the offline sandbox, as `scripts/run.sh` serves it: each page's
+# first visit in Chromium (bytes per bundle file, chunks, time to hydrated when throttled).
+first_visits() {
+  local dir="$OUT/first-visits"
+  mkdir -p "$dir"
+  DATABASE_URL="sqlite://$dir/ledgerport.db" JWT_SIGNING_KEY_FILE="$dir/jwt.key" \
+    LISTEN_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site REMINDERS_EVERY_MINUTES=0 RUST_LOG=warn \
+    "$BIN/ledgerport" serve >"$OUT/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 120); do
+    curl -sf "$BASE/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  [ -d end2end/node_modules ] || (cd end2end && npm ci --silent)
+  (cd end2end && node bench/first-visit.mjs "$BASE")
   stop_server
 }
 
@@ -150,6 +187,12 @@ engine_book() {
   step "$name: a ${STATEMENT_LINES}-line bank statement imported and matched, the queue, the reconciliation"
   DATABASE_URL="$url" "$EXAMPLES/statement-import" "$STATEMENT_LINES"
 }
+
+step "first visits, page by page: bundle bytes per page and time to hydrated (demo portal, Chromium)"
+first_visits
+if [ -n "${BENCH_BUNDLE_ONLY:-}" ]; then
+  exit 0
+fi
 
 if pg_isready -q -d "$PG_URL" 2>/dev/null; then
   if [ -z "${BENCH_PG_LOADED:-}" ]; then

@@ -9,7 +9,7 @@ scripts/bootstrap.sh
 source scripts/env.sh
 
 echo "[run] building the release server and WASM client (first build takes several minutes)" >&2
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 exec "${CARGO_TARGET_DIR:-target}/release/ledgerport" serve "$@"

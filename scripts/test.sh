@@ -95,7 +95,7 @@ E2E_LOG="$LOGS/end2end.log"
 # Mail goes over SMTP to the tests' own mailbox (end2end/support/mailbox.ts), as it would in production.
 if ! DATABASE_URL="sqlite://$E2E_DIR/ledgerport.db" JWT_SIGNING_KEY_FILE="$E2E_DIR/jwt.key" \
      SMTP_URL=smtp://127.0.0.1:2525 SMTP_FROM=billing@ledgerport.example \
-     LISTEN_ADDR=127.0.0.1:3000 cargo leptos end-to-end --release 2>&1 | tee "$E2E_LOG"; then
+     LISTEN_ADDR=127.0.0.1:3000 cargo leptos end-to-end --release --split 2>&1 | tee "$E2E_LOG"; then
   fail "end2end"
 fi
 COUNTS[end2end]=$(grep -Eo '^ *[0-9]+ passed' "$E2E_LOG" | awk '{s += $1} END {print s + 0}')

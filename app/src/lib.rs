@@ -26,7 +26,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::account::profile::ProfilePage;
 use crate::account::sign_in::{
@@ -47,6 +47,50 @@ use crate::paying::pages::{CheckoutPage, PayPage};
 use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
+
+/// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
+/// only staff pages use, leave the module every visitor downloads. Customer and public pages stay
+/// in the main module: split per page, they shared code in hundreds of small chunks, and on a slow
+/// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
+/// data itself (in `view`), so nothing of it stays behind in `data`.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_route: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AdminHomeRoute, AdminHomePage);
+lazy_page!(AdminCustomerRoute, AdminCustomerPage);
+lazy_page!(StaffInvoiceRoute, StaffInvoicePage);
+lazy_page!(OutboxRoute, OutboxPage);
+lazy_page!(AdminDisputesRoute, AdminDisputesPage);
+lazy_page!(AgingReportRoute, AgingReportPage);
+lazy_page!(CollectionsRoute, CollectionsPage);
+lazy_page!(StaffPaymentsRoute, StaffPaymentsPage);
+lazy_page!(PaymentRoute, PaymentPage);
+lazy_page!(ReconciliationRoute, ReconciliationPage);
+lazy_page!(ImportsRoute, ImportsPage);
+lazy_page!(BankRoute, BankPage);
+lazy_page!(BankStatementRoute, BankStatementPage);
+lazy_page!(CashApplicationRoute, CashApplicationPage);
+lazy_page!(ImportRoute, ImportPage);
+lazy_page!(ApiKeysRoute, ApiKeysPage);
+lazy_page!(JournalRoute, JournalPage);
+lazy_page!(TrialBalanceRoute, TrialBalancePage);
+lazy_page!(LedgerHealthRoute, LedgerHealthPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(PeriodsRoute, PeriodsPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -113,27 +157,27 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/invoices/:id") view=StaffInvoicePage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reports/collections") view=CollectionsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/bank") view=BankPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/bank/:id") view=BankStatementPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/cash-application") view=CashApplicationPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/trial-balance") view=TrialBalancePage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/ledger-health") view=LedgerHealthPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/periods") view=PeriodsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/:id") view={Lazy::<AdminCustomerRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/invoices/:id") view={Lazy::<StaffInvoiceRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/disputes") view={Lazy::<AdminDisputesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/aging") view={Lazy::<AgingReportRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/collections") view={Lazy::<CollectionsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments") view={Lazy::<StaffPaymentsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments/:id") view={Lazy::<PaymentRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reconciliation") view={Lazy::<ReconciliationRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports") view={Lazy::<ImportsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank") view={Lazy::<BankRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank/:id") view={Lazy::<BankStatementRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/cash-application") view={Lazy::<CashApplicationRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports/:id") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/journal") view={Lazy::<JournalRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/trial-balance") view={Lazy::<TrialBalanceRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/ledger-health") view={Lazy::<LedgerHealthRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/periods") view={Lazy::<PeriodsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
@@ -205,5 +249,6 @@ fn set_content_security_policy() {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Lazy routes load their chunk before hydrating the page that needs it.
+    leptos::mount::hydrate_lazy(App);
 }

@@ -49,3 +49,34 @@ test("a second visit takes the hashed WASM, JS and CSS from the browser's cache"
   );
   expect(requested.filter((r) => !r.cached).map((r) => r.url)).toEqual([]);
 });
+
+test("a customer's pages fetch no staff page's code, and a staff page fetches its own chunk", async ({ page, browser }) => {
+  const fetched: string[] = [];
+  page.on("request", (request) => fetched.push(new URL(request.url()).pathname));
+  await page.goto("/sign-in");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("pat@acme.example");
+  await page.getByLabel("Password").fill("acme-pays-on-time");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText("pat");
+  await page.goto("/invoices");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.goto("/pay");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const wasm = fetched.filter((path) => path.endsWith(".wasm"));
+  expect(wasm.length).toBeGreaterThan(0);
+  expect(wasm.filter((path) => /\/(split_|chunk_)/.test(path))).toEqual([]);
+
+  const staffContext = await browser.newContext();
+  const staff = await staffContext.newPage();
+  await staff.goto("/sign-in");
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await staff.getByLabel("Email").fill("manager@ledgerport.example");
+  await staff.getByLabel("Password").fill("manager-sees-everything");
+  const journalChunk = staff.waitForResponse((response) => /\/pkg\/split___journal_route_view/.test(response.url()));
+  await staff.getByRole("button", { name: "Sign in" }).click();
+  await expect(staff).toHaveURL(/\/admin$/);
+  await staff.goto("/admin/journal");
+  expect((await journalChunk).status()).toBe(200);
+  await staffContext.close();
+});
