@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdjustmentHeader, AdjustmentRequest};
 use crate::invoices::InvoiceNumber;
-use crate::invoices::draft::{FieldError, decimal_text, sentence};
+use crate::invoices::draft::{FieldError, decimal_text, issue_date_field, sentence};
 use crate::money::{Currency, Money};
 
 /// One line to credit: the invoice's line number (from 1) and the amount, tax included.
@@ -76,18 +76,7 @@ impl CreditMemoDraft {
                 ))
             })
             .ok();
-        let effective = match self.issue_date.trim() {
-            "" => Some(today),
-            text => text
-                .parse::<NaiveDate>()
-                .map_err(|_| {
-                    errors.push(FieldError::new(
-                        "issue_date",
-                        format!("{text:?} is not a date like 2026-11-23."),
-                    ))
-                })
-                .ok(),
-        };
+        let effective = issue_date_field(&self.issue_date, today, &mut errors);
         let mut lines = Vec::with_capacity(self.lines.len());
         for (index, line) in self.lines.iter().enumerate() {
             let line_id = invoice

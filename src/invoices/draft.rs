@@ -83,18 +83,7 @@ impl InvoiceDraft {
         let number = InvoiceNumber::parse(&self.number)
             .map_err(|e| errors.push(FieldError::new("number", sentence(&e))))
             .ok();
-        let issue_date = match self.issue_date.trim() {
-            "" => Some(today),
-            text => text
-                .parse::<NaiveDate>()
-                .map_err(|_| {
-                    errors.push(FieldError::new(
-                        "issue_date",
-                        format!("{text:?} is not a date like 2026-11-23."),
-                    ))
-                })
-                .ok(),
-        };
+        let issue_date = issue_date_field(&self.issue_date, today, &mut errors);
         if self.po_number.trim().chars().count() > 64 {
             errors.push(FieldError::new(
                 "po_number",
@@ -158,6 +147,27 @@ fn line_field(error: &InvoiceError) -> &'static str {
         } => "discount",
         InvoiceError::Rate { .. } => "tax",
         _ => "description",
+    }
+}
+
+/// The `issue_date` field of a draft: `YYYY-MM-DD`, empty meaning today; a bad date is recorded
+/// in `errors`.
+pub(crate) fn issue_date_field(
+    text: &str,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
+    match text.trim() {
+        "" => Some(today),
+        text => text
+            .parse::<NaiveDate>()
+            .map_err(|_| {
+                errors.push(FieldError::new(
+                    "issue_date",
+                    format!("{text:?} is not a date like 2026-11-23."),
+                ))
+            })
+            .ok(),
     }
 }
 
