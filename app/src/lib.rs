@@ -53,6 +53,25 @@ use crate::portal::pages::{
 /// in the main module: split per page, they shared code in hundreds of small chunks, and on a slow
 /// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
 /// data itself (in `view`), so nothing of it stays behind in `data`.
+/// Whether a lazy page's chunk is still on its way. The app's `data-hydrated` flag waits for it,
+/// so "hydrated" means the page in view answers to clicks, on a staff page too.
+#[derive(Clone, Copy)]
+struct LazyPageLoading(RwSignal<bool>);
+
+impl LazyPageLoading {
+    fn started() {
+        if let Some(LazyPageLoading(loading)) = use_context() {
+            loading.set(true);
+        }
+    }
+
+    fn finished_once_mounted() {
+        if let Some(LazyPageLoading(loading)) = use_context() {
+            Effect::new(move |_| loading.set(false));
+        }
+    }
+}
+
 macro_rules! lazy_page {
     ($route:ident, $page:ident) => {
         struct $route;
@@ -60,10 +79,12 @@ macro_rules! lazy_page {
         #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
+                LazyPageLoading::started();
                 $route
             }
 
             fn view(_route: Self) -> AnyView {
+                LazyPageLoading::finished_once_mounted();
                 $page().into_any()
             }
         }
@@ -122,6 +143,8 @@ pub fn App() -> impl IntoView {
     // Tests wait for this flag: effects never run during SSR, so "true" proves hydration ran.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    let lazy_page_loading = RwSignal::new(false);
+    provide_context(LazyPageLoading(lazy_page_loading));
 
     #[cfg(feature = "ssr")]
     set_content_security_policy();
@@ -130,7 +153,7 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
         }/>
         <Router>
-        <div class="app" data-hydrated=move || hydrated.get().to_string()>
+        <div class="app" data-hydrated=move || (hydrated.get() && !lazy_page_loading.get()).to_string()>
             <header class="topbar">
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"L"</span>
