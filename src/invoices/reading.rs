@@ -250,14 +250,22 @@ pub async fn staff_invoice(
     invoice_id: i64,
     today: NaiveDate,
 ) -> Result<Option<StaffInvoice>, DbError> {
-    let Some(found) = invoice_by_id(db, invoice_id).await? else {
+    // Only the account is needed here: the detail reads the invoice and its lines itself.
+    let Some((customer_id, customer_name)) = sqlx::query_as::<_, (i64, String)>(
+        "SELECT c.id, c.name FROM invoices i JOIN customers c ON c.id = i.customer_id \
+         WHERE i.id = $1",
+    )
+    .bind(invoice_id)
+    .fetch_optional(db.pool())
+    .await?
+    else {
         return Ok(None);
     };
-    Ok(invoice_detail(db, found.customer_id, invoice_id, today)
+    Ok(invoice_detail(db, customer_id, invoice_id, today)
         .await?
         .map(|invoice| StaffInvoice {
-            customer_id: found.customer_id,
-            customer_name: found.customer_name,
+            customer_id,
+            customer_name,
             invoice,
         }))
 }
@@ -268,7 +276,6 @@ pub struct InvoiceRef {
     pub id: i64,
     pub customer_id: i64,
     pub customer_number: String,
-    pub customer_name: String,
     pub number: String,
     #[sqlx(try_from = "String")]
     pub currency: crate::money::Currency,
@@ -298,7 +305,7 @@ impl InvoiceRef {
 macro_rules! invoice_ref_sql {
     ($condition:literal) => {
         concat!(
-            "SELECT i.id, i.customer_id, c.number AS customer_number, c.name AS customer_name, \
+            "SELECT i.id, i.customer_id, c.number AS customer_number, \
                     i.number, i.currency, i.due_date, i.total_minor, i.open_minor \
              FROM invoices i JOIN customers c ON c.id = i.customer_id WHERE ",
             $condition
