@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod payments;
 pub mod payouts;
 pub mod periods;
+pub mod promises;
 pub mod receivables;
 pub mod reconciliation;
 pub mod refunds;

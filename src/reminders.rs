@@ -1,6 +1,7 @@
 //! Payment reminders (dunning): a schedule of days relative to each invoice's due date. Only
 //! what is due now is reminded of: amounts held by a dispute are left out, and an invoice whose
-//! whole open amount is disputed gets no reminder at all.
+//! whole open amount is disputed gets no reminder at all; nor does an invoice a promise to pay
+//! covers until the promise's day has passed.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -66,6 +67,8 @@ pub struct ReminderRun {
     pub held: usize,
     /// Invoices at a step whose account has nobody to write to.
     pub without_recipient: usize,
+    /// Promises to pay this run closed as kept or broken (reviewed before the reminders).
+    pub promises: crate::promises::PromiseReview,
 }
 
 /// The subject line of a reminder at `step` days past due.

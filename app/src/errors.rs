@@ -220,6 +220,22 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::promises::store::PromiseStoreError> for AppError {
+        fn from(e: ledgerport::promises::store::PromiseStoreError) -> Self {
+            use ledgerport::promises::store::PromiseStoreError;
+            match e {
+                invalid @ PromiseStoreError::Invalid(_) => AppError::invalid(invalid),
+                missing @ PromiseStoreError::NotFound => {
+                    AppError::NotFound(super::sentence(&missing.to_string()))
+                }
+                closed @ PromiseStoreError::Closed(_) => {
+                    AppError::Conflict(super::sentence(&closed.to_string()))
+                }
+                PromiseStoreError::Db(e) => database(e),
+            }
+        }
+    }
+
     impl From<ledgerport::periods::store::PeriodStoreError> for AppError {
         fn from(e: ledgerport::periods::store::PeriodStoreError) -> Self {
             use ledgerport::periods::PeriodError;

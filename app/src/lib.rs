@@ -13,6 +13,7 @@ pub mod home;
 pub mod integrations;
 pub mod paying;
 pub mod portal;
+pub mod promises;
 
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -47,10 +48,12 @@ use crate::paying::pages::{CheckoutPage, PayPage};
 use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
+use crate::promises::pages::PromisePage;
 
 /// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
-/// only staff pages use, leave the module every visitor downloads. Customer and public pages stay
-/// in the main module: split per page, they shared code in hundreds of small chunks, and on a slow
+/// only staff pages use, leave the module every visitor downloads. So does the customer's promise
+/// page, which most visits never open. The other customer and public pages stay in the main
+/// module: split per page, they shared code in hundreds of small chunks, and on a slow
 /// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
 /// data itself (in `view`), so nothing of it stays behind in `data`.
 /// Whether a lazy page's chunk is still on its way. The app's `data-hydrated` flag waits for it,
@@ -112,6 +115,7 @@ lazy_page!(TrialBalanceRoute, TrialBalancePage);
 lazy_page!(LedgerHealthRoute, LedgerHealthPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(PeriodsRoute, PeriodsPage);
+lazy_page!(PromiseRoute, PromisePage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -180,6 +184,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
+                        <Route path=path!("/promise") view={Lazy::<PromiseRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view={Lazy::<AdminCustomerRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/invoices/:id") view={Lazy::<StaffInvoiceRoute>::new()} ssr=SsrMode::Async/>

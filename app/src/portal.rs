@@ -19,6 +19,8 @@ pub struct AccountOverview {
     pub summary: AccountSummary,
     /// Newest first.
     pub recent: Vec<StatementLine>,
+    /// The account's open promises to pay, newest first.
+    pub promises: Vec<ledgerport::promises::PromiseView>,
 }
 
 /// How far back "recent activity" looks, and how many rows it shows.
@@ -54,10 +56,12 @@ pub async fn overview() -> Result<AccountOverview, AppError> {
     let customer_name = ledgerport::customers::store::customer_name(&db, customer_id)
         .await?
         .ok_or_else(account_missing)?;
+    let promises = ledgerport::promises::store::customer_promises(&db, customer_id, true).await?;
     Ok(AccountOverview {
         customer_name,
         summary,
         recent,
+        promises,
     })
 }
 

@@ -211,8 +211,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             )
             .await?;
             println!(
-                "reminders for {today}: {} queued, {} skipped (whole amount in dispute), {} without anyone to write to",
-                run.sent, run.held, run.without_recipient
+                "reminders for {today}: {} queued, {} skipped (whole amount in dispute), {} without anyone to write to; \
+                 promises to pay: {} kept, {} broken",
+                run.sent, run.held, run.without_recipient, run.promises.kept, run.promises.broken
             );
             db.close().await;
             Ok(())

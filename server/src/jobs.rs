@@ -1,4 +1,4 @@
-//! Background work each server instance runs: the reminder job, closing abandoned checkouts
+//! Background work each server instance runs: the reminder job (promises to pay reviewed first), closing abandoned checkouts
 //! (and, offline, the sandbox's debit settlements and payouts) and outbox delivery. All are
 //! safe with several instances on one database: a reminder is claimed by its unique row, a
 //! message by its lease (see `ledgerport::reminders::store` and `mail`).
@@ -45,12 +45,16 @@ impl Jobs {
                     tick.tick().await;
                     let today = chrono::Utc::now().date_naive();
                     match ledgerport::reminders::store::run(&db, &schedule, today, &base).await {
-                        Ok(run) if run.sent > 0 => tracing::info!(
-                            sent = run.sent,
-                            held = run.held,
-                            without_recipient = run.without_recipient,
-                            "reminders queued"
-                        ),
+                        Ok(run) if run.sent > 0 || run.promises != Default::default() => {
+                            tracing::info!(
+                                sent = run.sent,
+                                held = run.held,
+                                without_recipient = run.without_recipient,
+                                promises_kept = run.promises.kept,
+                                promises_broken = run.promises.broken,
+                                "reminders queued, promises reviewed"
+                            )
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!("the reminder job failed; it runs again later: {e}")

@@ -134,6 +134,25 @@ where
     }
 }
 
+/// Who hears about an account's dues (reminders, broken promises): its billing contacts;
+/// without any, its active payer contacts.
+pub async fn account_recipients(
+    conn: &mut sqlx::AnyConnection,
+    customer_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let billing = billing_emails(&mut *conn, customer_id).await?;
+    if !billing.is_empty() {
+        return Ok(billing);
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM users WHERE customer_id = $1 AND role = 'payer' \
+         AND disabled_at IS NULL ORDER BY email",
+    )
+    .bind(customer_id)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The account's billing contacts, alphabetical.
 pub async fn billing_emails<'e, E>(executor: E, customer_id: i64) -> Result<Vec<String>, DbError>
 where

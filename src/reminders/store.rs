@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
 use super::{ReminderRun, Schedule, subject};
+use crate::customers::store::account_recipients;
 use crate::db::{Db, DbError, date_text};
 use crate::money::Money;
 use crate::outbox::store::{Message, queue};
@@ -33,7 +34,12 @@ pub async fn run(
     today: NaiveDate,
     public_base_url: &str,
 ) -> Result<ReminderRun, DbError> {
-    let mut summary = ReminderRun::default();
+    // Promises first: one whose day passed unpaid is broken, and its invoices are reminded of
+    // in this same run.
+    let mut summary = ReminderRun {
+        promises: crate::promises::store::review(db, today).await?,
+        ..ReminderRun::default()
+    };
     let candidates = candidates(db, schedule, today).await?;
     // Read once per customer per run, not once per invoice.
     let mut recipients_by_customer = HashMap::new();
@@ -71,10 +77,12 @@ async fn candidates(
         step_case.push_str(&format!(" WHEN i.due_date <= ${} THEN {step}", i + 2));
     }
     step_case.push_str(" END");
+    // A promise to pay not yet due pauses the invoice's reminders.
+    let paused = crate::promises::store::paused_by_promise_sql(steps.len() + 2);
     let sql = format!(
         "SELECT id, customer_id, number, currency, step FROM ( \
            SELECT i.id, i.customer_id, i.number, i.currency, {step_case} AS step \
-           FROM invoices i WHERE i.open_minor > 0 AND i.due_date <= $1) c \
+           FROM invoices i WHERE i.open_minor > 0 AND i.due_date <= $1 AND NOT {paused}) c \
          WHERE NOT EXISTS (SELECT 1 FROM reminders r WHERE r.invoice_id = c.id AND r.step_days >= c.step) \
          ORDER BY id"
     );
@@ -83,6 +91,7 @@ async fn candidates(
     for step in steps {
         query = query.bind(limit(*step));
     }
+    query = query.bind(date_text(today));
     query
         .fetch_all(db.pool())
         .await?
@@ -126,7 +135,9 @@ async fn remind(
     }
     let recipients = match recipients_by_customer.entry(candidate.customer_id) {
         Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(slot) => slot.insert(recipients(tx, candidate.customer_id).await?),
+        Entry::Vacant(slot) => {
+            slot.insert(account_recipients(&mut **tx, candidate.customer_id).await?)
+        }
     };
     if recipients.is_empty() {
         summary.without_recipient += 1;
@@ -186,28 +197,6 @@ async fn remind(
     }
     summary.sent += 1;
     Ok(())
-}
-
-/// The account's billing contacts; without any, its active payer contacts.
-async fn recipients(
-    tx: &mut Transaction<'_, Any>,
-    customer_id: i64,
-) -> Result<Vec<String>, DbError> {
-    let billing = crate::customers::store::billing_emails(&mut **tx, customer_id).await?;
-    if !billing.is_empty() {
-        return Ok(billing);
-    }
-    let payers = sqlx::query(
-        "SELECT email FROM users WHERE customer_id = $1 AND role = 'payer' \
-         AND disabled_at IS NULL ORDER BY email",
-    )
-    .bind(customer_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(payers
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?)
 }
 
 #[cfg(all(test, feature = "test-support"))]

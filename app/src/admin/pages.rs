@@ -157,6 +157,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                     }.into_any()}
         </Loaded>
         <CustomerInvoices customer_id=customer_id/>
+        <crate::promises::pages::CustomerPromises customer_id=customer_id/>
         <ApplyCreditForm customer_id=customer_id/>
         <AccountSettingsForm customer_id=customer_id/>
         <RecordPaymentForm customer_id=customer_id/>
@@ -261,8 +262,9 @@ pub fn OutboxPage() -> impl IntoView {
     let reminded = move || {
         remind.value().with(|v| match v {
             Some(Ok(run)) => Some(format!(
-                "{} reminders queued; {} invoices skipped because their whole amount is in dispute; {} without anyone to write to.",
-                run.sent, run.held, run.without_recipient
+                "{} reminders queued; {} invoices skipped because their whole amount is in dispute; {} without anyone to write to. \
+                 Promises to pay: {} kept, {} broken.",
+                run.sent, run.held, run.without_recipient, run.promises.kept, run.promises.broken
             )),
             _ => None,
         })

@@ -98,8 +98,14 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
         </section>
         <p class="hint">"Balance as of " {date(s.as_of)} ", over " {s.open_invoices} " open invoices. "
             <a href="/invoices?filter=open">"See open invoices"</a>" · "<a href="/statements">"Statements"</a></p>
+        {o.promises.iter().map(|p| view! {
+            <p class="notice" data-testid="open-promise">"You promised to pay " {money(p.amount_minor, c)}
+                " by " {date(p.pay_by)} " (" {money(p.met_minor, c)} " came in so far). "
+                <a href="/promise">"See your promises"</a></p>
+        }).collect_view()}
         {(s.due_now_minor > 0).then(|| view! {
-            <p><a class="button" href="/pay?all=1">"Pay everything due"</a>
+            <p><a class="button" href="/pay?all=1">"Pay everything due"</a>" "
+                <a class="button secondary" href="/promise">"Promise to pay"</a>
                 {(s.in_dispute_minor > 0).then(|| view! {
                     <span class="hint">" Disputed amounts are left out until the disputes are resolved."</span>
                 })}

@@ -75,6 +75,8 @@ pub struct Objects {
     pub checkout_a: String,
     /// A bank transfer A's payer announced.
     pub transfer_a: String,
+    /// A promise to pay A's payer made (on the dispute's invoice).
+    pub promise_a: i64,
     pub spare_contact: i64,
     /// A dispute of A's (on another invoice than `invoice_a`), one of its lines, its attachment.
     pub dispute_a: i64,
@@ -112,6 +114,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
         "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
         "/disputes" => (Rule::Contact, String::new()),
+        "/promise" => (Rule::Contact, String::new()),
         "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
         "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
         "/admin/reports/aging"
@@ -216,6 +219,19 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         ),
         "/api/admin/audit" => (Rule::Manager, "actor=&action=&from=&to=&page=1".into()),
         "/api/disputes/mine" => (Rule::Contact, String::new()),
+        "/api/promises/offer" => (Rule::Contact, String::new()),
+        // On the caller's own account: A's invoice, already promised, is refused to A's payer
+        // with a 400 that changes nothing, and is not offered to B's at all (also a 400).
+        "/api/promises/make" => (
+            Rule::Payer,
+            format!(
+                "invoices[0]={}&pay_by={}",
+                o.dispute_invoice_a,
+                chrono::Utc::now().date_naive() + chrono::Duration::days(7)
+            ),
+        ),
+        "/api/promises/withdraw" => (Rule::PayerOfA, format!("id={}", o.promise_a)),
+        "/api/admin/customer-promises" => (Rule::Staff, format!("customer_id={a}")),
         "/api/disputes/detail" => (Rule::ContactOfAOrStaff, format!("id={dispute}&admin=false")),
         "/api/disputes/form" => (Rule::PayerOfA, format!("invoice_id={invoice}")),
         "/api/admin/disputes" => (Rule::Staff, "status=&assignee=&sort=".into()),
@@ -534,6 +550,24 @@ pub async fn objects(app: &TestApp) -> Objects {
     )
     .await
     .unwrap();
+    let promise_a = ledgerport::promises::store::make_promise(
+        &app.db,
+        customer_a,
+        &ledgerport::promises::PromiseDraft {
+            invoice_ids: vec![dispute_invoice_a],
+            pay_by: (chrono::Utc::now().date_naive() + chrono::Duration::days(7)).to_string(),
+            amount: String::new(),
+            note: String::new(),
+        },
+        chrono::Utc::now().date_naive(),
+        ledgerport::promises::store::MadeBy {
+            user_id: pat,
+            email: "pat@acme.example",
+            ip: "127.0.0.1",
+        },
+    )
+    .await
+    .unwrap();
     let clerk: i64 = sqlx::query("SELECT id FROM users WHERE email = 'clerk@ledgerport.example'")
         .fetch_one(app.db.pool())
         .await
@@ -575,6 +609,7 @@ pub async fn objects(app: &TestApp) -> Objects {
         payment_a: first("SELECT min(id) FROM payments WHERE customer_id = $1").await,
         checkout_a,
         transfer_a,
+        promise_a,
         spare_contact,
         dispute_a,
         dispute_invoice_a,

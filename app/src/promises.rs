@@ -1,0 +1,96 @@
+//! Promises to pay: the payer's promise page (make one, see and withdraw the account's promises)
+//! and the staff's read of an account's promises. Each server function authorizes and calls one
+//! engine use case in `ledgerport::promises::store`.
+
+pub mod pages;
+
+use ledgerport::promises::{PromiseOffer, PromiseView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::AppError;
+
+/// The promise page's data: what can be promised and whether the viewer may promise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromisePageData {
+    pub offer: PromiseOffer,
+    pub can_promise: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+#[server(endpoint = "promises/offer")]
+pub async fn promise_page() -> Result<PromisePageData, AppError> {
+    let (caller, customer_id) = crate::session::require_contact()?;
+    let offer = ledgerport::promises::store::offer(&crate::context::app().db, customer_id, today())
+        .await?
+        .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+    Ok(PromisePageData {
+        offer,
+        can_promise: caller.can_pay(),
+    })
+}
+
+/// Promises to pay the chosen invoices by `pay_by`: `amount` blank means everything due on them.
+#[server(endpoint = "promises/make")]
+pub async fn make_promise(
+    #[server(default)] invoices: Vec<i64>,
+    pay_by: String,
+    #[server(default)] amount: String,
+    #[server(default)] note: String,
+) -> Result<(), AppError> {
+    use ledgerport::promises::PromiseDraft;
+    use ledgerport::promises::store::MadeBy;
+    let (caller, customer_id) = crate::session::require_payer()?;
+    let draft = PromiseDraft {
+        invoice_ids: invoices,
+        pay_by,
+        amount,
+        note,
+    };
+    let ip = crate::request::client_ip();
+    let id = ledgerport::promises::store::make_promise(
+        &crate::context::app().db,
+        customer_id,
+        &draft,
+        today(),
+        MadeBy {
+            user_id: caller.user_id,
+            email: &caller.email,
+            ip: &ip,
+        },
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/promise?made={id}"));
+    Ok(())
+}
+
+#[server(endpoint = "promises/withdraw")]
+pub async fn withdraw_promise(id: i64) -> Result<(), AppError> {
+    let (caller, customer_id) = crate::session::require_payer()?;
+    ledgerport::promises::store::withdraw_promise(
+        &crate::context::app().db,
+        customer_id,
+        id,
+        today(),
+        caller.actor(),
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/promise?withdrawn={id}"));
+    Ok(())
+}
+
+/// Staff: an account's latest promises of any status.
+#[server(endpoint = "admin/customer-promises")]
+pub async fn customer_promises(customer_id: i64) -> Result<Vec<PromiseView>, AppError> {
+    crate::session::require_staff()?;
+    Ok(ledgerport::promises::store::customer_promises(
+        &crate::context::app().db,
+        customer_id,
+        false,
+    )
+    .await?)
+}

@@ -1,0 +1,85 @@
+// Promises to pay: a payer promises to pay an overdue invoice by a day; the reminder run skips
+// that invoice until the promise is withdrawn, and AR see the promise on the account. Uses
+// Northwind (nina@northwind.example); runs after disputes.spec and before settlement.spec (files
+// run in name order, on one database), and leaves no promise open.
+import { expect, test, type Browser } from "@playwright/test";
+
+async function signedIn(browser: Browser, email: string, password: string) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/sign-in");
+  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-as")).toBeVisible();
+  return page;
+}
+
+const isoDay = (daysAhead: number) => new Date(Date.now() + daysAhead * 86_400_000).toISOString().slice(0, 10);
+
+test("a payer promises to pay an overdue invoice and no reminder goes out for it until the promise is withdrawn", async ({ browser }) => {
+  const payer = await signedIn(browser, "nina@northwind.example", "northwind-checks-every-line");
+  await payer.getByRole("link", { name: "Promise to pay" }).click();
+  await expect(payer).toHaveURL(/\/promise$/);
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+
+  // The oldest invoice with something due (Northwind's is a few days overdue).
+  const first = payer.getByTestId("promisable").locator("tbody tr").first();
+  const number = ((await first.locator("label").textContent()) ?? "").trim();
+  expect(number).toMatch(/^INV-/);
+  await first.getByRole("checkbox").check();
+  await payer.getByLabel("I will pay by").fill(isoDay(7));
+  await payer.getByLabel("Note for our AR team (optional)").fill("Paying after our quarter closes.");
+  await payer.getByRole("button", { name: "Promise to pay" }).click();
+  await expect(payer.getByTestId("promise-made")).toBeVisible();
+  const promise = payer.getByTestId("promises").locator("tbody tr").first();
+  await expect(promise).toContainText("Open");
+  await expect(promise).toContainText(number);
+  await expect(promise).toContainText("Paying after our quarter closes.");
+  // The promised invoice is no longer offered for another promise.
+  await expect(payer.getByTestId("promisable")).not.toContainText(number);
+  await payer.goto("/");
+  await expect(payer.getByTestId("open-promise")).toContainText("You promised to pay $");
+
+  // AR run the reminders: nothing for the promised invoice; the promise was announced to both sides.
+  const manager = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
+  await manager.goto("/admin/outbox");
+  await expect(manager.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await manager.getByRole("button", { name: "Send due reminders now" }).click();
+  await expect(manager.getByTestId("reminder-run")).toContainText("reminders queued");
+  const outbox = manager.getByTestId("outbox");
+  await expect(outbox).toContainText("Promise to pay from Northwind Traders");
+  await expect(outbox).toContainText("Your promise to pay");
+  await expect(outbox).not.toContainText(`Invoice ${number} is`);
+
+  // AR see the promise on the account.
+  await manager.goto("/admin");
+  await manager.getByRole("link", { name: "Northwind Traders" }).click();
+  await expect(manager.getByTestId("promises")).toContainText(number);
+  await expect(manager.getByTestId("promises")).toContainText("nina@northwind.example");
+
+  // Withdrawn, the promise no longer pauses anything: the next run reminds of the invoice.
+  await payer.goto("/promise");
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByTestId("promises").getByRole("button", { name: "Withdraw" }).click();
+  await expect(payer.getByTestId("promises").locator("tbody tr").first()).toContainText("Withdrawn");
+  await manager.goto("/admin/outbox");
+  await expect(manager.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await manager.getByRole("button", { name: "Send due reminders now" }).click();
+  await expect(manager.getByTestId("reminder-run")).toContainText("reminders queued");
+  await expect(manager.getByTestId("outbox")).toContainText(`Invoice ${number} is`);
+});
+
+test("a promise dated past the longest wait comes back with the reason and records nothing", async ({ browser }) => {
+  const payer = await signedIn(browser, "nina@northwind.example", "northwind-checks-every-line");
+  await payer.goto("/promise");
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const rowsBefore = await payer.getByTestId("promises").locator("tbody tr").count();
+  await payer.getByTestId("promisable").locator("tbody tr").first().getByRole("checkbox").check();
+  // The date field's own limits would stop the browser; the server must refuse it as well.
+  await payer.getByLabel("I will pay by").evaluate((input: HTMLInputElement) => input.removeAttribute("max"));
+  await payer.getByLabel("I will pay by").fill(isoDay(90));
+  await payer.getByRole("button", { name: "Promise to pay" }).click();
+  await expect(payer.getByRole("alert")).toContainText("at most 60 days ahead");
+  await expect(payer.getByTestId("promises").locator("tbody tr")).toHaveCount(rowsBefore);
+});

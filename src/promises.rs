@@ -1,0 +1,341 @@
+//! Promises to pay: a payer picks invoices with something due and says by which day, and how
+//! much, the account will pay. While a promise is open and its day has not passed, its invoices
+//! get no reminders. A promise is kept once what was due on its invoices has come down by the
+//! promised amount (paid, on its way, credited or put in dispute: no longer asked for), and
+//! broken when its day passes first; staff see both on the collections worklist.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::invoices::draft::FieldError;
+use crate::money::{Currency, Money};
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// How far ahead a promise may be dated: beyond that it is a payment plan, not a promise.
+pub const MAX_DAYS_AHEAD: i64 = 60;
+/// The longest note a promise carries.
+pub const NOTE_MAX_CHARS: usize = 500;
+
+crate::text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum PromiseStatus {
+        Open = "open",
+        Kept = "kept",
+        Broken = "broken",
+        Withdrawn = "withdrawn",
+    }
+}
+
+impl PromiseStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            PromiseStatus::Open => "Open",
+            PromiseStatus::Kept => "Kept",
+            PromiseStatus::Broken => "Broken",
+            PromiseStatus::Withdrawn => "Withdrawn",
+        }
+    }
+}
+
+/// An invoice a promise can cover: something is due on it now and no open promise covers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromisableInvoice {
+    pub invoice_id: i64,
+    pub number: String,
+    pub due_date: NaiveDate,
+    pub due_minor: i64,
+}
+
+/// A promise as the form sends it: the chosen invoices, the day, an amount (blank: everything
+/// due on them) and a note.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseDraft {
+    pub invoice_ids: Vec<i64>,
+    pub pay_by: String,
+    pub amount: String,
+    pub note: String,
+}
+
+/// A checked promise, ready to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPromise {
+    /// Each covered invoice with what is due on it now.
+    pub invoices: Vec<(i64, i64)>,
+    pub pay_by: NaiveDate,
+    pub amount_minor: i64,
+    pub note: String,
+}
+
+impl PromiseDraft {
+    /// Checks the draft against the invoices that can be promised today (`offered`), in the
+    /// account's currency. Every problem is reported at once, named by field.
+    pub fn parse(
+        &self,
+        offered: &[PromisableInvoice],
+        currency: Currency,
+        today: NaiveDate,
+    ) -> Result<NewPromise, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut invoices: Vec<(i64, i64)> = Vec::new();
+        for id in &self.invoice_ids {
+            match offered.iter().find(|o| o.invoice_id == *id) {
+                Some(o) if !invoices.iter().any(|(known, _)| known == id) => {
+                    invoices.push((o.invoice_id, o.due_minor))
+                }
+                Some(_) => {}
+                None => errors.push(FieldError::new(
+                    "invoices",
+                    format!(
+                        "Invoice {id} cannot be promised: nothing is due on it, or another promise covers it."
+                    ),
+                )),
+            }
+        }
+        if self.invoice_ids.is_empty() {
+            errors.push(FieldError::new(
+                "invoices",
+                "Choose at least one invoice to promise.",
+            ));
+        }
+        let latest = today + chrono::Duration::days(MAX_DAYS_AHEAD);
+        let pay_by = match self.pay_by.trim().parse::<NaiveDate>() {
+            Ok(day) if day < today => {
+                errors.push(FieldError::new(
+                    "pay_by",
+                    "The day you will pay by cannot be in the past.",
+                ));
+                None
+            }
+            Ok(day) if day > latest => {
+                errors.push(FieldError::new(
+                    "pay_by",
+                    format!(
+                        "A promise can be at most {MAX_DAYS_AHEAD} days ahead (by {latest}); for longer, ask us for a payment plan."
+                    ),
+                ));
+                None
+            }
+            Ok(day) => Some(day),
+            Err(_) => {
+                errors.push(FieldError::new(
+                    "pay_by",
+                    "Give the day you will pay by as a date (YYYY-MM-DD).",
+                ));
+                None
+            }
+        };
+        let total_due: i64 = invoices.iter().map(|(_, due)| due).sum();
+        let amount_minor = if self.amount.trim().is_empty() {
+            Some(total_due)
+        } else {
+            match Money::parse(&self.amount, currency).map(Money::to_minor) {
+                Ok(minor) if minor <= 0 => {
+                    errors.push(FieldError::new(
+                        "amount",
+                        "The amount you promise must be more than zero.",
+                    ));
+                    None
+                }
+                Ok(minor) if minor > total_due && total_due > 0 => {
+                    errors.push(FieldError::new(
+                        "amount",
+                        format!(
+                            "You can promise at most what is due on the chosen invoices, {}.",
+                            Money::from_minor(total_due, currency)
+                        ),
+                    ));
+                    None
+                }
+                Ok(minor) => Some(minor),
+                Err(e) => {
+                    errors.push(FieldError::new("amount", format!("Amount: {e}.")));
+                    None
+                }
+            }
+        };
+        let note = self.note.trim().to_string();
+        if note.chars().count() > NOTE_MAX_CHARS {
+            errors.push(FieldError::new(
+                "note",
+                format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+            ));
+        }
+        match (pay_by, amount_minor) {
+            (Some(pay_by), Some(amount_minor)) if errors.is_empty() => Ok(NewPromise {
+                invoices,
+                pay_by,
+                amount_minor,
+                note,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// What has become of an open promise on `today`: kept once what was due on its invoices when
+/// it was made (`due_then`) has come down by the promised amount; broken once its day has
+/// passed without that; otherwise still open (`None`).
+pub fn outcome(
+    amount_minor: i64,
+    due_then_minor: i64,
+    due_now_minor: i64,
+    pay_by: NaiveDate,
+    today: NaiveDate,
+) -> Option<PromiseStatus> {
+    if progress(due_then_minor, due_now_minor) >= amount_minor {
+        Some(PromiseStatus::Kept)
+    } else if today > pay_by {
+        Some(PromiseStatus::Broken)
+    } else {
+        None
+    }
+}
+
+/// How much of a promise is met: how far what was due on its invoices has come down.
+pub fn progress(due_then_minor: i64, due_now_minor: i64) -> i64 {
+    (due_then_minor - due_now_minor).max(0)
+}
+
+/// A promise as the customer's and the staff pages show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseView {
+    pub id: i64,
+    pub status: PromiseStatus,
+    pub pay_by: NaiveDate,
+    pub amount_minor: i64,
+    /// How much of it is met so far ([`progress`]).
+    pub met_minor: i64,
+    pub currency: Currency,
+    /// The covered invoices: id and number.
+    pub invoices: Vec<(i64, String)>,
+    pub note: String,
+    pub made_by: String,
+    pub made_at: String,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// The promise page: what can be promised today, and the account's promises.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseOffer {
+    pub currency: Currency,
+    pub today: NaiveDate,
+    pub latest_day: NaiveDate,
+    pub invoices: Vec<PromisableInvoice>,
+    pub promises: Vec<PromiseView>,
+}
+
+/// What one run of the review job did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromiseReview {
+    pub kept: usize,
+    pub broken: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn offered() -> Vec<PromisableInvoice> {
+        vec![
+            PromisableInvoice {
+                invoice_id: 1,
+                number: "INV-1".into(),
+                due_date: d("2026-11-01"),
+                due_minor: 100_000,
+            },
+            PromisableInvoice {
+                invoice_id: 2,
+                number: "INV-2".into(),
+                due_date: d("2026-11-15"),
+                due_minor: 25_050,
+            },
+        ]
+    }
+
+    fn draft(ids: &[i64], pay_by: &str, amount: &str) -> PromiseDraft {
+        PromiseDraft {
+            invoice_ids: ids.to_vec(),
+            pay_by: pay_by.into(),
+            amount: amount.into(),
+            note: "  paying after our customer pays us ".into(),
+        }
+    }
+
+    #[test]
+    fn a_blank_amount_promises_everything_due_on_the_chosen_invoices() {
+        let promise = draft(&[2, 1, 2], "2026-12-20", "")
+            .parse(&offered(), Currency::Eur, d("2026-12-05"))
+            .unwrap();
+        assert_eq!(promise.invoices, vec![(2, 25_050), (1, 100_000)]);
+        assert_eq!(promise.amount_minor, 125_050);
+        assert_eq!(promise.pay_by, d("2026-12-20"));
+        assert_eq!(promise.note, "paying after our customer pays us");
+    }
+
+    #[test]
+    fn a_part_can_be_promised_but_never_more_than_is_due() {
+        let today = d("2026-12-05");
+        let part = draft(&[1], "2026-12-05", "400.00").parse(&offered(), Currency::Eur, today);
+        assert_eq!(part.unwrap().amount_minor, 40_000);
+        let errors = draft(&[2], "2026-12-06", "250.51")
+            .parse(&offered(), Currency::Eur, today)
+            .unwrap_err();
+        assert_eq!(errors[0].field, "amount");
+        assert!(errors[0].message.contains("€250.50"), "{errors:?}");
+    }
+
+    #[test]
+    fn every_bad_field_is_named_at_once() {
+        let errors = draft(&[3], "2027-02-04", "-1")
+            .parse(&offered(), Currency::Eur, d("2026-12-05"))
+            .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["invoices", "pay_by", "amount"]);
+        let past = draft(&[], "2026-12-04", "x")
+            .parse(&offered(), Currency::Eur, d("2026-12-05"))
+            .unwrap_err();
+        let fields: Vec<&str> = past.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["invoices", "pay_by", "amount"]);
+    }
+
+    #[test]
+    fn the_furthest_day_is_sixty_days_ahead() {
+        let today = d("2026-12-05");
+        assert!(
+            draft(&[1], "2027-02-03", "")
+                .parse(&offered(), Currency::Eur, today)
+                .is_ok()
+        );
+        assert!(
+            draft(&[1], "2027-02-04", "")
+                .parse(&offered(), Currency::Eur, today)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_promise_is_kept_by_what_came_down_and_broken_only_after_its_day() {
+        let day = d("2026-12-20");
+        assert_eq!(
+            outcome(50_000, 100_000, 60_000, day, d("2026-12-21")),
+            Some(PromiseStatus::Broken)
+        );
+        assert_eq!(outcome(50_000, 100_000, 60_000, day, day), None);
+        assert_eq!(
+            outcome(50_000, 100_000, 50_000, day, day),
+            Some(PromiseStatus::Kept)
+        );
+        assert_eq!(
+            outcome(50_000, 100_000, 0, day, d("2027-01-30")),
+            Some(PromiseStatus::Kept)
+        );
+        // A returned debit puts more back than was due: nothing is met, not less than nothing.
+        assert_eq!(progress(100_000, 120_000), 0);
+    }
+}

@@ -1,0 +1,751 @@
+//! Promises to pay in the database: making one (under the customer lock, so two promises never
+//! cover one invoice), withdrawing it, the reads the pages show, and the review job that closes
+//! promises as kept or broken. Each change is audited and announced in its own transaction; the
+//! conditional status update is the claim, so several server instances close a promise once.
+
+use chrono::NaiveDate;
+use sqlx::{Any, FromRow, Transaction};
+
+use super::{
+    NewPromise, PromisableInvoice, PromiseDraft, PromiseOffer, PromiseReview, PromiseStatus,
+    PromiseView, outcome, progress,
+};
+use crate::audit::Actor;
+use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
+use crate::invoices::draft::FieldError;
+use crate::money::{Currency, Money};
+use crate::outbox::store::{queue_to_each, staff_emails};
+use crate::receivables::DUE_NOW_SQL;
+use crate::receivables::store::{CashError, lock_customer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromiseStoreError {
+    #[error("{}", crate::invoices::draft::describe(.0))]
+    Invalid(Vec<FieldError>),
+    #[error("there is no such promise on your account")]
+    NotFound,
+    #[error("this promise is already {}", .0.label().to_lowercase())]
+    Closed(PromiseStatus),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::from_sqlx_error!(PromiseStoreError);
+
+impl From<CashError> for PromiseStoreError {
+    fn from(e: CashError) -> Self {
+        match e {
+            CashError::Db(e) => PromiseStoreError::Db(e),
+            CashError::UnknownCustomer(_) => PromiseStoreError::NotFound,
+            other => PromiseStoreError::Db(DbError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+/// An open promise covers the invoice aliased `i`: no reminder, and no second promise.
+pub const UNDER_OPEN_PROMISE_SQL: &str = "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
+     JOIN payment_promises p ON p.id = pi.promise_id \
+     WHERE pi.invoice_id = i.id AND p.status = 'open')";
+
+/// An open promise whose day (bound as parameter `$today_param`) has not passed covers the
+/// invoice aliased `i`: the reminder job leaves it alone.
+pub fn paused_by_promise_sql(today_param: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
+         JOIN payment_promises p ON p.id = pi.promise_id \
+         WHERE pi.invoice_id = i.id AND p.status = 'open' AND p.pay_by >= ${today_param})"
+    )
+}
+
+/// The customer's invoices a promise can cover today, oldest due first.
+async fn promisable<'e, E>(executor: E, customer_id: i64) -> Result<Vec<PromisableInvoice>, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    #[derive(FromRow)]
+    struct Row_ {
+        invoice_id: i64,
+        number: String,
+        #[sqlx(try_from = "Day")]
+        due_date: NaiveDate,
+        due_minor: i64,
+    }
+    let rows: Vec<Row_> = sqlx::query_as(&format!(
+        "SELECT i.id AS invoice_id, i.number, i.due_date, {DUE_NOW_SQL} AS due_minor \
+         FROM invoices i WHERE i.customer_id = $1 AND i.voided_at IS NULL AND {DUE_NOW_SQL} > 0 \
+         AND NOT {UNDER_OPEN_PROMISE_SQL} ORDER BY i.due_date, i.id"
+    ))
+    .bind(customer_id)
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PromisableInvoice {
+            invoice_id: r.invoice_id,
+            number: r.number,
+            due_date: r.due_date,
+            due_minor: r.due_minor,
+        })
+        .collect())
+}
+
+/// The promise form: what can be promised today and the account's latest promises.
+pub async fn offer(
+    db: &Db,
+    customer_id: i64,
+    today: NaiveDate,
+) -> Result<Option<PromiseOffer>, DbError> {
+    let Some(currency) = crate::customers::store::customer_currency(db, customer_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(PromiseOffer {
+        currency,
+        today,
+        latest_day: today + chrono::Duration::days(super::MAX_DAYS_AHEAD),
+        invoices: promisable(db.pool(), customer_id).await?,
+        promises: customer_promises(db, customer_id, false).await?,
+    }))
+}
+
+#[derive(FromRow)]
+struct PromiseRow {
+    id: i64,
+    customer_id: i64,
+    #[sqlx(try_from = "String")]
+    status: PromiseStatus,
+    #[sqlx(try_from = "Day")]
+    pay_by: NaiveDate,
+    amount_minor: i64,
+    note: String,
+    made_by: String,
+    made_at: String,
+    #[sqlx(try_from = "MaybeDay")]
+    closed_on: Option<NaiveDate>,
+    currency: String,
+    due_then: i64,
+    due_now: i64,
+}
+
+/// Each promise matching `filter` (over `p`), with what was due on its invoices then and now.
+fn select_promises(filter: &str) -> String {
+    format!(
+        "SELECT p.id, p.customer_id, p.status, p.pay_by, p.amount_minor, p.note, \
+         u.email AS made_by, p.made_at, p.closed_on, c.currency, \
+         CAST(sum(pi.due_minor) AS BIGINT) AS due_then, CAST(sum({DUE_NOW_SQL}) AS BIGINT) AS due_now \
+         FROM payment_promises p JOIN users u ON u.id = p.made_by \
+         JOIN customers c ON c.id = p.customer_id \
+         JOIN payment_promise_invoices pi ON pi.promise_id = p.id \
+         JOIN invoices i ON i.id = pi.invoice_id WHERE {filter} \
+         GROUP BY p.id, p.customer_id, p.status, p.pay_by, p.amount_minor, p.note, u.email, \
+         p.made_at, p.closed_on, c.currency"
+    )
+}
+
+/// The account's promises, newest first: the open ones, or the latest 50 of any status.
+pub async fn customer_promises(
+    db: &Db,
+    customer_id: i64,
+    open_only: bool,
+) -> Result<Vec<PromiseView>, DbError> {
+    let filter = if open_only {
+        "p.customer_id = $1 AND p.status = 'open'"
+    } else {
+        "p.customer_id = $1"
+    };
+    let rows: Vec<PromiseRow> = sqlx::query_as(&format!(
+        "{} ORDER BY p.id DESC LIMIT 50",
+        select_promises(filter)
+    ))
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    let covered: Vec<(i64, i64, String)> = sqlx::query_as(&format!(
+        "SELECT pi.promise_id, i.id, i.number FROM payment_promise_invoices pi \
+         JOIN invoices i ON i.id = pi.invoice_id WHERE pi.promise_id IN \
+         (SELECT p.id FROM payment_promises p WHERE {filter} ORDER BY p.id DESC LIMIT 50) \
+         ORDER BY i.due_date, i.id"
+    ))
+    .bind(customer_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let invoices = covered
+                .iter()
+                .filter(|(promise, _, _)| *promise == r.id)
+                .map(|(_, id, number)| (*id, number.clone()))
+                .collect();
+            view(r, invoices)
+        })
+        .collect()
+}
+
+fn view(r: PromiseRow, invoices: Vec<(i64, String)>) -> Result<PromiseView, DbError> {
+    Ok(PromiseView {
+        id: r.id,
+        status: r.status,
+        pay_by: r.pay_by,
+        amount_minor: r.amount_minor,
+        met_minor: progress(r.due_then, r.due_now).min(r.amount_minor),
+        currency: crate::db::currency(&r.currency)?,
+        invoices,
+        note: r.note,
+        made_by: r.made_by,
+        made_at: r.made_at,
+        closed_on: r.closed_on,
+    })
+}
+
+/// Who made a promise (a signed-in payer) and from which address.
+pub struct MadeBy<'a> {
+    pub user_id: i64,
+    pub email: &'a str,
+    pub ip: &'a str,
+}
+
+/// Records the payer's promise: checked against what can be promised now, under the customer
+/// lock; audited, and announced to the payer and to AR in the same transaction.
+pub async fn make_promise(
+    db: &Db,
+    customer_id: i64,
+    draft: &PromiseDraft,
+    today: NaiveDate,
+    made_by: MadeBy<'_>,
+) -> Result<i64, PromiseStoreError> {
+    let mut tx = db.begin_write().await?;
+    let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let offered = promisable(&mut *tx, customer_id).await?;
+    let promise = draft
+        .parse(&offered, currency, today)
+        .map_err(PromiseStoreError::Invalid)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO payment_promises (customer_id, amount_minor, pay_by, note, made_by, made_at, made_from) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(customer_id)
+    .bind(promise.amount_minor)
+    .bind(date_text(promise.pay_by))
+    .bind(&promise.note)
+    .bind(made_by.user_id)
+    .bind(now_text())
+    .bind(made_by.ip)
+    .fetch_one(&mut *tx)
+    .await?;
+    for (invoice_id, due_minor) in &promise.invoices {
+        sqlx::query(
+            "INSERT INTO payment_promise_invoices (promise_id, invoice_id, due_minor) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(invoice_id)
+        .bind(due_minor)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let numbers = numbers_of(&offered, &promise);
+    let amount = Money::from_minor(promise.amount_minor, currency);
+    crate::audit::record(
+        &mut *tx,
+        Some(made_by.user_id),
+        made_by.email,
+        "promise.make",
+        &format!("customer:{customer_id}"),
+        &format!("promise {id}: {amount} by {} for {numbers}", promise.pay_by),
+        made_by.ip,
+    )
+    .await?;
+    let customer = customer_name(&mut tx, customer_id).await?;
+    let body = format!(
+        "{} promised to pay {amount} by {} for invoice(s) {numbers} on {customer}'s account.\n\
+         Reminders for these invoices pause until then.\n{}",
+        made_by.email,
+        promise.pay_by,
+        quoted(&promise.note)
+    );
+    queue_to_each(
+        &mut tx,
+        &[made_by.email.to_string()],
+        &format!("Your promise to pay {amount} by {}", promise.pay_by),
+        &format!(
+            "Hello,\n\nthank you: we noted your promise to pay {amount} by {} for invoice(s) {numbers}.\n\
+             We will not send reminders for them before then. If your plans change, you can \
+             withdraw the promise in the portal.\n",
+            promise.pay_by
+        ),
+        "promise",
+    )
+    .await?;
+    let staff = staff_emails(&mut *tx).await?;
+    queue_to_each(
+        &mut tx,
+        &staff,
+        &format!(
+            "Promise to pay from {customer}: {amount} by {}",
+            promise.pay_by
+        ),
+        &body,
+        "promise",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn numbers_of(offered: &[PromisableInvoice], promise: &NewPromise) -> String {
+    promise
+        .invoices
+        .iter()
+        .filter_map(|(id, _)| offered.iter().find(|o| o.invoice_id == *id))
+        .map(|o| o.number.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quoted(note: &str) -> String {
+    if note.is_empty() {
+        String::new()
+    } else {
+        format!("\nTheir note: {note}\n")
+    }
+}
+
+async fn customer_name(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Result<String, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+/// The payer withdraws an open promise: reminders for its invoices resume. Audited; AR is told.
+pub async fn withdraw_promise(
+    db: &Db,
+    customer_id: i64,
+    promise_id: i64,
+    today: NaiveDate,
+    actor: Actor<'_>,
+) -> Result<(), PromiseStoreError> {
+    let mut tx = db.begin_write().await?;
+    let status: Option<String> = sqlx::query_scalar(
+        "SELECT status FROM payment_promises WHERE id = $1 AND customer_id = $2",
+    )
+    .bind(promise_id)
+    .bind(customer_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let status = status.ok_or(PromiseStoreError::NotFound)?;
+    let status = PromiseStatus::try_from(status).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    if status != PromiseStatus::Open {
+        return Err(PromiseStoreError::Closed(status));
+    }
+    if !close(&mut tx, promise_id, PromiseStatus::Withdrawn, today).await? {
+        return Err(PromiseStoreError::Closed(PromiseStatus::Withdrawn));
+    }
+    actor
+        .record(
+            &mut *tx,
+            "promise.withdraw",
+            &format!("customer:{customer_id}"),
+            &format!("promise {promise_id} withdrawn"),
+        )
+        .await?;
+    let customer = customer_name(&mut tx, customer_id).await?;
+    let staff = staff_emails(&mut *tx).await?;
+    queue_to_each(
+        &mut tx,
+        &staff,
+        &format!("Promise to pay withdrawn by {customer}"),
+        &format!(
+            "{} withdrew promise {promise_id} on {customer}'s account. Reminders for its invoices resume.\n",
+            actor.name
+        ),
+        "promise",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Closes an open promise; `false` when it was no longer open (another instance closed it).
+async fn close(
+    tx: &mut Transaction<'_, Any>,
+    promise_id: i64,
+    status: PromiseStatus,
+    today: NaiveDate,
+) -> Result<bool, DbError> {
+    let done = sqlx::query(
+        "UPDATE payment_promises SET status = $1, closed_on = $2 WHERE id = $3 AND status = 'open'",
+    )
+    .bind(status.as_str())
+    .bind(date_text(today))
+    .bind(promise_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The review job: closes each open promise that is kept or broken on `today`. A broken one is
+/// announced to the account's addressees and to AR; reminders for its invoices resume.
+pub async fn review(db: &Db, today: NaiveDate) -> Result<PromiseReview, DbError> {
+    let open: Vec<PromiseRow> = sqlx::query_as(&format!(
+        "{} ORDER BY p.id",
+        select_promises("p.status = 'open'")
+    ))
+    .fetch_all(db.pool())
+    .await?;
+    let mut summary = PromiseReview::default();
+    for promise in open {
+        let Some(status) = outcome(
+            promise.amount_minor,
+            promise.due_then,
+            promise.due_now,
+            promise.pay_by,
+            today,
+        ) else {
+            continue;
+        };
+        let mut tx = db.begin_write().await?;
+        if !close(&mut tx, promise.id, status, today).await? {
+            continue;
+        }
+        let currency = crate::db::currency(&promise.currency)?;
+        let amount = Money::from_minor(promise.amount_minor, currency);
+        SYSTEM
+            .record(
+                &mut *tx,
+                &format!("promise.{}", status.as_str()),
+                &format!("customer:{}", promise.customer_id),
+                &format!("promise {}: {amount} by {}", promise.id, promise.pay_by),
+            )
+            .await?;
+        if status == PromiseStatus::Broken {
+            announce_broken(&mut tx, &promise, currency).await?;
+            summary.broken += 1;
+        } else {
+            summary.kept += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(summary)
+}
+
+/// The review job as the audit log names it.
+const SYSTEM: Actor<'static> = Actor {
+    user_id: None,
+    name: "promise review",
+};
+
+async fn announce_broken(
+    tx: &mut Transaction<'_, Any>,
+    promise: &PromiseRow,
+    currency: Currency,
+) -> Result<(), DbError> {
+    let amount = Money::from_minor(promise.amount_minor, currency);
+    let met = Money::from_minor(
+        progress(promise.due_then, promise.due_now).min(promise.amount_minor),
+        currency,
+    );
+    let still_due = Money::from_minor(promise.due_now, currency);
+    let customer = customer_name(tx, promise.customer_id).await?;
+    let recipients = crate::customers::store::account_recipients(tx, promise.customer_id).await?;
+    queue_to_each(
+        tx,
+        &recipients,
+        &format!(
+            "Your promise to pay {amount} by {} has passed",
+            promise.pay_by
+        ),
+        &format!(
+            "Hello,\n\nyou promised to pay {amount} by {}; {met} of it has reached us. \
+             {still_due} is still due on the invoices it covered, and reminders for them resume.\n\
+             If you have paid in the meantime, thank you, and please ignore this message.\n",
+            promise.pay_by
+        ),
+        "promise",
+    )
+    .await?;
+    let staff = staff_emails(&mut **tx).await?;
+    queue_to_each(
+        tx,
+        &staff,
+        &format!("Broken promise: {customer}, {amount} by {}", promise.pay_by),
+        &format!(
+            "{customer} promised {amount} by {}; {met} of it came in and {still_due} is still due.\n\
+             The account is on the collections worklist.\n",
+            promise.pay_by
+        ),
+        "promise",
+    )
+    .await
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::payments::PaymentMethod;
+    use crate::payments::store::{OfflinePayment, record_offline_payment};
+    use crate::reminders::Schedule;
+    use crate::testing::fixtures::{self, date};
+    use crate::testing::fresh_db;
+    use crate::users::Role;
+
+    const PAYER: &str = "payer@acme.example";
+
+    /// A net-30 customer with a payer, a clerk, and one $1,000.00 invoice due 2026-10-31.
+    async fn account(db: &Db) -> (i64, i64, i64) {
+        let customer = fixtures::customer(db, "C-1", Currency::Usd, (30, 0, 0)).await;
+        let payer = fixtures::user(
+            db,
+            PAYER,
+            "a long enough password",
+            Role::Payer,
+            Some(customer),
+        )
+        .await;
+        fixtures::user(
+            db,
+            "clerk@ar.example",
+            "a long enough password",
+            Role::Clerk,
+            None,
+        )
+        .await;
+        let invoice = fixtures::invoice(
+            db,
+            customer,
+            "INV-1",
+            Currency::Usd,
+            "2026-10-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        (customer, payer, invoice)
+    }
+
+    fn by(payer: i64) -> MadeBy<'static> {
+        MadeBy {
+            user_id: payer,
+            email: PAYER,
+            ip: "203.0.113.9",
+        }
+    }
+
+    fn draft(invoice: i64, pay_by: &str, amount: &str) -> PromiseDraft {
+        PromiseDraft {
+            invoice_ids: vec![invoice],
+            pay_by: pay_by.into(),
+            amount: amount.into(),
+            note: String::new(),
+        }
+    }
+
+    async fn mail(db: &Db) -> Vec<(String, String)> {
+        sqlx::query("SELECT recipient, subject FROM outbox ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    }
+
+    async fn audited(db: &Db, action: &str) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = $1")
+            .bind(action)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_promise_pauses_its_invoices_reminders_until_its_day_passes_unpaid() {
+        let db = fresh_db().await;
+        let (customer, payer, invoice) = account(&db).await;
+        let promised_on = date("2026-11-01");
+        make_promise(
+            &db,
+            customer,
+            &draft(invoice, "2026-11-20", ""),
+            promised_on,
+            by(payer),
+        )
+        .await
+        .unwrap();
+        let again = make_promise(
+            &db,
+            customer,
+            &draft(invoice, "2026-11-25", ""),
+            promised_on,
+            by(payer),
+        )
+        .await;
+        assert!(
+            matches!(&again, Err(PromiseStoreError::Invalid(e)) if e[0].field == "invoices"),
+            "one open promise per invoice: {again:?}"
+        );
+        let made = mail(&db).await;
+        assert_eq!(
+            made[0],
+            (
+                PAYER.into(),
+                "Your promise to pay $1,000.00 by 2026-11-20".into()
+            )
+        );
+        assert_eq!(made[1].0, "clerk@ar.example");
+        assert_eq!(audited(&db, "promise.make").await, 1);
+        let made_from: String = sqlx::query_scalar("SELECT made_from FROM payment_promises")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(made_from, "203.0.113.9");
+
+        let schedule = Schedule::default();
+        let remind = |day: &str| {
+            crate::reminders::store::run(&db, &schedule, date(day), "https://pay.example")
+        };
+        assert_eq!(
+            remind("2026-11-08").await.unwrap().sent,
+            0,
+            "paused by the promise"
+        );
+        assert_eq!(
+            review(&db, date("2026-11-20")).await.unwrap(),
+            PromiseReview::default()
+        );
+        assert_eq!(
+            remind("2026-11-20").await.unwrap().sent,
+            0,
+            "its day has not passed"
+        );
+
+        let broken = review(&db, date("2026-11-21")).await.unwrap();
+        assert_eq!(broken, PromiseReview { kept: 0, broken: 1 });
+        assert_eq!(
+            review(&db, date("2026-11-21")).await.unwrap(),
+            PromiseReview::default()
+        );
+        let after = mail(&db).await;
+        assert_eq!(after.len(), 4, "{after:?}");
+        assert_eq!(
+            after[2],
+            (
+                PAYER.into(),
+                "Your promise to pay $1,000.00 by 2026-11-20 has passed".into()
+            )
+        );
+        assert_eq!(
+            after[3],
+            (
+                "clerk@ar.example".into(),
+                "Broken promise: Customer, $1,000.00 by 2026-11-20".into()
+            )
+        );
+        assert_eq!(audited(&db, "promise.broken").await, 1);
+        assert_eq!(
+            remind("2026-11-21").await.unwrap().sent,
+            1,
+            "reminders resume"
+        );
+        let view = &customer_promises(&db, customer, false).await.unwrap()[0];
+        assert_eq!((view.status, view.met_minor), (PromiseStatus::Broken, 0));
+        assert_eq!(view.closed_on, Some(date("2026-11-21")));
+        assert_eq!(view.invoices, vec![(invoice, "INV-1".to_string())]);
+    }
+
+    #[tokio::test]
+    async fn a_promise_is_kept_once_the_promised_part_comes_in_whatever_the_day() {
+        let db = fresh_db().await;
+        let (customer, payer, invoice) = account(&db).await;
+        make_promise(
+            &db,
+            customer,
+            &draft(invoice, "2026-11-20", "400.00"),
+            date("2026-11-01"),
+            by(payer),
+        )
+        .await
+        .unwrap();
+        let cheque = |reference: &str, minor: i64| OfflinePayment {
+            customer_id: customer,
+            method: PaymentMethod::Cheque,
+            amount: Money::from_minor(minor, Currency::Usd),
+            received: date("2026-11-10"),
+            reference: reference.into(),
+            remitted: Vec::new(),
+        };
+        let clerk = Actor {
+            user_id: None,
+            name: "clerk@ar.example",
+        };
+        record_offline_payment(&db, &cheque("CHQ-1", 39_999), clerk)
+            .await
+            .unwrap();
+        assert_eq!(
+            review(&db, date("2026-11-10")).await.unwrap(),
+            PromiseReview::default()
+        );
+        let open = customer_promises(&db, customer, true).await.unwrap();
+        assert_eq!(open[0].met_minor, 39_999);
+        record_offline_payment(&db, &cheque("CHQ-2", 1), clerk)
+            .await
+            .unwrap();
+        assert_eq!(
+            review(&db, date("2026-11-10")).await.unwrap(),
+            PromiseReview { kept: 1, broken: 0 }
+        );
+        assert!(
+            customer_promises(&db, customer, true)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(audited(&db, "promise.kept").await, 1);
+        // The rest of the invoice can be promised again.
+        let offer = offer(&db, customer, date("2026-11-10"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(offer.invoices[0].due_minor, 60_000);
+        assert_eq!(offer.promises[0].status, PromiseStatus::Kept);
+    }
+
+    #[tokio::test]
+    async fn only_the_account_can_withdraw_its_open_promise_and_only_once() {
+        let db = fresh_db().await;
+        let (customer, payer, invoice) = account(&db).await;
+        let other = fixtures::customer(&db, "C-2", Currency::Usd, (30, 0, 0)).await;
+        let id = make_promise(
+            &db,
+            customer,
+            &draft(invoice, "2026-11-20", ""),
+            date("2026-11-01"),
+            by(payer),
+        )
+        .await
+        .unwrap();
+        let actor = Actor {
+            user_id: Some(payer),
+            name: PAYER,
+        };
+        let today = date("2026-11-02");
+        assert!(matches!(
+            withdraw_promise(&db, other, id, today, actor).await,
+            Err(PromiseStoreError::NotFound)
+        ));
+        withdraw_promise(&db, customer, id, today, actor)
+            .await
+            .unwrap();
+        assert!(matches!(
+            withdraw_promise(&db, customer, id, today, actor).await,
+            Err(PromiseStoreError::Closed(PromiseStatus::Withdrawn))
+        ));
+        assert_eq!(audited(&db, "promise.withdraw").await, 1);
+        let offer = offer(&db, customer, today).await.unwrap().unwrap();
+        assert_eq!(offer.invoices.len(), 1, "the invoice can be promised again");
+        assert_eq!(
+            review(&db, date("2026-12-01")).await.unwrap(),
+            PromiseReview::default()
+        );
+    }
+}
