@@ -93,8 +93,10 @@ E2E_DIR="target/e2e"
 rm -rf "$E2E_DIR" && mkdir -p "$E2E_DIR"
 E2E_LOG="$LOGS/end2end.log"
 # Mail goes over SMTP to the tests' own mailbox (end2end/support/mailbox.ts), as it would in production.
+# Reminders go out when a test asks (the outbox page's button), not when the server starts, so a
+# test knows what was reminded and why (promises.spec.ts).
 if ! DATABASE_URL="sqlite://$E2E_DIR/ledgerport.db" JWT_SIGNING_KEY_FILE="$E2E_DIR/jwt.key" \
-     SMTP_URL=smtp://127.0.0.1:2525 SMTP_FROM=billing@ledgerport.example \
+     SMTP_URL=smtp://127.0.0.1:2525 SMTP_FROM=billing@ledgerport.example REMINDERS_EVERY_MINUTES=0 \
      LISTEN_ADDR=127.0.0.1:3000 cargo leptos end-to-end --release --split 2>&1 | tee "$E2E_LOG"; then
   fail "end2end"
 fi

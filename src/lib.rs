@@ -6,6 +6,7 @@ pub mod adjustments;
 pub mod api_keys;
 pub mod auth;
 pub mod checkout;
+pub mod collections;
 pub mod customers;
 pub mod disputes;
 pub mod exports;

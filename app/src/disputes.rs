@@ -46,7 +46,8 @@ pub async fn my_disputes() -> Result<Vec<DisputeRow>, AppError> {
 /// `admin` asks for the staff view (the admin pages), which only staff get.
 #[server(endpoint = "disputes/detail")]
 pub async fn dispute(id: i64, admin: bool) -> Result<DisputePage, AppError> {
-    use ledgerport::disputes::store::{DisputeStoreError, Scope, detail, staff_members};
+    use ledgerport::disputes::store::{DisputeStoreError, Scope, detail};
+    use ledgerport::users::store::staff_members;
     let caller = if admin {
         crate::session::require_staff()?
     } else {
@@ -98,9 +99,7 @@ pub async fn dispute_queue(
     older_than_days: Option<i64>,
     sort: String,
 ) -> Result<QueueView, AppError> {
-    use ledgerport::disputes::store::{
-        AssigneeFilter, QueueFilter, QueueSort, queue_for_staff, staff_members,
-    };
+    use ledgerport::disputes::store::{AssigneeFilter, QueueFilter, QueueSort, queue_for_staff};
     let caller = crate::session::require_staff()?;
     let db = crate::context::app().db;
     let statuses = match status.as_str() {
@@ -150,7 +149,7 @@ pub async fn dispute_queue(
         counts: queue.counts,
         total_disputed: queue.total_disputed,
         customers,
-        staff: staff_members(&db).await?,
+        staff: ledgerport::users::store::staff_members(&db).await?,
         now: ledgerport::db::now_text(),
     })
 }

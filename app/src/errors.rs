@@ -220,6 +220,20 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::collections::store::CollectionsError> for AppError {
+        fn from(e: ledgerport::collections::store::CollectionsError) -> Self {
+            use ledgerport::collections::store::CollectionsError;
+            match e {
+                CollectionsError::Invalid(reason) => AppError::Invalid(reason),
+                missing @ CollectionsError::UnknownCustomer => {
+                    AppError::NotFound(super::sentence(&missing.to_string()))
+                }
+                not_staff @ CollectionsError::NotStaff => AppError::invalid(not_staff),
+                CollectionsError::Db(e) => database(e),
+            }
+        }
+    }
+
     impl From<ledgerport::promises::store::PromiseStoreError> for AppError {
         fn from(e: ledgerport::promises::store::PromiseStoreError) -> Self {
             use ledgerport::promises::store::PromiseStoreError;

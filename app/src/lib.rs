@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod paying;
 pub mod portal;
 pub mod promises;
+pub mod worklist;
 
 #[cfg(feature = "ssr")]
 pub mod context;
@@ -49,6 +50,7 @@ use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
 use crate::promises::pages::PromisePage;
+use crate::worklist::pages::WorklistPage;
 
 /// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
 /// only staff pages use, leave the module every visitor downloads. So does the customer's promise
@@ -116,6 +118,7 @@ lazy_page!(LedgerHealthRoute, LedgerHealthPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(PeriodsRoute, PeriodsPage);
 lazy_page!(PromiseRoute, PromisePage);
+lazy_page!(WorklistRoute, WorklistPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -190,6 +193,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/invoices/:id") view={Lazy::<StaffInvoiceRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes") view={Lazy::<AdminDisputesRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/worklist") view={Lazy::<WorklistRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reports/aging") view={Lazy::<AgingReportRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/reports/collections") view={Lazy::<CollectionsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/payments") view={Lazy::<StaffPaymentsRoute>::new()} ssr=SsrMode::Async/>
@@ -239,6 +243,7 @@ fn TopNav() -> impl IntoView {
                                 {staff.then(|| view! {
                                     <a href="/admin">"Customers"</a>
                                     <a href="/admin/disputes">"Disputes"</a>
+                                    <a href="/admin/worklist">"Worklist"</a>
                                     <a href="/admin/reports/aging">"Books"</a>
                                     <a href="/admin/imports">"Import"</a>
                                     <a href="/admin/bank">"Bank"</a>

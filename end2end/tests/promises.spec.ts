@@ -83,3 +83,34 @@ test("a promise dated past the longest wait comes back with the reason and recor
   await expect(payer.getByRole("alert")).toContainText("at most 60 days ahead");
   await expect(payer.getByTestId("promises").locator("tbody tr")).toHaveCount(rowsBefore);
 });
+
+test("a manager notes a call on the worklist and gives the account to the clerk, who finds it under their own", async ({ browser }) => {
+  const manager = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
+  await manager.getByRole("link", { name: "Worklist" }).click();
+  await expect(manager).toHaveURL(/\/admin\/worklist$/);
+  await expect(manager.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  const first = manager.getByTestId("worklist").locator("tbody tr").first();
+  const account = (await first.getAttribute("data-customer")) ?? "";
+  expect(account).not.toBe("");
+  const row = manager.locator(`tr[data-customer="${account}"]`);
+  await expect(row.getByTestId("next-action")).not.toBeEmpty();
+
+  await row.locator("summary").click();
+  await row.getByRole("textbox").fill("Called AP: the payment run is on Friday.");
+  await row.getByRole("button", { name: "Add note" }).click();
+  await expect(manager).toHaveURL(/noted=/);
+  await expect(row).toContainText("Note by manager");
+  await row.locator("summary").click();
+  await expect(row).toContainText("Called AP: the payment run is on Friday.");
+
+  await row.getByRole("combobox").selectOption({ label: "clerk" });
+  await row.getByRole("button", { name: "Assign" }).click();
+  await expect(manager).toHaveURL(/assigned=/);
+  await expect(row.getByRole("combobox")).toHaveValue(/\d+/);
+
+  const clerk = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
+  await clerk.goto("/admin/worklist?collector=me");
+  await expect(clerk.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(clerk.getByTestId("worklist").locator("tbody tr")).toHaveCount(1);
+  await expect(clerk.locator(`tr[data-customer="${account}"]`)).toBeVisible();
+});

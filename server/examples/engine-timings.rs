@@ -113,6 +113,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ledgerport::disputes::store::queue_for_staff(&db, &queue)
     })
     .await;
+    time("collections worklist, first page, whole book", 3, || {
+        ledgerport::collections::store::worklist(
+            &db,
+            ledgerport::collections::CollectorFilter::Everyone,
+            1,
+            today,
+        )
+    })
+    .await;
     time("DSO and CEI for a quarter, whole book", 3, || {
         collection_metrics(&db, Currency::Usd, today - Days::new(90), today)
     })

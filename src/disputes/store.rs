@@ -26,7 +26,7 @@ pub use commands::{
 };
 pub use reads::{
     AssigneeFilter, QUEUE_LIMIT, Queue, QueueFilter, QueueSort, attachment, customer_disputes,
-    detail, dispute_form, queue_for_staff, row, staff_members,
+    detail, dispute_form, queue_for_staff, row,
 };
 
 #[derive(Debug, thiserror::Error)]

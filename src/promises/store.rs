@@ -481,6 +481,8 @@ async fn announce_broken(
 
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
+    use sqlx::Row;
+
     use super::*;
     use crate::money::Currency;
     use crate::payments::PaymentMethod;

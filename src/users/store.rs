@@ -49,3 +49,13 @@ pub async fn create_user(
     .ok_or_else(|| CreateUserError::EmailTaken(email.clone()))?;
     Ok(row.try_get(0).map_err(DbError::Query)?)
 }
+
+/// Active AR staff (clerks and managers), by name: who disputes and accounts can be assigned to.
+pub async fn staff_members(db: &crate::db::Db) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT id, display_name FROM users WHERE role IN ('clerk', 'manager') \
+         AND disabled_at IS NULL ORDER BY display_name, id",
+    )
+    .fetch_all(db.pool())
+    .await?)
+}

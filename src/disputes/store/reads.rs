@@ -111,16 +111,6 @@ struct FormInvoice {
     voided_at: Option<String>,
 }
 
-/// Active AR staff, for assigning disputes.
-pub async fn staff_members(db: &Db) -> Result<Vec<(i64, String)>, DisputeStoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, display_name FROM users WHERE role IN ('clerk', 'manager') \
-         AND disabled_at IS NULL ORDER BY display_name, id",
-    )
-    .fetch_all(db.pool())
-    .await?)
-}
-
 /// A customer's disputes, newest first.
 pub async fn customer_disputes(
     db: &Db,

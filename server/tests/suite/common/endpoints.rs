@@ -115,6 +115,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
         "/disputes" => (Rule::Contact, String::new()),
         "/promise" => (Rule::Contact, String::new()),
+        "/admin/worklist" => (Rule::Staff, String::new()),
         "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
         "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
         "/admin/reports/aging"
@@ -232,6 +233,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         ),
         "/api/promises/withdraw" => (Rule::PayerOfA, format!("id={}", o.promise_a)),
         "/api/admin/customer-promises" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/worklist" => (Rule::Staff, "collector=&page=1".into()),
+        "/api/admin/collection-note" => (Rule::Staff, format!("customer_id={a}&body=Called")),
+        "/api/admin/assign-collector" => (Rule::Staff, format!("customer_id={a}&collector=")),
         "/api/disputes/detail" => (Rule::ContactOfAOrStaff, format!("id={dispute}&admin=false")),
         "/api/disputes/form" => (Rule::PayerOfA, format!("invoice_id={invoice}")),
         "/api/admin/disputes" => (Rule::Staff, "status=&assignee=&sort=".into()),
