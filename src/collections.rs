@@ -23,7 +23,7 @@ pub const FAILED_PAYMENT_DAYS: i64 = 30;
 /// What the clerk should do next on an account, worst first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NextAction {
-    /// The account's latest promise to pay was broken.
+    /// A promise to pay broke in the last 30 days and something overdue is not promised.
     CallAboutBrokenPromise { pay_by: NaiveDate },
     /// A bank payment failed or was returned recently and the money is overdue again.
     CallAboutFailedPayment,
@@ -88,9 +88,10 @@ pub struct AccountFacts {
     pub oldest_unpromised: Option<NaiveDate>,
     /// What disputes hold: apart from what is overdue.
     pub in_dispute_minor: i64,
-    /// The earliest day of the account's open promises.
+    /// The earliest day of the open promises that cover its overdue invoices.
     pub promised_by: Option<NaiveDate>,
-    /// The day of the account's latest promise, when that promise was broken.
+    /// The latest day of the account's promises broken in the last
+    /// [`crate::promises::BROKEN_PROMISE_DAYS`] days.
     pub broken_promise: Option<NaiveDate>,
     /// Bank payments that failed or came back in the last [`FAILED_PAYMENT_DAYS`] days.
     pub failed_payments: i64,

@@ -15,6 +15,9 @@ pub mod store;
 
 /// How far ahead a promise may be dated: beyond that it is a payment plan, not a promise.
 pub const MAX_DAYS_AHEAD: i64 = 60;
+/// For this many days after a promise broke, its invoices cannot be promised again by the payer
+/// (they talk to AR instead), and the worklist calls the account about it first.
+pub const BROKEN_PROMISE_DAYS: i64 = 30;
 /// The longest note a promise carries.
 pub const NOTE_MAX_CHARS: usize = 500;
 
@@ -39,11 +42,14 @@ impl PromiseStatus {
     }
 }
 
-/// An invoice a promise can cover: something is due on it now and no open promise covers it.
+/// An invoice a promise can cover: something is due on it now, no open promise covers it, and
+/// no promise on it broke in the last [`BROKEN_PROMISE_DAYS`] days.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct PromisableInvoice {
     pub invoice_id: i64,
     pub number: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::db::Day"))]
     pub due_date: NaiveDate,
     pub due_minor: i64,
 }
@@ -87,9 +93,8 @@ impl PromiseDraft {
                 Some(_) => {}
                 None => errors.push(FieldError::new(
                     "invoices",
-                    format!(
-                        "Invoice {id} cannot be promised: nothing is due on it, or another promise covers it."
-                    ),
+                    "One of the chosen invoices cannot be promised: nothing is due on it, a promise \
+                     covers it, or its last promise was broken (please talk to us about it).",
                 )),
             }
         }
@@ -174,28 +179,39 @@ impl PromiseDraft {
     }
 }
 
-/// What has become of an open promise on `today`: kept once what was due on its invoices when
-/// it was made (`due_then`) has come down by the promised amount; broken once its day has
-/// passed without that; otherwise still open (`None`).
-pub fn outcome(
-    amount_minor: i64,
-    due_then_minor: i64,
-    due_now_minor: i64,
-    pay_by: NaiveDate,
-    today: NaiveDate,
-) -> Option<PromiseStatus> {
-    if progress(due_then_minor, due_now_minor) >= amount_minor {
-        Some(PromiseStatus::Kept)
-    } else if today > pay_by {
-        Some(PromiseStatus::Broken)
-    } else {
-        None
-    }
+/// What a promise's invoices owe now against what they owed when it was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromiseFigures {
+    pub amount_minor: i64,
+    /// What was due on its invoices when it was made.
+    pub due_then_minor: i64,
+    /// What is open on them now less what disputes hold: money only counts once it has settled.
+    pub outstanding_minor: i64,
+    /// What is on its way to them now (a processing bank debit, an announced transfer, a checkout).
+    pub pending_minor: i64,
 }
 
-/// How much of a promise is met: how far what was due on its invoices has come down.
-pub fn progress(due_then_minor: i64, due_now_minor: i64) -> i64 {
-    (due_then_minor - due_now_minor).max(0)
+impl PromiseFigures {
+    /// How much of the promise has come in: how far what its invoices owe has come down since it
+    /// was made, up to the promised amount. An amount put in dispute since counts, as it is no
+    /// longer asked for; money on its way does not, until it settles.
+    pub fn met_minor(&self) -> i64 {
+        (self.due_then_minor - self.outstanding_minor).clamp(0, self.amount_minor)
+    }
+
+    /// What has become of an open promise on `today`: kept once the promised amount has come
+    /// in; broken once its day has passed without it, unless money on its way would make it up
+    /// (then it waits for that money to settle or fail); otherwise still open (`None`).
+    pub fn outcome(&self, pay_by: NaiveDate, today: NaiveDate) -> Option<PromiseStatus> {
+        let met = self.met_minor();
+        if met >= self.amount_minor {
+            Some(PromiseStatus::Kept)
+        } else if today > pay_by && met + self.pending_minor < self.amount_minor {
+            Some(PromiseStatus::Broken)
+        } else {
+            None
+        }
+    }
 }
 
 /// A promise as the customer's and the staff pages show it.
@@ -205,7 +221,7 @@ pub struct PromiseView {
     pub status: PromiseStatus,
     pub pay_by: NaiveDate,
     pub amount_minor: i64,
-    /// How much of it is met so far ([`progress`]).
+    /// How much of it has come in ([`PromiseFigures::met_minor`]); fixed when it closed.
     pub met_minor: i64,
     pub currency: Currency,
     /// The covered invoices: id and number.
@@ -319,23 +335,53 @@ mod tests {
         );
     }
 
+    fn figures(outstanding: i64, pending: i64) -> PromiseFigures {
+        PromiseFigures {
+            amount_minor: 50_000,
+            due_then_minor: 100_000,
+            outstanding_minor: outstanding,
+            pending_minor: pending,
+        }
+    }
+
     #[test]
-    fn a_promise_is_kept_by_what_came_down_and_broken_only_after_its_day() {
+    fn a_promise_is_kept_by_settled_money_and_broken_only_after_its_day() {
         let day = d("2026-12-20");
+        let after = d("2026-12-21");
         assert_eq!(
-            outcome(50_000, 100_000, 60_000, day, d("2026-12-21")),
+            figures(60_000, 0).outcome(day, after),
             Some(PromiseStatus::Broken)
         );
-        assert_eq!(outcome(50_000, 100_000, 60_000, day, day), None);
+        assert_eq!(figures(60_000, 0).outcome(day, day), None);
         assert_eq!(
-            outcome(50_000, 100_000, 50_000, day, day),
+            figures(50_000, 0).outcome(day, day),
             Some(PromiseStatus::Kept)
         );
         assert_eq!(
-            outcome(50_000, 100_000, 0, day, d("2027-01-30")),
+            figures(0, 0).outcome(day, d("2027-01-30")),
             Some(PromiseStatus::Kept)
         );
         // A returned debit puts more back than was due: nothing is met, not less than nothing.
-        assert_eq!(progress(100_000, 120_000), 0);
+        assert_eq!(figures(120_000, 0).met_minor(), 0);
+        assert_eq!(figures(0, 0).met_minor(), 50_000);
+    }
+
+    #[test]
+    fn money_on_its_way_keeps_nothing_but_holds_off_breaking_until_it_settles() {
+        let day = d("2026-12-20");
+        let after = d("2026-12-21");
+        // A debit for the whole promise is processing: not kept yet, and not broken either.
+        assert_eq!(figures(100_000, 50_000).outcome(day, day), None);
+        assert_eq!(figures(100_000, 50_000).outcome(day, after), None);
+        // It came back: nothing on its way any more, and the day has passed.
+        assert_eq!(
+            figures(100_000, 0).outcome(day, after),
+            Some(PromiseStatus::Broken)
+        );
+        // Part settled, the rest too little to make it up.
+        assert_eq!(
+            figures(80_000, 10_000).outcome(day, after),
+            Some(PromiseStatus::Broken)
+        );
     }
 }

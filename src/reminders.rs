@@ -67,7 +67,7 @@ pub struct ReminderRun {
     pub held: usize,
     /// Invoices at a step whose account has nobody to write to.
     pub without_recipient: usize,
-    /// Promises to pay this run closed as kept or broken (reviewed before the reminders).
+    /// Promises to pay this run closed as kept or broken (reviewed after the reminders).
     pub promises: crate::promises::PromiseReview,
 }
 

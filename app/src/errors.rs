@@ -239,10 +239,10 @@ mod from_engine {
             use ledgerport::promises::store::PromiseStoreError;
             match e {
                 invalid @ PromiseStoreError::Invalid(_) => AppError::invalid(invalid),
-                missing @ PromiseStoreError::NotFound => {
+                missing @ (PromiseStoreError::NotFound | PromiseStoreError::UnknownCustomer) => {
                     AppError::NotFound(super::sentence(&missing.to_string()))
                 }
-                closed @ PromiseStoreError::Closed(_) => {
+                closed @ (PromiseStoreError::Closed(_) | PromiseStoreError::DayPassed) => {
                     AppError::Conflict(super::sentence(&closed.to_string()))
                 }
                 PromiseStoreError::Db(e) => database(e),

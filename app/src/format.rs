@@ -15,9 +15,14 @@ pub fn date(date: NaiveDate) -> String {
 
 /// A stored RFC 3339 timestamp as `23 Nov 2026 14:05 UTC` (the text itself if unreadable).
 pub fn timestamp(text: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(text)
-        .map(|at| at.format("%-d %b %Y %H:%M UTC").to_string())
-        .unwrap_or_else(|_| text.to_string())
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(at) => at.format("%-d %b %Y %H:%M UTC").to_string(),
+        // A day without a time (a reminder's): shown as a date.
+        Err(_) => text
+            .parse::<NaiveDate>()
+            .map(date)
+            .unwrap_or_else(|_| text.to_string()),
+    }
 }
 
 /// How long from `since` to `now` (both RFC 3339), in the largest whole unit: `3 days`.

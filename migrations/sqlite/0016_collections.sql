@@ -2,7 +2,8 @@
 
 -- A payer's promise to pay some of the account's invoices by a day. While it is open and its
 -- day has not passed, those invoices get no reminders. The review job closes it: kept once what
--- was due on its invoices has come down by the promised amount, broken when the day passes first.
+-- was due on its invoices has come down by the promised amount (money settled, not on its way),
+-- broken when the day passes first.
 CREATE TABLE payment_promises (
     id           INTEGER PRIMARY KEY,
     customer_id  INTEGER NOT NULL REFERENCES customers (id),
@@ -17,7 +18,10 @@ CREATE TABLE payment_promises (
     -- the address the promise was made from, as the audit log records it
     made_from    TEXT    NOT NULL DEFAULT '',
     closed_on    TEXT,
-    CHECK ((status = 'open') = (closed_on IS NULL))
+    -- how much of it had come in when it was closed (settled money only)
+    met_minor    INTEGER,
+    CHECK ((status = 'open') = (closed_on IS NULL)),
+    CHECK ((status = 'open') = (met_minor IS NULL))
 );
 CREATE INDEX payment_promises_customer ON payment_promises (customer_id, id);
 CREATE INDEX payment_promises_open ON payment_promises (pay_by) WHERE status = 'open';

@@ -1,4 +1,4 @@
-//! Background work each server instance runs: the reminder job (promises to pay reviewed first), closing abandoned checkouts
+//! Background work each server instance runs: the reminder job (then the promises to pay reviewed), closing abandoned checkouts
 //! (and, offline, the sandbox's debit settlements and payouts) and outbox delivery. All are
 //! safe with several instances on one database: a reminder is claimed by its unique row, a
 //! message by its lease (see `ledgerport::reminders::store` and `mail`).

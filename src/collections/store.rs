@@ -2,17 +2,16 @@
 //! chase (its tier is [`super::tier`] written as SQL, checked against it in the tests) and pages
 //! through them; notes and assignments are written audited.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 use sqlx::{Any, FromRow};
 
 use super::{
     AccountFacts, CollectionNote, CollectorFilter, Contact, ESCALATE_AFTER_DAYS,
-    FAILED_PAYMENT_DAYS, NOTE_MAX_CHARS, PAGE_SIZE, Worklist, WorklistRow, next_action,
+    FAILED_PAYMENT_DAYS, NOTE_MAX_CHARS, PAGE_SIZE, Worklist, WorklistRow, next_action, tier,
 };
 use crate::audit::Actor;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
+use crate::promises::BROKEN_PROMISE_DAYS;
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +29,13 @@ pub enum CollectionsError {
 crate::from_sqlx_error!(CollectionsError);
 
 /// [`super::tier`] over the columns of `facts`; 6: nothing to chase.
-const TIER_SQL: &str = "CASE \
+const TIER_SQL: &str = "CAST(CASE \
      WHEN unpromised > 0 AND broken_promise IS NOT NULL THEN 0 \
      WHEN unpromised > 0 AND failed_payments > 0 THEN 1 \
      WHEN unpromised > 0 AND oldest_unpromised < $2 THEN 2 \
      WHEN unpromised > 0 THEN 3 \
      WHEN overdue > 0 AND promised_by IS NOT NULL THEN 4 \
-     WHEN in_dispute > 0 THEN 5 ELSE 6 END";
+     WHEN in_dispute > 0 THEN 5 ELSE 6 END AS BIGINT)";
 
 #[derive(FromRow)]
 struct RankedRow {
@@ -54,6 +53,7 @@ struct RankedRow {
     #[sqlx(try_from = "MaybeDay")]
     broken_promise: Option<NaiveDate>,
     failed_payments: i64,
+    tier: i64,
     collector_id: Option<i64>,
     collector_name: Option<String>,
     last_reminder: Option<String>,
@@ -69,54 +69,51 @@ pub async fn worklist(
 ) -> Result<Worklist, DbError> {
     let page = page.max(1);
     let whose = match collector {
-        CollectorFilter::Everyone => String::new(),
-        CollectorFilter::Unassigned => "AND collector_id IS NULL".into(),
-        // An integer, written into the SQL: it needs no parameter of its own.
-        CollectorFilter::User(id) => format!("AND collector_id = {id}"),
+        CollectorFilter::Everyone => "",
+        CollectorFilter::Unassigned => "AND collector_id IS NULL",
+        CollectorFilter::User(_) => "AND collector_id = $7",
     };
     // The accounts' facts over their open invoices, ranked; then, for the page's rows only,
     // the collector's name and the last reminder.
     let sql = format!(
         "WITH promised AS ( \
-           SELECT pi.invoice_id FROM payment_promise_invoices pi \
-           JOIN payment_promises p ON p.id = pi.promise_id WHERE p.status = 'open'), \
+           SELECT pi.invoice_id, min(p.pay_by) AS pay_by FROM payment_promise_invoices pi \
+           JOIN payment_promises p ON p.id = pi.promise_id WHERE p.status = 'open' \
+           GROUP BY pi.invoice_id), \
          accounts AS ( \
            SELECT i.customer_id, \
              CAST(sum(CASE WHEN i.due_date < $1 THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS overdue, \
+             min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 THEN i.due_date END) AS oldest_overdue, \
              CAST(sum(CASE WHEN i.due_date < $1 AND pr.invoice_id IS NULL THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS unpromised, \
              min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 AND pr.invoice_id IS NULL THEN i.due_date END) AS oldest_unpromised, \
+             min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 THEN pr.pay_by END) AS promised_by, \
              CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) AS in_dispute \
            FROM invoices i LEFT JOIN promised pr ON pr.invoice_id = i.id \
            WHERE i.open_minor > 0 GROUP BY i.customer_id), \
-         open_promises AS ( \
-           SELECT customer_id, min(pay_by) AS promised_by FROM payment_promises \
-           WHERE status = 'open' GROUP BY customer_id), \
          broken_promises AS ( \
-           SELECT p.customer_id, p.pay_by AS broken_promise FROM payment_promises p \
-           WHERE p.status = 'broken' AND p.id = \
-             (SELECT max(q.id) FROM payment_promises q WHERE q.customer_id = p.customer_id)), \
+           SELECT customer_id, max(pay_by) AS broken_promise FROM payment_promises \
+           WHERE status = 'broken' AND closed_on > $6 GROUP BY customer_id), \
          failed AS ( \
            SELECT customer_id, count(*) AS failed_payments FROM checkouts \
            WHERE (status = 'returned' OR (status = 'failed' AND submitted_event_at IS NOT NULL)) \
              AND updated_at >= $3 GROUP BY customer_id), \
          facts AS ( \
-           SELECT a.*, c.number, c.name, c.currency, c.collector_id, op.promised_by, \
+           SELECT a.*, c.number, c.name, c.currency, c.collector_id, \
              bp.broken_promise, COALESCE(fp.failed_payments, 0) AS failed_payments \
            FROM accounts a JOIN customers c ON c.id = a.customer_id \
-           LEFT JOIN open_promises op ON op.customer_id = a.customer_id \
            LEFT JOIN broken_promises bp ON bp.customer_id = a.customer_id \
            LEFT JOIN failed fp ON fp.customer_id = a.customer_id), \
-         ranked AS (SELECT f.*, {TIER_SQL} AS tier FROM facts f) \
+         ranked AS (SELECT f.*, {TIER_SQL} AS tier, \
+           COALESCE(f.oldest_unpromised, f.oldest_overdue, '9999-12-31') AS oldest FROM facts f) \
          SELECT page.*, u.display_name AS collector_name, \
            (SELECT max(r.sent_on) FROM reminders r JOIN invoices ri ON ri.id = r.invoice_id \
              WHERE ri.customer_id = page.customer_id) AS last_reminder \
          FROM (SELECT ranked.*, count(*) OVER () AS total FROM ranked WHERE tier < 6 {whose} \
-               ORDER BY tier, COALESCE(oldest_unpromised, '9999-12-31'), overdue DESC, customer_id \
-               LIMIT $4 OFFSET $5) page \
+               ORDER BY tier, oldest, overdue DESC, customer_id LIMIT $4 OFFSET $5) page \
          LEFT JOIN users u ON u.id = page.collector_id \
-         ORDER BY page.tier, COALESCE(page.oldest_unpromised, '9999-12-31'), page.overdue DESC, page.customer_id"
+         ORDER BY page.tier, page.oldest, page.overdue DESC, page.customer_id"
     );
-    let rows: Vec<RankedRow> = sqlx::query_as(&sql)
+    let mut query = sqlx::query_as::<Any, RankedRow>(&sql)
         .bind(date_text(today))
         .bind(date_text(
             today - chrono::Duration::days(ESCALATE_AFTER_DAYS),
@@ -126,13 +123,18 @@ pub async fn worklist(
         ))
         .bind(PAGE_SIZE)
         .bind((page - 1) * PAGE_SIZE)
-        .fetch_all(db.pool())
-        .await?;
+        .bind(date_text(
+            today - chrono::Duration::days(BROKEN_PROMISE_DAYS),
+        ));
+    if let CollectorFilter::User(id) = collector {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(db.pool()).await?;
     let total = rows.first().map(|r| r.total).unwrap_or(0);
     let notes = notes_of(db, rows.iter().map(|r| r.customer_id)).await?;
     let rows = rows
         .into_iter()
-        .filter_map(|r| row(r, &notes, today).transpose())
+        .map(|r| row(r, &notes, today))
         .collect::<Result<_, _>>()?;
     Ok(Worklist {
         rows,
@@ -143,11 +145,7 @@ pub async fn worklist(
     })
 }
 
-fn row(
-    r: RankedRow,
-    notes: &[CollectionNote],
-    today: NaiveDate,
-) -> Result<Option<WorklistRow>, DbError> {
+fn row(r: RankedRow, notes: &[CollectionNote], today: NaiveDate) -> Result<WorklistRow, DbError> {
     let facts = AccountFacts {
         overdue_minor: r.overdue,
         unpromised_minor: r.unpromised,
@@ -158,8 +156,20 @@ fn row(
         failed_payments: r.failed_payments,
     };
     let Some(next_action) = next_action(&facts, today) else {
-        return Ok(None);
+        return Err(DbError::Corrupt(format!(
+            "the worklist listed account {} (tier {}) with nothing to chase",
+            r.customer_id, r.tier
+        )));
     };
+    // The SQL ranked it; the Rust rule must agree, or the pages are out of order.
+    if tier(&next_action) != r.tier {
+        return Err(DbError::Corrupt(format!(
+            "the worklist ranked account {} at tier {}, its next action is tier {}",
+            r.customer_id,
+            r.tier,
+            tier(&next_action)
+        )));
+    }
     // Notes are newest first: the first of this account's is its latest.
     let note = notes
         .iter()
@@ -177,7 +187,7 @@ fn row(
         (Some(n), Some(r)) => Some(if n.at >= r.at { n } else { r }),
         (n, r) => n.or(r),
     };
-    Ok(Some(WorklistRow {
+    Ok(WorklistRow {
         customer_id: r.customer_id,
         number: r.number,
         name: r.name,
@@ -186,10 +196,13 @@ fn row(
         collector: r.collector_id.zip(r.collector_name),
         last_contact,
         next_action,
-    }))
+    })
 }
 
-/// The latest notes (up to 5 per account) on these accounts, newest first.
+/// The notes the worklist shows per account.
+const NOTES_PER_ACCOUNT: i64 = 5;
+
+/// The latest notes ([`NOTES_PER_ACCOUNT`] per account) on these accounts, newest first.
 async fn notes_of(
     db: &Db,
     customers: impl Iterator<Item = i64>,
@@ -200,26 +213,19 @@ async fn notes_of(
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT n.customer_id, n.created_at AS at, u.display_name AS author, n.body \
-         FROM collection_notes n JOIN users u ON u.id = n.author_id \
-         WHERE n.customer_id IN ({}) ORDER BY n.id DESC",
+        "SELECT customer_id, at, author, body FROM ( \
+           SELECT n.id, n.customer_id, n.created_at AS at, u.display_name AS author, n.body, \
+             row_number() OVER (PARTITION BY n.customer_id ORDER BY n.id DESC) AS nth \
+           FROM collection_notes n JOIN users u ON u.id = n.author_id \
+           WHERE n.customer_id IN ({})) latest \
+         WHERE nth <= {NOTES_PER_ACCOUNT} ORDER BY id DESC",
         placeholders.join(", ")
     );
     let mut query = sqlx::query_as::<Any, CollectionNote>(&sql);
     for id in &ids {
         query = query.bind(*id);
     }
-    let mut per_account: HashMap<i64, usize> = HashMap::new();
-    Ok(query
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .filter(|n| {
-            let seen = per_account.entry(n.customer_id).or_default();
-            *seen += 1;
-            *seen <= 5
-        })
-        .collect())
+    Ok(query.fetch_all(db.pool()).await?)
 }
 
 /// Staff note what happened with an account (a call, a letter, what was agreed). Audited.
@@ -375,6 +381,9 @@ mod tests {
         let db = fresh_db().await;
         account(&db, "Aged", "2026-08-01").await;
         account(&db, "Recent", "2026-10-26").await;
+        // Due 60 and 61 days before today: either side of escalation, in SQL as in Rust.
+        account(&db, "Sixty", "2026-09-06").await;
+        account(&db, "SixtyOne", "2026-09-05").await;
         let broken = account(&db, "Broken", "2026-10-26").await;
         promise(&db, broken, "2026-11-26", "2026-11-28").await;
         review(&db, date("2026-11-29")).await.unwrap();
@@ -392,11 +401,15 @@ mod tests {
             .await
             .unwrap();
         let names: Vec<&str> = list.rows.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["Broken", "Aged", "Recent", "Waiting", "Disputed"]);
-        assert_eq!(list.total, 5);
-        // The SQL ranks exactly as the Rust rule does.
+        assert_eq!(
+            names,
+            [
+                "Broken", "Aged", "SixtyOne", "Sixty", "Recent", "Waiting", "Disputed"
+            ]
+        );
+        assert_eq!(list.total, 7);
         let tiers: Vec<i64> = list.rows.iter().map(|r| tier(&r.next_action)).collect();
-        assert_eq!(tiers, [0, 2, 3, 4, 5]);
+        assert_eq!(tiers, [0, 2, 2, 3, 3, 4, 5]);
         assert_eq!(
             list.rows[0].next_action,
             NextAction::CallAboutBrokenPromise {
@@ -407,10 +420,20 @@ mod tests {
             list.rows[1].next_action,
             NextAction::Escalate { days_overdue: 96 }
         );
-        assert_eq!(list.rows[3].facts.unpromised_minor, 0);
-        assert_eq!(list.rows[3].facts.overdue_minor, 100_000);
-        assert_eq!(list.rows[4].facts.in_dispute_minor, 100_000);
-        assert_eq!(list.rows[4].facts.overdue_minor, 0);
+        assert_eq!(
+            list.rows[3].next_action,
+            NextAction::FollowUp { days_overdue: 60 }
+        );
+        assert_eq!(
+            list.rows[5].next_action,
+            NextAction::AwaitPromise {
+                pay_by: date("2026-12-10")
+            }
+        );
+        assert_eq!(list.rows[5].facts.unpromised_minor, 0);
+        assert_eq!(list.rows[5].facts.overdue_minor, 100_000);
+        assert_eq!(list.rows[6].facts.in_dispute_minor, 100_000);
+        assert_eq!(list.rows[6].facts.overdue_minor, 0);
     }
 
     #[tokio::test]

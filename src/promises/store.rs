@@ -7,16 +7,16 @@ use chrono::NaiveDate;
 use sqlx::{Any, FromRow, Transaction};
 
 use super::{
-    NewPromise, PromisableInvoice, PromiseDraft, PromiseOffer, PromiseReview, PromiseStatus,
-    PromiseView, outcome, progress,
+    BROKEN_PROMISE_DAYS, NewPromise, PromisableInvoice, PromiseDraft, PromiseFigures, PromiseOffer,
+    PromiseReview, PromiseStatus, PromiseView,
 };
 use crate::audit::Actor;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
 use crate::invoices::draft::FieldError;
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
-use crate::receivables::DUE_NOW_SQL;
 use crate::receivables::store::{CashError, lock_customer};
+use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromiseStoreError {
@@ -24,6 +24,12 @@ pub enum PromiseStoreError {
     Invalid(Vec<FieldError>),
     #[error("there is no such promise on your account")]
     NotFound,
+    #[error("your customer account no longer exists")]
+    UnknownCustomer,
+    #[error(
+        "the day of this promise has passed: it is kept or broken by what came in, and can no longer be withdrawn"
+    )]
+    DayPassed,
     #[error("this promise is already {}", .0.label().to_lowercase())]
     Closed(PromiseStatus),
     #[error(transparent)]
@@ -36,57 +42,49 @@ impl From<CashError> for PromiseStoreError {
     fn from(e: CashError) -> Self {
         match e {
             CashError::Db(e) => PromiseStoreError::Db(e),
-            CashError::UnknownCustomer(_) => PromiseStoreError::NotFound,
+            CashError::UnknownCustomer(_) => PromiseStoreError::UnknownCustomer,
             other => PromiseStoreError::Db(DbError::Corrupt(other.to_string())),
         }
     }
 }
 
-/// An open promise covers the invoice aliased `i`: no reminder, and no second promise.
-pub const UNDER_OPEN_PROMISE_SQL: &str = "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
-     JOIN payment_promises p ON p.id = pi.promise_id \
-     WHERE pi.invoice_id = i.id AND p.status = 'open')";
+/// A promise matching `condition` (over `p`) covers the invoice aliased `i`.
+fn covered_by_promise(condition: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
+         JOIN payment_promises p ON p.id = pi.promise_id \
+         WHERE pi.invoice_id = i.id AND {condition})"
+    )
+}
 
 /// An open promise whose day (bound as parameter `$today_param`) has not passed covers the
 /// invoice aliased `i`: the reminder job leaves it alone.
 pub fn paused_by_promise_sql(today_param: usize) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
-         JOIN payment_promises p ON p.id = pi.promise_id \
-         WHERE pi.invoice_id = i.id AND p.status = 'open' AND p.pay_by >= ${today_param})"
-    )
+    covered_by_promise(&format!("p.status = 'open' AND p.pay_by >= ${today_param}"))
 }
 
-/// The customer's invoices a promise can cover today, oldest due first.
-async fn promisable<'e, E>(executor: E, customer_id: i64) -> Result<Vec<PromisableInvoice>, DbError>
+/// The customer's invoices a promise can cover on `today`, oldest due first.
+async fn promisable<'e, E>(
+    executor: E,
+    customer_id: i64,
+    today: NaiveDate,
+) -> Result<Vec<PromisableInvoice>, DbError>
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    #[derive(FromRow)]
-    struct Row_ {
-        invoice_id: i64,
-        number: String,
-        #[sqlx(try_from = "Day")]
-        due_date: NaiveDate,
-        due_minor: i64,
-    }
-    let rows: Vec<Row_> = sqlx::query_as(&format!(
+    let taken =
+        covered_by_promise("(p.status = 'open' OR (p.status = 'broken' AND p.closed_on > $2))");
+    Ok(sqlx::query_as(&format!(
         "SELECT i.id AS invoice_id, i.number, i.due_date, {DUE_NOW_SQL} AS due_minor \
          FROM invoices i WHERE i.customer_id = $1 AND i.voided_at IS NULL AND {DUE_NOW_SQL} > 0 \
-         AND NOT {UNDER_OPEN_PROMISE_SQL} ORDER BY i.due_date, i.id"
+         AND NOT {taken} ORDER BY i.due_date, i.id"
     ))
     .bind(customer_id)
+    .bind(date_text(
+        today - chrono::Duration::days(BROKEN_PROMISE_DAYS),
+    ))
     .fetch_all(executor)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PromisableInvoice {
-            invoice_id: r.invoice_id,
-            number: r.number,
-            due_date: r.due_date,
-            due_minor: r.due_minor,
-        })
-        .collect())
+    .await?)
 }
 
 /// The promise form: what can be promised today and the account's latest promises.
@@ -102,7 +100,7 @@ pub async fn offer(
         currency,
         today,
         latest_day: today + chrono::Duration::days(super::MAX_DAYS_AHEAD),
-        invoices: promisable(db.pool(), customer_id).await?,
+        invoices: promisable(db.pool(), customer_id, today).await?,
         promises: customer_promises(db, customer_id, false).await?,
     }))
 }
@@ -123,21 +121,37 @@ struct PromiseRow {
     closed_on: Option<NaiveDate>,
     currency: String,
     due_then: i64,
-    due_now: i64,
+    outstanding: i64,
+    pending: i64,
+    met_minor: Option<i64>,
 }
 
-/// Each promise matching `filter` (over `p`), with what was due on its invoices then and now.
+impl PromiseRow {
+    fn figures(&self) -> PromiseFigures {
+        PromiseFigures {
+            amount_minor: self.amount_minor,
+            due_then_minor: self.due_then,
+            outstanding_minor: self.outstanding,
+            pending_minor: self.pending,
+        }
+    }
+}
+
+/// Each promise matching `filter` (over `p`), with what was due on its invoices then, what they
+/// owe now and what is on its way to them.
 fn select_promises(filter: &str) -> String {
     format!(
         "SELECT p.id, p.customer_id, p.status, p.pay_by, p.amount_minor, p.note, \
-         u.email AS made_by, p.made_at, p.closed_on, c.currency, \
-         CAST(sum(pi.due_minor) AS BIGINT) AS due_then, CAST(sum({DUE_NOW_SQL}) AS BIGINT) AS due_now \
+         u.email AS made_by, p.made_at, p.closed_on, p.met_minor, c.currency, \
+         CAST(sum(pi.due_minor) AS BIGINT) AS due_then, \
+         CAST(sum(i.open_minor - {HELD_OF_OPEN_SQL}) AS BIGINT) AS outstanding, \
+         CAST(sum(i.pending_minor) AS BIGINT) AS pending \
          FROM payment_promises p JOIN users u ON u.id = p.made_by \
          JOIN customers c ON c.id = p.customer_id \
          JOIN payment_promise_invoices pi ON pi.promise_id = p.id \
          JOIN invoices i ON i.id = pi.invoice_id WHERE {filter} \
          GROUP BY p.id, p.customer_id, p.status, p.pay_by, p.amount_minor, p.note, u.email, \
-         p.made_at, p.closed_on, c.currency"
+         p.made_at, p.closed_on, p.met_minor, c.currency"
     )
 }
 
@@ -186,7 +200,7 @@ fn view(r: PromiseRow, invoices: Vec<(i64, String)>) -> Result<PromiseView, DbEr
         status: r.status,
         pay_by: r.pay_by,
         amount_minor: r.amount_minor,
-        met_minor: progress(r.due_then, r.due_now).min(r.amount_minor),
+        met_minor: r.met_minor.unwrap_or_else(|| r.figures().met_minor()),
         currency: crate::db::currency(&r.currency)?,
         invoices,
         note: r.note,
@@ -214,7 +228,7 @@ pub async fn make_promise(
 ) -> Result<i64, PromiseStoreError> {
     let mut tx = db.begin_write().await?;
     let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
-    let offered = promisable(&mut *tx, customer_id).await?;
+    let offered = promisable(&mut *tx, customer_id, today).await?;
     let promise = draft
         .parse(&offered, currency, today)
         .map_err(PromiseStoreError::Invalid)?;
@@ -317,7 +331,8 @@ async fn customer_name(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Resul
     )
 }
 
-/// The payer withdraws an open promise: reminders for its invoices resume. Audited; AR is told.
+/// The payer withdraws an open promise before its day has passed: reminders for its invoices
+/// resume. Audited; AR is told. After its day the review decides it by what came in.
 pub async fn withdraw_promise(
     db: &Db,
     customer_id: i64,
@@ -326,21 +341,18 @@ pub async fn withdraw_promise(
     actor: Actor<'_>,
 ) -> Result<(), PromiseStoreError> {
     let mut tx = db.begin_write().await?;
-    let status: Option<String> = sqlx::query_scalar(
-        "SELECT status FROM payment_promises WHERE id = $1 AND customer_id = $2",
-    )
-    .bind(promise_id)
-    .bind(customer_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let status = status.ok_or(PromiseStoreError::NotFound)?;
-    let status = PromiseStatus::try_from(status).map_err(|e| DbError::Corrupt(e.to_string()))?;
-    if status != PromiseStatus::Open {
-        return Err(PromiseStoreError::Closed(status));
+    lock_customer(&mut tx, db.engine(), customer_id).await?;
+    let promise = read_promise(&mut tx, promise_id)
+        .await?
+        .filter(|p| p.customer_id == customer_id)
+        .ok_or(PromiseStoreError::NotFound)?;
+    if promise.status != PromiseStatus::Open {
+        return Err(PromiseStoreError::Closed(promise.status));
     }
-    if !close(&mut tx, promise_id, PromiseStatus::Withdrawn, today).await? {
-        return Err(PromiseStoreError::Closed(PromiseStatus::Withdrawn));
+    if promise.pay_by < today {
+        return Err(PromiseStoreError::DayPassed);
     }
+    close(&mut tx, &promise, PromiseStatus::Withdrawn, today).await?;
     actor
         .record(
             &mut *tx,
@@ -366,56 +378,77 @@ pub async fn withdraw_promise(
     Ok(())
 }
 
-/// Closes an open promise; `false` when it was no longer open (another instance closed it).
-async fn close(
+/// One promise with its figures, read in the caller's transaction (under the customer lock).
+async fn read_promise(
     tx: &mut Transaction<'_, Any>,
     promise_id: i64,
+) -> Result<Option<PromiseRow>, DbError> {
+    Ok(sqlx::query_as(&select_promises("p.id = $1"))
+        .bind(promise_id)
+        .fetch_optional(&mut **tx)
+        .await?)
+}
+
+/// Closes an open promise, fixing how much of it came in. Called under the customer lock with
+/// the promise just read as open, so the conditional update changes exactly that row.
+async fn close(
+    tx: &mut Transaction<'_, Any>,
+    promise: &PromiseRow,
     status: PromiseStatus,
     today: NaiveDate,
-) -> Result<bool, DbError> {
+) -> Result<(), PromiseStoreError> {
     let done = sqlx::query(
-        "UPDATE payment_promises SET status = $1, closed_on = $2 WHERE id = $3 AND status = 'open'",
+        "UPDATE payment_promises SET status = $1, closed_on = $2, met_minor = $3 \
+         WHERE id = $4 AND status = 'open'",
     )
     .bind(status.as_str())
     .bind(date_text(today))
-    .bind(promise_id)
+    .bind(promise.figures().met_minor())
+    .bind(promise.id)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(PromiseStoreError::Closed(promise.status))
+    }
 }
 
-/// The review job: closes each open promise that is kept or broken on `today`. A broken one is
-/// announced to the account's addressees and to AR; reminders for its invoices resume.
+/// The review job: closes each open promise that is kept or broken on `today`, deciding in the
+/// promise's own transaction under the customer lock (a payment committing meanwhile is either
+/// counted or waits). A broken one is announced to the account's addressees and to AR.
 pub async fn review(db: &Db, today: NaiveDate) -> Result<PromiseReview, DbError> {
-    let open: Vec<PromiseRow> = sqlx::query_as(&format!(
-        "{} ORDER BY p.id",
-        select_promises("p.status = 'open'")
-    ))
+    let open: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT id, customer_id FROM payment_promises WHERE status = 'open' ORDER BY id",
+    )
     .fetch_all(db.pool())
     .await?;
     let mut summary = PromiseReview::default();
-    for promise in open {
-        let Some(status) = outcome(
-            promise.amount_minor,
-            promise.due_then,
-            promise.due_now,
-            promise.pay_by,
-            today,
-        ) else {
+    for (promise_id, customer_id) in open {
+        let mut tx = db.begin_write().await?;
+        lock_customer(&mut tx, db.engine(), customer_id)
+            .await
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
+        let Some(promise) = read_promise(&mut tx, promise_id).await? else {
             continue;
         };
-        let mut tx = db.begin_write().await?;
-        if !close(&mut tx, promise.id, status, today).await? {
-            continue;
+        if promise.status != PromiseStatus::Open {
+            continue; // another instance closed it meanwhile
         }
+        let Some(status) = promise.figures().outcome(promise.pay_by, today) else {
+            continue;
+        };
+        close(&mut tx, &promise, status, today)
+            .await
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
         let currency = crate::db::currency(&promise.currency)?;
         let amount = Money::from_minor(promise.amount_minor, currency);
         SYSTEM
             .record(
                 &mut *tx,
                 &format!("promise.{}", status.as_str()),
-                &format!("customer:{}", promise.customer_id),
-                &format!("promise {}: {amount} by {}", promise.id, promise.pay_by),
+                &format!("customer:{customer_id}"),
+                &format!("promise {promise_id}: {amount} by {}", promise.pay_by),
             )
             .await?;
         if status == PromiseStatus::Broken {
@@ -441,23 +474,17 @@ async fn announce_broken(
     currency: Currency,
 ) -> Result<(), DbError> {
     let amount = Money::from_minor(promise.amount_minor, currency);
-    let met = Money::from_minor(
-        progress(promise.due_then, promise.due_now).min(promise.amount_minor),
-        currency,
-    );
-    let still_due = Money::from_minor(promise.due_now, currency);
+    let met = Money::from_minor(promise.figures().met_minor(), currency);
+    let still_owed = Money::from_minor(promise.outstanding.max(0), currency);
     let customer = customer_name(tx, promise.customer_id).await?;
     let recipients = crate::customers::store::account_recipients(tx, promise.customer_id).await?;
     queue_to_each(
         tx,
         &recipients,
-        &format!(
-            "Your promise to pay {amount} by {} has passed",
-            promise.pay_by
-        ),
+        &format!("Your promise to pay {amount} by {} has passed", promise.pay_by),
         &format!(
             "Hello,\n\nyou promised to pay {amount} by {}; {met} of it has reached us. \
-             {still_due} is still due on the invoices it covered, and reminders for them resume.\n\
+             {still_owed} is still open on the invoices it covered, and reminders for them resume.\n\
              If you have paid in the meantime, thank you, and please ignore this message.\n",
             promise.pay_by
         ),
@@ -470,7 +497,7 @@ async fn announce_broken(
         &staff,
         &format!("Broken promise: {customer}, {amount} by {}", promise.pay_by),
         &format!(
-            "{customer} promised {amount} by {}; {met} of it came in and {still_due} is still due.\n\
+            "{customer} promised {amount} by {}; {met} of it came in and {still_owed} is still open.\n\
              The account is on the collections worklist.\n",
             promise.pay_by
         ),
@@ -651,6 +678,17 @@ mod tests {
         );
         let view = &customer_promises(&db, customer, false).await.unwrap()[0];
         assert_eq!((view.status, view.met_minor), (PromiseStatus::Broken, 0));
+        // The payer cannot promise the same invoice again for 30 days; AR call about it first.
+        let refused = offer(&db, customer, date("2026-12-20"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(refused.invoices.is_empty());
+        let again = offer(&db, customer, date("2026-12-21"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.invoices.len(), 1);
         assert_eq!(view.closed_on, Some(date("2026-11-21")));
         assert_eq!(view.invoices, vec![(invoice, "INV-1".to_string())]);
     }

@@ -34,12 +34,7 @@ pub async fn run(
     today: NaiveDate,
     public_base_url: &str,
 ) -> Result<ReminderRun, DbError> {
-    // Promises first: one whose day passed unpaid is broken, and its invoices are reminded of
-    // in this same run.
-    let mut summary = ReminderRun {
-        promises: crate::promises::store::review(db, today).await?,
-        ..ReminderRun::default()
-    };
+    let mut summary = ReminderRun::default();
     let candidates = candidates(db, schedule, today).await?;
     // Read once per customer per run, not once per invoice.
     let mut recipients_by_customer = HashMap::new();
@@ -58,6 +53,9 @@ pub async fn run(
         }
         tx.commit().await?;
     }
+    // Then the promises to pay, closed as kept or broken. Reminders do not wait for this: a
+    // promise whose day has passed no longer pauses anything, reviewed or not.
+    summary.promises = crate::promises::store::review(db, today).await?;
     Ok(summary)
 }
 

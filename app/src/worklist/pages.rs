@@ -25,10 +25,17 @@ pub fn WorklistPage() -> impl IntoView {
     let assign = ServerAction::<AssignCollector>::new();
     let note_error = form_error(note);
     let assign_error = form_error(assign);
-    // The forms redirect here with `?noted=` or `?assigned=`: the query changes and this refetches.
+    // Refetched after every note and assignment (without JavaScript the forms redirect here).
     let data = Resource::new(
-        move || (collector(), page(), query.get()),
-        |(collector, page, _)| worklist_page(collector, page),
+        move || {
+            (
+                collector(),
+                page(),
+                query.get(),
+                note.version().get() + assign.version().get(),
+            )
+        },
+        |(collector, page, _, _)| worklist_page(collector, page),
     );
     view! {
         <Title text="Collections worklist"/>
@@ -62,7 +69,10 @@ pub fn WorklistPage() -> impl IntoView {
                         <button class="button secondary" type="submit">"Show"</button>
                     </form>
                     <p class="hint" data-testid="worklist-total">{list.total} " accounts to chase"</p>
-                    {if list.rows.is_empty() {
+                    {if list.rows.is_empty() && page > 1 {
+                        view! { <p class="empty">"This page is past the end of the list. "
+                            <a href=link(1)>"Back to the first page"</a></p> }.into_any()
+                    } else if list.rows.is_empty() {
                         view! { <p class="empty">"Nothing to chase."</p> }.into_any()
                     } else {
                         view! {
@@ -99,7 +109,7 @@ fn worklist_row(
     notes: &[CollectionNote],
     note: ServerAction<AddCollectionNote>,
     assign: ServerAction<AssignCollector>,
-) -> impl IntoView {
+) -> AnyView {
     let c = row.currency;
     let f = row.facts;
     let id = row.customer_id;
@@ -122,34 +132,54 @@ fn worklist_row(
             <td>{row.last_contact.map(|contact| view! {
                     {contact.what}<br/><span class="muted">{timestamp(&contact.at)}</span>
                 })}</td>
-            <td>
-                <ActionForm action=assign attr:class="inline">
-                    <input type="hidden" name="customer_id" value=id/>
-                    <select name="collector" aria-label=format!("Collector for account {id}")>
-                        <option value="" selected=collector.is_none()>"Nobody"</option>
-                        {staff.into_iter().map(|(member, name)| view! {
-                            <option value=member.to_string() selected=collector == Some(member)>{name}</option>
-                        }).collect_view()}
-                    </select>
-                    <button class="button secondary" type="submit">"Assign"</button>
-                </ActionForm>
-            </td>
-            <td>
-                <details>
-                    <summary>{own_notes.len()} " notes"</summary>
-                    <ul class="notes">
-                        {own_notes.into_iter().map(|n| view! {
-                            <li><span class="muted">{timestamp(&n.at)} " · " {n.author}</span><br/>{n.body}</li>
-                        }).collect_view()}
-                    </ul>
-                    <ActionForm action=note attr:class="form">
-                        <input type="hidden" name="customer_id" value=id/>
-                        <textarea name="body" rows="2" maxlength="2000" required
-                            aria-label=format!("Note on account {id}")></textarea>
-                        <button class="button secondary" type="submit">"Add note"</button>
-                    </ActionForm>
-                </details>
-            </td>
+            <td>{assign_form(id, collector, staff, assign)}</td>
+            <td>{notes_cell(id, own_notes, note)}</td>
         </tr>
     }
+    .into_any()
+}
+
+fn assign_form(
+    id: i64,
+    collector: Option<i64>,
+    staff: Vec<(i64, String)>,
+    assign: ServerAction<AssignCollector>,
+) -> AnyView {
+    view! {
+        <ActionForm action=assign attr:class="inline">
+            <input type="hidden" name="customer_id" value=id/>
+            <select name="collector" aria-label=format!("Collector for account {id}")>
+                <option value="" selected=collector.is_none()>"Nobody"</option>
+                {staff.into_iter().map(|(member, name)| view! {
+                    <option value=member.to_string() selected=collector == Some(member)>{name}</option>
+                }).collect_view()}
+            </select>
+            <button class="button secondary" type="submit">"Assign"</button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+fn notes_cell(
+    id: i64,
+    notes: Vec<CollectionNote>,
+    note: ServerAction<AddCollectionNote>,
+) -> AnyView {
+    view! {
+        <details>
+            <summary>{notes.len()} " notes"</summary>
+            <ul class="notes">
+                {notes.into_iter().map(|n| view! {
+                    <li><span class="muted">{timestamp(&n.at)} " · " {n.author}</span><br/>{n.body}</li>
+                }).collect_view()}
+            </ul>
+            <ActionForm action=note attr:class="form">
+                <input type="hidden" name="customer_id" value=id/>
+                <textarea name="body" rows="2" maxlength="2000" required
+                    aria-label=format!("Note on account {id}")></textarea>
+                <button class="button secondary" type="submit">"Add note"</button>
+            </ActionForm>
+        </details>
+    }
+    .into_any()
 }
