@@ -133,9 +133,7 @@ async fn remind(
     }
     let recipients = match recipients_by_customer.entry(candidate.customer_id) {
         Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(slot) => {
-            slot.insert(account_recipients(&mut **tx, candidate.customer_id).await?)
-        }
+        Entry::Vacant(slot) => slot.insert(account_recipients(tx, candidate.customer_id).await?),
     };
     if recipients.is_empty() {
         summary.without_recipient += 1;
