@@ -192,6 +192,36 @@ pub mod fixtures {
         issue_invoice(db, &invoice).await.expect("issue").invoice_id
     }
 
+    /// A net-30 USD customer with a payer and one untaxed $1,000.00 invoice issued on `issued`:
+    /// (customer id, the payer's user id, invoice id).
+    pub async fn payer_account(
+        db: &Db,
+        number: &str,
+        payer_email: &str,
+        invoice_number: &str,
+        issued: &str,
+    ) -> (i64, i64, i64) {
+        let customer = customer(db, number, Currency::Usd, (30, 0, 0)).await;
+        let payer = user(
+            db,
+            payer_email,
+            "a long enough password",
+            crate::users::Role::Payer,
+            Some(customer),
+        )
+        .await;
+        let invoice = invoice(
+            db,
+            customer,
+            invoice_number,
+            Currency::Usd,
+            issued,
+            &[(100_000, 0)],
+        )
+        .await;
+        (customer, payer, invoice)
+    }
+
     pub async fn open_minor(db: &Db, invoice_id: i64) -> i64 {
         use sqlx::Row;
         sqlx::query("SELECT open_minor FROM invoices WHERE id = $1")

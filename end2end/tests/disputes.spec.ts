@@ -1,6 +1,7 @@
 // Line-item disputes from both sides. Uses Northwind Traders (nina@northwind.example), so the
 // Acme figures the other specs read are untouched.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+import { signedIn } from "../support/session";
 
 const dollars = (text: string | null) => Math.round(Number((text ?? "").replace(/[^0-9.-]/g, "")) * 100);
 
@@ -10,17 +11,6 @@ const PNG = Buffer.from(
   "hex",
 );
 
-async function signedIn(browser: Browser, email: string, password: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
-  const page = await context.newPage();
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toBeVisible();
-  return page;
-}
 
 test("a customer disputes one line with evidence, AR proposes a partial credit, the customer accepts and pays the rest", async ({ browser }) => {
   const customer = await signedIn(browser, "nina@northwind.example", "northwind-checks-every-line");

@@ -3,6 +3,7 @@
 // a line and pays the rest; staff credit the disputed line; the customer sees the credit and a
 // zero balance; the journal for the account balances and the ledger is healthy.
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { signIn } from "../support/session";
 import { latestMessageTo } from "../support/mailbox";
 
 const cents = (text: string | null) => Math.round(Number((text ?? "").replace(/[^0-9.-]/g, "")) * 100);
@@ -10,15 +11,6 @@ const cents = (text: string | null) => Math.round(Number((text ?? "").replace(/[
 async function newPage(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
   return context.newPage();
-}
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toBeVisible();
 }
 
 async function issue(page: Page, number: string, lines: [string, string, string][]) {

@@ -2,18 +2,9 @@
 // that invoice until the promise is withdrawn, and AR see the promise on the account. Uses
 // Northwind (nina@northwind.example); runs after disputes.spec and before settlement.spec (files
 // run in name order, on one database), and leaves no promise open.
-import { expect, test, type Browser } from "@playwright/test";
+import { expect, test } from "@playwright/test";
+import { signedIn } from "../support/session";
 
-async function signedIn(browser: Browser, email: string, password: string) {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toBeVisible();
-  return page;
-}
 
 const isoDay = (daysAhead: number) => new Date(Date.now() + daysAhead * 86_400_000).toISOString().slice(0, 10);
 

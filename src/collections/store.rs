@@ -322,7 +322,6 @@ async fn customer_exists(
 mod tests {
     use super::*;
     use crate::collections::{NextAction, tier};
-    use crate::money::Currency;
     use crate::promises::PromiseDraft;
     use crate::promises::store::{MadeBy, make_promise, review};
     use crate::testing::fixtures::{self, date};
@@ -331,33 +330,18 @@ mod tests {
 
     const TODAY: &str = "2026-12-05";
 
-    /// A customer with one $1,000.00 net-30 invoice issued on `issued`, and a payer.
+    /// A customer named `name` with one $1,000.00 net-30 invoice issued on `issued`, and a payer.
     async fn account(db: &Db, name: &str, issued: &str) -> (i64, i64, i64) {
-        let customer = fixtures::customer(db, name, Currency::Usd, (30, 0, 0)).await;
+        let payer = format!("payer@{}.example", name.to_lowercase());
+        let account =
+            fixtures::payer_account(db, name, &payer, &format!("INV-{name}"), issued).await;
         sqlx::query("UPDATE customers SET name = $1 WHERE id = $2")
             .bind(name)
-            .bind(customer)
+            .bind(account.0)
             .execute(db.pool())
             .await
             .unwrap();
-        let payer = fixtures::user(
-            db,
-            &format!("payer@{}.example", name.to_lowercase()),
-            "a long enough password",
-            Role::Payer,
-            Some(customer),
-        )
-        .await;
-        let invoice = fixtures::invoice(
-            db,
-            customer,
-            &format!("INV-{name}"),
-            Currency::Usd,
-            issued,
-            &[(100_000, 0)],
-        )
-        .await;
-        (customer, payer, invoice)
+        account
     }
 
     async fn promise(db: &Db, (customer, payer, invoice): (i64, i64, i64), on: &str, by: &str) {

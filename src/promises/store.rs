@@ -523,15 +523,7 @@ mod tests {
 
     /// A net-30 customer with a payer, a clerk, and one $1,000.00 invoice due 2026-10-31.
     async fn account(db: &Db) -> (i64, i64, i64) {
-        let customer = fixtures::customer(db, "C-1", Currency::Usd, (30, 0, 0)).await;
-        let payer = fixtures::user(
-            db,
-            PAYER,
-            "a long enough password",
-            Role::Payer,
-            Some(customer),
-        )
-        .await;
+        let account = fixtures::payer_account(db, "C-1", PAYER, "INV-1", "2026-10-01").await;
         fixtures::user(
             db,
             "clerk@ar.example",
@@ -540,16 +532,7 @@ mod tests {
             None,
         )
         .await;
-        let invoice = fixtures::invoice(
-            db,
-            customer,
-            "INV-1",
-            Currency::Usd,
-            "2026-10-01",
-            &[(100_000, 0)],
-        )
-        .await;
-        (customer, payer, invoice)
+        account
     }
 
     fn by(payer: i64) -> MadeBy<'static> {

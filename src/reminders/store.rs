@@ -218,24 +218,8 @@ mod tests {
 
     /// A net-30 customer with a payer and one $1,000.00 invoice issued on `issued`.
     async fn account(db: &Db, issued: &str) -> (i64, i64) {
-        let customer = fixtures::customer(db, "C-1", Currency::Usd, (30, 0, 0)).await;
-        fixtures::user(
-            db,
-            "payer@acme.example",
-            "a long enough password",
-            Role::Payer,
-            Some(customer),
-        )
-        .await;
-        let invoice = fixtures::invoice(
-            db,
-            customer,
-            "INV-1",
-            Currency::Usd,
-            issued,
-            &[(100_000, 0)],
-        )
-        .await;
+        let (customer, _, invoice) =
+            fixtures::payer_account(db, "C-1", "payer@acme.example", "INV-1", issued).await;
         (customer, invoice)
     }
 
