@@ -1,10 +1,10 @@
 //! Promises to pay: the payer's promise page (make one, see and withdraw the account's promises)
-//! and the staff's read of an account's promises. Each server function authorizes and calls one
-//! engine use case in `ledgerport::promises::store`.
+//! and the staff's side (an account's promises, and recording one the customer gave by phone).
+//! Each server function authorizes and calls one engine use case in `ledgerport::promises::store`.
 
 pub mod pages;
 
-use ledgerport::promises::{PromiseOffer, PromiseView};
+use ledgerport::promises::PromiseOffer;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,7 @@ pub async fn make_promise(
             user_id: caller.user_id,
             email: &caller.email,
             ip: &ip,
+            by_staff: false,
         },
     )
     .await?;
@@ -83,14 +84,48 @@ pub async fn withdraw_promise(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Staff: an account's latest promises of any status.
+/// Staff: what can be promised on an account, and its latest promises of any status.
 #[server(endpoint = "admin/customer-promises")]
-pub async fn customer_promises(customer_id: i64) -> Result<Vec<PromiseView>, AppError> {
+pub async fn customer_promises(customer_id: i64) -> Result<PromiseOffer, AppError> {
     crate::session::require_staff()?;
-    Ok(ledgerport::promises::store::customer_promises(
+    ledgerport::promises::store::offer(&crate::context::app().db, customer_id, today())
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))
+}
+
+/// Staff record a promise the customer gave them by phone or letter; the account's contacts get
+/// it in writing.
+#[server(endpoint = "admin/record-promise")]
+pub async fn record_promise(
+    customer_id: i64,
+    #[server(default)] invoices: Vec<i64>,
+    pay_by: String,
+    #[server(default)] amount: String,
+    #[server(default)] note: String,
+) -> Result<(), AppError> {
+    use ledgerport::promises::PromiseDraft;
+    use ledgerport::promises::store::MadeBy;
+    let caller = crate::session::require_staff()?;
+    let draft = PromiseDraft {
+        invoice_ids: invoices,
+        pay_by,
+        amount,
+        note,
+    };
+    let ip = crate::request::client_ip();
+    let id = ledgerport::promises::store::make_promise(
         &crate::context::app().db,
         customer_id,
-        false,
+        &draft,
+        today(),
+        MadeBy {
+            user_id: caller.user_id,
+            email: &caller.email,
+            ip: &ip,
+            by_staff: true,
+        },
     )
-    .await?)
+    .await?;
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}?promised={id}"));
+    Ok(())
 }

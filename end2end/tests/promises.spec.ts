@@ -105,3 +105,31 @@ test("a manager notes a call on the worklist and gives the account to the clerk,
   await expect(clerk.getByTestId("worklist").locator("tbody tr")).toHaveCount(1);
   await expect(clerk.locator(`tr[data-customer="${account}"]`)).toBeVisible();
 });
+
+test("a clerk records a promise a customer gave by phone, and the customer gets it in writing", async ({ browser }) => {
+  const clerk = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
+  await clerk.goto("/admin");
+  await clerk.getByRole("link", { name: "Northwind Traders" }).click();
+  await expect(clerk.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await clerk.getByText("Record a promise made by phone or letter").click();
+  const first = clerk.getByTestId("promisable").locator("tbody tr").first();
+  const number = ((await first.locator("label").textContent()) ?? "").trim();
+  await first.getByRole("checkbox").check();
+  await clerk.getByLabel("They will pay by").fill(isoDay(3));
+  await clerk.getByLabel("Amount (USD)").fill("100.00");
+  await clerk.getByRole("button", { name: "Record the promise" }).click();
+  await expect(clerk).toHaveURL(/promised=\d+/);
+  const row = clerk.getByTestId("promises").locator("tbody tr").first();
+  await expect(row).toContainText("Open");
+  await expect(row).toContainText("$100.00");
+  await expect(row).toContainText(number);
+  await expect(row).toContainText("clerk@ledgerport.example");
+
+  // The payer sees it on their own page, and the account's contacts got it in writing.
+  const payer = await signedIn(browser, "nina@northwind.example", "northwind-checks-every-line");
+  await payer.goto("/");
+  await expect(payer.getByTestId("open-promise")).toContainText("$100.00");
+  const manager = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
+  await manager.goto("/admin/outbox");
+  await expect(manager.getByTestId("outbox")).toContainText("as agreed with clerk@ledgerport.example");
+});

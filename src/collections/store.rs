@@ -354,6 +354,7 @@ mod tests {
             user_id: payer,
             email: "payer@example.com",
             ip: "",
+            by_staff: false,
         };
         make_promise(db, customer, &draft, date(on), made_by)
             .await

@@ -210,15 +210,19 @@ fn view(r: PromiseRow, invoices: Vec<(i64, String)>) -> Result<PromiseView, DbEr
     })
 }
 
-/// Who made a promise (a signed-in payer) and from which address.
+/// Who recorded a promise and from which address: a payer in the portal, or AR staff noting a
+/// promise the customer gave them by phone or letter (`by_staff`).
 pub struct MadeBy<'a> {
     pub user_id: i64,
     pub email: &'a str,
     pub ip: &'a str,
+    pub by_staff: bool,
 }
 
-/// Records the payer's promise: checked against what can be promised now, under the customer
-/// lock; audited, and announced to the payer and to AR in the same transaction.
+/// Records a promise: checked against what can be promised now, under the customer lock;
+/// audited and announced in the same transaction. A payer's promise is confirmed to them and
+/// announced to AR; one staff recorded is confirmed to the account's addressees, so the customer
+/// sees in writing what AR noted.
 pub async fn make_promise(
     db: &Db,
     customer_id: i64,
@@ -263,43 +267,57 @@ pub async fn make_promise(
         made_by.email,
         "promise.make",
         &format!("customer:{customer_id}"),
-        &format!("promise {id}: {amount} by {} for {numbers}", promise.pay_by),
+        &format!(
+            "promise {id}: {amount} by {} for {numbers}{}",
+            promise.pay_by,
+            if made_by.by_staff {
+                " (given to AR, recorded by staff)"
+            } else {
+                ""
+            }
+        ),
         made_by.ip,
     )
     .await?;
-    let customer = customer_name(&mut tx, customer_id).await?;
-    let body = format!(
-        "{} promised to pay {amount} by {} for invoice(s) {numbers} on {customer}'s account.\n\
-         Reminders for these invoices pause until then.\n{}",
-        made_by.email,
-        promise.pay_by,
-        quoted(&promise.note)
-    );
-    queue_to_each(
-        &mut tx,
-        &[made_by.email.to_string()],
-        &format!("Your promise to pay {amount} by {}", promise.pay_by),
-        &format!(
-            "Hello,\n\nthank you: we noted your promise to pay {amount} by {} for invoice(s) {numbers}.\n\
+    let terms = format!("{amount} by {} for invoice(s) {numbers}", promise.pay_by);
+    let subject = format!("Your promise to pay {amount} by {}", promise.pay_by);
+    if made_by.by_staff {
+        let recipients = crate::customers::store::account_recipients(&mut tx, customer_id).await?;
+        let body = format!(
+            "Hello,\n\nas agreed with {}, we noted your promise to pay {terms}.\n\
+             We will not send reminders for them before then. If this is not what was agreed, \
+             please reply to this message.\n",
+            made_by.email
+        );
+        queue_to_each(&mut tx, &recipients, &subject, &body, "promise").await?;
+    } else {
+        let body = format!(
+            "Hello,\n\nthank you: we noted your promise to pay {terms}.\n\
              We will not send reminders for them before then. If your plans change, you can \
-             withdraw the promise in the portal.\n",
-            promise.pay_by
-        ),
-        "promise",
-    )
-    .await?;
-    let staff = staff_emails(&mut *tx).await?;
-    queue_to_each(
-        &mut tx,
-        &staff,
-        &format!(
+             withdraw the promise in the portal.\n"
+        );
+        queue_to_each(
+            &mut tx,
+            &[made_by.email.to_string()],
+            &subject,
+            &body,
+            "promise",
+        )
+        .await?;
+        let customer = customer_name(&mut tx, customer_id).await?;
+        let staff = staff_emails(&mut *tx).await?;
+        let notice = format!(
+            "{} promised to pay {terms} on {customer}'s account.\n\
+             Reminders for these invoices pause until then.\n{}",
+            made_by.email,
+            quoted(&promise.note)
+        );
+        let subject = format!(
             "Promise to pay from {customer}: {amount} by {}",
             promise.pay_by
-        ),
-        &body,
-        "promise",
-    )
-    .await?;
+        );
+        queue_to_each(&mut tx, &staff, &subject, &notice, "promise").await?;
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -540,6 +558,7 @@ mod tests {
             user_id: payer,
             email: PAYER,
             ip: "203.0.113.9",
+            by_staff: false,
         }
     }
 
@@ -769,6 +788,56 @@ mod tests {
         assert_eq!(
             review(&db, date("2026-12-01")).await.unwrap(),
             PromiseReview::default()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_promise_staff_record_from_a_call_is_confirmed_to_the_account_in_writing() {
+        let db = fresh_db().await;
+        let (customer, _, invoice) = account(&db).await;
+        let clerk: i64 =
+            sqlx::query_scalar("SELECT id FROM users WHERE email = 'clerk@ar.example'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        let by_phone = MadeBy {
+            user_id: clerk,
+            email: "clerk@ar.example",
+            ip: "198.51.100.7",
+            by_staff: true,
+        };
+        make_promise(
+            &db,
+            customer,
+            &draft(invoice, "2026-11-20", "250.00"),
+            date("2026-11-01"),
+            by_phone,
+        )
+        .await
+        .unwrap();
+        let sent = mail(&db).await;
+        assert_eq!(
+            sent,
+            vec![(
+                PAYER.to_string(),
+                "Your promise to pay $250.00 by 2026-11-20".to_string()
+            )],
+            "the account hears of it; staff are not told what they did themselves"
+        );
+        let detail: String = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'promise.make' AND actor = 'clerk@ar.example'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(
+            detail.ends_with("(given to AR, recorded by staff)"),
+            "{detail}"
+        );
+        let view = &customer_promises(&db, customer, true).await.unwrap()[0];
+        assert_eq!(
+            (view.made_by.as_str(), view.amount_minor),
+            ("clerk@ar.example", 25_000)
         );
     }
 }

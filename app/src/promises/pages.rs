@@ -2,12 +2,12 @@
 //! listed with what has come in on each, and an open one can be withdrawn. Plain forms: it works
 //! without JavaScript.
 
-use ledgerport::promises::{PromiseStatus, PromiseView};
+use ledgerport::promises::{PromiseOffer, PromiseStatus, PromiseView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::{MakePromise, PromisePageData, WithdrawPromise, promise_page};
+use super::{MakePromise, PromisePageData, RecordPromise, WithdrawPromise, promise_page};
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
 
@@ -56,7 +56,6 @@ fn promise_form(
     make_error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
 ) -> AnyView {
     let offer = page.offer;
-    let c = offer.currency;
     if !page.can_promise {
         return view! { <p class="hint">"Your access is read-only; a payer on your account can promise to pay."</p> }
             .into_any();
@@ -69,38 +68,48 @@ fn promise_form(
         <section class="card" aria-labelledby="promise-heading">
             <h2 id="promise-heading">"Make a promise"</h2>
             <ActionForm action=make attr:class="form wide">
-                <div class="table-wrap">
-                <table class="table compact" data-testid="promisable">
-                    <thead><tr>
-                        <th scope="col">"Promise"</th><th scope="col">"Invoice"</th>
-                        <th scope="col">"Due date"</th><th scope="col" class="num">"Due now"</th>
-                    </tr></thead>
-                    <tbody>
-                        {offer.invoices.iter().enumerate().map(|(i, inv)| view! {
-                            <tr>
-                                <td><input type="checkbox" name=format!("invoices[{i}]") value=inv.invoice_id
-                                    id=format!("promise-{}", inv.invoice_id)
-                                    aria-label=format!("Promise invoice {}", inv.number)/></td>
-                                <td><label for=format!("promise-{}", inv.invoice_id)>{inv.number.clone()}</label></td>
-                                <td>{date(inv.due_date)}</td>
-                                <td class="num">{money(inv.due_minor, c)}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-                </div>
-                <label for="pay-by">"I will pay by"</label>
-                <input id="pay-by" type="date" name="pay_by" required
-                    min=offer.today.to_string() max=offer.latest_day.to_string()/>
-                <label for="promise-amount">"Amount (" {c.code()} ")"</label>
-                <input id="promise-amount" name="amount" inputmode="decimal" class="amount"
-                    placeholder="Everything due on the chosen invoices"/>
-                <label for="promise-note">"Note for our AR team (optional)"</label>
-                <textarea id="promise-note" name="note" maxlength="500" rows="2"></textarea>
+                {promise_fields(&offer, "I will pay by")}
                 <FormError message=Signal::derive(make_error)/>
                 <button class="button" type="submit">"Promise to pay"</button>
             </ActionForm>
         </section>
+    }
+    .into_any()
+}
+
+/// The fields of a promise: the invoices it can cover, the day, the amount and a note. The
+/// payer's form and the staff's form around them differ only in who sends them.
+fn promise_fields(offer: &PromiseOffer, day_label: &'static str) -> AnyView {
+    let c = offer.currency;
+    view! {
+        <div class="table-wrap">
+        <table class="table compact" data-testid="promisable">
+            <thead><tr>
+                <th scope="col">"Promise"</th><th scope="col">"Invoice"</th>
+                <th scope="col">"Due date"</th><th scope="col" class="num">"Due now"</th>
+            </tr></thead>
+            <tbody>
+                {offer.invoices.iter().enumerate().map(|(i, inv)| view! {
+                    <tr>
+                        <td><input type="checkbox" name=format!("invoices[{i}]") value=inv.invoice_id
+                            id=format!("promise-{}", inv.invoice_id)
+                            aria-label=format!("Promise invoice {}", inv.number)/></td>
+                        <td><label for=format!("promise-{}", inv.invoice_id)>{inv.number.clone()}</label></td>
+                        <td>{date(inv.due_date)}</td>
+                        <td class="num">{money(inv.due_minor, c)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+        <label for="pay-by">{day_label}</label>
+        <input id="pay-by" type="date" name="pay_by" required
+            min=offer.today.to_string() max=offer.latest_day.to_string()/>
+        <label for="promise-amount">"Amount (" {c.code()} ")"</label>
+        <input id="promise-amount" name="amount" inputmode="decimal" class="amount"
+            placeholder="Everything due on the chosen invoices"/>
+        <label for="promise-note">"Note for our AR team (optional)"</label>
+        <textarea id="promise-note" name="note" maxlength="500" rows="2"></textarea>
     }
     .into_any()
 }
@@ -164,21 +173,39 @@ pub(crate) fn promise_table<A: IntoView + 'static>(
     }
 }
 
-/// Staff: the account's promises to pay, on the customer's page.
+/// Staff: the account's promises to pay, on the customer's page, and the form to record one
+/// the customer gave by phone or letter.
 #[component]
 pub fn CustomerPromises(
     customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let promises = Resource::new(customer_id, super::customer_promises);
+    let record = ServerAction::<RecordPromise>::new();
+    let record_error = form_error(record);
+    let query = use_query_map();
+    let offer = Resource::new(
+        move || (customer_id(), record.version().get(), query.get()),
+        |(id, _, _)| super::customer_promises(id),
+    );
     view! {
         <section class="card" aria-labelledby="promises-heading">
             <h2 id="promises-heading">"Promises to pay"</h2>
-            <Loaded data=promises loading="Loading…" let:list>
-                {if list.is_empty() {
+            <Loaded data=offer loading="Loading…" let:offer>
+                {if offer.promises.is_empty() {
                     view! { <p class="empty">"No promises yet."</p> }.into_any()
                 } else {
-                    promise_table(list, |_| ()).into_any()
+                    promise_table(offer.promises.clone(), |_| ()).into_any()
                 }}
+                {(!offer.invoices.is_empty()).then(|| view! {
+                    <details>
+                        <summary>"Record a promise made by phone or letter"</summary>
+                        <ActionForm action=record attr:class="form wide">
+                            <input type="hidden" name="customer_id" value=customer_id/>
+                            {promise_fields(&offer, "They will pay by")}
+                            <FormError message=Signal::derive(record_error)/>
+                            <button class="button" type="submit">"Record the promise"</button>
+                        </ActionForm>
+                    </details>
+                })}
             </Loaded>
         </section>
     }

@@ -233,6 +233,15 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         ),
         "/api/promises/withdraw" => (Rule::PayerOfA, format!("id={}", o.promise_a)),
         "/api/admin/customer-promises" => (Rule::Staff, format!("customer_id={a}")),
+        // A's invoice is already promised: staff get a 400 naming why, nothing is recorded.
+        "/api/admin/record-promise" => (
+            Rule::Staff,
+            format!(
+                "customer_id={a}&invoices[0]={}&pay_by={}",
+                o.dispute_invoice_a,
+                chrono::Utc::now().date_naive() + chrono::Duration::days(7)
+            ),
+        ),
         "/api/admin/worklist" => (Rule::Staff, "collector=&page=1".into()),
         "/api/admin/collection-note" => (Rule::Staff, format!("customer_id={a}&body=Called")),
         "/api/admin/assign-collector" => (Rule::Staff, format!("customer_id={a}&collector=")),
@@ -568,6 +577,7 @@ pub async fn objects(app: &TestApp) -> Objects {
             user_id: pat,
             email: "pat@acme.example",
             ip: "127.0.0.1",
+            by_staff: false,
         },
     )
     .await
