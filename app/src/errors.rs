@@ -242,7 +242,9 @@ mod from_engine {
                 missing @ (PromiseStoreError::NotFound | PromiseStoreError::UnknownCustomer) => {
                     AppError::NotFound(super::sentence(&missing.to_string()))
                 }
-                closed @ (PromiseStoreError::Closed(_) | PromiseStoreError::DayPassed) => {
+                closed @ (PromiseStoreError::Closed(_)
+                | PromiseStoreError::DayPassed
+                | PromiseStoreError::NobodyToTell) => {
                     AppError::Conflict(super::sentence(&closed.to_string()))
                 }
                 PromiseStoreError::Db(e) => database(e),

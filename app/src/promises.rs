@@ -104,7 +104,7 @@ pub async fn record_promise(
     #[server(default)] note: String,
 ) -> Result<(), AppError> {
     use ledgerport::promises::PromiseDraft;
-    use ledgerport::promises::store::MadeBy;
+    use ledgerport::promises::store::{MadeBy, PromiseStoreError};
     let caller = crate::session::require_staff()?;
     let draft = PromiseDraft {
         invoice_ids: invoices,
@@ -125,7 +125,13 @@ pub async fn record_promise(
             by_staff: true,
         },
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        PromiseStoreError::UnknownCustomer => {
+            AppError::NotFound("There is no such customer.".into())
+        }
+        other => other.into(),
+    })?;
     leptos_axum::redirect(&format!("/admin/customers/{customer_id}?promised={id}"));
     Ok(())
 }

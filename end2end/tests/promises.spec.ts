@@ -1,7 +1,7 @@
 // Promises to pay: a payer promises to pay an overdue invoice by a day; the reminder run skips
 // that invoice until the promise is withdrawn, and AR see the promise on the account. Uses
 // Northwind (nina@northwind.example); runs after disputes.spec and before settlement.spec (files
-// run in name order, on one database), and leaves no promise open.
+// run in name order, on one database), and withdraws every promise it makes.
 import { expect, test } from "@playwright/test";
 import { signedIn } from "../support/session";
 
@@ -110,7 +110,7 @@ test("a clerk records a promise a customer gave by phone, and the customer gets 
   const clerk = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
   await clerk.goto("/admin");
   await clerk.getByRole("link", { name: "Northwind Traders" }).click();
-  await expect(clerk.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(clerk.getByTestId("promises")).toBeVisible();
   await clerk.getByText("Record a promise made by phone or letter").click();
   const first = clerk.getByTestId("promisable").locator("tbody tr").first();
   const number = ((await first.locator("label").textContent()) ?? "").trim();
@@ -119,6 +119,7 @@ test("a clerk records a promise a customer gave by phone, and the customer gets 
   await clerk.getByLabel("Amount (USD)").fill("100.00");
   await clerk.getByRole("button", { name: "Record the promise" }).click();
   await expect(clerk).toHaveURL(/promised=\d+/);
+  await expect(clerk.getByTestId("promise-recorded")).toBeVisible();
   const row = clerk.getByTestId("promises").locator("tbody tr").first();
   await expect(row).toContainText("Open");
   await expect(row).toContainText("$100.00");
@@ -131,5 +132,13 @@ test("a clerk records a promise a customer gave by phone, and the customer gets 
   await expect(payer.getByTestId("open-promise")).toContainText("$100.00");
   const manager = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
   await manager.goto("/admin/outbox");
-  await expect(manager.getByTestId("outbox")).toContainText("as agreed with clerk@ledgerport.example");
+  const written = manager.getByTestId("outbox").locator("li").filter({ hasText: "as agreed with clerk@ledgerport.example" });
+  await expect(written).toHaveCount(1);
+  await expect(written).toContainText("to nina@northwind.example");
+
+  // The payer can withdraw a promise AR recorded for them, as any other.
+  await payer.goto("/promise");
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByTestId("promises").getByRole("button", { name: "Withdraw" }).click();
+  await expect(payer.getByTestId("promises").locator("tbody tr").first()).toContainText("Withdrawn");
 });

@@ -27,6 +27,10 @@ pub enum PromiseStoreError {
     #[error("your customer account no longer exists")]
     UnknownCustomer,
     #[error(
+        "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the promise in writing"
+    )]
+    NobodyToTell,
+    #[error(
         "the day of this promise has passed: it is kept or broken by what came in, and can no longer be withdrawn"
     )]
     DayPassed,
@@ -283,6 +287,9 @@ pub async fn make_promise(
     let subject = format!("Your promise to pay {amount} by {}", promise.pay_by);
     if made_by.by_staff {
         let recipients = crate::customers::store::account_recipients(&mut tx, customer_id).await?;
+        if recipients.is_empty() {
+            return Err(PromiseStoreError::NobodyToTell);
+        }
         let body = format!(
             "Hello,\n\nas agreed with {}, we noted your promise to pay {terms}.\n\
              We will not send reminders for them before then. If this is not what was agreed, \
@@ -838,6 +845,42 @@ mod tests {
         assert_eq!(
             (view.made_by.as_str(), view.amount_minor),
             ("clerk@ar.example", 25_000)
+        );
+
+        // Nobody at the customer can be written to: staff are told, nothing is recorded.
+        let silent = fixtures::customer(&db, "C-2", Currency::Usd, (30, 0, 0)).await;
+        let unheard = fixtures::invoice(
+            &db,
+            silent,
+            "INV-2",
+            Currency::Usd,
+            "2026-10-01",
+            &[(5_000, 0)],
+        )
+        .await;
+        let again_by_phone = MadeBy {
+            user_id: clerk,
+            email: "clerk@ar.example",
+            ip: "198.51.100.7",
+            by_staff: true,
+        };
+        let refused = make_promise(
+            &db,
+            silent,
+            &draft(unheard, "2026-11-20", ""),
+            date("2026-11-01"),
+            again_by_phone,
+        )
+        .await;
+        assert!(
+            matches!(refused, Err(PromiseStoreError::NobodyToTell)),
+            "{refused:?}"
+        );
+        assert!(
+            customer_promises(&db, silent, false)
+                .await
+                .unwrap()
+                .is_empty()
         );
     }
 }

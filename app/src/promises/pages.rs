@@ -68,7 +68,7 @@ fn promise_form(
         <section class="card" aria-labelledby="promise-heading">
             <h2 id="promise-heading">"Make a promise"</h2>
             <ActionForm action=make attr:class="form wide">
-                {promise_fields(&offer, "I will pay by")}
+                {promise_fields(&offer, "I will pay by", "Note for our AR team (optional)")}
                 <FormError message=Signal::derive(make_error)/>
                 <button class="button" type="submit">"Promise to pay"</button>
             </ActionForm>
@@ -79,7 +79,11 @@ fn promise_form(
 
 /// The fields of a promise: the invoices it can cover, the day, the amount and a note. The
 /// payer's form and the staff's form around them differ only in who sends them.
-fn promise_fields(offer: &PromiseOffer, day_label: &'static str) -> AnyView {
+fn promise_fields(
+    offer: &PromiseOffer,
+    day_label: &'static str,
+    note_label: &'static str,
+) -> AnyView {
     let c = offer.currency;
     view! {
         <div class="table-wrap">
@@ -108,7 +112,7 @@ fn promise_fields(offer: &PromiseOffer, day_label: &'static str) -> AnyView {
         <label for="promise-amount">"Amount (" {c.code()} ")"</label>
         <input id="promise-amount" name="amount" inputmode="decimal" class="amount"
             placeholder="Everything due on the chosen invoices"/>
-        <label for="promise-note">"Note for our AR team (optional)"</label>
+        <label for="promise-note">{note_label}</label>
         <textarea id="promise-note" name="note" maxlength="500" rows="2"></textarea>
     }
     .into_any()
@@ -181,14 +185,21 @@ pub fn CustomerPromises(
 ) -> impl IntoView {
     let record = ServerAction::<RecordPromise>::new();
     let record_error = form_error(record);
+    // The form redirects here with `?promised=` once recorded: the query changes and this
+    // refetches. A refusal leaves the page as it is, the form open with what was typed.
     let query = use_query_map();
     let offer = Resource::new(
-        move || (customer_id(), record.version().get(), query.get()),
-        |(id, _, _)| super::customer_promises(id),
+        move || (customer_id(), query.get()),
+        |(id, _)| super::customer_promises(id),
     );
+    let recorded = move || query.with(|q| q.get("promised").is_some());
     view! {
         <section class="card" aria-labelledby="promises-heading">
             <h2 id="promises-heading">"Promises to pay"</h2>
+            {move || recorded().then(|| view! {
+                <p class="notice" role="status" data-testid="promise-recorded">"The promise is recorded, and the customer gets it in writing."</p>
+            })}
+            <FormError message=Signal::derive(record_error)/>
             <Loaded data=offer loading="Loading…" let:offer>
                 {if offer.promises.is_empty() {
                     view! { <p class="empty">"No promises yet."</p> }.into_any()
@@ -200,8 +211,7 @@ pub fn CustomerPromises(
                         <summary>"Record a promise made by phone or letter"</summary>
                         <ActionForm action=record attr:class="form wide">
                             <input type="hidden" name="customer_id" value=customer_id/>
-                            {promise_fields(&offer, "They will pay by")}
-                            <FormError message=Signal::derive(record_error)/>
+                            {promise_fields(&offer, "They will pay by", "Note (the customer sees it)")}
                             <button class="button" type="submit">"Record the promise"</button>
                         </ActionForm>
                     </details>
