@@ -22,6 +22,31 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// Records a promise as `caller` made it, from the request's address: the one call behind the
+/// payer's form and the staff's.
+#[cfg(feature = "ssr")]
+async fn record(
+    customer_id: i64,
+    draft: &ledgerport::promises::PromiseDraft,
+    caller: &ledgerport::auth::Caller,
+    by_staff: bool,
+) -> Result<i64, ledgerport::promises::store::PromiseStoreError> {
+    let ip = crate::request::client_ip();
+    ledgerport::promises::store::make_promise(
+        &crate::context::app().db,
+        customer_id,
+        draft,
+        today(),
+        ledgerport::promises::store::MadeBy {
+            user_id: caller.user_id,
+            email: &caller.email,
+            ip: &ip,
+            by_staff,
+        },
+    )
+    .await
+}
+
 #[server(endpoint = "promises/offer")]
 pub async fn promise_page() -> Result<PromisePageData, AppError> {
     let (caller, customer_id) = crate::session::require_contact()?;
@@ -42,29 +67,14 @@ pub async fn make_promise(
     #[server(default)] amount: String,
     #[server(default)] note: String,
 ) -> Result<(), AppError> {
-    use ledgerport::promises::PromiseDraft;
-    use ledgerport::promises::store::MadeBy;
     let (caller, customer_id) = crate::session::require_payer()?;
-    let draft = PromiseDraft {
+    let draft = ledgerport::promises::PromiseDraft {
         invoice_ids: invoices,
         pay_by,
         amount,
         note,
     };
-    let ip = crate::request::client_ip();
-    let id = ledgerport::promises::store::make_promise(
-        &crate::context::app().db,
-        customer_id,
-        &draft,
-        today(),
-        MadeBy {
-            user_id: caller.user_id,
-            email: &caller.email,
-            ip: &ip,
-            by_staff: false,
-        },
-    )
-    .await?;
+    let id = record(customer_id, &draft, &caller, false).await?;
     leptos_axum::redirect(&format!("/promise?made={id}"));
     Ok(())
 }
@@ -103,35 +113,22 @@ pub async fn record_promise(
     #[server(default)] amount: String,
     #[server(default)] note: String,
 ) -> Result<(), AppError> {
-    use ledgerport::promises::PromiseDraft;
-    use ledgerport::promises::store::{MadeBy, PromiseStoreError};
+    use ledgerport::promises::store::PromiseStoreError;
     let caller = crate::session::require_staff()?;
-    let draft = PromiseDraft {
+    let draft = ledgerport::promises::PromiseDraft {
         invoice_ids: invoices,
         pay_by,
         amount,
         note,
     };
-    let ip = crate::request::client_ip();
-    let id = ledgerport::promises::store::make_promise(
-        &crate::context::app().db,
-        customer_id,
-        &draft,
-        today(),
-        MadeBy {
-            user_id: caller.user_id,
-            email: &caller.email,
-            ip: &ip,
-            by_staff: true,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        PromiseStoreError::UnknownCustomer => {
-            AppError::NotFound("There is no such customer.".into())
-        }
-        other => other.into(),
-    })?;
+    let id = record(customer_id, &draft, &caller, true)
+        .await
+        .map_err(|e| match e {
+            PromiseStoreError::UnknownCustomer => {
+                AppError::NotFound("There is no such customer.".into())
+            }
+            other => other.into(),
+        })?;
     leptos_axum::redirect(&format!("/admin/customers/{customer_id}?promised={id}"));
     Ok(())
 }
