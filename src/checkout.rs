@@ -304,6 +304,54 @@ pub trait PaymentProvider: Send + Sync + std::fmt::Debug {
     ) -> std::pin::Pin<
         Box<dyn std::future::Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>,
     >;
+    /// Opens the provider's hosted page where the payer saves a card or a bank account for
+    /// later charges (Stripe Checkout in setup mode), making the provider's customer first if
+    /// the account has none yet.
+    fn start_setup<'a>(
+        &'a self,
+        request: crate::saved_methods::SetupRequest<'a>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<crate::saved_methods::HostedSetup, ProviderError>,
+                > + Send
+                + 'a,
+        >,
+    >;
+
+    /// What a completed setup saved (`setup_reference`: Stripe's SetupIntent), asked before
+    /// the event's transaction opens.
+    fn saved_method<'a>(
+        &'a self,
+        setup_reference: &'a str,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<crate::saved_methods::ProviderMethod, ProviderError>,
+                > + Send
+                + 'a,
+        >,
+    >;
+
+    /// Charges a saved method with nobody at the keyboard. The ledger is not touched here: the
+    /// provider's signed event settles the checkout, as for any payment.
+    fn charge_saved<'a>(
+        &'a self,
+        charge: crate::saved_methods::OffSessionCharge<'a>,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<crate::saved_methods::ChargeOutcome, ProviderError>,
+                > + Send
+                + 'a,
+        >,
+    >;
+
+    /// Makes the provider forget a saved method (Stripe: detach it from the customer).
+    fn remove_saved<'a>(
+        &'a self,
+        provider_method: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ProviderError>> + Send + 'a>>;
 }
 
 /// The balance transactions one payout carried, summed.

@@ -5,6 +5,7 @@
 pub mod adjustments;
 pub mod api_keys;
 pub mod auth;
+pub mod autopay;
 pub mod checkout;
 pub mod collections;
 pub mod customers;
@@ -26,6 +27,7 @@ pub mod reconciliation;
 pub mod refunds;
 pub mod reminders;
 pub mod reports;
+pub mod saved_methods;
 pub mod statements;
 pub mod terms;
 pub mod text_enum;

@@ -252,6 +252,52 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::saved_methods::store::SavedMethodStoreError> for AppError {
+        fn from(e: ledgerport::saved_methods::store::SavedMethodStoreError) -> Self {
+            use ledgerport::checkout::ProviderError;
+            use ledgerport::saved_methods::SavedMethodError;
+            use ledgerport::saved_methods::store::SavedMethodStoreError;
+            match e {
+                SavedMethodStoreError::Refused(consent @ SavedMethodError::NoConsent) => {
+                    AppError::invalid(consent)
+                }
+                SavedMethodStoreError::Refused(unknown @ SavedMethodError::Unknown) => {
+                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                }
+                unknown @ SavedMethodStoreError::UnknownCustomer => {
+                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                }
+                SavedMethodStoreError::Refused(in_use) => {
+                    AppError::Conflict(super::sentence(&in_use.to_string()))
+                }
+                SavedMethodStoreError::Provider(refused @ ProviderError::Refused(_)) => {
+                    AppError::invalid(refused)
+                }
+                SavedMethodStoreError::Provider(unanswered) => {
+                    AppError::Unavailable(super::sentence(&unanswered.to_string()))
+                }
+                SavedMethodStoreError::Db(e) => database(e),
+            }
+        }
+    }
+
+    impl From<ledgerport::autopay::store::AutopayStoreError> for AppError {
+        fn from(e: ledgerport::autopay::store::AutopayStoreError) -> Self {
+            use ledgerport::autopay::AutopayError;
+            use ledgerport::autopay::store::AutopayStoreError;
+            match e {
+                AutopayStoreError::Refused(not_on @ AutopayError::NotOn) => {
+                    AppError::Conflict(super::sentence(&not_on.to_string()))
+                }
+                AutopayStoreError::Refused(invalid) => AppError::invalid(invalid),
+                unknown @ AutopayStoreError::UnknownCustomer => {
+                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                }
+                AutopayStoreError::Db(e) => database(e),
+            }
+        }
+    }
+
     impl From<ledgerport::periods::store::PeriodStoreError> for AppError {
         fn from(e: ledgerport::periods::store::PeriodStoreError) -> Self {
             use ledgerport::periods::PeriodError;

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod autopay;
 pub mod banking;
 pub mod books;
 pub mod components;
@@ -36,6 +37,7 @@ use crate::account::sign_in::{
 };
 use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage, StaffInvoicePage};
+use crate::autopay::pages::AutopayPage;
 use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
@@ -54,7 +56,7 @@ use crate::worklist::pages::WorklistPage;
 
 /// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
 /// only staff pages use, leave the module every visitor downloads. So does the customer's promise
-/// page, which most visits never open. The other customer and public pages stay in the main
+/// and autopay pages, which most visits never open. The other customer and public pages stay in the main
 /// module: split per page, they shared code in hundreds of small chunks, and on a slow
 /// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
 /// data itself (in `view`), so nothing of it stays behind in `data`.
@@ -118,6 +120,7 @@ lazy_page!(LedgerHealthRoute, LedgerHealthPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(PeriodsRoute, PeriodsPage);
 lazy_page!(PromiseRoute, PromisePage);
+lazy_page!(AutopayRoute, AutopayPage);
 lazy_page!(WorklistRoute, WorklistPage);
 
 /// The HTML document around the app (server side only).
@@ -188,6 +191,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
                         <Route path=path!("/promise") view={Lazy::<PromiseRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/autopay") view={Lazy::<AutopayRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view={Lazy::<AdminCustomerRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/invoices/:id") view={Lazy::<StaffInvoiceRoute>::new()} ssr=SsrMode::Async/>
@@ -239,6 +243,7 @@ fn TopNav() -> impl IntoView {
                                     <a href="/statements">"Statements"</a>
                                     <a href="/payments">"Payments"</a>
                                     <a href="/disputes">"Disputes"</a>
+                                    <a href="/autopay">"Autopay"</a>
                                 })}
                                 {staff.then(|| view! {
                                     <a href="/admin">"Customers"</a>

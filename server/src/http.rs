@@ -322,6 +322,7 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
     }
     let settings = RouterSettings::from_config(&config, &db)?;
     let sandbox = settings.sandbox.clone();
+    let payments = settings.payments.clone();
     let app = router(leptos, db.clone(), settings);
     let mailer: Option<Arc<dyn crate::mail::Mailer>> = match &config.smtp {
         None => None,
@@ -337,6 +338,7 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
         public_base_url: config.public_base_url.clone(),
         mailer,
         sandbox,
+        payments,
     }
     .spawn();
     let listener = tokio::net::TcpListener::bind(config.listen_addr)

@@ -1,11 +1,13 @@
-//! Background work each server instance runs: the reminder job (then the promises to pay reviewed), closing abandoned checkouts
+//! Background work each server instance runs: the collections job (autopay's charges, then
+//! reminders, then the promises to pay reviewed), closing abandoned checkouts
 //! (and, offline, the sandbox's debit settlements and payouts) and outbox delivery. All are
-//! safe with several instances on one database: a reminder is claimed by its unique row, a
-//! message by its lease (see `ledgerport::reminders::store` and `mail`).
+//! safe with several instances on one database: an account's autopay by its day's claim, a
+//! reminder by its unique row, a message by its lease (see `ledgerport::reminders::store` and `mail`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use ledgerport::checkout::PaymentProvider;
 use ledgerport::db::Db;
 use ledgerport::reminders::Schedule;
 
@@ -27,16 +29,19 @@ pub struct Jobs {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// The offline provider, whose bank debits settle when their time comes.
     pub sandbox: Option<SandboxProvider>,
+    /// Stripe or the sandbox: autopay charges through it.
+    pub payments: Arc<dyn PaymentProvider>,
 }
 
 impl Jobs {
     /// Starts the jobs on the current runtime; they stop with the process.
     pub fn spawn(self) {
         if let Some(every) = self.reminders_every {
-            let (db, schedule, base) = (
+            let (db, schedule, base, payments) = (
                 self.db.clone(),
                 self.reminder_schedule.clone(),
                 self.public_base_url.clone(),
+                self.payments.clone(),
             );
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
@@ -44,6 +49,20 @@ impl Jobs {
                 loop {
                     tick.tick().await;
                     let today = chrono::Utc::now().date_naive();
+                    // Autopay first: an invoice it charges today is not reminded about.
+                    match ledgerport::autopay::store::run(&db, payments.as_ref(), today, &base)
+                        .await
+                    {
+                        Ok(run) if run != Default::default() => tracing::info!(
+                            charged = run.charged,
+                            declined = run.declined,
+                            needs_customer = run.needs_customer,
+                            stopped = run.stopped,
+                            "autopay ran"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("autopay failed; it runs again later: {e}"),
+                    }
                     match ledgerport::reminders::store::run(&db, &schedule, today, &base).await {
                         Ok(run) if run.sent > 0 || run.promises != Default::default() => {
                             tracing::info!(

@@ -24,6 +24,7 @@
 //! job or a test ("Settle now" on the page, Stripe's test helpers' counterpart) advances it.
 
 pub mod balance;
+mod saved;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -42,6 +43,9 @@ use ledgerport::checkout::{
 use ledgerport::db::{Db, now_text, timestamp_text};
 use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
+use ledgerport::saved_methods::{
+    ChargeOutcome, HostedSetup, OffSessionCharge, ProviderMethod, SetupRequest,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -162,6 +166,34 @@ impl PaymentProvider for SandboxProvider {
     ) -> Pin<Box<dyn Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>> {
         Box::pin(balance::contents(&self.db, payout_id))
     }
+
+    fn start_setup<'a>(
+        &'a self,
+        request: SetupRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<HostedSetup, ProviderError>> + Send + 'a>> {
+        Box::pin(async move { saved::start(self, &request) })
+    }
+
+    fn saved_method<'a>(
+        &'a self,
+        setup_reference: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<ProviderMethod, ProviderError>> + Send + 'a>> {
+        Box::pin(saved::saved_method(&self.db, setup_reference))
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        charge: OffSessionCharge<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<ChargeOutcome, ProviderError>> + Send + 'a>> {
+        Box::pin(async move { saved::charge(self, &charge).await })
+    }
+
+    fn remove_saved<'a>(
+        &'a self,
+        provider_method: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProviderError>> + Send + 'a>> {
+        Box::pin(saved::remove(&self.db, provider_method))
+    }
 }
 
 fn unreachable_db(e: sqlx::Error) -> ProviderError {
@@ -175,6 +207,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
             get(hosted_page).post(pay_on_hosted_page),
         ),
         ("/sandbox/checkout/{id}/settle", post(settle_now)),
+        (
+            "/sandbox/setup/{id}",
+            get(saved::hosted_setup_page).post(saved::save_on_setup_page),
+        ),
     ]
 }
 

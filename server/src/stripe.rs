@@ -1,5 +1,7 @@
 //! The Stripe adapter: one hosted Checkout Session per Ledgerport checkout, refunds of
-//! collected payments, and the contents (fees) of a payout, through async-stripe.
+//! collected payments, the contents (fees) of a payout, and saved methods (a Checkout Session in
+//! setup mode, the SetupIntent it completes, off-session charges, detaching), through
+//! async-stripe.
 //!
 //! Card data never reaches this server (PCI SAQ A). Our checkout id travels as metadata on the
 //! session and on its PaymentIntent, so every webhook event names the checkout it settles.
@@ -18,19 +20,32 @@ use ledgerport::checkout::{
     HostedCheckout, HostedCheckoutRequest, PaymentProvider, PayoutContents, ProviderError,
     ProviderRefund, RefundRequest,
 };
+use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use ledgerport::saved_methods::{
+    ChargeOutcome, HostedSetup, OffSessionCharge, ProviderMethod, SetupRequest,
+};
+use stripe::{
+    ApiErrorsCode, Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError,
+    StripeRequest,
+};
 use stripe_checkout::CheckoutSessionMode;
 use stripe_checkout::checkout_session::{
     CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
     CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-    CreateCheckoutSessionPaymentIntentData, ExpireCheckoutSession, ProductData,
+    CreateCheckoutSessionPaymentIntentData, CreateCheckoutSessionSetupIntentData,
+    ExpireCheckoutSession, ProductData,
 };
-use stripe_core::BalanceTransactionType;
 use stripe_core::balance_transaction::ListBalanceTransaction;
+use stripe_core::customer::CreateCustomer;
+use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession};
 use stripe_core::refund::CreateRefund;
+use stripe_core::setup_intent::RetrieveSetupIntent;
+use stripe_core::{BalanceTransactionType, PaymentIntentStatus};
+use stripe_payment::PaymentMethodType;
+use stripe_payment::payment_method::DetachPaymentMethod;
 
-use crate::webhooks::CHECKOUT_METADATA_KEY;
+use crate::webhooks::{CHECKOUT_METADATA_KEY, SETUP_METADATA_KEY};
 
 /// How the adapter talks to Stripe.
 #[derive(Debug, Clone)]
@@ -86,21 +101,30 @@ impl StripeProvider {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, StripeError>>,
     {
+        self.retrying(what, ours, call).await.map_err(|error| {
+            tracing::error!(%error, ours, "Stripe refused or failed a {what}");
+            provider_error(error)
+        })
+    }
+
+    /// [`Self::with_retries`], leaving Stripe's last error as it is (a charge reads its
+    /// decline code).
+    async fn retrying<T, F, Fut>(&self, what: &str, ours: &str, call: F) -> Result<T, StripeError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, StripeError>>,
+    {
         let mut pause = self.settings.first_backoff;
         let mut attempt = 1;
         loop {
             match call().await {
-                Ok(answer) => return Ok(answer),
                 Err(error) if attempt < self.settings.attempts && worth_retrying(&error) => {
                     tracing::warn!(attempt, %error, ours, "retrying a Stripe {what}");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                     attempt += 1;
                 }
-                Err(error) => {
-                    tracing::error!(attempt, %error, ours, "Stripe refused or failed a {what}");
-                    return Err(provider_error(error));
-                }
+                answer => return answer,
             }
         }
     }
@@ -151,6 +175,201 @@ impl StripeProvider {
         Ok(ProviderRefund {
             id: refund.id.to_string(),
         })
+    }
+
+    /// The account's Stripe customer: the one already known, or one made now under a key
+    /// derived from our customer id (so a retry never makes two).
+    async fn customer_for(&self, request: &SetupRequest<'_>) -> Result<String, ProviderError> {
+        if let Some(known) = request.provider_customer {
+            return Ok(known.to_string());
+        }
+        let ours = request.customer_id.to_string();
+        let key = stripe_key(&customer_idempotency_key(request.customer_id))?;
+        let params = CreateCustomer::new()
+            .name(request.customer_name)
+            .email(request.email)
+            .metadata(HashMap::from([(
+                CUSTOMER_METADATA_KEY.to_string(),
+                ours.clone(),
+            )]));
+        let customer = self
+            .with_retries("customer", &ours, || {
+                params
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                    .send(&self.client)
+            })
+            .await?;
+        Ok(customer.id.to_string())
+    }
+
+    async fn create_setup(&self, request: SetupRequest<'_>) -> Result<HostedSetup, ProviderError> {
+        let customer = self.customer_for(&request).await?;
+        let key = stripe_key(&setup_idempotency_key(request.setup_id))?;
+        let metadata =
+            HashMap::from([(SETUP_METADATA_KEY.to_string(), request.setup_id.to_string())]);
+        let mut intent = CreateCheckoutSessionSetupIntentData::new();
+        intent.metadata = Some(metadata.clone());
+        let params = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Setup)
+            .currency(stripe_currency(request.currency))
+            .customer(customer.as_str())
+            .allowed_payment_method_types(
+                request
+                    .methods
+                    .iter()
+                    .copied()
+                    .map(session_method)
+                    .collect::<Vec<_>>(),
+            )
+            .client_reference_id(request.setup_id)
+            .metadata(metadata)
+            .setup_intent_data(intent)
+            .success_url(request.success_url.clone())
+            .cancel_url(request.cancel_url.clone());
+        let session = self
+            .with_retries("setup session", request.setup_id, || {
+                params
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                    .send(&self.client)
+            })
+            .await?;
+        let url = session.url.ok_or_else(|| {
+            ProviderError::Unavailable("Stripe returned a setup session without a URL".into())
+        })?;
+        Ok(HostedSetup {
+            provider_customer: customer,
+            url,
+        })
+    }
+
+    /// The method a SetupIntent saved, with its card or bank details and a debit's mandate.
+    async fn retrieve_saved(&self, setup_intent: &str) -> Result<ProviderMethod, ProviderError> {
+        let params = RetrieveSetupIntent::new(setup_intent).expand(vec!["payment_method".into()]);
+        let intent = self
+            .with_retries("setup intent", setup_intent, || params.send(&self.client))
+            .await?;
+        let unreadable =
+            |what: &str| ProviderError::Unavailable(format!("the SetupIntent has no {what}"));
+        let method = intent
+            .payment_method
+            .and_then(|m| m.into_object())
+            .ok_or_else(|| unreadable("payment method"))?;
+        let mandate = intent.mandate.map(|m| m.id().to_string());
+        let (kind, label, last4, exp) = match method.type_ {
+            PaymentMethodType::Card => {
+                let card = method.card.ok_or_else(|| unreadable("card"))?;
+                let brand = card.display_brand.unwrap_or(card.brand);
+                (
+                    PaymentMethod::Card,
+                    brand_label(&brand),
+                    card.last4,
+                    Some((card.exp_month, card.exp_year)),
+                )
+            }
+            PaymentMethodType::UsBankAccount => {
+                let bank = method
+                    .us_bank_account
+                    .ok_or_else(|| unreadable("bank account"))?;
+                (
+                    PaymentMethod::Ach,
+                    bank.bank_name.unwrap_or_else(|| "US bank account".into()),
+                    bank.last4.unwrap_or_default(),
+                    None,
+                )
+            }
+            PaymentMethodType::SepaDebit => {
+                let bank = method
+                    .sepa_debit
+                    .ok_or_else(|| unreadable("SEPA account"))?;
+                let label = bank.bank_code.map_or_else(
+                    || "SEPA account".to_string(),
+                    |code| format!("SEPA account (bank {code})"),
+                );
+                (
+                    PaymentMethod::SepaDebit,
+                    label,
+                    bank.last4.unwrap_or_default(),
+                    None,
+                )
+            }
+            other => {
+                return Err(ProviderError::Refused(format!(
+                    "a {} cannot be saved here",
+                    other.as_str()
+                )));
+            }
+        };
+        if last4.len() != 4 {
+            return Err(unreadable("last four digits"));
+        }
+        Ok(ProviderMethod {
+            id: method.id.to_string(),
+            kind,
+            label,
+            last4,
+            exp_month: exp.and_then(|(month, _)| u32::try_from(month).ok()),
+            exp_year: exp.and_then(|(_, year)| i32::try_from(year).ok()),
+            mandate,
+        })
+    }
+
+    /// An off-session PaymentIntent, confirmed at once, under a key derived from our checkout:
+    /// a retry after a lost answer never charges twice. A decline is an answer, not an error.
+    async fn create_charge(
+        &self,
+        charge: OffSessionCharge<'_>,
+    ) -> Result<ChargeOutcome, ProviderError> {
+        let key = stripe_key(&charge_idempotency_key(charge.checkout_id))?;
+        let params =
+            CreatePaymentIntent::new(charge.amount_minor, stripe_currency(charge.currency))
+                .customer(charge.provider_customer)
+                .payment_method(charge.provider_method)
+                .confirm(true)
+                .off_session(CreatePaymentIntentOffSession::Bool(true))
+                .description(charge.description.clone())
+                .metadata(HashMap::from([(
+                    CHECKOUT_METADATA_KEY.to_string(),
+                    charge.checkout_id.to_string(),
+                )]));
+        let answer = self
+            .retrying("off-session charge", charge.checkout_id, || {
+                params
+                    .customize()
+                    .request_strategy(RequestStrategy::Idempotent(key.clone()))
+                    .send(&self.client)
+            })
+            .await;
+        match answer {
+            Ok(intent) => Ok(match intent.status {
+                PaymentIntentStatus::Succeeded => ChargeOutcome::Succeeded,
+                PaymentIntentStatus::Processing => ChargeOutcome::Processing,
+                PaymentIntentStatus::RequiresAction => ChargeOutcome::NeedsCustomer {
+                    message: "The bank asks the customer to confirm this payment.".into(),
+                },
+                _ => {
+                    let error = intent.last_payment_error.map(|e| *e);
+                    declined(error.as_ref())
+                }
+            }),
+            // 402: the card or bank said no; Stripe names why.
+            Err(StripeError::Stripe(error, 402)) => Ok(
+                if error.code == Some(ApiErrorsCode::AuthenticationRequired) {
+                    ChargeOutcome::NeedsCustomer {
+                        message: error.message.unwrap_or_else(|| {
+                            "The bank asks the customer to confirm this payment.".into()
+                        }),
+                    }
+                } else {
+                    declined(Some(&error))
+                },
+            ),
+            Err(error) => {
+                tracing::error!(%error, charge.checkout_id, "Stripe failed an off-session charge");
+                Err(provider_error(error))
+            }
+        }
     }
 
     /// Pages through the payout's balance transactions (Stripe lists them for automatic
@@ -232,6 +451,42 @@ impl PaymentProvider for StripeProvider {
     ) -> Pin<Box<dyn Future<Output = Result<PayoutContents, ProviderError>> + Send + 'a>> {
         Box::pin(self.list_payout_contents(payout_id))
     }
+
+    fn start_setup<'a>(
+        &'a self,
+        request: SetupRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<HostedSetup, ProviderError>> + Send + 'a>> {
+        Box::pin(self.create_setup(request))
+    }
+
+    fn saved_method<'a>(
+        &'a self,
+        setup_reference: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<ProviderMethod, ProviderError>> + Send + 'a>> {
+        Box::pin(self.retrieve_saved(setup_reference))
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        charge: OffSessionCharge<'a>,
+    ) -> Pin<Box<dyn Future<Output = Result<ChargeOutcome, ProviderError>> + Send + 'a>> {
+        Box::pin(self.create_charge(charge))
+    }
+
+    fn remove_saved<'a>(
+        &'a self,
+        provider_method: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), ProviderError>> + Send + 'a>> {
+        Box::pin(async move {
+            // Detaching twice is refused by Stripe and harmless, so no idempotency key.
+            let params = DetachPaymentMethod::new(provider_method);
+            self.with_retries("payment method removal", provider_method, || {
+                params.send(&self.client)
+            })
+            .await
+            .map(|_| ())
+        })
+    }
 }
 
 /// One key per checkout: Stripe keeps keys for at least 24 hours, longer than a checkout lives.
@@ -247,18 +502,76 @@ pub fn refund_idempotency_key(refund_id: &str) -> String {
 /// The metadata key naming our refund request on Stripe's refund.
 pub const REFUND_METADATA_KEY: &str = "ledgerport_refund_id";
 
+/// One key per saved-method setup.
+pub fn setup_idempotency_key(setup_id: &str) -> String {
+    format!("ledgerport-setup-{setup_id}")
+}
+
+/// One key per off-session charge: its checkout.
+pub fn charge_idempotency_key(checkout_id: &str) -> String {
+    format!("ledgerport-charge-{checkout_id}")
+}
+
+/// One key per account: its Stripe customer is made once.
+pub fn customer_idempotency_key(customer_id: i64) -> String {
+    format!("ledgerport-customer-{customer_id}")
+}
+
+/// The metadata key naming our customer on Stripe's customer.
+pub const CUSTOMER_METADATA_KEY: &str = "ledgerport_customer_id";
+
+fn stripe_currency(currency: Currency) -> stripe_types::Currency {
+    currency
+        .code()
+        .to_ascii_lowercase()
+        .parse::<stripe_types::Currency>()
+        .unwrap_or_else(|never| match never {})
+}
+
+fn session_method(method: PaymentMethod) -> CreateCheckoutSessionAllowedPaymentMethodTypes {
+    match method {
+        PaymentMethod::Ach => CreateCheckoutSessionAllowedPaymentMethodTypes::UsBankAccount,
+        PaymentMethod::SepaDebit => CreateCheckoutSessionAllowedPaymentMethodTypes::SepaDebit,
+        _ => CreateCheckoutSessionAllowedPaymentMethodTypes::Card,
+    }
+}
+
+/// "visa" → "Visa", "american_express" → "American Express".
+fn brand_label(brand: &str) -> String {
+    brand
+        .split(['_', ' '])
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A refused charge: Stripe's decline code (else its error code) and message.
+fn declined(error: Option<&stripe::ApiErrors>) -> ChargeOutcome {
+    let code = error
+        .and_then(|e| {
+            e.decline_code
+                .clone()
+                .or_else(|| e.code.as_ref().map(|c| c.as_str().to_string()))
+        })
+        .unwrap_or_default();
+    let message = error
+        .and_then(|e| e.message.clone())
+        .unwrap_or_else(|| "The payment was declined.".into());
+    ChargeOutcome::Declined { code, message }
+}
+
 fn session_params(request: &HostedCheckoutRequest<'_>) -> CreateCheckoutSession {
     let metadata = HashMap::from([(
         CHECKOUT_METADATA_KEY.to_string(),
         request.checkout_id.to_string(),
     )]);
-    let currency = request
-        .currency
-        .code()
-        .to_ascii_lowercase()
-        .parse::<stripe_types::Currency>()
-        .unwrap_or_else(|never| match never {});
-    let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency);
+    let mut price = CreateCheckoutSessionLineItemsPriceData::new(stripe_currency(request.currency));
     price.unit_amount = Some(request.amount_minor);
     price.product_data = Some(ProductData::new(request.description.clone()));
     let mut line = CreateCheckoutSessionLineItems::new();
@@ -272,11 +585,8 @@ fn session_params(request: &HostedCheckoutRequest<'_>) -> CreateCheckoutSession 
     let methods = request
         .methods
         .iter()
-        .map(|method| match method {
-            PaymentMethod::Ach => CreateCheckoutSessionAllowedPaymentMethodTypes::UsBankAccount,
-            PaymentMethod::SepaDebit => CreateCheckoutSessionAllowedPaymentMethodTypes::SepaDebit,
-            _ => CreateCheckoutSessionAllowedPaymentMethodTypes::Card,
-        })
+        .copied()
+        .map(session_method)
         .collect::<Vec<_>>();
     CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Payment)

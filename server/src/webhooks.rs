@@ -23,12 +23,16 @@ use ledgerport::payouts::store::{
     FailedPayout, PaidPayout, PayoutEffect, payout_failed_in, payout_paid_in,
 };
 use ledgerport::refunds::posting::post_refund_in;
+use ledgerport::saved_methods::ProviderMethod;
+use ledgerport::saved_methods::store::saved_in;
 use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, processing_in, settle_in};
 
 use crate::state::ServerState;
 
 /// The metadata key naming our checkout in Stripe objects.
 pub const CHECKOUT_METADATA_KEY: &str = "ledgerport_payment_id";
+/// The metadata key naming our saved-method setup on the provider's setup session.
+pub const SETUP_METADATA_KEY: &str = "ledgerport_setup_id";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -77,6 +81,7 @@ pub enum Outcome {
     Chargeback,
     Refunded,
     Payout,
+    MethodSaved,
     Ignored,
 }
 
@@ -105,6 +110,7 @@ pub async fn stripe_webhook(
         Outcome::Chargeback => "chargeback",
         Outcome::Refunded => "refunded",
         Outcome::Payout => "payout",
+        Outcome::MethodSaved => "method saved",
         Outcome::Ignored => "ignored",
     })
 }
@@ -129,6 +135,12 @@ pub async fn receive(
         ProviderEvent::PayoutPaid { payout_id, .. } => provider.payout_contents(payout_id).await?,
         _ => PayoutContents::default(),
     };
+    let saved = match &envelope.event {
+        ProviderEvent::MethodSaved { setup_intent, .. } => {
+            Some(provider.saved_method(setup_intent).await?)
+        }
+        _ => None,
+    };
     let mut tx = db.begin_write().await?;
     if !claim_event(&mut tx, &envelope.id, &envelope.kind).await? {
         return Ok(Outcome::Duplicate);
@@ -139,6 +151,7 @@ pub async fn receive(
         &envelope.event,
         envelope.created,
         contents,
+        saved.as_ref(),
     )
     .await?;
     tx.commit().await?;
@@ -152,6 +165,7 @@ async fn act(
     event: &ProviderEvent,
     created: i64,
     contents: PayoutContents,
+    saved: Option<&ProviderMethod>,
 ) -> Result<Outcome, WebhookError> {
     Ok(match event {
         ProviderEvent::Collected {
@@ -298,6 +312,17 @@ async fn act(
                     .await
                     .map_err(CheckoutStoreError::from)?,
             )
+        }
+        ProviderEvent::MethodSaved { setup_id, .. } => {
+            let recorded = match saved {
+                Some(method) => saved_in(tx, setup_id, method).await?,
+                None => false,
+            };
+            if recorded {
+                Outcome::MethodSaved
+            } else {
+                Outcome::Ignored
+            }
         }
         ProviderEvent::NoMoney => Outcome::Ignored,
     })

@@ -158,6 +158,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
         </Loaded>
         <CustomerInvoices customer_id=customer_id/>
         <crate::promises::pages::CustomerPromises customer_id=customer_id/>
+        <crate::autopay::pages::CustomerAutopay customer_id=customer_id/>
         <ApplyCreditForm customer_id=customer_id/>
         <AccountSettingsForm customer_id=customer_id/>
         <RecordPaymentForm customer_id=customer_id/>
@@ -258,7 +259,21 @@ fn AccountSettingsForm(
 pub fn OutboxPage() -> impl IntoView {
     let remind = ServerAction::<RunReminders>::new();
     let remind_error = form_error(remind);
-    let messages = Resource::new(move || remind.version().get(), |_| outbox());
+    let autopay = ServerAction::<crate::autopay::RunAutopay>::new();
+    let autopay_error = form_error(autopay);
+    let messages = Resource::new(
+        move || (remind.version().get(), autopay.version().get()),
+        |_| outbox(),
+    );
+    let charged = move || {
+        autopay.value().with(|v| match v {
+            Some(Ok(run)) => Some(format!(
+                "Autopay: {} charges sent, {} declined, {} need the customer; {} accounts stopped.",
+                run.charged, run.declined, run.needs_customer, run.stopped
+            )),
+            _ => None,
+        })
+    };
     let reminded = move || {
         remind.value().with(|v| match v {
             Some(Ok(run)) => Some(format!(
@@ -278,8 +293,13 @@ pub fn OutboxPage() -> impl IntoView {
             <ActionForm action=remind attr:class="inline">
                 <button class="button secondary" type="submit">"Send due reminders now"</button>
             </ActionForm>
+            <ActionForm action=autopay attr:class="inline">
+                <button class="button secondary" type="submit">"Charge autopay now"</button>
+            </ActionForm>
             <FormError message=Signal::derive(remind_error)/>
+            <FormError message=Signal::derive(autopay_error)/>
             {move || reminded().map(|text| view! { <p class="notice" role="status" data-testid="reminder-run">{text}</p> })}
+            {move || charged().map(|text| view! { <p class="notice" role="status" data-testid="autopay-run">{text}</p> })}
             <Loaded data=messages loading="Loading…" let:value>
                 {match value {
                         list if list.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),

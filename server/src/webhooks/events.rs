@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{CHECKOUT_METADATA_KEY, WebhookError};
+use super::{CHECKOUT_METADATA_KEY, SETUP_METADATA_KEY, WebhookError};
 
 /// One verified event: its id (the claim), its type (recorded with the claim) and its meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +97,12 @@ pub enum ProviderEvent {
         failure: String,
         failed_on: NaiveDate,
     },
+    /// `checkout.session.completed` for one of our setup sessions: the provider saved a
+    /// payment method (`setup_intent` says which).
+    MethodSaved {
+        setup_id: String,
+        setup_intent: String,
+    },
     /// Recorded and left alone: other types, other systems' checkouts, a session completed but
     /// not paid yet (a delayed method announces its result later), a dispute closed without a
     /// decision (`warning_closed`: an inquiry that never became a chargeback).
@@ -121,6 +127,11 @@ struct RawData {
 struct Ours {
     #[serde(default)]
     metadata: HashMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct SetupSession {
+    setup_intent: String,
 }
 
 #[derive(Deserialize)]
@@ -208,10 +219,23 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
     let object = &raw.data.object;
     // Only events that move money need a valid date.
     let day = || event_date(raw.created);
-    let checkout_id = fields::<Ours>(object)
-        .ok()
-        .and_then(|ours| ours.metadata.get(CHECKOUT_METADATA_KEY).cloned())
-        .and_then(|id| id.as_str().map(str::to_string));
+    let ours = fields::<Ours>(object).unwrap_or_default();
+    let named = |key: &str| {
+        ours.metadata
+            .get(key)
+            .and_then(|id| id.as_str().map(str::to_string))
+    };
+    let checkout_id = named(CHECKOUT_METADATA_KEY);
+    if raw.kind == "checkout.session.completed"
+        && let Some(setup_id) = named(SETUP_METADATA_KEY)
+    {
+        let session: SetupSession = fields(object)?;
+        let saved = ProviderEvent::MethodSaved {
+            setup_id,
+            setup_intent: session.setup_intent,
+        };
+        return Ok(envelope(raw.id, raw.kind, raw.created, saved));
+    }
     let event = match (raw.kind.as_str(), checkout_id) {
         ("charge.refunded", _) => {
             let charge: RefundedCharge = fields(object)?;
