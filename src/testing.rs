@@ -314,4 +314,157 @@ pub mod fixtures {
             .collect();
         (customer, user, open)
     }
+
+    /// A card saved for `customer_id` by `payer` through the real recording path (a setup with
+    /// its consent, then the provider's report); the customer gets a provider customer. Returns
+    /// the saved method's id.
+    pub async fn saved_card(db: &Db, customer_id: i64, payer: i64, provider_method: &str) -> i64 {
+        use crate::payments::PaymentMethod;
+        use crate::saved_methods::ProviderMethod;
+        let setup = format!("ps_{provider_method}");
+        sqlx::query(
+            "INSERT INTO payment_method_setups (id, customer_id, user_id, provider, consent_text, \
+             consented_ip, created_at) VALUES ($1, $2, $3, 'sandbox', $4, '127.0.0.1', $5)",
+        )
+        .bind(&setup)
+        .bind(customer_id)
+        .bind(payer)
+        .bind(crate::saved_methods::CONSENT_TEXT)
+        .bind(crate::db::now_text())
+        .execute(db.pool())
+        .await
+        .expect("setup");
+        sqlx::query("UPDATE customers SET provider_customer = $1 WHERE id = $2")
+            .bind(format!("cus_test_{customer_id}"))
+            .bind(customer_id)
+            .execute(db.pool())
+            .await
+            .expect("provider customer");
+        let mut tx = db.begin_write().await.expect("transaction");
+        let method = ProviderMethod {
+            id: provider_method.to_string(),
+            kind: PaymentMethod::Card,
+            label: "Visa".into(),
+            last4: "4242".into(),
+            exp_month: Some(12),
+            exp_year: Some(2099),
+            mandate: None,
+        };
+        assert!(
+            crate::saved_methods::store::saved_in(&mut tx, &setup, &method)
+                .await
+                .expect("saved")
+        );
+        tx.commit().await.expect("commit");
+        sqlx::query_scalar("SELECT id FROM payment_methods WHERE provider_method = $1")
+            .bind(provider_method)
+            .fetch_one(db.pool())
+            .await
+            .expect("method")
+    }
+}
+
+/// A payment provider whose off-session charges answer as scripted (then succeed), recording
+/// what they were asked; everything else is refused. For the engine's autopay tests: the
+/// provider's events are not sent, so a test posts a success itself when it needs one.
+#[derive(Debug, Default)]
+pub struct ScriptedProvider {
+    pub answers: std::sync::Mutex<
+        std::collections::VecDeque<
+            Result<crate::saved_methods::ChargeOutcome, crate::checkout::ProviderError>,
+        >,
+    >,
+    /// (checkout id, amount) of each charge asked for.
+    pub charges: std::sync::Mutex<Vec<(String, i64)>>,
+}
+
+impl ScriptedProvider {
+    pub fn answering(
+        answers: Vec<Result<crate::saved_methods::ChargeOutcome, crate::checkout::ProviderError>>,
+    ) -> Self {
+        Self {
+            answers: std::sync::Mutex::new(answers.into()),
+            charges: std::sync::Mutex::default(),
+        }
+    }
+
+    pub fn charges(&self) -> Vec<(String, i64)> {
+        self.charges.lock().expect("charges").clone()
+    }
+}
+
+type Answer<'a, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, crate::checkout::ProviderError>> + Send + 'a>,
+>;
+
+fn not_scripted<'a, T: Send + 'a>() -> Answer<'a, T> {
+    Box::pin(async {
+        Err(crate::checkout::ProviderError::Refused(
+            "not scripted".into(),
+        ))
+    })
+}
+
+impl crate::checkout::PaymentProvider for ScriptedProvider {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    fn create_checkout<'a>(
+        &'a self,
+        _: crate::checkout::HostedCheckoutRequest<'a>,
+    ) -> Answer<'a, crate::checkout::HostedCheckout> {
+        not_scripted()
+    }
+
+    fn expire_checkout<'a>(&'a self, _: &'a str) -> Answer<'a, ()> {
+        not_scripted()
+    }
+
+    fn refund<'a>(
+        &'a self,
+        _: crate::checkout::RefundRequest<'a>,
+    ) -> Answer<'a, crate::checkout::ProviderRefund> {
+        not_scripted()
+    }
+
+    fn payout_contents<'a>(&'a self, _: &'a str) -> Answer<'a, crate::checkout::PayoutContents> {
+        not_scripted()
+    }
+
+    fn start_setup<'a>(
+        &'a self,
+        request: crate::saved_methods::SetupRequest<'a>,
+    ) -> Answer<'a, crate::saved_methods::HostedSetup> {
+        let setup = crate::saved_methods::HostedSetup {
+            provider_customer: format!("cus_test_{}", request.customer_id),
+            url: format!("https://provider.example/setup/{}", request.setup_id),
+        };
+        Box::pin(async move { Ok(setup) })
+    }
+
+    fn saved_method<'a>(&'a self, _: &'a str) -> Answer<'a, crate::saved_methods::ProviderMethod> {
+        not_scripted()
+    }
+
+    fn charge_saved<'a>(
+        &'a self,
+        charge: crate::saved_methods::OffSessionCharge<'a>,
+    ) -> Answer<'a, crate::saved_methods::ChargeOutcome> {
+        self.charges
+            .lock()
+            .expect("charges")
+            .push((charge.checkout_id.to_string(), charge.amount_minor));
+        let answer = self
+            .answers
+            .lock()
+            .expect("answers")
+            .pop_front()
+            .unwrap_or(Ok(crate::saved_methods::ChargeOutcome::Succeeded));
+        Box::pin(async move { answer })
+    }
+
+    fn remove_saved<'a>(&'a self, _: &'a str) -> Answer<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -703,3 +703,447 @@ async fn tell_payer(
     let recipients = told_of_methods(tx, customer_id, &payer).await?;
     queue_to_each(tx, &recipients, subject, body, "autopay").await
 }
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::checkout::ProviderError;
+    use crate::payments::PaymentMethod;
+    use crate::saved_methods::store::{SavedMethodStoreError, methods, remove};
+    use crate::saved_methods::{ChargeOutcome, SavedMethodError};
+    use crate::settlement::{Collected, settle_in};
+    use crate::testing::fixtures::{self, date};
+    use crate::testing::{ScriptedProvider, fresh_db};
+    use crate::users::Role;
+
+    const PAYER: &str = "payer@acme.example";
+    const BASE: &str = "https://portal.example";
+
+    struct World {
+        db: Db,
+        customer: i64,
+        payer: i64,
+        /// $1,000.00 issued 2026-10-01, due 2026-10-31.
+        invoice: i64,
+        method: i64,
+    }
+
+    impl World {
+        async fn new() -> World {
+            let db = fresh_db().await;
+            let (customer, payer, invoice) =
+                fixtures::payer_account(&db, "C-1", PAYER, "INV-1", "2026-10-01").await;
+            fixtures::user(
+                &db,
+                "clerk@ar.example",
+                "a long enough password",
+                Role::Clerk,
+                None,
+            )
+            .await;
+            let method = fixtures::saved_card(&db, customer, payer, "pm_test_1").await;
+            World {
+                db,
+                customer,
+                payer,
+                invoice,
+                method,
+            }
+        }
+
+        fn payer(&self) -> Actor<'static> {
+            Actor {
+                user_id: Some(self.payer),
+                name: PAYER,
+            }
+        }
+
+        async fn turn_on(&self, charge_on: &str, cap: &str) -> Result<(), AutopayStoreError> {
+            let draft = AutopayDraft {
+                method_id: self.method,
+                charge_on: charge_on.into(),
+                cap: cap.into(),
+            };
+            turn_on(&self.db, self.customer, &draft, self.payer()).await
+        }
+
+        async fn run(&self, provider: &ScriptedProvider, day: &str) -> AutopayRun {
+            run(&self.db, provider, date(day), BASE).await.unwrap()
+        }
+
+        async fn due_now(&self, invoice: i64) -> i64 {
+            sqlx::query_scalar(&format!(
+                "SELECT {DUE_NOW_SQL} FROM invoices i WHERE i.id = $1"
+            ))
+            .bind(invoice)
+            .fetch_one(self.db.pool())
+            .await
+            .unwrap()
+        }
+
+        async fn status(&self) -> (String, String) {
+            sqlx::query_as("SELECT status, waiting_reason FROM autopay WHERE customer_id = $1")
+                .bind(self.customer)
+                .fetch_one(self.db.pool())
+                .await
+                .unwrap()
+        }
+
+        /// (recipient, subject) of every queued message, oldest first.
+        async fn mail(&self) -> Vec<(String, String)> {
+            sqlx::query_as("SELECT recipient, subject FROM outbox ORDER BY id")
+                .fetch_all(self.db.pool())
+                .await
+                .unwrap()
+        }
+
+        async fn audit(&self) -> Vec<String> {
+            sqlx::query_scalar("SELECT action FROM audit_log ORDER BY id")
+                .fetch_all(self.db.pool())
+                .await
+                .unwrap()
+        }
+
+        /// The provider's event for a charge that succeeded, as the webhook posts it.
+        async fn collect(&self, checkout_id: &str, amount_minor: i64, day: &str) {
+            let mut tx = self.db.begin_write().await.unwrap();
+            settle_in(
+                &mut tx,
+                self.db.engine(),
+                &Collected {
+                    checkout_id,
+                    payment_reference: &format!("pi_{checkout_id}"),
+                    method: Some(PaymentMethod::Card),
+                    currency: Currency::Usd,
+                    amount_minor,
+                    received: date(day),
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
+
+    fn declined(code: &str) -> Result<ChargeOutcome, ProviderError> {
+        Ok(ChargeOutcome::Declined {
+            code: code.into(),
+            message: "Your card was declined.".into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn autopay_charges_each_invoice_on_its_day_once_and_waits_while_the_charge_is_on_its_way()
+    {
+        let w = World::new().await;
+        let later = fixtures::invoice(
+            &w.db,
+            w.customer,
+            "INV-2",
+            Currency::Usd,
+            "2026-11-20",
+            &[(40_000, 0)],
+        )
+        .await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::default();
+
+        let first = w.run(&provider, "2026-11-05").await;
+        assert_eq!(first.charged, 1);
+        let charges = provider.charges();
+        assert_eq!(charges.len(), 1);
+        assert_eq!(
+            charges[0].1, 100_000,
+            "only INV-1 is due; INV-2 falls due on 2026-12-20"
+        );
+        assert_eq!(
+            w.due_now(w.invoice).await,
+            0,
+            "the charge holds the invoice"
+        );
+
+        // The same day again (another instance), and the next day while the charge is on its way.
+        assert_eq!(w.run(&provider, "2026-11-05").await.charged, 0);
+        assert_eq!(w.run(&provider, "2026-11-06").await.charged, 0);
+        assert_eq!(provider.charges().len(), 1);
+
+        w.collect(&charges[0].0, 100_000, "2026-11-05").await;
+        assert_eq!(fixtures::open_minor(&w.db, w.invoice).await, 0);
+        assert_eq!(w.run(&provider, "2026-12-19").await.charged, 0);
+        assert_eq!(w.run(&provider, "2026-12-20").await.charged, 1);
+        assert_eq!(provider.charges()[1].1, 40_000);
+        assert_eq!(w.due_now(later).await, 0);
+
+        let settings = settings(&w.db, w.customer).await.unwrap().unwrap();
+        assert_eq!(settings.status, AutopayStatus::On);
+        assert_eq!(settings.method, "Visa •••• 4242");
+        assert_eq!(settings.charges.len(), 2);
+        assert_eq!(
+            settings.charges[0].attempt, 1,
+            "a success starts the series over"
+        );
+        assert_eq!(settings.charges[1].result, ChargeResult::Succeeded);
+        let audit = w.audit().await;
+        assert!(audit.contains(&"autopay.on".to_string()));
+        assert_eq!(audit.iter().filter(|a| *a == "autopay.charge").count(), 2);
+        assert!(
+            w.mail()
+                .await
+                .contains(&(PAYER.to_string(), "Autopay is on".to_string()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disputed_amount_is_never_charged_and_an_invoice_above_the_cap_waits() {
+        use crate::disputes::store::{Actor as DisputeActor, NewDispute, Scope, open_dispute};
+        use crate::disputes::{DisputeReason, DisputedLine};
+        let w = World::new().await;
+        let line = fixtures::line_ids(&w.db, w.invoice).await[0];
+        open_dispute(
+            &w.db,
+            &NewDispute {
+                customer_id: w.customer,
+                invoice_id: w.invoice,
+                opened_by: DisputeActor {
+                    user_id: w.payer,
+                    email: PAYER,
+                    scope: Scope::Customer(w.customer),
+                },
+                lines: vec![DisputedLine {
+                    invoice_line_id: line,
+                    reason: DisputeReason::Damaged,
+                    amount_minor: 30_000,
+                }],
+                message: "Three units arrived broken.".into(),
+                attachments: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        let provider = ScriptedProvider::default();
+
+        w.turn_on("due_date", "500.00").await.unwrap();
+        assert_eq!(w.run(&provider, "2026-11-05").await.charged, 0);
+        assert!(
+            provider.charges().is_empty(),
+            "$700.00 due is above the cap"
+        );
+
+        // Setting it again starts a new day's run at once.
+        w.turn_on("due_date", "800").await.unwrap();
+        assert_eq!(w.run(&provider, "2026-11-05").await.charged, 1);
+        assert_eq!(
+            provider.charges()[0].1,
+            70_000,
+            "the disputed $300.00 is left out"
+        );
+    }
+
+    #[tokio::test]
+    async fn on_the_discount_day_autopay_takes_the_discount() {
+        let db = fresh_db().await;
+        let customer = fixtures::customer(&db, "C-2", Currency::Usd, (30, 200, 10)).await;
+        let payer = fixtures::user(
+            &db,
+            PAYER,
+            "a long enough password",
+            Role::Payer,
+            Some(customer),
+        )
+        .await;
+        // $1,000.00 issued 2026-11-01: 2 % off until 2026-11-11, due 2026-12-01.
+        let invoice = fixtures::invoice(
+            &db,
+            customer,
+            "INV-9",
+            Currency::Usd,
+            "2026-11-01",
+            &[(100_000, 0)],
+        )
+        .await;
+        let method = fixtures::saved_card(&db, customer, payer, "pm_test_9").await;
+        let draft = AutopayDraft {
+            method_id: method,
+            charge_on: "discount_day".into(),
+            cap: String::new(),
+        };
+        let actor = Actor {
+            user_id: Some(payer),
+            name: PAYER,
+        };
+        turn_on(&db, customer, &draft, actor).await.unwrap();
+        let provider = ScriptedProvider::default();
+        assert_eq!(
+            run(&db, &provider, date("2026-11-10"), BASE)
+                .await
+                .unwrap()
+                .charged,
+            0
+        );
+        assert_eq!(
+            run(&db, &provider, date("2026-11-11"), BASE)
+                .await
+                .unwrap()
+                .charged,
+            1
+        );
+        assert_eq!(provider.charges()[0].1, 98_000);
+        let pending: i64 = sqlx::query_scalar("SELECT pending_minor FROM invoices WHERE id = $1")
+            .bind(invoice)
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(pending, 100_000, "the cash and the discount settle it");
+    }
+
+    #[tokio::test]
+    async fn a_declined_charge_is_retried_after_one_three_and_five_days_then_autopay_stops_and_says_so()
+     {
+        let w = World::new().await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::answering(vec![
+            declined("insufficient_funds"),
+            declined("insufficient_funds"),
+            declined("generic_decline"),
+            declined("insufficient_funds"),
+        ]);
+        let first = w.run(&provider, "2026-11-05").await;
+        assert_eq!((first.charged, first.declined, first.stopped), (1, 1, 0));
+        assert_eq!(
+            w.due_now(w.invoice).await,
+            100_000,
+            "a decline releases the invoice"
+        );
+        let mail = w.mail().await;
+        assert_eq!(
+            mail.last(),
+            Some(&(
+                PAYER.to_string(),
+                "Autopay could not charge $1,000.00".to_string()
+            ))
+        );
+
+        for (day, charged) in [
+            ("2026-11-05", 0),
+            ("2026-11-06", 1),
+            ("2026-11-07", 0),
+            ("2026-11-08", 1),
+            ("2026-11-09", 0),
+        ] {
+            assert_eq!(w.run(&provider, day).await.charged, charged, "{day}");
+        }
+        let last = w.run(&provider, "2026-11-10").await;
+        assert_eq!((last.charged, last.declined, last.stopped), (1, 1, 1));
+        let (status, reason) = w.status().await;
+        assert_eq!(status, "waiting");
+        assert_eq!(reason, "4 charges in a row were declined");
+        assert_eq!(w.run(&provider, "2026-11-11").await.charged, 0);
+        assert_eq!(provider.charges().len(), 4);
+        let mail = w.mail().await;
+        assert!(mail.contains(&(PAYER.to_string(), "Autopay has stopped".to_string())));
+        assert!(mail.contains(&(
+            "clerk@ar.example".to_string(),
+            "Autopay stopped: Customer".to_string()
+        )));
+        assert!(w.audit().await.contains(&"autopay.waiting".to_string()));
+        let attempts: Vec<u32> = settings(&w.db, w.customer)
+            .await
+            .unwrap()
+            .unwrap()
+            .charges
+            .iter()
+            .map(|c| c.attempt)
+            .collect();
+        assert_eq!(attempts, vec![4, 3, 2, 1]);
+
+        // Set again, it starts a new series.
+        w.turn_on("due_date", "").await.unwrap();
+        assert_eq!(w.run(&provider, "2026-11-11").await.charged, 1);
+    }
+
+    #[tokio::test]
+    async fn a_hard_decline_stops_autopay_at_once() {
+        let w = World::new().await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::answering(vec![declined("expired_card")]);
+        let run = w.run(&provider, "2026-11-05").await;
+        assert_eq!((run.declined, run.stopped), (1, 1));
+        assert_eq!(w.status().await.0, "waiting");
+        assert_eq!(w.run(&provider, "2026-11-06").await.charged, 0);
+    }
+
+    #[tokio::test]
+    async fn a_charge_the_bank_wants_confirmed_stops_autopay_and_mails_the_payer_a_link_to_pay() {
+        let w = World::new().await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::answering(vec![Ok(ChargeOutcome::NeedsCustomer {
+            message: "This payment requires authentication.".into(),
+        })]);
+        let run = w.run(&provider, "2026-11-05").await;
+        assert_eq!((run.needs_customer, run.stopped), (1, 1));
+        assert_eq!(w.due_now(w.invoice).await, 100_000);
+        assert_eq!(w.status().await.0, "waiting");
+        let body: String = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE subject LIKE 'Please confirm%' AND recipient = $1",
+        )
+        .bind(PAYER)
+        .fetch_one(w.db.pool())
+        .await
+        .unwrap();
+        assert!(
+            body.contains(&format!("{BASE}/pay?invoice={}", w.invoice)),
+            "{body}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_charge_holds_its_invoice_until_its_checkout_expires_then_is_retried() {
+        let w = World::new().await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::answering(vec![Err(ProviderError::Timeout)]);
+        assert_eq!(w.run(&provider, "2026-11-05").await.charged, 1);
+        assert_eq!(w.due_now(w.invoice).await, 0, "it may have been charged");
+        let later = Utc::now() + chrono::Duration::minutes(CHECKOUT_LIFETIME_MINUTES + 2);
+        crate::checkout::store::expire_stale_checkouts(&w.db, later)
+            .await
+            .unwrap();
+        assert_eq!(w.due_now(w.invoice).await, 100_000);
+        assert_eq!(w.run(&provider, "2026-11-06").await.charged, 1);
+        assert_eq!(provider.charges().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_method_autopay_charges_is_removed_only_once_autopay_is_off() {
+        let w = World::new().await;
+        w.turn_on("due_date", "").await.unwrap();
+        let provider = ScriptedProvider::default();
+        let refused = remove(&w.db, &provider, w.customer, w.method, w.payer()).await;
+        assert!(matches!(
+            refused,
+            Err(SavedMethodStoreError::Refused(
+                SavedMethodError::UsedByAutopay
+            ))
+        ));
+        turn_off(&w.db, w.customer, w.payer()).await.unwrap();
+        assert!(matches!(
+            turn_off(&w.db, w.customer, w.payer()).await,
+            Err(AutopayStoreError::Refused(AutopayError::NotOn))
+        ));
+        remove(&w.db, &provider, w.customer, w.method, w.payer())
+            .await
+            .unwrap();
+        assert!(methods(&w.db, w.customer).await.unwrap().is_empty());
+        let audit = w.audit().await;
+        assert!(audit.contains(&"autopay.off".to_string()));
+        assert!(audit.contains(&"payment_method.removed".to_string()));
+        assert!(w.mail().await.contains(&(
+            PAYER.to_string(),
+            "Payment method removed: Visa •••• 4242".to_string()
+        )));
+        // Removed, it cannot be chosen for autopay.
+        assert!(matches!(
+            w.turn_on("due_date", "").await,
+            Err(AutopayStoreError::Refused(AutopayError::UnknownMethod))
+        ));
+    }
+}

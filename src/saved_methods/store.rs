@@ -343,3 +343,101 @@ pub async fn remove(
     tx.commit().await?;
     Ok(())
 }
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::testing::fixtures;
+    use crate::testing::{ScriptedProvider, fresh_db};
+
+    const PAYER: &str = "payer@acme.example";
+
+    #[tokio::test]
+    async fn a_saved_method_keeps_what_was_agreed_by_whom_and_from_where_and_is_recorded_once() {
+        let db = fresh_db().await;
+        let (customer, payer, _) =
+            fixtures::payer_account(&db, "C-1", PAYER, "INV-1", "2026-10-01").await;
+        let provider = ScriptedProvider::default();
+        let by = SetupBy {
+            user_id: payer,
+            email: PAYER,
+            ip: "203.0.113.7",
+        };
+        let refused = begin_setup(
+            &db,
+            &provider,
+            customer,
+            by,
+            false,
+            "https://p.example/autopay",
+        )
+        .await;
+        assert!(matches!(
+            refused,
+            Err(SavedMethodStoreError::Refused(SavedMethodError::NoConsent))
+        ));
+        let url = begin_setup(
+            &db,
+            &provider,
+            customer,
+            by,
+            true,
+            "https://p.example/autopay",
+        )
+        .await
+        .unwrap();
+        let setup = url.rsplit('/').next().unwrap().to_string();
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT provider_customer FROM customers WHERE id = $1")
+                .bind(customer)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(known, Some(format!("cus_test_{customer}")));
+
+        let method = ProviderMethod {
+            id: "pm_test_7".into(),
+            kind: PaymentMethod::Ach,
+            label: "STRIPE TEST BANK".into(),
+            last4: "6789".into(),
+            exp_month: None,
+            exp_year: None,
+            mandate: Some("mandate_7".into()),
+        };
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(saved_in(&mut tx, &setup, &method).await.unwrap());
+        assert!(
+            !saved_in(&mut tx, &setup, &method).await.unwrap(),
+            "a replay"
+        );
+        assert!(!saved_in(&mut tx, "ps_not_ours", &method).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let saved = methods(&db, customer).await.unwrap();
+        assert_eq!(saved.len(), 1);
+        assert_eq!(saved[0].name(), "STRIPE TEST BANK •••• 6789");
+        assert_eq!(saved[0].kind, PaymentMethod::Ach);
+        assert_eq!(saved[0].consent_text, CONSENT_TEXT);
+        assert_eq!(saved[0].consented_by, PAYER);
+        assert_eq!(saved[0].consented_ip, "203.0.113.7");
+        assert!(!saved[0].autopay);
+        let subjects: Vec<String> =
+            sqlx::query_scalar("SELECT subject FROM outbox WHERE recipient = $1")
+                .bind(PAYER)
+                .fetch_all(db.pool())
+                .await
+                .unwrap();
+        assert_eq!(
+            subjects,
+            vec!["Payment method saved: STRIPE TEST BANK •••• 6789"]
+        );
+        let audited: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_log WHERE action = 'payment_method.saved' AND actor = $1",
+        )
+        .bind(PAYER)
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(audited, 1);
+    }
+}
