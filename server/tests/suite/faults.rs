@@ -20,6 +20,18 @@ use sqlx::Row;
 
 const WEBHOOK_SECRET: &str = "whsec_faults_suite_secret";
 
+/// Where an instance finds Stripe when the test does not call it: a closed port, so any call
+/// fails at once.
+const NO_STRIPE: &str = "http://127.0.0.1:9";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// One `ledgerport serve` process; killed (SIGKILL) when dropped, so a failing test leaves none.
 struct Instance {
     child: Child,
@@ -29,15 +41,15 @@ struct Instance {
 impl Instance {
     /// Starts the binary on a free port and waits (at most 60 s) until it is ready.
     async fn start(database_url: &str) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Self::start_on(database_url, port).await
+        Self::start_on(database_url, free_port(), NO_STRIPE).await
     }
 
-    async fn start_on(database_url: &str, port: u16) -> Instance {
+    /// [`Instance::start`] with Stripe's API at `stripe_base` (a local fake).
+    async fn start_with_stripe(database_url: &str, stripe_base: &str) -> Instance {
+        Self::start_on(database_url, free_port(), stripe_base).await
+    }
+
+    async fn start_on(database_url: &str, port: u16, stripe_base: &str) -> Instance {
         let dir =
             std::env::temp_dir().join(format!("ledgerport-faults-{:x}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -55,8 +67,7 @@ impl Instance {
             .env("PAYMENT_PROVIDER", "stripe")
             .env("STRIPE_SECRET_KEY", "sk_test_faults")
             .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-            // Nothing here calls Stripe; a closed port makes any call fail at once.
-            .env("STRIPE_API_BASE", "http://127.0.0.1:9")
+            .env("STRIPE_API_BASE", stripe_base)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -291,7 +302,7 @@ async fn a_server_killed_mid_burst_then_restarted_posts_every_payment_exactly_on
 
     // Restarted on the same port, Stripe retries every event (successes too: they repeat).
     let port = base.rsplit(':').next().unwrap().parse().unwrap();
-    let _restarted = Instance::start_on(&url, port).await;
+    let _restarted = Instance::start_on(&url, port, NO_STRIPE).await;
     let retried = burst(&events, &[base], 8, Arc::new(AtomicUsize::new(0))).await;
     assert!(retried.iter().all(|s| *s == Some(200)), "{retried:?}");
     assert_each_paid_once(&db, &book).await;
@@ -349,6 +360,112 @@ async fn two_instances_on_one_database_post_each_payment_once_and_send_each_remi
     let answers = burst(&events, &bases, 16, Arc::new(AtomicUsize::new(0))).await;
     assert!(answers.iter().all(|s| *s == Some(200)), "{answers:?}");
     assert_each_paid_once(&db, &book).await;
+}
+
+#[tokio::test]
+async fn two_instances_with_autopay_on_charge_each_due_invoice_once_and_post_each_charge_once() {
+    use crate::common::fake_stripe::FakeStripe;
+    let url = fresh_url().await;
+    let db = connect(&url).await;
+    let stripe = FakeStripe::start(vec![]).await;
+    // Accounts with one overdue $1,000.00 invoice each, a saved card and autopay on.
+    const ACCOUNTS: usize = 24;
+    let mut invoices = Vec::new();
+    for n in 0..ACCOUNTS {
+        let payer_email = format!("payer{n}@auto.example");
+        let (customer, payer, invoice) = fixtures::payer_account(
+            &db,
+            &format!("AUTO-{n}"),
+            &payer_email,
+            &format!("AUTO-INV-{n}"),
+            "2026-10-01",
+        )
+        .await;
+        let method = fixtures::saved_card(&db, customer, payer, &format!("pm_auto_{n}")).await;
+        ledgerport::autopay::store::turn_on(
+            &db,
+            customer,
+            &ledgerport::autopay::AutopayDraft {
+                method_id: method,
+                charge_on: "due_date".into(),
+                cap: String::new(),
+            },
+            ledgerport::audit::Actor {
+                user_id: Some(payer),
+                name: &payer_email,
+            },
+        )
+        .await
+        .unwrap();
+        invoices.push(invoice);
+    }
+    // Both start at once, and each runs the collections job (autopay first) as it starts.
+    let base = stripe.base_url();
+    let (first, second) = tokio::join!(
+        Instance::start_with_stripe(&url, &base),
+        Instance::start_with_stripe(&url, &base)
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let answered = "SELECT count(*) FROM autopay_charges WHERE outcome = 'succeeded'";
+    while count(&db, answered).await < ACCOUNTS as i64 {
+        assert!(Instant::now() < deadline, "autopay did not run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let charges: Vec<_> = stripe
+        .received()
+        .into_iter()
+        .filter(|r| r.path == "/v1/payment_intents")
+        .collect();
+    assert_eq!(charges.len(), ACCOUNTS, "one charge per account, not two");
+    let checkouts: std::collections::BTreeSet<String> = charges
+        .iter()
+        .map(|c| {
+            c.field("metadata[ledgerport_payment_id]")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(checkouts.len(), ACCOUNTS);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM autopay_charges").await,
+        ACCOUNTS as i64
+    );
+    for invoice in &invoices {
+        let pending: i64 = sqlx::query("SELECT pending_minor FROM invoices WHERE id = $1")
+            .bind(invoice)
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(pending, 100_000, "invoice {invoice} is charged once");
+    }
+
+    // Stripe's success events, each delivered to both instances at once, post each charge once.
+    let events: Vec<(String, String)> = checkouts
+        .iter()
+        .map(|checkout| {
+            let event = json!({
+                "id": format!("evt_autopay_{checkout}"), "object": "event",
+                "created": chrono::Utc::now().timestamp(), "type": "payment_intent.succeeded",
+                "data": { "object": { "id": format!("pi_{checkout}"), "object": "payment_intent",
+                    "amount_received": 100_000, "currency": "usd",
+                    "payment_method_types": ["card"],
+                    "metadata": { "ledgerport_payment_id": checkout } } }
+            });
+            (event["id"].as_str().unwrap().to_string(), event.to_string())
+        })
+        .collect();
+    let bases = [first.base.clone(), second.base.clone()];
+    let answers = burst(&events, &bases, 16, Arc::new(AtomicUsize::new(0))).await;
+    assert!(answers.iter().all(|s| *s == Some(200)), "{answers:?}");
+    for invoice in &invoices {
+        assert_eq!(open_minor(&db, *invoice).await, 0, "invoice {invoice}");
+    }
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM payments").await,
+        ACCOUNTS as i64
+    );
+    assert_ledger_healthy(&db).await;
 }
 
 /// A TCP relay to PostgreSQL that can be cut (every connection dropped, new ones refused) and

@@ -7,6 +7,7 @@ mod access;
 mod admin;
 mod api;
 mod api_fuzz;
+mod autopay;
 mod bad_input;
 mod bank_debits;
 mod cash_application;

@@ -6,7 +6,10 @@ use crate::common::fake_stripe::{Answer, FakeStripe};
 use ledgerport::checkout::{HostedCheckoutRequest, PaymentProvider, ProviderError};
 use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
-use server::stripe::{StripeProvider, StripeSettings, idempotency_key, refund_idempotency_key};
+use server::stripe::{
+    StripeProvider, StripeSettings, charge_idempotency_key, customer_idempotency_key,
+    idempotency_key, refund_idempotency_key, setup_idempotency_key,
+};
 
 const SECRET_KEY: &str = "sk_test_ledgerport_fake";
 
@@ -367,4 +370,192 @@ async fn an_unconfirmed_refund_older_than_the_providers_idempotency_window_is_no
         "Stripe was not asked again"
     );
     assert_eq!(refund_status(&app, &pending).await.0, "requested");
+}
+
+fn setup_request(provider_customer: Option<&str>) -> ledgerport::saved_methods::SetupRequest<'_> {
+    ledgerport::saved_methods::SetupRequest {
+        setup_id: "ps_abc",
+        customer_id: 7,
+        customer_name: "Acme Corp",
+        provider_customer,
+        email: "pat@acme.example",
+        currency: Currency::Usd,
+        methods: &[PaymentMethod::Card, PaymentMethod::Ach],
+        success_url: "http://127.0.0.1:3000/autopay?saved=ps_abc".into(),
+        cancel_url: "http://127.0.0.1:3000/autopay".into(),
+    }
+}
+
+#[tokio::test]
+async fn saving_a_method_makes_the_stripe_customer_once_and_opens_a_setup_session_under_keys_from_our_ids()
+ {
+    let fake = FakeStripe::start(vec![]).await;
+    let hosted = provider(&fake)
+        .start_setup(setup_request(None))
+        .await
+        .unwrap();
+    assert_eq!(hosted.provider_customer, "cus_test_7");
+    let received = fake.received();
+    assert_eq!(received.len(), 2);
+    let (customer, session) = (&received[0], &received[1]);
+    assert_eq!(customer.path, "/v1/customers");
+    assert_eq!(
+        customer.idempotency_key.as_deref(),
+        Some(customer_idempotency_key(7).as_str())
+    );
+    assert_eq!(
+        customer.field("metadata[ledgerport_customer_id]"),
+        Some("7")
+    );
+    assert_eq!(customer.field("email"), Some("pat@acme.example"));
+    assert_eq!(session.path, "/v1/checkout/sessions");
+    assert_eq!(
+        session.idempotency_key.as_deref(),
+        Some(setup_idempotency_key("ps_abc").as_str())
+    );
+    for (field, value) in [
+        ("mode", "setup"),
+        ("currency", "usd"),
+        ("customer", "cus_test_7"),
+        ("client_reference_id", "ps_abc"),
+        ("metadata[ledgerport_setup_id]", "ps_abc"),
+        ("setup_intent_data[metadata][ledgerport_setup_id]", "ps_abc"),
+        ("allowed_payment_method_types[0]", "card"),
+        ("allowed_payment_method_types[1]", "us_bank_account"),
+        ("success_url", "http://127.0.0.1:3000/autopay?saved=ps_abc"),
+    ] {
+        assert_eq!(session.field(field), Some(value), "{field}");
+    }
+
+    // A customer Stripe already knows is not made again.
+    let fake = FakeStripe::start(vec![]).await;
+    let hosted = provider(&fake)
+        .start_setup(setup_request(Some("cus_known")))
+        .await
+        .unwrap();
+    assert_eq!(hosted.provider_customer, "cus_known");
+    let received = fake.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].field("customer"), Some("cus_known"));
+}
+
+#[tokio::test]
+async fn the_saved_method_is_read_from_its_setup_intent_with_the_card_or_the_bank_account() {
+    let fake = FakeStripe::start(vec![]).await;
+    let stripe = provider(&fake);
+    let card = stripe.saved_method("seti_card").await.unwrap();
+    assert_eq!(
+        card,
+        ledgerport::saved_methods::ProviderMethod {
+            id: "pm_test_card".into(),
+            kind: PaymentMethod::Card,
+            label: "Visa".into(),
+            last4: "4242".into(),
+            exp_month: Some(12),
+            exp_year: Some(2034),
+            mandate: None,
+        }
+    );
+    let bank = stripe.saved_method("seti_ach").await.unwrap();
+    assert_eq!(bank.kind, PaymentMethod::Ach);
+    assert_eq!(bank.label, "STRIPE TEST BANK");
+    assert_eq!(bank.last4, "6789");
+    assert_eq!(bank.mandate.as_deref(), Some("mandate_test_1"));
+    let asked = fake.received();
+    assert_eq!(asked[0].path, "/v1/setup_intents/seti_card");
+    assert_eq!(asked[0].field("expand[0]"), Some("payment_method"));
+}
+
+fn charge(checkout_id: &str) -> ledgerport::saved_methods::OffSessionCharge<'_> {
+    ledgerport::saved_methods::OffSessionCharge {
+        checkout_id,
+        provider_customer: "cus_test_7",
+        provider_method: "pm_test_card",
+        kind: PaymentMethod::Card,
+        currency: Currency::Usd,
+        amount_minor: 100_000,
+        description: "Autopay: invoices INV-1001".into(),
+    }
+}
+
+#[tokio::test]
+async fn an_off_session_charge_is_confirmed_at_once_and_each_answer_read_as_stripe_gives_it() {
+    use ledgerport::saved_methods::ChargeOutcome;
+    let fake = FakeStripe::start(vec![
+        Answer::Session,
+        Answer::Intent("processing"),
+        Answer::Intent("requires_action"),
+        Answer::Decline("card_declined", "insufficient_funds"),
+        Answer::Decline("authentication_required", ""),
+    ])
+    .await;
+    let stripe = provider(&fake);
+    let mut outcomes = Vec::new();
+    for id in ["lp_1", "lp_2", "lp_3", "lp_4", "lp_5"] {
+        outcomes.push(stripe.charge_saved(charge(id)).await.unwrap());
+    }
+    assert_eq!(outcomes[0], ChargeOutcome::Succeeded);
+    assert_eq!(outcomes[1], ChargeOutcome::Processing);
+    assert!(matches!(outcomes[2], ChargeOutcome::NeedsCustomer { .. }));
+    assert_eq!(
+        outcomes[3],
+        ChargeOutcome::Declined {
+            code: "insufficient_funds".into(),
+            message: "Your card was declined.".into()
+        }
+    );
+    assert!(matches!(outcomes[4], ChargeOutcome::NeedsCustomer { .. }));
+    let received = fake.received();
+    assert_eq!(received.len(), 5, "a decline is an answer, not retried");
+    let sent = &received[0];
+    assert_eq!(sent.path, "/v1/payment_intents");
+    assert_eq!(
+        sent.idempotency_key.as_deref(),
+        Some(charge_idempotency_key("lp_1").as_str())
+    );
+    for (field, value) in [
+        ("amount", "100000"),
+        ("currency", "usd"),
+        ("customer", "cus_test_7"),
+        ("payment_method", "pm_test_card"),
+        ("confirm", "true"),
+        ("off_session", "true"),
+        ("metadata[ledgerport_payment_id]", "lp_1"),
+    ] {
+        assert_eq!(sent.field(field), Some(value), "{field}");
+    }
+}
+
+#[tokio::test]
+async fn an_off_session_charge_that_times_out_is_retried_under_the_same_key() {
+    let fake = FakeStripe::start(vec![Answer::Hang(Duration::from_secs(3)), Answer::Session]).await;
+    let outcome = provider(&fake)
+        .charge_saved(charge("lp_slow"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ledgerport::saved_methods::ChargeOutcome::Succeeded);
+    let keys: Vec<_> = fake
+        .received()
+        .into_iter()
+        .map(|r| r.idempotency_key)
+        .collect();
+    let expected = Some(charge_idempotency_key("lp_slow"));
+    assert_eq!(keys, vec![expected.clone(), expected]);
+
+    // Every attempt timing out is no answer: the caller leaves the charge to the provider's event.
+    let fake = FakeStripe::start(vec![Answer::Hang(Duration::from_secs(3)); 3]).await;
+    assert_eq!(
+        provider(&fake).charge_saved(charge("lp_lost")).await,
+        Err(ProviderError::Timeout)
+    );
+}
+
+#[tokio::test]
+async fn removing_a_saved_method_detaches_it_from_the_customer() {
+    let fake = FakeStripe::start(vec![]).await;
+    provider(&fake).remove_saved("pm_test_card").await.unwrap();
+    assert_eq!(
+        fake.received()[0].path,
+        "/v1/payment_methods/pm_test_card/detach"
+    );
 }

@@ -77,6 +77,10 @@ pub struct Objects {
     pub transfer_a: String,
     /// A promise to pay A's payer made (on the dispute's invoice).
     pub promise_a: i64,
+    /// A card A's payer saved, which A's autopay charges (so removing it is refused).
+    pub method_a: i64,
+    /// A setup A's payer started and has not finished on the sandbox's page.
+    pub setup_a: String,
     pub spare_contact: i64,
     /// A dispute of A's (on another invoice than `invoice_a`), one of its lines, its attachment.
     pub dispute_a: i64,
@@ -114,7 +118,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
         "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
         "/disputes" => (Rule::Contact, String::new()),
-        "/promise" => (Rule::Contact, String::new()),
+        "/promise" | "/autopay" => (Rule::Contact, String::new()),
         "/admin/worklist" => (Rule::Staff, String::new()),
         "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
         "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
@@ -232,6 +236,21 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             ),
         ),
         "/api/promises/withdraw" => (Rule::PayerOfA, format!("id={}", o.promise_a)),
+        "/api/autopay/page" => (Rule::Contact, String::new()),
+        // A payer gets the provider's page (200); nothing is saved until they finish there.
+        "/api/autopay/save-method" => (Rule::Payer, "consent=agreed".into()),
+        // Autopay charges A's card: A's payer gets a 409 naming why, B's payer a 404.
+        "/api/autopay/remove-method" => (Rule::PayerOfA, format!("id={}", o.method_a)),
+        // B's payer cannot choose A's card (a 400); A's payer sets autopay again.
+        "/api/autopay/turn-on" => (
+            Rule::Payer,
+            format!("method_id={}&charge_on=due_date&cap=", o.method_a),
+        ),
+        // On the caller's own account: B has no autopay to turn off (a 409).
+        "/api/autopay/turn-off" => (Rule::Payer, String::new()),
+        "/api/admin/customer-autopay" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/run-autopay" => (Rule::Manager, String::new()),
+        "/sandbox/setup/{id}" => (Rule::ContactOfA, String::new()),
         "/api/admin/customer-promises" => (Rule::Staff, format!("customer_id={a}")),
         // A's invoice is already promised: staff get a 400 naming why, nothing is recorded.
         "/api/admin/record-promise" => (
@@ -346,6 +365,9 @@ pub fn concrete(path: &str, o: &Objects) -> String {
     }
     if path.contains("checkout/{id}") {
         return path.replace("{id}", &o.checkout_a);
+    }
+    if path.contains("setup/{id}") {
+        return path.replace("{id}", &o.setup_a);
     }
     if path.contains("disputes/{id}") {
         return path
@@ -582,6 +604,43 @@ pub async fn objects(app: &TestApp) -> Objects {
     )
     .await
     .unwrap();
+    let method_a =
+        ledgerport::testing::fixtures::saved_card(&app.db, customer_a, pat, "pm_matrix_a").await;
+    sqlx::query(
+        "INSERT INTO sandbox_saved_methods (id, setup_intent, kind, label, last4, exp_month, \
+         exp_year, behaviour) VALUES ('pm_matrix_a', 'seti_matrix_a', 'card', 'Visa', '4242', 12, \
+         2099, 'succeeds')",
+    )
+    .execute(app.db.pool())
+    .await
+    .unwrap();
+    ledgerport::autopay::store::turn_on(
+        &app.db,
+        customer_a,
+        &ledgerport::autopay::AutopayDraft {
+            method_id: method_a,
+            charge_on: "due_date".into(),
+            cap: String::new(),
+        },
+        ledgerport::audit::Actor {
+            user_id: Some(pat),
+            name: "pat@acme.example",
+        },
+    )
+    .await
+    .unwrap();
+    let setup_a = "ps_matrix_open".to_string();
+    sqlx::query(
+        "INSERT INTO payment_method_setups (id, customer_id, user_id, provider, consent_text, \
+         created_at) VALUES ($1, $2, $3, 'sandbox', 'terms', $4)",
+    )
+    .bind(&setup_a)
+    .bind(customer_a)
+    .bind(pat)
+    .bind(ledgerport::db::now_text())
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     let clerk: i64 = sqlx::query("SELECT id FROM users WHERE email = 'clerk@ledgerport.example'")
         .fetch_one(app.db.pool())
         .await
@@ -624,6 +683,8 @@ pub async fn objects(app: &TestApp) -> Objects {
         checkout_a,
         transfer_a,
         promise_a,
+        method_a,
+        setup_a,
         spare_contact,
         dispute_a,
         dispute_invoice_a,

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,11 +23,17 @@ pub enum Answer {
     Hang(Duration),
     /// Answers with this status and a Stripe error object.
     Error(u16, &'static str, &'static str),
+    /// A 402 card error with this error code and decline code, as Stripe refuses a charge.
+    Decline(&'static str, &'static str),
+    /// A PaymentIntent in this status (`processing`, `requires_action`) instead of `succeeded`.
+    Intent(&'static str),
 }
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The request's path, `/v1/...`.
+    pub path: String,
     pub idempotency_key: Option<String>,
     pub authorization: Option<String>,
     pub form: Vec<(String, String)>,
@@ -67,6 +73,13 @@ impl FakeStripe {
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/refunds", post(create_refund))
             .route("/v1/balance_transactions", get(list_balance_transactions))
+            .route("/v1/customers", post(create_customer))
+            .route("/v1/setup_intents/{id}", get(retrieve_setup_intent))
+            .route("/v1/payment_intents", post(create_payment_intent))
+            .route(
+                "/v1/payment_methods/{id}/detach",
+                post(detach_payment_method),
+            )
             .with_state(script.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -108,7 +121,14 @@ async fn list_balance_transactions(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    let answer = play(&script, &headers, &query, |_| axum::Json(json!({}))).await;
+    let answer = play(
+        &script,
+        "/v1/balance_transactions",
+        &headers,
+        &query,
+        |_| axum::Json(json!({})),
+    )
+    .await;
     if answer.status() != StatusCode::OK {
         return answer;
     }
@@ -158,7 +178,7 @@ async fn create_session(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    play(&script, &headers, &body, session).await
+    play(&script, "/v1/checkout/sessions", &headers, &body, session).await
 }
 
 async fn create_refund(
@@ -166,15 +186,120 @@ async fn create_refund(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    play(&script, &headers, &body, refund).await
+    play(&script, "/v1/refunds", &headers, &body, refund).await
+}
+
+async fn create_customer(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    play(&script, "/v1/customers", &headers, &body, |received| {
+        let key = received.idempotency_key.clone().unwrap_or_default();
+        axum::Json(json!({
+            "id": format!("cus_test_{}", key.trim_start_matches("ledgerport-customer-")),
+            "object": "customer", "created": chrono::Utc::now().timestamp(), "livemode": false,
+            "email": received.field("email"), "name": received.field("name"),
+        }))
+    })
+    .await
+}
+
+/// A SetupIntent that saved a Visa card ending 4242 (expanded), or an ACH account when its id
+/// says `ach`.
+async fn retrieve_setup_intent(
+    State(script): State<Arc<Mutex<Script>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let path = format!("/v1/setup_intents/{id}");
+    let query = query.unwrap_or_default();
+    play(&script, &path, &headers, &query, |_| {
+        let now = chrono::Utc::now().timestamp();
+        let method = if id.contains("ach") {
+            json!({
+                "id": "pm_test_ach", "object": "payment_method", "billing_details": {},
+                "created": now, "livemode": false, "type": "us_bank_account",
+                "us_bank_account": { "bank_name": "STRIPE TEST BANK", "last4": "6789" },
+            })
+        } else {
+            json!({
+                "id": "pm_test_card", "object": "payment_method", "billing_details": {},
+                "created": now, "livemode": false, "type": "card",
+                "card": { "brand": "visa", "exp_month": 12, "exp_year": 2034,
+                          "funding": "credit", "last4": "4242" },
+            })
+        };
+        axum::Json(json!({
+            "id": id, "object": "setup_intent", "created": now, "livemode": false,
+            "payment_method_types": ["card"], "status": "succeeded", "usage": "off_session",
+            "payment_method": method,
+            "mandate": if id.contains("ach") { json!("mandate_test_1") } else { json!(null) },
+        }))
+    })
+    .await
+}
+
+async fn create_payment_intent(
+    State(script): State<Arc<Mutex<Script>>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    play(
+        &script,
+        "/v1/payment_intents",
+        &headers,
+        &body,
+        |received| payment_intent(received, "succeeded"),
+    )
+    .await
+}
+
+/// A PaymentIntent shaped like Stripe's answer to a confirmed create call.
+fn payment_intent(received: &Received, status: &str) -> axum::Json<serde_json::Value> {
+    let key = received.idempotency_key.clone().unwrap_or_default();
+    let field = |name: &str| received.field(name).map(str::to_string);
+    let amount: i64 = field("amount")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_default();
+    axum::Json(json!({
+        "id": format!("pi_test_{}", key.trim_start_matches("ledgerport-charge-")),
+        "object": "payment_intent", "amount": amount, "amount_capturable": 0,
+        "amount_received": if status == "succeeded" { amount } else { 0 },
+        "capture_method": "automatic", "confirmation_method": "automatic",
+        "created": chrono::Utc::now().timestamp(), "currency": field("currency"),
+        "customer": field("customer"), "livemode": false,
+        "metadata": metadata(received),
+        "payment_method": field("payment_method"), "payment_method_types": ["card"],
+        "status": status,
+    }))
+}
+
+async fn detach_payment_method(
+    State(script): State<Arc<Mutex<Script>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let path = format!("/v1/payment_methods/{id}/detach");
+    play(&script, &path, &headers, &body, |_| {
+        axum::Json(json!({
+            "id": id, "object": "payment_method", "billing_details": {},
+            "created": chrono::Utc::now().timestamp(), "livemode": false, "type": "card",
+            "customer": null,
+        }))
+    })
+    .await
 }
 
 /// Records the request and answers it as the script says; `object` builds a success.
 async fn play(
     script: &Mutex<Script>,
+    path: &str,
     headers: &HeaderMap,
     body: &str,
-    object: fn(&Received) -> axum::Json<serde_json::Value>,
+    object: impl Fn(&Received) -> axum::Json<serde_json::Value>,
 ) -> Response {
     let header = |name: &str| {
         headers
@@ -186,6 +311,7 @@ async fn play(
         .into_owned()
         .collect();
     let received = Received {
+        path: path.to_string(),
         idempotency_key: header("idempotency-key"),
         authorization: header("authorization"),
         form,
@@ -206,6 +332,16 @@ async fn play(
             axum::Json(json!({ "error": { "type": kind, "message": message } })),
         )
             .into_response(),
+        Answer::Decline(code, decline_code) => (
+            StatusCode::PAYMENT_REQUIRED,
+            axum::Json(json!({ "error": {
+                "type": "card_error", "code": code,
+                "decline_code": (!decline_code.is_empty()).then_some(decline_code),
+                "message": "Your card was declined.",
+            } })),
+        )
+            .into_response(),
+        Answer::Intent(status) => payment_intent(&received, status).into_response(),
     }
 }
 
@@ -242,6 +378,19 @@ fn refund(received: &Received) -> axum::Json<serde_json::Value> {
     }))
 }
 
+/// The object's metadata as the request set it (`metadata[key]=value`).
+fn metadata(received: &Received) -> serde_json::Value {
+    received
+        .form
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("metadata[")?.strip_suffix(']')?;
+            Some((name.to_string(), serde_json::Value::from(value.as_str())))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// A Checkout Session object shaped like Stripe's answer to a create call.
 fn session(received: &Received) -> axum::Json<serde_json::Value> {
     let key = received.idempotency_key.clone().unwrap_or_default();
@@ -268,8 +417,8 @@ fn session(received: &Received) -> axum::Json<serde_json::Value> {
         "customer_email": field("customer_email"),
         "expires_at": now + 86_400,
         "livemode": false,
-        "metadata": { "ledgerport_payment_id": field("metadata[ledgerport_payment_id]") },
-        "mode": "payment",
+        "metadata": metadata(received),
+        "mode": field("mode"),
         "payment_intent": null,
         "payment_method_types": ["card"],
         "payment_status": "unpaid",

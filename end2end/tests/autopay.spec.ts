@@ -1,0 +1,100 @@
+// Autopay, in one account of its own (Autopay Works, C-4101, due on receipt): staff bill it and
+// invite a payer; the payer saves a card on the sandbox's setup page and turns autopay on; AR run
+// autopay and the invoice is charged once, posted, and the receipt arrives by mail.
+import { expect, test, type Browser, type Page } from "@playwright/test";
+import { signedIn } from "../support/session";
+import { latestMessageTo } from "../support/mailbox";
+
+const PAYER = "ada@autopay.example";
+
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  return context.newPage();
+}
+
+test("a payer saves a card in the sandbox and turns autopay on; the job charges the due invoice and the receipt arrives by mail", async ({ browser }) => {
+  test.setTimeout(120_000);
+  // Staff: the account, due on receipt, one invoice of 250.00, and an invitation.
+  const staff = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
+  await staff.goto("/admin");
+  await staff.getByLabel("Customer number").fill("C-4101");
+  await staff.getByLabel("Name", { exact: true }).fill("Autopay Works");
+  await staff.getByLabel("Currency").selectOption("USD");
+  await staff.getByLabel("Net days").fill("0");
+  await staff.getByRole("button", { name: "Open the account" }).click();
+  await expect(staff).toHaveURL(/\/admin\/customers\/\d+$/);
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await staff.getByLabel("Invoice number").fill("AUT-0001");
+  await staff.getByLabel("Line 1 description").fill("Monthly service");
+  await staff.getByLabel("Line 1 quantity").fill("1");
+  await staff.getByLabel("Line 1 unit price").fill("250.00");
+  await staff.getByRole("button", { name: "Issue the invoice" }).click();
+  await expect(staff.getByTestId("staff-invoices")).toContainText("AUT-0001");
+  await staff.getByLabel("Email").fill(PAYER);
+  await staff.getByLabel("Name").fill("Ada");
+  await staff.getByLabel("Role").selectOption("payer");
+  await staff.getByRole("button", { name: "Send invitation" }).click();
+  await expect(staff.getByTestId("contacts")).toContainText(PAYER);
+  const { body } = await latestMessageTo(PAYER);
+  const link = body.match(/\/accept-invitation\?token=[^\s]+/)?.[0];
+  expect(link, "the invitation carries a link").toBeTruthy();
+
+  const payer = await newPage(browser);
+  await payer.goto(link!);
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByLabel("New password").fill("autopay-works-pays");
+  await payer.getByRole("button", { name: "Set password and sign in" }).click();
+  await expect(payer.getByTestId("balance-due")).toHaveText("$250.00");
+
+  // The card, saved on the provider's (the sandbox's) page after agreeing to the terms.
+  await payer.getByRole("link", { name: "Autopay", exact: true }).click();
+  await expect(payer).toHaveURL(/\/autopay$/);
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(payer.getByTestId("no-methods")).toBeVisible();
+  await payer.getByLabel("I agree").check();
+  await payer.getByRole("button", { name: "Save a payment method" }).click();
+  await expect(payer).toHaveURL(/\/sandbox\/setup\/ps_/);
+  await payer.getByLabel("Card number").fill("4242 4242 4242 4242");
+  await payer.getByLabel("Expiry (MM / YY)").fill("12 / 34");
+  await payer.getByLabel("CVC").fill("123");
+  await payer.getByRole("button", { name: "Save card" }).click();
+  await expect(payer).toHaveURL(/\/autopay\?saved=ps_/);
+  await expect(payer.getByTestId("method-saved")).toBeVisible();
+  const methods = payer.getByTestId("saved-methods");
+  await expect(methods).toContainText("Visa •••• 4242");
+  await expect(methods).toContainText("12/2034");
+  await expect(methods).toContainText(PAYER);
+
+  // Autopay on, with that card, on the due date.
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByLabel("Charge", { exact: true }).selectOption({ label: "Visa •••• 4242" });
+  await payer.getByLabel("On the due date").check();
+  await payer.getByRole("button", { name: "Turn autopay on" }).click();
+  await expect(payer.getByTestId("autopay-on")).toBeVisible();
+  await expect(payer.getByTestId("autopay-status")).toContainText("Autopay is on: Visa •••• 4242 charges on the due date");
+
+  // AR run autopay: the invoice is charged once and posted; the receipt arrives by mail.
+  await staff.goto("/admin/outbox");
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await staff.getByRole("button", { name: "Charge autopay now" }).click();
+  await expect(staff.getByTestId("autopay-run")).toContainText("Autopay: 1 charges sent, 0 declined");
+  await expect
+    .poll(async () => (await latestMessageTo(PAYER)).subject, { timeout: 20_000 })
+    .toBe("Payment received: $250.00");
+  expect((await latestMessageTo(PAYER)).body).toContain("AUT-0001: $250.00");
+
+  await payer.goto("/");
+  await expect(payer.getByTestId("balance-due")).toHaveText("$0.00");
+  await payer.goto("/autopay");
+  await expect(payer.getByTestId("autopay-charges")).toContainText("$250.00");
+  await expect(payer.getByTestId("autopay-charges")).toContainText("Paid");
+
+  // A second run the same day charges nothing.
+  await staff.getByRole("button", { name: "Charge autopay now" }).click();
+  await expect(staff.getByTestId("autopay-run")).toContainText("Autopay: 0 charges sent");
+  // AR see the card and autopay on the account.
+  await staff.goto("/admin");
+  await staff.getByRole("link", { name: "Autopay Works" }).click();
+  await expect(staff.getByTestId("saved-methods")).toContainText("Visa •••• 4242");
+  await expect(staff.getByTestId("autopay-status")).toContainText("Autopay is on");
+});
