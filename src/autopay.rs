@@ -59,8 +59,10 @@ crate::text_enum! {
         Declined = "declined",
         /// The bank wants the customer to confirm it; they were sent a link to pay.
         NeedsCustomer = "needs_customer",
-        /// No answer from the provider: its event decides, else the checkout expires.
+        /// No answer from the provider: sent again under the same key, its event decides.
         Unknown = "unknown",
+        /// Accepted first, then failed or came back (a bank debit), or never answered.
+        Failed = "failed",
     }
 }
 
@@ -73,21 +75,29 @@ impl ChargeResult {
             ChargeResult::Declined => "Declined",
             ChargeResult::NeedsCustomer => "Needs your confirmation",
             ChargeResult::Unknown => "Waiting for the provider",
+            ChargeResult::Failed => "Failed",
         }
     }
 }
 
-/// The day autopay charges an invoice.
+/// The day autopay charges an invoice: its due date, or with [`ChargeOn::DiscountDay`] the last
+/// day of its early-payment discount while that day has not passed (once it has, the discount is
+/// gone and the invoice waits for its due date).
 pub fn charge_day(
     due_date: NaiveDate,
     discount_until: Option<NaiveDate>,
     charge_on: ChargeOn,
+    today: NaiveDate,
 ) -> NaiveDate {
     match (charge_on, discount_until) {
-        (ChargeOn::DiscountDay, Some(until)) => until.min(due_date),
+        (ChargeOn::DiscountDay, Some(until)) if today <= until => until.min(due_date),
         _ => due_date,
     }
 }
+
+/// At most this many retries of a bank debit that came back for insufficient funds (NACHA
+/// allows two); any other failed debit is not retried.
+pub const BANK_DEBIT_RETRIES: usize = 2;
 
 /// Declines no retry can fix (Stripe's decline codes): the card is gone, blocked or refused for
 /// good, or the bank account is closed or not authorised. Anything else (insufficient funds, a
@@ -123,6 +133,8 @@ pub fn is_hard_decline(code: &str) -> bool {
 pub struct PastCharge {
     pub attempt: u32,
     pub charged_on: NaiveDate,
+    /// A bank debit (ACH, SEPA): retried less, and only for insufficient funds.
+    pub bank_debit: bool,
     pub state: PastChargeState,
 }
 
@@ -149,13 +161,15 @@ pub enum NextStep {
     GiveUp { reason: String },
 }
 
-/// The next step after `charges` (oldest first, since autopay was last set).
+/// The next step after `charges` (oldest first, since autopay was last set). Only the current
+/// run of failures counts: the failures since the last success, and of those the ones since the
+/// first failure that is not older than the retry schedule (a failure weeks ago, on an invoice
+/// since paid by hand, does not shorten this month's retries).
 pub fn next_step(charges: &[PastCharge], today: NaiveDate) -> NextStep {
     if charges.iter().any(|c| c.state == PastChargeState::InFlight) {
         return NextStep::Wait { until: None };
     }
-    // Only the failures since the last success count.
-    let failures: Vec<&PastCharge> = charges
+    let since_success: Vec<&PastCharge> = charges
         .iter()
         .rev()
         .take_while(|c| c.state != PastChargeState::Paid)
@@ -163,6 +177,17 @@ pub fn next_step(charges: &[PastCharge], today: NaiveDate) -> NextStep {
         .into_iter()
         .rev()
         .collect();
+    let window = RETRY_AFTER_DAYS[RETRY_AFTER_DAYS.len() - 1];
+    let mut failures: Vec<&PastCharge> = Vec::new();
+    for charge in since_success {
+        if failures
+            .first()
+            .is_some_and(|first| charge.charged_on > first.charged_on + Days::new(window))
+        {
+            failures.clear();
+        }
+        failures.push(charge);
+    }
     let (Some(first), Some(last)) = (failures.first(), failures.last()) else {
         return NextStep::Charge { attempt: 1 };
     };
@@ -180,9 +205,19 @@ pub fn next_step(charges: &[PastCharge], today: NaiveDate) -> NextStep {
                 ),
             };
         }
+        PastChargeState::Failed { code } if last.bank_debit && code != "insufficient_funds" => {
+            return NextStep::GiveUp {
+                reason: "the bank debit came back, and a returned debit is not tried again".into(),
+            };
+        }
         _ => {}
     }
-    let Some(after) = RETRY_AFTER_DAYS.get(failures.len() - 1) else {
+    let retries = if last.bank_debit {
+        BANK_DEBIT_RETRIES
+    } else {
+        RETRY_AFTER_DAYS.len()
+    };
+    let Some(after) = RETRY_AFTER_DAYS[..retries].get(failures.len() - 1) else {
         return NextStep::GiveUp {
             reason: format!("{} charges in a row were declined", failures.len()),
         };
@@ -252,7 +287,7 @@ impl AutopayDraft {
 }
 
 /// What one run of the job did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutopayRun {
     /// Charges sent to the provider.
     pub charged: usize,
@@ -260,6 +295,8 @@ pub struct AutopayRun {
     pub needs_customer: usize,
     /// Accounts where autopay stopped and waits for the payer.
     pub stopped: usize,
+    /// Accounts the run could not handle, and why (the others are charged all the same).
+    pub problems: Vec<String>,
 }
 
 /// One charge autopay made, as the payer sees it.
@@ -301,21 +338,27 @@ mod tests {
         PastCharge {
             attempt,
             charged_on: day(on),
+            bank_debit: false,
             state: PastChargeState::Failed { code: code.into() },
+        }
+    }
+
+    fn debit_failed(attempt: u32, on: u32, code: &str) -> PastCharge {
+        PastCharge {
+            bank_debit: true,
+            ..failed(attempt, on, code)
         }
     }
 
     #[test]
     fn an_invoice_is_charged_on_its_due_date_or_on_the_last_discount_day_when_asked() {
-        assert_eq!(
-            charge_day(day(31), Some(day(10)), ChargeOn::DueDate),
-            day(31)
-        );
-        assert_eq!(
-            charge_day(day(31), Some(day(10)), ChargeOn::DiscountDay),
-            day(10)
-        );
-        assert_eq!(charge_day(day(31), None, ChargeOn::DiscountDay), day(31));
+        let today = day(1);
+        let on = |until, charge_on, today| charge_day(day(31), until, charge_on, today);
+        assert_eq!(on(Some(day(10)), ChargeOn::DueDate, today), day(31));
+        assert_eq!(on(Some(day(10)), ChargeOn::DiscountDay, today), day(10));
+        assert_eq!(on(None, ChargeOn::DiscountDay, today), day(31));
+        // Once the discount day has passed (autopay set late), the due date again.
+        assert_eq!(on(Some(day(10)), ChargeOn::DiscountDay, day(11)), day(31));
     }
 
     #[test]
@@ -324,6 +367,7 @@ mod tests {
         let in_flight = PastCharge {
             attempt: 1,
             charged_on: day(1),
+            bank_debit: false,
             state: PastChargeState::InFlight,
         };
         assert_eq!(
@@ -372,6 +416,7 @@ mod tests {
         let confirm = PastCharge {
             attempt: 1,
             charged_on: day(1),
+            bank_debit: false,
             state: PastChargeState::NeedsCustomer,
         };
         assert!(matches!(
@@ -385,6 +430,7 @@ mod tests {
         let paid = PastCharge {
             attempt: 2,
             charged_on: day(2),
+            bank_debit: false,
             state: PastChargeState::Paid,
         };
         let charges = [failed(1, 1, "insufficient_funds"), paid];
@@ -392,6 +438,46 @@ mod tests {
             next_step(&charges, day(20)),
             NextStep::Charge { attempt: 1 }
         );
+    }
+
+    #[test]
+    fn a_failure_older_than_the_retry_schedule_starts_no_run_of_failures() {
+        // Failed on the 1st (the invoice was then paid by hand); this month's charge fails on the 20th.
+        let charges = [
+            failed(1, 1, "insufficient_funds"),
+            failed(2, 20, "insufficient_funds"),
+        ];
+        assert_eq!(
+            next_step(&charges, day(20)),
+            NextStep::Wait {
+                until: Some(day(21))
+            }
+        );
+    }
+
+    #[test]
+    fn a_returned_bank_debit_is_retried_twice_for_insufficient_funds_and_never_otherwise() {
+        assert!(matches!(
+            next_step(&[debit_failed(1, 1, "debit_not_authorized")], day(9)),
+            NextStep::GiveUp { .. }
+        ));
+        assert!(matches!(
+            next_step(&[debit_failed(1, 1, "")], day(9)),
+            NextStep::GiveUp { .. }
+        ));
+        let once = [debit_failed(1, 1, "insufficient_funds")];
+        assert_eq!(next_step(&once, day(2)), NextStep::Charge { attempt: 2 });
+        let twice = [once[0].clone(), debit_failed(2, 2, "insufficient_funds")];
+        assert_eq!(next_step(&twice, day(4)), NextStep::Charge { attempt: 3 });
+        let thrice = [
+            twice[0].clone(),
+            twice[1].clone(),
+            debit_failed(3, 4, "insufficient_funds"),
+        ];
+        assert!(matches!(
+            next_step(&thrice, day(9)),
+            NextStep::GiveUp { .. }
+        ));
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub const PAGE_SIZE: i64 = 50;
 pub const NOTE_MAX_CHARS: usize = 2000;
 /// Overdue longer than this, an account is escalated rather than followed up.
 pub const ESCALATE_AFTER_DAYS: i64 = 60;
-/// A failed or returned bank payment counts on the worklist for this long.
+/// A failed or returned bank payment, or a failed autopay charge, counts on the worklist for
+/// this long.
 pub const FAILED_PAYMENT_DAYS: i64 = 30;
 
 /// What the clerk should do next on an account, worst first.
@@ -25,7 +26,8 @@ pub const FAILED_PAYMENT_DAYS: i64 = 30;
 pub enum NextAction {
     /// A promise to pay broke in the last 30 days and something overdue is not promised.
     CallAboutBrokenPromise { pay_by: NaiveDate },
-    /// A bank payment failed or was returned recently and the money is overdue again.
+    /// A bank payment failed or was returned, or an autopay charge failed, recently, and the
+    /// money is overdue.
     CallAboutFailedPayment,
     /// Overdue longer than [`ESCALATE_AFTER_DAYS`].
     Escalate { days_overdue: i64 },
@@ -43,7 +45,7 @@ impl NextAction {
             NextAction::CallAboutBrokenPromise { pay_by } => {
                 format!("Call: the promise to pay by {pay_by} was broken")
             }
-            NextAction::CallAboutFailedPayment => "Call: a bank payment failed or came back".into(),
+            NextAction::CallAboutFailedPayment => "Call: a payment failed or came back".into(),
             NextAction::Escalate { days_overdue } => {
                 format!("Escalate: {days_overdue} days overdue")
             }
@@ -93,7 +95,8 @@ pub struct AccountFacts {
     /// The latest day of the account's promises broken in the last
     /// [`crate::promises::BROKEN_PROMISE_DAYS`] days.
     pub broken_promise: Option<NaiveDate>,
-    /// Bank payments that failed or came back in the last [`FAILED_PAYMENT_DAYS`] days.
+    /// Bank payments that failed or came back, and autopay charges that failed, in the last
+    /// [`FAILED_PAYMENT_DAYS`] days.
     pub failed_payments: i64,
 }
 

@@ -254,7 +254,6 @@ mod from_engine {
 
     impl From<ledgerport::saved_methods::store::SavedMethodStoreError> for AppError {
         fn from(e: ledgerport::saved_methods::store::SavedMethodStoreError) -> Self {
-            use ledgerport::checkout::ProviderError;
             use ledgerport::saved_methods::SavedMethodError;
             use ledgerport::saved_methods::store::SavedMethodStoreError;
             match e {
@@ -270,11 +269,9 @@ mod from_engine {
                 SavedMethodStoreError::Refused(in_use) => {
                     AppError::Conflict(super::sentence(&in_use.to_string()))
                 }
-                SavedMethodStoreError::Provider(refused @ ProviderError::Refused(_)) => {
-                    AppError::invalid(refused)
-                }
-                SavedMethodStoreError::Provider(unanswered) => {
-                    AppError::Unavailable(super::sentence(&unanswered.to_string()))
+                // Whatever the provider said, the payer typed nothing wrong: try again later.
+                SavedMethodStoreError::Provider(provider) => {
+                    AppError::Unavailable(super::sentence(&provider.to_string()))
                 }
                 SavedMethodStoreError::Db(e) => database(e),
             }

@@ -68,9 +68,12 @@ CREATE TABLE autopay (
 CREATE TABLE autopay_charges (
     checkout_id   TEXT    PRIMARY KEY REFERENCES checkouts (id),
     customer_id   BIGINT  NOT NULL REFERENCES customers (id),
+    -- the saved method charged (a charge sent again uses the same)
+    payment_method_id BIGINT  NOT NULL REFERENCES payment_methods (id),
     attempt       INTEGER NOT NULL CHECK (attempt >= 1),
     charged_on    TEXT    NOT NULL,
-    -- 'sent', 'succeeded', 'processing', 'declined', 'needs_customer' or 'unknown' (no answer)
+    -- the provider's first answer: 'sent' (none yet), 'succeeded', 'processing', 'declined',
+    -- 'needs_customer' or 'unknown' (no answer: sent again under the same key)
     outcome       TEXT    NOT NULL,
     decline_code  TEXT    NOT NULL DEFAULT '',
     message       TEXT    NOT NULL DEFAULT '',

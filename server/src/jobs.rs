@@ -53,13 +53,18 @@ impl Jobs {
                     match ledgerport::autopay::store::run(&db, payments.as_ref(), today, &base)
                         .await
                     {
-                        Ok(run) if run != Default::default() => tracing::info!(
-                            charged = run.charged,
-                            declined = run.declined,
-                            needs_customer = run.needs_customer,
-                            stopped = run.stopped,
-                            "autopay ran"
-                        ),
+                        Ok(run) if run != Default::default() => {
+                            for problem in &run.problems {
+                                tracing::warn!(%problem, "autopay could not handle an account");
+                            }
+                            tracing::info!(
+                                charged = run.charged,
+                                declined = run.declined,
+                                needs_customer = run.needs_customer,
+                                stopped = run.stopped,
+                                "autopay ran"
+                            )
+                        }
                         Ok(_) => {}
                         Err(e) => tracing::warn!("autopay failed; it runs again later: {e}"),
                     }

@@ -41,7 +41,9 @@ use stripe_core::customer::CreateCustomer;
 use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession};
 use stripe_core::refund::CreateRefund;
 use stripe_core::setup_intent::RetrieveSetupIntent;
-use stripe_core::{BalanceTransactionType, PaymentIntentStatus};
+use stripe_core::{
+    BalanceTransactionType, PaymentIntentAllowedPaymentMethodTypes, PaymentIntentStatus,
+};
 use stripe_payment::PaymentMethodType;
 use stripe_payment::payment_method::DetachPaymentMethod;
 
@@ -328,6 +330,12 @@ impl StripeProvider {
                 .payment_method(charge.provider_method)
                 .confirm(true)
                 .off_session(CreatePaymentIntentOffSession::Bool(true))
+                // The saved method's type only: no redirect-based method, so no return URL.
+                .allowed_payment_method_types(vec![match charge.kind {
+                    PaymentMethod::Ach => PaymentIntentAllowedPaymentMethodTypes::UsBankAccount,
+                    PaymentMethod::SepaDebit => PaymentIntentAllowedPaymentMethodTypes::SepaDebit,
+                    _ => PaymentIntentAllowedPaymentMethodTypes::Card,
+                }])
                 .description(charge.description.clone())
                 .metadata(HashMap::from([(
                     CHECKOUT_METADATA_KEY.to_string(),

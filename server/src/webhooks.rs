@@ -137,7 +137,16 @@ pub async fn receive(
     };
     let saved = match &envelope.event {
         ProviderEvent::MethodSaved { setup_intent, .. } => {
-            Some(provider.saved_method(setup_intent).await?)
+            match provider.saved_method(setup_intent).await {
+                Ok(method) => Some(method),
+                // A method this portal cannot keep (another type, no last four digits) stays
+                // unsaved; asking again would not change the answer, so the event is taken.
+                Err(ProviderError::Refused(reason)) => {
+                    tracing::warn!(setup_intent, %reason, "a saved method was not recorded");
+                    None
+                }
+                Err(unanswered) => return Err(unanswered.into()),
+            }
         }
         _ => None,
     };
@@ -209,8 +218,12 @@ async fn act(
             checkout_id,
             status,
             message,
+            code,
         } => {
             close_unpaid_in(tx, engine, checkout_id, *status, message, created).await?;
+            if let Some(code) = code {
+                ledgerport::autopay::store::failure_code_in(tx, checkout_id, code).await?;
+            }
             Outcome::ClosedUnpaid
         }
         ProviderEvent::Refunded {

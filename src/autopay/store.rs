@@ -17,7 +17,8 @@ use crate::checkout::store::{
     review_on,
 };
 use crate::checkout::{
-    CHECKOUT_LIFETIME_MINUTES, CheckoutStatus, MAXIMUM_INVOICES, PayItem, PaymentProvider,
+    CHECKOUT_LIFETIME_MINUTES, CheckoutError, CheckoutStatus, MAXIMUM_INVOICES, PayItem,
+    PaymentProvider,
 };
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
@@ -72,6 +73,22 @@ struct ChargeRow {
     outcome: ChargeResult,
     message: String,
     failure_message: String,
+    #[sqlx(try_from = "String")]
+    status: CheckoutStatus,
+}
+
+impl ChargeRow {
+    /// What became of the charge: the provider's first answer, unless its checkout has moved
+    /// on since (settled, or failed or returned days later, or expired unanswered).
+    fn result(&self) -> ChargeResult {
+        match (self.status, self.outcome) {
+            (CheckoutStatus::Succeeded, _) => ChargeResult::Succeeded,
+            (CheckoutStatus::Processing, _) => ChargeResult::Processing,
+            (CheckoutStatus::Open, outcome) => outcome,
+            (_, outcome @ (ChargeResult::Declined | ChargeResult::NeedsCustomer)) => outcome,
+            _ => ChargeResult::Failed,
+        }
+    }
 }
 
 /// The account's autopay with its latest charges; `None` when it was never set.
@@ -91,7 +108,7 @@ pub async fn settings(db: &Db, customer_id: i64) -> Result<Option<AutopaySetting
     let method = chargeable(&mut conn, customer_id, row.payment_method_id).await?;
     let charges: Vec<ChargeRow> = sqlx::query_as(
         "SELECT a.checkout_id, a.charged_on, a.attempt, k.amount_minor, a.outcome, a.message, \
-                k.failure_message \
+                k.failure_message, k.status \
          FROM autopay_charges a JOIN checkouts k ON k.id = a.checkout_id \
          WHERE a.customer_id = $1 ORDER BY a.created_at DESC, a.attempt DESC LIMIT $2",
     )
@@ -114,16 +131,17 @@ pub async fn settings(db: &Db, customer_id: i64) -> Result<Option<AutopaySetting
         charges: charges
             .into_iter()
             .map(|c| AutopayCharge {
+                result: c.result(),
                 checkout_id: c.checkout_id,
                 charged_on: c.charged_on,
                 attempt: u32::try_from(c.attempt).unwrap_or(u32::MAX),
                 amount_minor: c.amount_minor,
-                result: c.outcome,
                 // A debit that failed after it was submitted says why on its checkout.
-                message: if c.message.is_empty() {
-                    c.failure_message
-                } else {
+                // A checkout that failed later says why; otherwise the provider's first answer.
+                message: if c.failure_message.is_empty() || c.status == CheckoutStatus::Open {
                     c.message
+                } else {
+                    c.failure_message
                 },
             })
             .collect(),
@@ -245,13 +263,30 @@ pub async fn turn_off(
     Ok(())
 }
 
-/// Charges what is due on every account with autopay on that this day's run has not seen yet.
+/// Charges what is due on every account with autopay on that this day's run has not seen yet,
+/// after sending again every charge the provider did not answer. An account that cannot be
+/// handled is reported in [`AutopayRun::problems`] and the others are charged all the same.
 pub async fn run(
     db: &Db,
     provider: &dyn PaymentProvider,
     today: NaiveDate,
     base_url: &str,
 ) -> Result<AutopayRun, DbError> {
+    let mut summary = AutopayRun::default();
+    let unanswered: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.checkout_id, a.customer_id FROM autopay_charges a \
+         JOIN checkouts k ON k.id = a.checkout_id \
+         WHERE a.outcome = 'unknown' AND k.status = 'open' ORDER BY a.created_at",
+    )
+    .fetch_all(db.pool())
+    .await?;
+    for (checkout_id, customer_id) in unanswered {
+        if let Err(e) = resend(db, provider, &checkout_id, today, base_url, &mut summary).await {
+            summary
+                .problems
+                .push(format!("customer {customer_id}: {e}"));
+        }
+    }
     let accounts: Vec<i64> = sqlx::query_scalar(
         "SELECT customer_id FROM autopay WHERE status = 'on' \
          AND (last_run_on IS NULL OR last_run_on < $1) ORDER BY customer_id",
@@ -259,14 +294,13 @@ pub async fn run(
     .bind(date_text(today))
     .fetch_all(db.pool())
     .await?;
-    let mut summary = AutopayRun::default();
     for customer_id in accounts {
-        run_account(db, provider, customer_id, today, base_url, &mut summary)
-            .await
-            .map_err(|e| match e {
-                CheckoutStoreError::Db(db) => db,
-                other => DbError::Corrupt(other.to_string()),
-            })?;
+        if let Err(e) = run_account(db, provider, customer_id, today, base_url, &mut summary).await
+        {
+            summary
+                .problems
+                .push(format!("customer {customer_id}: {e}"));
+        }
     }
     Ok(summary)
 }
@@ -278,6 +312,29 @@ struct Claimed {
     cap_minor: Option<i64>,
     set_by: i64,
     since: String,
+}
+
+/// A charge recorded and about to go (again) to the provider: what its outcome needs.
+struct Charge {
+    customer_id: i64,
+    checkout_id: String,
+    provider_customer: String,
+    method: crate::saved_methods::store::ChargeableMethod,
+    currency: Currency,
+    amount_minor: i64,
+    /// The invoices it pays: (id, number).
+    invoices: Vec<(i64, String)>,
+    since: String,
+}
+
+impl Charge {
+    fn numbers(&self) -> String {
+        self.invoices
+            .iter()
+            .map(|(_, number)| number.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 async fn run_account(
@@ -336,8 +393,15 @@ async fn run_account(
     }
     let review = match review_on(&mut tx, customer_id, &items, today).await {
         Ok(review) => review,
-        // Below the smallest charge, say: nothing to charge today.
-        Err(CheckoutStoreError::Refused(_)) => return Ok(tx.commit().await?),
+        // Less than the smallest charge is due: nothing to charge today.
+        Err(CheckoutStoreError::Refused(CheckoutError::BelowMinimum { .. })) => {
+            return Ok(tx.commit().await?);
+        }
+        Err(CheckoutStoreError::Refused(refused)) => {
+            stop(&mut tx, customer_id, &refused.to_string(), base_url).await?;
+            summary.stopped += 1;
+            return Ok(tx.commit().await?);
+        }
         Err(other) => return Err(other),
     };
     if !review.methods.contains(&method.kind) {
@@ -350,16 +414,7 @@ async fn run_account(
         summary.stopped += 1;
         return Ok(tx.commit().await?);
     }
-    let provider_customer: Option<String> =
-        sqlx::query_scalar("SELECT provider_customer FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let provider_customer = provider_customer.ok_or_else(|| {
-        DbError::Corrupt(format!(
-            "customer {customer_id} has a saved method but no provider customer"
-        ))
-    })?;
+    let provider_customer = provider_customer(&mut tx, customer_id).await?;
     let checkout_id = insert_checkout(
         &mut tx,
         &NewCheckout {
@@ -377,130 +432,249 @@ async fn run_account(
     )
     .await?;
     sqlx::query(
-        "INSERT INTO autopay_charges (checkout_id, customer_id, attempt, charged_on, outcome, \
-         created_at) VALUES ($1, $2, $3, $4, 'sent', $5)",
+        "INSERT INTO autopay_charges (checkout_id, customer_id, payment_method_id, attempt, \
+         charged_on, outcome, created_at) VALUES ($1, $2, $3, $4, $5, 'sent', $6)",
     )
     .bind(&checkout_id)
     .bind(customer_id)
+    .bind(claimed.method_id)
     .bind(i64::from(attempt))
     .bind(date_text(today))
     .bind(now_text())
     .execute(&mut *tx)
     .await?;
-    let numbers: Vec<&str> = review.lines.iter().map(|l| l.number.as_str()).collect();
-    let amount = Money::from_minor(review.total_minor, currency);
+    let charge = Charge {
+        customer_id,
+        checkout_id,
+        provider_customer,
+        method,
+        currency,
+        amount_minor: review.total_minor,
+        invoices: review
+            .lines
+            .iter()
+            .map(|l| (l.invoice_id, l.number.clone()))
+            .collect(),
+        since: claimed.since,
+    };
     AUTOPAY
         .record(
             &mut *tx,
             "autopay.charge",
             &format!("customer:{customer_id}"),
             &format!(
-                "checkout {checkout_id}: {amount} from {} for {} (attempt {attempt})",
-                method.name,
-                numbers.join(", ")
+                "checkout {}: {} from {} for {} (attempt {attempt})",
+                charge.checkout_id,
+                Money::from_minor(charge.amount_minor, currency),
+                charge.method.name,
+                charge.numbers()
             ),
         )
         .await?;
     tx.commit().await?;
     summary.charged += 1;
+    send(db, provider, &charge, today, base_url, summary).await
+}
+
+async fn provider_customer(
+    tx: &mut Transaction<'_, Any>,
+    customer_id: i64,
+) -> Result<String, DbError> {
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT provider_customer FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    known.ok_or_else(|| {
+        DbError::Corrupt(format!(
+            "customer {customer_id} has a saved method but no customer at the provider"
+        ))
+    })
+}
+
+/// Sends a charge the provider did not answer again, under the same checkout (so the same
+/// idempotency key: the provider answers what it did the first time, or charges now).
+async fn resend(
+    db: &Db,
+    provider: &dyn PaymentProvider,
+    checkout_id: &str,
+    today: NaiveDate,
+    base_url: &str,
+    summary: &mut AutopayRun,
+) -> Result<(), CheckoutStoreError> {
+    let mut tx = db.begin_write().await?;
+    let Some(customer_id) = lock_checkout_customer(&mut tx, db.engine(), checkout_id).await? else {
+        return Ok(());
+    };
+    let row = sqlx::query(
+        "SELECT a.payment_method_id, k.currency, k.amount_minor, k.allocations, k.status, \
+                p.since \
+         FROM autopay_charges a JOIN checkouts k ON k.id = a.checkout_id \
+         JOIN autopay p ON p.customer_id = a.customer_id WHERE a.checkout_id = $1",
+    )
+    .bind(checkout_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.try_get::<String, _>("status")? != CheckoutStatus::Open.as_str() {
+        return Ok(()); // its event arrived meanwhile
+    }
+    let method_id: i64 = row.try_get("payment_method_id")?;
+    let Some(method) = chargeable(&mut tx, customer_id, method_id).await? else {
+        return Ok(()); // removed: the checkout expires without a charge
+    };
+    let allocations: String = row.try_get("allocations")?;
+    let mut invoices = Vec::new();
+    for item in PayItem::parse_list(&allocations)
+        .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?
+    {
+        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
+            .bind(item.invoice_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        invoices.push((item.invoice_id, number));
+    }
+    let charge = Charge {
+        customer_id,
+        checkout_id: checkout_id.to_string(),
+        provider_customer: provider_customer(&mut tx, customer_id).await?,
+        method,
+        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
+        amount_minor: row.try_get("amount_minor")?,
+        invoices,
+        since: row.try_get("since")?,
+    };
+    tx.commit().await?;
+    send(db, provider, &charge, today, base_url, summary).await
+}
+
+/// Asks the provider for the charge and records what it answered, telling the payer (and AR)
+/// what they need to know.
+async fn send(
+    db: &Db,
+    provider: &dyn PaymentProvider,
+    charge: &Charge,
+    today: NaiveDate,
+    base_url: &str,
+    summary: &mut AutopayRun,
+) -> Result<(), CheckoutStoreError> {
     let answer = provider
         .charge_saved(OffSessionCharge {
-            checkout_id: &checkout_id,
-            provider_customer: &provider_customer,
-            provider_method: &method.provider_method,
-            kind: method.kind,
-            currency,
-            amount_minor: review.total_minor,
-            description: format!("Autopay: invoices {}", numbers.join(", ")),
+            checkout_id: &charge.checkout_id,
+            provider_customer: &charge.provider_customer,
+            provider_method: &charge.method.provider_method,
+            kind: charge.method.kind,
+            currency: charge.currency,
+            amount_minor: charge.amount_minor,
+            description: format!("Autopay: invoices {}", charge.numbers()),
         })
         .await;
+    let checkout_id = charge.checkout_id.as_str();
+    let amount = Money::from_minor(charge.amount_minor, charge.currency);
+    let mut tx = db.begin_write().await?;
+    lock_checkout_customer(&mut tx, db.engine(), checkout_id).await?;
     let outcome = match answer {
         Ok(outcome) => outcome,
         Err(error) => {
-            // The charge may or may not have reached the provider: its event decides; without
-            // one the checkout expires and its invoices are due again tomorrow.
-            record_result(
-                db,
-                &checkout_id,
+            // It may or may not have reached the provider: the checkout keeps holding its
+            // invoices while the provider remembers the key (24 hours), and the next run sends
+            // it again under that key; its event settles it if it went through.
+            set_result(
+                &mut tx,
+                checkout_id,
                 ChargeResult::Unknown,
                 "",
                 &error.to_string(),
             )
             .await?;
+            keep_open_until(
+                &mut tx,
+                checkout_id,
+                &crate::db::timestamp_text(Utc::now() + chrono::Duration::hours(23)),
+            )
+            .await?;
+            tx.commit().await?;
             return Ok(());
         }
     };
-    let mut tx = db.begin_write().await?;
-    lock_checkout_customer(&mut tx, db.engine(), &checkout_id).await?;
     match &outcome {
-        ChargeOutcome::Succeeded => {
-            set_result(&mut tx, &checkout_id, ChargeResult::Succeeded, "", "").await?
-        }
-        ChargeOutcome::Processing => {
-            set_result(&mut tx, &checkout_id, ChargeResult::Processing, "", "").await?
+        ChargeOutcome::Succeeded | ChargeOutcome::Processing => {
+            let result = if outcome == ChargeOutcome::Succeeded {
+                ChargeResult::Succeeded
+            } else {
+                ChargeResult::Processing
+            };
+            set_result(&mut tx, checkout_id, result, "", "").await?;
+            // Accepted: only the provider's event closes it now, however late it comes.
+            keep_open_until(&mut tx, checkout_id, "").await?;
         }
         ChargeOutcome::Declined { code, message } => {
             summary.declined += 1;
-            set_result(&mut tx, &checkout_id, ChargeResult::Declined, code, message).await?;
-            leave_flight(&mut tx, &checkout_id, CheckoutStatus::Failed, message).await?;
-            match next_step(&series(&mut tx, customer_id, &claimed.since).await?, today) {
+            set_result(&mut tx, checkout_id, ChargeResult::Declined, code, message).await?;
+            leave_flight(&mut tx, checkout_id, CheckoutStatus::Failed, message).await?;
+            match next_step(
+                &series(&mut tx, charge.customer_id, &charge.since).await?,
+                today,
+            ) {
                 NextStep::GiveUp { reason } => {
-                    stop(&mut tx, customer_id, &reason, base_url).await?;
+                    stop(&mut tx, charge.customer_id, &reason, base_url).await?;
                     summary.stopped += 1;
                 }
-                NextStep::Wait { until } => {
-                    let retry = until
-                        .map_or_else(String::new, |day| format!(" We will try again on {day}."));
+                step => {
+                    let retry = match step {
+                        NextStep::Wait { until: Some(day) } => {
+                            format!(" We will try again on {day}.")
+                        }
+                        _ => String::new(),
+                    };
                     tell_payer(
                         &mut tx,
-                        customer_id,
+                        charge.customer_id,
                         &format!("Autopay could not charge {amount}"),
                         &format!(
                             "Hello,\n\nautopay tried to charge {amount} to {} for {} today, and \
                              it was declined: {message}{retry}\n\
                              To pay now instead: {base_url}/pay?all=1\n",
-                            method.name,
-                            numbers.join(", ")
+                            charge.method.name,
+                            charge.numbers()
                         ),
                     )
                     .await?;
                 }
-                NextStep::Charge { .. } => {}
             }
         }
         ChargeOutcome::NeedsCustomer { message } => {
             summary.needs_customer += 1;
             set_result(
                 &mut tx,
-                &checkout_id,
+                checkout_id,
                 ChargeResult::NeedsCustomer,
                 "",
                 message,
             )
             .await?;
-            leave_flight(&mut tx, &checkout_id, CheckoutStatus::Failed, message).await?;
-            let invoices: Vec<String> = review
-                .lines
+            leave_flight(&mut tx, checkout_id, CheckoutStatus::Failed, message).await?;
+            let invoices: Vec<String> = charge
+                .invoices
                 .iter()
-                .map(|l| format!("invoice={}", l.invoice_id))
+                .map(|(id, _)| format!("invoice={id}"))
                 .collect();
             tell_payer(
                 &mut tx,
-                customer_id,
+                charge.customer_id,
                 &format!("Please confirm your payment of {amount}"),
                 &format!(
                     "Hello,\n\nyour bank asks you to confirm the autopay charge of {amount} to {} \
                      for {}. Finish it here: {base_url}/pay?{}\n\
                      Autopay waits until you set it again.\n",
-                    method.name,
-                    numbers.join(", "),
+                    charge.method.name,
+                    charge.numbers(),
                     invoices.join("&")
                 ),
             )
             .await?;
             stop(
                 &mut tx,
-                customer_id,
+                charge.customer_id,
                 "your bank asked you to confirm a charge",
                 base_url,
             )
@@ -509,6 +683,38 @@ async fn run_account(
         }
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Sets when an open autopay checkout stops holding its invoices ('' : never by itself).
+async fn keep_open_until(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    expires_at: &str,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE checkouts SET expires_at = $1 WHERE id = $2 AND status = 'open'")
+        .bind(expires_at)
+        .bind(checkout_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The provider's event said why an autopay charge failed after it was accepted (a bank
+/// debit's return code): kept on the charge, where the retry rule reads it. Inside the event's
+/// transaction; a checkout autopay did not make changes nothing.
+pub async fn failure_code_in(
+    tx: &mut Transaction<'_, Any>,
+    checkout_id: &str,
+    code: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "UPDATE autopay_charges SET decline_code = $1 WHERE checkout_id = $2 AND decline_code = ''",
+    )
+    .bind(code)
+    .bind(checkout_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -540,7 +746,13 @@ async fn chargeable_items(
     let mut total = 0;
     let mut items = Vec::new();
     for invoice in due {
-        if charge_day(invoice.due_date, invoice.discount_until, claimed.charge_on) > today {
+        if charge_day(
+            invoice.due_date,
+            invoice.discount_until,
+            claimed.charge_on,
+            today,
+        ) > today
+        {
             continue;
         }
         if claimed
@@ -569,7 +781,7 @@ async fn series(
     since: &str,
 ) -> Result<Vec<PastCharge>, DbError> {
     let rows = sqlx::query(
-        "SELECT a.attempt, a.charged_on, a.outcome, a.decline_code, k.status \
+        "SELECT a.attempt, a.charged_on, a.outcome, a.decline_code, k.status, k.method \
          FROM autopay_charges a JOIN checkouts k ON k.id = a.checkout_id \
          WHERE a.customer_id = $1 AND a.created_at >= $2 ORDER BY a.created_at, a.attempt",
     )
@@ -591,9 +803,14 @@ async fn series(
                     code: row.try_get("decline_code")?,
                 },
             };
+            let method: Option<String> = row.try_get("method")?;
             Ok(PastCharge {
                 attempt: u32::try_from(row.try_get::<i64, _>("attempt")?).unwrap_or(u32::MAX),
                 charged_on: crate::db::parse_date(&row.try_get::<String, _>("charged_on")?)?,
+                bank_debit: method
+                    .as_deref()
+                    .and_then(crate::payments::PaymentMethod::parse)
+                    .is_some_and(crate::payments::PaymentMethod::is_bank_debit),
                 state,
             })
         })
@@ -617,20 +834,6 @@ async fn set_result(
     .bind(checkout_id)
     .execute(&mut **tx)
     .await?;
-    Ok(())
-}
-
-/// [`set_result`] in its own transaction.
-async fn record_result(
-    db: &Db,
-    checkout_id: &str,
-    result: ChargeResult,
-    code: &str,
-    message: &str,
-) -> Result<(), DbError> {
-    let mut tx = db.begin_write().await?;
-    set_result(&mut tx, checkout_id, result, code, message).await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -1046,6 +1249,19 @@ mod tests {
             "Autopay stopped: Customer".to_string()
         )));
         assert!(w.audit().await.contains(&"autopay.waiting".to_string()));
+        // AR's worklist calls the account about the failed charges first.
+        let worklist = crate::collections::store::worklist(
+            &w.db,
+            crate::collections::CollectorFilter::Everyone,
+            1,
+            Utc::now().date_naive(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            worklist.rows[0].next_action,
+            crate::collections::NextAction::CallAboutFailedPayment
+        );
         let attempts: Vec<u32> = settings(&w.db, w.customer)
             .await
             .unwrap()
@@ -1097,19 +1313,42 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unanswered_charge_holds_its_invoice_until_its_checkout_expires_then_is_retried() {
+    async fn an_unanswered_charge_holds_its_invoice_and_is_sent_again_under_the_same_checkout() {
         let w = World::new().await;
         w.turn_on("due_date", "").await.unwrap();
         let provider = ScriptedProvider::answering(vec![Err(ProviderError::Timeout)]);
         assert_eq!(w.run(&provider, "2026-11-05").await.charged, 1);
         assert_eq!(w.due_now(w.invoice).await, 0, "it may have been charged");
+        // Past a payment page's lifetime, it still holds the invoice.
         let later = Utc::now() + chrono::Duration::minutes(CHECKOUT_LIFETIME_MINUTES + 2);
         crate::checkout::store::expire_stale_checkouts(&w.db, later)
             .await
             .unwrap();
-        assert_eq!(w.due_now(w.invoice).await, 100_000);
-        assert_eq!(w.run(&provider, "2026-11-06").await.charged, 1);
-        assert_eq!(provider.charges().len(), 2);
+        assert_eq!(w.due_now(w.invoice).await, 0);
+
+        // The next run sends the same charge again (same checkout, so the same key), and
+        // charges nothing new while it is on its way.
+        let next = w.run(&provider, "2026-11-05").await;
+        assert_eq!(next.charged, 0);
+        let charges = provider.charges();
+        assert_eq!(charges.len(), 2);
+        assert_eq!(charges[0], charges[1]);
+        assert_eq!(w.run(&provider, "2026-11-06").await.charged, 0);
+        assert_eq!(
+            provider.charges().len(),
+            2,
+            "answered now: not sent a third time"
+        );
+        // Accepted, only the provider's event closes it, however late.
+        crate::checkout::store::expire_stale_checkouts(&w.db, later)
+            .await
+            .unwrap();
+        assert_eq!(w.due_now(w.invoice).await, 0);
+        w.collect(&charges[0].0, 100_000, "2026-11-06").await;
+        assert_eq!(fixtures::open_minor(&w.db, w.invoice).await, 0);
+        let shown = settings(&w.db, w.customer).await.unwrap().unwrap();
+        assert_eq!(shown.charges.len(), 1);
+        assert_eq!(shown.charges[0].result, ChargeResult::Succeeded);
     }
 
     #[tokio::test]

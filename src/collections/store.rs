@@ -95,7 +95,8 @@ pub async fn worklist(
            WHERE status = 'broken' AND closed_on > $6 GROUP BY customer_id), \
          failed AS ( \
            SELECT customer_id, count(*) AS failed_payments FROM checkouts \
-           WHERE (status = 'returned' OR (status = 'failed' AND submitted_event_at IS NOT NULL)) \
+           WHERE (status = 'returned' OR (status = 'failed' AND (submitted_event_at IS NOT NULL \
+             OR id IN (SELECT checkout_id FROM autopay_charges)))) \
              AND updated_at >= $3 GROUP BY customer_id), \
          facts AS ( \
            SELECT a.*, c.number, c.name, c.currency, c.collector_id, \

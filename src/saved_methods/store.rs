@@ -10,6 +10,7 @@ use crate::checkout::{PaymentProvider, ProviderError, bank_debit_for};
 use crate::db::{Db, DbError, now_text};
 use crate::outbox::store::queue_to_each;
 use crate::payments::PaymentMethod;
+use crate::receivables::store::lock_customer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SavedMethodStoreError {
@@ -89,7 +90,7 @@ pub async fn begin_setup(
             cancel_url: return_url.to_string(),
         })
         .await?;
-    // The first customer the provider made stays the account's (a race makes one spare).
+    // The account's customer at the provider is made once (its key is our customer id) and kept.
     sqlx::query(
         "UPDATE customers SET provider_customer = $1 WHERE id = $2 AND provider_customer IS NULL",
     )
@@ -127,6 +128,7 @@ pub async fn saved_in(
         .await?;
     let consented_at: String = setup.try_get("created_at")?;
     let consented_ip: String = setup.try_get("consented_ip")?;
+    let consent_text: String = setup.try_get("consent_text")?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO payment_methods (customer_id, setup_id, provider_method, kind, label, last4, \
          exp_month, exp_year, mandate, consent_text, consented_by, consented_at, consented_ip) \
@@ -141,7 +143,7 @@ pub async fn saved_in(
     .bind(method.exp_month.map(i64::from))
     .bind(method.exp_year.map(i64::from))
     .bind(method.mandate.as_deref())
-    .bind(setup.try_get::<String, _>("consent_text")?)
+    .bind(&consent_text)
     .bind(user_id)
     .bind(&consented_at)
     .bind(&consented_ip)
@@ -166,7 +168,7 @@ pub async fn saved_in(
         &format!("Payment method saved: {name}"),
         &format!(
             "Hello,\n\n{email} saved {name} ({}) on your account on {consented_at}, from {consented_ip}, \
-             agreeing to these terms:\n\n{CONSENT_TEXT}\n\n\
+             agreeing to these terms:\n\n{consent_text}\n\n\
              If this was not someone at your company, remove it in the portal and tell us.\n",
             method.kind.label()
         ),
@@ -280,8 +282,9 @@ pub(crate) async fn chargeable(
 }
 
 /// A payer removes a saved method: the provider forgets it first (so it can never be charged
-/// again), then it is marked removed, audited and announced. A method autopay charges is kept
-/// until autopay is off or uses another one.
+/// again; one it no longer has is gone already), then, under the customer lock, it is marked
+/// removed, audited and announced. A method autopay charges is kept until autopay is off or uses
+/// another one.
 pub async fn remove(
     db: &Db,
     provider: &dyn PaymentProvider,
@@ -293,20 +296,17 @@ pub async fn remove(
     let method = chargeable(&mut conn, customer_id, method_id)
         .await?
         .ok_or(SavedMethodError::Unknown)?;
-    let in_use: Option<i64> = sqlx::query_scalar(
-        "SELECT customer_id FROM autopay WHERE customer_id = $1 AND payment_method_id = $2 \
-         AND status IN ('on', 'waiting')",
-    )
-    .bind(customer_id)
-    .bind(method_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    refuse_if_autopay_uses(&mut conn, customer_id, method_id).await?;
     drop(conn);
-    if in_use.is_some() {
-        return Err(SavedMethodError::UsedByAutopay.into());
+    match provider.remove_saved(&method.provider_method).await {
+        Ok(()) | Err(ProviderError::Refused(_)) => {}
+        Err(unanswered) => return Err(unanswered.into()),
     }
-    provider.remove_saved(&method.provider_method).await?;
     let mut tx = db.begin_write().await?;
+    lock_customer(&mut tx, db.engine(), customer_id)
+        .await
+        .map_err(|_| SavedMethodStoreError::UnknownCustomer)?;
+    refuse_if_autopay_uses(&mut tx, customer_id, method_id).await?;
     let removed = sqlx::query(
         "UPDATE payment_methods SET removed_at = $1, removed_by = $2 \
          WHERE id = $3 AND customer_id = $4 AND removed_at IS NULL",
@@ -342,6 +342,25 @@ pub async fn remove(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn refuse_if_autopay_uses(
+    conn: &mut sqlx::AnyConnection,
+    customer_id: i64,
+    method_id: i64,
+) -> Result<(), SavedMethodStoreError> {
+    let in_use: Option<i64> = sqlx::query_scalar(
+        "SELECT customer_id FROM autopay WHERE customer_id = $1 AND payment_method_id = $2 \
+         AND status IN ('on', 'waiting')",
+    )
+    .bind(customer_id)
+    .bind(method_id)
+    .fetch_optional(conn)
+    .await?;
+    match in_use {
+        Some(_) => Err(SavedMethodError::UsedByAutopay.into()),
+        None => Ok(()),
+    }
 }
 
 #[cfg(all(test, feature = "test-support"))]

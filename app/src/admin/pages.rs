@@ -268,8 +268,16 @@ pub fn OutboxPage() -> impl IntoView {
     let charged = move || {
         autopay.value().with(|v| match v {
             Some(Ok(run)) => Some(format!(
-                "Autopay: {} charges sent, {} declined, {} need the customer; {} accounts stopped.",
-                run.charged, run.declined, run.needs_customer, run.stopped
+                "Autopay: {} charges sent, {} declined, {} need the customer; {} accounts stopped.{}",
+                run.charged,
+                run.declined,
+                run.needs_customer,
+                run.stopped,
+                if run.problems.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Not handled: {}.", run.problems.join("; "))
+                }
             )),
             _ => None,
         })

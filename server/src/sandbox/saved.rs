@@ -26,7 +26,7 @@ use super::{
     DEBIT_SETTLES_AFTER, DebitOutcome, SandboxPayment, SandboxProvider, ach_outcome, deliver,
     escape, event, random_id, sandbox_html, sepa_outcome,
 };
-use crate::guard::ContactSession;
+use crate::guard::SignedIn;
 use crate::state::ServerState;
 use crate::webhooks::SETUP_METADATA_KEY;
 
@@ -221,18 +221,19 @@ pub(super) async fn remove(db: &Db, provider_method: &str) -> Result<(), Provide
     Ok(())
 }
 
-/// The setup an account's contact may complete: open, and the account's own.
+/// The setup the signed-in payer may complete: open, and started by them (their consent is the
+/// one recorded).
 async fn open_setup(
     state: &ServerState,
-    contact: &ContactSession,
+    caller: &ledgerport::auth::Caller,
     id: &str,
 ) -> Result<Currency, Response> {
     let currency: Option<String> = sqlx::query_scalar(
         "SELECT c.currency FROM payment_method_setups s JOIN customers c ON c.id = s.customer_id \
-         WHERE s.id = $1 AND s.customer_id = $2 AND s.status = 'open'",
+         WHERE s.id = $1 AND s.user_id = $2 AND s.status = 'open'",
     )
     .bind(id)
-    .bind(contact.customer_id)
+    .bind(caller.user_id)
     .fetch_optional(state.app.db.pool())
     .await
     .map_err(|e| {
@@ -242,7 +243,7 @@ async fn open_setup(
     let currency = currency.ok_or_else(|| {
         (
             StatusCode::NOT_FOUND,
-            "There is no such setup on your account, or it is complete.",
+            "There is no such setup of yours, or it is complete.",
         )
             .into_response()
     })?;
@@ -302,10 +303,10 @@ fn setup_page(currency: Currency, message: Option<&str>) -> Response {
 
 pub(super) async fn hosted_setup_page(
     State(state): State<ServerState>,
-    contact: ContactSession,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    match open_setup(&state, &contact, &id).await {
+    match open_setup(&state, &caller, &id).await {
         Ok(currency) => setup_page(currency, None),
         Err(response) => response,
     }
@@ -397,11 +398,11 @@ fn parse_setup(form: &SetupForm, currency: Currency) -> Result<NewSaved, &'stati
 
 pub(super) async fn save_on_setup_page(
     State(state): State<ServerState>,
-    contact: ContactSession,
+    SignedIn(caller): SignedIn,
     Path(id): Path<String>,
     Form(form): Form<SetupForm>,
 ) -> Response {
-    let currency = match open_setup(&state, &contact, &id).await {
+    let currency = match open_setup(&state, &caller, &id).await {
         Ok(currency) => currency,
         Err(response) => return response,
     };
@@ -435,7 +436,7 @@ pub(super) async fn save_on_setup_page(
         json!({
             "id": format!("cs_sandbox_{id}"), "object": "checkout.session", "mode": "setup",
             "status": "complete", "setup_intent": setup_intent,
-            "customer": format!("cus_sandbox_{}", contact.customer_id),
+            "customer": format!("cus_sandbox_{}", caller.customer_id.unwrap_or_default()),
             "metadata": { SETUP_METADATA_KEY: id },
         }),
     );

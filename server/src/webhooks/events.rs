@@ -53,6 +53,8 @@ pub enum ProviderEvent {
         checkout_id: String,
         status: CheckoutStatus,
         message: String,
+        /// The provider's failure code (a bank debit's return code), when it gives one.
+        code: Option<String>,
     },
     /// `charge.refunded`: the charge's running total refunded.
     Refunded {
@@ -376,6 +378,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
             ProviderEvent::Unpaid {
                 checkout_id: id,
                 status: CheckoutStatus::Failed,
+                code: error.code.clone(),
                 message: match (error.message, error.code) {
                     (Some(message), _) => message,
                     (None, Some(code)) => {
@@ -392,6 +395,7 @@ pub fn parse(body: &[u8]) -> Result<Envelope, WebhookError> {
             checkout_id: id,
             status: CheckoutStatus::Expired,
             message: "The payment page expired.".into(),
+            code: None,
         },
         _ => ProviderEvent::NoMoney,
     };
@@ -612,7 +616,25 @@ mod tests {
             ProviderEvent::Unpaid {
                 checkout_id: "chk_1".into(),
                 status: CheckoutStatus::Failed,
-                message: "The payment failed.".into()
+                message: "The payment failed.".into(),
+                code: None,
+            }
+        );
+    }
+
+    #[test]
+    fn a_completed_setup_session_names_our_setup_and_the_setup_intent() {
+        let completed = parse(&event(
+            "checkout.session.completed",
+            json!({"mode": "setup", "setup_intent": "seti_1",
+                   "metadata": { SETUP_METADATA_KEY: "ps_1" }}),
+        ))
+        .unwrap();
+        assert_eq!(
+            completed.event,
+            ProviderEvent::MethodSaved {
+                setup_id: "ps_1".into(),
+                setup_intent: "seti_1".into()
             }
         );
     }

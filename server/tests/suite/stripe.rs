@@ -520,6 +520,7 @@ async fn an_off_session_charge_is_confirmed_at_once_and_each_answer_read_as_stri
         ("payment_method", "pm_test_card"),
         ("confirm", "true"),
         ("off_session", "true"),
+        ("allowed_payment_method_types[0]", "card"),
         ("metadata[ledgerport_payment_id]", "lp_1"),
     ] {
         assert_eq!(sent.field(field), Some(value), "{field}");

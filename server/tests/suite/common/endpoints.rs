@@ -250,7 +250,8 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/autopay/turn-off" => (Rule::Payer, String::new()),
         "/api/admin/customer-autopay" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/run-autopay" => (Rule::Manager, String::new()),
-        "/sandbox/setup/{id}" => (Rule::ContactOfA, String::new()),
+        // Only the payer who started the setup finishes it (their consent is recorded).
+        "/sandbox/setup/{id}" => (Rule::PayerOfA, String::new()),
         "/api/admin/customer-promises" => (Rule::Staff, format!("customer_id={a}")),
         // A's invoice is already promised: staff get a 400 naming why, nothing is recorded.
         "/api/admin/record-promise" => (
