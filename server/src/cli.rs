@@ -53,6 +53,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         invoices: u64,
     },
+    /// Charge today's autopay (safe to run beside servers that run the job too: each account is
+    /// claimed once a day, and an unanswered charge is sent again under its key).
+    Autopay {
+        /// Run as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+    },
     /// Queue today's payment reminders (safe to run beside servers that run the job too).
     Reminders {
         /// Run as of this date (YYYY-MM-DD) instead of today.
@@ -196,6 +203,27 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     report.seconds,
                     report.invoices as f64 / report.seconds.max(0.001)
                 );
+            }
+            db.close().await;
+            Ok(())
+        }
+        Command::Autopay { date } => {
+            let db = open(&config).await?;
+            let today = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let payments = http::RouterSettings::from_config(&config, &db)?.payments;
+            let run = ledgerport::autopay::store::run(
+                &db,
+                payments.as_ref(),
+                today,
+                &config.public_base_url,
+            )
+            .await?;
+            println!(
+                "autopay for {today}: {} charges sent, {} declined, {} need the customer; {} accounts stopped",
+                run.charged, run.declined, run.needs_customer, run.stopped
+            );
+            for problem in &run.problems {
+                eprintln!("not handled: {problem}");
             }
             db.close().await;
             Ok(())

@@ -430,6 +430,28 @@ async fn two_instances_with_autopay_on_charge_each_due_invoice_once_and_post_eac
         count(&db, "SELECT count(*) FROM autopay_charges").await,
         ACCOUNTS as i64
     );
+    // The command-line run beside the two servers finds nothing left to charge today.
+    let cli = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
+        .arg("autopay")
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DATABASE_URL", &url)
+        .env(
+            "JWT_SIGNING_KEY",
+            "a-fault-test-signing-key-of-at-least-32-bytes",
+        )
+        .env("PAYMENT_PROVIDER", "stripe")
+        .env("STRIPE_SECRET_KEY", "sk_test_faults")
+        .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        .env("STRIPE_API_BASE", &base)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        cli.status.success() && said.contains("0 charges sent"),
+        "{said} {}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     for invoice in &invoices {
         let pending: i64 = sqlx::query("SELECT pending_minor FROM invoices WHERE id = $1")
             .bind(invoice)
