@@ -41,7 +41,7 @@ test("a clerk opens a customer account on 2/10 net 30 and invites a payer", asyn
   await expect(page.getByTestId("staff-invoices")).toContainText("€1,140.00");
 
   // A cheque for part of it arrives by post.
-  await page.getByLabel("Method").selectOption("cheque");
+  await page.getByLabel("Method", { exact: true }).selectOption("cheque");
   await page.getByLabel("Amount", { exact: true }).fill("140.00");
   await page.getByLabel("Cheque number or reference").fill("CHQ-0001");
   await page.getByRole("button", { name: "Record the payment" }).click();
