@@ -253,13 +253,12 @@ async fn payer_of(
     .bind(checkout_id)
     .fetch_one(&mut **tx)
     .await?;
-    let mut recipients = vec![payer.try_get::<String, _>("email")?];
-    let customer_id: i64 = payer.try_get("customer_id")?;
-    for billing in crate::customers::store::billing_emails(&mut **tx, customer_id).await? {
-        if !recipients.contains(&billing) {
-            recipients.push(billing);
-        }
-    }
+    let recipients = crate::customers::store::contact_and_billing(
+        tx,
+        payer.try_get("customer_id")?,
+        &payer.try_get::<String, _>("email")?,
+    )
+    .await?;
     Ok(Payer {
         name: payer.try_get("display_name")?,
         customer: payer.try_get("name")?,

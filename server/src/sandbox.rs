@@ -478,13 +478,17 @@ async fn debit_of(db: &Db, checkout_id: &str) -> Result<Option<String>, Response
     Ok(row.and_then(|(outcome, at)| (outcome != "stays").then_some(at)))
 }
 
-/// What the hosted page's forms send: a card, or a bank account with its mandate accepted.
+/// What the hosted pages' forms send (payment and setup): a card, or a bank account with its
+/// mandate accepted.
 #[derive(Deserialize)]
 struct PayForm {
     #[serde(default)]
     method: String,
     #[serde(default)]
     card_number: String,
+    /// Kept by the setup page (a saved card's expiry); the payment page ignores it.
+    #[serde(default)]
+    expiry: String,
     #[serde(default)]
     routing_number: String,
     #[serde(default)]
@@ -615,6 +619,23 @@ impl SandboxPayment<'_> {
         balance::record(db, &collected).await
     }
 
+    /// A bank debit submitted: the sandbox's own record of when it settles and how (its test
+    /// account's `outcome` and the provider's `code`).
+    async fn debit_submitted(&self, db: &Db, outcome: &str, code: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO sandbox_debits (payment_intent, checkout_id, outcome, code, settles_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(self.intent)
+        .bind(self.checkout)
+        .bind(outcome)
+        .bind(code)
+        .bind(timestamp_text(chrono::Utc::now() + DEBIT_SETTLES_AFTER))
+        .execute(db.pool())
+        .await
+        .map(|_| ())
+    }
+
     /// Paid at once (a card): the session completes paid and the intent succeeds.
     fn paid(&self) -> Vec<serde_json::Value> {
         vec![
@@ -695,17 +716,7 @@ async fn submit_debit(
         return page(view, Some("Accept the debit authorisation to pay by bank."));
     }
     let (stored, code) = outcome.stored();
-    let recorded = sqlx::query(
-        "INSERT INTO sandbox_debits (payment_intent, checkout_id, outcome, code, settles_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(payment.intent)
-    .bind(payment.checkout)
-    .bind(stored)
-    .bind(code)
-    .bind(timestamp_text(chrono::Utc::now() + DEBIT_SETTLES_AFTER))
-    .execute(state.app.db.pool())
-    .await;
+    let recorded = payment.debit_submitted(&state.app.db, stored, code).await;
     if let Err(e) = recorded {
         tracing::error!("the sandbox could not record a debit: {e}");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -20,12 +20,13 @@ use crate::checkout::{
     CHECKOUT_LIFETIME_MINUTES, CheckoutError, CheckoutStatus, MAXIMUM_INVOICES, PayItem,
     PaymentProvider,
 };
+use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
 use crate::receivables::DUE_NOW_SQL;
 use crate::receivables::store::{CashError, lock_customer};
-use crate::saved_methods::store::{chargeable, told_of_methods};
+use crate::saved_methods::store::chargeable;
 use crate::saved_methods::{ChargeOutcome, OffSessionCharge};
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +192,7 @@ pub async fn turn_on(
             &terms,
         )
         .await?;
-    let recipients = told_of_methods(&mut tx, customer_id, actor.name).await?;
+    let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
     queue_to_each(
         &mut tx,
         &recipients,
@@ -246,7 +247,7 @@ pub async fn turn_off(
             "",
         )
         .await?;
-    let recipients = told_of_methods(&mut tx, customer_id, actor.name).await?;
+    let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
     queue_to_each(
         &mut tx,
         &recipients,
@@ -903,7 +904,7 @@ async fn tell_payer(
     .bind(customer_id)
     .fetch_one(&mut **tx)
     .await?;
-    let recipients = told_of_methods(tx, customer_id, &payer).await?;
+    let recipients = contact_and_billing(tx, customer_id, &payer).await?;
     queue_to_each(tx, &recipients, subject, body, "autopay").await
 }
 

@@ -169,6 +169,22 @@ where
         .collect::<Result<_, _>>()?)
 }
 
+/// The contact who acted (`contact_email`) and the account's billing contacts, once each: who
+/// hears about a payment they made or a payment setting they changed.
+pub async fn contact_and_billing(
+    conn: &mut sqlx::AnyConnection,
+    customer_id: i64,
+    contact_email: &str,
+) -> Result<Vec<String>, DbError> {
+    let mut recipients = vec![contact_email.to_string()];
+    for billing in billing_emails(&mut *conn, customer_id).await? {
+        if !recipients.contains(&billing) {
+            recipients.push(billing);
+        }
+    }
+    Ok(recipients)
+}
+
 /// The account as staff edit it; `None` when there is no such customer.
 pub async fn profile(
     db: &crate::db::Db,

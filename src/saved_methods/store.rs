@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction};
 use super::{CONSENT_TEXT, ProviderMethod, SavedMethod, SavedMethodError, SetupRequest};
 use crate::audit::Actor;
 use crate::checkout::{PaymentProvider, ProviderError, bank_debit_for};
+use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, now_text};
 use crate::outbox::store::queue_to_each;
 use crate::payments::PaymentMethod;
@@ -161,7 +162,7 @@ pub async fn saved_in(
         &format!("method {id}: {} {name}", method.kind.label()),
     )
     .await?;
-    let recipients = told_of_methods(tx, customer_id, &email).await?;
+    let recipients = contact_and_billing(tx, customer_id, &email).await?;
     queue_to_each(
         tx,
         &recipients,
@@ -176,22 +177,6 @@ pub async fn saved_in(
     )
     .await?;
     Ok(true)
-}
-
-/// Who hears about a change to the account's saved methods or autopay: the payer who made it
-/// and the account's billing contacts.
-pub(crate) async fn told_of_methods(
-    tx: &mut Transaction<'_, Any>,
-    customer_id: i64,
-    payer_email: &str,
-) -> Result<Vec<String>, DbError> {
-    let mut recipients = vec![payer_email.to_string()];
-    for billing in crate::customers::store::billing_emails(&mut **tx, customer_id).await? {
-        if !recipients.contains(&billing) {
-            recipients.push(billing);
-        }
-    }
-    Ok(recipients)
 }
 
 #[derive(sqlx::FromRow)]
@@ -328,7 +313,7 @@ pub async fn remove(
             &format!("method {method_id}: {}", method.name),
         )
         .await?;
-    let recipients = told_of_methods(&mut tx, customer_id, actor.name).await?;
+    let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
     queue_to_each(
         &mut tx,
         &recipients,

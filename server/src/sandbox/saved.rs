@@ -13,18 +13,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ledgerport::checkout::{ProviderError, bank_debit_for};
-use ledgerport::db::{Db, timestamp_text};
+use ledgerport::db::Db;
 use ledgerport::money::Currency;
 use ledgerport::payments::PaymentMethod;
 use ledgerport::saved_methods::{
     ChargeOutcome, HostedSetup, OffSessionCharge, ProviderMethod, SetupRequest,
 };
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    DEBIT_SETTLES_AFTER, DebitOutcome, SandboxPayment, SandboxProvider, ach_outcome, deliver,
-    escape, event, random_id, sandbox_html, sepa_outcome,
+    DebitOutcome, PayForm, SandboxPayment, SandboxProvider, ach_outcome, deliver, escape, event,
+    random_id, sandbox_html, sepa_outcome,
 };
 use crate::guard::SignedIn;
 use crate::state::ServerState;
@@ -154,18 +153,10 @@ pub(super) async fn charge(
         Ok::<(), ProviderError>(())
     };
     if charge.kind.is_bank_debit() {
-        sqlx::query(
-            "INSERT INTO sandbox_debits (payment_intent, checkout_id, outcome, code, settles_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&intent)
-        .bind(charge.checkout_id)
-        .bind(&row.behaviour)
-        .bind(&row.code)
-        .bind(timestamp_text(chrono::Utc::now() + DEBIT_SETTLES_AFTER))
-        .execute(provider.db.pool())
-        .await
-        .map_err(unreachable_db)?;
+        payment
+            .debit_submitted(&provider.db, &row.behaviour, &row.code)
+            .await
+            .map_err(unreachable_db)?;
         send(vec![payment.intent("payment_intent.processing", None)]).await?;
         return Ok(ChargeOutcome::Processing);
     }
@@ -312,24 +303,6 @@ pub(super) async fn hosted_setup_page(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct SetupForm {
-    #[serde(default)]
-    method: String,
-    #[serde(default)]
-    card_number: String,
-    #[serde(default)]
-    expiry: String,
-    #[serde(default)]
-    routing_number: String,
-    #[serde(default)]
-    account_number: String,
-    #[serde(default)]
-    iban: String,
-    #[serde(default)]
-    mandate: String,
-}
-
 /// A test method as the sandbox keeps it.
 struct NewSaved {
     kind: PaymentMethod,
@@ -346,7 +319,7 @@ fn last4(text: &str) -> String {
 }
 
 /// What the form describes, or the message the page shows.
-fn parse_setup(form: &SetupForm, currency: Currency) -> Result<NewSaved, &'static str> {
+fn parse_setup(form: &PayForm, currency: Currency) -> Result<NewSaved, &'static str> {
     let method = PaymentMethod::parse(&form.method)
         .filter(|m| *m == PaymentMethod::Card || Some(*m) == bank_debit_for(currency))
         .ok_or("Choose one of the payment methods offered.")?;
@@ -400,7 +373,7 @@ pub(super) async fn save_on_setup_page(
     State(state): State<ServerState>,
     SignedIn(caller): SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<SetupForm>,
+    Form(form): Form<PayForm>,
 ) -> Response {
     let currency = match open_setup(&state, &caller, &id).await {
         Ok(currency) => currency,

@@ -24,6 +24,27 @@ const WEBHOOK_SECRET: &str = "whsec_faults_suite_secret";
 /// fails at once.
 const NO_STRIPE: &str = "http://127.0.0.1:9";
 
+/// Runs `ledgerport <command>` once on the database at `url`, beside any running servers (with
+/// Stripe's API at `stripe_base` when the command calls it).
+fn command_line(command: &str, url: &str, stripe_base: Option<&str>) -> std::process::Output {
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_ledgerport"));
+    cli.arg(command)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DATABASE_URL", url)
+        .env(
+            "JWT_SIGNING_KEY",
+            "a-fault-test-signing-key-of-at-least-32-bytes",
+        );
+    if let Some(base) = stripe_base {
+        cli.env("PAYMENT_PROVIDER", "stripe")
+            .env("STRIPE_SECRET_KEY", "sk_test_faults")
+            .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("STRIPE_API_BASE", base);
+    }
+    cli.output().unwrap()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -335,17 +356,7 @@ async fn two_instances_on_one_database_post_each_payment_once_and_send_each_remi
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The command-line run beside the two servers finds nothing left to send.
-    let cli = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
-        .arg("reminders")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("DATABASE_URL", &url)
-        .env(
-            "JWT_SIGNING_KEY",
-            "a-fault-test-signing-key-of-at-least-32-bytes",
-        )
-        .output()
-        .unwrap();
+    let cli = command_line("reminders", &url, None);
     assert!(
         cli.status.success(),
         "{}",
@@ -431,21 +442,7 @@ async fn two_instances_with_autopay_on_charge_each_due_invoice_once_and_post_eac
         ACCOUNTS as i64
     );
     // The command-line run beside the two servers finds nothing left to charge today.
-    let cli = Command::new(env!("CARGO_BIN_EXE_ledgerport"))
-        .arg("autopay")
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("DATABASE_URL", &url)
-        .env(
-            "JWT_SIGNING_KEY",
-            "a-fault-test-signing-key-of-at-least-32-bytes",
-        )
-        .env("PAYMENT_PROVIDER", "stripe")
-        .env("STRIPE_SECRET_KEY", "sk_test_faults")
-        .env("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-        .env("STRIPE_API_BASE", &base)
-        .output()
-        .unwrap();
+    let cli = command_line("autopay", &url, Some(&base));
     let said = String::from_utf8_lossy(&cli.stdout);
     assert!(
         cli.status.success() && said.contains("0 charges sent"),
