@@ -26,6 +26,8 @@ pub const FAILED_PAYMENT_DAYS: i64 = 30;
 pub enum NextAction {
     /// A promise to pay broke in the last 30 days and something overdue is not promised.
     CallAboutBrokenPromise { pay_by: NaiveDate },
+    /// A payment plan broke (an instalment was missed) in the last 30 days.
+    CallAboutBrokenPlan { broke_on: NaiveDate },
     /// A bank payment failed or was returned, or an autopay charge failed, recently, and the
     /// money is overdue.
     CallAboutFailedPayment,
@@ -35,6 +37,8 @@ pub enum NextAction {
     FollowUp { days_overdue: i64 },
     /// An open promise covers the account until its day.
     AwaitPromise { pay_by: NaiveDate },
+    /// What is overdue is on an active payment plan, whose instalments are on time.
+    AwaitPlan,
     /// Nothing is overdue but disputes hold money: the dispute queue, not collections.
     ResolveDisputes,
 }
@@ -45,6 +49,9 @@ impl NextAction {
             NextAction::CallAboutBrokenPromise { pay_by } => {
                 format!("Call: the promise to pay by {pay_by} was broken")
             }
+            NextAction::CallAboutBrokenPlan { broke_on } => {
+                format!("Call: the payment plan broke on {broke_on} (an instalment was missed)")
+            }
             NextAction::CallAboutFailedPayment => "Call: a payment failed or came back".into(),
             NextAction::Escalate { days_overdue } => {
                 format!("Escalate: {days_overdue} days overdue")
@@ -53,6 +60,7 @@ impl NextAction {
                 format!("Follow up: {days_overdue} days overdue")
             }
             NextAction::AwaitPromise { pay_by } => format!("Wait: promised by {pay_by}"),
+            NextAction::AwaitPlan => "Wait: on a payment plan".into(),
             NextAction::ResolveDisputes => "Resolve the disputes".into(),
         }
     }
@@ -84,9 +92,11 @@ pub struct Contact {
 pub struct AccountFacts {
     /// What is due now on invoices past their due date (disputed and in-flight amounts left out).
     pub overdue_minor: i64,
-    /// The part of it no open promise to pay covers.
+    /// The part of it no open promise to pay and no active payment plan covers.
     pub unpromised_minor: i64,
-    /// The due date of the oldest overdue invoice no open promise covers.
+    /// The part of it an active payment plan covers.
+    pub on_plan_minor: i64,
+    /// The due date of the oldest overdue invoice no open promise or plan covers.
     pub oldest_unpromised: Option<NaiveDate>,
     /// What disputes hold: apart from what is overdue.
     pub in_dispute_minor: i64,
@@ -95,6 +105,9 @@ pub struct AccountFacts {
     /// The latest day of the account's promises broken in the last
     /// [`crate::promises::BROKEN_PROMISE_DAYS`] days.
     pub broken_promise: Option<NaiveDate>,
+    /// The day the account's latest payment plan broke, if that was in the last
+    /// [`crate::promises::BROKEN_PROMISE_DAYS`] days.
+    pub broken_plan: Option<NaiveDate>,
     /// Bank payments that failed or came back, and autopay charges that failed, in the last
     /// [`FAILED_PAYMENT_DAYS`] days.
     pub failed_payments: i64,
@@ -109,6 +122,8 @@ pub fn next_action(facts: &AccountFacts, today: NaiveDate) -> Option<NextAction>
             .unwrap_or(0);
         return Some(if let Some(pay_by) = facts.broken_promise {
             NextAction::CallAboutBrokenPromise { pay_by }
+        } else if let Some(broke_on) = facts.broken_plan {
+            NextAction::CallAboutBrokenPlan { broke_on }
         } else if facts.failed_payments > 0 {
             NextAction::CallAboutFailedPayment
         } else if days_overdue > ESCALATE_AFTER_DAYS {
@@ -119,6 +134,7 @@ pub fn next_action(facts: &AccountFacts, today: NaiveDate) -> Option<NextAction>
     }
     match facts.promised_by {
         Some(pay_by) if facts.overdue_minor > 0 => Some(NextAction::AwaitPromise { pay_by }),
+        None if facts.on_plan_minor > 0 => Some(NextAction::AwaitPlan),
         _ if facts.in_dispute_minor > 0 => Some(NextAction::ResolveDisputes),
         _ => None,
     }
@@ -128,11 +144,11 @@ pub fn next_action(facts: &AccountFacts, today: NaiveDate) -> Option<NextAction>
 /// Written once more as SQL in the store (`TIER_SQL`), which pages by it; a test holds the two equal.
 pub fn tier(action: &NextAction) -> i64 {
     match action {
-        NextAction::CallAboutBrokenPromise { .. } => 0,
+        NextAction::CallAboutBrokenPromise { .. } | NextAction::CallAboutBrokenPlan { .. } => 0,
         NextAction::CallAboutFailedPayment => 1,
         NextAction::Escalate { .. } => 2,
         NextAction::FollowUp { .. } => 3,
-        NextAction::AwaitPromise { .. } => 4,
+        NextAction::AwaitPromise { .. } | NextAction::AwaitPlan => 4,
         NextAction::ResolveDisputes => 5,
     }
 }
@@ -180,12 +196,39 @@ mod tests {
         AccountFacts {
             overdue_minor: 10_000,
             unpromised_minor: 10_000,
+            on_plan_minor: 0,
             oldest_unpromised: Some(d(due)),
             in_dispute_minor: 0,
             promised_by: None,
             broken_promise: None,
+            broken_plan: None,
             failed_payments: 0,
         }
+    }
+
+    #[test]
+    fn an_account_whose_overdue_money_is_on_a_plan_waits_until_the_plan_breaks() {
+        let mut facts = overdue_since("2026-09-01");
+        facts.unpromised_minor = 0;
+        facts.oldest_unpromised = None;
+        facts.on_plan_minor = 10_000;
+        let waiting = next_action(&facts, d(TODAY)).unwrap();
+        assert_eq!(
+            (waiting.clone(), tier(&waiting)),
+            (NextAction::AwaitPlan, 4)
+        );
+        let mut broken = overdue_since("2026-09-01");
+        broken.broken_plan = Some(d("2026-12-01"));
+        let call = next_action(&broken, d(TODAY)).unwrap();
+        assert_eq!(
+            (call.clone(), tier(&call)),
+            (
+                NextAction::CallAboutBrokenPlan {
+                    broke_on: d("2026-12-01")
+                },
+                0
+            )
+        );
     }
 
     #[test]

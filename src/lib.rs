@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod payments;
 pub mod payouts;
 pub mod periods;
+pub mod plans;
 pub mod promises;
 pub mod receivables;
 pub mod reconciliation;

@@ -20,6 +20,19 @@ pub fn due_now(open_minor: i64, held_minor: i64, pending_minor: i64) -> i64 {
 pub const DUE_NOW_SQL: &str = "(CASE WHEN i.open_minor > i.held_minor + i.pending_minor \
      THEN i.open_minor - i.held_minor - i.pending_minor ELSE 0 END)";
 
+/// An active payment plan covers the invoice aliased `i`: its instalments, not its due date,
+/// say what is asked for now (`crate::plans`). Reminders, "pay everything due" and autopay leave
+/// such an invoice to the plan.
+pub const ON_ACTIVE_PLAN_SQL: &str = "EXISTS (SELECT 1 FROM payment_plan_invoices ppi \
+     JOIN payment_plans pp ON pp.id = ppi.plan_id \
+     WHERE ppi.invoice_id = i.id AND pp.status = 'active')";
+
+/// An open payment plan (offered, requested or active) covers the invoice aliased `i`: no
+/// promise to pay and no other plan may take it.
+pub const ON_OPEN_PLAN_SQL: &str = "EXISTS (SELECT 1 FROM payment_plan_invoices ppi \
+     JOIN payment_plans pp ON pp.id = ppi.plan_id \
+     WHERE ppi.invoice_id = i.id AND pp.status IN ('offered', 'requested', 'active'))";
+
 /// The part of what is open that disputes hold: the hold, capped at what is open.
 pub fn held_of_open(open_minor: i64, held_minor: i64) -> i64 {
     held_minor.min(open_minor)

@@ -69,6 +69,8 @@ pub struct ReminderRun {
     pub without_recipient: usize,
     /// Promises to pay this run closed as kept or broken (reviewed after the reminders).
     pub promises: crate::promises::PromiseReview,
+    /// Payment plans this run reminded of an instalment, completed or broke.
+    pub plans: crate::plans::PlanReview,
 }
 
 /// The subject line of a reminder at `step` days past due.

@@ -117,7 +117,11 @@ pub struct AccountSummary {
     pub due_now_minor: i64,
     /// Money on its way (open checkouts, processing bank debits): not due again, not cash yet.
     pub in_payment_minor: i64,
+    /// The earliest day something falls due, and how much: an invoice's due date, or the next
+    /// instalment of an active payment plan.
     pub next_due: Option<(NaiveDate, i64)>,
+    /// The account's active payment plan; its invoices are due by its instalments.
+    pub plan: Option<crate::plans::PlanDue>,
     pub open_invoices: i64,
     pub aging: Aging,
 }

@@ -8,9 +8,9 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 
-/// Where the money would go. `invoices` is a comma-separated id list (empty: every open
-/// invoice); `amounts` the matching decimal amounts separated by `;` (empty: each invoice's full
-/// open amount).
+/// Where the money would go. `invoices` is a comma-separated id list (empty: everything due
+/// now, a payment plan's instalments included: `checkout::store::everything_due`); `amounts`
+/// the matching decimal amounts separated by `;` (empty: what is due on each invoice).
 #[server(endpoint = "portal/review-payment")]
 pub async fn review_payment(invoices: String, amounts: String) -> Result<PaymentReview, AppError> {
     use ledgerport::checkout::PayItem;
@@ -26,11 +26,12 @@ pub async fn review_payment(invoices: String, amounts: String) -> Result<Payment
                 .map_err(|_| AppError::Invalid("Invoice ids are numbers.".into()))
         })
         .collect::<Result<_, _>>()?;
+    let today = chrono::Utc::now().date_naive();
     let items = if amounts.trim().is_empty() {
-        let open = ledgerport::checkout::store::full_amounts(&db, customer_id, &ids).await?;
         if ids.is_empty() {
-            open
+            ledgerport::checkout::store::everything_due(&db, customer_id, today).await?
         } else {
+            let open = ledgerport::checkout::store::full_amounts(&db, customer_id, &ids).await?;
             // An id that is not open here stays in, so the review says why (not yours, or paid).
             ids.iter()
                 .map(|id| {
@@ -64,13 +65,7 @@ pub async fn review_payment(invoices: String, amounts: String) -> Result<Payment
             })
             .collect::<Result<_, _>>()?
     };
-    Ok(ledgerport::checkout::store::review(
-        &db,
-        customer_id,
-        &items,
-        chrono::Utc::now().date_naive(),
-    )
-    .await?)
+    Ok(ledgerport::checkout::store::review(&db, customer_id, &items, today).await?)
 }
 
 #[cfg(feature = "ssr")]

@@ -240,8 +240,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             .await?;
             println!(
                 "reminders for {today}: {} queued, {} skipped (whole amount in dispute), {} without anyone to write to; \
-                 promises to pay: {} kept, {} broken",
-                run.sent, run.held, run.without_recipient, run.promises.kept, run.promises.broken
+                 promises to pay: {} kept, {} broken; payment plans: {} instalment reminders, \
+                 {} completed, {} broken",
+                run.sent,
+                run.held,
+                run.without_recipient,
+                run.promises.kept,
+                run.promises.broken,
+                run.plans.reminded,
+                run.plans.completed,
+                run.plans.broken
             );
             db.close().await;
             Ok(())

@@ -69,14 +69,21 @@ impl Jobs {
                         Err(e) => tracing::warn!("autopay failed; it runs again later: {e}"),
                     }
                     match ledgerport::reminders::store::run(&db, &schedule, today, &base).await {
-                        Ok(run) if run.sent > 0 || run.promises != Default::default() => {
+                        Ok(run)
+                            if run.sent > 0
+                                || run.promises != Default::default()
+                                || run.plans != Default::default() =>
+                        {
                             tracing::info!(
                                 sent = run.sent,
                                 held = run.held,
                                 without_recipient = run.without_recipient,
                                 promises_kept = run.promises.kept,
                                 promises_broken = run.promises.broken,
-                                "reminders queued, promises reviewed"
+                                plans_reminded = run.plans.reminded,
+                                plans_completed = run.plans.completed,
+                                plans_broken = run.plans.broken,
+                                "reminders queued, promises and payment plans reviewed"
                             )
                         }
                         Ok(_) => {}

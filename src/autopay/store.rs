@@ -24,8 +24,8 @@ use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
-use crate::receivables::DUE_NOW_SQL;
 use crate::receivables::store::{CashError, lock_customer};
+use crate::receivables::{DUE_NOW_SQL, ON_ACTIVE_PLAN_SQL};
 use crate::saved_methods::store::chargeable;
 use crate::saved_methods::{ChargeOutcome, OffSessionCharge};
 
@@ -720,7 +720,8 @@ pub async fn failure_code_in(
 }
 
 /// The invoices autopay charges today: something due now (disputed and in-flight amounts are
-/// not), their charge day reached, oldest first, whole invoices up to the cap.
+/// not), their charge day reached, oldest first, whole invoices up to the cap; an active
+/// payment plan's instalments whose day has come go first.
 async fn chargeable_items(
     tx: &mut Transaction<'_, Any>,
     customer_id: i64,
@@ -739,33 +740,38 @@ async fn chargeable_items(
     let due: Vec<Due> = sqlx::query_as(&format!(
         "SELECT i.id, i.due_date, i.discount_until, {DUE_NOW_SQL} AS due_minor FROM invoices i \
          WHERE i.customer_id = $1 AND i.voided_at IS NULL AND {DUE_NOW_SQL} > 0 \
-         ORDER BY i.due_date, i.id"
+         AND NOT {ON_ACTIVE_PLAN_SQL} ORDER BY i.due_date, i.id"
     ))
     .bind(customer_id)
     .fetch_all(&mut **tx)
     .await?;
-    let mut total = 0;
-    let mut items = Vec::new();
-    for invoice in due {
-        if charge_day(
+    // An active payment plan's invoices are charged by its instalments, on their days.
+    let plan_items = crate::plans::store::active_plan(tx, customer_id, today)
+        .await?
+        .map(|plan| plan.due_now_items())
+        .unwrap_or_default();
+    let invoice_items = due.into_iter().filter_map(|invoice| {
+        (charge_day(
             invoice.due_date,
             invoice.discount_until,
             claimed.charge_on,
             today,
-        ) > today
-        {
-            continue;
-        }
+        ) <= today)
+            .then_some((invoice.id, invoice.due_minor))
+    });
+    let mut total = 0;
+    let mut items = Vec::new();
+    for (invoice_id, amount_minor) in plan_items.into_iter().chain(invoice_items) {
         if claimed
             .cap_minor
-            .is_some_and(|cap| total + invoice.due_minor > cap)
+            .is_some_and(|cap| total + amount_minor > cap)
         {
             continue;
         }
-        total += invoice.due_minor;
+        total += amount_minor;
         items.push(PayItem {
-            invoice_id: invoice.id,
-            amount_minor: invoice.due_minor,
+            invoice_id,
+            amount_minor,
         });
         if items.len() == MAXIMUM_INVOICES {
             break;

@@ -728,6 +728,42 @@ pub async fn full_amounts(
         .collect())
 }
 
+/// "Pay everything due": each open invoice not on a payment plan at what is due on it now, and
+/// what the active plan's instalments ask for now, spread over its invoices oldest first
+/// (`plans::store::ActivePlan::due_now_items`). Instalments not yet due are left out; the
+/// customer may still pay ahead by choosing a plan's invoice.
+pub async fn everything_due(
+    db: &Db,
+    customer_id: i64,
+    today: NaiveDate,
+) -> Result<Vec<PayItem>, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    let plan = crate::plans::store::active_plan(&mut conn, customer_id, today).await?;
+    let mut items: Vec<PayItem> = due_invoices(&mut *conn, customer_id, &[])
+        .await?
+        .into_iter()
+        .filter(|d| {
+            plan.as_ref()
+                .is_none_or(|p| !p.invoices.iter().any(|(id, _)| *id == d.invoice_id))
+        })
+        .map(|d| PayItem {
+            invoice_id: d.invoice_id,
+            amount_minor: d.due_minor,
+        })
+        .collect();
+    if let Some(plan) = plan {
+        items.extend(
+            plan.due_now_items()
+                .into_iter()
+                .map(|(invoice_id, amount_minor)| PayItem {
+                    invoice_id,
+                    amount_minor,
+                }),
+        );
+    }
+    Ok(items)
+}
+
 /// Pays the chosen invoices from the customer's unapplied credit first, in the order given,
 /// each up to its chosen amount and to what is due now on it. Returns what is left for the card
 /// (invoices the credit did not cover, at their remaining amounts).

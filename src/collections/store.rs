@@ -30,11 +30,11 @@ crate::from_sqlx_error!(CollectionsError);
 
 /// [`super::tier`] over the columns of `facts`; 6: nothing to chase.
 const TIER_SQL: &str = "CAST(CASE \
-     WHEN unpromised > 0 AND broken_promise IS NOT NULL THEN 0 \
+     WHEN unpromised > 0 AND (broken_promise IS NOT NULL OR broken_plan IS NOT NULL) THEN 0 \
      WHEN unpromised > 0 AND failed_payments > 0 THEN 1 \
      WHEN unpromised > 0 AND oldest_unpromised < $2 THEN 2 \
      WHEN unpromised > 0 THEN 3 \
-     WHEN overdue > 0 AND promised_by IS NOT NULL THEN 4 \
+     WHEN overdue > 0 AND (promised_by IS NOT NULL OR on_plan > 0) THEN 4 \
      WHEN in_dispute > 0 THEN 5 ELSE 6 END AS BIGINT)";
 
 #[derive(FromRow)]
@@ -45,6 +45,7 @@ struct RankedRow {
     currency: String,
     overdue: i64,
     unpromised: i64,
+    on_plan: i64,
     #[sqlx(try_from = "MaybeDay")]
     oldest_unpromised: Option<NaiveDate>,
     in_dispute: i64,
@@ -52,6 +53,8 @@ struct RankedRow {
     promised_by: Option<NaiveDate>,
     #[sqlx(try_from = "MaybeDay")]
     broken_promise: Option<NaiveDate>,
+    #[sqlx(try_from = "MaybeDay")]
+    broken_plan: Option<NaiveDate>,
     failed_payments: i64,
     tier: i64,
     collector_id: Option<i64>,
@@ -80,18 +83,26 @@ pub async fn worklist(
            SELECT pi.invoice_id, min(p.pay_by) AS pay_by FROM payment_promise_invoices pi \
            JOIN payment_promises p ON p.id = pi.promise_id WHERE p.status = 'open' \
            GROUP BY pi.invoice_id), \
+         planned AS ( \
+           SELECT ppi.invoice_id FROM payment_plan_invoices ppi \
+           JOIN payment_plans pp ON pp.id = ppi.plan_id WHERE pp.status = 'active'), \
          accounts AS ( \
            SELECT i.customer_id, \
              CAST(sum(CASE WHEN i.due_date < $1 THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS overdue, \
              min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 THEN i.due_date END) AS oldest_overdue, \
-             CAST(sum(CASE WHEN i.due_date < $1 AND pr.invoice_id IS NULL THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS unpromised, \
-             min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 AND pr.invoice_id IS NULL THEN i.due_date END) AS oldest_unpromised, \
+             CAST(sum(CASE WHEN i.due_date < $1 AND pr.invoice_id IS NULL AND pl.invoice_id IS NULL THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS unpromised, \
+             CAST(sum(CASE WHEN i.due_date < $1 AND pl.invoice_id IS NOT NULL THEN {DUE_NOW_SQL} ELSE 0 END) AS BIGINT) AS on_plan, \
+             min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 AND pr.invoice_id IS NULL AND pl.invoice_id IS NULL THEN i.due_date END) AS oldest_unpromised, \
              min(CASE WHEN i.due_date < $1 AND {DUE_NOW_SQL} > 0 THEN pr.pay_by END) AS promised_by, \
              CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) AS in_dispute \
            FROM invoices i LEFT JOIN promised pr ON pr.invoice_id = i.id \
+           LEFT JOIN planned pl ON pl.invoice_id = i.id \
            WHERE i.open_minor > 0 GROUP BY i.customer_id), \
          broken_promises AS ( \
            SELECT customer_id, max(pay_by) AS broken_promise FROM payment_promises \
+           WHERE status = 'broken' AND closed_on > $6 GROUP BY customer_id), \
+         broken_plans AS ( \
+           SELECT customer_id, max(closed_on) AS broken_plan FROM payment_plans \
            WHERE status = 'broken' AND closed_on > $6 GROUP BY customer_id), \
          failed AS ( \
            SELECT customer_id, count(*) AS failed_payments FROM checkouts \
@@ -100,9 +111,10 @@ pub async fn worklist(
              AND updated_at >= $3 GROUP BY customer_id), \
          facts AS ( \
            SELECT a.*, c.number, c.name, c.currency, c.collector_id, \
-             bp.broken_promise, COALESCE(fp.failed_payments, 0) AS failed_payments \
+             bp.broken_promise, bpl.broken_plan, COALESCE(fp.failed_payments, 0) AS failed_payments \
            FROM accounts a JOIN customers c ON c.id = a.customer_id \
            LEFT JOIN broken_promises bp ON bp.customer_id = a.customer_id \
+           LEFT JOIN broken_plans bpl ON bpl.customer_id = a.customer_id \
            LEFT JOIN failed fp ON fp.customer_id = a.customer_id), \
          ranked AS (SELECT f.*, {TIER_SQL} AS tier, \
            COALESCE(f.oldest_unpromised, f.oldest_overdue, '9999-12-31') AS oldest FROM facts f) \
@@ -150,10 +162,12 @@ fn row(r: RankedRow, notes: &[CollectionNote], today: NaiveDate) -> Result<Workl
     let facts = AccountFacts {
         overdue_minor: r.overdue,
         unpromised_minor: r.unpromised,
+        on_plan_minor: r.on_plan,
         oldest_unpromised: r.oldest_unpromised,
         in_dispute_minor: r.in_dispute,
         promised_by: r.promised_by,
         broken_promise: r.broken_promise,
+        broken_plan: r.broken_plan,
         failed_payments: r.failed_payments,
     };
     let Some(next_action) = next_action(&facts, today) else {

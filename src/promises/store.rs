@@ -16,7 +16,7 @@ use crate::invoices::draft::FieldError;
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
 use crate::receivables::store::{CashError, lock_customer};
-use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
+use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL, ON_OPEN_PLAN_SQL};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromiseStoreError {
@@ -53,7 +53,7 @@ impl From<CashError> for PromiseStoreError {
 }
 
 /// A promise matching `condition` (over `p`) covers the invoice aliased `i`.
-fn covered_by_promise(condition: &str) -> String {
+pub(crate) fn covered_by_promise(condition: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM payment_promise_invoices pi \
          JOIN payment_promises p ON p.id = pi.promise_id \
@@ -76,8 +76,11 @@ async fn promisable<'e, E>(
 where
     E: sqlx::Executor<'e, Database = Any>,
 {
-    let taken =
-        covered_by_promise("(p.status = 'open' OR (p.status = 'broken' AND p.closed_on > $2))");
+    // An invoice on a payment plan follows the plan's instalments instead.
+    let taken = format!(
+        "({} OR {ON_OPEN_PLAN_SQL})",
+        covered_by_promise("(p.status = 'open' OR (p.status = 'broken' AND p.closed_on > $2))")
+    );
     Ok(sqlx::query_as(&format!(
         "SELECT i.id AS invoice_id, i.number, i.due_date, {DUE_NOW_SQL} AS due_minor \
          FROM invoices i WHERE i.customer_id = $1 AND i.voided_at IS NULL AND {DUE_NOW_SQL} > 0 \

@@ -14,7 +14,7 @@ use crate::customers::store::account_recipients;
 use crate::db::{Db, DbError, date_text};
 use crate::money::Money;
 use crate::outbox::store::{Message, queue};
-use crate::receivables::due_now;
+use crate::receivables::{ON_ACTIVE_PLAN_SQL, due_now};
 
 /// Invoices handled per write transaction: short enough not to hold the write lock for long.
 const BATCH: usize = 200;
@@ -56,6 +56,7 @@ pub async fn run(
     // Then the promises to pay, closed as kept or broken. Reminders do not wait for this: a
     // promise whose day has passed no longer pauses anything, reviewed or not.
     summary.promises = crate::promises::store::review(db, today).await?;
+    summary.plans = crate::plans::store::review(db, today, public_base_url).await?;
     Ok(summary)
 }
 
@@ -75,12 +76,14 @@ async fn candidates(
         step_case.push_str(&format!(" WHEN i.due_date <= ${} THEN {step}", i + 2));
     }
     step_case.push_str(" END");
-    // A promise to pay not yet due pauses the invoice's reminders.
+    // A promise to pay not yet due pauses the invoice's reminders; an active payment plan
+    // reminds of its own instalments (`plans::store::review`).
     let paused = crate::promises::store::paused_by_promise_sql(steps.len() + 2);
     let sql = format!(
         "SELECT id, customer_id, number, currency, step FROM ( \
            SELECT i.id, i.customer_id, i.number, i.currency, {step_case} AS step \
-           FROM invoices i WHERE i.open_minor > 0 AND i.due_date <= $1 AND NOT {paused}) c \
+           FROM invoices i WHERE i.open_minor > 0 AND i.due_date <= $1 AND NOT {paused} \
+             AND NOT {ON_ACTIVE_PLAN_SQL}) c \
          WHERE NOT EXISTS (SELECT 1 FROM reminders r WHERE r.invoice_id = c.id AND r.step_days >= c.step) \
          ORDER BY id"
     );

@@ -13,6 +13,7 @@ use crate::db::{Db, DbError, date_text, parse_date};
 use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::ledger::Account;
 use crate::money::{Currency, Money};
+use crate::plans::PlanDue;
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 // The chart's codes, written into the SQL text (a literal, not a parameter, so the planner sees it).
@@ -185,34 +186,71 @@ pub async fn account_summary(
     .fetch_one(db.pool())
     .await?;
     let open_items = open_items(db, customer_id, as_of).await?;
-    let next_due = open_items
+    // An active payment plan's instalments, not its invoices' due dates, say what is due and
+    // what is late on them.
+    let plan = {
+        let mut conn = db.pool().acquire().await?;
+        crate::plans::store::active_plan(&mut conn, customer_id, as_of).await?
+    };
+    let on_plan = |id: i64| {
+        plan.as_ref()
+            .is_some_and(|p| p.invoices.iter().any(|(i, _)| *i == id))
+    };
+    let due =
+        |i: &OpenItem| crate::receivables::due_now(i.open_minor, i.held_minor, i.pending_minor);
+    let unplanned: Vec<&OpenItem> = open_items
+        .iter()
+        .filter(|i| !on_plan(i.invoice_id))
+        .collect();
+    let mut next_due = unplanned
         .iter()
         .filter(|i| i.due_date >= as_of)
         .map(|i| i.due_date)
         .min()
         .map(|date| {
-            let amount = open_items
+            let amount = unplanned
                 .iter()
                 .filter(|i| i.due_date == date)
-                .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor, i.pending_minor))
+                .map(|i| due(i))
                 .sum();
             (date, amount)
         });
-    let due_now_minor = open_items
+    if let Some(next) = plan.as_ref().and_then(|p| p.standing.next) {
+        next_due = match next_due {
+            Some((date, amount)) if date == next.due_date => {
+                Some((date, amount + next.amount_minor))
+            }
+            Some((date, amount)) if date < next.due_date => Some((date, amount)),
+            _ => Some((next.due_date, next.amount_minor)),
+        };
+    }
+    let due_now_minor = unplanned.iter().map(|i| due(i)).sum::<i64>()
+        + plan.as_ref().map_or(0, |p| p.standing.due_now_minor);
+    let planned_past_due: i64 = open_items
         .iter()
-        .map(|i| crate::receivables::due_now(i.open_minor, i.held_minor, i.pending_minor))
+        .filter(|i| on_plan(i.invoice_id) && i.due_date < as_of)
+        .map(|i| i.open_minor - i.held_minor)
         .sum();
+    let overdue_minor =
+        aging.past_due() - planned_past_due + plan.as_ref().map_or(0, |p| p.standing.late_minor);
     let in_payment_minor = open_items.iter().map(|i| i.pending_minor).sum();
     Ok(Some(AccountSummary {
         currency,
         as_of,
         balance_due_minor: aging.total(),
         in_dispute_minor: aging.in_dispute,
-        overdue_minor: aging.past_due(),
+        overdue_minor,
         unapplied_credit_minor: -credit,
         due_now_minor,
         in_payment_minor,
         next_due,
+        plan: plan.map(|p| PlanDue {
+            plan_id: p.id,
+            due_now_minor: p.standing.due_now_minor,
+            late_minor: p.standing.late_minor,
+            next: p.standing.next,
+            next_items: p.next_items(),
+        }),
         open_invoices: open_items.len() as i64,
         aging,
     }))
