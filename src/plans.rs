@@ -388,6 +388,57 @@ pub fn standing(
     }
 }
 
+crate::text_enum! {
+    /// Where one instalment stands, as the plan's pages show it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum InstalmentState {
+        Paid = "paid",
+        OnItsWay = "on_its_way",
+        Late = "late",
+        DueToday = "due_today",
+        Upcoming = "upcoming",
+    }
+}
+
+impl InstalmentState {
+    pub fn label(self) -> &'static str {
+        match self {
+            InstalmentState::Paid => "Paid",
+            InstalmentState::OnItsWay => "Payment on its way",
+            InstalmentState::Late => "Late",
+            InstalmentState::DueToday => "Due today",
+            InstalmentState::Upcoming => "Upcoming",
+        }
+    }
+
+    /// Each instalment's state on `today`: what came in covers them in order, then what is on
+    /// its way.
+    pub fn of_each(
+        instalments: &[Instalment],
+        standing: &Standing,
+        today: NaiveDate,
+    ) -> Vec<InstalmentState> {
+        let mut cumulative = 0;
+        instalments
+            .iter()
+            .map(|i| {
+                cumulative += i.amount_minor;
+                if cumulative <= standing.paid_minor {
+                    InstalmentState::Paid
+                } else if cumulative <= standing.paid_minor + standing.pending_minor {
+                    InstalmentState::OnItsWay
+                } else if i.due_date < today {
+                    InstalmentState::Late
+                } else if i.due_date == today {
+                    InstalmentState::DueToday
+                } else {
+                    InstalmentState::Upcoming
+                }
+            })
+            .collect()
+    }
+}
+
 /// How much of `amount_minor` goes to each invoice of a plan: oldest due first, each up to
 /// what is due on it now. `due` is (invoice, due now), oldest first.
 pub fn allocate(amount_minor: i64, due: &[(i64, i64)]) -> Vec<(i64, i64)> {
@@ -632,6 +683,28 @@ mod tests {
         let paid_ahead = standing(&three(), 30_000, 0, 0, 5, d("2027-01-01"));
         assert!(paid_ahead.completed(30_000));
         assert_eq!(paid_ahead.next, None);
+    }
+
+    #[test]
+    fn each_instalment_is_paid_on_its_way_late_due_or_upcoming() {
+        let now = standing(&three(), 30_000, 18_000, 10_000, 5, d("2027-02-10"));
+        assert_eq!(
+            InstalmentState::of_each(&three(), &now, d("2027-02-10")),
+            vec![
+                InstalmentState::Paid,
+                InstalmentState::OnItsWay,
+                InstalmentState::Upcoming
+            ]
+        );
+        let late = standing(&three(), 30_000, 30_000, 0, 5, d("2027-02-10"));
+        assert_eq!(
+            InstalmentState::of_each(&three(), &late, d("2027-02-10")),
+            vec![
+                InstalmentState::Late,
+                InstalmentState::DueToday,
+                InstalmentState::Upcoming
+            ]
+        );
     }
 
     #[test]

@@ -252,6 +252,25 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::plans::store::PlanStoreError> for AppError {
+        fn from(e: ledgerport::plans::store::PlanStoreError) -> Self {
+            use ledgerport::plans::store::PlanStoreError;
+            match e {
+                invalid @ PlanStoreError::Invalid(_) => AppError::invalid(invalid),
+                missing @ (PlanStoreError::NotFound | PlanStoreError::UnknownCustomer) => {
+                    AppError::NotFound(super::sentence(&missing.to_string()))
+                }
+                conflict @ (PlanStoreError::AlreadyOpen
+                | PlanStoreError::Closed(..)
+                | PlanStoreError::Stale
+                | PlanStoreError::NobodyToTell) => {
+                    AppError::Conflict(super::sentence(&conflict.to_string()))
+                }
+                PlanStoreError::Db(e) => database(e),
+            }
+        }
+    }
+
     impl From<ledgerport::saved_methods::store::SavedMethodStoreError> for AppError {
         fn from(e: ledgerport::saved_methods::store::SavedMethodStoreError) -> Self {
             use ledgerport::saved_methods::SavedMethodError;

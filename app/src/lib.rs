@@ -13,6 +13,7 @@ pub mod format;
 pub mod home;
 pub mod integrations;
 pub mod paying;
+pub mod plans;
 pub mod portal;
 pub mod promises;
 pub mod worklist;
@@ -48,6 +49,7 @@ use crate::disputes::pages::{AdminDisputesPage, DisputeDetailPage, DisputeNewPag
 use crate::home::HomePage;
 use crate::integrations::pages::{ApiKeysPage, ImportPage, ImportsPage};
 use crate::paying::pages::{CheckoutPage, PayPage};
+use crate::plans::pages::PlanPage;
 use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
@@ -55,8 +57,8 @@ use crate::promises::pages::PromisePage;
 use crate::worklist::pages::WorklistPage;
 
 /// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
-/// only staff pages use, leave the module every visitor downloads. So does the customer's promise
-/// and autopay pages, which most visits never open. The other customer and public pages stay in the main
+/// only staff pages use, leave the module every visitor downloads. So do the customer's promise,
+/// payment plan and autopay pages, which most visits never open. The other customer and public pages stay in the main
 /// module: split per page, they shared code in hundreds of small chunks, and on a slow
 /// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
 /// data itself (in `view`), so nothing of it stays behind in `data`.
@@ -120,6 +122,7 @@ lazy_page!(LedgerHealthRoute, LedgerHealthPage);
 lazy_page!(AuditRoute, AuditPage);
 lazy_page!(PeriodsRoute, PeriodsPage);
 lazy_page!(PromiseRoute, PromisePage);
+lazy_page!(PlanRoute, PlanPage);
 lazy_page!(AutopayRoute, AutopayPage);
 lazy_page!(WorklistRoute, WorklistPage);
 
@@ -191,6 +194,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
                         <Route path=path!("/promise") view={Lazy::<PromiseRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/plan") view={Lazy::<PlanRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/autopay") view={Lazy::<AutopayRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view={Lazy::<AdminCustomerRoute>::new()} ssr=SsrMode::Async/>

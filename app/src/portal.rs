@@ -21,6 +21,8 @@ pub struct AccountOverview {
     pub recent: Vec<StatementLine>,
     /// The account's open promises to pay, newest first.
     pub promises: Vec<ledgerport::promises::PromiseView>,
+    /// A payment plan offered to the account or requested by it, waiting for an answer.
+    pub pending_plan: Option<ledgerport::plans::PlanStatus>,
 }
 
 /// How far back "recent activity" looks, and how many rows it shows.
@@ -57,11 +59,20 @@ pub async fn overview() -> Result<AccountOverview, AppError> {
         .await?
         .ok_or_else(account_missing)?;
     let promises = ledgerport::promises::store::customer_promises(&db, customer_id, true).await?;
+    // An active plan is in the summary already; an offer or a request waits for an answer.
+    let pending_plan = if summary.plan.is_some() {
+        None
+    } else {
+        ledgerport::plans::store::open_plan(&db, customer_id)
+            .await?
+            .map(|(_, status)| status)
+    };
     Ok(AccountOverview {
         customer_name,
         summary,
         recent,
         promises,
+        pending_plan,
     })
 }
 

@@ -158,6 +158,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
         </Loaded>
         <CustomerInvoices customer_id=customer_id/>
         <crate::promises::pages::CustomerPromises customer_id=customer_id/>
+        <crate::plans::pages::CustomerPlans customer_id=customer_id/>
         <crate::autopay::pages::CustomerAutopay customer_id=customer_id/>
         <ApplyCreditForm customer_id=customer_id/>
         <AccountSettingsForm customer_id=customer_id/>

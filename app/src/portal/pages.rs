@@ -103,9 +103,11 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
                 " by " {date(p.pay_by)} " (" {money(p.met_minor, c)} " came in so far). "
                 <a href="/promise">"See your promises"</a></p>
         }).collect_view()}
+        {plan_notice(&s, o.pending_plan)}
         {(s.due_now_minor > 0).then(|| view! {
             <p><a class="button" href="/pay?all=1">"Pay everything due"</a>" "
-                <a class="button secondary" href="/promise">"Promise to pay"</a>
+                <a class="button secondary" href="/promise">"Promise to pay"</a>" "
+                <a class="button secondary" href="/plan">"Ask for a payment plan"</a>
                 {(s.in_dispute_minor > 0).then(|| view! {
                     <span class="hint">" Disputed amounts are left out until the disputes are resolved."</span>
                 })}
@@ -135,6 +137,52 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
                 }}
             </section>
         </div>
+    }
+}
+
+/// The account's payment plan on the summary: the next instalment with a link that pays it, or
+/// an offer or a request waiting for an answer.
+fn plan_notice(
+    s: &ledgerport::reports::AccountSummary,
+    pending: Option<ledgerport::plans::PlanStatus>,
+) -> AnyView {
+    use ledgerport::plans::PlanStatus;
+    let c = s.currency;
+    if let Some(plan) = &s.plan {
+        let pay_link = plan
+            .next_items
+            .iter()
+            .fold("/pay?".to_string(), |link, (id, minor)| {
+                let amount = ledgerport::money::Money::from_minor(*minor, c).decimal_text();
+                format!("{link}invoice={id}&amount={amount}&")
+            });
+        return view! {
+            <p class="notice" data-testid="plan-next">
+                {plan.next.map(|next| view! {
+                    "Your payment plan: the next instalment, " {money(next.amount_minor, c)}
+                    ", is due on " {date(next.due_date)} ". "
+                    <a class="button small" href=pay_link.trim_end_matches('&').to_string()>"Pay the next instalment"</a>" "
+                })}
+                {(plan.late_minor > 0).then(|| view! {
+                    <strong>{money(plan.late_minor, c)} " of it is late. "</strong>
+                })}
+                <a href="/plan">"See your plan"</a>
+            </p>
+        }
+        .into_any();
+    }
+    match pending {
+        Some(PlanStatus::Offered) => view! {
+            <p class="notice" data-testid="plan-offered">"A payment plan is offered to you. "
+                <a href="/plan">"See the plan and accept or decline it"</a></p>
+        }
+        .into_any(),
+        Some(PlanStatus::Requested) => view! {
+            <p class="notice">"Your request for a payment plan waits for our AR team. "
+                <a href="/plan">"See your request"</a></p>
+        }
+        .into_any(),
+        _ => ().into_any(),
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Objects {
     pub transfer_a: String,
     /// A promise to pay A's payer made (on the dispute's invoice).
     pub promise_a: i64,
+    /// A payment plan offered to A and withdrawn, so every change to it is refused (409).
+    pub plan_a: i64,
     /// A card A's payer saved, which A's autopay charges (so removing it is refused).
     pub method_a: i64,
     /// A setup A's payer started and has not finished on the sandbox's page.
@@ -92,6 +94,15 @@ pub struct Objects {
     /// A bank statement (one account, no lines).
     pub statement: i64,
     pub api_key: i64,
+}
+
+/// A plan over A's promised invoice: refused to everyone with a 400.
+fn plan_body(o: &Objects) -> String {
+    format!(
+        "invoices[0]={}&instalments=2&first_due={}&interval=monthly",
+        o.dispute_invoice_a,
+        chrono::Utc::now().date_naive() + chrono::Duration::days(7)
+    )
 }
 
 /// The policy and a harmless request for each endpoint. `None` means nobody wrote a policy yet,
@@ -118,7 +129,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/payments/checkout/{id}" => (Rule::ContactOfA, String::new()),
         "/invoices/{id}/dispute" => (Rule::PayerOfA, String::new()),
         "/disputes" => (Rule::Contact, String::new()),
-        "/promise" | "/autopay" => (Rule::Contact, String::new()),
+        "/promise" | "/plan" | "/autopay" => (Rule::Contact, String::new()),
         "/admin/worklist" => (Rule::Staff, String::new()),
         "/disputes/{id}" => (Rule::ContactOfAOrStaff, String::new()),
         "/admin/disputes" | "/admin/disputes/{id}" => (Rule::Staff, String::new()),
@@ -236,6 +247,23 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             ),
         ),
         "/api/promises/withdraw" => (Rule::PayerOfA, format!("id={}", o.promise_a)),
+        "/api/plans/page" => (Rule::Contact, String::new()),
+        // A's invoice is promised, so no plan can take it: every payer gets a 400.
+        "/api/plans/request" => (Rule::Payer, plan_body(o)),
+        // A's plan is withdrawn: A's payer gets a 409 naming why, B's payer a 404.
+        "/api/plans/accept" | "/api/plans/decline" => {
+            (Rule::PayerOfA, format!("id={}", o.plan_a))
+        }
+        "/api/admin/customer-plans" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/offer-plan" => (Rule::Staff, format!("customer_id={a}&{}", plan_body(o))),
+        "/api/admin/approve-plan" | "/api/admin/withdraw-plan" => {
+            (Rule::Staff, format!("customer_id={a}&id={}", o.plan_a))
+        }
+        // Fewer than two instalments: a manager gets a 400, nothing changes.
+        "/api/admin/plan-limits" => (
+            Rule::Manager,
+            format!("customer_id={a}&max_instalments=1&max_days=365&grace_days=5"),
+        ),
         "/api/autopay/page" => (Rule::Contact, String::new()),
         // A payer gets the provider's page (200); nothing is saved until they finish there.
         "/api/autopay/save-method" => (Rule::Payer, "consent=agreed".into()),
@@ -605,6 +633,26 @@ pub async fn objects(app: &TestApp) -> Objects {
     )
     .await
     .unwrap();
+    let plan_a: i64 = sqlx::query_scalar(
+        "INSERT INTO payment_plans (customer_id, total_minor, status, proposed_by, proposed_at, \
+         grace_days, closed_on, paid_minor) VALUES ($1, 10000, 'withdrawn', $2, $3, 5, $4, 0) \
+         RETURNING id",
+    )
+    .bind(customer_a)
+    .bind(pat)
+    .bind(ledgerport::db::now_text())
+    .bind(chrono::Utc::now().date_naive().to_string())
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO payment_plan_invoices (plan_id, invoice_id, due_minor) VALUES ($1, $2, 10000)",
+    )
+    .bind(plan_a)
+    .bind(dispute_invoice_a)
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     let method_a =
         ledgerport::testing::fixtures::saved_card(&app.db, customer_a, pat, "pm_matrix_a").await;
     sqlx::query(
@@ -684,6 +732,7 @@ pub async fn objects(app: &TestApp) -> Objects {
         checkout_a,
         transfer_a,
         promise_a,
+        plan_a,
         method_a,
         setup_a,
         spare_contact,
