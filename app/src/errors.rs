@@ -263,6 +263,7 @@ mod from_engine {
                 conflict @ (PlanStoreError::AlreadyOpen
                 | PlanStoreError::Closed(..)
                 | PlanStoreError::Stale
+                | PlanStoreError::StartPassed
                 | PlanStoreError::NobodyToTell) => {
                     AppError::Conflict(super::sentence(&conflict.to_string()))
                 }

@@ -102,6 +102,7 @@ pub async fn accept_plan(id: i64) -> Result<(), AppError> {
         &crate::context::app().db,
         customer_id,
         id,
+        today(),
         ledgerport::plans::store::PlanActor {
             user_id: caller.user_id,
             email: &caller.email,
@@ -166,8 +167,14 @@ pub async fn offer_plan(
 #[server(endpoint = "admin/approve-plan")]
 pub async fn approve_plan(customer_id: i64, id: i64) -> Result<(), AppError> {
     let caller = crate::session::require_staff()?;
-    ledgerport::plans::store::approve(&crate::context::app().db, customer_id, id, caller.actor())
-        .await?;
+    ledgerport::plans::store::approve(
+        &crate::context::app().db,
+        customer_id,
+        id,
+        today(),
+        caller.actor(),
+    )
+    .await?;
     leptos_axum::redirect(&format!("/admin/customers/{customer_id}?plan={id}"));
     Ok(())
 }

@@ -41,6 +41,10 @@ pub enum PlanStoreError {
     )]
     Stale,
     #[error(
+        "the plan's first instalment day has passed: it has to be proposed again with new dates"
+    )]
+    StartPassed,
+    #[error(
         "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the plan in writing"
     )]
     NobodyToTell,
@@ -160,17 +164,24 @@ struct PlanRow {
     currency: String,
     outstanding: i64,
     pending: i64,
+    held_since: i64,
 }
 
 /// Each plan matching `filter` (over `p`), with what its invoices owe now (open less what
-/// disputes hold) and what is on its way to them.
+/// disputes hold, each capped at what was due on it when the plan was proposed, so an invoice
+/// adjusted upwards or a released hold neither cancels payments on another invoice nor
+/// un-pays instalments), what is on its way to them, and what disputes hold on them beyond
+/// what they held then.
 fn select_plans(filter: &str) -> String {
     format!(
         "SELECT p.id, p.customer_id, p.status, p.total_minor, p.note, pu.email AS proposed_by, \
          p.proposed_at, au.email AS accepted_by, p.accepted_at, p.accepted_from, p.grace_days, \
          p.closed_on, p.paid_minor, c.currency, \
-         CAST(sum(i.open_minor - {HELD_OF_OPEN_SQL}) AS BIGINT) AS outstanding, \
-         CAST(sum(i.pending_minor) AS BIGINT) AS pending \
+         CAST(sum(CASE WHEN i.open_minor - {HELD_OF_OPEN_SQL} > ppi.due_minor THEN ppi.due_minor \
+                  ELSE i.open_minor - {HELD_OF_OPEN_SQL} END) AS BIGINT) AS outstanding, \
+         CAST(sum(i.pending_minor) AS BIGINT) AS pending, \
+         CAST(sum(CASE WHEN {HELD_OF_OPEN_SQL} > ppi.held_minor THEN {HELD_OF_OPEN_SQL} - ppi.held_minor \
+                  ELSE 0 END) AS BIGINT) AS held_since \
          FROM payment_plans p JOIN users pu ON pu.id = p.proposed_by \
          LEFT JOIN users au ON au.id = p.accepted_by \
          JOIN customers c ON c.id = p.customer_id \
@@ -444,9 +455,10 @@ pub async fn propose(
     .fetch_one(&mut *tx)
     .await?;
     for (invoice_id, due_minor) in &plan.invoices {
-        sqlx::query(
-            "INSERT INTO payment_plan_invoices (plan_id, invoice_id, due_minor) VALUES ($1, $2, $3)",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO payment_plan_invoices (plan_id, invoice_id, due_minor, held_minor) \
+             SELECT $1, i.id, $3, {HELD_OF_OPEN_SQL} FROM invoices i WHERE i.id = $2"
+        ))
         .bind(id)
         .bind(invoice_id)
         .bind(due_minor)
@@ -483,7 +495,7 @@ pub async fn propose(
     .await?;
     let customer = customer_name(&mut tx, customer_id).await?;
     if by_staff {
-        let recipients = crate::customers::store::account_recipients(&mut tx, customer_id).await?;
+        let recipients = payers_and_billing(&mut tx, customer_id).await?;
         if recipients.is_empty() {
             return Err(PlanStoreError::NobodyToTell);
         }
@@ -530,6 +542,26 @@ pub async fn propose(
     }
     tx.commit().await?;
     Ok(id)
+}
+
+/// Who hears of an offer: the account's payers, who can accept it, and its billing contacts.
+async fn payers_and_billing(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let mut recipients: Vec<String> = sqlx::query_scalar(
+        "SELECT email FROM users WHERE customer_id = $1 AND role = 'payer' \
+         AND disabled_at IS NULL ORDER BY email",
+    )
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for billing in crate::customers::store::billing_emails(&mut *conn, customer_id).await? {
+        if !recipients.contains(&billing) {
+            recipients.push(billing);
+        }
+    }
+    Ok(recipients)
 }
 
 /// "$1,200.00 in 3 instalments (every month from 2027-01-15: $400.00, …) for INV-1, INV-2"
@@ -604,7 +636,12 @@ async fn change_status(
     what: &'static str,
 ) -> Result<(), PlanStoreError> {
     let closing = !to.is_open();
-    let paid = (plan.total_minor - plan.outstanding).clamp(0, plan.total_minor);
+    // A plan that never ran (an offer or a request) had nothing paid towards it.
+    let paid = if plan.status == PlanStatus::Active {
+        (plan.total_minor - plan.outstanding).clamp(0, plan.total_minor)
+    } else {
+        0
+    };
     let done = sqlx::query(
         "UPDATE payment_plans SET status = $1, closed_on = $2, paid_minor = $3 \
          WHERE id = $4 AND status = $5",
@@ -623,9 +660,21 @@ async fn change_status(
     }
 }
 
-/// What is due on the plan's invoices now must still be what the plan was proposed over:
-/// otherwise the instalments no longer add up to it.
-async fn still_current(tx: &mut Transaction<'_, Any>, plan_id: i64) -> Result<(), PlanStoreError> {
+/// What is due on the plan's invoices now must still be what the plan was proposed over
+/// (otherwise the instalments no longer add up to it), and its first instalment's day must not
+/// have passed (a plan agreed to late would start out late, and break at the next review).
+async fn still_current(
+    tx: &mut Transaction<'_, Any>,
+    plan_id: i64,
+    today: NaiveDate,
+) -> Result<(), PlanStoreError> {
+    let first = instalments_of(tx, plan_id)
+        .await?
+        .first()
+        .map(|i| i.due_date);
+    if first.is_none_or(|day| day < today) {
+        return Err(PlanStoreError::StartPassed);
+    }
     let changed: i64 = sqlx::query_scalar(&format!(
         "SELECT count(*) FROM payment_plan_invoices ppi JOIN invoices i ON i.id = ppi.invoice_id \
          WHERE ppi.plan_id = $1 AND ({DUE_NOW_SQL} <> ppi.due_minor OR i.pending_minor <> 0 \
@@ -647,6 +696,7 @@ pub async fn accept(
     db: &Db,
     customer_id: i64,
     plan_id: i64,
+    today: NaiveDate,
     payer: PlanActor<'_>,
 ) -> Result<(), PlanStoreError> {
     let mut tx = db.begin_write().await?;
@@ -655,7 +705,7 @@ pub async fn accept(
     if plan.status != PlanStatus::Offered {
         return Err(PlanStoreError::Closed(plan.status, "accepted"));
     }
-    still_current(&mut tx, plan_id).await?;
+    still_current(&mut tx, plan_id, today).await?;
     let done = sqlx::query(
         "UPDATE payment_plans SET status = 'active', accepted_by = $1, accepted_at = $2, \
          accepted_from = $3 WHERE id = $4 AND status = 'offered'",
@@ -691,6 +741,7 @@ pub async fn approve(
     db: &Db,
     customer_id: i64,
     plan_id: i64,
+    today: NaiveDate,
     staff: Actor<'_>,
 ) -> Result<(), PlanStoreError> {
     let mut tx = db.begin_write().await?;
@@ -699,7 +750,7 @@ pub async fn approve(
     if plan.status != PlanStatus::Requested {
         return Err(PlanStoreError::Closed(plan.status, "approved"));
     }
-    still_current(&mut tx, plan_id).await?;
+    still_current(&mut tx, plan_id, today).await?;
     let done = sqlx::query(
         "UPDATE payment_plans SET status = 'active', approved_by = $1 \
          WHERE id = $2 AND status = 'requested'",
@@ -908,7 +959,10 @@ pub async fn review(
         );
         let subject = format!("customer:{customer_id}");
         let total = Money::from_minor(plan.total_minor, currency);
-        if now.completed(plan.total_minor) {
+        // A hold placed since the plan was proposed counts towards it (that money is no longer
+        // asked for), but the plan only completes once the disputes are resolved: a rejected
+        // one makes the money due again.
+        if now.completed(plan.total_minor) && plan.held_since == 0 {
             change_status(&mut tx, &plan, PlanStatus::Completed, today, "completed")
                 .await
                 .map_err(|e| DbError::Corrupt(e.to_string()))?;
@@ -1136,7 +1190,9 @@ mod tests {
         };
         // Offered, not accepted: the invoice is due as invoiced.
         assert_eq!(summary("2026-11-05").await.overdue_minor, 100_000);
-        accept(&db, customer, plan, by(payer, PAYER)).await.unwrap();
+        accept(&db, customer, plan, today, by(payer, PAYER))
+            .await
+            .unwrap();
         assert_eq!(audited(&db, "plan.accept").await, 1);
         let accepted_from: String =
             sqlx::query_scalar("SELECT accepted_from FROM payment_plans WHERE id = $1")
@@ -1300,7 +1356,7 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(promisable.invoices.is_empty(), "a plan covers it");
-        let refused = accept(&db, customer, plan, by(payer, PAYER)).await;
+        let refused = accept(&db, customer, plan, today, by(payer, PAYER)).await;
         assert!(
             matches!(
                 refused,
@@ -1308,7 +1364,9 @@ mod tests {
             ),
             "{refused:?}"
         );
-        approve(&db, customer, plan, staff(clerk)).await.unwrap();
+        approve(&db, customer, plan, today, staff(clerk))
+            .await
+            .unwrap();
         assert_eq!(audited(&db, "plan.approve").await, 1);
         assert_eq!(
             subjects(&db).await.last().unwrap().1,
@@ -1334,6 +1392,70 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dispute_opened_while_a_plan_runs_is_not_asked_for_but_keeps_the_plan_from_completing()
+     {
+        use crate::disputes::store::{Actor as DisputeActor, NewDispute, Scope, open_dispute};
+        use crate::disputes::{DisputeReason, DisputedLine};
+        let db = fresh_db().await;
+        let (customer, payer, invoice, clerk) = account(&db).await;
+        let today = date("2026-11-05");
+        let plan = propose(
+            &db,
+            customer,
+            &two_monthly(invoice, "2026-11-15"),
+            today,
+            by(clerk, CLERK),
+            true,
+        )
+        .await
+        .unwrap();
+        accept(&db, customer, plan, today, by(payer, PAYER))
+            .await
+            .unwrap();
+        open_dispute(
+            &db,
+            &NewDispute {
+                customer_id: customer,
+                invoice_id: invoice,
+                opened_by: DisputeActor {
+                    user_id: payer,
+                    email: PAYER,
+                    scope: Scope::Customer(customer),
+                },
+                lines: vec![DisputedLine {
+                    invoice_line_id: fixtures::line_ids(&db, invoice).await[0],
+                    reason: DisputeReason::Damaged,
+                    amount_minor: 10_000,
+                }],
+                message: "One unit arrived broken.".into(),
+                attachments: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        let standing = active_plan(&mut conn, customer, date("2026-11-15"))
+            .await
+            .unwrap()
+            .unwrap()
+            .standing;
+        drop(conn);
+        // The held 100.00 is no longer asked for: 400.00 of the first instalment is due.
+        assert_eq!(
+            (standing.paid_minor, standing.due_now_minor),
+            (10_000, 40_000)
+        );
+        pay(&db, customer, "CHQ-1", 90_000, "2026-11-15").await;
+        let reviewed = review(&db, date("2026-11-16"), "https://pay.example")
+            .await
+            .unwrap();
+        assert_eq!(reviewed, PlanReview::default(), "waits for the dispute");
+        let views = customer_plans(&db, customer, today).await.unwrap();
+        assert_eq!(views[0].status, PlanStatus::Active);
+        assert_eq!(views[0].standing.next, None, "nothing more is asked for");
+    }
+
+    #[tokio::test]
     async fn an_offer_cannot_be_accepted_once_what_is_due_on_its_invoices_changed() {
         let db = fresh_db().await;
         let (customer, payer, invoice, clerk) = account(&db).await;
@@ -1348,8 +1470,11 @@ mod tests {
         )
         .await
         .unwrap();
+        // Accepted after its first instalment's day, a plan would start out late.
+        let late = accept(&db, customer, plan, date("2026-11-21"), by(payer, PAYER)).await;
+        assert!(matches!(late, Err(PlanStoreError::StartPassed)), "{late:?}");
         pay(&db, customer, "CHQ-1", 10_000, "2026-11-06").await;
-        let stale = accept(&db, customer, plan, by(payer, PAYER)).await;
+        let stale = accept(&db, customer, plan, today, by(payer, PAYER)).await;
         assert!(matches!(stale, Err(PlanStoreError::Stale)), "{stale:?}");
         withdraw(&db, customer, plan, today, staff(clerk))
             .await

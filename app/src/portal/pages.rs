@@ -107,7 +107,9 @@ fn summary_view(o: AccountOverview) -> impl IntoView {
         {(s.due_now_minor > 0).then(|| view! {
             <p><a class="button" href="/pay?all=1">"Pay everything due"</a>" "
                 <a class="button secondary" href="/promise">"Promise to pay"</a>" "
-                <a class="button secondary" href="/plan">"Ask for a payment plan"</a>
+                {(s.plan.is_none() && o.pending_plan.is_none()).then(|| view! {
+                    <a class="button secondary" href="/plan">"Ask for a payment plan"</a>
+                })}
                 {(s.in_dispute_minor > 0).then(|| view! {
                     <span class="hint">" Disputed amounts are left out until the disputes are resolved."</span>
                 })}
