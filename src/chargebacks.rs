@@ -404,10 +404,8 @@ async fn notify_returned(
         "payment_returned",
     )
     .await?;
-    let staff = crate::outbox::store::staff_emails(&mut **tx).await?;
-    crate::outbox::store::queue_to_each(
+    crate::outbox::store::queue_to_staff(
         tx,
-        &staff,
         &format!("Bank debit returned: {amount}"),
         &format!(
             "The {label} payment {} of {amount} was returned by the bank: {reason}. \

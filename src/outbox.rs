@@ -80,6 +80,18 @@ pub mod store {
         Ok(())
     }
 
+    /// Queues one message to each active member of AR staff ([`staff_emails`]), in the caller's
+    /// transaction.
+    pub async fn queue_to_staff(
+        conn: &mut sqlx::AnyConnection,
+        subject: &str,
+        body: &str,
+        kind: &str,
+    ) -> Result<(), DbError> {
+        let staff = staff_emails(&mut *conn).await?;
+        queue_to_each(conn, &staff, subject, body, kind).await
+    }
+
     /// The addresses of active AR staff (clerks and managers): who hears about money events
     /// that need a person (a failed or returned bank debit).
     pub async fn staff_emails<'e, E>(executor: E) -> Result<Vec<String>, DbError>

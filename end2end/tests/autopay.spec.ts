@@ -1,49 +1,27 @@
 // Autopay, in one account of its own (Autopay Works, C-4101, due on receipt): staff bill it and
 // invite a payer; the payer saves a card on the sandbox's setup page and turns autopay on; AR run
 // autopay and the invoice is charged once, posted, and the receipt arrives by mail.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { signedIn } from "../support/session";
 import { latestMessageTo } from "../support/mailbox";
+import { acceptInvitation, openAccountWithPayer } from "../support/accounts";
 
 const PAYER = "ada@autopay.example";
-
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
-  return context.newPage();
-}
 
 test("a payer saves a card in the sandbox and turns autopay on; the job charges the due invoice and the receipt arrives by mail", async ({ browser }) => {
   test.setTimeout(120_000);
   // Staff: the account, due on receipt, one invoice of 250.00, and an invitation.
   const staff = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
-  await staff.goto("/admin");
-  await staff.getByLabel("Customer number").fill("C-4101");
-  await staff.getByLabel("Name", { exact: true }).fill("Autopay Works");
-  await staff.getByLabel("Currency").selectOption("USD");
-  await staff.getByLabel("Net days").fill("0");
-  await staff.getByRole("button", { name: "Open the account" }).click();
-  await expect(staff).toHaveURL(/\/admin\/customers\/\d+$/);
-  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await staff.getByLabel("Invoice number").fill("AUT-0001");
-  await staff.getByLabel("Line 1 description").fill("Monthly service");
-  await staff.getByLabel("Line 1 quantity").fill("1");
-  await staff.getByLabel("Line 1 unit price").fill("250.00");
-  await staff.getByRole("button", { name: "Issue the invoice" }).click();
-  await expect(staff.getByTestId("staff-invoices")).toContainText("AUT-0001");
-  await staff.getByLabel("Email").fill(PAYER);
-  await staff.getByLabel("Name").fill("Ada");
-  await staff.getByLabel("Role").selectOption("payer");
-  await staff.getByRole("button", { name: "Send invitation" }).click();
-  await expect(staff.getByTestId("contacts")).toContainText(PAYER);
-  const { body } = await latestMessageTo(PAYER);
-  const link = body.match(/\/accept-invitation\?token=[^\s]+/)?.[0];
-  expect(link, "the invitation carries a link").toBeTruthy();
-
-  const payer = await newPage(browser);
-  await payer.goto(link!);
-  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await payer.getByLabel("New password").fill("autopay-works-pays");
-  await payer.getByRole("button", { name: "Set password and sign in" }).click();
+  const link = await openAccountWithPayer(staff, {
+    number: "C-4101",
+    name: "Autopay Works",
+    invoice: "AUT-0001",
+    line: "Monthly service",
+    amount: "250.00",
+    payer: PAYER,
+    payerName: "Ada",
+  });
+  const payer = await acceptInvitation(browser, link, "autopay-works-pays");
   await expect(payer.getByTestId("balance-due")).toHaveText("$250.00");
 
   // The card, saved on the provider's (the sandbox's) page after agreeing to the terms.

@@ -1,44 +1,27 @@
 // Payment plans, in one account of its own (Plan Works, C-4201, due on receipt): staff bill it,
 // invite a payer and offer three monthly instalments; the payer accepts in the portal, and the
 // summary shows the next instalment as what is due, with a link that pays exactly it.
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test } from "@playwright/test";
 import { signedIn } from "../support/session";
 import { latestMessageTo } from "../support/mailbox";
+import { acceptInvitation, openAccountWithPayer } from "../support/accounts";
 
 const PAYER = "pia@plans.example";
 
 const isoDay = (daysAhead: number) => new Date(Date.now() + daysAhead * 86_400_000).toISOString().slice(0, 10);
 
-async function newPage(browser: Browser): Promise<Page> {
-  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
-  return context.newPage();
-}
-
 test("a payer accepts a plan offered by staff and the summary shows the next instalment as due", async ({ browser }) => {
   test.setTimeout(120_000);
   const staff = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
-  await staff.goto("/admin");
-  await staff.getByLabel("Customer number").fill("C-4201");
-  await staff.getByLabel("Name", { exact: true }).fill("Plan Works");
-  await staff.getByLabel("Currency").selectOption("USD");
-  await staff.getByLabel("Net days").fill("0");
-  await staff.getByRole("button", { name: "Open the account" }).click();
-  await expect(staff).toHaveURL(/\/admin\/customers\/\d+$/);
-  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await staff.getByLabel("Invoice number").fill("PLN-0001");
-  await staff.getByLabel("Line 1 description").fill("Harvester overhaul");
-  await staff.getByLabel("Line 1 quantity").fill("1");
-  await staff.getByLabel("Line 1 unit price").fill("900.00");
-  await staff.getByRole("button", { name: "Issue the invoice" }).click();
-  await expect(staff.getByTestId("staff-invoices")).toContainText("PLN-0001");
-  await staff.getByLabel("Email").fill(PAYER);
-  await staff.getByLabel("Name").fill("Pia");
-  await staff.getByLabel("Role").selectOption("payer");
-  await staff.getByRole("button", { name: "Send invitation" }).click();
-  await expect(staff.getByTestId("contacts")).toContainText(PAYER);
-  const { body } = await latestMessageTo(PAYER);
-  const link = body.match(/\/accept-invitation\?token=[^\s]+/)?.[0];
-  expect(link, "the invitation carries a link").toBeTruthy();
+  const link = await openAccountWithPayer(staff, {
+    number: "C-4201",
+    name: "Plan Works",
+    invoice: "PLN-0001",
+    line: "Harvester overhaul",
+    amount: "900.00",
+    payer: PAYER,
+    payerName: "Pia",
+  });
 
   // Staff offer three monthly instalments of 300.00, the first in ten days.
   const firstDay = isoDay(10);
@@ -55,11 +38,7 @@ test("a payer accepts a plan offered by staff and the summary shows the next ins
     .toBe("A payment plan is offered to you");
 
   // The payer signs up; until they accept, the whole invoice is due.
-  const payer = await newPage(browser);
-  await payer.goto(link!);
-  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await payer.getByLabel("New password").fill("plan-works-pays-in-parts");
-  await payer.getByRole("button", { name: "Set password and sign in" }).click();
+  const payer = await acceptInvitation(browser, link, "plan-works-pays-in-parts");
   await expect(payer.getByTestId("balance-due")).toHaveText("$900.00");
   await expect(payer.getByRole("link", { name: "Pay everything due" })).toBeVisible();
   await payer.getByRole("link", { name: "See the plan and accept or decline it" }).click();

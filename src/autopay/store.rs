@@ -23,7 +23,7 @@ use crate::checkout::{
 use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, staff_emails};
+use crate::outbox::store::{queue_to_each, queue_to_staff};
 use crate::receivables::store::{CashError, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, ON_ACTIVE_PLAN_SQL};
 use crate::saved_methods::store::chargeable;
@@ -886,10 +886,8 @@ async fn stop(
         .bind(customer_id)
         .fetch_one(&mut **tx)
         .await?;
-    let staff = staff_emails(&mut **tx).await?;
-    queue_to_each(
+    queue_to_staff(
         tx,
-        &staff,
         &format!("Autopay stopped: {name}"),
         &format!("Autopay stopped for {name}: {reason}. What falls due is no longer charged automatically.\n"),
         "autopay",

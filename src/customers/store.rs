@@ -79,6 +79,16 @@ pub async fn customer_name(
     Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
+/// The customer's name, read on `conn` (the transaction of a change that announces it).
+pub async fn name_in(conn: &mut sqlx::AnyConnection, customer_id: i64) -> Result<String, DbError> {
+    Ok(
+        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
 /// Every customer account, by number, for staff.
 pub async fn list_customers(db: &crate::db::Db) -> Result<Vec<super::CustomerRow>, DbError> {
     Ok(

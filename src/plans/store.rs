@@ -13,10 +13,11 @@ use super::{
     REMIND_DAYS_BEFORE, Standing, allocate, standing,
 };
 use crate::audit::Actor;
+use crate::customers::store::name_in;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
 use crate::invoices::draft::FieldError;
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, staff_emails};
+use crate::outbox::store::{queue_to_each, queue_to_staff};
 use crate::promises::PromisableInvoice;
 use crate::promises::store::covered_by_promise;
 use crate::receivables::store::{CashError, lock_customer};
@@ -493,7 +494,7 @@ pub async fn propose(
         by.ip,
     )
     .await?;
-    let customer = customer_name(&mut tx, customer_id).await?;
+    let customer = name_in(&mut tx, customer_id).await?;
     if by_staff {
         let recipients = payers_and_billing(&mut tx, customer_id).await?;
         if recipients.is_empty() {
@@ -525,10 +526,8 @@ pub async fn propose(
             "plan",
         )
         .await?;
-        let staff = staff_emails(&mut *tx).await?;
-        queue_to_each(
+        queue_to_staff(
             &mut tx,
-            &staff,
             &format!("Payment plan requested by {customer}"),
             &format!(
                 "{} asks to pay {terms} on {customer}'s account.\n\
@@ -601,15 +600,6 @@ fn quoted(note: &str) -> String {
     } else {
         format!("\nNote: {note}\n")
     }
-}
-
-async fn customer_name(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Result<String, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
 }
 
 /// One plan of the account, read under the customer lock.
@@ -802,11 +792,9 @@ async fn announce_active(
         "plan",
     )
     .await?;
-    let customer = customer_name(tx, plan.customer_id).await?;
-    let staff = staff_emails(&mut **tx).await?;
-    queue_to_each(
+    let customer = name_in(tx, plan.customer_id).await?;
+    queue_to_staff(
         tx,
-        &staff,
         &format!("Payment plan in place: {customer}, {total}"),
         &format!(
             "The payment plan for {customer} ({total}, {} instalments) is active; agreed by {agreed_with}.\n",
@@ -840,11 +828,9 @@ pub async fn decline(
             &format!("plan {plan_id} declined"),
         )
         .await?;
-    let customer = customer_name(&mut tx, customer_id).await?;
-    let staff = staff_emails(&mut *tx).await?;
-    queue_to_each(
+    let customer = name_in(&mut tx, customer_id).await?;
+    queue_to_staff(
         &mut tx,
-        &staff,
         &format!("Payment plan declined by {customer}"),
         &format!(
             "{} declined the payment plan offered to {customer}. The invoices stay due as invoiced.\n",
@@ -1047,7 +1033,7 @@ async fn announce_broken(
 ) -> Result<(), DbError> {
     let total = Money::from_minor(plan.total_minor, currency);
     let still_open = Money::from_minor(plan.outstanding.max(0), currency);
-    let customer = customer_name(tx, plan.customer_id).await?;
+    let customer = name_in(tx, plan.customer_id).await?;
     let recipients = crate::customers::store::account_recipients(tx, plan.customer_id).await?;
     queue_to_each(
         tx,
@@ -1062,10 +1048,8 @@ async fn announce_broken(
         "plan",
     )
     .await?;
-    let staff = staff_emails(&mut **tx).await?;
-    queue_to_each(
+    queue_to_staff(
         tx,
-        &staff,
         &format!("Payment plan broken: {customer}, instalment due {missed}"),
         &format!(
             "{customer} missed the instalment due {missed} of their payment plan for {total}; \

@@ -11,10 +11,11 @@ use super::{
     PromiseReview, PromiseStatus, PromiseView,
 };
 use crate::audit::Actor;
+use crate::customers::store::name_in;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
 use crate::invoices::draft::FieldError;
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, staff_emails};
+use crate::outbox::store::{queue_to_each, queue_to_staff, staff_emails};
 use crate::receivables::store::{CashError, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL, ON_OPEN_PLAN_SQL};
 
@@ -314,7 +315,7 @@ pub async fn make_promise(
             "promise",
         )
         .await?;
-        let customer = customer_name(&mut tx, customer_id).await?;
+        let customer = name_in(&mut tx, customer_id).await?;
         let staff = staff_emails(&mut *tx).await?;
         let notice = format!(
             "{} promised to pay {terms} on {customer}'s account.\n\
@@ -350,15 +351,6 @@ fn quoted(note: &str) -> String {
     }
 }
 
-async fn customer_name(tx: &mut Transaction<'_, Any>, customer_id: i64) -> Result<String, DbError> {
-    Ok(
-        sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
-}
-
 /// The payer withdraws an open promise before its day has passed: reminders for its invoices
 /// resume. Audited; AR is told. After its day the review decides it by what came in.
 pub async fn withdraw_promise(
@@ -389,11 +381,9 @@ pub async fn withdraw_promise(
             &format!("promise {promise_id} withdrawn"),
         )
         .await?;
-    let customer = customer_name(&mut tx, customer_id).await?;
-    let staff = staff_emails(&mut *tx).await?;
-    queue_to_each(
+    let customer = name_in(&mut tx, customer_id).await?;
+    queue_to_staff(
         &mut tx,
-        &staff,
         &format!("Promise to pay withdrawn by {customer}"),
         &format!(
             "{} withdrew promise {promise_id} on {customer}'s account. Reminders for its invoices resume.\n",
@@ -504,7 +494,7 @@ async fn announce_broken(
     let amount = Money::from_minor(promise.amount_minor, currency);
     let met = Money::from_minor(promise.figures().met_minor(), currency);
     let still_owed = Money::from_minor(promise.outstanding.max(0), currency);
-    let customer = customer_name(tx, promise.customer_id).await?;
+    let customer = name_in(tx, promise.customer_id).await?;
     let recipients = crate::customers::store::account_recipients(tx, promise.customer_id).await?;
     queue_to_each(
         tx,
@@ -519,10 +509,8 @@ async fn announce_broken(
         "promise",
     )
     .await?;
-    let staff = staff_emails(&mut **tx).await?;
-    queue_to_each(
+    queue_to_staff(
         tx,
-        &staff,
         &format!("Broken promise: {customer}, {amount} by {}", promise.pay_by),
         &format!(
             "{customer} promised {amount} by {}; {met} of it came in and {still_owed} is still open.\n\
