@@ -175,14 +175,17 @@ pub fn schedule(
         .collect()
 }
 
-/// A plan as the form sends it: the chosen invoices, how many instalments, the first day, how
-/// often, and a note.
+/// A plan as the form sends it: the chosen invoices, then either how many equal instalments,
+/// the first day and how often, or a schedule typed line by line (a day and an amount each),
+/// and a note.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanDraft {
     pub invoice_ids: Vec<i64>,
     pub instalments: String,
     pub first_due: String,
     pub interval: String,
+    /// When not blank, this schedule is the plan and the three fields above are not read.
+    pub schedule: String,
     pub note: String,
 }
 
@@ -232,6 +235,56 @@ impl PlanDraft {
                 "Choose at least one invoice for the plan.",
             ));
         }
+        let note = self.note.trim().to_string();
+        if note.chars().count() > NOTE_MAX_CHARS {
+            errors.push(FieldError::new(
+                "note",
+                format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+            ));
+        }
+        let total: i64 = invoices.iter().map(|(_, due)| due).sum();
+        let latest = today + chrono::Duration::days(limits.max_days);
+        let instalments = if self.schedule.trim().is_empty() {
+            self.equal_parts(total, limits, currency, today, &mut errors)
+        } else {
+            self.own_schedule(total, limits, currency, today, &mut errors)
+        };
+        if let Some(last) = instalments.last()
+            && last.due_date > latest
+        {
+            errors.push(FieldError::new(
+                if self.schedule.trim().is_empty() {
+                    "first_due"
+                } else {
+                    "schedule"
+                },
+                format!(
+                    "The last instalment must fall by {latest} ({} days from today): start \
+                     earlier, or choose fewer or more frequent instalments.",
+                    limits.max_days
+                ),
+            ));
+        }
+        if errors.is_empty() && !instalments.is_empty() {
+            Ok(NewPlan {
+                instalments,
+                invoices,
+                note,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// `instalments` equal parts, the first on `first_due`, then every `interval`.
+    fn equal_parts(
+        &self,
+        total: i64,
+        limits: &PlanLimits,
+        currency: Currency,
+        today: NaiveDate,
+        errors: &mut Vec<FieldError>,
+    ) -> Vec<Instalment> {
         let count = match self.instalments.trim().parse::<u32>() {
             Ok(n) if (2..=limits.max_instalments).contains(&n) => Some(n),
             _ => {
@@ -269,16 +322,8 @@ impl PlanDraft {
                 "Choose how often: weekly, fortnightly or monthly.",
             ));
         }
-        let note = self.note.trim().to_string();
-        if note.chars().count() > NOTE_MAX_CHARS {
-            errors.push(FieldError::new(
-                "note",
-                format!("The note can be at most {NOTE_MAX_CHARS} characters."),
-            ));
-        }
-        let total: i64 = invoices.iter().map(|(_, due)| due).sum();
         let (Some(count), Some(first), Some(interval)) = (count, first, interval) else {
-            return Err(errors);
+            return Vec::new();
         };
         if total > 0 && total / i64::from(count) < MIN_INSTALMENT_MINOR {
             errors.push(FieldError::new(
@@ -289,27 +334,95 @@ impl PlanDraft {
                 ),
             ));
         }
-        let latest = today + chrono::Duration::days(limits.max_days);
-        let instalments = schedule(total.max(1), count, first, interval).unwrap_or_default();
-        if instalments.last().is_none_or(|last| last.due_date > latest) {
+        // With no invoice chosen the dates are still checked, against a placeholder total.
+        schedule(total.max(i64::from(count)), count, first, interval).unwrap_or_default()
+    }
+
+    /// The schedule as typed: one instalment per line, its day and its amount
+    /// (`2027-01-15 300.00`), days in order, adding up to what is due on the chosen invoices.
+    fn own_schedule(
+        &self,
+        total: i64,
+        limits: &PlanLimits,
+        currency: Currency,
+        today: NaiveDate,
+        errors: &mut Vec<FieldError>,
+    ) -> Vec<Instalment> {
+        let mut instalments: Vec<Instalment> = Vec::new();
+        let lines: Vec<&str> = self
+            .schedule
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let error_count = errors.len();
+        for (n, line) in lines.iter().enumerate() {
+            let seq = n as u32 + 1;
+            let mut parts = line.split_whitespace();
+            let day = parts.next().and_then(|d| d.parse::<NaiveDate>().ok());
+            let amount = parts
+                .next()
+                .map(|a| Money::parse(a, currency).map(Money::to_minor));
+            match (day, amount, parts.next()) {
+                (Some(due_date), Some(Ok(amount_minor)), None) => {
+                    if due_date < today {
+                        errors.push(FieldError::new(
+                            "schedule",
+                            format!("Instalment {seq} ({due_date}) is in the past."),
+                        ));
+                    } else if instalments.last().is_some_and(|l| l.due_date >= due_date) {
+                        errors.push(FieldError::new(
+                            "schedule",
+                            format!(
+                                "Instalment {seq} ({due_date}) must come after the one before."
+                            ),
+                        ));
+                    }
+                    if amount_minor < MIN_INSTALMENT_MINOR {
+                        errors.push(FieldError::new(
+                            "schedule",
+                            format!(
+                                "Instalment {seq} must be at least {}.",
+                                Money::from_minor(MIN_INSTALMENT_MINOR, currency)
+                            ),
+                        ));
+                    }
+                    instalments.push(Instalment {
+                        seq,
+                        due_date,
+                        amount_minor,
+                    });
+                }
+                _ => errors.push(FieldError::new(
+                    "schedule",
+                    format!(
+                        "Line {seq} should be a day and an amount, such as {} 300.00.",
+                        today
+                    ),
+                )),
+            }
+        }
+        if !(2..=limits.max_instalments as usize).contains(&lines.len()) {
             errors.push(FieldError::new(
-                "first_due",
+                "schedule",
                 format!(
-                    "The last instalment must fall by {latest} ({} days from today): start \
-                     earlier, or choose fewer or more frequent instalments.",
-                    limits.max_days
+                    "A plan has from 2 to {} instalments.",
+                    limits.max_instalments
                 ),
             ));
         }
-        if errors.is_empty() {
-            Ok(NewPlan {
-                instalments: schedule(total, count, first, interval).unwrap_or_default(),
-                invoices,
-                note,
-            })
-        } else {
-            Err(errors)
+        let planned: i64 = instalments.iter().map(|i| i.amount_minor).sum();
+        if errors.len() == error_count && total > 0 && planned != total {
+            errors.push(FieldError::new(
+                "schedule",
+                format!(
+                    "The instalments add up to {}; what is due on the chosen invoices is {}.",
+                    Money::from_minor(planned, currency),
+                    Money::from_minor(total, currency)
+                ),
+            ));
         }
+        instalments
     }
 }
 
@@ -547,6 +660,7 @@ mod tests {
             instalments: count.into(),
             first_due: first.into(),
             interval: interval.into(),
+            schedule: String::new(),
             note: " after harvest ".into(),
         }
     }
@@ -620,6 +734,56 @@ mod tests {
                 .unwrap_err()[0]
                 .message,
             "Each instalment must be at least $10.00: choose fewer instalments."
+        );
+    }
+
+    #[test]
+    fn an_own_schedule_of_days_and_amounts_must_add_up_to_what_is_due() {
+        let today = d("2026-12-06");
+        let mut own = draft("", "", "");
+        own.schedule = "2026-12-20 200.01\n\n 2027-01-20   500 \n2027-02-20 500.00".into();
+        let plan = own
+            .parse(&offered(), &limits(), Currency::Usd, today)
+            .unwrap();
+        let amounts: Vec<(u32, i64)> = plan
+            .instalments
+            .iter()
+            .map(|i| (i.seq, i.amount_minor))
+            .collect();
+        assert_eq!(amounts, vec![(1, 20_001), (2, 50_000), (3, 50_000)]);
+        let message = |schedule: &str| -> Vec<String> {
+            let mut draft = draft("", "", "");
+            draft.schedule = schedule.into();
+            draft
+                .parse(&offered(), &limits(), Currency::Usd, today)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.message)
+                .collect()
+        };
+        assert_eq!(
+            message("2026-12-20 600.00\n2027-01-20 600.00"),
+            [
+                "The instalments add up to $1,200.00; what is due on the chosen invoices is $1,200.01."
+            ]
+        );
+        assert_eq!(
+            message("2027-01-20 600.00\n2026-12-20 600.01"),
+            ["Instalment 2 (2026-12-20) must come after the one before."]
+        );
+        assert_eq!(
+            message("2026-12-01 1200.01"),
+            [
+                "Instalment 1 (2026-12-01) is in the past.",
+                "A plan has from 2 to 6 instalments."
+            ]
+        );
+        assert_eq!(
+            message("soon 600\n2027-01-20 5.00"),
+            [
+                "Line 1 should be a day and an amount, such as 2026-12-06 300.00.",
+                "Instalment 2 must be at least $10.00."
+            ]
         );
     }
 

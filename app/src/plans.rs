@@ -30,6 +30,7 @@ fn draft(
     instalments: String,
     first_due: String,
     interval: String,
+    schedule: String,
     note: String,
 ) -> ledgerport::plans::PlanDraft {
     ledgerport::plans::PlanDraft {
@@ -37,6 +38,7 @@ fn draft(
         instalments,
         first_due,
         interval,
+        schedule,
         note,
     }
 }
@@ -82,13 +84,14 @@ pub async fn plan_page() -> Result<PlanPageData, AppError> {
 #[server(endpoint = "plans/request")]
 pub async fn request_plan(
     #[server(default)] invoices: Vec<i64>,
-    instalments: String,
-    first_due: String,
-    interval: String,
+    #[server(default)] instalments: String,
+    #[server(default)] first_due: String,
+    #[server(default)] interval: String,
+    #[server(default)] schedule: String,
     #[server(default)] note: String,
 ) -> Result<(), AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
-    let plan = draft(invoices, instalments, first_due, interval, note);
+    let plan = draft(invoices, instalments, first_due, interval, schedule, note);
     let id = propose(customer_id, &plan, &caller, false).await?;
     leptos_axum::redirect(&format!("/plan?requested={id}"));
     Ok(())
@@ -143,14 +146,15 @@ pub async fn customer_plans(customer_id: i64) -> Result<PlanOffer, AppError> {
 pub async fn offer_plan(
     customer_id: i64,
     #[server(default)] invoices: Vec<i64>,
-    instalments: String,
-    first_due: String,
-    interval: String,
+    #[server(default)] instalments: String,
+    #[server(default)] first_due: String,
+    #[server(default)] interval: String,
+    #[server(default)] schedule: String,
     #[server(default)] note: String,
 ) -> Result<(), AppError> {
     use ledgerport::plans::store::PlanStoreError;
     let caller = crate::session::require_staff()?;
-    let plan = draft(invoices, instalments, first_due, interval, note);
+    let plan = draft(invoices, instalments, first_due, interval, schedule, note);
     let id = propose(customer_id, &plan, &caller, true)
         .await
         .map_err(|e| match e {

@@ -75,3 +75,45 @@ test("a payer accepts a plan offered by staff and the summary shows the next ins
   await expect(staff.getByTestId("staff-plan")).toContainText("Active");
   await expect(staff.getByTestId("staff-plan")).toContainText(`agreed by ${PAYER}`);
 });
+
+test("a payer asks for a plan with their own days and amounts, and it runs once staff approve it", async ({ browser }) => {
+  test.setTimeout(120_000);
+  const asker = "piet@plans.example";
+  const staff = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
+  const link = await openAccountWithPayer(staff, {
+    number: "C-4202",
+    name: "Plan Asks",
+    invoice: "PLN-0101",
+    line: "Seed drill",
+    amount: "250.00",
+    payer: asker,
+    payerName: "Piet",
+  });
+  const payer = await acceptInvitation(browser, link, "plan-asks-for-time");
+  await payer.getByRole("link", { name: "Ask for a payment plan" }).click();
+  await expect(payer).toHaveURL(/\/plan$/);
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByLabel("Plan invoice PLN-0101").check();
+  // Amounts that do not add up come back with the reason, and nothing is asked.
+  await payer.getByLabel("Or your own instalments").fill(`${isoDay(5)} 100.00\n${isoDay(35)} 100.00`);
+  await payer.getByRole("button", { name: "Ask for this plan" }).click();
+  await expect(payer.getByRole("alert")).toContainText("The instalments add up to $200.00; what is due on the chosen invoices is $250.00.");
+  await payer.getByLabel("Or your own instalments").fill(`${isoDay(5)} 100.00\n${isoDay(35)} 150.00`);
+  await payer.getByRole("button", { name: "Ask for this plan" }).click();
+  await expect(payer.getByTestId("plan-requested")).toBeVisible();
+  await expect(payer.getByTestId("plan")).toContainText("Requested");
+
+  await staff.reload();
+  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(staff.getByTestId("staff-plan")).toContainText(`agreed by ${asker}`);
+  await staff.getByRole("button", { name: "Approve the request" }).click();
+  await expect(staff.getByTestId("plan-changed")).toBeVisible();
+  await expect(staff.getByTestId("staff-plan")).toContainText("Active");
+
+  await payer.goto("/");
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await expect(payer.getByTestId("plan-next")).toContainText("the next instalment, $100.00, is due on");
+  await expect
+    .poll(async () => (await latestMessageTo(asker)).subject, { timeout: 20_000 })
+    .toBe("Your payment plan for $250.00 is in place");
+});

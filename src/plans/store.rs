@@ -1106,6 +1106,7 @@ mod tests {
             instalments: "2".into(),
             first_due: first.into(),
             interval: "monthly".into(),
+            schedule: String::new(),
             note: String::new(),
         }
     }

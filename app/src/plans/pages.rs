@@ -201,15 +201,18 @@ fn plan_fields(offer: &PlanOffer, note_label: &'static str) -> AnyView {
         </div>
         <label for="plan-instalments">"Instalments (2 to " {limits.max_instalments} ")"</label>
         <input id="plan-instalments" name="instalments" type="number" min="2"
-            max=limits.max_instalments required/>
+            max=limits.max_instalments/>
         <label for="plan-first">"First instalment on"</label>
-        <input id="plan-first" name="first_due" type="date" required min=offer.today.to_string()/>
+        <input id="plan-first" name="first_due" type="date" min=offer.today.to_string()/>
         <label for="plan-interval">"Then"</label>
         <select id="plan-interval" name="interval">
             {Interval::ALL.iter().map(|i| view! { <option value=i.as_str()>{i.label()}</option> }).collect_view()}
         </select>
         <p class="hint">"The amounts are equal parts of what is due on the chosen invoices; the last instalment falls at most "
             {limits.max_days} " days from today."</p>
+        <label for="plan-schedule">"Or your own instalments, one per line: the day and the amount (instead of the three fields above)"</label>
+        <textarea id="plan-schedule" name="schedule" rows="3"
+            placeholder=format!("{} 500.00", offer.today)></textarea>
         <label for="plan-note">{note_label}</label>
         <textarea id="plan-note" name="note" maxlength="500" rows="2"></textarea>
     }
