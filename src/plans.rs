@@ -325,6 +325,15 @@ impl PlanDraft {
         let (Some(count), Some(first), Some(interval)) = (count, first, interval) else {
             return Vec::new();
         };
+        // With no invoice chosen the dates are still checked, against a placeholder total.
+        let Some(instalments) = schedule(total.max(i64::from(count)), count, first, interval)
+        else {
+            errors.push(FieldError::new(
+                "first_due",
+                "The instalments' days run past the calendar: choose an earlier first day.",
+            ));
+            return Vec::new();
+        };
         if total > 0 && total / i64::from(count) < MIN_INSTALMENT_MINOR {
             errors.push(FieldError::new(
                 "instalments",
@@ -334,8 +343,7 @@ impl PlanDraft {
                 ),
             ));
         }
-        // With no invoice chosen the dates are still checked, against a placeholder total.
-        schedule(total.max(i64::from(count)), count, first, interval).unwrap_or_default()
+        instalments
     }
 
     /// The schedule as typed: one instalment per line, its day and its amount
@@ -356,6 +364,19 @@ impl PlanDraft {
             .filter(|l| !l.is_empty())
             .collect();
         let error_count = errors.len();
+        if !(2..=limits.max_instalments as usize).contains(&lines.len()) {
+            errors.push(FieldError::new(
+                "schedule",
+                format!(
+                    "A plan has from 2 to {} instalments.",
+                    limits.max_instalments
+                ),
+            ));
+            // More lines than a plan may have are not read one by one.
+            if lines.len() > limits.max_instalments as usize {
+                return Vec::new();
+            }
+        }
         for (n, line) in lines.iter().enumerate() {
             let seq = n as u32 + 1;
             let mut parts = line.split_whitespace();
@@ -401,15 +422,6 @@ impl PlanDraft {
                     ),
                 )),
             }
-        }
-        if !(2..=limits.max_instalments as usize).contains(&lines.len()) {
-            errors.push(FieldError::new(
-                "schedule",
-                format!(
-                    "A plan has from 2 to {} instalments.",
-                    limits.max_instalments
-                ),
-            ));
         }
         let planned: i64 = instalments.iter().map(|i| i.amount_minor).sum();
         if errors.len() == error_count && total > 0 && planned != total {
@@ -774,9 +786,14 @@ mod tests {
         assert_eq!(
             message("2026-12-01 1200.01"),
             [
-                "Instalment 1 (2026-12-01) is in the past.",
-                "A plan has from 2 to 6 instalments."
+                "A plan has from 2 to 6 instalments.",
+                "Instalment 1 (2026-12-01) is in the past."
             ]
+        );
+        assert_eq!(
+            message(&"2027-01-20 600.00\n".repeat(7)),
+            ["A plan has from 2 to 6 instalments."],
+            "more lines than a plan may have are not read one by one"
         );
         assert_eq!(
             message("soon 600\n2027-01-20 5.00"),

@@ -48,8 +48,6 @@ CREATE TABLE payment_plan_invoices (
     plan_id     BIGINT  NOT NULL REFERENCES payment_plans (id),
     invoice_id  BIGINT  NOT NULL REFERENCES invoices (id),
     due_minor   BIGINT  NOT NULL CHECK (due_minor > 0),
-    -- what disputes held on it then: a hold placed later keeps the plan from completing
-    held_minor  BIGINT  NOT NULL DEFAULT 0 CHECK (held_minor >= 0),
     PRIMARY KEY (plan_id, invoice_id)
 );
 CREATE INDEX payment_plan_invoices_invoice ON payment_plan_invoices (invoice_id);

@@ -882,10 +882,7 @@ async fn stop(
         ),
     )
     .await?;
-    let name: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
-        .bind(customer_id)
-        .fetch_one(&mut **tx)
-        .await?;
+    let name = crate::customers::store::name_in(tx, customer_id).await?;
     queue_to_staff(
         tx,
         &format!("Autopay stopped: {name}"),

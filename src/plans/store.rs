@@ -15,6 +15,7 @@ use super::{
 use crate::audit::Actor;
 use crate::customers::store::name_in;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
+use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::invoices::draft::FieldError;
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, queue_to_staff};
@@ -165,14 +166,14 @@ struct PlanRow {
     currency: String,
     outstanding: i64,
     pending: i64,
-    held_since: i64,
+    disputed_since: i64,
 }
 
 /// Each plan matching `filter` (over `p`), with what its invoices owe now (open less what
 /// disputes hold, each capped at what was due on it when the plan was proposed, so an invoice
 /// adjusted upwards or a released hold neither cancels payments on another invoice nor
-/// un-pays instalments), what is on its way to them, and what disputes hold on them beyond
-/// what they held then.
+/// un-pays instalments), what is on its way to them, and how many of them carry an active
+/// dispute opened since the plan was proposed.
 fn select_plans(filter: &str) -> String {
     format!(
         "SELECT p.id, p.customer_id, p.status, p.total_minor, p.note, pu.email AS proposed_by, \
@@ -181,8 +182,9 @@ fn select_plans(filter: &str) -> String {
          CAST(sum(CASE WHEN i.open_minor - {HELD_OF_OPEN_SQL} > ppi.due_minor THEN ppi.due_minor \
                   ELSE i.open_minor - {HELD_OF_OPEN_SQL} END) AS BIGINT) AS outstanding, \
          CAST(sum(i.pending_minor) AS BIGINT) AS pending, \
-         CAST(sum(CASE WHEN {HELD_OF_OPEN_SQL} > ppi.held_minor THEN {HELD_OF_OPEN_SQL} - ppi.held_minor \
-                  ELSE 0 END) AS BIGINT) AS held_since \
+         CAST(sum(CASE WHEN EXISTS (SELECT 1 FROM disputes d WHERE d.invoice_id = i.id \
+                  AND d.status IN {HOLDING_STATUSES_SQL} AND d.opened_at > p.proposed_at) \
+                  THEN 1 ELSE 0 END) AS BIGINT) AS disputed_since \
          FROM payment_plans p JOIN users pu ON pu.id = p.proposed_by \
          LEFT JOIN users au ON au.id = p.accepted_by \
          JOIN customers c ON c.id = p.customer_id \
@@ -456,10 +458,9 @@ pub async fn propose(
     .fetch_one(&mut *tx)
     .await?;
     for (invoice_id, due_minor) in &plan.invoices {
-        sqlx::query(&format!(
-            "INSERT INTO payment_plan_invoices (plan_id, invoice_id, due_minor, held_minor) \
-             SELECT $1, i.id, $3, {HELD_OF_OPEN_SQL} FROM invoices i WHERE i.id = $2"
-        ))
+        sqlx::query(
+            "INSERT INTO payment_plan_invoices (plan_id, invoice_id, due_minor) VALUES ($1, $2, $3)",
+        )
         .bind(id)
         .bind(invoice_id)
         .bind(due_minor)
@@ -948,7 +949,7 @@ pub async fn review(
         // A hold placed since the plan was proposed counts towards it (that money is no longer
         // asked for), but the plan only completes once the disputes are resolved: a rejected
         // one makes the money due again.
-        if now.completed(plan.total_minor) && plan.held_since == 0 {
+        if now.completed(plan.total_minor) && plan.disputed_since == 0 {
             change_status(&mut tx, &plan, PlanStatus::Completed, today, "completed")
                 .await
                 .map_err(|e| DbError::Corrupt(e.to_string()))?;
