@@ -44,6 +44,9 @@ WEBHOOK_SECRET="whsec_benchmark_only"
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 OUT="target/bench"
 rm -rf "$OUT" && mkdir -p "$OUT"
+# "engine kind what rate" lines, read by the ratio table at the end.
+RESULTS="$OUT/results.txt"
+: >"$RESULTS"
 
 if ! command -v wrk >/dev/null; then
   step "installing wrk (Debian's package) as the HTTP load generator"
@@ -111,15 +114,15 @@ start_server() {
   exit 1
 }
 
-# Signs in as a load-test contact; prints the session cookie (name=value).
+# Signs in; prints the session cookie (name=value).
 session_cookie() {
-  local email="$1"
+  local email="$1" password="$2"
   curl -s -D - -o /dev/null -H "origin: $BASE" -H "accept: text/html" \
-    --data-urlencode "email=$email" --data-urlencode "password=load-test-contact" \
+    --data-urlencode "email=$email" --data-urlencode "password=$password" \
     "$BASE/api/sign-in" | tr -d '\r' | awk -F'[: ;]+' 'tolower($1) == "set-cookie" { print $2; exit }'
 }
 
-# One wrk run: prints "requests/s p50 p99".
+# One wrk run: prints "requests/s p50 p99" and records the rate under $RESULT_KEY (if set).
 load() {
   local connections="$1" path="$2"; shift 2
   # wrk needs at least one connection per thread.
@@ -130,24 +133,46 @@ load() {
   fi
   awk '/Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
        END { printf "%10s req/s   p50 %8s   p99 %8s\n", rps, p50, p99 }' "$OUT/wrk.txt"
+  if [ -n "${RESULT_KEY:-}" ]; then
+    awk -v key="$RESULT_KEY" '/Requests\/sec/ { print key, $2 }' "$OUT/wrk.txt" >>"$RESULTS"
+  fi
+}
+
+# The first invoice id on the signed-in contact's first invoice page.
+first_invoice_id() {
+  curl -s -X POST -H "origin: $BASE" -H "Cookie: $1" \
+    --data "filter=all&search=&sort=due&descending=true&page=1" "$BASE/api/portal/invoices" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["rows"][0]["id"])'
 }
 
 http_and_webhooks() {
-  local url="$1" typical="$2"
+  local name="$1" url="$2" typical="$3"
+  # A clerk for the staff pages (kept from an earlier run when the book is reused).
+  echo "bench-clerk-password" | DATABASE_URL="$url" "$BIN/ledgerport" create-staff \
+    --email bench-clerk@ledgerport.example --name "Bench Clerk" --role clerk >/dev/null 2>&1 || true
   start_server "$url"
-  local cookie
-  cookie=$(session_cookie "load-$typical@customers.example")
+  local cookie staff invoice
+  cookie=$(session_cookie "load-$typical@customers.example" load-test-contact)
   [ -n "$cookie" ] || { echo "could not sign in as load-$typical@customers.example" >&2; exit 1; }
-  for page in /statements /invoices; do
+  staff=$(session_cookie bench-clerk@ledgerport.example bench-clerk-password)
+  [ -n "$staff" ] || { echo "could not sign in as the bench clerk" >&2; exit 1; }
+  invoice=$(first_invoice_id "$cookie")
+  printf '%-40s %3d conn: ' "$STATIC_ASSET (static)" 64
+  RESULT_KEY="$name static -" load 64 "$STATIC_ASSET"
+  for page in / /invoices /statements "/invoices/$invoice"; do
     for connections in 1 16 64; do
-      printf '%-34s %3d conn: ' "$page (SSR, signed in)" "$connections"
-      load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
+      printf '%-40s %3d conn: ' "$page (SSR, a contact)" "$connections"
+      RESULT_KEY="" ; [ "$connections" = 64 ] && RESULT_KEY="$name page $page"
+      RESULT_KEY="$RESULT_KEY" load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
     done
   done
-  printf '%-34s %3d conn: ' "$STATIC_ASSET (static)" 64
-  load 64 "$STATIC_ASSET"
+  for page in /admin/disputes /admin /admin/reports/aging /admin/journal; do
+    printf '%-40s %3d conn: ' "$page (SSR, a clerk)" 16
+    RESULT_KEY="$name staff $page" load 16 "$page" -H "Cookie: $staff" -H "Accept: text/html"
+  done
   DATABASE_URL="$url" BASE_URL="$BASE" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
-    "$EXAMPLES/webhook-load" "$PAYMENTS" 1 16 64
+    "$EXAMPLES/webhook-load" "$PAYMENTS" 1 16 64 | tee "$OUT/webhooks.txt"
+  awk -v name="$name" '/in flight/ { print name " webhooks " $4, $7 }' "$OUT/webhooks.txt" >>"$RESULTS"
   stop_server
 }
 
@@ -182,7 +207,7 @@ engine_book() {
   step "$name: engine reads"
   DATABASE_URL="$url" "$EXAMPLES/engine-timings"
   step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
-  http_and_webhooks "$url" $((customers / 2))
+  http_and_webhooks "$name" "$url" $((customers / 2))
   # Last: it posts payments into the book.
   step "$name: a ${STATEMENT_LINES}-line bank statement imported and matched, the queue, the reconciliation"
   DATABASE_URL="$url" "$EXAMPLES/statement-import" "$STATEMENT_LINES"
@@ -205,10 +230,15 @@ if pg_isready -q -d "$PG_URL" 2>/dev/null; then
   for clients in 1 16 64; do
     printf 'pgbench TPC-B %3d clients: ' "$clients"
     pgbench -c "$clients" -j 2 -T "$SECONDS_EACH" "${PG_URL%/*}/lp_bench_pgbench" 2>/dev/null \
-      | awk '/^tps/ { print $3 " tps" }'
+      | awk -v clients="$clients" -v results="$RESULTS" \
+          '/^tps/ { print $3 " tps"; print "PostgreSQL pgbench " clients, $3 >>results }'
   done
 else
   echo "PostgreSQL does not answer at $PG_URL; its rows are skipped" >&2
 fi
 
 engine_book SQLite "sqlite://$OUT/bench.db" "$SQLITE_CUSTOMERS" "$SQLITE_INVOICES"
+
+step "the ratios issue 19 sets goals for: each page at 64 connections against the static file, and
+webhook payments against pgbench's TPC-B, at the same concurrency, in this run"
+python3 scripts/bench-ratios.py "$RESULTS"

@@ -33,6 +33,8 @@ pub struct Caller {
     pub role: Role,
     /// Set for customer contacts: the only account they may see.
     pub customer_id: Option<i64>,
+    /// That account's name, read with the session: every page's top bar shows it.
+    pub customer_name: Option<String>,
 }
 
 impl Caller {

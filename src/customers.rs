@@ -114,12 +114,46 @@ pub struct CustomerProfile {
     pub billing_emails: Vec<String>,
 }
 
-/// A customer account in lists.
+/// What staff ask of the customer list: a search over number and name, and where the page
+/// starts (the balance and id of the previous page's last row).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerListQuery {
+    pub search: String,
+    pub after: Option<(i64, i64)>,
+    /// Only accounts with something open (the aging report's rows).
+    pub open_only: bool,
+}
+
+impl CustomerListQuery {
+    pub const PAGE_ROWS: usize = 50;
+
+    /// A list position in a link, `balance.id` of the previous page's last row, back into
+    /// numbers (the aging report's pages use the same form).
+    pub fn parse_position(text: &str) -> Result<Option<(i64, i64)>, String> {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        text.split_once('.')
+            .and_then(|(balance, id)| Some((balance.parse().ok()?, id.parse().ok()?)))
+            .map(Some)
+            .ok_or_else(|| format!("{text:?} is not a list position."))
+    }
+}
+
+/// A customer account with its open balance (what its invoices have open, in its currency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct CustomerRow {
+pub struct CustomerBalance {
     pub id: i64,
     pub number: String,
     pub name: String,
     pub currency: String,
+    pub open_minor: i64,
+}
+
+/// One page of the customer list, and where the next one starts (none on the last page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPage {
+    pub rows: Vec<CustomerBalance>,
+    pub next: Option<(i64, i64)>,
 }

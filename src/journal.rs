@@ -47,16 +47,27 @@ pub struct JournalFilter {
     pub kind: Option<String>,
     /// Only entries with a line on this account code.
     pub account: Option<String>,
-    /// 1-based.
-    pub page: u32,
+    /// Where the page starts: the previous page's last entry (its date and id); none for the
+    /// newest entries.
+    pub after: Option<(NaiveDate, i64)>,
 }
 
+/// One page of the journal and where the next (older) one starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalPage {
     pub entries: Vec<JournalEntryView>,
-    pub matching: i64,
-    pub page: u32,
-    pub per_page: u32,
+    pub next: Option<(NaiveDate, i64)>,
+}
+
+/// A journal page position in a link, `2026-11-23.1042`, back into a date and an entry id.
+pub fn parse_position(text: &str) -> Result<Option<(NaiveDate, i64)>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.split_once('.')
+        .and_then(|(day, id)| Some((day.parse().ok()?, id.parse().ok()?)))
+        .map(Some)
+        .ok_or_else(|| format!("{text:?} is not a journal position."))
 }
 
 pub const JOURNAL_PER_PAGE: u32 = 50;

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Currency, Money};
 
 #[cfg(feature = "ssr")]
+pub mod daily;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 #[cfg(all(test, feature = "test-support"))]

@@ -59,27 +59,18 @@ impl Aging {
     }
 }
 
-/// Aging report totals, one per currency in the order the currencies first appear.
-pub fn totals_by_currency(customers: &[CustomerAging]) -> Vec<(Currency, Aging)> {
-    let mut totals: Vec<(Currency, Aging)> = Vec::new();
-    for c in customers {
-        let index = match totals
-            .iter()
-            .position(|(currency, _)| *currency == c.currency)
-        {
-            Some(index) => index,
-            None => {
-                totals.push((c.currency, Aging::default()));
-                totals.len() - 1
-            }
-        };
-        let total = &mut totals[index].1;
-        for (bucket, amount) in c.aging.buckets().into_iter().enumerate() {
-            total.add(bucket, amount);
-        }
-        total.in_dispute += c.aging.in_dispute;
-    }
-    totals
+/// A page of the aging report: the book's totals per currency, and customers largest balance
+/// first from `after` (the previous page's last balance and customer id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingReport {
+    pub as_of: NaiveDate,
+    pub totals: Vec<(Currency, Aging)>,
+    pub customers: Vec<CustomerAging>,
+    pub next: Option<(i64, i64)>,
+}
+
+impl AgingReport {
+    pub const PAGE_ROWS: usize = 50;
 }
 
 /// One customer's line of the aging report.
@@ -101,6 +92,31 @@ pub fn bucket_limits(as_of: NaiveDate) -> [NaiveDate; 4] {
             .unwrap_or(NaiveDate::MIN)
     };
     [as_of, back(30), back(60), back(90)]
+}
+
+/// The aging bucket (0 current … 4 over 90 days) of an invoice due on `due_date`, as of `as_of`.
+/// `store::BUCKET` is its SQL twin for reports that bucket in the database.
+pub fn bucket_of(due_date: NaiveDate, as_of: NaiveDate) -> usize {
+    bucket_limits(as_of)
+        .iter()
+        .position(|limit| due_date >= *limit)
+        .unwrap_or(4)
+}
+
+impl Aging {
+    /// A customer's aging from its open items as of `as_of`: each invoice's open amount less
+    /// what disputes hold, in its bucket; the held part in dispute.
+    pub fn of_items(items: &[OpenItem], as_of: NaiveDate) -> Aging {
+        let mut aging = Aging::default();
+        for item in items {
+            aging.add(
+                bucket_of(item.due_date, as_of),
+                item.open_minor - item.held_minor,
+            );
+            aging.in_dispute += item.held_minor;
+        }
+        aging
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +168,8 @@ pub struct OpenItem {
     pub pending_minor: i64,
 }
 
-/// A statement in both styles: balance forward (opening, activity, closing) and open item.
+/// A balance-forward statement (opening, activity, closing) with the aging of what is open at
+/// its end. The invoice list is the open-item view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub currency: Currency,
@@ -161,7 +178,6 @@ pub struct Statement {
     pub opening_minor: i64,
     pub lines: Vec<StatementLine>,
     pub closing_minor: i64,
-    pub open_items: Vec<OpenItem>,
     pub aging: Aging,
 }
 

@@ -606,6 +606,16 @@ async fn insert_invoices(
             .bind(now.clone());
     }
     query.execute(&mut **tx).await?;
+    // The batch's customers' open balances, in one statement (see `add_to_open_balance`).
+    sqlx::query(
+        "UPDATE customers SET open_minor = open_minor + (SELECT sum(i.open_minor) FROM invoices i \
+           WHERE i.customer_id = customers.id AND i.id BETWEEN $1 AND $2) \
+         WHERE id IN (SELECT customer_id FROM invoices WHERE id BETWEEN $1 AND $2)",
+    )
+    .bind(first_invoice_id)
+    .bind(first_invoice_id + invoices.len() as i64 - 1)
+    .execute(&mut **tx)
+    .await?;
 
     let line_rows: usize = invoices.iter().map(|(inv, _, _)| inv.lines.len()).sum();
     let sql = format!(
@@ -654,6 +664,16 @@ async fn insert_invoices(
             .bind(entry.memo().to_string());
     }
     query.execute(&mut **tx).await?;
+    // The batch's customers' open balances, in one statement (see `add_to_open_balance`).
+    sqlx::query(
+        "UPDATE customers SET open_minor = open_minor + (SELECT sum(i.open_minor) FROM invoices i \
+           WHERE i.customer_id = customers.id AND i.id BETWEEN $1 AND $2) \
+         WHERE id IN (SELECT customer_id FROM invoices WHERE id BETWEEN $1 AND $2)",
+    )
+    .bind(first_invoice_id)
+    .bind(first_invoice_id + invoices.len() as i64 - 1)
+    .execute(&mut **tx)
+    .await?;
 
     let line_rows: usize = entries.iter().map(|e| e.lines().len()).sum();
     let sql = format!(
@@ -675,6 +695,13 @@ async fn insert_invoices(
         }
     }
     query.execute(&mut **tx).await?;
+    crate::ledger::daily::add_entries(
+        tx,
+        first_entry_id,
+        first_entry_id + entries.len() as i64 - 1,
+        crate::ledger::daily::Target::Summary,
+    )
+    .await?;
     Ok(())
 }
 

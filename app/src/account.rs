@@ -25,11 +25,6 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     let Some(caller) = crate::session::caller() else {
         return Ok(None);
     };
-    let ctx = crate::context::app();
-    let customer_name = match caller.customer_id {
-        Some(id) => ledgerport::customers::store::customer_name(&ctx.db, id).await?,
-        None => None,
-    };
     Ok(Some(Me {
         display_name: caller.display_name.clone(),
         email: caller.email.clone(),
@@ -37,7 +32,7 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
         is_staff: caller.is_staff(),
         is_manager: caller.role == ledgerport::users::Role::Manager,
         can_pay: caller.can_pay(),
-        customer_name,
+        customer_name: caller.customer_name,
     }))
 }
 

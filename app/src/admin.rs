@@ -4,7 +4,7 @@
 pub mod pages;
 
 use ledgerport::auth::ContactSummary;
-use ledgerport::customers::CustomerRow;
+use ledgerport::customers::CustomerBalance;
 use ledgerport::outbox::OutboxMessage;
 use leptos::prelude::*;
 
@@ -13,28 +13,60 @@ use crate::errors::AppError;
 /// A customer in the staff list, with today's aging (zero when nothing is open).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CustomerLine {
-    pub customer: CustomerRow,
+    pub customer: CustomerBalance,
     pub aging: ledgerport::reports::Aging,
 }
 
+/// A page of the staff list and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerLines {
+    pub rows: Vec<CustomerLine>,
+    /// The `after` of the next page (`balance.id`), none on the last page.
+    pub next: Option<String>,
+}
+
+/// Accounts, largest open balance first, 50 a page, searched by number or name.
 #[server(endpoint = "admin/customers")]
-pub async fn customers() -> Result<Vec<CustomerLine>, AppError> {
+pub async fn customers(
+    #[server(default)] search: String,
+    #[server(default)] after: String,
+) -> Result<CustomerLines, AppError> {
+    use ledgerport::customers::CustomerListQuery;
     crate::session::require_staff()?;
+    if search.chars().count() > 100 || search.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "Search for at most 100 characters of a customer number or name.".into(),
+        ));
+    }
+    let after = CustomerListQuery::parse_position(&after).map_err(AppError::Invalid)?;
     let db = crate::context::app().db;
+    let page = ledgerport::customers::store::customer_page(
+        &db,
+        &CustomerListQuery {
+            search,
+            after,
+            open_only: false,
+        },
+    )
+    .await?;
+    let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
     let today = chrono::Utc::now().date_naive();
-    let aging = ledgerport::reports::store::aging_by_customer(&db, today).await?;
-    Ok(ledgerport::customers::store::list_customers(&db)
-        .await?
-        .into_iter()
-        .map(|customer| CustomerLine {
-            aging: aging
-                .iter()
-                .find(|a| a.customer_id == customer.id)
-                .map(|a| a.aging)
-                .unwrap_or_default(),
-            customer,
-        })
-        .collect())
+    let aging = ledgerport::reports::store::aging_of_customers(&db, today, &ids).await?;
+    Ok(CustomerLines {
+        rows: page
+            .rows
+            .into_iter()
+            .map(|customer| CustomerLine {
+                aging: aging
+                    .iter()
+                    .find(|a| a.customer_id == customer.id)
+                    .map(|a| a.aging)
+                    .unwrap_or_default(),
+                customer,
+            })
+            .collect(),
+        next: page.next.map(|(balance, id)| format!("{balance}.{id}")),
+    })
 }
 
 /// Opens a customer account. Amounts are decimals in the account's currency; the early-payment

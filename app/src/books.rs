@@ -7,18 +7,12 @@ use chrono::NaiveDate;
 use ledgerport::journal::{AuditRow, JournalPage};
 use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{
-    CollectionMetrics, CustomerAging, DailyCollection, ExpectedWeek, HealthReport, TrialBalanceRow,
+    AgingReport, CollectionMetrics, DailyCollection, ExpectedWeek, HealthReport, TrialBalanceRow,
 };
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::AppError;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgingReportView {
-    pub as_of: NaiveDate,
-    pub customers: Vec<CustomerAging>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrialBalanceView {
@@ -61,12 +55,15 @@ fn optional_date(text: &str) -> Result<Option<NaiveDate>, AppError> {
 }
 
 #[server(endpoint = "admin/aging")]
-pub async fn aging_report(as_of: String) -> Result<AgingReportView, AppError> {
+pub async fn aging_page(
+    as_of: String,
+    #[server(default)] after: String,
+) -> Result<AgingReport, AppError> {
     crate::session::require_staff()?;
     let as_of = date_or_today(&as_of)?;
-    let customers =
-        ledgerport::reports::store::aging_by_customer(&crate::context::app().db, as_of).await?;
-    Ok(AgingReportView { as_of, customers })
+    let after = ledgerport::customers::CustomerListQuery::parse_position(&after)
+        .map_err(AppError::Invalid)?;
+    Ok(ledgerport::reports::store::aging_report(&crate::context::app().db, as_of, after).await?)
 }
 
 #[server(endpoint = "admin/journal")]
@@ -76,9 +73,9 @@ pub async fn journal(
     customer: Option<i64>,
     kind: String,
     account: String,
-    page: u32,
+    #[server(default)] after: String,
 ) -> Result<JournalPage, AppError> {
-    use ledgerport::journal::JournalFilter;
+    use ledgerport::journal::{JournalFilter, parse_position};
     crate::session::require_staff()?;
     let filter = JournalFilter {
         from: optional_date(&from)?,
@@ -86,7 +83,7 @@ pub async fn journal(
         customer_id: customer,
         kind: (!kind.trim().is_empty()).then(|| kind.trim().to_string()),
         account: (!account.trim().is_empty()).then(|| account.trim().to_string()),
-        page,
+        after: parse_position(&after).map_err(AppError::Invalid)?,
     };
     Ok(ledgerport::journal::store::entries(&crate::context::app().db, &filter).await?)
 }

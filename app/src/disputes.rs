@@ -139,11 +139,7 @@ pub async fn dispute_queue(
         sort,
     };
     let queue = queue_for_staff(&db, &filter).await?;
-    let customers = ledgerport::customers::store::list_customers(&db)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let customers = ledgerport::customers::store::disputing_customers(&db).await?;
     Ok(QueueView {
         rows: queue.rows,
         counts: queue.counts,

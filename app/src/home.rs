@@ -6,36 +6,35 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use serde::{Deserialize, Serialize};
 
-use crate::account::who_am_i;
+use crate::components::Loaded;
 use crate::errors::AppError;
-use crate::portal::overview;
-use crate::portal::pages::AccountSummaryView;
+use crate::portal::AccountOverview;
+use crate::portal::pages::summary_view;
 
-/// Contacts see their account; staff go to the admin view; everyone else gets the welcome.
-/// Every resource is created here, before any suspense: one created while an async render is
-/// already waiting can leave the server render waiting for it forever.
-#[component]
-pub fn HomePage() -> impl IntoView {
-    let me = Resource::new(|| (), |_| who_am_i());
-    let status = Resource::new(|| (), |_| service_status());
-    let account = Resource::new(|| (), |_| overview());
-    view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) if me.is_staff => view! { <Redirect path="/admin"/> }.into_any(),
-                    Ok(Some(_)) => view! { <AccountSummaryView data=account/> }.into_any(),
-                    _ => view! { <Welcome status/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
+/// What the start page shows the caller: one server call decides it, so a contact's summary
+/// costs one round trip and nobody signed in pings the database for the status box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StartPage {
+    Staff,
+    Contact(Box<AccountOverview>),
+    Visitor(StatusReport),
 }
 
+/// Contacts see their account; staff go to the admin view; everyone else gets the welcome.
 #[component]
-fn Welcome(status: Resource<Result<StatusReport, AppError>>) -> impl IntoView {
-    let refresh = move |_| status.refetch();
-
+pub fn HomePage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| home());
+    view! {
+        <Loaded data loading="Loading…" let:home>
+            {match home {
+                StartPage::Staff => view! { <Redirect path="/admin"/> }.into_any(),
+                StartPage::Contact(overview) => summary_view(*overview).into_any(),
+                StartPage::Visitor(status) => welcome(status, move || data.refetch()).into_any(),
+            }}
+        </Loaded>
+    }
+}
+fn welcome(status: StatusReport, refresh: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     view! {
         <Title text="Welcome"/>
         <section class="hero">
@@ -48,28 +47,17 @@ fn Welcome(status: Resource<Result<StatusReport, AppError>>) -> impl IntoView {
         </section>
         <section class="card narrow" aria-labelledby="status-heading">
             <h2 id="status-heading">"Service status"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Checking…"</p> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(s) => view! {
-                            <dl class="facts" data-testid="service-status">
-                                <dt>"Database"</dt>
-                                <dd>{s.database}</dd>
-                                <dt>"Ready"</dt>
-                                <dd data-testid="database-ready">
-                                    {if s.database_ready { "yes" } else { "no" }}
-                                </dd>
-                                <dt>"Version"</dt>
-                                <dd>{s.version}</dd>
-                            </dl>
-                        }.into_any(),
-                        Err(e) => view! {
-                            <p class="error" role="alert">"Status unavailable: " {e.to_string()}</p>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
-            <button class="button secondary" type="button" on:click=refresh>"Check again"</button>
+            <dl class="facts" data-testid="service-status">
+                <dt>"Database"</dt>
+                <dd>{status.database}</dd>
+                <dt>"Ready"</dt>
+                <dd data-testid="database-ready">
+                    {if status.database_ready { "yes" } else { "no" }}
+                </dd>
+                <dt>"Version"</dt>
+                <dd>{status.version}</dd>
+            </dl>
+            <button class="button secondary" type="button" on:click=move |_| refresh()>"Check again"</button>
         </section>
     }
 }
@@ -81,12 +69,19 @@ pub struct StatusReport {
     pub version: String,
 }
 
-#[server(endpoint = "status")]
-pub async fn service_status() -> Result<StatusReport, AppError> {
-    let ctx = crate::context::app();
-    Ok(StatusReport {
-        database: ctx.db.engine().name().to_string(),
-        database_ready: ctx.db.ping().await,
-        version: env!("CARGO_PKG_VERSION").to_string(),
-    })
+#[server(endpoint = "home")]
+pub async fn home() -> Result<StartPage, AppError> {
+    let Some(caller) = crate::session::caller() else {
+        let ctx = crate::context::app();
+        return Ok(StartPage::Visitor(StatusReport {
+            database: ctx.db.engine().name().to_string(),
+            database_ready: ctx.db.ping().await,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }));
+    };
+    if caller.is_staff() {
+        return Ok(StartPage::Staff);
+    }
+    let overview = crate::portal::overview(caller).await?;
+    Ok(StartPage::Contact(Box::new(overview)))
 }

@@ -41,23 +41,22 @@ fn account_missing() -> AppError {
     AppError::NotFound("Your customer account no longer exists.".into())
 }
 
-#[server(endpoint = "portal/overview")]
-pub async fn overview() -> Result<AccountOverview, AppError> {
-    use ledgerport::reports::store::{account_summary, statement};
-    let (_, customer_id) = crate::session::require_contact()?;
+/// A contact's summary page (the start page calls it for a signed-in contact).
+#[cfg(feature = "ssr")]
+pub async fn overview(caller: ledgerport::auth::Caller) -> Result<AccountOverview, AppError> {
+    use ledgerport::reports::store::{account_summary, statement_lines};
+    let (Some(customer_id), Some(customer_name)) = (caller.customer_id, caller.customer_name)
+    else {
+        return Err(account_missing());
+    };
     let db = crate::context::app().db;
     let today = today();
     let summary = account_summary(&db, customer_id, today)
         .await?
         .ok_or_else(account_missing)?;
     let from = today - chrono::Duration::days(RECENT_DAYS);
-    let recent = statement(&db, customer_id, from, today)
-        .await?
-        .map(|s| s.lines.into_iter().rev().take(RECENT_ROWS).collect())
-        .unwrap_or_default();
-    let customer_name = ledgerport::customers::store::customer_name(&db, customer_id)
-        .await?
-        .ok_or_else(account_missing)?;
+    let (_, lines) = statement_lines(&db, customer_id, from, today).await?;
+    let recent = lines.into_iter().rev().take(RECENT_ROWS).collect();
     let promises = ledgerport::promises::store::customer_promises(&db, customer_id, true).await?;
     // An active plan is in the summary already; an offer or a request waits for an answer.
     let pending_plan = if summary.plan.is_some() {

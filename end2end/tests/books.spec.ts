@@ -16,7 +16,7 @@ test("a manager reads the aging report and drills into one customer's journal", 
   await expect(report).toBeVisible();
   await expect(report).toContainText("Acme Fabrication Ltd");
   await expect(report).toContainText("Northwind Traders");
-  await expect(report.locator("tfoot")).toContainText("Total USD");
+  await expect(report.locator("tfoot")).toContainText("Whole book USD");
   const acme = report.locator("tbody tr", { hasText: "Acme Fabrication Ltd" });
   await acme.getByRole("link", { name: "entries" }).click();
   await expect(page.getByTestId("journal")).toContainText("payment_received");

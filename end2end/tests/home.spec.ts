@@ -15,7 +15,7 @@ test("the start page renders on the server and hydrates in the browser", async (
   await expect(page.getByTestId("database-ready")).toHaveText("yes");
 
   // A click handled by the WASM client calls a server function again.
-  const statusCall = page.waitForResponse((r) => r.url().includes("/api/status") && r.ok());
+  const statusCall = page.waitForResponse((r) => r.url().includes("/api/home") && r.ok());
   await page.getByRole("button", { name: "Check again" }).click();
   await statusCall;
   await expect(page.getByTestId("database-ready")).toHaveText("yes");

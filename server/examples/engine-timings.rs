@@ -10,7 +10,9 @@ use ledgerport::db::{Db, PoolSettings};
 use ledgerport::invoices::reading::list_invoices;
 use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery};
 use ledgerport::money::Currency;
-use ledgerport::reports::store::{account_summary, aging, collection_metrics, statement};
+use ledgerport::reports::store::{
+    account_summary, aging, book_aging, collection_metrics, statement,
+};
 use sqlx::Row;
 
 async fn time<F, Fut, T>(label: &str, runs: usize, mut f: F)
@@ -59,10 +61,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             account_summary(&db, id, today)
         })
         .await;
-        time(&format!("aging today, {who}"), 21, || {
-            aging(&db, today, Some(id))
-        })
-        .await;
+        time(&format!("aging today, {who}"), 21, || aging(&db, today, id)).await;
         time(&format!("statement for a year, {who}"), 21, || {
             statement(&db, id, year_ago, today)
         })
@@ -92,22 +91,56 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
     }
-    time("aging today, whole book", 3, || aging(&db, today, None)).await;
-    time(
-        "aging a month ago, whole book (from the journal)",
-        3,
-        || aging(&db, today - Days::new(30), None),
-    )
-    .await;
-    time("aging report by customer, today, whole book", 3, || {
-        ledgerport::reports::store::aging_by_customer(&db, today)
+    time("aging today, whole book", 21, || book_aging(&db, today)).await;
+    time("aging a month ago, whole book", 21, || {
+        book_aging(&db, today - Days::new(30))
     })
+    .await;
+    time("aging report, first page, today", 21, || {
+        ledgerport::reports::store::aging_report(&db, today, None)
+    })
+    .await;
+    time("aging report, first page, a month ago", 3, || {
+        ledgerport::reports::store::aging_report(&db, today - Days::new(30), None)
+    })
+    .await;
+    time(
+        "staff customer list, first page of 50 with aging",
+        21,
+        || async {
+            let page =
+                ledgerport::customers::store::customer_page(&db, &Default::default()).await?;
+            let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
+            ledgerport::reports::store::aging_of_customers(&db, today, &ids).await
+        },
+    )
     .await;
     let journal = ledgerport::journal::JournalFilter::default();
     time("journal, first page of 50 entries with lines", 21, || {
         ledgerport::journal::store::entries(&db, &journal)
     })
     .await;
+    // A page from the middle of the journal, as "Older →" reaches it.
+    let entries: i64 = sqlx::query("SELECT count(*) FROM journal_entries")
+        .fetch_one(db.pool())
+        .await?
+        .get(0);
+    let middle = sqlx::query(&format!(
+        "SELECT effective_date, id FROM journal_entries ORDER BY id LIMIT 1 OFFSET {}",
+        entries / 2
+    ))
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(row) = middle {
+        let deep = ledgerport::journal::JournalFilter {
+            after: Some((row.get::<String, _>(0).parse()?, row.get(1))),
+            ..Default::default()
+        };
+        time("journal, a page from the middle of the book", 21, || {
+            ledgerport::journal::store::entries(&db, &deep)
+        })
+        .await;
+    }
     let queue = ledgerport::disputes::store::QueueFilter::default();
     time("dispute queue, active, oldest first", 21, || {
         ledgerport::disputes::store::queue_for_staff(&db, &queue)
@@ -122,7 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
     })
     .await;
-    time("DSO and CEI for a quarter, whole book", 3, || {
+    time("DSO and CEI for a quarter, whole book", 21, || {
         collection_metrics(&db, Currency::Usd, today - Days::new(90), today)
     })
     .await;

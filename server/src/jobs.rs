@@ -1,8 +1,9 @@
 //! Background work each server instance runs: the collections job (autopay's charges, then
-//! reminders, then the promises to pay reviewed), closing abandoned checkouts
-//! (and, offline, the sandbox's debit settlements and payouts) and outbox delivery. All are
-//! safe with several instances on one database: an account's autopay by its day's claim, a
-//! reminder by its unique row, a message by its lease (see `ledgerport::reminders::store` and `mail`).
+//! reminders, then the promises to pay reviewed), closing abandoned checkouts and folding the
+//! receivables queue into its summary (and, offline, the sandbox's debit settlements and payouts)
+//! and outbox delivery. All are safe with several instances on one database: an account's
+//! autopay by its day's claim, a reminder by its unique row, a queued receivables row by the
+//! fold that deletes it, a message by its lease (see `ledgerport::reminders::store` and `mail`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,8 @@ use crate::sandbox::SandboxProvider;
 
 /// How often queued mail is looked for.
 const MAIL_EVERY: Duration = Duration::from_secs(5);
-/// How often abandoned checkouts are closed (and sandbox debits settled).
+/// How often abandoned checkouts are closed, the receivables queue folded (and sandbox debits
+/// settled).
 const CHECKOUTS_EVERY: Duration = Duration::from_secs(15);
 /// How often the sandbox pays out its available balance (Stripe's automatic payouts: daily).
 const SANDBOX_PAYOUT_EVERY: Duration = Duration::from_secs(10 * 60);
@@ -105,6 +107,10 @@ impl Jobs {
                     Ok(0) => {}
                     Ok(closed) => tracing::info!(closed, "abandoned checkouts closed"),
                     Err(e) => tracing::warn!("closing abandoned checkouts failed: {e}"),
+                }
+                // Keeps the receivables queue short; reports are exact either way.
+                if let Err(e) = ledgerport::ledger::daily::fold(&db).await {
+                    tracing::warn!("folding the receivables queue failed: {e}");
                 }
                 if let Some(sandbox) = &sandbox {
                     if let Err(e) = sandbox.settle_due_debits().await {

@@ -111,11 +111,12 @@ pub(super) async fn open_session(
     .bind(ip)
     .execute(&mut **tx)
     .await?;
-    let row =
-        sqlx::query("SELECT id, email, display_name, role, customer_id FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {CALLER_COLUMNS} FROM users u {CALLER_ACCOUNT_JOIN} WHERE u.id = $1"
+    ))
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
     caller_from_row(&row, session_id)
 }
 
@@ -162,6 +163,11 @@ fn new_session_id() -> String {
     crate::secrets::random_hex(16)
 }
 
+/// What `caller_from_row` reads: the user and, for a contact, the account's name.
+const CALLER_COLUMNS: &str =
+    "u.id, u.email, u.display_name, u.role, u.customer_id, c.name AS customer_name";
+const CALLER_ACCOUNT_JOIN: &str = "LEFT JOIN customers c ON c.id = u.customer_id";
+
 fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller, DbError> {
     let role: String = row.try_get("role")?;
     Ok(Caller {
@@ -173,6 +179,7 @@ fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller
             .parse::<Role>()
             .map_err(|_| DbError::Corrupt(format!("role {role:?}")))?,
         customer_id: row.try_get("customer_id")?,
+        customer_name: row.try_get("customer_name")?,
     })
 }
 
@@ -184,12 +191,12 @@ pub async fn resolve_session(
     user_id: i64,
 ) -> Result<Option<Caller>, DbError> {
     let now = Utc::now();
-    let row = sqlx::query(
-        "SELECT u.id, u.email, u.display_name, u.role, u.customer_id, s.last_seen_at \
-         FROM sessions s JOIN users u ON u.id = s.user_id \
+    let row = sqlx::query(&format!(
+        "SELECT {CALLER_COLUMNS}, s.last_seen_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id {CALLER_ACCOUNT_JOIN} \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
-           AND s.last_seen_at > $4 AND u.disabled_at IS NULL",
-    )
+           AND s.last_seen_at > $4 AND u.disabled_at IS NULL"
+    ))
     .bind(session_id)
     .bind(user_id)
     .bind(timestamp_text(now))

@@ -89,13 +89,71 @@ pub async fn name_in(conn: &mut sqlx::AnyConnection, customer_id: i64) -> Result
     )
 }
 
-/// Every customer account, by number, for staff.
-pub async fn list_customers(db: &crate::db::Db) -> Result<Vec<super::CustomerRow>, DbError> {
-    Ok(
-        sqlx::query_as("SELECT id, number, name, currency FROM customers ORDER BY number")
-            .fetch_all(db.pool())
-            .await?,
+/// The accounts that have raised a dispute, by name: the dispute queue's customer filter (a
+/// list of every account would grow with the book).
+pub async fn disputing_customers(db: &crate::db::Db) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(sqlx::query_as(
+        "SELECT c.id, c.name FROM customers c \
+         WHERE EXISTS (SELECT 1 FROM disputes d WHERE d.customer_id = c.id) ORDER BY c.name, c.id",
     )
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// `open_minor += delta` on the customer of a change to an invoice's open amount, in that
+/// change's transaction: the customer's open balance always equals its invoices' (ledger health).
+pub async fn add_to_open_balance(
+    tx: &mut Transaction<'_, Any>,
+    customer_id: i64,
+    delta_minor: i64,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE customers SET open_minor = open_minor + $1 WHERE id = $2")
+        .bind(delta_minor)
+        .bind(customer_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Staff's list of accounts, largest open balance first, read a page at a time: `after` is the
+/// last row of the previous page, so every page costs the same however deep it is.
+pub async fn customer_page(
+    db: &crate::db::Db,
+    query: &super::CustomerListQuery,
+) -> Result<super::CustomerPage, DbError> {
+    let mut conditions = crate::db::Conditions::new();
+    if !query.search.trim().is_empty() {
+        conditions.push_bind(
+            "(lower(number) LIKE $n ESCAPE '\\' OR lower(name) LIKE $n ESCAPE '\\')",
+            crate::db::contains_pattern(&query.search),
+        );
+    }
+    if query.open_only {
+        conditions.push("open_minor > 0");
+    }
+    if let Some((open_minor, id)) = query.after {
+        conditions.push_binds(
+            "(open_minor, id) < ($n, $n)",
+            [open_minor.into(), id.into()],
+        );
+    }
+    let sql = format!(
+        "SELECT id, number, name, currency, open_minor FROM customers {} \
+         ORDER BY open_minor DESC, id DESC LIMIT {}",
+        conditions.where_clause(),
+        super::CustomerListQuery::PAGE_ROWS + 1
+    );
+    let mut rows: Vec<super::CustomerBalance> = sqlx::query_as_with(&sql, conditions.arguments()?)
+        .fetch_all(db.pool())
+        .await?;
+    // One row more than a page was read to learn whether another page follows.
+    let next = if rows.len() > super::CustomerListQuery::PAGE_ROWS {
+        rows.truncate(super::CustomerListQuery::PAGE_ROWS);
+        rows.last().map(|last| (last.open_minor, last.id))
+    } else {
+        None
+    };
+    Ok(super::CustomerPage { rows, next })
 }
 
 /// Every currency some customer is billed in, in code order: the currencies reports are drawn in.
@@ -293,4 +351,82 @@ pub async fn update_account(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::customers::CustomerListQuery;
+    use crate::money::Currency;
+    use crate::testing::fixtures::{assert_ledger_healthy, customer, invoice};
+    use crate::testing::fresh_db;
+
+    #[tokio::test]
+    async fn staff_list_pages_through_accounts_largest_open_balance_first_and_searches() {
+        let db = fresh_db().await;
+        let rows = CustomerListQuery::PAGE_ROWS as i64 + 5;
+        for n in 1..=rows {
+            let c = customer(&db, &format!("C-{n:03}"), Currency::Usd, (30, 0, 0)).await;
+            // Balances 100.00, 200.00, …; every third account twice, to tie on balance.
+            let amount = if n % 3 == 0 { 100_00 } else { n * 100_00 };
+            invoice(
+                &db,
+                c,
+                &format!("INV-{n:03}"),
+                Currency::Usd,
+                "2026-01-01",
+                &[(amount, 0)],
+            )
+            .await;
+        }
+        assert_ledger_healthy(&db).await;
+        let first = customer_page(&db, &CustomerListQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(first.rows.len(), CustomerListQuery::PAGE_ROWS);
+        let second = customer_page(
+            &db,
+            &CustomerListQuery {
+                after: first.next,
+                ..CustomerListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(second.next, None, "the second page is the last");
+        let all: Vec<(i64, i64)> = first
+            .rows
+            .iter()
+            .chain(&second.rows)
+            .map(|c| (c.open_minor, c.id))
+            .collect();
+        assert_eq!(
+            all.len() as i64,
+            rows,
+            "every account once, none skipped at the page break"
+        );
+        let mut ranked = all.clone();
+        ranked.sort_by(|a, b| b.cmp(a));
+        assert_eq!(all, ranked, "largest balance first, ties by newest account");
+        assert_eq!(first.rows[0].number, "C-055");
+        assert_eq!(first.rows[0].open_minor, 5_500_00);
+
+        let found = customer_page(
+            &db,
+            &CustomerListQuery {
+                search: "c-04".into(),
+                ..CustomerListQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        let numbers: Vec<&str> = found.rows.iter().map(|c| c.number.as_str()).collect();
+        assert_eq!(
+            numbers,
+            [
+                "C-049", "C-047", "C-046", "C-044", "C-043", "C-041", "C-040", "C-048", "C-045",
+                "C-042"
+            ]
+        );
+    }
 }

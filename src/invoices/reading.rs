@@ -65,23 +65,30 @@ pub async fn list_invoices(
     let page = query.page.max(1);
     let offset = i64::from(page - 1) * i64::from(per_page);
 
-    let count_sql = format!("SELECT count(*) FROM invoices {filter}");
-    let matching: i64 = sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
-        .fetch_one(db.pool())
-        .await?;
+    // The count rides on the page's rows (one statement, one pass over the matching invoices).
     let list_sql = format!(
         "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
-                pending_minor, CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided \
+                pending_minor, CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided, \
+                count(*) OVER () AS matching \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
          LIMIT {per_page} OFFSET {offset}"
     );
-    let mut rows: Vec<InvoiceRow> =
+    let listed: Vec<ListedInvoice> =
         sqlx::query_as_with::<_, ListedInvoice, _>(&list_sql, conditions.arguments()?)
             .fetch_all(db.pool())
-            .await?
-            .into_iter()
-            .map(|row| row.into_row(today))
-            .collect();
+            .await?;
+    let matching = match listed.first() {
+        Some(first) => first.matching,
+        None if page == 1 => 0,
+        // A page past the end: the count alone, so the pager can lead back.
+        None => {
+            let count_sql = format!("SELECT count(*) FROM invoices {filter}");
+            sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
+                .fetch_one(db.pool())
+                .await?
+        }
+    };
+    let mut rows: Vec<InvoiceRow> = listed.into_iter().map(|row| row.into_row(today)).collect();
     if rows.iter().any(|row| row.pending_minor > 0) {
         let announced = crate::checkout::store::announced_amounts(db, customer_id).await?;
         for row in &mut rows {
@@ -112,6 +119,7 @@ struct ListedInvoice {
     held_minor: i64,
     pending_minor: i64,
     voided: i64,
+    matching: i64,
 }
 
 impl ListedInvoice {

@@ -105,6 +105,8 @@ pub async fn issue_invoice_in(
         return replay(tx, invoice).await;
     };
     let invoice_id: i64 = row.try_get(0)?;
+    crate::customers::store::add_to_open_balance(tx, invoice.customer_id, totals.total.to_minor())
+        .await?;
     for (index, line) in invoice.lines.iter().enumerate() {
         sqlx::query(
             "INSERT INTO invoice_lines (invoice_id, customer_id, line_no, description, quantity_milli, \

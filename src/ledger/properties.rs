@@ -44,6 +44,8 @@ enum Op {
     Replay {
         nth: usize,
     },
+    /// Fold the receivables queue into its summary (the job does it every few seconds).
+    Fold,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -57,6 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (1i64..10_000).prop_map(|minor| Op::Refund { minor }),
         1 => (0usize..64).prop_map(|target| Op::Void { target }),
         2 => (0usize..1_000).prop_map(|nth| Op::Replay { nth }),
+        1 => Just(Op::Fold),
     ]
 }
 
@@ -196,6 +199,9 @@ async fn run(ops: Vec<Op>) -> Db {
                         done.push(Done::Adjust(header, request));
                     }
                 }
+            }
+            Op::Fold => {
+                crate::ledger::daily::fold(&db).await.unwrap();
             }
             Op::Replay { nth } => {
                 if !done.is_empty() {

@@ -105,21 +105,44 @@ async fn insert(
         return replay(tx, requested).await;
     };
     let entry_id: i64 = row.try_get(0)?;
-    for line in entry.lines() {
-        sqlx::query(
-            "INSERT INTO journal_lines \
-             (entry_id, account_code, currency, amount_minor, customer_id, invoice_id, effective_date) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+    // Every line in one statement: one round trip however many invoices a payment settles.
+    let values: Vec<String> = (0..entry.lines().len())
+        .map(|n| {
+            let p = n * 5;
+            format!(
+                "($1, $2, ${}, ${}, ${}, ${}, ${})",
+                p + 3,
+                p + 4,
+                p + 5,
+                p + 6,
+                p + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO journal_lines \
+         (entry_id, effective_date, account_code, currency, amount_minor, customer_id, invoice_id) \
+         VALUES {}",
+        values.join(", ")
+    );
+    let mut insert_lines = sqlx::query(&sql)
         .bind(entry_id)
-        .bind(line.account.code())
-        .bind(line.amount.currency().code())
-        .bind(line.amount.to_minor())
-        .bind(line.customer_id)
-        .bind(line.invoice_id)
-        .bind(date_text(entry.effective_date()))
-        .execute(&mut **tx)
-        .await?;
+        .bind(date_text(entry.effective_date()));
+    for line in entry.lines() {
+        insert_lines = insert_lines
+            .bind(line.account.code())
+            .bind(line.amount.currency().code())
+            .bind(line.amount.to_minor())
+            .bind(line.customer_id)
+            .bind(line.invoice_id);
+    }
+    insert_lines.execute(&mut **tx).await?;
+    let moves_receivables = entry
+        .lines()
+        .iter()
+        .any(|line| line.account == Account::AccountsReceivable && line.invoice_id.is_some());
+    if moves_receivables {
+        super::daily::add_entries(tx, entry_id, entry_id, super::daily::Target::Queue).await?;
     }
     Ok(Posted {
         entry_id,

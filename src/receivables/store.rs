@@ -60,21 +60,32 @@ pub async fn lock_customer(
 }
 
 /// `open_minor += delta` (negative to settle, positive to reopen), only if the result stays
-/// between zero and the invoice total; otherwise nothing changes and the transaction fails.
+/// between zero and the invoice total; otherwise nothing changes and the transaction fails. The
+/// customer's open balance moves with it.
 pub async fn change_open_amount(
     tx: &mut Transaction<'_, Any>,
     invoice_id: i64,
     delta_minor: i64,
 ) -> Result<(), DbError> {
-    let done = sqlx::query(
+    let customer_id: Option<i64> = sqlx::query_scalar(
         "UPDATE invoices SET open_minor = open_minor + $1 \
-         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor",
+         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor \
+         RETURNING customer_id",
     )
     .bind(delta_minor)
     .bind(invoice_id)
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    one_invoice_changed(done.rows_affected(), invoice_id, "open", delta_minor)
+    one_invoice_changed(
+        u64::from(customer_id.is_some()),
+        invoice_id,
+        "open",
+        delta_minor,
+    )?;
+    if let Some(customer_id) = customer_id {
+        crate::customers::store::add_to_open_balance(tx, customer_id, delta_minor).await?;
+    }
+    Ok(())
 }
 
 /// `held_minor += delta`: a dispute starts holding (positive) or stops (negative). Called in the

@@ -4,14 +4,15 @@ use chrono::NaiveDate;
 use sqlx::Row;
 
 use super::{
-    AccountSummary, Aging, CollectionMetrics, ControlCheck, CustomerAging, DailyCollection,
-    ExpectedWeek, HealthReport, OpenItem, Statement, StatementLine, TrialBalanceRow, bucket_limits,
-    expected_week, week_start,
+    AccountSummary, Aging, AgingReport, CollectionMetrics, ControlCheck, CustomerAging,
+    DailyCollection, ExpectedWeek, HealthReport, OpenItem, Statement, StatementLine,
+    TrialBalanceRow, bucket_limits, expected_week, week_start,
 };
 use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
 use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::ledger::Account;
+use crate::ledger::daily::BOOK_BY_DAY;
 use crate::money::{Currency, Money};
 use crate::plans::PlanDue;
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
@@ -44,24 +45,95 @@ async fn cache_is_current(
     Ok(later == 0)
 }
 
-/// The aging bucket (0 current … 4 over 90 days) of invoice `i`, given `bucket_limits` as $1..$4.
+/// The aging bucket (0 current … 4 over 90 days) of invoice `i`, given `bucket_limits` as $1..$4:
+/// the SQL twin of `reports::bucket_of`.
 const BUCKET: &str = "CASE WHEN i.due_date >= $1 THEN 0 WHEN i.due_date >= $2 THEN 1 \
      WHEN i.due_date >= $3 THEN 2 WHEN i.due_date >= $4 THEN 3 ELSE 4 END";
 
 /// The aging report: every customer with something open as of `as_of`, largest balance first.
 /// As in `aging`, today's dispute holds show only when `as_of` is current.
 pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<CustomerAging>, DbError> {
+    aging_by_customer_among(db, as_of, None).await
+}
+
+/// A page of the aging report as of `as_of`: the book's totals and 50 customers, largest
+/// balance first, from `after`. As of today the page is read through the customers' kept open
+/// balances, so it costs the same on any book; a past date ranks every customer from the journal.
+pub async fn aging_report(
+    db: &Db,
+    as_of: NaiveDate,
+    after: Option<(i64, i64)>,
+) -> Result<AgingReport, DbError> {
+    let totals = book_aging(db, as_of).await?;
+    let rank = |c: &CustomerAging| (c.aging.total(), c.customer_id);
+    let (customers, next) = if cache_is_current(db, as_of, None).await? {
+        let query = crate::customers::CustomerListQuery {
+            after,
+            open_only: true,
+            ..Default::default()
+        };
+        let page = crate::customers::store::customer_page(db, &query).await?;
+        let ids: Vec<i64> = page.rows.iter().map(|c| c.id).collect();
+        let mut customers = aging_of_customers(db, as_of, &ids).await?;
+        customers.sort_by_key(|c| std::cmp::Reverse(rank(c)));
+        (customers, page.next)
+    } else {
+        let mut everyone = aging_by_customer(db, as_of).await?;
+        everyone.sort_by_key(|c| std::cmp::Reverse(rank(c)));
+        let mut customers: Vec<CustomerAging> = everyone
+            .into_iter()
+            .filter(|c| after.is_none_or(|position| rank(c) < position))
+            .take(AgingReport::PAGE_ROWS + 1)
+            .collect();
+        let next = if customers.len() > AgingReport::PAGE_ROWS {
+            customers.truncate(AgingReport::PAGE_ROWS);
+            customers.last().map(rank)
+        } else {
+            None
+        };
+        (customers, next)
+    };
+    Ok(AgingReport {
+        as_of,
+        totals,
+        customers,
+        next,
+    })
+}
+
+/// `aging_by_customer` for the given accounts only (a page of the staff list).
+pub async fn aging_of_customers(
+    db: &Db,
+    as_of: NaiveDate,
+    customer_ids: &[i64],
+) -> Result<Vec<CustomerAging>, DbError> {
+    if customer_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    aging_by_customer_among(db, as_of, Some(customer_ids)).await
+}
+
+async fn aging_by_customer_among(
+    db: &Db,
+    as_of: NaiveDate,
+    customer_ids: Option<&[i64]>,
+) -> Result<Vec<CustomerAging>, DbError> {
+    // Ids are integers, written into the SQL as numbers.
+    let among = customer_ids.map_or(String::new(), |ids| {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        format!("AND i.customer_id IN ({})", list.join(", "))
+    });
     let fast = cache_is_current(db, as_of, None).await?;
     let per_invoice = if fast {
         format!(
             "SELECT i.customer_id, {BUCKET} AS bucket, i.open_minor, {HELD_OF_OPEN_SQL} AS held \
-             FROM invoices i WHERE i.open_minor > 0"
+             FROM invoices i WHERE i.open_minor > 0 {among}"
         )
     } else {
         format!(
             "SELECT i.customer_id, {BUCKET} AS bucket, sum(l.amount_minor) AS open_minor, 0 AS held \
              FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
-             WHERE l.account_code = '{AR}' AND l.effective_date <= $5 \
+             WHERE l.account_code = '{AR}' AND l.effective_date <= $5 {among} \
              GROUP BY i.id, i.customer_id, i.due_date"
         )
     };
@@ -115,56 +187,62 @@ pub async fn aging_by_customer(db: &Db, as_of: NaiveDate) -> Result<Vec<Customer
     Ok(report)
 }
 
-/// Open receivables by aging bucket as of `as_of`, for one customer or the whole book.
-/// Past dates are derived from the journal lines, so any date reproduces exactly.
-pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: Option<i64>) -> Result<Aging, DbError> {
-    let limits = bucket_limits(as_of).map(date_text);
-    let bucket = BUCKET;
-    let customer_filter = |column: &str| match customer_id {
-        Some(_) => format!("AND {column} = $5"),
-        None => String::new(),
-    };
-    let fast = cache_is_current(db, as_of, customer_id).await?;
-    let sql = if fast {
-        // Today's holds apply only to today's balances, which is when the cache is current.
-        format!(
-            "SELECT {bucket} AS bucket, CAST(sum(i.open_minor) AS BIGINT), \
-             CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) FROM invoices i \
-             WHERE i.open_minor > 0 {} GROUP BY 1",
-            customer_filter("i.customer_id")
-        )
-    } else {
-        format!(
-            "SELECT bucket, CAST(sum(open_minor) AS BIGINT), CAST(0 AS BIGINT) FROM ( \
-               SELECT {bucket} AS bucket, sum(l.amount_minor) AS open_minor \
-               FROM journal_lines l JOIN invoices i ON i.id = l.invoice_id \
-               WHERE l.account_code = '{AR}' {} AND l.effective_date <= ${} \
-               GROUP BY i.id, i.due_date \
-             ) per_invoice GROUP BY bucket",
-            customer_filter("l.customer_id"),
-            if customer_id.is_some() { 6 } else { 5 }
-        )
-    };
+/// One customer's open receivables by aging bucket as of `as_of`, from its open items (so any
+/// past date reproduces exactly from the journal).
+pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: i64) -> Result<Aging, DbError> {
+    Ok(Aging::of_items(
+        &open_items(db, customer_id, as_of).await?,
+        as_of,
+    ))
+}
+
+/// The whole book's open receivables by aging bucket as of `as_of`, per currency (in code
+/// order), from the receivables summary (`ledger::daily`): a few hundred rows a year of book,
+/// not every journal line. As elsewhere, today's dispute holds show only when `as_of` is current.
+pub async fn book_aging(db: &Db, as_of: NaiveDate) -> Result<Vec<(Currency, Aging)>, DbError> {
+    let by_due_date = BUCKET.replace("i.due_date", "b.due_date");
+    let sql = format!(
+        "SELECT b.currency, {by_due_date} AS bucket, CAST(sum(b.amount_minor) AS BIGINT) \
+         FROM {BOOK_BY_DAY} b WHERE b.effective_date <= $5 GROUP BY 1, 2 ORDER BY 1, 2"
+    );
     let mut query = sqlx::query(&sql);
-    for limit in limits {
+    for limit in bucket_limits(as_of).map(date_text) {
         query = query.bind(limit);
     }
-    if let Some(id) = customer_id {
-        query = query.bind(id);
+    let mut book: Vec<(Currency, Aging)> = Vec::new();
+    for row in query.bind(date_text(as_of)).fetch_all(db.pool()).await? {
+        let currency = crate::db::currency(&row.try_get::<String, _>(0)?)?;
+        let bucket: i64 = row.try_get(1)?;
+        let open: i64 = row.try_get(2)?;
+        if book.last().is_none_or(|(c, _)| *c != currency) {
+            book.push((currency, Aging::default()));
+        }
+        if let Some((_, aging)) = book.last_mut() {
+            aging.add(usize::try_from(bucket).unwrap_or(4), open);
+        }
     }
-    if !fast {
-        query = query.bind(date_text(as_of));
+    if cache_is_current(db, as_of, None).await? {
+        // Held amounts move from their bucket to "in dispute"; few invoices are held.
+        let sql = format!(
+            "SELECT i.currency, {BUCKET} AS bucket, CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) \
+             FROM invoices i WHERE i.held_minor > 0 AND i.open_minor > 0 GROUP BY 1, 2"
+        );
+        let mut query = sqlx::query(&sql);
+        for limit in bucket_limits(as_of).map(date_text) {
+            query = query.bind(limit);
+        }
+        for row in query.fetch_all(db.pool()).await? {
+            let currency = crate::db::currency(&row.try_get::<String, _>(0)?)?;
+            let bucket: i64 = row.try_get(1)?;
+            let held: i64 = row.try_get(2)?;
+            if let Some((_, aging)) = book.iter_mut().find(|(c, _)| *c == currency) {
+                aging.add(usize::try_from(bucket).unwrap_or(4), -held);
+                aging.in_dispute += held;
+            }
+        }
     }
-    let mut aging = Aging::default();
-    for row in query.fetch_all(db.pool()).await? {
-        let bucket: i64 = row.try_get(0)?;
-        let open: i64 = row.try_get(1)?;
-        let held: i64 = row.try_get(2)?;
-        // `held` sums `HELD_OF_OPEN_SQL`, so `open - held` sums `receivables::due_now`.
-        aging.add(usize::try_from(bucket).unwrap_or(4), open - held);
-        aging.in_dispute += held;
-    }
-    Ok(aging)
+    book.retain(|(_, aging)| *aging != Aging::default());
+    Ok(book)
 }
 
 /// What a customer sees first: balance, overdue, credit, next due date, aging.
@@ -176,7 +254,8 @@ pub async fn account_summary(
     let Some(currency) = customer_currency(db, customer_id).await? else {
         return Ok(None);
     };
-    let aging = aging(db, as_of, Some(customer_id)).await?;
+    let open_items = open_items(db, customer_id, as_of).await?;
+    let aging = Aging::of_items(&open_items, as_of);
     let credit: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
          WHERE customer_id = $1 AND account_code = '{UNAPPLIED}' AND effective_date <= $2"
@@ -185,7 +264,6 @@ pub async fn account_summary(
     .bind(date_text(as_of))
     .fetch_one(db.pool())
     .await?;
-    let open_items = open_items(db, customer_id, as_of).await?;
     // An active payment plan's instalments, not its invoices' due dates, say what is due and
     // what is late on them.
     let plan = {
@@ -298,6 +376,26 @@ pub async fn statement(
     let Some(currency) = customer_currency(db, customer_id).await? else {
         return Ok(None);
     };
+    let (opening, lines) = statement_lines(db, customer_id, from, to).await?;
+    Ok(Some(Statement {
+        currency,
+        from,
+        to,
+        opening_minor: opening,
+        closing_minor: lines.last().map_or(opening, |l| l.balance_minor),
+        lines,
+        aging: aging(db, to, customer_id).await?,
+    }))
+}
+
+/// The opening balance before `from` and every entry of `from..=to` with the running balance:
+/// a statement without its aging (the summary's recent activity reads only this).
+pub async fn statement_lines(
+    db: &Db,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(i64, Vec<StatementLine>), DbError> {
     let opening: i64 = sqlx::query_scalar(&format!(
         "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
          WHERE customer_id = $1 AND account_code IN ('{AR}', '{UNAPPLIED}') AND effective_date < $2"
@@ -332,16 +430,7 @@ pub async fn statement(
             balance_minor: balance,
         });
     }
-    Ok(Some(Statement {
-        currency,
-        from,
-        to,
-        opening_minor: opening,
-        lines,
-        closing_minor: balance,
-        open_items: open_items(db, customer_id, to).await?,
-        aging: aging(db, to, Some(customer_id)).await?,
-    }))
+    Ok((opening, lines))
 }
 
 /// Debit and credit totals per account and currency, as of a date.
@@ -366,43 +455,27 @@ pub async fn collection_metrics(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<CollectionMetrics, DbError> {
-    let ar_as_of = |date: NaiveDate| {
-        let db = db.clone();
-        async move {
-            let row = sqlx::query(&format!(
-                "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
-                 WHERE account_code = '{AR}' AND currency = $1 AND effective_date <= $2"
-            ))
-            .bind(currency.code())
-            .bind(date_text(date))
-            .fetch_one(db.pool())
-            .await?;
-            Ok::<i64, DbError>(row.try_get(0)?)
-        }
-    };
-    let day_before = from.pred_opt().unwrap_or(from);
-    let beginning = ar_as_of(day_before).await?;
-    let ending = ar_as_of(to).await?;
-    let sales: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
-         JOIN journal_entries e ON e.id = l.entry_id \
-         WHERE e.kind = 'invoice_issued' AND l.account_code = '{AR}' AND l.currency = $1 \
-           AND l.effective_date >= $2 AND l.effective_date <= $3"
+    // One read of the receivables summary: the balance the day before the period and at its
+    // end, the period's sales, and at its end what is not yet due.
+    let row = sqlx::query(&format!(
+        "SELECT \
+           COALESCE(CAST(sum(CASE WHEN effective_date < $2 THEN amount_minor ELSE 0 END) AS BIGINT), 0), \
+           COALESCE(CAST(sum(amount_minor) AS BIGINT), 0), \
+           COALESCE(CAST(sum(CASE WHEN effective_date >= $2 THEN issued_minor ELSE 0 END) AS BIGINT), 0), \
+           COALESCE(CAST(sum(CASE WHEN due_date >= $3 THEN amount_minor ELSE 0 END) AS BIGINT), 0) \
+         FROM {BOOK_BY_DAY} b WHERE currency = $1 AND effective_date <= $3"
     ))
     .bind(currency.code())
     .bind(date_text(from))
     .bind(date_text(to))
     .fetch_one(db.pool())
     .await?;
-    let current: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
-         JOIN invoices i ON i.id = l.invoice_id \
-         WHERE l.account_code = '{AR}' AND l.currency = $1 AND l.effective_date <= $2 AND i.due_date >= $2"
-    ))
-    .bind(currency.code())
-    .bind(date_text(to))
-    .fetch_one(db.pool())
-    .await?;
+    let (beginning, ending, sales, current): (i64, i64, i64, i64) = (
+        row.try_get(0)?,
+        row.try_get(1)?,
+        row.try_get(2)?,
+        row.try_get(3)?,
+    );
     let days = (to - from).num_days() + 1;
     Ok(CollectionMetrics::compute(
         beginning, sales, ending, current, days,
@@ -530,7 +603,7 @@ pub async fn ledger_health(db: &Db, as_of: Option<NaiveDate>) -> Result<HealthRe
             control.causes.join("; ")
         ));
     }
-    let checks: [(&str, String); 9] = [
+    let checks: [(&str, String); 10] = [
         (
             "entry has fewer than two lines",
             "SELECT e.id FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id \
@@ -547,6 +620,12 @@ pub async fn ledger_health(db: &Db, as_of: Option<NaiveDate>) -> Result<HealthRe
              (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
               WHERE l.invoice_id = i.id AND l.account_code = '{AR}')"
             ),
+        ),
+        (
+            "customer's open balance differs from its invoices",
+            "SELECT c.id FROM customers c WHERE c.open_minor <> \
+             (SELECT COALESCE(CAST(sum(i.open_minor) AS BIGINT), 0) FROM invoices i \
+              WHERE i.customer_id = c.id)".into(),
         ),
         (
             "invoice open amount outside 0..total",
@@ -597,6 +676,35 @@ pub async fn ledger_health(db: &Db, as_of: Option<NaiveDate>) -> Result<HealthRe
                 .violations
                 .push(format!("{what}: {}", id.unwrap_or_default()));
         }
+    }
+    // The receivables summary (`ledger::daily`), folded and queued, against the journal itself.
+    let summary = format!(
+        "SELECT currency, effective_date, due_date, CAST(sum(amount_minor) AS BIGINT) AS amount, \
+                CAST(sum(issued_minor) AS BIGINT) AS issued FROM {BOOK_BY_DAY} b \
+         GROUP BY currency, effective_date, due_date"
+    );
+    let journal = format!(
+        "SELECT l.currency, l.effective_date, i.due_date, CAST(sum(l.amount_minor) AS BIGINT), \
+                CAST(sum(CASE WHEN e.kind = '{issued}' THEN l.amount_minor ELSE 0 END) AS BIGINT) \
+         FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
+         JOIN invoices i ON i.id = l.invoice_id WHERE l.account_code = '{AR}' \
+         GROUP BY l.currency, l.effective_date, i.due_date",
+        issued = crate::ledger::EntryKind::InvoiceIssued.as_str()
+    );
+    let mut differing: std::collections::BTreeSet<(String, String, String)> = Default::default();
+    for (one, other) in [(&summary, &journal), (&journal, &summary)] {
+        differing.extend(
+            sqlx::query_as::<_, (String, String, String)>(&format!(
+                "SELECT currency, effective_date, due_date FROM ({one} EXCEPT {other}) d"
+            ))
+            .fetch_all(pool)
+            .await?,
+        );
+    }
+    for (currency, day, due) in differing {
+        report.violations.push(format!(
+            "receivables summary differs from the journal: {currency} posted {day}, due {due}"
+        ));
     }
     for row in sqlx::query("SELECT currency, CAST(sum(amount_minor) AS BIGINT) FROM journal_lines GROUP BY currency HAVING sum(amount_minor) <> 0")
         .fetch_all(pool)
@@ -771,11 +879,17 @@ mod tests {
         let db = fresh_db().await;
         let c = book(&db).await;
         // 30 April: A (due 31 Jan) 89 days late, B (due 17 Mar) 44 days, C (due 1 May) current.
-        let april = aging(&db, date("2026-04-30"), Some(c)).await.unwrap();
+        let april = aging(&db, date("2026-04-30"), c).await.unwrap();
         assert_eq!(april.buckets(), [30_000, 0, 20_000, 5_000, 0]);
         // 31 March, before C and the payment: A 59 days late, B 14 days.
-        let march = aging(&db, date("2026-03-31"), None).await.unwrap();
+        let march = aging(&db, date("2026-03-31"), c).await.unwrap();
         assert_eq!(march.buckets(), [0, 20_000, 10_000, 0, 0]);
+        // The whole book from the receivables summary, queued and folded alike.
+        let book = book_aging(&db, date("2026-04-30")).await.unwrap();
+        assert_eq!(book, vec![(Currency::Usd, april)]);
+        crate::ledger::daily::fold(&db).await.unwrap();
+        let book = book_aging(&db, date("2026-03-31")).await.unwrap();
+        assert_eq!(book, vec![(Currency::Usd, march)]);
     }
 
     #[tokio::test]
@@ -794,8 +908,8 @@ mod tests {
             .collect();
         assert_eq!(amounts, vec![(30_000, 60_000), (-5_000, 55_000)]);
         assert_eq!(s.closing_minor, 55_000);
-        let open: Vec<(&str, i64)> = s
-            .open_items
+        let open_items = open_items(&db, c, date("2026-04-30")).await.unwrap();
+        let open: Vec<(&str, i64)> = open_items
             .iter()
             .map(|i| (i.number.as_str(), i.open_minor))
             .collect();
@@ -885,6 +999,47 @@ mod tests {
         let ar = tb.iter().find(|r| r.account_code == "1100").unwrap();
         assert_eq!((ar.debit_minor, ar.credit_minor), (60_000, 5_000));
         assert_ledger_healthy(&db).await;
+    }
+
+    #[tokio::test]
+    async fn ledger_health_reports_a_customer_open_balance_that_drifted_from_its_invoices() {
+        let db = fresh_db().await;
+        let c = book(&db).await;
+        assert_ledger_healthy(&db).await;
+        sqlx::query("UPDATE customers SET open_minor = open_minor + 1 WHERE id = $1")
+            .bind(c)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let report = ledger_health(&db, None).await.unwrap();
+        assert_eq!(
+            report.violations,
+            vec![format!(
+                "customer's open balance differs from its invoices: {c}"
+            )]
+        );
+    }
+
+    #[tokio::test]
+    async fn ledger_health_reports_a_receivables_summary_that_drifted_from_the_journal() {
+        let db = fresh_db().await;
+        book(&db).await;
+        crate::ledger::daily::fold(&db).await.unwrap();
+        assert_ledger_healthy(&db).await;
+        sqlx::query(
+            "UPDATE receivables_by_day SET amount_minor = amount_minor + 1 \
+             WHERE effective_date = '2026-04-10'",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let report = ledger_health(&db, None).await.unwrap();
+        assert_eq!(
+            report.violations,
+            vec![
+                "receivables summary differs from the journal: USD posted 2026-04-10, due 2026-01-31"
+            ]
+        );
     }
 
     #[tokio::test]
@@ -996,6 +1151,29 @@ mod aging_report_tests {
     use super::*;
     use crate::testing::fresh_db;
 
+    /// Aging report totals, one per currency in the order the currencies first appear.
+    fn totals_by_currency(customers: &[CustomerAging]) -> Vec<(Currency, Aging)> {
+        let mut totals: Vec<(Currency, Aging)> = Vec::new();
+        for c in customers {
+            let index = match totals
+                .iter()
+                .position(|(currency, _)| *currency == c.currency)
+            {
+                Some(index) => index,
+                None => {
+                    totals.push((c.currency, Aging::default()));
+                    totals.len() - 1
+                }
+            };
+            let total = &mut totals[index].1;
+            for (bucket, amount) in c.aging.buckets().into_iter().enumerate() {
+                total.add(bucket, amount);
+            }
+            total.in_dispute += c.aging.in_dispute;
+        }
+        totals
+    }
+
     #[tokio::test]
     async fn the_aging_report_agrees_with_each_customers_own_aging_today_and_in_the_past() {
         let db = fresh_db().await;
@@ -1005,11 +1183,30 @@ mod aging_report_tests {
             let report = aging_by_customer(&db, as_of).await.unwrap();
             assert!(!report.is_empty());
             for line in &report {
-                let own = aging(&db, as_of, Some(line.customer_id)).await.unwrap();
+                let own = aging(&db, as_of, line.customer_id).await.unwrap();
                 assert_eq!(line.aging, own, "{} as of {as_of}", line.number);
             }
             let totals: Vec<i64> = report.iter().map(|c| c.aging.total()).collect();
             assert!(totals.windows(2).all(|w| w[0] >= w[1]), "largest first");
+            let mut by_currency = totals_by_currency(&report);
+            by_currency.sort_by_key(|(currency, _)| currency.code());
+            assert_eq!(book_aging(&db, as_of).await.unwrap(), by_currency);
+            // The report's pages hold every customer once, in the same order.
+            let mut paged = Vec::new();
+            let mut after = None;
+            loop {
+                let page = aging_report(&db, as_of, after).await.unwrap();
+                assert_eq!(page.totals, by_currency);
+                paged.extend(page.customers.into_iter().map(|c| (c.customer_id, c.aging)));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            let mut expected: Vec<(i64, Aging)> =
+                report.iter().map(|c| (c.customer_id, c.aging)).collect();
+            expected.sort_by_key(|(id, aging)| std::cmp::Reverse((aging.total(), *id)));
+            assert_eq!(paged, expected, "as of {as_of}");
         }
     }
 }

@@ -8,9 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::admin::{
-    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, InviteContact, IssueCreditMemo,
-    RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice, customer_contacts,
-    customer_invoices, customer_profile, customers, outbox, staff_invoice,
+    ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, CustomerLines, InviteContact,
+    IssueCreditMemo, RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice,
+    customer_contacts, customer_invoices, customer_profile, customers, outbox, staff_invoice,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::integrations::RunReminders;
@@ -19,46 +19,28 @@ use crate::integrations::RunReminders;
 pub fn AdminHomePage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
     let create_error = form_error(create);
-    let list = Resource::new(move || create.version().get(), |_| customers());
+    let query = use_query_map();
+    let search = move || query.with(|q| q.get("q").unwrap_or_default());
+    let after = move || query.with(|q| q.get("after").unwrap_or_default());
+    let list = Resource::new(
+        move || (search(), after(), create.version().get()),
+        |(search, after, _)| customers(search, after),
+    );
     view! {
         <Title text="Customers"/>
         <section class="card" aria-labelledby="customers-heading">
             <h1 id="customers-heading">"Customers"</h1>
-            <Loaded data=list loading="Loading…" let:value>
-                {match value {
-                        rows if rows.is_empty() => view! {
-                            <p class="empty">"No customers yet."</p>
-                        }.into_any(),
-                        rows => view! {
-                            <div class="table-wrap">
-                            <table class="table" data-testid="customers">
-                                <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th>
-                                    <th scope="col" class="num">"Balance"</th><th scope="col" class="num">"Overdue"</th>
-                                    <th scope="col" class="num">"In dispute"</th></tr></thead>
-                                <tbody>
-                                    {rows.into_iter().map(|line| {
-                                        let c = line.customer;
-                                        let currency = c.currency.parse::<ledgerport::money::Currency>().ok();
-                                        let figure = move |minor: i64| match currency {
-                                            Some(currency) => crate::format::money(minor, currency),
-                                            None => minor.to_string(),
-                                        };
-                                        view! {
-                                            <tr>
-                                                <td>{c.number.clone()}</td>
-                                                <td><a href=format!("/admin/customers/{}", c.id)>{c.name.clone()}</a></td>
-                                                <td>{c.currency.clone()}</td>
-                                                <td class="num">{figure(line.aging.total())}</td>
-                                                <td class="num">{figure(line.aging.past_due())}</td>
-                                                <td class="num">{figure(line.aging.in_dispute)}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                            </div>
-                        }.into_any(),
-                    }}
+            <form class="filters" method="get" action="/admin" role="search">
+                <label>"Number or name "<input type="search" name="q" maxlength="100" value=search/></label>
+                <button class="button secondary" type="submit">"Search"</button>
+            </form>
+            <p class="hint">"Largest open balance first."</p>
+            <Loaded data=list loading="Loading…" let:page>
+                {customer_table(
+                    page,
+                    query.with_untracked(|q| q.get("q").unwrap_or_default()),
+                    query.with_untracked(|q| q.get("after").is_some_and(|a| !a.is_empty())),
+                )}
             </Loaded>
         </section>
         <section class="card narrow" aria-labelledby="new-customer-heading">
@@ -87,6 +69,59 @@ pub fn AdminHomePage() -> impl IntoView {
             </ActionForm>
         </section>
     }
+}
+
+/// One page of the staff list, with the way to the next page (and back to the first).
+fn customer_table(page: CustomerLines, search: String, deeper: bool) -> AnyView {
+    let back = deeper.then(|| view! { <a href="/admin">"← Largest balances"</a> });
+    let next = page.next.map(|after| {
+        view! {
+            <form method="get" action="/admin" class="inline">
+                <input type="hidden" name="q" value=search.clone()/>
+                <input type="hidden" name="after" value=after/>
+                <button class="button small secondary" type="submit">"Next 50 accounts →"</button>
+            </form>
+        }
+    });
+    if page.rows.is_empty() {
+        let empty = if search.is_empty() && !deeper {
+            "No customers yet."
+        } else {
+            "No matching accounts."
+        };
+        return view! { <p class="empty">{empty}</p> {back} }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+        <table class="table" data-testid="customers">
+            <thead><tr><th scope="col">"Number"</th><th scope="col">"Name"</th><th scope="col">"Currency"</th>
+                <th scope="col" class="num">"Balance"</th><th scope="col" class="num">"Overdue"</th>
+                <th scope="col" class="num">"In dispute"</th></tr></thead>
+            <tbody>
+                {page.rows.into_iter().map(|line| {
+                    let c = line.customer;
+                    let currency = c.currency.parse::<ledgerport::money::Currency>().ok();
+                    let figure = move |minor: i64| match currency {
+                        Some(currency) => crate::format::money(minor, currency),
+                        None => minor.to_string(),
+                    };
+                    view! {
+                        <tr>
+                            <td>{c.number.clone()}</td>
+                            <td><a href=format!("/admin/customers/{}", c.id)>{c.name.clone()}</a></td>
+                            <td>{c.currency.clone()}</td>
+                            <td class="num">{figure(line.aging.total())}</td>
+                            <td class="num">{figure(line.aging.past_due())}</td>
+                            <td class="num">{figure(line.aging.in_dispute)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        </div>
+        <nav class="pager" aria-label="Pages">{back}{next}</nav>
+    }
+    .into_any()
 }
 
 #[component]

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::books::{
     ClosePeriod, ExportJournal, PaymentPageData, PeriodsPageData, RefundPayment, ReopenPeriod,
-    ResendRefund, aging_report, audit_log, collections, journal, ledger_health, payment_detail,
+    ResendRefund, aging_page, audit_log, collections, journal, ledger_health, payment_detail,
     periods_view, reconciliation, staff_payments, trial_balance,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
@@ -51,22 +51,26 @@ fn BooksNav() -> impl IntoView {
 /// totals per currency.
 #[component]
 pub fn AgingReportPage() -> impl IntoView {
-    let as_of = param("as_of");
-    let report = Resource::new(as_of, aging_report);
+    let (as_of, after) = (param("as_of"), param("after"));
+    let report = Resource::new(
+        move || (as_of(), after()),
+        |(as_of, after)| aging_page(as_of, after),
+    );
     view! {
         <Title text="Aging report"/>
         <h1>"Aging report"</h1>
         <BooksNav/>
         <Loaded data=report loading="Adding up the book…" let:r>
             {{
-                        let totals = ledgerport::reports::totals_by_currency(&r.customers);
+                        let link = move |after: String| format!("/admin/reports/aging?as_of={}&after={after}", r.as_of);
+                        let deeper = !after().is_empty();
                         view! {
                             <form class="filters" method="get" action="/admin/reports/aging">
                                 <label>"As of "<input type="date" name="as_of" value=r.as_of.to_string()/></label>
                                 <button class="button secondary" type="submit">"Show"</button>
                             </form>
-                            <p class="hint">"As of " {date(r.as_of)} ". Amounts in each customer's currency. "
-                                <a href=format!("/documents/reports/aging.csv?as_of={}", r.as_of)>"Download CSV"</a></p>
+                            <p class="hint">"As of " {date(r.as_of)} ". Largest balance first, 50 a page. Amounts in each customer's currency. "
+                                <a href=format!("/documents/reports/aging.csv?as_of={}", r.as_of)>"Download CSV"</a>" (every customer)"</p>
                             <div class="table-wrap">
                             <table class="table" data-testid="aging-report">
                                 <caption class="visually-hidden">"Aging by customer"</caption>
@@ -86,12 +90,18 @@ pub fn AgingReportPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                                 <tfoot>
-                                    {totals.into_iter().map(|(currency, aging)| view! {
-                                        <tr class="strong"><th scope="row">"Total " {currency.code()}</th>{aging_cells(aging, currency)}</tr>
+                                    {r.totals.into_iter().map(|(currency, aging)| view! {
+                                        <tr class="strong"><th scope="row">"Whole book " {currency.code()}</th>{aging_cells(aging, currency)}</tr>
                                     }).collect_view()}
                                 </tfoot>
                             </table>
                             </div>
+                            <nav class="pager" aria-label="Pages">
+                                {deeper.then(|| view! { <a href=link(String::new())>"← Largest balances"</a> })}
+                                {r.next.map(|(balance, id)| view! {
+                                    <a href=link(format!("{balance}.{id}")) rel="next">"Next 50 customers →"</a>
+                                })}
+                            </nav>
                         }.into_any()
                     }}
         </Loaded>
@@ -119,13 +129,13 @@ fn amount(minor: i64, code: &str) -> String {
 /// `/admin/journal`: entries newest first with their lines; filters by date, customer, kind, account.
 #[component]
 pub fn JournalPage() -> impl IntoView {
-    let (from, to, customer, kind, account, page) = (
+    let (from, to, customer, kind, account, after) = (
         param("from"),
         param("to"),
         param("customer"),
         param("kind"),
         param("account"),
-        page_param(),
+        param("after"),
     );
     let entries = Resource::new(
         move || {
@@ -135,11 +145,11 @@ pub fn JournalPage() -> impl IntoView {
                 customer().parse::<i64>().ok(),
                 kind(),
                 account(),
-                page(),
+                after(),
             )
         },
-        |(from, to, customer, kind, account, page)| {
-            journal(from, to, customer, kind, account, page)
+        |(from, to, customer, kind, account, after)| {
+            journal(from, to, customer, kind, account, after)
         },
     );
     view! {
@@ -160,17 +170,19 @@ pub fn JournalPage() -> impl IntoView {
         </form>
         <Loaded data=entries loading="Loading entries…" let:p>
             {{
-                        let pages = (p.matching + i64::from(p.per_page) - 1) / i64::from(p.per_page.max(1));
-                        let link = move |n: u32| format!(
-                            "/admin/journal?from={}&to={}&customer={}&kind={}&account={}&page={n}",
+                        // Filter values are dates, digits and entry kinds: nothing to escape.
+                        let link = move |after: String| format!(
+                            "/admin/journal?from={}&to={}&customer={}&kind={}&account={}&after={after}",
                             from(), to(), customer(), kind(), account()
                         );
+                        let deeper = !after().is_empty();
                         view! {
                             <JournalEntries entries=p.entries/>
                             <nav class="pager" aria-label="Pages">
-                                {(p.page > 1).then(|| view! { <a href=link(p.page - 1) rel="prev">"← Newer"</a> })}
-                                <span>"Page " {p.page} " of " {pages.max(1)} " · " {p.matching} " entries"</span>
-                                {(i64::from(p.page) < pages).then(|| view! { <a href=link(p.page + 1) rel="next">"Older →"</a> })}
+                                {deeper.then(|| view! { <a href=link(String::new())>"← Newest"</a> })}
+                                {p.next.map(|(day, id)| view! {
+                                    <a href=link(format!("{day}.{id}")) rel="next">"Older →"</a>
+                                })}
                             </nav>
                         }.into_any()
                     }}

@@ -15,7 +15,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::Loaded;
-use crate::errors::AppError;
 use crate::format::{date, money};
 use crate::portal::{AccountOverview, account_statement, invoice, invoices, payment, payments};
 
@@ -60,16 +59,8 @@ fn AgingChart(aging: Aging, currency: Currency) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn AccountSummaryView(data: Resource<Result<AccountOverview, AppError>>) -> impl IntoView {
-    view! {
-        <Loaded data=data loading="Loading your account…" let:overview>
-            {summary_view(overview).into_any()}
-        </Loaded>
-    }
-}
-
-fn summary_view(o: AccountOverview) -> impl IntoView {
+/// A contact's account summary (the start page for a signed-in contact).
+pub fn summary_view(o: AccountOverview) -> impl IntoView {
     let s = o.summary;
     let c = s.currency;
     let next = s

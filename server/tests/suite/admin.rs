@@ -226,3 +226,31 @@ async fn a_cheque_is_applied_oldest_first_once_per_reference_and_voiding_needs_a
     assert_eq!(open, 0);
     ledgerport::testing::fixtures::assert_ledger_healthy(&app.db).await;
 }
+
+#[tokio::test]
+async fn staff_search_the_customer_list_and_a_malformed_page_position_is_refused() {
+    let app = spawn_app().await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let found = app
+        .invoke("/api/admin/customers", "search=acme&after=", Some(&clerk))
+        .await;
+    assert_eq!(found.status(), 200);
+    let found: serde_json::Value = found.json().await.unwrap();
+    let names: Vec<&str> = found["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line["customer"]["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.to_lowercase().contains("acme")),
+        "{names:?}"
+    );
+    assert_eq!(found["next"], serde_json::Value::Null);
+    let malformed = app
+        .invoke("/api/admin/customers", "search=&after=top", Some(&clerk))
+        .await;
+    assert_eq!(malformed.status(), 400);
+}

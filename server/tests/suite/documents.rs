@@ -94,9 +94,10 @@ async fn the_statement_csv_closes_at_the_balance_the_summary_shows() {
     assert!(closing.contains("Closing balance"), "{closing}");
     let closing_amount = closing.split(',').nth(4).unwrap().to_string();
 
-    let overview = app.invoke("/api/portal/overview", "", Some(&cookie)).await;
-    assert_eq!(overview.status(), 200);
-    let overview: serde_json::Value = overview.json().await.unwrap();
+    let home = app.invoke("/api/home", "", Some(&cookie)).await;
+    assert_eq!(home.status(), 200);
+    let home: serde_json::Value = home.json().await.unwrap();
+    let overview = &home["Contact"];
     let balance = overview["summary"]["balance_due_minor"].as_i64().unwrap()
         - overview["summary"]["unapplied_credit_minor"]
             .as_i64()

@@ -40,11 +40,15 @@ async fn the_start_page_is_rendered_on_the_server_with_the_database_status() {
 }
 
 #[tokio::test]
-async fn the_status_server_function_reports_the_engine() {
+async fn the_start_page_tells_a_visitor_which_engine_serves_and_a_staff_member_to_go_to_work() {
     let app = spawn_app().await;
-    let body = app.call("/api/status", None).await;
-    assert_eq!(body["database"], app.db.engine().name());
-    assert_eq!(body["database_ready"], true);
+    let body = app.call("/api/home", None).await;
+    assert_eq!(body["Visitor"]["database"], app.db.engine().name());
+    assert_eq!(body["Visitor"]["database_ready"], true);
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    assert_eq!(app.call("/api/home", Some(&clerk)).await, "Staff");
 }
 
 #[tokio::test]

@@ -198,7 +198,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/documents/journal-exports/{id}/{format}" => (Rule::Staff, String::new()),
         "/api/admin/export-journal" => (Rule::Staff, String::new()),
         "/api/admin/aging" | "/api/admin/trial-balance" => (Rule::Staff, "as_of=".into()),
-        "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&page=1".into()),
+        "/api/admin/journal" => (Rule::Staff, "from=&to=&kind=&account=&after=".into()),
         "/api/admin/ledger-health" => (Rule::Staff, String::new()),
         // The second staff call finds the number taken (409): still let in.
         "/api/admin/customer-invoices" => (Rule::Staff, format!("customer_id={a}&filter=open&page=1")),
@@ -306,7 +306,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             (Rule::ContactOfAOrStaff, String::new())
         }
         // server functions
-        "/api/me" | "/api/status" => (Rule::Public, String::new()),
+        "/api/me" | "/api/home" => (Rule::Public, String::new()),
         "/api/sign-in" => (
             Rule::Public,
             "email=nobody%40example.com&password=not-the-password".into(),
@@ -321,7 +321,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             Rule::SignedIn,
             "current=not-the-password&new=another-long-secret".into(),
         ),
-        "/api/portal/overview" | "/api/portal/payments" => (Rule::Contact, String::new()),
+        "/api/portal/payments" => (Rule::Contact, String::new()),
         "/api/portal/invoices" => (
             Rule::Contact,
             "filter=all&search=&sort=due&descending=true&page=1".into(),
