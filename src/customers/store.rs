@@ -368,7 +368,7 @@ mod tests {
         for n in 1..=rows {
             let c = customer(&db, &format!("C-{n:03}"), Currency::Usd, (30, 0, 0)).await;
             // Balances 100.00, 200.00, …; every third account twice, to tie on balance.
-            let amount = if n % 3 == 0 { 100_00 } else { n * 100_00 };
+            let amount = if n % 3 == 0 { 10_000 } else { n * 10_000 };
             invoice(
                 &db,
                 c,
@@ -409,7 +409,7 @@ mod tests {
         ranked.sort_by(|a, b| b.cmp(a));
         assert_eq!(all, ranked, "largest balance first, ties by newest account");
         assert_eq!(first.rows[0].number, "C-055");
-        assert_eq!(first.rows[0].open_minor, 5_500_00);
+        assert_eq!(first.rows[0].open_minor, 550_000);
 
         let found = customer_page(
             &db,
