@@ -20,7 +20,8 @@
 # BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
 # (payments per webhook level, 500), BENCH_STATEMENT_LINES (10000), BENCH_PG_LOADED=1 (keep
 # lp_bench as an earlier run loaded it: no drop, no seed), BENCH_BUNDLE_ONLY=1 (stop after the
-# bundle and the first visits). Load goes to 127.0.0.1 only and every
+# bundle and the first visits), BENCH_SERVER_ONLY=1 (skip the bundle and the first visits). Load
+# goes to 127.0.0.1 only and every
 # run is bounded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -65,31 +66,33 @@ if [ -z "${BENCH_BUNDLE_ONLY:-}" ]; then
 fi
 EXAMPLES="$CARGO_TARGET_DIR/bench-examples/release/examples"
 
-step "what the browser loads: the main module, each staff page's chunk, the shared chunks, the loader"
-printf '%-52s %10s %10s %10s\n' file raw gzip brotli
-total_raw=0; total_gz=0; total_br=0; chunks=0; chunk_raw=0; chunk_gz=0; chunk_br=0
-for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
-  raw=$(stat -c %s "$f")
-  gz=$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)
-  br=$(stat -c %s "$f.br" 2>/dev/null || echo 0)
-  total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); total_br=$((total_br + br))
-  # Code shared by some staff pages: many small files, summed in one row.
-  case "$(basename "$f")" in
-    chunk_*) chunks=$((chunks + 1)); chunk_raw=$((chunk_raw + raw)); chunk_gz=$((chunk_gz + gz)); chunk_br=$((chunk_br + br)) ;;
-    *) printf '%-52s %10d %10d %10d\n' "$(basename "$f" | sed -E 's/_[0-9]{10,}\././; s/\.[A-Za-z0-9_-]{22}\./.<hash>./')" "$raw" "$gz" "$br" ;;
-  esac
-done
-printf '%-52s %10d %10d %10d\n' "chunk_*.wasm ($chunks files shared by staff pages)" "$chunk_raw" "$chunk_gz" "$chunk_br"
-printf '%-52s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
+if [ -z "${BENCH_SERVER_ONLY:-}" ]; then
+  step "what the browser loads: the main module, each staff page's chunk, the shared chunks, the loader"
+  printf '%-52s %10s %10s %10s\n' file raw gzip brotli
+  total_raw=0; total_gz=0; total_br=0; chunks=0; chunk_raw=0; chunk_gz=0; chunk_br=0
+  for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+    raw=$(stat -c %s "$f")
+    gz=$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)
+    br=$(stat -c %s "$f.br" 2>/dev/null || echo 0)
+    total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); total_br=$((total_br + br))
+    # Code shared by some staff pages: many small files, summed in one row.
+    case "$(basename "$f")" in
+      chunk_*) chunks=$((chunks + 1)); chunk_raw=$((chunk_raw + raw)); chunk_gz=$((chunk_gz + gz)); chunk_br=$((chunk_br + br)) ;;
+      *) printf '%-52s %10d %10d %10d\n' "$(basename "$f" | sed -E 's/_[0-9]{10,}\././; s/\.[A-Za-z0-9_-]{22}\./.<hash>./')" "$raw" "$gz" "$br" ;;
+    esac
+  done
+  printf '%-52s %10d %10d %10d\n' "chunk_*.wasm ($chunks files shared by staff pages)" "$chunk_raw" "$chunk_gz" "$chunk_br"
+  printf '%-52s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
+
+  step "where the WASM's bytes go (twiggy on rustc's module, before splitting and wasm-opt)"
+  if ! twiggy --version 2>/dev/null | grep -q "0.8.0"; then
+    cargo install twiggy --version 0.8.0 --locked >&2
+  fi
+  twiggy top --format csv -n 10000000 "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/app.wasm" \
+    | python3 scripts/wasm-bytes.py
+fi
 # The style file under its content-hashed name: the static ceiling of the load runs below.
 STATIC_ASSET="/pkg/$(basename "$(ls target/site/pkg/ledgerport.*.css | head -n 1)")"
-
-step "where the WASM's bytes go (twiggy on rustc's module, before splitting and wasm-opt)"
-if ! twiggy --version 2>/dev/null | grep -q "0.8.0"; then
-  cargo install twiggy --version 0.8.0 --locked >&2
-fi
-twiggy top --format csv -n 10000000 "$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/wasm-release/app.wasm" \
-  | python3 scripts/wasm-bytes.py
 
 SERVER_PID=""
 stop_server() {
@@ -213,8 +216,10 @@ engine_book() {
   DATABASE_URL="$url" "$EXAMPLES/statement-import" "$STATEMENT_LINES"
 }
 
-step "first visits, page by page: bundle bytes per page and time to hydrated (demo portal, Chromium)"
-first_visits
+if [ -z "${BENCH_SERVER_ONLY:-}" ]; then
+  step "first visits, page by page: bundle bytes per page and time to hydrated (demo portal, Chromium)"
+  first_visits
+fi
 if [ -n "${BENCH_BUNDLE_ONLY:-}" ]; then
   exit 0
 fi

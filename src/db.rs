@@ -139,9 +139,9 @@ impl Db {
                 Engine::Postgres => settings.max_connections,
             })
             .acquire_timeout(settings.acquire_timeout)
-            // No ping before every checkout: it doubled the round trips of each read. A connection
-            // the server dropped fails its statement, sqlx closes it, and the caller's retry (or
-            // the next request) gets a fresh one.
+            // No ping before every checkout: it doubled the round trips of each read (sqlx still
+            // checks a connection as it returns to the pool, off the request's path). A connection
+            // the database dropped fails one statement and is closed; the next gets a fresh one.
             .test_before_acquire(false)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
@@ -347,6 +347,11 @@ impl Conditions {
     /// A condition with one `$n` per value, taken in order: a keyset position such as
     /// `(balance, id) < ($n, $n)`.
     pub fn push_binds<const N: usize>(&mut self, clause: &str, values: [Param; N]) -> &mut Self {
+        debug_assert_eq!(
+            clause.matches("$n").count(),
+            N,
+            "one value per $n in {clause:?}"
+        );
         let mut text = String::with_capacity(clause.len());
         let mut parts = clause.split("$n");
         text.push_str(parts.next().unwrap_or_default());

@@ -34,6 +34,8 @@ pub fn HomePage() -> impl IntoView {
         </Loaded>
     }
 }
+
+/// The signed-out start page, with the service status and a way to check it again.
 fn welcome(status: StatusReport, refresh: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     view! {
         <Title text="Welcome"/>

@@ -100,6 +100,27 @@ pub async fn disputing_customers(db: &crate::db::Db) -> Result<Vec<(i64, String)
     .await?)
 }
 
+/// Takes these accounts' row locks in id order (PostgreSQL; on SQLite the write transaction
+/// holds the database): a transaction that moves several accounts' open balances (an import)
+/// then cannot deadlock with another that does.
+pub async fn lock_accounts(tx: &mut Transaction<'_, Any>, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() || tx.backend_name() != "PostgreSQL" {
+        return Ok(());
+    }
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    // Ids are integers, written into the SQL as numbers.
+    let list: Vec<String> = sorted.iter().map(i64::to_string).collect();
+    sqlx::query(&format!(
+        "SELECT id FROM customers WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        list.join(", ")
+    ))
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// `open_minor += delta` on the customer of a change to an invoice's open amount, in that
 /// change's transaction: the customer's open balance always equals its invoices' (ledger health).
 pub async fn add_to_open_balance(

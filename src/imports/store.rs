@@ -194,14 +194,19 @@ async fn run(tx: &mut Transaction<'_, Any>, stored: Stored) -> Result<ImportPrev
     let mut errors = Vec::new();
     let (groups, rows) = parse(&stored.content, &mut errors);
     let mut customers: HashMap<String, Option<(i64, Currency)>> = HashMap::new();
-    let today = chrono::Utc::now().date_naive();
-    let mut invoices = Vec::new();
-    for group in groups {
-        let first_row = group.rows[0];
+    for group in &groups {
         if !customers.contains_key(&group.customer) {
             let found = customer_by_number(&mut **tx, &group.customer).await?;
             customers.insert(group.customer.clone(), found);
         }
+    }
+    // Issuing moves each account's open balance: the accounts' locks first, in one order.
+    let ids: Vec<i64> = customers.values().flatten().map(|(id, _)| *id).collect();
+    crate::customers::store::lock_accounts(tx, &ids).await?;
+    let today = chrono::Utc::now().date_naive();
+    let mut invoices = Vec::new();
+    for group in groups {
+        let first_row = group.rows[0];
         let Some((customer_id, currency)) = customers[&group.customer] else {
             errors.push(RowError {
                 row: first_row,

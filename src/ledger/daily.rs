@@ -9,7 +9,10 @@ use std::collections::BTreeMap;
 use sqlx::{Any, Transaction};
 
 use super::{Account, EntryKind};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Engine};
+
+/// The advisory lock `fold` holds on PostgreSQL (any constant no other code uses).
+const FOLD_LOCK: i64 = 0x4c50_4441_494c_59; // "LPDAILY"
 
 /// Summary and queue together: the rows a reader sums, exact at every moment (a fold moves rows
 /// from one to the other in one transaction).
@@ -41,7 +44,7 @@ pub async fn add_entries(
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
          JOIN invoices i ON i.id = l.invoice_id \
          WHERE l.entry_id BETWEEN $1 AND $2 AND l.account_code = '{ar}' \
-         GROUP BY l.currency, l.effective_date, i.due_date",
+         GROUP BY l.currency, l.effective_date, i.due_date ORDER BY 1, 2, 3",
         issued = EntryKind::InvoiceIssued.as_str(),
         ar = Account::AccountsReceivable.code(),
     );
@@ -69,9 +72,17 @@ const ADD_ON_CONFLICT: &str = "ON CONFLICT (currency, effective_date, due_date) 
 
 /// Moves the queue into the summary and returns how many queued rows it took. The rows this
 /// transaction deletes are exactly the rows it adds: a posting that commits meanwhile stays
-/// queued for the next fold, and two folds at once never take the same row.
+/// queued for the next fold, and folds take turns.
 pub async fn fold(db: &Db) -> Result<usize, DbError> {
     let mut tx = db.begin_write().await?;
+    if db.engine() == Engine::Postgres {
+        // One fold at a time (SQLite's write lock already serialises them): a second instance's
+        // fold waits here rather than on the queue's rows.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FOLD_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
     let taken: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
         "DELETE FROM receivables_by_day_queue \
          RETURNING currency, effective_date, due_date, amount_minor, issued_minor",

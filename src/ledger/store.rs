@@ -17,6 +17,9 @@ pub enum PostError {
 
 crate::from_sqlx_error!(PostError);
 
+/// Journal lines written by one INSERT (five parameters each).
+const LINES_PER_INSERT: usize = 100;
+
 /// The result of a post: the entry id and whether it was already there (a replay).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Posted {
@@ -105,38 +108,41 @@ async fn insert(
         return replay(tx, requested).await;
     };
     let entry_id: i64 = row.try_get(0)?;
-    // Every line in one statement: one round trip however many invoices a payment settles.
-    let values: Vec<String> = (0..entry.lines().len())
-        .map(|n| {
-            let p = n * 5;
-            format!(
-                "($1, $2, ${}, ${}, ${}, ${}, ${})",
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7
-            )
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO journal_lines \
-         (entry_id, effective_date, account_code, currency, amount_minor, customer_id, invoice_id) \
-         VALUES {}",
-        values.join(", ")
-    );
-    let mut insert_lines = sqlx::query(&sql)
-        .bind(entry_id)
-        .bind(date_text(entry.effective_date()));
-    for line in entry.lines() {
-        insert_lines = insert_lines
-            .bind(line.account.code())
-            .bind(line.amount.currency().code())
-            .bind(line.amount.to_minor())
-            .bind(line.customer_id)
-            .bind(line.invoice_id);
+    // A statement per hundred lines: one round trip for any ordinary entry, and a payment over
+    // thousands of invoices stays inside the engines' limits on parameters per statement.
+    for lines in entry.lines().chunks(LINES_PER_INSERT) {
+        let values: Vec<String> = (0..lines.len())
+            .map(|n| {
+                let p = n * 5;
+                format!(
+                    "($1, $2, ${}, ${}, ${}, ${}, ${})",
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO journal_lines \
+             (entry_id, effective_date, account_code, currency, amount_minor, customer_id, invoice_id) \
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert_lines = sqlx::query(&sql)
+            .bind(entry_id)
+            .bind(date_text(entry.effective_date()));
+        for line in lines {
+            insert_lines = insert_lines
+                .bind(line.account.code())
+                .bind(line.amount.currency().code())
+                .bind(line.amount.to_minor())
+                .bind(line.customer_id)
+                .bind(line.invoice_id);
+        }
+        insert_lines.execute(&mut **tx).await?;
     }
-    insert_lines.execute(&mut **tx).await?;
     let moves_receivables = entry
         .lines()
         .iter()
