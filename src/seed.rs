@@ -685,11 +685,10 @@ async fn insert_invoices(
         }
     }
     query.execute(&mut **tx).await?;
-    crate::ledger::daily::add_entries(
+    crate::ledger::daily::add_loaded_entries(
         tx,
         first_entry_id,
         first_entry_id + entries.len() as i64 - 1,
-        crate::ledger::daily::Target::Summary,
     )
     .await?;
     Ok(())

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 
 use sqlx::{Any, Transaction};
 
-use super::{Account, EntryKind};
-use crate::db::{Db, DbError, Engine};
+use super::{Account, BalancedEntry, EntryKind, EntryLine};
+use crate::db::{Db, DbError, Engine, date_text};
 
 /// The advisory lock `fold` holds on PostgreSQL (any constant no other code uses).
-const FOLD_LOCK: i64 = 0x4c50_4441_494c_59; // "LPDAILY"
+const FOLD_LOCK: i64 = 0x004c_5044_4149_4c59; // "LPDAILY"
 
 /// Summary and queue together: the rows a reader sums, exact at every moment (a fold moves rows
 /// from one to the other in one transaction).
@@ -21,43 +21,95 @@ pub const BOOK_BY_DAY: &str = "(SELECT currency, effective_date, due_date, amoun
      SELECT currency, effective_date, due_date, amount_minor, issued_minor \
      FROM receivables_by_day_queue)";
 
-/// Where `add_entries` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// A posting among others: appended, nothing locked that another posting needs.
-    Queue,
-    /// A bulk load, the only writer: straight into the summary.
-    Summary,
+/// A posting's receivables lines summed per currency and due date, appended to the queue in the
+/// posting's transaction. Read from the entry itself (and its invoices' due dates by key), so
+/// the cost does not depend on the size of the journal.
+pub async fn queue_entry(
+    tx: &mut Transaction<'_, Any>,
+    entry: &BalancedEntry,
+) -> Result<(), DbError> {
+    let receivables: Vec<(i64, &EntryLine)> = entry
+        .lines()
+        .iter()
+        .filter(|line| line.account == Account::AccountsReceivable)
+        .filter_map(|line| line.invoice_id.map(|id| (id, line)))
+        .collect();
+    if receivables.is_empty() {
+        return Ok(());
+    }
+    // Invoice ids are integers, written into the SQL as numbers.
+    let ids: Vec<String> = receivables.iter().map(|(id, _)| id.to_string()).collect();
+    let due_dates: BTreeMap<i64, String> = sqlx::query_as::<_, (i64, String)>(&format!(
+        "SELECT id, due_date FROM invoices WHERE id IN ({})",
+        ids.join(", ")
+    ))
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let issued = entry.kind() == EntryKind::InvoiceIssued;
+    let mut sums: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
+    for (invoice_id, line) in &receivables {
+        let due = due_dates
+            .get(invoice_id)
+            .ok_or_else(|| DbError::Corrupt(format!("invoice {invoice_id} has no due date")))?;
+        let sum = sums
+            .entry((line.amount.currency().code(), due.as_str()))
+            .or_default();
+        sum.0 += line.amount.to_minor();
+        if issued {
+            sum.1 += line.amount.to_minor();
+        }
+    }
+    let day = date_text(entry.effective_date());
+    let sums: Vec<_> = sums.into_iter().collect();
+    for chunk in sums.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                let p = n * 4;
+                format!("(${}, $1, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO receivables_by_day_queue \
+             (currency, effective_date, due_date, amount_minor, issued_minor) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(&sql).bind(&day);
+        for ((currency, due), (amount, issued)) in chunk {
+            insert = insert
+                .bind(*currency)
+                .bind(*due)
+                .bind(*amount)
+                .bind(*issued);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
-/// The receivables lines of entries `first..=last` (one posting, or a bulk load's batch), summed
-/// per currency, day and due date, in the transaction that posted them.
-pub async fn add_entries(
+/// Queue rows written by one INSERT (four parameters each).
+const ROWS_PER_INSERT: usize = 100;
+
+/// A bulk load's entries `first..=last` (the only writer then), summed per currency, day and
+/// due date straight into the summary, in the load's transaction.
+pub async fn add_loaded_entries(
     tx: &mut Transaction<'_, Any>,
     first_entry: i64,
     last_entry: i64,
-    into: Target,
 ) -> Result<(), DbError> {
-    let sums = format!(
-        "SELECT l.currency, l.effective_date, i.due_date, sum(l.amount_minor), \
+    let sql = format!(
+        "INSERT INTO receivables_by_day \
+         (currency, effective_date, due_date, amount_minor, issued_minor) \
+         SELECT l.currency, l.effective_date, i.due_date, sum(l.amount_minor), \
                 sum(CASE WHEN e.kind = '{issued}' THEN l.amount_minor ELSE 0 END) \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
          JOIN invoices i ON i.id = l.invoice_id \
          WHERE l.entry_id BETWEEN $1 AND $2 AND l.account_code = '{ar}' \
-         GROUP BY l.currency, l.effective_date, i.due_date ORDER BY 1, 2, 3",
+         GROUP BY l.currency, l.effective_date, i.due_date ORDER BY 1, 2, 3 {ADD_ON_CONFLICT}",
         issued = EntryKind::InvoiceIssued.as_str(),
         ar = Account::AccountsReceivable.code(),
     );
-    let sql = match into {
-        Target::Queue => format!(
-            "INSERT INTO receivables_by_day_queue \
-             (currency, effective_date, due_date, amount_minor, issued_minor) {sums}"
-        ),
-        Target::Summary => format!(
-            "INSERT INTO receivables_by_day \
-             (currency, effective_date, due_date, amount_minor, issued_minor) {sums} {ADD_ON_CONFLICT}"
-        ),
-    };
     sqlx::query(&sql)
         .bind(first_entry)
         .bind(last_entry)

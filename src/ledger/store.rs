@@ -143,13 +143,7 @@ async fn insert(
         }
         insert_lines.execute(&mut **tx).await?;
     }
-    let moves_receivables = entry
-        .lines()
-        .iter()
-        .any(|line| line.account == Account::AccountsReceivable && line.invoice_id.is_some());
-    if moves_receivables {
-        super::daily::add_entries(tx, entry_id, entry_id, super::daily::Target::Queue).await?;
-    }
+    super::daily::queue_entry(tx, entry).await?;
     Ok(Posted {
         entry_id,
         replayed: false,

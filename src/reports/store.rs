@@ -118,11 +118,20 @@ async fn aging_by_customer_among(
     as_of: NaiveDate,
     customer_ids: Option<&[i64]>,
 ) -> Result<Vec<CustomerAging>, DbError> {
-    // Ids are integers, written into the SQL as numbers.
-    let among = customer_ids.map_or(String::new(), |ids| {
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        format!("AND i.customer_id IN ({})", list.join(", "))
+    // Ids are integers, written into the SQL as numbers; named on both sides of the join, so
+    // the customers are read by their keys.
+    let list = customer_ids.map(|ids| {
+        ids.iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     });
+    let among = list.as_ref().map_or(String::new(), |list| {
+        format!("AND i.customer_id IN ({list})")
+    });
+    let customers_among = list
+        .as_ref()
+        .map_or(String::new(), |list| format!("WHERE c.id IN ({list})"));
     let fast = cache_is_current(db, as_of, None).await?;
     let per_invoice = if fast {
         format!(
@@ -140,7 +149,7 @@ async fn aging_by_customer_among(
     let sql = format!(
         "SELECT c.id, c.number, c.name, c.currency, p.bucket, \
                 CAST(sum(p.open_minor) AS BIGINT) AS open_minor, CAST(sum(p.held) AS BIGINT) AS held \
-         FROM ({per_invoice}) p JOIN customers c ON c.id = p.customer_id \
+         FROM ({per_invoice}) p JOIN customers c ON c.id = p.customer_id {customers_among} \
          GROUP BY c.id, c.number, c.name, c.currency, p.bucket"
     );
     let mut query = sqlx::query(&sql);
