@@ -4,7 +4,9 @@
 Each line of the file is "<engine> <kind> <what> <rate>": kind `static` (the static file at 64
 connections, the ceiling), `page` (a signed-in contact's page at 64 connections), `staff` (a
 clerk's page at 16), `webhooks` (payments per second at <what> deliveries in flight) or `pgbench`
-(TPC-B transactions per second at <what> clients).
+(TPC-B transactions per second at <what> clients), `reports-on-primary`/`reports-on-replica`
+(payments per second at <what> in flight while clerks pull the aging CSV, the reports read from
+the primary or from a streaming replica).
 """
 import sys
 from collections import defaultdict
@@ -43,3 +45,7 @@ for engine, found in rates.items():
                   f"({ceiling:,.0f} tps; goal >= {WEBHOOK_GOAL}: {verdict})")
         else:
             print(f"  webhooks, {what:>2} in flight      {rate:>9,.1f} payments/s")
+    for on in ("primary", "replica"):
+        rate = found.get((f"reports-on-{on}", "16"))
+        if rate:
+            print(f"  webhooks, 16 in flight, clerks pulling the aging CSV, reports on the {on}: {rate:,.1f} payments/s")

@@ -99,12 +99,12 @@ stop_server() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   SERVER_PID=""
 }
-trap stop_server EXIT
+trap 'stop_server; if declare -F stop_replica >/dev/null; then stop_replica; fi' EXIT
 
 start_server() {
   local url="$1"
-  DATABASE_URL="$url" LISTEN_ADDR="127.0.0.1:$PORT" LEPTOS_SITE_ROOT=target/site \
-    JWT_SIGNING_KEY="benchmark-signing-key-of-at-least-32-bytes" \
+  DATABASE_URL="$url" READ_DATABASE_URL="${READ_DATABASE_URL:-}" LISTEN_ADDR="127.0.0.1:$PORT" \
+    LEPTOS_SITE_ROOT=target/site JWT_SIGNING_KEY="benchmark-signing-key-of-at-least-32-bytes" \
     PAYMENT_PROVIDER=stripe STRIPE_SECRET_KEY=sk_test_benchmark STRIPE_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
     STRIPE_API_BASE="http://127.0.0.1:9" REMINDERS_EVERY_MINUTES=0 RUST_LOG=warn \
     "$BIN/ledgerport" serve --no-demo >"$OUT/server.log" 2>&1 &
@@ -179,6 +179,74 @@ http_and_webhooks() {
   stop_server
 }
 
+# The primary's payment rate at 16 in flight while four clerks pull the whole book's aging CSV as
+# of a past date (the heaviest report), first with the reports on the primary, then with them on
+# a local streaming replica (`READ_DATABASE_URL`, port 5433, made by pg_basebackup). The replica
+# runs on the same two cores: this shows what moving the reads costs or spares the primary's
+# locks and buffers, not a second machine's CPU.
+REPLICA_DIR="/tmp/ledgerport-bench-replica"
+REPLICA_PORT=5433
+pg_bin() {
+  local major
+  major=$(( $(psql -Atq "$PG_URL" -c "SHOW server_version_num") / 10000 ))
+  echo "/usr/lib/postgresql/$major/bin"
+}
+stop_replica() {
+  if [ -f "$REPLICA_DIR/postmaster.pid" ]; then
+    runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$REPLICA_DIR" -m fast stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$REPLICA_DIR"
+}
+payments_under_reports() {
+  local url="$1" past hba host port
+  past=$(date -d "-45 days" +%F)
+  host=$(psql -Atq "$PG_URL" -c "SELECT coalesce(host(inet_server_addr()), '127.0.0.1')")
+  port=$(psql -Atq "$PG_URL" -c "SHOW port")
+  # Replication connections need their own pg_hba.conf line: one for 127.0.0.1, trusted like the
+  # machine's other local lines, is added (and kept) when none trusts it yet.
+  hba=$(psql -Atq "$PG_URL" -c "SHOW hba_file")
+  if ! grep -qE '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\.1/32[[:space:]]+trust' "$hba"; then
+    echo "host replication all 127.0.0.1/32 trust" >>"$hba"
+    psql -q "$PG_URL" -c "SELECT pg_reload_conf()" >/dev/null
+  fi
+  stop_replica
+  step "PostgreSQL: a streaming replica on port $REPLICA_PORT (pg_basebackup of the whole cluster)"
+  pg_basebackup -h "$host" -p "$port" -U postgres -D "$REPLICA_DIR" -R -X stream -c fast
+  # Debian keeps the configuration beside the cluster, not in it: the replica gets its own.
+  : >"$REPLICA_DIR/postgresql.conf"
+  cp "$hba" "$REPLICA_DIR/pg_hba.conf"
+  cp "$(dirname "$hba")/pg_ident.conf" "$REPLICA_DIR/pg_ident.conf" 2>/dev/null || : >"$REPLICA_DIR/pg_ident.conf"
+  chown -R postgres:postgres "$REPLICA_DIR" && chmod 700 "$REPLICA_DIR"
+  runuser -u postgres -- "$(pg_bin)/pg_ctl" -D "$REPLICA_DIR" -l "$REPLICA_DIR/replica.log" -w \
+    -o "-p $REPLICA_PORT -c hot_standby=on -c hot_standby_feedback=on -c unix_socket_directories=/tmp" \
+    start >/dev/null
+  local replica_url="postgres://postgres@127.0.0.1:$REPLICA_PORT/${url##*/}" staff reports_pid
+  for reports_on in primary replica; do
+    if [ "$reports_on" = replica ]; then
+      READ_DATABASE_URL="$replica_url" start_server "$url"
+    else
+      start_server "$url"
+    fi
+    staff=$(session_cookie bench-clerk@ledgerport.example bench-clerk-password)
+    wrk -t2 -c4 -d600s --timeout 60s -H "Cookie: $staff" "$BASE/documents/reports/aging.csv?as_of=$past" \
+      >"$OUT/reports-load.txt" 2>&1 &
+    reports_pid=$!
+    sleep 2
+    printf 'payments while the aging CSV runs, reports on the %s: ' "$reports_on"
+    DATABASE_URL="$url" BASE_URL="$BASE" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+      "$EXAMPLES/webhook-load" "$PAYMENTS" 16 | tee "$OUT/webhooks-reports.txt"
+    kill -INT "$reports_pid" 2>/dev/null || true; wait "$reports_pid" 2>/dev/null || true
+    if grep -q "Non-2xx" "$OUT/reports-load.txt"; then
+      echo "the aging CSV answered errors:" >&2; cat "$OUT/reports-load.txt" >&2; exit 1
+    fi
+    printf 'aging CSVs served meanwhile: %s\n' "$(awk '/requests in/ { print $1 " in " $4 }' "$OUT/reports-load.txt")"
+    awk -v on="$reports_on" '/in flight/ { print "PostgreSQL reports-on-" on " 16", $7 }' \
+      "$OUT/webhooks-reports.txt" >>"$RESULTS"
+    stop_server
+  done
+  stop_replica
+}
+
 # A portal with the demo data and the offline sandbox, as `scripts/run.sh` serves it: each page's
 # first visit in Chromium (bytes per bundle file, chunks, time to hydrated when throttled).
 first_visits() {
@@ -216,6 +284,9 @@ engine_book() {
   DATABASE_URL="$url" "$EXAMPLES/engine-timings"
   step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
   http_and_webhooks "$name" "$url" $((customers / 2))
+  if [ "$name" = PostgreSQL ]; then
+    payments_under_reports "$url"
+  fi
   # Last: it posts payments into the book.
   step "$name: a ${STATEMENT_LINES}-line bank statement imported and matched, the queue, the reconciliation"
   DATABASE_URL="$url" "$EXAMPLES/statement-import" "$STATEMENT_LINES"

@@ -122,45 +122,57 @@ pub async fn apply_disputes_in(
     else {
         return Ok(DisputeEffect::Waiting);
     };
-    let disputes: Vec<RecordedDispute> = sqlx::query_as(
-        "SELECT dispute_id, currency, amount_minor, reason, opened_on, outcome, decided_on \
-         FROM provider_disputes WHERE payment_intent = $1 ORDER BY opened_on, dispute_id",
-    )
-    .bind(payment_reference)
-    .fetch_all(&mut **tx)
-    .await?;
     let payment = Disputed {
         payment_id,
         customer_id,
         method,
         reference: payment_reference,
     };
+    apply_disputes_of_in(tx, engine, &payment).await?;
+    Ok(DisputeEffect::Applied)
+}
+
+/// [`apply_disputes_in`] for a payment the caller has just posted (so it knows it).
+pub(crate) async fn apply_disputes_of_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    payment: &Disputed<'_>,
+) -> Result<(), CheckoutStoreError> {
+    let disputes: Vec<RecordedDispute> = sqlx::query_as(
+        "SELECT dispute_id, currency, amount_minor, reason, opened_on, outcome, decided_on \
+         FROM provider_disputes WHERE payment_intent = $1 ORDER BY opened_on, dispute_id",
+    )
+    .bind(payment.reference)
+    .fetch_all(&mut **tx)
+    .await?;
+    let method = payment.method;
     for dispute in &disputes {
         let decided = match (&dispute.outcome, &dispute.decided_on) {
             (Some(outcome), Some(on)) => Some((outcome == "won", parse_date(on)?)),
             _ => None,
         };
         if method.is_bank_debit() {
-            return_debit_in(tx, engine, &payment, dispute).await?;
+            return_debit_in(tx, engine, payment, dispute).await?;
             if let Some((true, on)) = decided {
-                returned_money_back_in(tx, engine, &payment, dispute, on).await?;
+                returned_money_back_in(tx, engine, payment, dispute, on).await?;
             }
         } else {
-            post_chargeback_in(tx, &payment, dispute).await?;
+            post_chargeback_in(tx, payment, dispute).await?;
             if let Some((won, on)) = decided {
-                close_chargeback_in(tx, &payment, dispute, won, on).await?;
+                close_chargeback_in(tx, payment, dispute, won, on).await?;
             }
         }
     }
-    Ok(DisputeEffect::Applied)
+    Ok(())
 }
 
 /// The posted payment a dispute is about.
-struct Disputed<'a> {
-    payment_id: i64,
-    customer_id: i64,
-    method: PaymentMethod,
-    reference: &'a str,
+pub(crate) struct Disputed<'a> {
+    pub(crate) payment_id: i64,
+    pub(crate) customer_id: i64,
+    pub(crate) method: PaymentMethod,
+    /// The provider's payment id.
+    pub(crate) reference: &'a str,
 }
 
 /// A card chargeback: the money leaves the Stripe clearing account and waits in chargebacks

@@ -126,18 +126,6 @@ pub struct CustomerListQuery {
 
 impl CustomerListQuery {
     pub const PAGE_ROWS: usize = 50;
-
-    /// A list position in a link, `balance.id` of the previous page's last row, back into
-    /// numbers (the aging report's pages use the same form).
-    pub fn parse_position(text: &str) -> Result<Option<(i64, i64)>, String> {
-        if text.trim().is_empty() {
-            return Ok(None);
-        }
-        text.split_once('.')
-            .and_then(|(balance, id)| Some((balance.parse().ok()?, id.parse().ok()?)))
-            .map(Some)
-            .ok_or_else(|| format!("{text:?} is not a list position."))
-    }
 }
 
 /// A customer account with its open balance (what its invoices have open, in its currency).

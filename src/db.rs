@@ -32,6 +32,10 @@ impl Engine {
 pub enum DbError {
     #[error("DATABASE_URL {0:?} is not a sqlite: or postgres:// URL")]
     UnsupportedUrl(String),
+    #[error(
+        "READ_DATABASE_URL {0:?}: a reports replica is a PostgreSQL streaming replica of a PostgreSQL DATABASE_URL"
+    )]
+    ReplicaNeedsPostgres(String),
     #[error("cannot create the database folder {path}: {source}")]
     CreateFolder {
         path: String,
@@ -84,6 +88,8 @@ macro_rules! from_sqlx_error {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// A streaming replica the staff reports read, when one is set (`READ_DATABASE_URL`).
+    reports: Option<AnyPool>,
 }
 
 /// Connection settings beyond the URL.
@@ -160,7 +166,35 @@ impl Db {
             .connect_with(options)
             .await
             .map_err(|e| unreachable(describe_connect_error(&e)))?;
-        Ok(Db { pool, engine })
+        Ok(Db {
+            pool,
+            engine,
+            reports: None,
+        })
+    }
+
+    /// Staff reports (aging, DSO/CEI, the journal, the trial balance) read this PostgreSQL
+    /// streaming replica from now on; they may lag the primary by the replica's delay. Every
+    /// write, and every read a money movement or a customer's page relies on, stays on the
+    /// primary.
+    pub async fn with_reports_replica(
+        self,
+        url: &str,
+        settings: &PoolSettings,
+    ) -> Result<Db, DbError> {
+        if self.engine != Engine::Postgres || engine_of(url)? != Engine::Postgres {
+            return Err(DbError::ReplicaNeedsPostgres(redact_url(url)));
+        }
+        let replica = Db::connect(url, settings).await?;
+        Ok(Db {
+            reports: Some(replica.pool),
+            ..self
+        })
+    }
+
+    /// Where staff reports read: the replica when one is set, otherwise the primary.
+    pub fn reports_pool(&self) -> &AnyPool {
+        self.reports.as_ref().unwrap_or(&self.pool)
     }
 
     pub fn engine(&self) -> Engine {
@@ -202,6 +236,9 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(replica) = &self.reports {
+            replica.close().await;
+        }
     }
 }
 

@@ -59,17 +59,6 @@ pub struct JournalPage {
     pub next: Option<(NaiveDate, i64)>,
 }
 
-/// A journal page position in a link, `2026-11-23.1042`, back into a date and an entry id.
-pub fn parse_position(text: &str) -> Result<Option<(NaiveDate, i64)>, String> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    text.split_once('.')
-        .and_then(|(day, id)| Some((day.parse().ok()?, id.parse().ok()?)))
-        .map(Some)
-        .ok_or_else(|| format!("{text:?} is not a journal position."))
-}
-
 pub const JOURNAL_PER_PAGE: u32 = 50;
 
 /// One audit record as staff read it.

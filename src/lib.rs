@@ -18,6 +18,7 @@ pub mod keys;
 pub mod ledger;
 pub mod money;
 pub mod outbox;
+pub mod paging;
 pub mod payments;
 pub mod payouts;
 pub mod periods;

@@ -59,13 +59,17 @@ impl Aging {
     }
 }
 
-/// A page of the aging report: the book's totals per currency, and customers largest balance
-/// first from `after` (the previous page's last balance and customer id).
+/// A page of the aging report: the book's totals per currency, and 50 customers from `after`.
+/// When nothing is posted after `as_of` (today, usually) they are ranked largest balance first
+/// (`next` is the page's last balance and customer id); otherwise (a past date) newest account
+/// first (`next` is -1 and the last customer id): ranking by a past balance would read every
+/// account's journal to show fifty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgingReport {
     pub as_of: NaiveDate,
     pub totals: Vec<(Currency, Aging)>,
     pub customers: Vec<CustomerAging>,
+    pub ranked_by_balance: bool,
     pub next: Option<(i64, i64)>,
 }
 

@@ -8,18 +8,18 @@
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
+use crate::chargebacks::{Disputed, apply_disputes_of_in};
 use crate::checkout::store::{
-    CheckoutStoreError, Pending, change_pending_of, leave_flight, lock_checkout_customer,
-    stored_method,
+    CheckoutStoreError, Pending, change_pending_of, leave_flight, stored_method,
 };
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlement};
-use crate::db::{DbError, Engine, date_text, now_text};
+use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, staff_emails};
-use crate::payments::store::{PaymentReceipt, record_payment_in};
+use crate::payments::store::{PaymentReceipt, record_new_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
-use crate::receivables::store::CashError;
+use crate::receivables::store::{CashError, lock_checkout_customer};
 
 /// Records a provider event id; false when it was seen before (the caller then does nothing).
 pub async fn claim_event(
@@ -37,6 +37,59 @@ pub async fn claim_event(
     .execute(&mut **tx)
     .await?;
     Ok(claimed.rows_affected() == 1)
+}
+
+/// What a success event repeats, found without a write transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeated {
+    /// This very event was claimed before.
+    SameEvent,
+    /// Its checkout succeeded with this provider payment, by the same method, and no provider
+    /// dispute names the payment: the event that posted it was its twin (every payment is
+    /// announced twice).
+    SettledPayment,
+}
+
+/// Whether a success event only repeats what is recorded (`None`: it must be acted on, in a
+/// write transaction). A repeat writes nothing, nor is it claimed: claims record the events
+/// that acted.
+pub async fn repeated(
+    db: &Db,
+    event_id: &str,
+    checkout_id: &str,
+    payment_reference: &str,
+    method: Option<PaymentMethod>,
+) -> Result<Option<Repeated>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Seen {
+        status: String,
+        payment_intent: Option<String>,
+        method: Option<String>,
+        disputes: i64,
+        claimed: i64,
+    }
+    let seen: Option<Seen> = sqlx::query_as(
+        "SELECT k.status, k.payment_intent, k.method, \
+                (SELECT count(*) FROM provider_disputes d WHERE d.payment_intent = $2) AS disputes, \
+                (SELECT count(*) FROM webhook_events w WHERE w.event_id = $3) AS claimed \
+         FROM checkouts k WHERE k.id = $1",
+    )
+    .bind(checkout_id)
+    .bind(payment_reference)
+    .bind(event_id)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(seen) = seen else {
+        return Ok(None);
+    };
+    if seen.claimed > 0 {
+        return Ok(Some(Repeated::SameEvent));
+    }
+    let settled = seen.status == CheckoutStatus::Succeeded.as_str()
+        && seen.payment_intent.as_deref() == Some(payment_reference)
+        && method.is_none_or(|m| seen.method.as_deref() == Some(m.as_str()))
+        && seen.disputes == 0;
+    Ok(settled.then_some(Repeated::SettledPayment))
 }
 
 /// Money the provider collected for a checkout.
@@ -76,19 +129,52 @@ pub(crate) async fn settle_as_in(
     collected: &Collected<'_>,
     business_key: &str,
 ) -> Result<PaymentReceipt, CheckoutStoreError> {
-    lock_checkout_customer(tx, engine, collected.checkout_id)
+    let (customer_id, currency) = lock_checkout_customer(tx, engine, collected.checkout_id)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
-    let row = sqlx::query("SELECT customer_id, allocations, method FROM checkouts WHERE id = $1")
-        .bind(collected.checkout_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    let customer_id: i64 = row.try_get("customer_id")?;
+    let row = sqlx::query(
+        "SELECT k.allocations, k.method, k.status, k.payment_id, k.payment_intent, \
+                p.method AS paid_by \
+         FROM checkouts k LEFT JOIN payments p ON p.id = k.payment_id WHERE k.id = $1",
+    )
+    .bind(collected.checkout_id)
+    .fetch_one(&mut **tx)
+    .await?;
     let allocations: String = row.try_get("allocations")?;
     let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
     let method = collected.method.or(recorded).unwrap_or(PaymentMethod::Card);
-    // Several events announce one payment (session completed, intent succeeded), possibly a day
-    // apart: the first posts it, the others find it here.
+    let replayed = |payment_id| PaymentReceipt {
+        payment_id,
+        allocations: Vec::new(),
+        unapplied: Money::zero(collected.currency),
+        replayed: true,
+    };
+    // Several events announce one payment (session completed, intent succeeded), often at the
+    // same moment: the first posts it and links the checkout; one that waited here for its lock
+    // finds the link, and only a dispute recorded meanwhile is left to apply.
+    let provider_key = business_key == keys::card_payment(collected.payment_reference);
+    if provider_key
+        && row.try_get::<String, _>("status")? == CheckoutStatus::Succeeded.as_str()
+        && row
+            .try_get::<Option<String>, _>("payment_intent")?
+            .as_deref()
+            == Some(collected.payment_reference)
+        && recorded == Some(method)
+        && let Some(payment_id) = row.try_get::<Option<i64>, _>("payment_id")?
+        && let Some(paid_by) =
+            stored_method(row.try_get::<Option<String>, _>("paid_by")?.as_deref())?
+    {
+        // The payment's own method: a dispute on a bank debit is a return, on a card a chargeback.
+        let payment = Disputed {
+            payment_id,
+            customer_id,
+            method: paid_by,
+            reference: collected.payment_reference,
+        };
+        apply_disputes_of_in(tx, engine, &payment).await?;
+        return Ok(replayed(payment_id));
+    }
+    // Otherwise (another method, a bank line's key, a returned debit) it is found by its key.
     let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
         .bind(business_key)
         .fetch_optional(&mut **tx)
@@ -98,12 +184,7 @@ pub(crate) async fn settle_as_in(
         mark_succeeded(tx, collected, method, payment_id).await?;
         // A dispute recorded while the first success was committing is applied now.
         crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
-        return Ok(PaymentReceipt {
-            payment_id,
-            allocations: Vec::new(),
-            unapplied: Money::zero(collected.currency),
-            replayed: true,
-        });
+        return Ok(replayed(payment_id));
     }
     let items = PayItem::parse_list(&allocations)
         .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;
@@ -133,8 +214,9 @@ pub(crate) async fn settle_as_in(
     );
     // The pending amounts go first: the payment then settles what they held back.
     leave_flight(tx, collected.checkout_id, CheckoutStatus::Succeeded, "").await?;
+    // The customer is locked and nothing is posted under the key: recorded as new.
     let planned = match request(explicit) {
-        Ok(planned) => match record_payment_in(tx, engine, &planned).await {
+        Ok(planned) => match record_new_payment_in(tx, engine, currency, &planned).await {
             Err(CashError::Payment(_)) => None,
             other => Some(other?),
         },
@@ -145,12 +227,21 @@ pub(crate) async fn settle_as_in(
         None => {
             let fallback =
                 request(AllocationRule::Explicit(Vec::new())).map_err(CashError::Payment)?;
-            record_payment_in(tx, engine, &fallback).await?
+            record_new_payment_in(tx, engine, currency, &fallback).await?
         }
     };
-    mark_succeeded(tx, collected, method, receipt.payment_id).await?;
+    link_payment(tx, collected, method, receipt.payment_id).await?;
     queue_receipt(tx, collected, method, &receipt).await?;
-    crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
+    // Provider disputes name the provider's payment; a bank line's money has none.
+    if provider_key {
+        let payment = Disputed {
+            payment_id: receipt.payment_id,
+            customer_id,
+            method,
+            reference: collected.payment_reference,
+        };
+        apply_disputes_of_in(tx, engine, &payment).await?;
+    }
     Ok(receipt)
 }
 
@@ -163,6 +254,16 @@ async fn mark_succeeded(
     payment_id: i64,
 ) -> Result<(), DbError> {
     leave_flight(tx, collected.checkout_id, CheckoutStatus::Succeeded, "").await?;
+    link_payment(tx, collected, method, payment_id).await
+}
+
+/// The checkout is linked to its payment, as succeeded (a returned debit stays returned).
+async fn link_payment(
+    tx: &mut Transaction<'_, Any>,
+    collected: &Collected<'_>,
+    method: PaymentMethod,
+    payment_id: i64,
+) -> Result<(), DbError> {
     sqlx::query(
         "UPDATE checkouts SET status = 'succeeded', payment_id = $1, failure_message = '', \
          method = $2, payment_intent = $3, updated_at = $4 \

@@ -38,7 +38,7 @@ pub async fn customers(
             "Search for at most 100 characters of a customer number or name.".into(),
         ));
     }
-    let after = CustomerListQuery::parse_position(&after).map_err(AppError::Invalid)?;
+    let after = ledgerport::paging::parse_position(&after, "list").map_err(AppError::Invalid)?;
     let db = crate::context::app().db;
     let page = ledgerport::customers::store::customer_page(
         &db,

@@ -61,8 +61,7 @@ pub async fn aging_page(
 ) -> Result<AgingReport, AppError> {
     crate::session::require_staff()?;
     let as_of = date_or_today(&as_of)?;
-    let after = ledgerport::customers::CustomerListQuery::parse_position(&after)
-        .map_err(AppError::Invalid)?;
+    let after = ledgerport::paging::parse_position(&after, "report").map_err(AppError::Invalid)?;
     Ok(ledgerport::reports::store::aging_report(&crate::context::app().db, as_of, after).await?)
 }
 
@@ -75,7 +74,8 @@ pub async fn journal(
     account: String,
     #[server(default)] after: String,
 ) -> Result<JournalPage, AppError> {
-    use ledgerport::journal::{JournalFilter, parse_position};
+    use ledgerport::journal::JournalFilter;
+    use ledgerport::paging::parse_position;
     crate::session::require_staff()?;
     let filter = JournalFilter {
         from: optional_date(&from)?,
@@ -83,7 +83,7 @@ pub async fn journal(
         customer_id: customer,
         kind: (!kind.trim().is_empty()).then(|| kind.trim().to_string()),
         account: (!account.trim().is_empty()).then(|| account.trim().to_string()),
-        after: parse_position(&after).map_err(AppError::Invalid)?,
+        after: parse_position(&after, "journal").map_err(AppError::Invalid)?,
     };
     Ok(ledgerport::journal::store::entries(&crate::context::app().db, &filter).await?)
 }

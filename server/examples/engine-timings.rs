@@ -100,8 +100,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ledgerport::reports::store::aging_report(&db, today, None)
     })
     .await;
-    time("aging report, first page, a month ago", 3, || {
+    time("aging report, first page, a month ago", 21, || {
         ledgerport::reports::store::aging_report(&db, today - Days::new(30), None)
+    })
+    .await;
+    // A past date's later page, as "Next 50 customers →" reaches it: halfway down the accounts.
+    let customers: i64 = sqlx::query("SELECT max(id) FROM customers")
+        .fetch_one(db.pool())
+        .await?
+        .get(0);
+    time("aging report, a middle page, a month ago", 21, || {
+        ledgerport::reports::store::aging_report(
+            &db,
+            today - Days::new(30),
+            Some((0, customers / 2)),
+        )
+    })
+    .await;
+    time("aging report CSV (every customer), a month ago", 3, || {
+        ledgerport::reports::store::aging_by_customer(&db, today - Days::new(30))
     })
     .await;
     time(

@@ -411,7 +411,13 @@ async fn open(config: &Config) -> Result<Db, CliError> {
 }
 
 async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
-    let db = open(&config).await?;
+    let mut db = open(&config).await?;
+    if let Some(url) = &config.read_database_url {
+        db = db
+            .with_reports_replica(url, &PoolSettings::default())
+            .await?;
+        tracing::info!("staff reports read the replica at {}", redact_url(url));
+    }
     if let Some(path) = &config.jwt_key_generated_at {
         tracing::warn!(
             "using the session signing key in {}; production must set JWT_SIGNING_KEY",

@@ -66,6 +66,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
+    /// A PostgreSQL streaming replica the staff reports read (`READ_DATABASE_URL`).
+    pub read_database_url: Option<String>,
     pub listen_addr: SocketAddr,
     pub public_base_url: String,
     pub payment_provider: PaymentProvider,
@@ -99,6 +101,19 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         return Err(invalid(
             "DATABASE_URL",
             "must start with sqlite: or postgres:// (e.g. sqlite://data/ledgerport.db)",
+        ));
+    }
+
+    let read_database_url = var("READ_DATABASE_URL");
+    if read_database_url.is_some()
+        && !(database_url.starts_with("postgres")
+            && read_database_url.as_ref().is_some_and(|url| {
+                url.starts_with("postgres://") || url.starts_with("postgresql://")
+            }))
+    {
+        return Err(invalid(
+            "READ_DATABASE_URL",
+            "must be a postgres:// URL of a streaming replica, with a postgres:// DATABASE_URL",
         ));
     }
 
@@ -272,6 +287,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
 
     Ok(Config {
         database_url,
+        read_database_url,
         listen_addr,
         public_base_url,
         payment_provider,

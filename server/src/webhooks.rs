@@ -25,7 +25,9 @@ use ledgerport::payouts::store::{
 use ledgerport::refunds::posting::post_refund_in;
 use ledgerport::saved_methods::ProviderMethod;
 use ledgerport::saved_methods::store::saved_in;
-use ledgerport::settlement::{Collected, claim_event, close_unpaid_in, processing_in, settle_in};
+use ledgerport::settlement::{
+    Collected, Repeated, claim_event, close_unpaid_in, processing_in, repeated, settle_in,
+};
 
 use crate::state::ServerState;
 
@@ -150,6 +152,19 @@ pub async fn receive(
         }
         _ => None,
     };
+    if let ProviderEvent::Collected {
+        checkout_id,
+        payment_intent,
+        method,
+        ..
+    } = &envelope.event
+    {
+        match repeated(db, &envelope.id, checkout_id, payment_intent, *method).await? {
+            Some(Repeated::SameEvent) => return Ok(Outcome::Duplicate),
+            Some(Repeated::SettledPayment) => return Ok(Outcome::Settled),
+            None => {}
+        }
+    }
     let mut tx = db.begin_write().await?;
     if !claim_event(&mut tx, &envelope.id, &envelope.kind).await? {
         return Ok(Outcome::Duplicate);

@@ -13,8 +13,7 @@ use super::{
 };
 use crate::audit::Actor;
 use crate::checkout::store::{
-    CheckoutStoreError, NewCheckout, insert_checkout, leave_flight, lock_checkout_customer,
-    review_on,
+    CheckoutStoreError, NewCheckout, insert_checkout, leave_flight, review_on,
 };
 use crate::checkout::{
     CHECKOUT_LIFETIME_MINUTES, CheckoutError, CheckoutStatus, MAXIMUM_INVOICES, PayItem,
@@ -24,7 +23,7 @@ use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
 use crate::outbox::store::{queue_to_each, queue_to_staff};
-use crate::receivables::store::{CashError, lock_customer};
+use crate::receivables::store::{CashError, lock_checkout_customer, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, ON_ACTIVE_PLAN_SQL};
 use crate::saved_methods::store::chargeable;
 use crate::saved_methods::{ChargeOutcome, OffSessionCharge};
@@ -504,7 +503,8 @@ async fn resend(
     summary: &mut AutopayRun,
 ) -> Result<(), CheckoutStoreError> {
     let mut tx = db.begin_write().await?;
-    let Some(customer_id) = lock_checkout_customer(&mut tx, db.engine(), checkout_id).await? else {
+    let Some((customer_id, _)) = lock_checkout_customer(&mut tx, db.engine(), checkout_id).await?
+    else {
         return Ok(());
     };
     let row = sqlx::query(

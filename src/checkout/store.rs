@@ -16,7 +16,8 @@ use crate::payments::store::open_invoice;
 use crate::payments::{AllocationRule, PaymentMethod, plan_allocation};
 use crate::receivables::due_now;
 use crate::receivables::store::{
-    CashError, change_pending_amount, due_invoices, lock_customer, unapplied_credit_in,
+    CashError, change_pending_amount, due_invoices, lock_checkout_customer, lock_customer,
+    unapplied_credit_in,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -395,25 +396,6 @@ pub(crate) async fn insert_checkout(
         change_pending_amount(tx, item.invoice_id, item.amount_minor).await?;
     }
     Ok(id)
-}
-
-/// Takes the lock of the checkout's customer (invariant 11: every money movement of a customer
-/// is serialised there, before any checkout or invoice row is written), so what is read of the
-/// checkout next stays true until the commit. `None` for an unknown checkout.
-pub(crate) async fn lock_checkout_customer(
-    tx: &mut Transaction<'_, Any>,
-    engine: crate::db::Engine,
-    checkout_id: &str,
-) -> Result<Option<i64>, CheckoutStoreError> {
-    let customer: Option<i64> =
-        sqlx::query_scalar("SELECT customer_id FROM checkouts WHERE id = $1")
-            .bind(checkout_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if let Some(customer_id) = customer {
-        lock_customer(tx, engine, customer_id).await?;
-    }
-    Ok(customer)
 }
 
 /// Moves a checkout out of flight (open or processing) into `status`, releasing what it had

@@ -164,16 +164,14 @@ pub async fn customer_page(
         conditions.where_clause(),
         super::CustomerListQuery::PAGE_ROWS + 1
     );
+    // A staff list: the reports replica carries it, when one is set, as it does the aging shown
+    // beside it.
     let mut rows: Vec<super::CustomerBalance> = sqlx::query_as_with(&sql, conditions.arguments()?)
-        .fetch_all(db.pool())
+        .fetch_all(db.reports_pool())
         .await?;
-    // One row more than a page was read to learn whether another page follows.
-    let next = if rows.len() > super::CustomerListQuery::PAGE_ROWS {
-        rows.truncate(super::CustomerListQuery::PAGE_ROWS);
-        rows.last().map(|last| (last.open_minor, last.id))
-    } else {
-        None
-    };
+    let next = crate::paging::end_page(&mut rows, super::CustomerListQuery::PAGE_ROWS, |last| {
+        (last.open_minor, last.id)
+    });
     Ok(super::CustomerPage { rows, next })
 }
 

@@ -190,6 +190,17 @@ pub async fn record_payment_in(
     if let Some(receipt) = replay_payment(tx, request).await? {
         return Ok(receipt);
     }
+    record_new_payment_in(tx, engine, currency, request).await
+}
+
+/// [`record_payment_in`] for a caller that holds the customer's lock (the account is in
+/// `currency`) and has found nothing under the request's business key in this transaction.
+pub(crate) async fn record_new_payment_in(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    currency: Currency,
+    request: &PaymentRequest,
+) -> Result<PaymentReceipt, CashError> {
     if request.amount.currency() != currency {
         return Err(PaymentError::WrongCurrency {
             expected: currency,

@@ -45,18 +45,53 @@ pub async fn lock_customer(
     engine: Engine,
     customer_id: i64,
 ) -> Result<Currency, CashError> {
-    let sql = match engine {
-        Engine::Postgres => "SELECT currency FROM customers WHERE id = $1 FOR UPDATE",
-        Engine::Sqlite => "SELECT currency FROM customers WHERE id = $1",
-    };
-    let row = sqlx::query(sql)
-        .bind(customer_id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(CashError::UnknownCustomer(customer_id))?;
-    let code: String = row.try_get(0)?;
-    code.parse()
-        .map_err(|_| DbError::Corrupt(format!("customer {customer_id} currency {code:?}")).into())
+    let row = sqlx::query(&format!(
+        "SELECT id, currency FROM customers WHERE id = $1{}",
+        row_lock(engine)
+    ))
+    .bind(customer_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CashError::UnknownCustomer(customer_id))?;
+    Ok(locked_account(&row)?.1)
+}
+
+/// [`lock_customer`] for the account a checkout belongs to, in one statement (a checkout never
+/// changes account), before any checkout or invoice row is written, so what is read of the
+/// checkout next stays true until the commit. The customer and its currency; `None` for an
+/// unknown checkout.
+pub async fn lock_checkout_customer(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    checkout_id: &str,
+) -> Result<Option<(i64, Currency)>, DbError> {
+    let row = sqlx::query(&format!(
+        "SELECT id, currency FROM customers \
+         WHERE id = (SELECT customer_id FROM checkouts WHERE id = $1){}",
+        row_lock(engine)
+    ))
+    .bind(checkout_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(locked_account).transpose()
+}
+
+/// The lock a money movement takes on its customer's row: PostgreSQL's `FOR UPDATE`; nothing on
+/// SQLite, whose write transaction already excludes every other writer.
+fn row_lock(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => " FOR UPDATE",
+        Engine::Sqlite => "",
+    }
+}
+
+fn locked_account(row: &sqlx::any::AnyRow) -> Result<(i64, Currency), DbError> {
+    let id: i64 = row.try_get("id")?;
+    let code: String = row.try_get("currency")?;
+    let currency = code
+        .parse()
+        .map_err(|_| DbError::Corrupt(format!("customer {id} currency {code:?}")))?;
+    Ok((id, currency))
 }
 
 /// `open_minor += delta` (negative to settle, positive to reopen), only if the result stays

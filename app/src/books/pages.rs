@@ -47,8 +47,8 @@ fn BooksNav() -> impl IntoView {
     }
 }
 
-/// `/admin/reports/aging?as_of=YYYY-MM-DD`: every customer's aging, largest balance first, with
-/// totals per currency.
+/// `/admin/reports/aging?as_of=YYYY-MM-DD`: every customer's aging, 50 a page (largest balance
+/// first as of today, newest account first as of a past date), with totals per currency.
 #[component]
 pub fn AgingReportPage() -> impl IntoView {
     let (as_of, after) = (param("as_of"), param("after"));
@@ -69,7 +69,9 @@ pub fn AgingReportPage() -> impl IntoView {
                                 <label>"As of "<input type="date" name="as_of" value=r.as_of.to_string()/></label>
                                 <button class="button secondary" type="submit">"Show"</button>
                             </form>
-                            <p class="hint">"As of " {date(r.as_of)} ". Largest balance first, 50 a page. Amounts in each customer's currency. "
+                            <p class="hint">"As of " {date(r.as_of)} ". "
+                                {if r.ranked_by_balance { "Largest balance first" } else { "Newest account first (entries are posted after this date, so balances are not ranked)" }}
+                                ", 50 a page. Amounts in each customer's currency. "
                                 <a href=format!("/documents/reports/aging.csv?as_of={}", r.as_of)>"Download CSV"</a>" (every customer)"</p>
                             <div class="table-wrap">
                             <table class="table" data-testid="aging-report">
@@ -97,7 +99,7 @@ pub fn AgingReportPage() -> impl IntoView {
                             </table>
                             </div>
                             <nav class="pager" aria-label="Pages">
-                                {deeper.then(|| view! { <a href=link(String::new())>"← Largest balances"</a> })}
+                                {deeper.then(|| view! { <a href=link(String::new())>"← First page"</a> })}
                                 {r.next.map(|(balance, id)| view! {
                                     <a href=link(format!("{balance}.{id}")) rel="next">"Next 50 customers →"</a>
                                 })}

@@ -327,10 +327,13 @@ async fn a_server_killed_mid_burst_then_restarted_posts_every_payment_exactly_on
     let retried = burst(&events, &[base], 8, Arc::new(AtomicUsize::new(0))).await;
     assert!(retried.iter().all(|s| *s == Some(200)), "{retried:?}");
     assert_each_paid_once(&db, &book).await;
-    // Each event was acted on once, whatever number of times it arrived.
-    assert_eq!(
-        count(&db, "SELECT count(*) FROM webhook_events").await as usize,
-        events.len()
+    // The event that posted each payment is claimed, whatever number of times it arrived (its
+    // twin too if it came while that was committing; after it, the twin writes nothing).
+    let claimed = count(&db, "SELECT count(*) FROM webhook_events").await as usize;
+    assert!(
+        claimed >= book.checkouts.len(),
+        "{claimed} claims for {} payments",
+        book.checkouts.len()
     );
 }
 
