@@ -11,6 +11,9 @@
 #   - the bytes the browser loads (WASM, JS, CSS): every file raw, gzip and brotli as served; where
 #     the WASM's bytes go (twiggy, by crate and by app feature); each page's first visit in
 #     Chromium (the bytes it transfers, and the time to hydrated with the CPU 4x slower on Slow 3G);
+#   - a profile of the hottest page (perf, both cores: each process's share, the server's top
+#     functions) and the primary's payment rate while clerks pull reports, with the reports on
+#     the primary and on a local streaming replica (PostgreSQL only);
 #   - a 10,000-line bank statement imported and matched (time, share matched automatically), the
 #     cash-application queue and the statement's reconciliation (last: it posts into the book).
 #
@@ -247,6 +250,31 @@ payments_under_reports() {
   stop_replica
 }
 
+# Where the CPU goes while the hottest page is served (`/`, a contact, 64 connections): `perf`
+# samples both cores for 8 s; prints the share of each process and the server's top functions.
+# Needs perf (Debian's linux-perf) and root; skipped without them.
+profile_hottest_page() {
+  local url="$1" typical="$2" cookie wrk_pid
+  if ! command -v perf >/dev/null || [ "$(id -u)" != 0 ]; then
+    echo "perf (as root) is not available: no profile" >&2
+    return 0
+  fi
+  start_server "$url"
+  cookie=$(session_cookie "load-$typical@customers.example" load-test-contact)
+  wrk -t2 -c64 -d14s -H "Cookie: $cookie" -H "Accept: text/html" "$BASE/" >"$OUT/profile-wrk.txt" 2>&1 &
+  wrk_pid=$!
+  sleep 3
+  perf record -a -F 499 -o "$OUT/profile.data" -- sleep 8 >/dev/null 2>&1
+  wait "$wrk_pid"
+  stop_server
+  printf '/ at 64 connections while sampled: %s req/s\n' "$(awk '/Requests\/sec/ { print $2 }' "$OUT/profile-wrk.txt")"
+  echo "the two cores, by process:"
+  perf report -i "$OUT/profile.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -5
+  echo "the server's functions (self time, share of all samples):"
+  perf report -i "$OUT/profile.data" --no-children --comm tokio-rt-worker --sort symbol --stdio 2>/dev/null \
+    | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | cut -c1-120 | head -15
+}
+
 # A portal with the demo data and the offline sandbox, as `scripts/run.sh` serves it: each page's
 # first visit in Chromium (bytes per bundle file, chunks, time to hydrated when throttled).
 first_visits() {
@@ -285,6 +313,8 @@ engine_book() {
   step "$name: the release server under load (wrk, ${SECONDS_EACH}s per run) and webhook posting"
   http_and_webhooks "$name" "$url" $((customers / 2))
   if [ "$name" = PostgreSQL ]; then
+    step "PostgreSQL: a profile of the hottest page"
+    profile_hottest_page "$url" $((customers / 2))
     payments_under_reports "$url"
   fi
   # Last: it posts payments into the book.

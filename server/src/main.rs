@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli;
 
+/// Serving a page makes many small allocations on every worker thread; with glibc's allocator,
+/// malloc, free and their consolidation were a fifth of the server's CPU under load (`perf`, in
+/// BENCHMARKS.md). mimalloc keeps a heap per thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // A missing .env is normal; a malformed one is reported by the variable it breaks.
