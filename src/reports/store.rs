@@ -68,8 +68,8 @@ pub async fn aging_report(
     as_of: NaiveDate,
     after: Option<(i64, i64)>,
 ) -> Result<AgingReport, DbError> {
-    let totals = book_aging(db, as_of).await?;
     let ranked_by_balance = cache_is_current(db.reports_pool(), as_of, None).await?;
+    let totals = book_aging_when(db, as_of, ranked_by_balance).await?;
     // A position from the other order (a posting changed it between two pages) starts over.
     let after = after.filter(|(rank, _)| (*rank == BY_ACCOUNT) != ranked_by_balance);
     let (customers, next) = if ranked_by_balance {
@@ -245,6 +245,16 @@ pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: i64) -> Result<Aging,
 /// order), from the receivables summary (`ledger::daily`): a few hundred rows a year of book,
 /// not every journal line. As elsewhere, today's dispute holds show only when `as_of` is current.
 pub async fn book_aging(db: &Db, as_of: NaiveDate) -> Result<Vec<(Currency, Aging)>, DbError> {
+    let current = cache_is_current(db.reports_pool(), as_of, None).await?;
+    book_aging_when(db, as_of, current).await
+}
+
+/// [`book_aging`], told what `cache_is_current(as_of)` said (today's holds show only then).
+async fn book_aging_when(
+    db: &Db,
+    as_of: NaiveDate,
+    current: bool,
+) -> Result<Vec<(Currency, Aging)>, DbError> {
     let by_due_date = BUCKET.replace("i.due_date", "b.due_date");
     let sql = format!(
         "SELECT b.currency, {by_due_date} AS bucket, CAST(sum(b.amount_minor) AS BIGINT) \
@@ -270,7 +280,7 @@ pub async fn book_aging(db: &Db, as_of: NaiveDate) -> Result<Vec<(Currency, Agin
             aging.add(usize::try_from(bucket).unwrap_or(4), open);
         }
     }
-    if cache_is_current(db.reports_pool(), as_of, None).await? {
+    if current {
         // Held amounts move from their bucket to "in dispute"; few invoices are held.
         let sql = format!(
             "SELECT i.currency, {BUCKET} AS bucket, CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) \
