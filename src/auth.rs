@@ -14,6 +14,8 @@ pub mod access;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod tokens;
+#[cfg(feature = "ssr")]
+pub mod two_factor;
 
 /// A JWT lives this long; it is renewed while the user is active, so this is also the idle
 /// timeout.
@@ -22,6 +24,8 @@ pub const TOKEN_SECONDS: i64 = 15 * 60;
 pub const RENEW_AFTER_SECONDS: i64 = 60;
 /// No session outlives this, however active (absolute timeout).
 pub const SESSION_MAX_SECONDS: i64 = 12 * 60 * 60;
+/// A right password waits this long for the code of a user with two-factor sign-in.
+pub const CODE_STEP_SECONDS: i64 = 5 * 60;
 
 /// The signed-in user behind a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +39,8 @@ pub struct Caller {
     pub customer_id: Option<i64>,
     /// That account's name, read with the session: every page's top bar shows it.
     pub customer_name: Option<String>,
+    /// The session proved a second factor (a code at sign-in, or finishing enrolment in it).
+    pub second_factor: bool,
 }
 
 impl Caller {
@@ -47,8 +53,15 @@ impl Caller {
         }
     }
 
+    /// Staff who may work: clerks, and managers whose session proved a second factor.
     pub fn is_staff(&self) -> bool {
-        self.role.is_staff()
+        self.role.is_staff() && !self.needs_second_factor()
+    }
+
+    /// An AR manager without a second factor in this session: the staff pages stay closed to
+    /// them until they set one up (or sign in with it).
+    pub fn needs_second_factor(&self) -> bool {
+        self.role == Role::Manager && !self.second_factor
     }
 
     /// Viewers read; payers also pay and dispute.
@@ -75,4 +88,6 @@ pub struct ContactSummary {
     /// The invitation was accepted (a password is set).
     pub accepted: bool,
     pub disabled: bool,
+    /// Signs in with two factors.
+    pub two_factor: bool,
 }

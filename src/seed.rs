@@ -47,33 +47,44 @@ pub struct DemoLogin {
     pub who: &'static str,
     pub email: &'static str,
     pub password: &'static str,
+    /// The base32 secret of a seeded authenticator (two-factor sign-in), if the login has one.
+    pub authenticator: Option<&'static str>,
 }
+
+/// The demo manager's authenticator (AR managers sign in with two factors): add it to an
+/// authenticator app, or print its current code with `ledgerport demo-code`. Demo data only.
+pub const DEMO_MANAGER_AUTHENTICATOR: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
 pub const DEMO_LOGINS: [DemoLogin; 5] = [
     DemoLogin {
         who: "customer contact (payer) at Acme Fabrication",
         email: "pat@acme.example",
         password: "acme-pays-on-time",
+        authenticator: None,
     },
     DemoLogin {
         who: "customer contact (viewer) at Acme Fabrication",
         email: "vic@acme.example",
         password: "acme-reads-only",
+        authenticator: None,
     },
     DemoLogin {
         who: "AR clerk",
         email: "clerk@ledgerport.example",
         password: "clerk-works-disputes",
+        authenticator: None,
     },
     DemoLogin {
         who: "AR manager",
         email: "manager@ledgerport.example",
         password: "manager-sees-everything",
+        authenticator: Some(DEMO_MANAGER_AUTHENTICATOR),
     },
     DemoLogin {
         who: "customer contact (payer) at Northwind Traders",
         email: "nina@northwind.example",
         password: "northwind-checks-every-line",
+        authenticator: None,
     },
 ];
 
@@ -327,7 +338,10 @@ async fn add_login(
     let password =
         NewPassword::parse(login.password).map_err(|e| SeedError::Invalid(e.to_string()))?;
     let name = login.email.split('@').next().unwrap_or(login.email);
-    create_user(tx, &email, name, role, customer_id, Some(&password)).await?;
+    let user_id = create_user(tx, &email, name, role, customer_id, Some(&password)).await?;
+    if let Some(secret) = login.authenticator {
+        crate::auth::two_factor::seed_factor_in(tx, user_id, secret).await?;
+    }
     Ok(())
 }
 

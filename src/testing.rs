@@ -95,6 +95,55 @@ mod tests {
     }
 }
 
+/// A code from a user's authenticator that the server has not accepted yet (no code works
+/// twice): the current step's, or the next one's when the current one was used; waits for the
+/// clock when both were.
+pub async fn unused_code(db: &Db, user_id: i64, secret: &str) -> String {
+    use crate::auth::two_factor::{STEP_SECONDS, code_at};
+    loop {
+        let last_step: i64 =
+            sqlx::query_scalar("SELECT last_step FROM totp_factors WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_one(db.pool())
+                .await
+                .expect("the user has an authenticator");
+        let now = chrono::Utc::now().timestamp();
+        let current = now / STEP_SECONDS;
+        let step = current.max(last_step + 1);
+        if step <= current + 1 {
+            return code_at(secret, step * STEP_SECONDS).expect("a code");
+        }
+        let wait = (STEP_SECONDS - now % STEP_SECONDS) as u64;
+        tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    }
+}
+
+/// Signs a demo login in as its person would: the password, then (for a login with an
+/// authenticator) a code from it.
+pub async fn sign_in_demo(db: &Db, login: &crate::seed::DemoLogin) -> crate::auth::Caller {
+    use crate::auth::store::{SignedIn, sign_in};
+    match sign_in(db, login.email, login.password, "127.0.0.1")
+        .await
+        .expect("the demo password signs in")
+    {
+        SignedIn::Session(caller) => caller,
+        SignedIn::CodeNeeded { challenge } => {
+            let secret = login
+                .authenticator
+                .expect("a code is asked of a login with one");
+            let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(login.email)
+                .fetch_one(db.pool())
+                .await
+                .expect("the demo user");
+            let code = unused_code(db, user_id, secret).await;
+            crate::auth::two_factor::complete_sign_in(db, &challenge, &code, "127.0.0.1")
+                .await
+                .expect("the code signs in")
+        }
+    }
+}
+
 /// Fixtures shared by the engine's database tests.
 pub mod fixtures {
     use chrono::NaiveDate;

@@ -2,6 +2,7 @@
 
 pub mod profile;
 pub mod sign_in;
+pub mod two_factor;
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -18,6 +19,8 @@ pub struct Me {
     pub is_manager: bool,
     pub can_pay: bool,
     pub customer_name: Option<String>,
+    /// An AR manager who has not proved a second factor in this session.
+    pub needs_second_factor: bool,
 }
 
 #[server(endpoint = "me")]
@@ -32,6 +35,7 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
         is_staff: caller.is_staff(),
         is_manager: caller.role == ledgerport::users::Role::Manager,
         can_pay: caller.can_pay(),
+        needs_second_factor: caller.needs_second_factor(),
         customer_name: caller.customer_name,
     }))
 }
@@ -45,10 +49,63 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         ));
     }
     let ctx = crate::context::app();
-    let caller =
+    let signed_in =
         ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::request::client_ip())
             .await?;
-    crate::session::start(&caller)
+    crate::session::signed_in(signed_in)
+}
+
+/// The second step of a sign-in with two factors: the code from the authenticator app, or a
+/// recovery code, against the challenge the password step left in a cookie.
+#[server(endpoint = "sign-in-code")]
+pub async fn sign_in_code(code: String) -> Result<(), AppError> {
+    use ledgerport::auth::two_factor::{TwoFactorError, complete_sign_in};
+    if code.len() > 64 {
+        return Err(AppError::Invalid("That code is too long.".into()));
+    }
+    let ctx = crate::context::app();
+    let expired = || AppError::invalid(TwoFactorError::SignInExpired);
+    let challenge = crate::session::pending_challenge().ok_or_else(expired)?;
+    let outcome = complete_sign_in(&ctx.db, &challenge, &code, &crate::request::client_ip()).await;
+    if matches!(outcome, Ok(_) | Err(TwoFactorError::SignInExpired)) {
+        crate::request::add_response_header(
+            http::header::SET_COOKIE,
+            &ctx.cookie.clear_challenge(),
+        );
+    }
+    crate::session::start(&outcome?)
+}
+
+/// Emails a one-time sign-in link if the account exists; the answer is the same either way.
+#[server(endpoint = "request-sign-in-link")]
+pub async fn request_sign_in_link(email: String) -> Result<(), AppError> {
+    use ledgerport::auth::access::{LinkBase, request_sign_in_link};
+    let ctx = crate::context::app();
+    let queued = request_sign_in_link(
+        &ctx.db,
+        &email,
+        &crate::request::client_ip(),
+        &LinkBase(&ctx.public_base_url),
+    )
+    .await?;
+    if let Some(outbox_id) = queued {
+        crate::context::log_message_in_development(&ctx, outbox_id).await;
+    }
+    leptos_axum::redirect("/sign-in/email?sent=1");
+    Ok(())
+}
+
+/// Signs in with an emailed link (a button press: mail scanners that open links sign no one in).
+#[server(endpoint = "sign-in-link")]
+pub async fn sign_in_with_link(token: String) -> Result<(), AppError> {
+    let ctx = crate::context::app();
+    let signed_in = ledgerport::auth::access::redeem_sign_in_link(
+        &ctx.db,
+        &token,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    crate::session::signed_in(signed_in)
 }
 
 #[server(endpoint = "sign-out")]
@@ -67,7 +124,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn accept_invitation(token: String, password: String) -> Result<(), AppError> {
     use ledgerport::auth::access::{LinkPurpose, redeem_link};
     let ctx = crate::context::app();
-    let caller = redeem_link(
+    let signed_in = redeem_link(
         &ctx.db,
         LinkPurpose::Invitation,
         &token,
@@ -75,7 +132,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         &crate::request::client_ip(),
     )
     .await?;
-    crate::session::start(&caller)
+    crate::session::signed_in(signed_in)
 }
 
 /// Queues a reset link if the account exists; the answer is the same either way.
@@ -101,7 +158,7 @@ pub async fn request_password_reset(email: String) -> Result<(), AppError> {
 pub async fn reset_password(token: String, password: String) -> Result<(), AppError> {
     use ledgerport::auth::access::{LinkPurpose, redeem_link};
     let ctx = crate::context::app();
-    let caller = redeem_link(
+    let signed_in = redeem_link(
         &ctx.db,
         LinkPurpose::PasswordReset,
         &token,
@@ -109,7 +166,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
         &crate::request::client_ip(),
     )
     .await?;
-    crate::session::start(&caller)
+    crate::session::signed_in(signed_in)
 }
 
 #[server(endpoint = "change-password")]
@@ -125,5 +182,100 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     )
     .await?;
     leptos_axum::redirect("/profile?changed=1");
+    Ok(())
+}
+
+/// A user's two-factor sign-in as their profile shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorView {
+    /// When it was turned on (a date), if it is on.
+    pub on_since: Option<String>,
+    /// Enrolment started: what the authenticator app needs, waiting for its first code.
+    pub pending: Option<PendingEnrolment>,
+    pub recovery_codes_left: i64,
+    /// AR managers must keep it on.
+    pub required: bool,
+    /// This session proved a second factor (new recovery codes need that).
+    pub proved: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEnrolment {
+    /// The secret in groups of four, to type into an app by hand.
+    pub secret: String,
+    /// The `otpauth://` address as an SVG QR code (drawn on the server; no QR code in the WASM).
+    pub qr_svg: String,
+}
+
+#[server(endpoint = "two-factor")]
+pub async fn two_factor() -> Result<TwoFactorView, AppError> {
+    let caller = crate::session::require_caller()?;
+    let state = ledgerport::auth::two_factor::state(&crate::context::app().db, &caller).await?;
+    let pending = match state.pending {
+        Some(enrolment) => Some(PendingEnrolment {
+            secret: enrolment
+                .secret
+                .as_bytes()
+                .chunks(4)
+                .map(|group| String::from_utf8_lossy(group).into_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            qr_svg: qr_svg(&enrolment.otpauth_url)?,
+        }),
+        None => None,
+    };
+    Ok(TwoFactorView {
+        on_since: state.on_since.map(|at| at.chars().take(10).collect()),
+        pending,
+        recovery_codes_left: state.recovery_codes_left,
+        required: caller.role == ledgerport::users::Role::Manager,
+        proved: caller.second_factor,
+    })
+}
+
+/// A QR code as an SVG element, sized by the page's CSS.
+#[cfg(feature = "ssr")]
+fn qr_svg(text: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(crate::errors::internal)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(200, 200)
+        .quiet_zone(true)
+        .build())
+}
+
+/// Starts enrolment: a new secret, shown on the page until the app's first code confirms it.
+#[server(endpoint = "two-factor-begin")]
+pub async fn begin_two_factor() -> Result<(), AppError> {
+    let caller = crate::session::require_caller()?;
+    ledgerport::auth::two_factor::begin(&crate::context::app().db, &caller).await?;
+    Ok(())
+}
+
+/// Finishes enrolment with the app's first code; answers the recovery codes (shown once).
+#[server(endpoint = "two-factor-confirm")]
+pub async fn confirm_two_factor(code: String) -> Result<Vec<String>, AppError> {
+    let caller = crate::session::require_caller()?;
+    let codes = ledgerport::auth::two_factor::confirm(
+        &crate::context::app().db,
+        &caller,
+        &code,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    Ok(codes)
+}
+
+#[server(endpoint = "two-factor-off")]
+pub async fn turn_off_two_factor(code: String) -> Result<(), AppError> {
+    let caller = crate::session::require_caller()?;
+    ledgerport::auth::two_factor::turn_off(
+        &crate::context::app().db,
+        &caller,
+        &code,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/profile/two-factor?off=1");
     Ok(())
 }

@@ -292,6 +292,21 @@ pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppErro
     Ok(())
 }
 
+/// A manager resets a contact's two-factor sign-in (a lost phone); audited, the contact is told.
+#[server(endpoint = "admin/reset-two-factor")]
+pub async fn reset_two_factor(customer_id: i64, user_id: i64) -> Result<(), AppError> {
+    let caller = crate::session::require_manager()?;
+    ledgerport::auth::two_factor::reset(
+        &crate::context::app().db,
+        &caller,
+        user_id,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/admin/customers/{customer_id}"));
+    Ok(())
+}
+
 /// Issues an invoice to a customer by hand. The number makes it idempotent: the same invoice
 /// again changes nothing; another invoice with a used number is refused. Form rows left blank
 /// are skipped.

@@ -422,6 +422,31 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::auth::two_factor::TwoFactorError> for AppError {
+        fn from(e: ledgerport::auth::two_factor::TwoFactorError) -> Self {
+            use ledgerport::auth::two_factor::TwoFactorError;
+            match e {
+                TwoFactorError::Db(e) => database(e),
+                slow @ TwoFactorError::TooManyAttempts { .. } => {
+                    AppError::TooManyRequests(super::sentence(&slow.to_string()))
+                }
+                TwoFactorError::ManagerOnly | TwoFactorError::OwnAccess => AppError::forbidden(e),
+                TwoFactorError::UnknownUser => AppError::NotFound(super::sentence(&e.to_string())),
+                // What the account's state does not allow yet (or ever, for a manager's factor).
+                TwoFactorError::AlreadyOn
+                | TwoFactorError::NotOn
+                | TwoFactorError::NotStarted
+                | TwoFactorError::ManagersKeepIt
+                | TwoFactorError::CodeNotProved => {
+                    AppError::Conflict(super::sentence(&e.to_string()))
+                }
+                TwoFactorError::WrongCode
+                | TwoFactorError::CodeUsed
+                | TwoFactorError::SignInExpired => AppError::invalid(e),
+            }
+        }
+    }
+
     impl From<AccessError> for AppError {
         fn from(e: AccessError) -> Self {
             match e {

@@ -16,6 +16,8 @@ use crate::portal::pages::summary_view;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StartPage {
     Staff,
+    /// An AR manager who must set up (or sign in with) a second factor first.
+    SecondFactorNeeded,
     Contact(Box<AccountOverview>),
     Visitor(StatusReport),
 }
@@ -28,6 +30,7 @@ pub fn HomePage() -> impl IntoView {
         <Loaded data loading="Loading…" let:home>
             {match home {
                 StartPage::Staff => view! { <Redirect path="/admin"/> }.into_any(),
+                StartPage::SecondFactorNeeded => view! { <Redirect path="/profile/two-factor"/> }.into_any(),
                 StartPage::Contact(overview) => summary_view(*overview).into_any(),
                 StartPage::Visitor(status) => welcome(status, move || data.refetch()).into_any(),
             }}
@@ -81,6 +84,9 @@ pub async fn home() -> Result<StartPage, AppError> {
             version: env!("CARGO_PKG_VERSION").to_string(),
         }));
     };
+    if caller.needs_second_factor() {
+        return Ok(StartPage::SecondFactorNeeded);
+    }
     if caller.is_staff() {
         return Ok(StartPage::Staff);
     }

@@ -34,8 +34,10 @@ use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::account::profile::ProfilePage;
 use crate::account::sign_in::{
-    AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInPage,
+    AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage, SignInCodePage, SignInEmailPage,
+    SignInLinkPage, SignInPage,
 };
+use crate::account::two_factor::TwoFactorPage;
 use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage, StaffInvoicePage};
 use crate::autopay::pages::AutopayPage;
@@ -125,6 +127,7 @@ lazy_page!(PromiseRoute, PromisePage);
 lazy_page!(PlanRoute, PlanPage);
 lazy_page!(AutopayRoute, AutopayPage);
 lazy_page!(WorklistRoute, WorklistPage);
+lazy_page!(TwoFactorRoute, TwoFactorPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -179,10 +182,14 @@ pub fn App() -> impl IntoView {
                         // Async SSR: pages arrive complete, so they read the same with JavaScript off.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                         <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sign-in/code") view=SignInCodePage ssr=SsrMode::Async/>
+                        <Route path=path!("/sign-in/email") view=SignInEmailPage ssr=SsrMode::Async/>
+                        <Route path=path!("/sign-in/link") view=SignInLinkPage ssr=SsrMode::Async/>
                         <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                         <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                         <Route path=path!("/accept-invitation") view=AcceptInvitationPage ssr=SsrMode::Async/>
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
+                        <Route path=path!("/profile/two-factor") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id/dispute") view=DisputeNewPage ssr=SsrMode::Async/>
@@ -239,9 +246,14 @@ fn TopNav() -> impl IntoView {
                     match me.await {
                         Ok(Some(me)) => {
                             let staff = me.is_staff;
-                            let manager = me.is_manager;
+                            let manager = me.is_manager && staff;
+                            // A manager without a second factor yet: only the way to set one up.
+                            let setting_up = me.needs_second_factor;
                             view! {
-                                {(!staff).then(|| view! {
+                                {setting_up.then(|| view! {
+                                    <a href="/profile/two-factor">"Set up two-factor sign-in"</a>
+                                })}
+                                {(!staff && !setting_up).then(|| view! {
                                     <a href="/">"Summary"</a>
                                     <a href="/invoices">"Invoices"</a>
                                     <a href="/statements">"Statements"</a>

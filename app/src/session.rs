@@ -46,11 +46,23 @@ pub fn require_payer() -> Result<(Caller, i64), AppError> {
     }
 }
 
-/// AR staff (clerk or manager).
+/// AR staff (clerk or manager; a manager with a second factor in this session).
 pub fn require_staff() -> Result<Caller, AppError> {
     let caller = require_caller()?;
+    check_staff(&caller)?;
+    Ok(caller)
+}
+
+/// The staff rule for a caller already resolved (plain HTTP routes use it too).
+pub fn check_staff(caller: &Caller) -> Result<(), AppError> {
+    if caller.needs_second_factor() {
+        return Err(AppError::Forbidden(
+            "AR managers sign in with two factors: set up two-factor sign-in on your profile first."
+                .into(),
+        ));
+    }
     if caller.is_staff() {
-        Ok(caller)
+        Ok(())
     } else {
         Err(AppError::Forbidden("Only AR staff can do that.".into()))
     }
@@ -68,7 +80,39 @@ pub fn require_manager() -> Result<Caller, AppError> {
     }
 }
 
-/// Issues the session cookie for a caller who just signed in and sends them to their start page.
+/// After a first factor: a session, or the page asking for the code (the challenge kept in a
+/// short-lived cookie until then).
+pub fn signed_in(signed: ledgerport::auth::store::SignedIn) -> Result<(), AppError> {
+    use ledgerport::auth::store::SignedIn;
+    match signed {
+        SignedIn::Session(caller) => start(&caller),
+        SignedIn::CodeNeeded { challenge } => {
+            let ctx = crate::context::app();
+            add_response_header(
+                http::header::SET_COOKIE,
+                &ctx.cookie.set_challenge(&challenge),
+            );
+            leptos_axum::redirect("/sign-in/code");
+            Ok(())
+        }
+    }
+}
+
+/// The challenge of the sign-in waiting for a code, from its cookie.
+pub fn pending_challenge() -> Option<String> {
+    let cookie = &crate::context::app().cookie;
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get_all(http::header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|value| cookie.read_challenge(value).map(str::to_string))
+    })
+}
+
+/// Issues the session cookie for a caller who just signed in and sends them to their start page
+/// (a manager without a second factor to setting one up).
 pub fn start(caller: &Caller) -> Result<(), AppError> {
     let ctx = crate::context::app();
     let now = chrono::Utc::now().timestamp();
@@ -77,6 +121,12 @@ pub fn start(caller: &Caller) -> Result<(), AppError> {
         .issue(caller.user_id, &caller.session_id, now)
         .map_err(crate::errors::internal)?;
     add_response_header(http::header::SET_COOKIE, &ctx.cookie.set(&token));
-    leptos_axum::redirect(if caller.is_staff() { "/admin" } else { "/" });
+    leptos_axum::redirect(if caller.needs_second_factor() {
+        "/profile/two-factor"
+    } else if caller.is_staff() {
+        "/admin"
+    } else {
+        "/"
+    });
     Ok(())
 }

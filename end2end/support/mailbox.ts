@@ -95,17 +95,21 @@ export function mailboxDir(): string {
   return process.env.MAILBOX_DIR ?? path.join(os.tmpdir(), "ledgerport-mailbox");
 }
 
-/** The newest message to `recipient`, waiting for the portal's mail job (it sends every 5 s). */
+/** The newest message to `recipient` (with `subject`, when given), waiting for the portal's mail
+ * job (it sends every 5 s). */
 export async function latestMessageTo(
   recipient: string,
   timeoutMs = 20_000,
+  subject?: string,
 ): Promise<{ subject: string; body: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const files = fs.existsSync(mailboxDir()) ? fs.readdirSync(mailboxDir()).sort() : [];
     for (const file of files.reverse()) {
       const message = JSON.parse(fs.readFileSync(path.join(mailboxDir(), file), "utf8"));
-      if (message.to.includes(recipient.toLowerCase())) return message;
+      if (message.to.includes(recipient.toLowerCase()) && (subject === undefined || message.subject === subject)) {
+        return message;
+      }
     }
     if (Date.now() > deadline) throw new Error(`no message to ${recipient} arrived`);
     await new Promise((r) => setTimeout(r, 250));

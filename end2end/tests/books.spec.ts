@@ -1,13 +1,9 @@
 // The books as AR staff read them: aging report, journal, trial balance, ledger health.
 import { expect, test } from "@playwright/test";
+import { signInAsManager } from "../support/session";
 
 test.beforeEach(async ({ page }) => {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill("manager@ledgerport.example");
-  await page.getByLabel("Password").fill("manager-sees-everything");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/admin$/);
+  await signInAsManager(page);
 });
 
 test("a manager reads the aging report and drills into one customer's journal", async ({ page }) => {

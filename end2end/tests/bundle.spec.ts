@@ -1,6 +1,7 @@
 // The bundle (WASM, JS, CSS) is named by a hash of its content and cached for a year, so a
 // repeat visit downloads none of it.
 import { expect, test, type CDPSession } from "@playwright/test";
+import { signInAsManager } from "../support/session";
 
 /** Every `/pkg/` request the page makes from now on, and whether the browser's cache served it. */
 async function watchBundle(client: CDPSession) {
@@ -69,13 +70,8 @@ test("a customer's pages fetch no staff page's code, and a staff page fetches it
 
   const staffContext = await browser.newContext();
   const staff = await staffContext.newPage();
-  await staff.goto("/sign-in");
-  await expect(staff.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await staff.getByLabel("Email").fill("manager@ledgerport.example");
-  await staff.getByLabel("Password").fill("manager-sees-everything");
+  await signInAsManager(staff);
   const journalChunk = staff.waitForResponse((response) => /\/pkg\/split___journal_route_view/.test(response.url()));
-  await staff.getByRole("button", { name: "Sign in" }).click();
-  await expect(staff).toHaveURL(/\/admin$/);
   await staff.goto("/admin/journal");
   expect((await journalChunk).status()).toBe(200);
   await staffContext.close();

@@ -1,14 +1,10 @@
 // Getting invoices in without typing them: a CSV import (preview, errors by row, commit all at
 // once) and an API key for an ERP; then the collections report.
 import { expect, test } from "@playwright/test";
+import { signInAsManager } from "../support/session";
 
 test.beforeEach(async ({ page }) => {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill("manager@ledgerport.example");
-  await page.getByLabel("Password").fill("manager-sees-everything");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/admin$/);
+  await signInAsManager(page);
 });
 
 const header = "customer,invoice,po,issue_date,description,quantity,unit_price,tax_percent\n";

@@ -1,15 +1,7 @@
 // Closing the books: a manager closes last month and exports the journal; a clerk then cannot
 // date a credit memo in the closed month. Runs after the specs that post entries dated last month.
-import { expect, test, type Page } from "@playwright/test";
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/admin$/);
-}
+import { expect, test } from "@playwright/test";
+import { signIn } from "../support/session";
 
 test("a manager closes last month and downloads the export batch; a clerk cannot date a credit memo in it", async ({
   page,

@@ -1,6 +1,7 @@
 // Paying online through the offline sandbox. Runs after portal.spec.ts (files run in name
 // order, on one database), because it changes the balances that spec reads.
 import { expect, test, type Page } from "@playwright/test";
+import { signInAsManager } from "../support/session";
 
 const dollars = (text: string | null) => Math.round(Number((text ?? "").replace(/[^0-9.-]/g, "")) * 100);
 
@@ -76,12 +77,7 @@ test("a customer pays two invoices with 4242 and sees the receipt and the new ba
 });
 
 test("a manager refunds part of a card payment from its page and sees the refund in its journal entries", async ({ page }) => {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill("manager@ledgerport.example");
-  await page.getByLabel("Password").fill("manager-sees-everything");
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page).toHaveURL(/\/admin/);
+  await signInAsManager(page);
   await page.goto("/admin/payments?method=card");
   await page.getByTestId("staff-payments").getByRole("link", { name: /^stripe:pi_/ }).first().click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText("Payment stripe:pi_");

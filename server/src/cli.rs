@@ -2,7 +2,9 @@
 
 use std::io::BufRead;
 
+use chrono::Utc;
 use clap::{Parser, Subcommand};
+use ledgerport::auth::two_factor;
 use ledgerport::db::{Db, PoolSettings, redact_url};
 use ledgerport::seed;
 use ledgerport::users::store::create_user;
@@ -144,6 +146,15 @@ enum Command {
         payer_account_column: String,
         #[arg(long, default_value = "")]
         remittance_column: String,
+    },
+    /// Print the demo manager's current two-factor code (demo data only; or add the printed
+    /// authenticator key to an authenticator app).
+    DemoCode,
+    /// Remove a user's two-factor sign-in (a lost phone and lost recovery codes), when no other
+    /// AR manager can reset it in the admin view. Audited; the user's sessions end.
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
     },
     /// Create an AR staff user; the password is read from standard input (one line).
     CreateStaff {
@@ -375,6 +386,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db.close().await;
             Ok(())
         }
+        Command::DemoCode => {
+            let code =
+                two_factor::code_at(seed::DEMO_MANAGER_AUTHENTICATOR, Utc::now().timestamp())?;
+            println!("{code}");
+            Ok(())
+        }
+        Command::ResetTwoFactor { email } => {
+            let db = open(&config).await?;
+            two_factor::reset_from_command_line(&db, &email)
+                .await
+                .map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!("two-factor sign-in removed for {email}; their sessions ended");
+            db.close().await;
+            Ok(())
+        }
         Command::CreateStaff { email, name, role } => {
             let role: Role = role
                 .parse()
@@ -447,6 +473,12 @@ fn print_demo_logins(config: &Config) {
             "    {:<48} {:<30} {}",
             login.who, login.email, login.password
         );
+        if let Some(key) = login.authenticator {
+            println!(
+                "    {:<48} then a code: `ledgerport demo-code`, or authenticator key {key}",
+                ""
+            );
+        }
     }
     println!();
 }

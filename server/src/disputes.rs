@@ -84,15 +84,21 @@ fn answer(result: Result<(), AppError>, next: &str, back: String, headers: &Head
     }
 }
 
-fn actor(caller: &Caller) -> Actor<'_> {
-    Actor {
+/// The caller as the dispute store sees them: a contact of their account, or AR staff (a manager
+/// only with a second factor in the session, as everywhere).
+fn actor(caller: &Caller) -> Result<Actor<'_>, AppError> {
+    let scope = match caller.customer_id {
+        Some(customer) => Scope::Customer(customer),
+        None => {
+            app::session::check_staff(caller)?;
+            Scope::Staff
+        }
+    };
+    Ok(Actor {
         user_id: caller.user_id,
         email: &caller.email,
-        scope: match caller.customer_id {
-            Some(customer) => Scope::Customer(customer),
-            None => Scope::Staff,
-        },
-    }
+        scope,
+    })
 }
 
 /// Where the dispute is shown to this caller.
@@ -258,7 +264,7 @@ async fn open_dispute_from(
     let new = NewDispute {
         customer_id,
         invoice_id,
-        opened_by: actor(caller),
+        opened_by: actor(caller)?,
         lines,
         message: upload.field("message").unwrap_or_default().to_string(),
         attachments: upload.files,
@@ -282,7 +288,7 @@ async fn post_message(
         ledgerport::disputes::store::post_message(
             &state.app.db,
             id,
-            actor(&caller),
+            actor(&caller)?,
             upload.field("body").unwrap_or_default(),
             internal,
             &upload.files,
@@ -314,7 +320,7 @@ async fn act(
         ledgerport::disputes::store::act(
             &state.app.db,
             id,
-            actor(&caller),
+            actor(&caller)?,
             action,
             fields.get("note").map_or("", String::as_str),
             &credits,
@@ -363,7 +369,7 @@ async fn dispute_currency(
     dispute_id: i64,
     caller: &Caller,
 ) -> Result<Currency, AppError> {
-    let row = ledgerport::disputes::store::row(&state.app.db, dispute_id, actor(caller).scope)
+    let row = ledgerport::disputes::store::row(&state.app.db, dispute_id, actor(caller)?.scope)
         .await?
         .ok_or(ledgerport::disputes::store::DisputeStoreError::NotFound)?;
     Ok(row.currency)
@@ -386,7 +392,7 @@ async fn assign(
             None | Some("") => None,
             Some(text) => Some(parse_id(Some(text), "assignee")?),
         };
-        ledgerport::disputes::store::assign(&state.app.db, id, assignee, actor(&caller)).await?;
+        ledgerport::disputes::store::assign(&state.app.db, id, assignee, actor(&caller)?).await?;
         Ok(())
     }
     .await;
@@ -400,14 +406,16 @@ async fn download(
     SignedIn(caller): SignedIn,
     Path((id, attachment_id)): Path<(i64, i64)>,
 ) -> Response {
-    match ledgerport::disputes::store::attachment(
-        &state.app.db,
-        id,
-        attachment_id,
-        actor(&caller).scope,
-    )
-    .await
-    {
+    let refused = |error: AppError| {
+        let status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, error.to_string()).into_response()
+    };
+    let scope = match actor(&caller) {
+        Ok(actor) => actor.scope,
+        Err(error) => return refused(error),
+    };
+    match ledgerport::disputes::store::attachment(&state.app.db, id, attachment_id, scope).await {
         Ok(Some((name, content_type, bytes))) => {
             crate::documents::attachment(&content_type, &name, bytes)
         }
@@ -416,11 +424,6 @@ async fn download(
             "There is no such attachment on your account.",
         )
             .into_response(),
-        Err(error) => {
-            let error = AppError::from(error);
-            let status =
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, error.to_string()).into_response()
-        }
+        Err(error) => refused(AppError::from(error)),
     }
 }

@@ -191,6 +191,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         .chain(crate::disputes::routes())
         .chain(crate::imports::routes())
         .chain(crate::bank_statements::routes())
+        .chain(crate::recovery_codes::routes())
     {
         with_session = with_session.route(path, handler);
     }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod imports;
 pub mod jobs;
 pub mod mail;
+pub mod recovery_codes;
 pub mod sandbox;
 pub mod state;
 pub mod stripe;

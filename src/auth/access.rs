@@ -2,10 +2,9 @@
 //! and revocation. Links are single-use, expire, and only their SHA-256 is stored.
 
 use chrono::{Duration, Utc};
-use sha2::{Digest, Sha256};
 use sqlx::{Any, Row, Transaction};
 
-use super::store::{hash_matches, open_session, revoke_in};
+use super::store::{SignedIn, hash_matches, revoke_in, session_or_code};
 use super::{Caller, ContactSummary};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
@@ -17,13 +16,18 @@ use crate::users::{Email, NewPassword, Role, UserError};
 pub const INVITATION_DAYS: i64 = 7;
 /// A password-reset link works this long.
 pub const RESET_MINUTES: i64 = 60;
-/// Reset links issued per account per hour; more requests are answered the same but send nothing.
-const RESETS_PER_HOUR: i64 = 3;
+/// An emailed sign-in link works this long.
+pub const SIGN_IN_LINK_MINUTES: i64 = 15;
+/// Reset (or sign-in) links issued per account per hour; more requests are answered the same
+/// but send nothing.
+const LINKS_PER_HOUR: i64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkPurpose {
     Invitation,
     PasswordReset,
+    /// Sign-in by an emailed one-time link, instead of the password.
+    SignIn,
 }
 
 impl LinkPurpose {
@@ -31,6 +35,24 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Invitation => "invitation",
             LinkPurpose::PasswordReset => "password_reset",
+            LinkPurpose::SignIn => "sign_in",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        match self {
+            LinkPurpose::Invitation => Duration::days(INVITATION_DAYS),
+            LinkPurpose::PasswordReset => Duration::minutes(RESET_MINUTES),
+            LinkPurpose::SignIn => Duration::minutes(SIGN_IN_LINK_MINUTES),
+        }
+    }
+
+    /// The page a link of this purpose opens.
+    fn page(self) -> &'static str {
+        match self {
+            LinkPurpose::Invitation => "accept-invitation",
+            LinkPurpose::PasswordReset => "reset-password",
+            LinkPurpose::SignIn => "sign-in/link",
         }
     }
 }
@@ -69,21 +91,18 @@ pub enum AccessError {
 
 crate::from_sqlx_error!(AccessError);
 
-/// Where links point: `{base}/accept-invitation?token=…` and `{base}/reset-password?token=…`.
+/// Where links point: `{base}/accept-invitation?token=…`, `{base}/reset-password?token=…` and
+/// `{base}/sign-in/link?token=…`.
 pub struct LinkBase<'a>(pub &'a str);
 
 impl LinkBase<'_> {
     fn url(&self, purpose: LinkPurpose, secret: &str) -> String {
-        let page = match purpose {
-            LinkPurpose::Invitation => "accept-invitation",
-            LinkPurpose::PasswordReset => "reset-password",
-        };
-        format!("{}/{page}?token={secret}", self.0.trim_end_matches('/'))
+        format!(
+            "{}/{}?token={secret}",
+            self.0.trim_end_matches('/'),
+            purpose.page()
+        )
     }
-}
-
-fn hash_secret(secret: &str) -> String {
-    crate::secrets::hex(&Sha256::digest(secret.trim().as_bytes()))
 }
 
 /// Stores a new link for a user and returns its URL.
@@ -96,19 +115,15 @@ async fn issue_link(
 ) -> Result<String, DbError> {
     let secret = crate::secrets::random_hex(32);
     let now = Utc::now();
-    let lifetime = match purpose {
-        LinkPurpose::Invitation => Duration::days(INVITATION_DAYS),
-        LinkPurpose::PasswordReset => Duration::minutes(RESET_MINUTES),
-    };
     sqlx::query(
         "INSERT INTO access_links (token_hash, user_id, purpose, created_at, expires_at, created_by) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(hash_secret(&secret))
+    .bind(crate::secrets::digest_hex(&secret))
     .bind(user_id)
     .bind(purpose.as_str())
     .bind(timestamp_text(now))
-    .bind(timestamp_text(now + lifetime))
+    .bind(timestamp_text(now + purpose.lifetime()))
     .bind(created_by)
     .execute(&mut **tx)
     .await?;
@@ -215,73 +230,129 @@ pub async fn request_password_reset(
     ip: &str,
     base: &LinkBase<'_>,
 ) -> Result<Option<i64>, AccessError> {
+    mail_link(db, LinkPurpose::PasswordReset, email, ip, base).await
+}
+
+/// Anyone may ask for a one-time sign-in link; answered like a reset. Only people who accepted
+/// their invitation get one (the invitation link is how a new contact starts).
+pub async fn request_sign_in_link(
+    db: &Db,
+    email: &str,
+    ip: &str,
+    base: &LinkBase<'_>,
+) -> Result<Option<i64>, AccessError> {
+    mail_link(db, LinkPurpose::SignIn, email, ip, base).await
+}
+
+async fn mail_link(
+    db: &Db,
+    purpose: LinkPurpose,
+    email: &str,
+    ip: &str,
+    base: &LinkBase<'_>,
+) -> Result<Option<i64>, AccessError> {
     let Ok(email) = Email::parse(email) else {
         return Ok(None);
     };
     let mut tx = db.begin_write().await?;
-    let user =
-        sqlx::query("SELECT id, display_name FROM users WHERE email = $1 AND disabled_at IS NULL")
-            .bind(email.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let user = sqlx::query(
+        "SELECT id, display_name, CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS accepted \
+         FROM users WHERE email = $1 AND disabled_at IS NULL",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&mut *tx)
+    .await?;
     let Some(user) = user else {
         return Ok(None);
     };
     let user_id: i64 = user.try_get("id")?;
     let display_name: String = user.try_get("display_name")?;
+    if purpose == LinkPurpose::SignIn && user.try_get::<i64, _>("accepted")? == 0 {
+        return Ok(None);
+    }
     let recent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM access_links WHERE user_id = $1 AND purpose = 'password_reset' \
-         AND created_at > $2",
+        "SELECT count(*) FROM access_links WHERE user_id = $1 AND purpose = $2 \
+         AND created_at > $3",
     )
     .bind(user_id)
+    .bind(purpose.as_str())
     .bind(timestamp_text(Utc::now() - Duration::hours(1)))
     .fetch_one(&mut *tx)
     .await?;
-    if recent >= RESETS_PER_HOUR {
+    if recent >= LINKS_PER_HOUR {
         return Ok(None);
     }
-    let url = issue_link(&mut tx, user_id, LinkPurpose::PasswordReset, None, base).await?;
-    let body = format!(
-        "Hello {display_name},\n\nSomeone asked to reset your Ledgerport password. If it was you, \
-         choose a new one here (the link works once, for {RESET_MINUTES} minutes):\n{url}\n\n\
-         If it was not you, ignore this message; your password stays as it is.\n"
-    );
+    let url = issue_link(&mut tx, user_id, purpose, None, base).await?;
+    let (subject, body, action) = match purpose {
+        LinkPurpose::SignIn => (
+            "Your Ledgerport sign-in link",
+            format!(
+                "Hello {display_name},\n\nSign in to Ledgerport with this link (it works once, for \
+                 {SIGN_IN_LINK_MINUTES} minutes):\n{url}\n\nIf you did not ask for it, ignore this \
+                 message: nobody can use it without your mailbox.\n"
+            ),
+            "sign_in_link_requested",
+        ),
+        _ => (
+            "Reset your Ledgerport password",
+            format!(
+                "Hello {display_name},\n\nSomeone asked to reset your Ledgerport password. If it was \
+                 you, choose a new one here (the link works once, for {RESET_MINUTES} minutes):\n\
+                 {url}\n\nIf it was not you, ignore this message; your password stays as it is.\n"
+            ),
+            "password_reset_requested",
+        ),
+    };
     let outbox_id = queue(
         &mut *tx,
         &Message {
             recipient: email.as_str(),
-            subject: "Reset your Ledgerport password",
+            subject,
             body: &body,
-            kind: "password_reset",
+            kind: purpose.as_str(),
         },
     )
     .await?;
-    audit::record(
-        &mut *tx,
-        Some(user_id),
-        email.as_str(),
-        "password_reset_requested",
-        "",
-        "",
-        ip,
-    )
-    .await?;
+    audit::record(&mut *tx, Some(user_id), email.as_str(), action, "", "", ip).await?;
     tx.commit().await?;
     Ok(Some(outbox_id))
 }
 
+/// Uses up a live link of `purpose` (the conditional update is the single-use check: of two
+/// concurrent redemptions one wins) and returns its user.
+async fn claim_link(
+    tx: &mut Transaction<'_, Any>,
+    purpose: LinkPurpose,
+    token_hash: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<i64, AccessError> {
+    let link = sqlx::query(
+        "UPDATE access_links SET used_at = $1 \
+         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
+         RETURNING user_id",
+    )
+    .bind(timestamp_text(now))
+    .bind(token_hash)
+    .bind(purpose.as_str())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AccessError::InvalidLink)?;
+    Ok(link.try_get(0)?)
+}
+
 /// Redeems an invitation or reset link: sets the password, ends every other session of the user
-/// and signs them in. A link works once and only before it expires.
+/// and signs them in (or asks for their code, with two-factor sign-in). A link works once and
+/// only before it expires.
 pub async fn redeem_link(
     db: &Db,
     purpose: LinkPurpose,
     secret: &str,
     password: &str,
     ip: &str,
-) -> Result<Caller, AccessError> {
+) -> Result<SignedIn, AccessError> {
     let password = NewPassword::parse(password)?;
     let now = Utc::now();
-    let token_hash = hash_secret(secret);
+    let token_hash = crate::secrets::digest_hex(secret);
     // Only a live link earns the (deliberately slow) password hashing.
     let live = sqlx::query(
         "SELECT 1 FROM access_links \
@@ -297,38 +368,50 @@ pub async fn redeem_link(
     }
     let hash = hash_password(&password)?;
     let mut tx = db.begin_write().await?;
-    // The conditional update is the single-use check: of two concurrent redemptions one wins.
-    let link = sqlx::query(
-        "UPDATE access_links SET used_at = $1 \
-         WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
-         RETURNING user_id",
+    let user_id = claim_link(&mut tx, purpose, &token_hash, now).await?;
+    let changed = sqlx::query(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND disabled_at IS NULL \
+         RETURNING email",
     )
-    .bind(timestamp_text(now))
-    .bind(&token_hash)
-    .bind(purpose.as_str())
+    .bind(&hash)
+    .bind(user_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AccessError::InvalidLink)?;
-    let user_id: i64 = link.try_get(0)?;
-    let changed =
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND disabled_at IS NULL")
-            .bind(&hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-    if changed.rows_affected() != 1 {
-        return Err(AccessError::InvalidLink);
-    }
+    let email: String = changed.try_get(0)?;
     revoke_in(&mut tx, user_id, None).await?;
     expire_links(&mut tx, user_id).await?;
-    let caller = open_session(&mut tx, user_id, ip, now).await?;
     let action = match purpose {
         LinkPurpose::Invitation => "invitation_accepted",
-        LinkPurpose::PasswordReset => "password_reset",
+        _ => "password_reset",
     };
-    audit::record(&mut *tx, Some(user_id), &caller.email, action, "", "", ip).await?;
+    audit::record(&mut *tx, Some(user_id), &email, action, "", "", ip).await?;
+    let signed_in = session_or_code(&mut tx, user_id, &email, action, ip, now).await?;
     tx.commit().await?;
-    Ok(caller)
+    Ok(signed_in)
+}
+
+/// Redeems an emailed sign-in link: signs the user in (or asks for their code, with two-factor
+/// sign-in). Works once, for `SIGN_IN_LINK_MINUTES`, and only for an enabled user.
+pub async fn redeem_sign_in_link(db: &Db, secret: &str, ip: &str) -> Result<SignedIn, AccessError> {
+    let now = Utc::now();
+    let mut tx = db.begin_write().await?;
+    let user_id = claim_link(
+        &mut tx,
+        LinkPurpose::SignIn,
+        &crate::secrets::digest_hex(secret),
+        now,
+    )
+    .await?;
+    let email: String =
+        sqlx::query_scalar("SELECT email FROM users WHERE id = $1 AND disabled_at IS NULL")
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AccessError::InvalidLink)?;
+    let signed_in = session_or_code(&mut tx, user_id, &email, "sign_in_link", ip, now).await?;
+    tx.commit().await?;
+    Ok(signed_in)
 }
 
 /// A signed-in user changes their password; every other session of theirs ends.
@@ -380,10 +463,12 @@ pub async fn contacts(
         return Err(AccessError::StaffOnly);
     }
     let rows = sqlx::query(
-        "SELECT id, email, display_name, role, \
-                CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS active, \
-                CASE WHEN disabled_at IS NULL THEN 0 ELSE 1 END AS disabled \
-         FROM users WHERE customer_id = $1 ORDER BY display_name, id",
+        "SELECT u.id, u.email, u.display_name, u.role, \
+                CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS active, \
+                CASE WHEN u.disabled_at IS NULL THEN 0 ELSE 1 END AS disabled, \
+                CASE WHEN t.confirmed_at IS NULL THEN 0 ELSE 1 END AS two_factor \
+         FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
+         WHERE u.customer_id = $1 ORDER BY u.display_name, u.id",
     )
     .bind(customer_id)
     .fetch_all(db.pool())
@@ -398,6 +483,7 @@ pub async fn contacts(
                 role: role.parse()?,
                 accepted: row.try_get::<i64, _>("active")? != 0,
                 disabled: row.try_get::<i64, _>("disabled")? != 0,
+                two_factor: row.try_get::<i64, _>("two_factor")? != 0,
             })
         })
         .collect()
@@ -411,7 +497,7 @@ pub async fn change_role(
     user_id: i64,
     role: Role,
 ) -> Result<(), AccessError> {
-    if actor.role != Role::Manager {
+    if actor.role != Role::Manager || !actor.is_staff() {
         return Err(AccessError::ManagerOnly);
     }
     if actor.user_id == user_id {
@@ -457,7 +543,7 @@ pub async fn revoke_access(
     user_id: i64,
     reason: &str,
 ) -> Result<(), AccessError> {
-    if actor.role != Role::Manager {
+    if actor.role != Role::Manager || !actor.is_staff() {
         return Err(AccessError::ManagerOnly);
     }
     if actor.user_id == user_id {

@@ -5,7 +5,9 @@ use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Row, Transaction};
 
-use super::{Caller, RENEW_AFTER_SECONDS, SESSION_MAX_SECONDS, SignInError, TOKEN_SECONDS};
+use super::{
+    CODE_STEP_SECONDS, Caller, RENEW_AFTER_SECONDS, SESSION_MAX_SECONDS, SignInError, TOKEN_SECONDS,
+};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
 use crate::users::{Email, Role};
@@ -32,8 +34,35 @@ crate::from_sqlx_error!(AuthError);
 /// A hash to verify against when the email is unknown, so both cases take the same time.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0Jt8sx3dwn7G1HgQbkQ7lLh0o6HkbAjW1kEYaaS2hXQ";
 
-/// Checks the password, applies the rate limits, records the attempt and opens a session.
-pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<Caller, AuthError> {
+/// Where a right password (or an emailed sign-in link) leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    /// Signed in: a new session.
+    Session(Caller),
+    /// The user has two-factor sign-in: a code is asked for next. `challenge` is the secret the
+    /// browser keeps until then (a short-lived cookie); only its hash is stored.
+    CodeNeeded { challenge: String },
+}
+
+impl SignedIn {
+    /// The session of a sign-in that needed no code (tests).
+    #[cfg(any(test, feature = "test-support"))]
+    pub fn into_session(self) -> Caller {
+        match self {
+            SignedIn::Session(caller) => caller,
+            SignedIn::CodeNeeded { .. } => panic!("this sign-in asks for a code"),
+        }
+    }
+}
+
+/// Checks the password, applies the rate limits, records the attempt and opens a session, or
+/// asks for the second factor of a user who has one.
+pub async fn sign_in(
+    db: &Db,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<SignedIn, AuthError> {
     let now = Utc::now();
     // Control characters never belong to an address (and PostgreSQL refuses NUL in text).
     let email_text: String = email
@@ -64,51 +93,102 @@ pub async fn sign_in(db: &Db, email: &str, password: &str, ip: &str) -> Result<C
         && stored_hash.is_some();
 
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, $4)")
-        .bind(&email_text)
-        .bind(ip)
-        .bind(timestamp_text(now))
-        .bind(verified)
-        .execute(&mut *tx)
-        .await?;
+    record_attempt(&mut tx, &email_text, ip, now, verified).await?;
     let (Some(row), true) = (user, verified) else {
         audit::record(&mut *tx, None, &email_text, "sign_in_failed", "", "", ip).await?;
         tx.commit().await?;
         return Err(SignInError::WrongCredentials.into());
     };
     let user_id: i64 = row.try_get("id")?;
-    let caller = open_session(&mut tx, user_id, ip, now).await?;
-    audit::record(
-        &mut *tx,
-        Some(caller.user_id),
-        &email_text,
-        "sign_in",
-        "",
-        "",
-        ip,
-    )
-    .await?;
+    let signed_in = session_or_code(&mut tx, user_id, &email_text, "password", ip, now).await?;
     tx.commit().await?;
-    Ok(caller)
+    Ok(signed_in)
+}
+
+/// One sign-in attempt, counted by the rate limits (a wrong second-factor code counts too).
+pub(super) async fn record_attempt(
+    tx: &mut Transaction<'_, Any>,
+    email: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+    succeeded: bool,
+) -> Result<(), DbError> {
+    sqlx::query("INSERT INTO login_attempts (email, ip, at, succeeded) VALUES ($1, $2, $3, $4)")
+        .bind(email)
+        .bind(ip)
+        .bind(timestamp_text(now))
+        .bind(succeeded)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// After a first factor (a password, an emailed link) proved who this is: a session, or for a
+/// user with two-factor sign-in the challenge a code must answer. Audited either way, with
+/// `how` the first factor was proved.
+pub(super) async fn session_or_code(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    email: &str,
+    how: &str,
+    ip: &str,
+    now: DateTime<Utc>,
+) -> Result<SignedIn, DbError> {
+    let has_factor =
+        sqlx::query("SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+    if has_factor {
+        let challenge = crate::secrets::random_hex(32);
+        sqlx::query(
+            "INSERT INTO access_links (token_hash, user_id, purpose, created_at, expires_at) \
+             VALUES ($1, $2, 'second_factor', $3, $4)",
+        )
+        .bind(crate::secrets::digest_hex(&challenge))
+        .bind(user_id)
+        .bind(timestamp_text(now))
+        .bind(timestamp_text(now + Duration::seconds(CODE_STEP_SECONDS)))
+        .execute(&mut **tx)
+        .await?;
+        audit::record(
+            &mut **tx,
+            Some(user_id),
+            email,
+            "sign_in_code_asked",
+            "",
+            how,
+            ip,
+        )
+        .await?;
+        return Ok(SignedIn::CodeNeeded { challenge });
+    }
+    let caller = open_session(tx, user_id, ip, now, false).await?;
+    audit::record(&mut **tx, Some(user_id), email, "sign_in", "", how, ip).await?;
+    Ok(SignedIn::Session(caller))
 }
 
 /// Opens a new session for a user (a new id on every sign-in) and returns the caller.
+/// `second_factor`: the sign-in proved one (a code), so the session may reach what needs it.
 pub(super) async fn open_session(
     tx: &mut Transaction<'_, Any>,
     user_id: i64,
     ip: &str,
     now: DateTime<Utc>,
+    second_factor: bool,
 ) -> Result<Caller, DbError> {
     let session_id = new_session_id();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip) \
-         VALUES ($1, $2, $3, $3, $4, $5)",
+        "INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, second_factor_at) \
+         VALUES ($1, $2, $3, $3, $4, $5, $6)",
     )
     .bind(&session_id)
     .bind(user_id)
     .bind(timestamp_text(now))
     .bind(timestamp_text(now + Duration::seconds(SESSION_MAX_SECONDS)))
     .bind(ip)
+    .bind(second_factor.then(|| timestamp_text(now)))
     .execute(&mut **tx)
     .await?;
     let row = sqlx::query(&format!(
@@ -117,7 +197,7 @@ pub(super) async fn open_session(
     .bind(user_id)
     .fetch_one(&mut **tx)
     .await?;
-    caller_from_row(&row, session_id)
+    caller_from_row(&row, session_id, second_factor)
 }
 
 pub(super) fn hash_matches(hash: &str, password: &str) -> bool {
@@ -130,7 +210,7 @@ pub(super) fn hash_matches(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
-async fn enforce_limits(
+pub(super) async fn enforce_limits(
     db: &Db,
     email: &str,
     ip: &str,
@@ -168,7 +248,11 @@ const CALLER_COLUMNS: &str =
     "u.id, u.email, u.display_name, u.role, u.customer_id, c.name AS customer_name";
 const CALLER_ACCOUNT_JOIN: &str = "LEFT JOIN customers c ON c.id = u.customer_id";
 
-fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller, DbError> {
+fn caller_from_row(
+    row: &sqlx::any::AnyRow,
+    session_id: String,
+    second_factor: bool,
+) -> Result<Caller, DbError> {
     let role: String = row.try_get("role")?;
     Ok(Caller {
         user_id: row.try_get("id")?,
@@ -180,6 +264,7 @@ fn caller_from_row(row: &sqlx::any::AnyRow, session_id: String) -> Result<Caller
             .map_err(|_| DbError::Corrupt(format!("role {role:?}")))?,
         customer_id: row.try_get("customer_id")?,
         customer_name: row.try_get("customer_name")?,
+        second_factor,
     })
 }
 
@@ -192,7 +277,7 @@ pub async fn resolve_session(
 ) -> Result<Option<Caller>, DbError> {
     let now = Utc::now();
     let row = sqlx::query(&format!(
-        "SELECT {CALLER_COLUMNS}, s.last_seen_at \
+        "SELECT {CALLER_COLUMNS}, s.last_seen_at, s.second_factor_at \
          FROM sessions s JOIN users u ON u.id = s.user_id {CALLER_ACCOUNT_JOIN} \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
            AND s.last_seen_at > $4 AND u.disabled_at IS NULL"
@@ -214,7 +299,10 @@ pub async fn resolve_session(
             .execute(db.pool())
             .await?;
     }
-    caller_from_row(&row, session_id.to_string()).map(Some)
+    let second_factor = row
+        .try_get::<Option<String>, _>("second_factor_at")?
+        .is_some();
+    caller_from_row(&row, session_id.to_string(), second_factor).map(Some)
 }
 
 /// Ends one session (sign-out).
@@ -270,7 +358,8 @@ mod tests {
         let login = &DEMO_LOGINS[0];
         let caller = sign_in(&db, login.email, login.password, "127.0.0.1")
             .await
-            .unwrap();
+            .unwrap()
+            .into_session();
         assert_eq!(caller.role, Role::Payer);
         assert!(caller.customer_id.is_some());
         let resolved = resolve_session(&db, &caller.session_id, caller.user_id)

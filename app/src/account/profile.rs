@@ -33,6 +33,13 @@ pub fn ProfilePage() -> impl IntoView {
                                 <button class="button secondary" type="submit">"Sign out"</button>
                             </ActionForm>
                         </section>
+                        <section class="card narrow" aria-labelledby="security-heading">
+                            <h2 id="security-heading">"Two-factor sign-in"</h2>
+                            {me.needs_second_factor.then(|| view! {
+                                <p class="notice" role="alert">"AR managers sign in with two factors: set it up to reach the staff pages."</p>
+                            })}
+                            <p><a class="button secondary" href="/profile/two-factor">"Set up or change two-factor sign-in"</a></p>
+                        </section>
                         <section class="card narrow" aria-labelledby="password-heading">
                             <h2 id="password-heading">"Change password"</h2>
                             <p class="hint">"Your other signed-in devices are signed out when you change it."</p>

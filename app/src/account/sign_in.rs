@@ -2,7 +2,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::{AcceptInvitation, RequestPasswordReset, ResetPassword, SignIn};
+use crate::account::{
+    AcceptInvitation, RequestPasswordReset, RequestSignInLink, ResetPassword, SignIn, SignInCode,
+    SignInWithLink,
+};
 use crate::components::{FormError, form_error, form_succeeded};
 
 #[component]
@@ -23,7 +26,89 @@ pub fn SignInPage() -> impl IntoView {
                     "Sign in"
                 </button>
             </ActionForm>
-            <p class="muted"><a href="/forgot-password">"Forgot your password?"</a></p>
+            <p class="muted">
+                <a href="/forgot-password">"Forgot your password?"</a>
+                " · "
+                <a href="/sign-in/email">"Email me a sign-in link instead"</a>
+            </p>
+        </section>
+    }
+}
+
+/// The second step for a user with two-factor sign-in.
+#[component]
+pub fn SignInCodePage() -> impl IntoView {
+    let submit = ServerAction::<SignInCode>::new();
+    let error = form_error(submit);
+    view! {
+        <Title text="Enter your code"/>
+        <section class="card narrow" aria-labelledby="code-heading">
+            <h1 id="code-heading">"Enter your code"</h1>
+            <p>"Open your authenticator app and enter the 6-digit code it shows for Ledgerport. "
+               "Lost your phone? Enter one of your recovery codes instead."</p>
+            <ActionForm action=submit attr:class="form">
+                <label for="code">"Code"</label>
+                <input id="code" name="code" autocomplete="one-time-code" autocapitalize="off"
+                    spellcheck="false" maxlength="64" required/>
+                <FormError message=Signal::derive(error)/>
+                <button class="button" type="submit" disabled=move || submit.pending().get()>
+                    "Sign in"
+                </button>
+            </ActionForm>
+            <p class="muted"><a href="/sign-in">"Start again"</a></p>
+        </section>
+    }
+}
+
+/// Asking for a one-time sign-in link by email.
+#[component]
+pub fn SignInEmailPage() -> impl IntoView {
+    let request = ServerAction::<RequestSignInLink>::new();
+    let error = form_error(request);
+    let sent = form_succeeded(request, "sent");
+    view! {
+        <Title text="Sign in by email"/>
+        <section class="card narrow" aria-labelledby="email-link-heading">
+            <h1 id="email-link-heading">"Sign in by email"</h1>
+            <Show
+                when=sent
+                fallback=move || view! {
+                    <p>"We email you a link that signs you in once, without your password."</p>
+                    <ActionForm action=request attr:class="form">
+                        <label for="email">"Email"</label>
+                        <input id="email" type="email" name="email" autocomplete="username" required/>
+                        <FormError message=Signal::derive(error)/>
+                        <button class="button" type="submit">"Email me a sign-in link"</button>
+                    </ActionForm>
+                }
+            >
+                <p role="status" data-testid="sign-in-link-sent">
+                    "If that address has an account, a sign-in link is on its way. It works once, for 15 minutes."
+                </p>
+            </Show>
+            <p class="muted"><a href="/sign-in">"Back to sign in"</a></p>
+        </section>
+    }
+}
+
+/// Where an emailed sign-in link lands: a button signs in (a link opened by a mail scanner
+/// signs no one in, and nothing changes on GET).
+#[component]
+pub fn SignInLinkPage() -> impl IntoView {
+    let submit = ServerAction::<SignInWithLink>::new();
+    let error = form_error(submit);
+    let query = use_query_map();
+    let token = move || query.with(|q| q.get("token").unwrap_or_default());
+    view! {
+        <Title text="Sign in"/>
+        <section class="card narrow" aria-labelledby="link-heading">
+            <h1 id="link-heading">"Sign in to Ledgerport"</h1>
+            <ActionForm action=submit attr:class="form">
+                <input type="hidden" name="token" value=token/>
+                <FormError message=Signal::derive(error)/>
+                <button class="button" type="submit">"Sign in"</button>
+            </ActionForm>
+            <p class="muted"><a href="/sign-in/email">"Ask for a new link"</a></p>
         </section>
     }
 }

@@ -9,8 +9,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::admin::{
     ApplyAccountCredit, ChangeRole, CreateCustomer, CreateInvoice, CustomerLines, InviteContact,
-    IssueCreditMemo, RecordOfflinePayment, RevokeAccess, UpdateCustomer, VoidInvoice,
-    customer_contacts, customer_invoices, customer_profile, customers, outbox, staff_invoice,
+    IssueCreditMemo, RecordOfflinePayment, ResetTwoFactor, RevokeAccess, UpdateCustomer,
+    VoidInvoice, customer_contacts, customer_invoices, customer_profile, customers, outbox,
+    staff_invoice,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::integrations::RunReminders;
@@ -133,12 +134,17 @@ pub fn AdminCustomerPage() -> impl IntoView {
     let role_error = form_error(change_role);
     let revoke = ServerAction::<RevokeAccess>::new();
     let revoke_error = form_error(revoke);
+    let reset = ServerAction::<ResetTwoFactor>::new();
+    let reset_error = form_error(reset);
     // Refetched after every change made on this page.
     let contacts = Resource::new(
         move || {
             (
                 customer_id(),
-                invite.version().get() + change_role.version().get() + revoke.version().get(),
+                invite.version().get()
+                    + change_role.version().get()
+                    + revoke.version().get()
+                    + reset.version().get(),
             )
         },
         |(id, _)| customer_contacts(id),
@@ -155,7 +161,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Email"</th>
                                     <th scope="col">"Role"</th><th scope="col">"Status"</th>
-                                    <th scope="col">"Change"</th>
+                                    <th scope="col">"Two-factor"</th><th scope="col">"Change"</th>
                                 </tr></thead>
                                 <tbody>
                                     {account.contacts.into_iter().map(|c| view! {
@@ -164,6 +170,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                                             <td>{c.email}</td>
                                             <td>{c.role.as_str()}</td>
                                             <td>{if c.disabled { "access revoked" } else if c.accepted { "active" } else { "invited" }}</td>
+                                            <td>{if c.two_factor { "on" } else { "off" }}</td>
                                             <td class="actions">
                                                 <ActionForm action=change_role attr:class="inline">
                                                     <input type="hidden" name="customer_id" value=customer_id/>
@@ -181,6 +188,13 @@ pub fn AdminCustomerPage() -> impl IntoView {
                                                         <button class="button small danger" type="submit">"Revoke access"</button>
                                                     </ActionForm>
                                                 })}
+                                                {c.two_factor.then(|| view! {
+                                                    <ActionForm action=reset attr:class="inline">
+                                                        <input type="hidden" name="customer_id" value=customer_id/>
+                                                        <input type="hidden" name="user_id" value=c.user_id/>
+                                                        <button class="button small secondary" type="submit">"Reset two-factor"</button>
+                                                    </ActionForm>
+                                                })}
                                             </td>
                                         </tr>
                                     }).collect_view()}
@@ -188,6 +202,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                             </table>
                             <FormError message=Signal::derive(role_error)/>
                             <FormError message=Signal::derive(revoke_error)/>
+                            <FormError message=Signal::derive(reset_error)/>
                         </section>
                     }.into_any()}
         </Loaded>

@@ -22,4 +22,5 @@ mod payments;
 mod payouts;
 mod stripe;
 mod transfers;
+mod two_factor;
 mod workspace;

@@ -10,10 +10,7 @@ const BASE: LinkBase<'static> = LinkBase("http://127.0.0.1:3000");
 
 async fn demo(db: &Db, index: usize) -> Caller {
     seed_if_needed(db).await;
-    let login = &DEMO_LOGINS[index];
-    sign_in(db, login.email, login.password, "127.0.0.1")
-        .await
-        .unwrap()
+    crate::testing::sign_in_demo(db, &DEMO_LOGINS[index]).await
 }
 
 async fn seed_if_needed(db: &Db) {
@@ -84,7 +81,8 @@ async fn an_invitation_link_sets_the_password_once_and_is_refused_when_reused() 
         "127.0.0.1",
     )
     .await
-    .unwrap();
+    .unwrap()
+    .into_session();
     assert_eq!(caller.user_id, invited.user_id);
     assert_eq!(caller.role, Role::Payer);
     assert!(
@@ -177,7 +175,8 @@ async fn a_password_reset_ends_every_session_and_the_old_password() {
         "127.0.0.1",
     )
     .await
-    .unwrap();
+    .unwrap()
+    .into_session();
     assert_eq!(
         resolve_session(&db, &before.session_id, before.user_id)
             .await
@@ -219,7 +218,7 @@ async fn a_reset_for_an_unknown_email_sends_nothing_and_repeated_requests_are_ca
         None
     );
     let login = &DEMO_LOGINS[1];
-    for _ in 0..RESETS_PER_HOUR {
+    for _ in 0..LINKS_PER_HOUR {
         assert!(
             request_password_reset(&db, login.email, "", &BASE)
                 .await
@@ -339,7 +338,8 @@ async fn a_role_change_applies_at_once_and_is_audited() {
     );
     let again = sign_in(&db, DEMO_LOGINS[1].email, DEMO_LOGINS[1].password, "")
         .await
-        .unwrap();
+        .unwrap()
+        .into_session();
     assert_eq!(again.role, Role::Payer);
     let detail: String = sqlx::query("SELECT detail FROM audit_log WHERE action = 'role_changed'")
         .fetch_one(db.pool())
@@ -376,5 +376,83 @@ async fn revoking_access_ends_the_sessions_and_blocks_sign_in() {
         audit_actions(&db)
             .await
             .contains(&"access_revoked".to_string())
+    );
+}
+
+#[tokio::test]
+async fn an_emailed_sign_in_link_signs_in_once_and_only_for_fifteen_minutes() {
+    let db = fresh_db().await;
+    seed_if_needed(&db).await;
+    let login = &DEMO_LOGINS[0];
+    let outbox_id = request_sign_in_link(&db, login.email, "127.0.0.1", &BASE)
+        .await
+        .unwrap()
+        .unwrap();
+    let body = message(&db, outbox_id).await.unwrap().unwrap().body;
+    assert!(
+        body.contains("http://127.0.0.1:3000/sign-in/link?token="),
+        "{body}"
+    );
+    let secret = link_secret(&db, outbox_id).await;
+    let caller = redeem_sign_in_link(&db, &secret, "127.0.0.1")
+        .await
+        .unwrap()
+        .into_session();
+    assert_eq!(caller.email, login.email);
+    assert!(matches!(
+        redeem_sign_in_link(&db, &secret, "127.0.0.1").await,
+        Err(AccessError::InvalidLink)
+    ));
+
+    let outbox_id = request_sign_in_link(&db, login.email, "127.0.0.1", &BASE)
+        .await
+        .unwrap()
+        .unwrap();
+    let late = link_secret(&db, outbox_id).await;
+    sqlx::query("UPDATE access_links SET expires_at = $1 WHERE purpose = 'sign_in'")
+        .bind(timestamp_text(Utc::now() - Duration::seconds(1)))
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        redeem_sign_in_link(&db, &late, "127.0.0.1").await,
+        Err(AccessError::InvalidLink)
+    ));
+    let actions = audit_actions(&db).await;
+    assert!(actions.contains(&"sign_in_link_requested".to_string()));
+}
+
+#[tokio::test]
+async fn no_sign_in_link_goes_to_an_unknown_address_or_a_contact_still_invited() {
+    let db = fresh_db().await;
+    seed_if_needed(&db).await;
+    assert_eq!(
+        request_sign_in_link(&db, "nobody@acme.example", "", &BASE)
+            .await
+            .unwrap(),
+        None
+    );
+    invite(&db, "not-yet@acme.example").await;
+    assert_eq!(
+        request_sign_in_link(&db, "not-yet@acme.example", "", &BASE)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_link_still_asks_a_user_with_two_factors_for_the_code() {
+    let db = fresh_db().await;
+    seed_if_needed(&db).await;
+    let outbox_id = request_sign_in_link(&db, DEMO_LOGINS[3].email, "", &BASE)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = link_secret(&db, outbox_id).await;
+    let signed_in = redeem_sign_in_link(&db, &secret, "").await.unwrap();
+    assert!(
+        matches!(signed_in, SignedIn::CodeNeeded { .. }),
+        "{signed_in:?}"
     );
 }

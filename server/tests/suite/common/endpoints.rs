@@ -16,15 +16,19 @@ pub enum Who {
     PayerB,
     Clerk,
     Manager,
+    /// An AR manager signed in with the password alone (no second factor set up): no staff page
+    /// or function opens to them.
+    ManagerWithoutCode,
 }
 
-pub const EVERYONE: [Who; 6] = [
+pub const EVERYONE: [Who; 7] = [
     Who::Anonymous,
     Who::ViewerA,
     Who::PayerA,
     Who::PayerB,
     Who::Clerk,
     Who::Manager,
+    Who::ManagerWithoutCode,
 ];
 
 /// Who may call an endpoint.
@@ -119,7 +123,8 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/" | "/sign-in" | "/forgot-password" | "/reset-password" | "/accept-invitation" => {
             (Rule::Public, String::new())
         }
-        "/profile" => (Rule::SignedIn, String::new()),
+        "/sign-in/code" | "/sign-in/email" | "/sign-in/link" => (Rule::Public, String::new()),
+        "/profile" | "/profile/two-factor" => (Rule::SignedIn, String::new()),
         "/admin" => (Rule::Staff, String::new()),
         "/admin/customers/{id}" | "/admin/invoices/{id}" => (Rule::Staff, String::new()),
         "/admin/outbox" => (Rule::Manager, String::new()),
@@ -316,7 +321,21 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             Rule::Public,
             "token=not-a-real-token&password=long-enough-secret".into(),
         ),
-        "/api/request-password-reset" => (Rule::Public, "email=nobody%40example.com".into()),
+        "/api/request-password-reset" | "/api/request-sign-in-link" => {
+            (Rule::Public, "email=nobody%40example.com".into())
+        }
+        // Without the password step's cookie: refused as expired (400), whoever calls.
+        "/api/sign-in-code" => (Rule::Public, "code=123456".into()),
+        "/api/sign-in-link" => (Rule::Public, "token=not-a-real-token".into()),
+        "/api/two-factor" | "/api/two-factor-begin" => (Rule::SignedIn, String::new()),
+        // Nobody has a factor waiting or on but the manager, whose factor stays on: 409s.
+        "/api/two-factor-confirm" | "/api/two-factor-off" => (Rule::SignedIn, "code=000000".into()),
+        // The spare contact has no factor: the manager gets a 409.
+        "/api/admin/reset-two-factor" => {
+            (Rule::Manager, format!("customer_id={a}&user_id={spare}"))
+        }
+        // Only a session that proved a second factor gets codes; the others a 409.
+        "/profile/recovery-codes.txt" => (Rule::SignedIn, String::new()),
         "/api/change-password" => (
             Rule::SignedIn,
             "current=not-the-password&new=another-long-secret".into(),
@@ -437,6 +456,22 @@ impl Callers {
         ] {
             cookies.push((who, Some(app.sign_in(email, password).await)));
         }
+        let (email, password) = (
+            "no-code-yet@ledgerport.example",
+            "a-manager-without-a-phone",
+        );
+        let known: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(app.db.pool())
+            .await
+            .unwrap();
+        if known.is_none() {
+            fixtures::user(&app.db, email, password, Role::Manager, None).await;
+        }
+        cookies.push((
+            Who::ManagerWithoutCode,
+            Some(app.sign_in(email, password).await),
+        ));
         Callers { cookies }
     }
 
@@ -786,6 +821,7 @@ impl Paths {
         dispute_posts.extend(
             server::bank_statements::routes()
                 .into_iter()
+                .chain(server::recovery_codes::routes())
                 .map(|(path, _)| path.to_string()),
         );
         // The sandbox's hosted page is read; its "Settle now" button posts.

@@ -118,7 +118,8 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
-    /// Signs in and returns the session cookie (`name=value`).
+    /// Signs in and returns the session cookie (`name=value`). A demo login with an
+    /// authenticator (the manager) answers the code step with a code not used yet.
     pub async fn sign_in(&self, email: &str, password: &str) -> String {
         let body = format!("email={}&password={}", email.replace('@', "%40"), password);
         let response = self.post_form("/api/sign-in", &body, None).await;
@@ -127,14 +128,31 @@ impl TestApp {
             "sign-in answered {}",
             response.status()
         );
-        let set_cookie = response
-            .headers()
-            .get("set-cookie")
+        if let Some(challenge) = set_cookie(&response, "ledgerport_code") {
+            let secret = ledgerport::seed::DEMO_LOGINS
+                .iter()
+                .find(|login| login.email == email)
+                .and_then(|login| login.authenticator)
+                .unwrap_or_else(|| panic!("{email} has an authenticator the tests do not know"));
+            let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_one(self.db.pool())
+                .await
+                .unwrap();
+            let code = ledgerport::testing::unused_code(&self.db, user_id, secret).await;
+            let response = self
+                .post_form(
+                    "/api/sign-in-code",
+                    &format!("code={code}"),
+                    Some(&challenge),
+                )
+                .await;
+            return set_cookie(&response, "ledgerport_session").unwrap_or_else(|| {
+                panic!("{email}'s code did not sign in: {:?}", response.headers())
+            });
+        }
+        set_cookie(&response, "ledgerport_session")
             .unwrap_or_else(|| panic!("{email} was not signed in: {:?}", response.headers()))
-            .to_str()
-            .unwrap()
-            .to_string();
-        set_cookie.split(';').next().unwrap().to_string()
     }
 
     pub async fn me(&self, cookie: Option<&str>) -> serde_json::Value {
@@ -180,4 +198,19 @@ impl TestApp {
         }
         request.send().await.unwrap()
     }
+}
+
+/// The `name=value` of a cookie a response sets (not one it clears).
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(found, value)| found == name && !value.is_empty())
+        })
+        .map(str::to_string)
 }

@@ -1,0 +1,56 @@
+//! `POST /profile/recovery-codes.txt`: new recovery codes for two-factor sign-in, as a text file
+//! to keep. A plain form posts here, so it works without JavaScript; the old codes stop working.
+
+use app::account::two_factor::RECOVERY_CODES_FILE;
+use app::errors::AppError;
+use app::request::ClientAddress;
+use axum::Extension;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use ledgerport::auth::two_factor::new_recovery_codes;
+
+use crate::disputes::Refusal;
+use crate::guard::SignedIn;
+use crate::state::ServerState;
+
+pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
+    vec![(RECOVERY_CODES_FILE, post(download))]
+}
+
+async fn download(
+    State(state): State<ServerState>,
+    SignedIn(caller): SignedIn,
+    address: Option<Extension<ClientAddress>>,
+    headers: HeaderMap,
+) -> Response {
+    let ip = address
+        .map(|Extension(ClientAddress(ip))| ip.to_string())
+        .unwrap_or_default();
+    match new_recovery_codes(&state.app.db, &caller, &ip).await {
+        Ok(codes) => {
+            let body = format!(
+                "Ledgerport recovery codes for {}\nMade {}\n\nEach code signs you in once, in place \
+                 of a code from your authenticator app. Keep them somewhere safe, away from your \
+                 phone. Codes made before these no longer work.\n\n{}\n",
+                caller.email,
+                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+                codes.join("\n")
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"ledgerport-recovery-codes.txt\"",
+                    ),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(e) => Refusal::new("/profile/two-factor", AppError::from(e)).respond(&headers),
+    }
+}
