@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::{Currency, Money};
 use crate::terms::PaymentTerms;
 
+pub mod billing;
 #[cfg(feature = "ssr")]
 pub mod store;
 

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod autopay;
 pub mod checkout;
 pub mod collections;
+pub mod company;
 pub mod customers;
 pub mod disputes;
 pub mod exports;

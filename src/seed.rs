@@ -254,9 +254,31 @@ pub async fn seed_demo(db: &Db) -> Result<(), SeedError> {
     for (login, role) in DEMO_LOGINS[2..4].iter().zip([Role::Clerk, Role::Manager]) {
         add_login(&mut tx, login, role, None).await?;
     }
+    seed_letterhead(&mut tx).await?;
     tx.commit().await?;
     seed_receiving_accounts(db).await?;
     seed_demo_payments(db, today).await
+}
+
+/// Who issues the demo's documents, and the first account's own billing details: example
+/// addresses and the documented example tax numbers, nothing real.
+async fn seed_letterhead(tx: &mut Transaction<'_, Any>) -> Result<(), SeedError> {
+    sqlx::query(
+        "INSERT INTO company_profile (id, legal_name, address, tax_numbers, billing_contact, updated_at) \
+         VALUES (1, 'Ledgerport Demo Inc.', $1, 'EIN 12-3456789', 'billing@ledgerport.example', $2)",
+    )
+    .bind("100 Example Avenue\nSpringfield, IL 62701\nUnited States")
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE customers SET billing_address = $1, billing_country = 'US', tax_id = '98-7654321' \
+         WHERE number = 'C-1001'",
+    )
+    .bind("Acme Fabrication Ltd\nAttn: Accounts Payable\n1 Works Road\nDetroit, MI 48201")
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Where customers send bank transfers: the standards' and Stripe's documented test

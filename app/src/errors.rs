@@ -422,6 +422,29 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::customers::billing::store::BillingStoreError> for AppError {
+        fn from(e: ledgerport::customers::billing::store::BillingStoreError) -> Self {
+            use ledgerport::customers::billing::store::BillingStoreError;
+            match e {
+                BillingStoreError::Db(e) => database(e),
+                BillingStoreError::NotAllowed => AppError::forbidden(e),
+                BillingStoreError::UnknownCustomer => {
+                    AppError::NotFound(super::sentence(&e.to_string()))
+                }
+            }
+        }
+    }
+
+    impl From<ledgerport::company::store::CompanyStoreError> for AppError {
+        fn from(e: ledgerport::company::store::CompanyStoreError) -> Self {
+            use ledgerport::company::store::CompanyStoreError;
+            match e {
+                CompanyStoreError::Db(e) => database(e),
+                CompanyStoreError::ManagerOnly => AppError::forbidden(e),
+            }
+        }
+    }
+
     impl From<ledgerport::auth::two_factor::TwoFactorError> for AppError {
         fn from(e: ledgerport::auth::two_factor::TwoFactorError) -> Self {
             use ledgerport::auth::two_factor::TwoFactorError;

@@ -68,3 +68,9 @@ mod tests {
         assert_eq!(age("not a time", now), "—");
     }
 }
+
+/// A stored payment method as customers read it ("ach" is "ACH").
+pub fn method_label(method: &str) -> String {
+    ledgerport::payments::PaymentMethod::parse(method)
+        .map_or_else(|| method.to_string(), |m| m.label().to_string())
+}

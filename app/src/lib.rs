@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod autopay;
 pub mod banking;
+pub mod billing;
 pub mod books;
 pub mod components;
 pub mod disputes;
@@ -42,6 +43,7 @@ use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage, StaffInvoicePage};
 use crate::autopay::pages::AutopayPage;
 use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
+use crate::billing::pages::{BillingDetailsPage, CompanyPage};
 use crate::books::pages::{
     AgingReportPage, AuditPage, CollectionsPage, JournalPage, LedgerHealthPage, PaymentPage,
     PeriodsPage, ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
@@ -128,6 +130,8 @@ lazy_page!(PlanRoute, PlanPage);
 lazy_page!(AutopayRoute, AutopayPage);
 lazy_page!(WorklistRoute, WorklistPage);
 lazy_page!(TwoFactorRoute, TwoFactorPage);
+lazy_page!(BillingDetailsRoute, BillingDetailsPage);
+lazy_page!(CompanyRoute, CompanyPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -190,6 +194,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/accept-invitation") view=AcceptInvitationPage ssr=SsrMode::Async/>
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
                         <Route path=path!("/profile/two-factor") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/account/billing") view={Lazy::<BillingDetailsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/company") view={Lazy::<CompanyRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id/dispute") view=DisputeNewPage ssr=SsrMode::Async/>
@@ -270,6 +276,7 @@ fn TopNav() -> impl IntoView {
                                     <a href="/admin/bank">"Bank"</a>
                                 })}
                                 {manager.then(|| view! {
+                                    <a href="/admin/company">"Company"</a>
                                     <a href="/admin/api-keys">"API keys"</a>
                                     <a href="/admin/outbox">"Outbox"</a>
                                 })}

@@ -2,10 +2,11 @@
 //! and invoice-list CSVs, each scoped by the session's customer account like every page; for staff, the report
 //! tables as CSV (`reports`).
 
+mod letterhead;
 mod pdf;
 mod reports;
 
-use app::format::{date, money};
+use app::format::{date, method_label, money};
 use app::portal::statement_period;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
@@ -17,12 +18,14 @@ use ledgerport::invoices::views::{
     InvoiceDetail, InvoiceFilter, InvoiceQuery, InvoiceSort, activity_label,
 };
 use ledgerport::money::{Currency, Money};
+use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{Aging, Statement};
 use ledgerport::transfers::TransferInstructions;
 use serde::Deserialize;
 
 use crate::guard::ContactSession;
 use crate::state::ServerState;
+use letterhead::{Parties, how_to_pay};
 use pdf::{Cell, Document, MARGIN, PAGE_WIDTH};
 
 /// The document routes; they need the session, so the router mounts them inside its layer.
@@ -33,6 +36,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         ("/documents/statement.pdf", get(statement_pdf)),
         ("/documents/statement.csv", get(statement_csv)),
         ("/documents/transfers/{file}", get(transfer_pdf)),
+        ("/documents/payments/{file}", get(receipt_pdf)),
         ("/documents/reports/{file}", get(reports::report_csv)),
         (
             "/documents/journal-exports/{id}/{format}",
@@ -120,15 +124,122 @@ async fn invoice_pdf(
         ledgerport::invoices::reading::invoice_detail(db, contact.customer_id, id, today())
             .await?
             .ok_or(DocumentError::NotFound)?;
-    let customer = ledgerport::customers::store::customer_name(db, contact.customer_id)
-        .await?
-        .unwrap_or_default();
+    let parties = Parties::of(db, contact.customer_id).await?;
     let filename = format!("{}.pdf", invoice.number);
     Ok(attachment(
         "application/pdf",
         &filename,
-        invoice_document(&invoice, &customer),
+        invoice_document(&invoice, &parties, &state.app.public_base_url),
     ))
+}
+
+/// A payment's receipt: what was paid, how, and where every cent went.
+async fn receipt_pdf(
+    State(state): State<ServerState>,
+    contact: ContactSession,
+    Path(file): Path<String>,
+) -> Result<Response, DocumentError> {
+    let id: i64 = file
+        .strip_suffix(".pdf")
+        .and_then(|id| id.parse().ok())
+        .filter(|id| *id > 0)
+        .ok_or(DocumentError::NotFound)?;
+    let db = &state.app.db;
+    let payment =
+        ledgerport::payments::history::store::payments(db, contact.customer_id, Some(id), 1)
+            .await?
+            .pop()
+            .ok_or(DocumentError::NotFound)?;
+    let parties = Parties::of(db, contact.customer_id).await?;
+    let filename = format!("receipt-{}.pdf", payment.id);
+    Ok(attachment(
+        "application/pdf",
+        &filename,
+        receipt_document(&payment, &parties),
+    ))
+}
+
+fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
+    let c = p.currency;
+    let mut doc = Document::new(&format!("Receipt {}", p.id));
+    doc.line(20.0, true, "Payment receipt");
+    parties.print(&mut doc);
+    let value_column = MARGIN + 120.0;
+    for (label, value) in [
+        ("Received", date(p.received_date)),
+        ("Method", method_label(&p.method)),
+        ("Reference", p.reference.clone()),
+        ("Amount", money(p.amount_minor, c)),
+    ] {
+        doc.row(
+            10.0,
+            label == "Amount",
+            &[
+                Cell::Left(MARGIN, label.into()),
+                Cell::Left(value_column, value),
+            ],
+        );
+    }
+    if let Some(why) = &p.returned {
+        doc.gap(4.0);
+        doc.line(
+            10.0,
+            true,
+            &format!("Your bank returned this payment ({why}): the invoices below are open again."),
+        );
+    }
+    doc.gap(10.0);
+    let right = PAGE_WIDTH - MARGIN;
+    doc.row(
+        9.0,
+        true,
+        &[
+            Cell::Left(MARGIN, "Applied to".into()),
+            Cell::Right(right - 110.0, "Discount taken".into()),
+            Cell::Right(right, "Paid".into()),
+        ],
+    );
+    doc.rule();
+    for a in &p.applied {
+        doc.row(
+            9.0,
+            false,
+            &[
+                Cell::Left(MARGIN, format!("Invoice {}", a.invoice_number)),
+                Cell::Right(
+                    right - 110.0,
+                    if a.discount_minor > 0 {
+                        money(a.discount_minor, c)
+                    } else {
+                        "-".into()
+                    },
+                ),
+                Cell::Right(right, money(a.amount_minor, c)),
+            ],
+        );
+    }
+    if p.unapplied_minor > 0 {
+        doc.row(
+            9.0,
+            false,
+            &[
+                Cell::Left(MARGIN, "Credit on your account".into()),
+                Cell::Right(right, money(p.unapplied_minor, c)),
+            ],
+        );
+    }
+    doc.rule();
+    doc.row(
+        10.0,
+        true,
+        &[
+            Cell::Left(MARGIN, "Total".into()),
+            Cell::Right(right, money(p.amount_minor, c)),
+        ],
+    );
+    doc.gap(10.0);
+    doc.line(9.0, false, "Thank you for your payment.");
+    doc.finish()
 }
 
 /// An announced transfer's instructions, to hand to whoever makes the transfer at the bank.
@@ -142,21 +253,19 @@ async fn transfer_pdf(
     let instructions = ledgerport::transfers::store::instructions_for(db, contact.customer_id, id)
         .await?
         .ok_or(DocumentError::NotFound)?;
-    let customer = ledgerport::customers::store::customer_name(db, contact.customer_id)
-        .await?
-        .unwrap_or_default();
+    let parties = Parties::of(db, contact.customer_id).await?;
     let filename = format!("transfer-{}.pdf", instructions.reference.as_str());
     Ok(attachment(
         "application/pdf",
         &filename,
-        transfer_document(&instructions, &customer),
+        transfer_document(&instructions, &parties),
     ))
 }
 
-fn transfer_document(t: &TransferInstructions, customer: &str) -> Vec<u8> {
+fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
     let mut doc = Document::new(&format!("Bank transfer {}", t.reference));
     doc.line(20.0, true, "Bank transfer instructions");
-    doc.line(11.0, false, customer);
+    parties.print(&mut doc);
     doc.line(
         10.0,
         false,
@@ -208,12 +317,11 @@ fn transfer_document(t: &TransferInstructions, customer: &str) -> Vec<u8> {
     doc.finish()
 }
 
-fn invoice_document(d: &InvoiceDetail, customer: &str) -> Vec<u8> {
+fn invoice_document(d: &InvoiceDetail, parties: &Parties, portal: &str) -> Vec<u8> {
     let c = d.currency;
     let mut doc = Document::new(&format!("Invoice {}", d.number));
     doc.line(20.0, true, &format!("Invoice {}", d.number));
-    doc.line(11.0, false, customer);
-    doc.gap(6.0);
+    parties.print(&mut doc);
     doc.line(
         10.0,
         false,
@@ -321,6 +429,7 @@ fn invoice_document(d: &InvoiceDetail, customer: &str) -> Vec<u8> {
             );
         }
     }
+    how_to_pay(&mut doc, parties, portal, &format!("invoice {}", d.number));
     doc.finish()
 }
 
@@ -347,22 +456,20 @@ async fn statement_pdf(
     Query(period): Query<Period>,
 ) -> Result<Response, DocumentError> {
     let statement = load_statement(&state, contact.customer_id, &period).await?;
-    let customer = ledgerport::customers::store::customer_name(&state.app.db, contact.customer_id)
-        .await?
-        .unwrap_or_default();
+    let parties = Parties::of(&state.app.db, contact.customer_id).await?;
     let filename = format!("statement-{}-{}.pdf", statement.from, statement.to);
     Ok(attachment(
         "application/pdf",
         &filename,
-        statement_document(&statement, &customer),
+        statement_document(&statement, &parties, &state.app.public_base_url),
     ))
 }
 
-fn statement_document(s: &Statement, customer: &str) -> Vec<u8> {
+fn statement_document(s: &Statement, parties: &Parties, portal: &str) -> Vec<u8> {
     let c = s.currency;
     let mut doc = Document::new(&format!("Statement {} – {}", date(s.from), date(s.to)));
     doc.line(20.0, true, "Statement of account");
-    doc.line(11.0, false, customer);
+    parties.print(&mut doc);
     doc.line(10.0, false, &format!("{} – {}", date(s.from), date(s.to)));
     doc.gap(10.0);
     let right = PAGE_WIDTH - MARGIN;
@@ -424,6 +531,7 @@ fn statement_document(s: &Statement, customer: &str) -> Vec<u8> {
         .map(|(i, a)| Cell::Right(MARGIN + step * (i as f32 + 1.0), money(*a, c)))
         .collect();
     doc.row(9.0, false, &amounts);
+    how_to_pay(&mut doc, parties, portal, "the invoice numbers you pay");
     doc.finish()
 }
 

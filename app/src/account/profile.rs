@@ -29,6 +29,9 @@ pub fn ProfilePage() -> impl IntoView {
                                 <dd data-testid="role">{me.role}</dd>
                                 {me.customer_name.map(|name| view! { <dt>"Account"</dt><dd>{name}</dd> })}
                             </dl>
+                            {(!me.is_staff && !me.needs_second_factor).then(|| view! {
+                                <p><a href="/account/billing">"Billing details (address and tax ID on your invoices)"</a></p>
+                            })}
                             <ActionForm action=sign_out>
                                 <button class="button secondary" type="submit">"Sign out"</button>
                             </ActionForm>

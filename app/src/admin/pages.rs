@@ -206,6 +206,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
                         </section>
                     }.into_any()}
         </Loaded>
+        <crate::billing::pages::CustomerBillingDetails customer_id=customer_id/>
         <CustomerInvoices customer_id=customer_id/>
         <crate::promises::pages::CustomerPromises customer_id=customer_id/>
         <crate::plans::pages::CustomerPlans customer_id=customer_id/>

@@ -15,7 +15,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::Loaded;
-use crate::format::{date, money};
+use crate::format::{date, method_label, money};
 use crate::portal::{AccountOverview, account_statement, invoice, invoices, payment, payments};
 
 pub(crate) fn status_badge(status: InvoiceStatus) -> impl IntoView {
@@ -638,6 +638,8 @@ pub fn ReceiptPage() -> impl IntoView {
                                 <p class="error" role="alert" data-testid="returned">
                                     {format!("Your bank returned this payment: {why}. The invoices below are open again.")}</p>
                             })}
+                            <p><a class="button secondary" href=format!("/documents/payments/{}.pdf", p.id)
+                                download>"Download the receipt (PDF)"</a></p>
                             <h2>"Applied to"</h2>
                             <ul>
                                 {p.applied.into_iter().map(|a| view! {
@@ -654,10 +656,4 @@ pub fn ReceiptPage() -> impl IntoView {
                     }.into_any() }}
         </Loaded>
     }
-}
-
-/// A stored payment method as customers read it ("ach" is "ACH").
-fn method_label(method: &str) -> String {
-    ledgerport::payments::PaymentMethod::parse(method)
-        .map_or_else(|| method.to_string(), |m| m.label().to_string())
 }

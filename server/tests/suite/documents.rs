@@ -141,3 +141,121 @@ async fn the_invoice_list_csv_has_every_invoice_of_the_account_and_no_other() {
     assert!(csv.contains("PO-7781") && !csv.contains("NW-2231"));
     assert!(csv.lines().nth(1).unwrap().ends_with(",USD,Paid"), "{csv}");
 }
+
+/// The text strings a PDF shows (its content streams are not compressed).
+async fn pdf_text(app: &crate::common::TestApp, path: &str, cookie: &str) -> String {
+    let response = app.page(path, Some(cookie)).await;
+    assert_eq!(response.status(), 200, "{path}");
+    String::from_utf8_lossy(&response.bytes().await.unwrap()).into_owned()
+}
+
+#[tokio::test]
+async fn every_customer_pdf_names_the_company_and_the_customers_billing_details() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let (id, number) = acme_invoice(&app).await;
+    let invoice = format!("/documents/invoices/{id}.pdf");
+    let statement = "/documents/statement.pdf?from=2026-01-01&to=2026-12-31";
+    for path in [invoice.as_str(), statement] {
+        let text = pdf_text(&app, path, &cookie).await;
+        for shown in [
+            "(Ledgerport Demo Inc.)",
+            "(100 Example Avenue)",
+            "(EIN 12-3456789)",
+            "(Billing questions: billing@ledgerport.example)",
+            "(Bill to)",
+            "(Acme Fabrication Ltd)",
+            "(1 Works Road)",
+            "(Tax ID: 98-7654321)",
+            "(How to pay)",
+        ] {
+            assert!(text.contains(shown), "{path} shows {shown}");
+        }
+    }
+    assert!(
+        pdf_text(&app, &invoice, &cookie)
+            .await
+            .contains(&format!("(reference, and quote invoice {number}.)"))
+    );
+
+    // The payer's change shows on the next document.
+    let saved = app
+        .post_form(
+            "/api/save-billing-details",
+            "address=Acme+Fabrication+Ltd%0A9+Foundry+Lane&country=gb&tax_id=GB+123+4567+89",
+            Some(&cookie),
+        )
+        .await;
+    assert!(saved.status().is_redirection(), "{}", saved.status());
+    let text = pdf_text(&app, &invoice, &cookie).await;
+    assert!(text.contains("(9 Foundry Lane)") && text.contains("(Tax ID: GB123456789)"));
+    assert!(!text.contains("(1 Works Road)"));
+
+    // A tax ID that does not fit the country is refused with the reason, and changes nothing.
+    let refused = app
+        .invoke(
+            "/api/save-billing-details",
+            "address=&country=DE&tax_id=DE123",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("DE VAT number"));
+    assert!(
+        pdf_text(&app, &invoice, &cookie)
+            .await
+            .contains("(Tax ID: GB123456789)")
+    );
+}
+
+#[tokio::test]
+async fn a_receipt_pdf_shows_the_payment_and_where_every_cent_went() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let payments = app.call("/api/portal/payments", Some(&cookie)).await;
+    let payment = payments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| !p["applied"].as_array().unwrap().is_empty())
+        .expect("the demo account has a payment applied to an invoice");
+    let currency: ledgerport::money::Currency =
+        payment["currency"].as_str().unwrap().parse().unwrap();
+    let shown = |minor: &serde_json::Value| app::format::money(minor.as_i64().unwrap(), currency);
+    let text = pdf_text(
+        &app,
+        &format!("/documents/payments/{}.pdf", payment["id"]),
+        &cookie,
+    )
+    .await;
+    for expected in [
+        "(Payment receipt)".to_string(),
+        "(Ledgerport Demo Inc.)".into(),
+        "(Tax ID: 98-7654321)".into(),
+        format!("({})", payment["reference"].as_str().unwrap()),
+        format!("({})", shown(&payment["amount_minor"])),
+    ] {
+        assert!(text.contains(&expected), "the receipt shows {expected}");
+    }
+    for applied in payment["applied"].as_array().unwrap() {
+        let number = applied["invoice_number"].as_str().unwrap();
+        assert!(text.contains(&format!("(Invoice {number})")));
+        assert!(text.contains(&format!("({})", shown(&applied["amount_minor"]))));
+    }
+    // Another account's payment is not found.
+    let northwind: i64 = sqlx::query_scalar(
+        "SELECT p.id FROM payments p JOIN customers c ON c.id = p.customer_id \
+         WHERE c.number <> 'C-1001' ORDER BY p.id LIMIT 1",
+    )
+    .fetch_optional(app.db.pool())
+    .await
+    .unwrap()
+    .unwrap_or(i64::MAX);
+    let other = app
+        .page(
+            &format!("/documents/payments/{northwind}.pdf"),
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(other.status(), 404);
+}

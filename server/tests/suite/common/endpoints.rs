@@ -125,6 +125,8 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         }
         "/sign-in/code" | "/sign-in/email" | "/sign-in/link" => (Rule::Public, String::new()),
         "/profile" | "/profile/two-factor" => (Rule::SignedIn, String::new()),
+        "/account/billing" => (Rule::Contact, String::new()),
+        "/admin/company" => (Rule::Manager, String::new()),
         "/admin" => (Rule::Staff, String::new()),
         "/admin/customers/{id}" | "/admin/invoices/{id}" => (Rule::Staff, String::new()),
         "/admin/outbox" => (Rule::Manager, String::new()),
@@ -359,7 +361,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/portal/cancel-payment" => (Rule::PayerOfA, format!("id={checkout}")),
         // The invoice is already on its way (the open checkout): A's payer gets a 409.
         "/api/portal/announce-transfer" => (Rule::PayerOfA, format!("items={invoice}%3A{open}")),
-        "/documents/transfers/{file}" => (Rule::ContactOfA, String::new()),
+        "/documents/transfers/{file}" | "/documents/payments/{file}" => {
+            (Rule::ContactOfA, String::new())
+        }
         "/api/admin/customers" => (Rule::Staff, String::new()),
         "/api/admin/contacts" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/invite-contact" => (
@@ -372,6 +376,17 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         ),
         "/api/admin/revoke-access" => (Rule::Manager, format!("customer_id={a}&user_id={spare}")),
         "/api/admin/outbox" => (Rule::Manager, String::new()),
+        "/api/billing-details" => (Rule::Contact, String::new()),
+        "/api/save-billing-details" => (
+            Rule::Payer,
+            "address=Accounts+Payable&country=US&tax_id=12-3456789".into(),
+        ),
+        "/api/admin/billing-details" => (Rule::Staff, format!("customer_id={a}")),
+        "/api/admin/company" => (Rule::Manager, String::new()),
+        "/api/admin/save-company" => (
+            Rule::Manager,
+            "legal_name=Matrix+Inc.&address=&tax_numbers=&billing_contact=".into(),
+        ),
         // downloads (the "body" is the query string)
         "/documents/invoices/{file}" => (Rule::ContactOfA, String::new()),
         "/documents/invoices.csv" => (Rule::Contact, String::new()),
@@ -392,6 +407,9 @@ pub fn concrete(path: &str, o: &Objects) -> String {
     }
     if path == "/documents/transfers/{file}" {
         return format!("/documents/transfers/{}.pdf", o.transfer_a);
+    }
+    if path == "/documents/payments/{file}" {
+        return format!("/documents/payments/{}.pdf", o.payment_a);
     }
     if path == "/documents/journal-exports/{id}/{format}" {
         return "/documents/journal-exports/1/matrix".into();

@@ -1,0 +1,91 @@
+//! Whose documents these are: the customer's own billing details (a payer keeps them; staff see
+//! them on the account's page) and the company profile (a manager keeps it). Every invoice,
+//! statement and transfer instruction prints both.
+
+pub mod pages;
+
+use ledgerport::company::CompanyProfile;
+use ledgerport::customers::billing::BillingDetails;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::AppError;
+
+/// The billing details page's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingPage {
+    pub details: BillingDetails,
+    /// Payers edit; viewers read.
+    pub can_edit: bool,
+}
+
+#[server(endpoint = "billing-details")]
+pub async fn account_billing_details() -> Result<BillingPage, AppError> {
+    let (caller, customer_id) = crate::session::require_contact()?;
+    let details = ledgerport::customers::billing::store::billing_details(
+        &crate::context::app().db,
+        customer_id,
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+    Ok(BillingPage {
+        details,
+        can_edit: caller.can_pay(),
+    })
+}
+
+#[server(endpoint = "save-billing-details")]
+pub async fn save_billing_details(
+    address: String,
+    country: String,
+    tax_id: String,
+) -> Result<(), AppError> {
+    let (caller, customer_id) = crate::session::require_payer()?;
+    let details = BillingDetails::parse(&address, &country, &tax_id).map_err(AppError::invalid)?;
+    ledgerport::customers::billing::store::save_billing_details(
+        &crate::context::app().db,
+        &caller,
+        customer_id,
+        &details,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/account/billing?saved=1");
+    Ok(())
+}
+
+/// An account's billing details, for staff (read only: the customer keeps them).
+#[server(endpoint = "admin/billing-details")]
+pub async fn customer_billing_details(customer_id: i64) -> Result<BillingDetails, AppError> {
+    crate::session::require_staff()?;
+    ledgerport::customers::billing::store::billing_details(&crate::context::app().db, customer_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no such customer.".into()))
+}
+
+#[server(endpoint = "admin/company")]
+pub async fn company_profile_form() -> Result<CompanyProfile, AppError> {
+    crate::session::require_manager()?;
+    Ok(ledgerport::company::store::company_profile(&crate::context::app().db).await?)
+}
+
+#[server(endpoint = "admin/save-company")]
+pub async fn save_company_profile(
+    legal_name: String,
+    address: String,
+    tax_numbers: String,
+    billing_contact: String,
+) -> Result<(), AppError> {
+    let caller = crate::session::require_manager()?;
+    let profile = CompanyProfile::parse(&legal_name, &address, &tax_numbers, &billing_contact)
+        .map_err(AppError::invalid)?;
+    ledgerport::company::store::save_company_profile(
+        &crate::context::app().db,
+        &caller,
+        &profile,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/admin/company?saved=1");
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! `/account/billing` (the customer's billing details), `/admin/company` (the company profile)
+//! and the billing details on the staff's account page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::billing::{
+    SaveBillingDetails, SaveCompanyProfile, account_billing_details, company_profile_form,
+    customer_billing_details,
+};
+use crate::components::{FormError, Loaded, form_error, form_succeeded};
+
+#[component]
+pub fn BillingDetailsPage() -> impl IntoView {
+    let save = ServerAction::<SaveBillingDetails>::new();
+    let error = form_error(save);
+    let saved = form_succeeded(save, "saved");
+    let data = Resource::new(move || save.version().get(), |_| account_billing_details());
+    view! {
+        <Title text="Billing details"/>
+        <Loaded data loading="Loading…" let:page>
+            <section class="card narrow" aria-labelledby="billing-heading">
+                <h1 id="billing-heading">"Billing details"</h1>
+                <p class="hint">"Invoices and statements are made out to this address, with your tax ID."</p>
+                {if page.can_edit {
+                    view! {
+                        <ActionForm action=save attr:class="form">
+                            <label for="billing-address">"Billing address"</label>
+                            <textarea id="billing-address" name="address" rows="5"
+                                aria-describedby="billing-address-hint">{page.details.address_text()}</textarea>
+                            <p id="billing-address-hint" class="hint">"One line each, at most 6 lines."</p>
+                            <label for="billing-country">"Country (two letters: DE, FR, GB, US…)"</label>
+                            <input id="billing-country" name="country" maxlength="2" autocomplete="country"
+                                value=page.details.country.clone()/>
+                            <label for="billing-tax-id">"Tax ID (VAT number, EIN…)"</label>
+                            <input id="billing-tax-id" name="tax_id" maxlength="40" value=page.details.tax_id.clone()/>
+                            <FormError message=Signal::derive(error)/>
+                            {move || saved().then(|| view! {
+                                <p class="notice" role="status">"Saved. New documents show them."</p>
+                            })}
+                            <button class="button" type="submit">"Save billing details"</button>
+                        </ActionForm>
+                    }.into_any()
+                } else {
+                    view! {
+                        <BillingFacts details=page.details.clone()/>
+                        <p class="hint">"Only a payer on your account can change them."</p>
+                    }.into_any()
+                }}
+            </section>
+        </Loaded>
+    }
+}
+
+#[component]
+fn BillingFacts(details: ledgerport::customers::billing::BillingDetails) -> impl IntoView {
+    let none = || "—".to_string();
+    view! {
+        <dl class="facts" data-testid="billing-details">
+            <dt>"Address"</dt>
+            <dd>{if details.address.is_empty() { none() } else { details.address.join(", ") }}</dd>
+            <dt>"Country"</dt>
+            <dd>{if details.country.is_empty() { none() } else { details.country.clone() }}</dd>
+            <dt>"Tax ID"</dt>
+            <dd data-testid="tax-id">{if details.tax_id.is_empty() { none() } else { details.tax_id.clone() }}</dd>
+        </dl>
+    }
+}
+
+/// The account's billing details on the staff's page (the customer keeps them).
+#[component]
+pub fn CustomerBillingDetails(
+    customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let data = Resource::new(customer_id, customer_billing_details);
+    view! {
+        <section class="card" aria-labelledby="staff-billing-heading">
+            <h2 id="staff-billing-heading">"Billing details"</h2>
+            <p class="hint">"Kept by the customer's payers; every change is in the audit log."</p>
+            <Loaded data loading="Loading…" let:details>
+                <BillingFacts details/>
+            </Loaded>
+        </section>
+    }
+}
+
+#[component]
+pub fn CompanyPage() -> impl IntoView {
+    let save = ServerAction::<SaveCompanyProfile>::new();
+    let error = form_error(save);
+    let saved = form_succeeded(save, "saved");
+    let data = Resource::new(move || save.version().get(), |_| company_profile_form());
+    view! {
+        <Title text="Company profile"/>
+        <Loaded data loading="Loading…" let:profile>
+            <section class="card narrow" aria-labelledby="company-heading">
+                <h1 id="company-heading">"Company profile"</h1>
+                <p class="hint">"Every invoice, statement and transfer instruction is issued in this name."</p>
+                <ActionForm action=save attr:class="form">
+                    <label for="legal-name">"Legal name"</label>
+                    <input id="legal-name" name="legal_name" maxlength="120" required value=profile.legal_name.clone()/>
+                    <label for="company-address">"Address"</label>
+                    <textarea id="company-address" name="address" rows="5">{profile.address.join("\n")}</textarea>
+                    <label for="tax-numbers">"Tax registrations, one a line (VAT DE123456789, EIN 12-3456789)"</label>
+                    <textarea id="tax-numbers" name="tax_numbers" rows="3">{profile.tax_numbers.join("\n")}</textarea>
+                    <label for="billing-contact">"Questions about a bill go to"</label>
+                    <input id="billing-contact" name="billing_contact" maxlength="80" value=profile.billing_contact.clone()/>
+                    <FormError message=Signal::derive(error)/>
+                    {move || saved().then(|| view! {
+                        <p class="notice" role="status">"Saved. New documents show it."</p>
+                    })}
+                    <button class="button" type="submit">"Save company profile"</button>
+                </ActionForm>
+            </section>
+        </Loaded>
+    }
+}

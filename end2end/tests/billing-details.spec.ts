@@ -1,0 +1,30 @@
+// The customer's own billing details: a payer keeps them (the tax ID checked against the
+// country's format) and AR staff see them on the account's page. Uses Northwind Traders.
+import { expect, test } from "@playwright/test";
+import { signedIn } from "../support/session";
+
+test("a payer keeps the billing details, the tax ID checked by country, and staff see them", async ({ browser }) => {
+  const payer = await signedIn(browser, "nina@northwind.example", "northwind-checks-every-line");
+  await payer.goto("/profile");
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByRole("link", { name: /Billing details/ }).click();
+  await expect(payer).toHaveURL(/\/account\/billing$/);
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByLabel("Billing address").fill("Northwind Traders\nAccounts Payable\n12 Harbour Street\n20457 Hamburg");
+  await payer.getByLabel(/^Country/).fill("de");
+  await payer.getByLabel(/^Tax ID/).fill("DE 12345678");
+  await payer.getByRole("button", { name: "Save billing details" }).click();
+  await expect(payer.getByRole("alert")).toContainText("A DE VAT number is DE followed by #########");
+  await payer.getByLabel(/^Tax ID/).fill("DE 123 456 789");
+  await payer.getByRole("button", { name: "Save billing details" }).click();
+  await expect(payer.getByRole("status")).toContainText("Saved");
+  await payer.reload();
+  await expect(payer.getByLabel(/^Tax ID/)).toHaveValue("DE123456789");
+  await expect(payer.getByLabel(/^Country/)).toHaveValue("DE");
+
+  const staff = await signedIn(browser, "clerk@ledgerport.example", "clerk-works-disputes");
+  await staff.goto("/admin");
+  await staff.getByRole("link", { name: "Northwind Traders" }).click();
+  await expect(staff.getByTestId("billing-details")).toContainText("12 Harbour Street");
+  await expect(staff.getByTestId("tax-id")).toHaveText("DE123456789");
+});

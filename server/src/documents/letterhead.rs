@@ -1,0 +1,91 @@
+//! Who issues a customer's document and whom it is made out to (the top of every invoice,
+//! statement and transfer instruction), and how to pay (the foot of invoices and statements).
+
+use ledgerport::company::CompanyProfile;
+use ledgerport::customers::billing::BillingDetails;
+use ledgerport::db::{Db, DbError};
+
+use super::pdf::{Cell, Document, MARGIN};
+
+/// Where "Bill to" starts, right of the company's block.
+const BILL_TO: f32 = 330.0;
+
+pub struct Parties {
+    pub company: CompanyProfile,
+    pub customer: String,
+    pub billing: BillingDetails,
+}
+
+impl Parties {
+    pub async fn of(db: &Db, customer_id: i64) -> Result<Parties, DbError> {
+        Ok(Parties {
+            company: ledgerport::company::store::company_profile(db).await?,
+            customer: ledgerport::customers::store::customer_name(db, customer_id)
+                .await?
+                .unwrap_or_default(),
+            billing: ledgerport::customers::billing::store::billing_details(db, customer_id)
+                .await?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The company (left) and "Bill to" (right), line by line, under the document's title.
+    pub fn print(&self, doc: &mut Document) {
+        let company = &self.company;
+        let mut left = vec![if company.is_empty() {
+            "Ledgerport".to_string()
+        } else {
+            company.legal_name.clone()
+        }];
+        left.extend(company.address.iter().cloned());
+        left.extend(company.tax_numbers.iter().cloned());
+        if !company.billing_contact.is_empty() {
+            left.push(format!("Billing questions: {}", company.billing_contact));
+        }
+        let billing = &self.billing;
+        let mut right = vec!["Bill to".to_string(), self.customer.clone()];
+        // The customer's own address usually starts with its name: not printed twice.
+        right.extend(
+            billing
+                .address
+                .iter()
+                .filter(|line| **line != self.customer)
+                .cloned(),
+        );
+        if !billing.country.is_empty() {
+            right.push(billing.country.clone());
+        }
+        if !billing.tax_id.is_empty() {
+            right.push(format!("Tax ID: {}", billing.tax_id));
+        }
+        for i in 0..left.len().max(right.len()) {
+            let cells: Vec<Cell> = [(MARGIN, left.get(i)), (BILL_TO, right.get(i))]
+                .into_iter()
+                .filter_map(|(x, text)| text.map(|text| Cell::Left(x, text.clone())))
+                .collect();
+            doc.row(9.0, i == 0, &cells);
+        }
+        doc.gap(8.0);
+    }
+}
+
+/// How to pay, and a guard against a forged copy: the account to pay is the one the portal shows.
+pub fn how_to_pay(doc: &mut Document, parties: &Parties, portal: &str, quote: &str) {
+    let ask = match parties.company.billing_contact.as_str() {
+        "" => "us".to_string(),
+        contact => contact.to_string(),
+    };
+    doc.gap(12.0);
+    doc.line(11.0, true, "How to pay");
+    for text in [
+        format!("Online at {portal}/pay, by card or bank debit."),
+        "By bank transfer: choose \"Pay by bank transfer\" on the portal for our account and a"
+            .into(),
+        format!("reference, and quote {quote}."),
+        "Pay only into the account the portal shows you. If a document names another account, ask"
+            .into(),
+        format!("{ask} before you pay."),
+    ] {
+        doc.line(9.0, false, &text);
+    }
+}

@@ -1,0 +1,270 @@
+//! The customer's own billing details, as a payer keeps them: the address invoices and statements
+//! are made out to, its country, and the tax ID (checked against the country's format).
+
+use serde::{Deserialize, Serialize};
+
+use crate::company::{LINE_CHARS, TEXT_LINES, text_lines};
+
+#[cfg(feature = "ssr")]
+pub mod store;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    #[error("an address has at most {TEXT_LINES} lines of {LINE_CHARS} characters")]
+    Address,
+    #[error("choose the country as its two-letter code (DE, FR, GB, US…)")]
+    Country,
+    #[error("a tax ID needs the country it was issued in")]
+    TaxIdWithoutCountry,
+    #[error("{0}")]
+    TaxId(String),
+}
+
+/// What invoices and statements print under "Bill to".
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BillingDetails {
+    /// One line each, blank lines dropped.
+    pub address: Vec<String>,
+    /// ISO 3166 alpha-2, upper case; empty when not given.
+    pub country: String,
+    /// As printed (`DE123456789`, `GB123456789`, `12-3456789`); empty when not given.
+    pub tax_id: String,
+}
+
+impl BillingDetails {
+    /// Parses the form as typed: the address (lines), the country code and the tax ID, which is
+    /// checked against the country's format and stored in its usual printed form.
+    pub fn parse(address: &str, country: &str, tax_id: &str) -> Result<Self, BillingError> {
+        let address = text_lines(address).ok_or(BillingError::Address)?;
+        let country = country.trim().to_ascii_uppercase();
+        if !country.is_empty()
+            && !(country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase()))
+        {
+            return Err(BillingError::Country);
+        }
+        let tax_id = match tax_id.trim() {
+            "" => String::new(),
+            _ if country.is_empty() => return Err(BillingError::TaxIdWithoutCountry),
+            typed => tax_id_for(&country, typed).map_err(BillingError::TaxId)?,
+        };
+        Ok(BillingDetails {
+            address,
+            country,
+            tax_id,
+        })
+    }
+
+    /// The address as one text (stored, and shown in a text area).
+    pub fn address_text(&self) -> String {
+        self.address.join("\n")
+    }
+}
+
+/// The EU member states' VAT number formats after the country prefix (Greece's prefix is EL):
+/// `9` a digit, `A` a letter, `X` a letter or digit; several shapes where the state has several.
+const EU_VAT: &[(&str, &[&str])] = &[
+    ("AT", &["U99999999"]),
+    ("BE", &["9999999999"]),
+    ("BG", &["999999999", "9999999999"]),
+    ("CY", &["99999999A"]),
+    ("CZ", &["99999999", "999999999", "9999999999"]),
+    ("DE", &["999999999"]),
+    ("DK", &["99999999"]),
+    ("EE", &["999999999"]),
+    ("EL", &["999999999"]),
+    ("ES", &["X9999999X"]),
+    ("FI", &["99999999"]),
+    ("FR", &["XX999999999"]),
+    ("HR", &["99999999999"]),
+    ("HU", &["99999999"]),
+    ("IE", &["9999999A", "9999999AA", "9A99999A"]),
+    ("IT", &["99999999999"]),
+    ("LT", &["999999999", "999999999999"]),
+    ("LU", &["99999999"]),
+    ("LV", &["99999999999"]),
+    ("MT", &["99999999"]),
+    ("NL", &["999999999B99"]),
+    ("PL", &["9999999999"]),
+    ("PT", &["999999999"]),
+    (
+        "RO",
+        &[
+            "99",
+            "999",
+            "9999",
+            "99999",
+            "999999",
+            "9999999",
+            "99999999",
+            "999999999",
+            "9999999999",
+        ],
+    ),
+    ("SE", &["999999999901"]),
+    ("SI", &["99999999"]),
+    ("SK", &["9999999999"]),
+];
+
+fn fits(shape: &str, text: &str) -> bool {
+    shape.len() == text.len()
+        && shape.chars().zip(text.chars()).all(|(s, c)| match s {
+            '9' => c.is_ascii_digit(),
+            'A' => c.is_ascii_uppercase(),
+            'X' => c.is_ascii_uppercase() || c.is_ascii_digit(),
+            literal => c == literal,
+        })
+}
+
+/// A tax ID in its printed form, or why it does not fit the country's format.
+fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
+    let compact: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let vat_prefix = if country == "GR" { "EL" } else { country };
+    if let Some((_, shapes)) = EU_VAT.iter().find(|(prefix, _)| *prefix == vat_prefix) {
+        let number = compact.strip_prefix(vat_prefix).unwrap_or(&compact);
+        return if shapes.iter().any(|shape| fits(shape, number)) {
+            Ok(format!("{vat_prefix}{number}"))
+        } else {
+            Err(format!(
+                "a {country} VAT number is {vat_prefix} followed by {}",
+                shapes.join(" or ")
+            )
+            .replace('9', "#"))
+        };
+    }
+    match country {
+        // GB VAT: 9 digits, 12 for a group branch, or GD/HA and 3 digits for government bodies.
+        "GB" => {
+            let number = compact.strip_prefix("GB").unwrap_or(&compact);
+            if ["999999999", "999999999999", "GD999", "HA999"]
+                .iter()
+                .any(|shape| fits(shape, number))
+            {
+                Ok(format!("GB{number}"))
+            } else {
+                Err("a GB VAT number is GB followed by 9 or 12 digits".into())
+            }
+        }
+        // A US employer identification number: 9 digits, printed NN-NNNNNNN; no prefix is 00.
+        "US" => {
+            if fits("999999999", &compact) && !compact.starts_with("00") {
+                Ok(format!("{}-{}", &compact[..2], &compact[2..]))
+            } else {
+                Err("a US EIN has 9 digits, like 12-3456789".into())
+            }
+        }
+        // The Swiss UID: CHE and 9 digits, printed CHE-123.456.789 (a trailing MWST/TVA/IVA dropped).
+        "CH" => {
+            let number = compact.strip_prefix("CHE").unwrap_or(&compact);
+            let number = ["MWST", "TVA", "IVA"]
+                .iter()
+                .find_map(|suffix| number.strip_suffix(suffix))
+                .unwrap_or(number);
+            if fits("999999999", number) {
+                Ok(format!(
+                    "CHE-{}.{}.{}",
+                    &number[..3],
+                    &number[3..6],
+                    &number[6..]
+                ))
+            } else {
+                Err("a Swiss UID is CHE followed by 9 digits".into())
+            }
+        }
+        _ => {
+            let kept = typed.trim();
+            if (4..=30).contains(&compact.len())
+                && kept
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | '/'))
+            {
+                Ok(kept.to_string())
+            } else {
+                Err("a tax ID has 4 to 30 letters and digits".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tax_id(country: &str, typed: &str) -> Result<String, BillingError> {
+        BillingDetails::parse("", country, typed).map(|details| details.tax_id)
+    }
+
+    #[test]
+    fn eu_vat_numbers_are_checked_against_their_member_states_format() {
+        assert_eq!(tax_id("de", "de 123 456 789"), Ok("DE123456789".into()));
+        assert_eq!(tax_id("DE", "123456789"), Ok("DE123456789".into()));
+        assert_eq!(tax_id("FR", "FR 40 303265045"), Ok("FR40303265045".into()));
+        assert_eq!(tax_id("NL", "NL123456789B01"), Ok("NL123456789B01".into()));
+        assert_eq!(tax_id("GR", "EL123456789"), Ok("EL123456789".into()));
+        assert_eq!(tax_id("AT", "ATU12345678"), Ok("ATU12345678".into()));
+        let short = tax_id("DE", "DE12345678").unwrap_err();
+        assert_eq!(
+            short.to_string(),
+            "a DE VAT number is DE followed by #########"
+        );
+        assert!(tax_id("NL", "NL123456789").is_err());
+        assert_eq!(tax_id("SE", "SE123456789001"), Ok("SE123456789001".into()));
+        assert!(tax_id("SE", "SE123456789002").is_err());
+    }
+
+    #[test]
+    fn gb_vat_us_ein_and_swiss_uid_have_their_own_shapes() {
+        assert_eq!(tax_id("GB", "GB 123 4567 89"), Ok("GB123456789".into()));
+        assert_eq!(tax_id("GB", "GD123"), Ok("GBGD123".into()));
+        assert!(tax_id("GB", "GB12345678").is_err());
+        assert_eq!(tax_id("US", "123456789"), Ok("12-3456789".into()));
+        assert_eq!(tax_id("US", "12-3456789"), Ok("12-3456789".into()));
+        assert!(tax_id("US", "00-3456789").is_err());
+        assert!(tax_id("US", "1234567").is_err());
+        assert_eq!(
+            tax_id("CH", "CHE-123.456.789 MWST"),
+            Ok("CHE-123.456.789".into())
+        );
+        assert!(tax_id("CH", "CHE-123.456.78").is_err());
+    }
+
+    #[test]
+    fn other_countries_take_a_plain_identifier_and_a_tax_id_needs_a_country() {
+        assert_eq!(tax_id("JP", "T1234567890123"), Ok("T1234567890123".into()));
+        assert!(tax_id("JP", "12").is_err());
+        assert_eq!(
+            BillingDetails::parse("", "", "DE123456789"),
+            Err(BillingError::TaxIdWithoutCountry)
+        );
+        assert_eq!(
+            BillingDetails::parse("", "Germany", ""),
+            Err(BillingError::Country)
+        );
+    }
+
+    #[test]
+    fn the_address_keeps_its_lines_and_refuses_a_novel() {
+        let details = BillingDetails::parse(
+            "  Acme Fabrication Ltd\n\n 1 Works Road \nSpringfield",
+            "us",
+            "",
+        )
+        .unwrap();
+        assert_eq!(
+            details.address,
+            vec!["Acme Fabrication Ltd", "1 Works Road", "Springfield"]
+        );
+        assert_eq!(details.country, "US");
+        assert_eq!(
+            BillingDetails::parse(&"line\n".repeat(7), "", ""),
+            Err(BillingError::Address)
+        );
+        assert_eq!(
+            BillingDetails::parse(&"x".repeat(81), "", ""),
+            Err(BillingError::Address)
+        );
+    }
+}

@@ -1,0 +1,128 @@
+//! Reading and saving an account's billing details (audited, with what they were before).
+
+use sqlx::Row;
+
+use super::BillingDetails;
+use crate::audit;
+use crate::auth::Caller;
+use crate::db::{Db, DbError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BillingStoreError {
+    #[error("only a payer of the account can change its billing details")]
+    NotAllowed,
+    #[error("there is no such customer")]
+    UnknownCustomer,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::from_sqlx_error!(BillingStoreError);
+
+pub async fn billing_details(db: &Db, customer_id: i64) -> Result<Option<BillingDetails>, DbError> {
+    let row =
+        sqlx::query("SELECT billing_address, billing_country, tax_id FROM customers WHERE id = $1")
+            .bind(customer_id)
+            .fetch_optional(db.pool())
+            .await?;
+    row.map(|row| {
+        let address: String = row.try_get("billing_address")?;
+        Ok(BillingDetails {
+            address: address.lines().map(str::to_string).collect(),
+            country: row.try_get("billing_country")?,
+            tax_id: row.try_get("tax_id")?,
+        })
+    })
+    .transpose()
+}
+
+/// A payer of the account saves its billing details (staff read them; the customer keeps them).
+pub async fn save_billing_details(
+    db: &Db,
+    actor: &Caller,
+    customer_id: i64,
+    details: &BillingDetails,
+    ip: &str,
+) -> Result<(), BillingStoreError> {
+    if actor.customer_id != Some(customer_id) || !actor.can_pay() {
+        return Err(BillingStoreError::NotAllowed);
+    }
+    let before = billing_details(db, customer_id)
+        .await?
+        .ok_or(BillingStoreError::UnknownCustomer)?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "UPDATE customers SET billing_address = $1, billing_country = $2, tax_id = $3 WHERE id = $4",
+    )
+    .bind(details.address_text())
+    .bind(&details.country)
+    .bind(&details.tax_id)
+    .bind(customer_id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = |d: &BillingDetails| {
+        format!(
+            "{} [{}] tax ID {:?}",
+            d.address.join(", "),
+            d.country,
+            d.tax_id
+        )
+    };
+    audit::record(
+        &mut *tx,
+        Some(actor.user_id),
+        &actor.email,
+        "billing_details_changed",
+        &format!("customer {customer_id}"),
+        &format!("{} -> {}", summary(&before), summary(details)),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::seed::{DEMO_LOGINS, seed_demo};
+    use crate::testing::{fresh_db, sign_in_demo};
+
+    #[tokio::test]
+    async fn a_payer_saves_the_billing_details_audited_and_a_viewer_another_account_or_staff_cannot()
+     {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let payer = sign_in_demo(&db, &DEMO_LOGINS[0]).await;
+        let viewer = sign_in_demo(&db, &DEMO_LOGINS[1]).await;
+        let other = sign_in_demo(&db, &DEMO_LOGINS[4]).await;
+        let clerk = sign_in_demo(&db, &DEMO_LOGINS[2]).await;
+        let acme = payer.customer_id.unwrap();
+        let details =
+            BillingDetails::parse("Acme Fabrication Ltd\n9 Foundry Lane", "GB", "GB123456789")
+                .unwrap();
+        for refused in [&viewer, &other, &clerk] {
+            assert!(matches!(
+                save_billing_details(&db, refused, acme, &details, "").await,
+                Err(BillingStoreError::NotAllowed)
+            ));
+        }
+        save_billing_details(&db, &payer, acme, &details, "127.0.0.1")
+            .await
+            .unwrap();
+        assert_eq!(
+            billing_details(&db, acme).await.unwrap(),
+            Some(details.clone())
+        );
+        let detail: String = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'billing_details_changed'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert!(
+            detail.ends_with("-> Acme Fabrication Ltd, 9 Foundry Lane [GB] tax ID \"GB123456789\""),
+            "{detail}"
+        );
+    }
+}
