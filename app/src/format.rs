@@ -44,6 +44,12 @@ pub fn age(since: &str, now: &str) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A stored payment method as customers read it ("ach" is "ACH").
+pub fn method_label(method: &str) -> String {
+    ledgerport::payments::PaymentMethod::parse(method)
+        .map_or_else(|| method.to_string(), |m| m.label().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,10 +73,4 @@ mod tests {
         assert_eq!(age("2026-11-23T14:04:00Z", now), "1 minute");
         assert_eq!(age("not a time", now), "—");
     }
-}
-
-/// A stored payment method as customers read it ("ach" is "ACH").
-pub fn method_label(method: &str) -> String {
-    ledgerport::payments::PaymentMethod::parse(method)
-        .map_or_else(|| method.to_string(), |m| m.label().to_string())
 }

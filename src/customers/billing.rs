@@ -37,9 +37,8 @@ impl BillingDetails {
     pub fn parse(address: &str, country: &str, tax_id: &str) -> Result<Self, BillingError> {
         let address = text_lines(address).ok_or(BillingError::Address)?;
         let country = country.trim().to_ascii_uppercase();
-        if !country.is_empty()
-            && !(country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase()))
-        {
+        let two_letters = country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase());
+        if !country.is_empty() && !two_letters {
             return Err(BillingError::Country);
         }
         let tax_id = match tax_id.trim() {
