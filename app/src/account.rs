@@ -79,11 +79,27 @@ pub async fn sign_in_code(code: String) -> Result<(), AppError> {
 /// Emails a one-time sign-in link if the account exists; the answer is the same either way.
 #[server(endpoint = "request-sign-in-link")]
 pub async fn request_sign_in_link(email: String) -> Result<(), AppError> {
-    use ledgerport::auth::access::{LinkBase, request_sign_in_link};
-    let ctx = crate::context::app();
-    let queued = request_sign_in_link(
-        &ctx.db,
+    email_link(
+        ledgerport::auth::access::EmailedLink::SignIn,
         &email,
+        "/sign-in/email?sent=1",
+    )
+    .await
+}
+
+/// Queues an emailed link and goes on to the page that says it is on its way.
+#[cfg(feature = "ssr")]
+async fn email_link(
+    link: ledgerport::auth::access::EmailedLink,
+    email: &str,
+    sent: &str,
+) -> Result<(), AppError> {
+    use ledgerport::auth::access::{LinkBase, request_link};
+    let ctx = crate::context::app();
+    let queued = request_link(
+        &ctx.db,
+        link,
+        email,
         &crate::request::client_ip(),
         &LinkBase(&ctx.public_base_url),
     )
@@ -91,7 +107,7 @@ pub async fn request_sign_in_link(email: String) -> Result<(), AppError> {
     if let Some(outbox_id) = queued {
         crate::context::log_message_in_development(&ctx, outbox_id).await;
     }
-    leptos_axum::redirect("/sign-in/email?sent=1");
+    leptos_axum::redirect(sent);
     Ok(())
 }
 
@@ -138,20 +154,12 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
 /// Queues a reset link if the account exists; the answer is the same either way.
 #[server(endpoint = "request-password-reset")]
 pub async fn request_password_reset(email: String) -> Result<(), AppError> {
-    use ledgerport::auth::access::{LinkBase, request_password_reset};
-    let ctx = crate::context::app();
-    let queued = request_password_reset(
-        &ctx.db,
+    email_link(
+        ledgerport::auth::access::EmailedLink::PasswordReset,
         &email,
-        &crate::request::client_ip(),
-        &LinkBase(&ctx.public_base_url),
+        "/forgot-password?sent=1",
     )
-    .await?;
-    if let Some(outbox_id) = queued {
-        crate::context::log_message_in_development(&ctx, outbox_id).await;
-    }
-    leptos_axum::redirect("/forgot-password?sent=1");
-    Ok(())
+    .await
 }
 
 #[server(endpoint = "reset-password")]

@@ -110,15 +110,20 @@ fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
+/// `42.pdf` → 42; anything else names no document.
+fn pdf_id(file: &str) -> Result<i64, DocumentError> {
+    file.strip_suffix(".pdf")
+        .and_then(|id| id.parse().ok())
+        .filter(|id: &i64| *id > 0)
+        .ok_or(DocumentError::NotFound)
+}
+
 async fn invoice_pdf(
     State(state): State<ServerState>,
     contact: ContactSession,
     Path(file): Path<String>,
 ) -> Result<Response, DocumentError> {
-    let id: i64 = file
-        .strip_suffix(".pdf")
-        .and_then(|id| id.parse().ok())
-        .ok_or(DocumentError::NotFound)?;
+    let id = pdf_id(&file)?;
     let db = &state.app.db;
     let invoice =
         ledgerport::invoices::reading::invoice_detail(db, contact.customer_id, id, today())
@@ -139,11 +144,7 @@ async fn receipt_pdf(
     contact: ContactSession,
     Path(file): Path<String>,
 ) -> Result<Response, DocumentError> {
-    let id: i64 = file
-        .strip_suffix(".pdf")
-        .and_then(|id| id.parse().ok())
-        .filter(|id| *id > 0)
-        .ok_or(DocumentError::NotFound)?;
+    let id = pdf_id(&file)?;
     let db = &state.app.db;
     let payment =
         ledgerport::payments::history::store::payments(db, contact.customer_id, Some(id), 1)

@@ -222,26 +222,29 @@ pub async fn invite_contact(
     Ok(Invited { user_id, outbox_id })
 }
 
-/// Anyone may ask for a reset link; the answer is the same whether or not the account exists.
-/// Returns the queued message id when one was sent, for tests and the development log.
-pub async fn request_password_reset(
-    db: &Db,
-    email: &str,
-    ip: &str,
-    base: &LinkBase<'_>,
-) -> Result<Option<i64>, AccessError> {
-    mail_link(db, LinkPurpose::PasswordReset, email, ip, base).await
+/// The links anyone may ask to be emailed: a password reset, or a one-time sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailedLink {
+    PasswordReset,
+    SignIn,
 }
 
-/// Anyone may ask for a one-time sign-in link; answered like a reset. Only people who accepted
-/// their invitation get one (the invitation link is how a new contact starts).
-pub async fn request_sign_in_link(
+/// Anyone may ask for a reset or sign-in link; the answer is the same whether or not the account
+/// exists. Sign-in links go only to people who accepted their invitation (the invitation link is
+/// how a new contact starts). Returns the queued message id when one was sent, for tests and the
+/// development log.
+pub async fn request_link(
     db: &Db,
+    link: EmailedLink,
     email: &str,
     ip: &str,
     base: &LinkBase<'_>,
 ) -> Result<Option<i64>, AccessError> {
-    mail_link(db, LinkPurpose::SignIn, email, ip, base).await
+    let purpose = match link {
+        EmailedLink::PasswordReset => LinkPurpose::PasswordReset,
+        EmailedLink::SignIn => LinkPurpose::SignIn,
+    };
+    mail_link(db, purpose, email, ip, base).await
 }
 
 async fn mail_link(

@@ -162,10 +162,16 @@ async fn a_password_reset_ends_every_session_and_the_old_password() {
     let db = fresh_db().await;
     let before = demo(&db, 0).await;
     let login = &DEMO_LOGINS[0];
-    let outbox_id = request_password_reset(&db, login.email, "127.0.0.1", &BASE)
-        .await
-        .unwrap()
-        .unwrap();
+    let outbox_id = request_link(
+        &db,
+        EmailedLink::PasswordReset,
+        login.email,
+        "127.0.0.1",
+        &BASE,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let secret = link_secret(&db, outbox_id).await;
     let after = redeem_link(
         &db,
@@ -206,13 +212,19 @@ async fn a_reset_for_an_unknown_email_sends_nothing_and_repeated_requests_are_ca
     let db = fresh_db().await;
     seed_if_needed(&db).await;
     assert_eq!(
-        request_password_reset(&db, "nobody@example.com", "", &BASE)
-            .await
-            .unwrap(),
+        request_link(
+            &db,
+            EmailedLink::PasswordReset,
+            "nobody@example.com",
+            "",
+            &BASE
+        )
+        .await
+        .unwrap(),
         None
     );
     assert_eq!(
-        request_password_reset(&db, "not an email", "", &BASE)
+        request_link(&db, EmailedLink::PasswordReset, "not an email", "", &BASE)
             .await
             .unwrap(),
         None
@@ -220,14 +232,14 @@ async fn a_reset_for_an_unknown_email_sends_nothing_and_repeated_requests_are_ca
     let login = &DEMO_LOGINS[1];
     for _ in 0..LINKS_PER_HOUR {
         assert!(
-            request_password_reset(&db, login.email, "", &BASE)
+            request_link(&db, EmailedLink::PasswordReset, login.email, "", &BASE)
                 .await
                 .unwrap()
                 .is_some()
         );
     }
     assert_eq!(
-        request_password_reset(&db, login.email, "", &BASE)
+        request_link(&db, EmailedLink::PasswordReset, login.email, "", &BASE)
             .await
             .unwrap(),
         None
@@ -384,7 +396,7 @@ async fn an_emailed_sign_in_link_signs_in_once_and_only_for_fifteen_minutes() {
     let db = fresh_db().await;
     seed_if_needed(&db).await;
     let login = &DEMO_LOGINS[0];
-    let outbox_id = request_sign_in_link(&db, login.email, "127.0.0.1", &BASE)
+    let outbox_id = request_link(&db, EmailedLink::SignIn, login.email, "127.0.0.1", &BASE)
         .await
         .unwrap()
         .unwrap();
@@ -404,7 +416,7 @@ async fn an_emailed_sign_in_link_signs_in_once_and_only_for_fifteen_minutes() {
         Err(AccessError::InvalidLink)
     ));
 
-    let outbox_id = request_sign_in_link(&db, login.email, "127.0.0.1", &BASE)
+    let outbox_id = request_link(&db, EmailedLink::SignIn, login.email, "127.0.0.1", &BASE)
         .await
         .unwrap()
         .unwrap();
@@ -427,14 +439,14 @@ async fn no_sign_in_link_goes_to_an_unknown_address_or_a_contact_still_invited()
     let db = fresh_db().await;
     seed_if_needed(&db).await;
     assert_eq!(
-        request_sign_in_link(&db, "nobody@acme.example", "", &BASE)
+        request_link(&db, EmailedLink::SignIn, "nobody@acme.example", "", &BASE)
             .await
             .unwrap(),
         None
     );
     invite(&db, "not-yet@acme.example").await;
     assert_eq!(
-        request_sign_in_link(&db, "not-yet@acme.example", "", &BASE)
+        request_link(&db, EmailedLink::SignIn, "not-yet@acme.example", "", &BASE)
             .await
             .unwrap(),
         None
@@ -445,7 +457,7 @@ async fn no_sign_in_link_goes_to_an_unknown_address_or_a_contact_still_invited()
 async fn a_sign_in_link_still_asks_a_user_with_two_factors_for_the_code() {
     let db = fresh_db().await;
     seed_if_needed(&db).await;
-    let outbox_id = request_sign_in_link(&db, DEMO_LOGINS[3].email, "", &BASE)
+    let outbox_id = request_link(&db, EmailedLink::SignIn, DEMO_LOGINS[3].email, "", &BASE)
         .await
         .unwrap()
         .unwrap();

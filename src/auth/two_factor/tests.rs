@@ -361,14 +361,20 @@ async fn a_manager_resets_a_lost_factor_audited_and_the_user_is_told() {
 
 #[tokio::test]
 async fn a_password_reset_does_not_skip_the_second_factor() {
-    use crate::auth::access::{LinkBase, LinkPurpose, redeem_link, request_password_reset};
+    use crate::auth::access::{EmailedLink, LinkBase, LinkPurpose, redeem_link, request_link};
     let db = fresh_db().await;
     let email = "forgetful@ledgerport.example";
     enrolled(&db, email, Role::Clerk).await;
-    let outbox_id = request_password_reset(&db, email, "", &LinkBase("http://x"))
-        .await
-        .unwrap()
-        .unwrap();
+    let outbox_id = request_link(
+        &db,
+        EmailedLink::PasswordReset,
+        email,
+        "",
+        &LinkBase("http://x"),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let body = crate::outbox::store::message(&db, outbox_id)
         .await
         .unwrap()
