@@ -79,7 +79,7 @@ export async function signIn(page: Page, email: string, password: string) {
  * used": then the next step's code. */
 async function enterUnusedCode(page: Page, secret: string) {
   for (let attempt = 0; attempt < 3; attempt++) {
-    await page.getByLabel("Code").fill(await unusedCode(secret));
+    await page.getByLabel("Code", { exact: true }).fill(await unusedCode(secret));
     await page.getByRole("button", { name: "Sign in" }).click();
     const signedIn = page.getByTestId("signed-in-as");
     await signedIn.or(page.getByText("That code was already used")).first().waitFor();

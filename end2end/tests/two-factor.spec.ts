@@ -27,7 +27,7 @@ async function passwordStep(page: Page) {
 }
 
 async function enterCode(page: Page, code: string) {
-  await page.getByLabel("Code").fill(code);
+  await page.getByLabel("Code", { exact: true }).fill(code);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
@@ -107,7 +107,7 @@ test("a contact signs in with an emailed link, once", async ({ page }) => {
   await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
   await page.getByRole("link", { name: "Email me a sign-in link instead" }).click();
   await expect(page).toHaveURL(/\/sign-in\/email$/);
-  await page.getByLabel("Email").fill("vic@acme.example");
+  await page.getByLabel("Email", { exact: true }).fill("vic@acme.example");
   await page.getByRole("button", { name: "Email me a sign-in link" }).click();
   await expect(page.getByTestId("sign-in-link-sent")).toBeVisible();
   const { body } = await latestMessageTo("vic@acme.example", 20_000, "Your Ledgerport sign-in link");
