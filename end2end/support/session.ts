@@ -1,6 +1,9 @@
 // Signing in from the sign-in page (with the code step for a login that has an authenticator),
 // and a signed-in page of its own (a fresh browser context) for tests where several people act.
 import { createHmac } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { expect, test, type Browser, type BrowserContext, type Cookie, type Page } from "@playwright/test";
 
 /** The demo manager's authenticator key: `DEMO_MANAGER_AUTHENTICATOR` in src/seed.rs. */
@@ -28,17 +31,23 @@ export function totp(secret: string, step: number): string {
   return ((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).toString().padStart(6, "0");
 }
 
-// The steps this worker used per key: the portal accepts no code twice.
-const usedSteps = new Map<string, number>();
+// The newest step used per key, in a file: the portal accepts no code twice, and Playwright
+// starts a new worker (with fresh module state) after a failed test. global-setup removes it.
+export const USED_STEPS_FILE = path.join(os.tmpdir(), "ledgerport-e2e-used-steps.json");
+
+function usedSteps(): Record<string, number> {
+  return fs.existsSync(USED_STEPS_FILE) ? JSON.parse(fs.readFileSync(USED_STEPS_FILE, "utf8")) : {};
+}
 
 /** A code the portal has not accepted yet: this step's, the next one's, or after a wait. */
 export async function unusedCode(secret: string): Promise<string> {
   for (;;) {
     const now = Date.now() / 1000;
     const current = Math.floor(now / 30);
-    const step = Math.max(current, (usedSteps.get(secret) ?? 0) + 1);
+    const used = usedSteps();
+    const step = Math.max(current, (used[secret] ?? 0) + 1);
     if (step <= current + 1) {
-      usedSteps.set(secret, step);
+      fs.writeFileSync(USED_STEPS_FILE, JSON.stringify({ ...used, [secret]: step }));
       return totp(secret, step);
     }
     await new Promise((resolve) => setTimeout(resolve, (30 - (now % 30)) * 1000 + 100));

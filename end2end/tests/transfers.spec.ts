@@ -1,18 +1,12 @@
 // Paying by bank transfer and the bank's file bringing the money: a payer announces a transfer
 // (reference, bank details), staff import the bank's camt.054 notification, the transfer's line
 // is matched by its reference and the invoice is paid; a line nobody can place waits for staff.
-// Runs last (files run in name order, on one database): it pays an invoice of Acme's.
+// Runs after the specs that read Acme's balances (files run in name order, on one database): it
+// pays an invoice of Acme's.
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { signIn } from "../support/session";
 
 const cents = (text: string | null) => Math.round(Number((text ?? "").replace(/[^0-9.-]/g, "")) * 100);
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto("/sign-in");
-  await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
 
 // A camt.054 notification of the demo's USD account with these credits.
 function notification(credits: { ref: string; cents: number; payer: string; text: string }[]) {

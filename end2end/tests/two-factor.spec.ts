@@ -37,7 +37,7 @@ test("a payer turns on two-factor sign-in, signs in with codes and a recovery co
   test.setTimeout(120_000);
   const staff = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
   const link = await openAccountWithPayer(staff, {
-    number: "C-4201",
+    number: "C-4301",
     name: "Two Factor Works",
     invoice: "TFA-0001",
     line: "Security review",
