@@ -16,7 +16,7 @@ pub const LINE_CHARS: usize = 80;
 pub enum CompanyError {
     #[error("the legal name is required, at most {NAME_CHARS} characters")]
     LegalName,
-    #[error("the {0} has at most {TEXT_LINES} lines of {LINE_CHARS} characters")]
+    #[error("the {0} has at most {TEXT_LINES} lines of {LINE_CHARS} characters, without < or >")]
     Lines(&'static str),
     #[error("the billing contact is one line of at most {LINE_CHARS} characters")]
     Contact,
@@ -67,7 +67,8 @@ impl CompanyProfile {
 }
 
 /// The non-blank lines of an address-like text area, trimmed; none when there are more than
-/// `TEXT_LINES` or one is longer than `LINE_CHARS` (what a document's header has room for).
+/// `TEXT_LINES`, one is longer than `LINE_CHARS` (what a document's header has room for), or one
+/// holds a control character, `<` or `>`.
 pub fn text_lines(text: &str) -> Option<Vec<String>> {
     let lines: Vec<String> = text
         .lines()
@@ -75,10 +76,14 @@ pub fn text_lines(text: &str) -> Option<Vec<String>> {
         .filter(|line| !line.is_empty())
         .map(str::to_string)
         .collect();
+    // No `<` or `>`: a form shows these lines back inside a text area, which does not escape markup.
     let fits = lines.len() <= TEXT_LINES
-        && lines
-            .iter()
-            .all(|line| line.chars().count() <= LINE_CHARS && !line.chars().any(char::is_control));
+        && lines.iter().all(|line| {
+            line.chars().count() <= LINE_CHARS
+                && !line
+                    .chars()
+                    .any(|c| c.is_control() || matches!(c, '<' | '>'))
+        });
     fits.then_some(lines)
 }
 
@@ -112,6 +117,10 @@ mod tests {
         assert_eq!(
             CompanyProfile::parse("X", "", "", "a\u{7}b"),
             Err(CompanyError::Contact)
+        );
+        assert_eq!(
+            CompanyProfile::parse("X", "1 Road</textarea><form>", "", ""),
+            Err(CompanyError::Lines("address"))
         );
     }
 }

@@ -183,7 +183,7 @@ fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
     }
     if let Some(why) = &p.returned {
         doc.gap(4.0);
-        doc.line(
+        doc.paragraph(
             10.0,
             true,
             &format!("Your bank returned this payment ({why}): the invoices below are open again."),

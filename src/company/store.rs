@@ -41,6 +41,18 @@ pub async fn company_profile(db: &Db) -> Result<CompanyProfile, DbError> {
     })
 }
 
+/// Every field, for the audit log: the billing contact matters as much as the name, since the
+/// documents tell customers to ask it before paying any other account.
+fn summary(profile: &CompanyProfile) -> String {
+    format!(
+        "{:?} [{}] [{}] contact {:?}",
+        profile.legal_name,
+        profile.address.join(", "),
+        profile.tax_numbers.join(", "),
+        profile.billing_contact
+    )
+}
+
 /// A manager saves the profile; the audit log keeps what it was before.
 pub async fn save_company_profile(
     db: &Db,
@@ -74,7 +86,7 @@ pub async fn save_company_profile(
         &actor.email,
         "company_profile_changed",
         "company profile",
-        &format!("{:?} -> {:?}", before.legal_name, profile.legal_name),
+        &format!("{} -> {}", summary(&before), summary(profile)),
         ip,
     )
     .await?;
@@ -115,6 +127,11 @@ mod tests {
         .fetch_one(db.pool())
         .await
         .unwrap();
-        assert!(detail.ends_with("-> \"Example Trading GmbH\""), "{detail}");
+        assert!(
+            detail.ends_with(
+                "-> \"Example Trading GmbH\" [Hauptstraße 1, 10115 Berlin] [USt-IdNr. DE123456789] contact \"+49 30 1234567\""
+            ),
+            "{detail}"
+        );
     }
 }

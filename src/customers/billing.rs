@@ -10,9 +10,9 @@ pub mod store;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BillingError {
-    #[error("an address has at most {TEXT_LINES} lines of {LINE_CHARS} characters")]
+    #[error("an address has at most {TEXT_LINES} lines of {LINE_CHARS} characters, without < or >")]
     Address,
-    #[error("choose the country as its two-letter code (DE, FR, GB, US…)")]
+    #[error("choose the country by its ISO two-letter code (DE, FR, GB, US…)")]
     Country,
     #[error("a tax ID needs the country it was issued in")]
     TaxIdWithoutCountry,
@@ -37,8 +37,7 @@ impl BillingDetails {
     pub fn parse(address: &str, country: &str, tax_id: &str) -> Result<Self, BillingError> {
         let address = text_lines(address).ok_or(BillingError::Address)?;
         let country = country.trim().to_ascii_uppercase();
-        let two_letters = country.len() == 2 && country.chars().all(|c| c.is_ascii_uppercase());
-        if !country.is_empty() && !two_letters {
+        if !country.is_empty() && !is_country(&country) {
             return Err(BillingError::Country);
         }
         let tax_id = match tax_id.trim() {
@@ -104,6 +103,34 @@ const EU_VAT: &[(&str, &[&str])] = &[
     ("SK", &["9999999999"]),
 ];
 
+/// A made-up number of a shape, for the error that shows it: `X9999999X` → `A1234567B`.
+fn example(shape: &str) -> String {
+    let mut digits = "1234567890".chars().cycle();
+    let mut letters = "ABCDEFGH".chars().cycle();
+    shape
+        .chars()
+        .map(|s| match s {
+            '9' => digits.next().unwrap_or('1'),
+            'A' | 'X' => letters.next().unwrap_or('A'),
+            literal => literal,
+        })
+        .collect()
+}
+
+/// ISO 3166-1 alpha-2: the countries a billing address may be in.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN \
+    BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC \
+    EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR \
+    HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT \
+    LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP \
+    NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL \
+    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE \
+    VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+fn is_country(code: &str) -> bool {
+    code.len() == 2 && COUNTRIES.split_whitespace().any(|known| known == code)
+}
+
 fn fits(shape: &str, text: &str) -> bool {
     shape.len() == text.len()
         && shape.chars().zip(text.chars()).all(|(s, c)| match s {
@@ -127,11 +154,15 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
         return if shapes.iter().any(|shape| fits(shape, number)) {
             Ok(format!("{vat_prefix}{number}"))
         } else {
-            Err(format!(
-                "a {country} VAT number is {vat_prefix} followed by {}",
-                shapes.join(" or ")
-            )
-            .replace('9', "#"))
+            let examples: Vec<String> = shapes
+                .iter()
+                .map(|shape| format!("{vat_prefix}{}", example(shape)))
+                .collect();
+            let examples = match examples.as_slice() {
+                [first, .., last] if examples.len() > 3 => format!("{first} to {last}"),
+                _ => examples.join(" or "),
+            };
+            Err(format!("VAT numbers of {country} look like {examples}"))
         };
     }
     match country {
@@ -144,7 +175,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
             {
                 Ok(format!("GB{number}"))
             } else {
-                Err("a GB VAT number is GB followed by 9 or 12 digits".into())
+                Err("GB VAT numbers look like GB123456789, GB123456789012 or GBGD123".into())
             }
         }
         // A US employer identification number: 9 digits, printed NN-NNNNNNN; no prefix is 00.
@@ -176,6 +207,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
         _ => {
             let kept = typed.trim();
             if (4..=30).contains(&compact.len())
+                && kept.chars().count() <= 40
                 && kept
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | '/'))
@@ -205,9 +237,14 @@ mod tests {
         assert_eq!(tax_id("GR", "EL123456789"), Ok("EL123456789".into()));
         assert_eq!(tax_id("AT", "ATU12345678"), Ok("ATU12345678".into()));
         let short = tax_id("DE", "DE12345678").unwrap_err();
+        assert_eq!(short.to_string(), "VAT numbers of DE look like DE123456789");
         assert_eq!(
-            short.to_string(),
-            "a DE VAT number is DE followed by #########"
+            tax_id("ES", "ES123").unwrap_err().to_string(),
+            "VAT numbers of ES look like ESA1234567B"
+        );
+        assert_eq!(
+            tax_id("RO", "RO1").unwrap_err().to_string(),
+            "VAT numbers of RO look like RO12 to RO1234567890"
         );
         assert!(tax_id("NL", "NL123456789").is_err());
         assert_eq!(tax_id("SE", "SE123456789001"), Ok("SE123456789001".into()));
@@ -242,6 +279,12 @@ mod tests {
             BillingDetails::parse("", "Germany", ""),
             Err(BillingError::Country)
         );
+        // Not ISO: the United Kingdom is GB.
+        assert_eq!(
+            BillingDetails::parse("", "UK", ""),
+            Err(BillingError::Country)
+        );
+        assert!(tax_id("JP", &format!("T{}", " 1".repeat(30))).is_err());
     }
 
     #[test]
@@ -263,6 +306,10 @@ mod tests {
         );
         assert_eq!(
             BillingDetails::parse(&"x".repeat(81), "", ""),
+            Err(BillingError::Address)
+        );
+        assert_eq!(
+            BillingDetails::parse("</textarea><b>pay here</b>", "", ""),
             Err(BillingError::Address)
         );
     }

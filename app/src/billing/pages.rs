@@ -15,7 +15,8 @@ pub fn BillingDetailsPage() -> impl IntoView {
     let save = ServerAction::<SaveBillingDetails>::new();
     let error = form_error(save);
     let saved = form_succeeded(save, "saved");
-    let data = Resource::new(move || save.version().get(), |_| account_billing_details());
+    // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
+    let data = Resource::new(|| (), |_| account_billing_details());
     view! {
         <Title text="Billing details"/>
         <Loaded data loading="Loading…" let:page>
@@ -89,7 +90,8 @@ pub fn CompanyPage() -> impl IntoView {
     let save = ServerAction::<SaveCompanyProfile>::new();
     let error = form_error(save);
     let saved = form_succeeded(save, "saved");
-    let data = Resource::new(move || save.version().get(), |_| company_profile_form());
+    // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
+    let data = Resource::new(|| (), |_| company_profile_form());
     view! {
         <Title text="Company profile"/>
         <Loaded data loading="Loading…" let:profile>

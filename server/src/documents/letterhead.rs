@@ -5,7 +5,7 @@ use ledgerport::company::CompanyProfile;
 use ledgerport::customers::billing::BillingDetails;
 use ledgerport::db::{Db, DbError};
 
-use super::pdf::{Cell, Document, MARGIN};
+use super::pdf::{Cell, Document, MARGIN, PAGE_WIDTH, wrap};
 
 /// Where "Bill to" starts, right of the company's block.
 const BILL_TO: f32 = 330.0;
@@ -58,6 +58,15 @@ impl Parties {
         if !billing.tax_id.is_empty() {
             right.push(format!("Tax ID: {}", billing.tax_id));
         }
+        // Each block in its column: long lines wrap instead of running into the other or off the page.
+        let column = |lines: Vec<String>, width: f32| -> Vec<String> {
+            lines
+                .iter()
+                .flat_map(|line| wrap(line, width, 9.0, false))
+                .collect()
+        };
+        let left = column(left, BILL_TO - MARGIN - 12.0);
+        let right = column(right, PAGE_WIDTH - MARGIN - BILL_TO);
         for i in 0..left.len().max(right.len()) {
             let cells: Vec<Cell> = [(MARGIN, left.get(i)), (BILL_TO, right.get(i))]
                 .into_iter()
@@ -78,14 +87,14 @@ pub fn how_to_pay(doc: &mut Document, parties: &Parties, portal: &str, quote: &s
     doc.gap(12.0);
     doc.line(11.0, true, "How to pay");
     for text in [
-        format!("Online at {portal}/pay, by card or bank debit."),
-        "By bank transfer: choose \"Pay by bank transfer\" on the portal for our account and a"
-            .into(),
-        format!("reference, and quote {quote}."),
-        "Pay only into the account the portal shows you. If a document names another account, ask"
-            .into(),
-        format!("{ask} before you pay."),
+        format!("Online at {portal}/pay."),
+        format!(
+            "By bank transfer: choose \"Pay by bank transfer\" on the portal for our account and a reference, and quote {quote}."
+        ),
+        format!(
+            "Pay only into the account the portal shows you. If a document names another account, ask {ask} before you pay."
+        ),
     ] {
-        doc.line(9.0, false, &text);
+        doc.paragraph(9.0, false, &text);
     }
 }

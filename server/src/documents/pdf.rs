@@ -69,6 +69,13 @@ impl Document {
         self.gap(size * 1.5);
     }
 
+    /// Text across the page, broken at spaces into as many lines as it needs.
+    pub fn paragraph(&mut self, size: f32, bold: bool, text: &str) {
+        for line in wrap(text, PAGE_WIDTH - 2.0 * MARGIN, size, bold) {
+            self.line(size, bold, &line);
+        }
+    }
+
     /// A table row of cells, then moves down.
     pub fn row(&mut self, size: f32, bold: bool, cells: &[Cell]) {
         self.ensure(size * 1.6);
@@ -168,6 +175,37 @@ fn win_ansi(text: &str) -> Vec<u8> {
 
 /// Width of text in points, from Helvetica's metrics (per 1000 em) for the characters that
 /// numbers and amounts use; other characters count as an average letter.
+/// `text` broken at spaces into lines no wider than `width`; a word wider than that is cut.
+pub fn wrap(text: &str, width: f32, size: f32, bold: bool) -> Vec<String> {
+    let fits = |candidate: &str| text_width(candidate, size, bold) <= width;
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if fits(&candidate) {
+            line = candidate;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for c in word.chars() {
+            if !line.is_empty() && !fits(&format!("{line}{c}")) {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn text_width(text: &str, size: f32, bold: bool) -> f32 {
     let units: f32 = text
         .chars()
