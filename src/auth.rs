@@ -58,6 +58,11 @@ impl Caller {
         self.role.is_staff() && !self.needs_second_factor()
     }
 
+    /// An AR manager who may work as one (a second factor proved in this session).
+    pub fn is_manager(&self) -> bool {
+        self.role == Role::Manager && self.is_staff()
+    }
+
     /// An AR manager without a second factor in this session: the staff pages stay closed to
     /// them until they set one up (or sign in with it).
     pub fn needs_second_factor(&self) -> bool {

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod payouts;
 pub mod periods;
 pub mod plans;
+pub mod printed;
 pub mod promises;
 pub mod receivables;
 pub mod reconciliation;
@@ -36,6 +37,7 @@ pub mod terms;
 pub mod text_enum;
 pub mod transfers;
 pub mod users;
+pub mod verification;
 
 #[cfg(feature = "ssr")]
 pub mod audit;

@@ -29,6 +29,8 @@ pub enum SeedError {
     Issue(#[from] IssueError),
     #[error(transparent)]
     User(#[from] CreateUserError),
+    #[error(transparent)]
+    BankAccount(#[from] crate::transfers::store::SetUpError),
     #[error("demo data is invalid: {0}")]
     Invalid(String),
 }
@@ -55,7 +57,10 @@ pub struct DemoLogin {
 /// authenticator app, or print its current code with `ledgerport demo-code`. Demo data only.
 pub const DEMO_MANAGER_AUTHENTICATOR: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
-pub const DEMO_LOGINS: [DemoLogin; 5] = [
+/// The second demo manager's authenticator: bank account changes need two managers.
+pub const DEMO_CONTROLLER_AUTHENTICATOR: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+pub const DEMO_LOGINS: [DemoLogin; 6] = [
     DemoLogin {
         who: "customer contact (payer) at Acme Fabrication",
         email: "pat@acme.example",
@@ -85,6 +90,12 @@ pub const DEMO_LOGINS: [DemoLogin; 5] = [
         email: "nina@northwind.example",
         password: "northwind-checks-every-line",
         authenticator: None,
+    },
+    DemoLogin {
+        who: "second AR manager (approves bank account changes)",
+        email: "controller@ledgerport.example",
+        password: "controller-approves-changes",
+        authenticator: Some(DEMO_CONTROLLER_AUTHENTICATOR),
     },
 ];
 
@@ -251,7 +262,11 @@ pub async fn seed_demo(db: &Db) -> Result<(), SeedError> {
             add_login(&mut tx, &DEMO_LOGINS[4], Role::Payer, Some(customer_id)).await?;
         }
     }
-    for (login, role) in DEMO_LOGINS[2..4].iter().zip([Role::Clerk, Role::Manager]) {
+    for (login, role) in [
+        (&DEMO_LOGINS[2], Role::Clerk),
+        (&DEMO_LOGINS[3], Role::Manager),
+        (&DEMO_LOGINS[5], Role::Manager),
+    ] {
         add_login(&mut tx, login, role, None).await?;
     }
     seed_letterhead(&mut tx).await?;
@@ -312,7 +327,7 @@ async fn seed_receiving_accounts(db: &Db) -> Result<(), SeedError> {
     for (currency, typed) in accounts {
         let account = ReceivingAccount::new(currency, &typed)
             .map_err(|e| SeedError::Invalid(e.to_string()))?;
-        crate::transfers::store::set_receiving_account(db, &account).await?;
+        crate::transfers::store::set_up_receiving_account(db, &account).await?;
     }
     Ok(())
 }

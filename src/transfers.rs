@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::money::Currency;
 
 #[cfg(feature = "ssr")]
+pub mod changes;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 /// An ISO 11649 structured creditor reference: `RF`, two check digits, then 1–21 letters or
@@ -163,6 +165,56 @@ pub struct ReceivingAccount {
     pub wait_days: u32,
 }
 
+impl ReceivingAccount {
+    /// One line for the audit log, the command line and the managers' mail:
+    /// `EUR: Holder, Bank, IBAN DE89 3704 …, BIC …; transfers awaited 5 days`.
+    pub fn summary(&self) -> String {
+        let coordinates: Vec<String> = self
+            .details
+            .lines()
+            .into_iter()
+            .map(|(label, value)| format!("{label} {value}"))
+            .collect();
+        format!(
+            "{}: {}, {}, {}; transfers awaited {} days",
+            self.currency,
+            self.holder,
+            self.bank_name,
+            coordinates.join(", "),
+            self.wait_days
+        )
+    }
+}
+
+/// Where a version of a receiving account stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeStatus {
+    /// Proposed by one manager; a second must approve it.
+    AwaitingApproval,
+    /// Approved; payers were told, and customers see it from its effective time.
+    Scheduled,
+    /// What customers see now.
+    InEffect,
+    /// Was in effect until a newer version took over.
+    Replaced,
+    Withdrawn,
+}
+
+/// A version of a receiving account as managers see it (the bank accounts page).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountVersion {
+    pub id: i64,
+    pub account: ReceivingAccount,
+    pub status: ChangeStatus,
+    /// Who proposed it; `None`: set up by the operator.
+    pub proposed_by: Option<String>,
+    pub proposed_at: String,
+    pub approved_by: Option<String>,
+    pub effective_at: Option<String>,
+    pub withdrawn_by: Option<String>,
+    pub withdrawn_at: Option<String>,
+}
+
 /// A receiving account as an operator typed it (see [`ReceivingAccount::new`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TypedAccount<'a> {
@@ -312,12 +364,7 @@ pub fn electronic(printed: &str) -> String {
 
 /// The printed form of an IBAN or a creditor reference: groups of four.
 fn grouped(electronic: &str) -> String {
-    electronic
-        .as_bytes()
-        .chunks(4)
-        .map(|group| std::str::from_utf8(group).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::printed::in_groups_of_four(electronic, " ")
 }
 
 /// What a customer needs to make an announced transfer.

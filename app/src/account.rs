@@ -221,13 +221,7 @@ pub async fn two_factor() -> Result<TwoFactorView, AppError> {
     let state = ledgerport::auth::two_factor::state(&crate::context::app().db, &caller).await?;
     let pending = match state.pending {
         Some(enrolment) => Some(PendingEnrolment {
-            secret: enrolment
-                .secret
-                .as_bytes()
-                .chunks(4)
-                .map(|group| String::from_utf8_lossy(group).into_owned())
-                .collect::<Vec<_>>()
-                .join(" "),
+            secret: ledgerport::printed::in_groups_of_four(&enrolment.secret, " "),
             qr_svg: qr_svg(&enrolment.otpauth_url)?,
         }),
         None => None,

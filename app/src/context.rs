@@ -18,6 +18,9 @@ pub struct AppContext {
     pub payments: std::sync::Arc<dyn ledgerport::checkout::PaymentProvider>,
     /// When payment reminders go out (REMINDER_SCHEDULE).
     pub reminder_schedule: ledgerport::reminders::Schedule,
+    /// How long an approved change of a receiving bank account waits before customers see it
+    /// (BANK_ACCOUNT_CHANGE_WAIT_HOURS).
+    pub bank_account_change_wait: chrono::Duration,
 }
 
 /// The server state; every server function and SSR render runs with it provided.

@@ -445,6 +445,24 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::transfers::changes::BankChangeError> for AppError {
+        fn from(e: ledgerport::transfers::changes::BankChangeError) -> Self {
+            use ledgerport::transfers::changes::BankChangeError;
+            match e {
+                BankChangeError::Db(e) => database(e),
+                BankChangeError::ManagerOnly | BankChangeError::OwnProposal => {
+                    AppError::forbidden(e)
+                }
+                BankChangeError::NotFound => AppError::NotFound(super::sentence(&e.to_string())),
+                BankChangeError::AlreadyWaiting(_)
+                | BankChangeError::NotAwaitingApproval
+                | BankChangeError::NotWithdrawable => {
+                    AppError::Conflict(super::sentence(&e.to_string()))
+                }
+            }
+        }
+    }
+
     impl From<ledgerport::auth::two_factor::TwoFactorError> for AppError {
         fn from(e: ledgerport::auth::two_factor::TwoFactorError) -> Self {
             use ledgerport::auth::two_factor::TwoFactorError;

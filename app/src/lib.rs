@@ -4,6 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod autopay;
+pub mod bank_accounts;
 pub mod banking;
 pub mod billing;
 pub mod books;
@@ -17,6 +18,7 @@ pub mod paying;
 pub mod plans;
 pub mod portal;
 pub mod promises;
+pub mod verify;
 pub mod worklist;
 
 #[cfg(feature = "ssr")]
@@ -42,6 +44,7 @@ use crate::account::two_factor::TwoFactorPage;
 use crate::account::who_am_i;
 use crate::admin::pages::{AdminCustomerPage, AdminHomePage, OutboxPage, StaffInvoicePage};
 use crate::autopay::pages::AutopayPage;
+use crate::bank_accounts::pages::BankAccountsPage;
 use crate::banking::pages::{BankPage, BankStatementPage, CashApplicationPage};
 use crate::billing::pages::{BillingDetailsPage, CompanyPage};
 use crate::books::pages::{
@@ -58,6 +61,7 @@ use crate::portal::pages::{
     InvoiceDetailPage, InvoicesPage, PaymentsPage, ReceiptPage, StatementsPage,
 };
 use crate::promises::pages::PromisePage;
+use crate::verify::VerifyPage;
 use crate::worklist::pages::WorklistPage;
 
 /// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
@@ -132,6 +136,8 @@ lazy_page!(WorklistRoute, WorklistPage);
 lazy_page!(TwoFactorRoute, TwoFactorPage);
 lazy_page!(BillingDetailsRoute, BillingDetailsPage);
 lazy_page!(CompanyRoute, CompanyPage);
+lazy_page!(BankAccountsRoute, BankAccountsPage);
+lazy_page!(VerifyRoute, VerifyPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -196,6 +202,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/profile/two-factor") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/account/billing") view={Lazy::<BillingDetailsRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/admin/company") view={Lazy::<CompanyRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank-accounts") view={Lazy::<BankAccountsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/verify") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/verify/:code") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async/>
                         <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id/dispute") view=DisputeNewPage ssr=SsrMode::Async/>

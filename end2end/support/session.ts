@@ -8,8 +8,11 @@ import { expect, test, type Browser, type BrowserContext, type Cookie, type Page
 
 /** The demo manager's authenticator key: `DEMO_MANAGER_AUTHENTICATOR` in src/seed.rs. */
 export const DEMO_MANAGER_AUTHENTICATOR = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/** The second demo manager's: `DEMO_CONTROLLER_AUTHENTICATOR` in src/seed.rs. */
+export const DEMO_CONTROLLER_AUTHENTICATOR = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const AUTHENTICATORS: Record<string, string> = {
   "manager@ledgerport.example": DEMO_MANAGER_AUTHENTICATOR,
+  "controller@ledgerport.example": DEMO_CONTROLLER_AUTHENTICATOR,
 };
 
 function base32(text: string): Buffer {

@@ -85,9 +85,10 @@ enum Command {
         #[arg(long)]
         amount: String,
     },
-    /// Set the company's receiving bank account for a currency: customers who pay by bank
-    /// transfer see it (inside the portal only) with their reference. An IBAN (with --bic), or a
-    /// US account and routing number.
+    /// Set up the company's first receiving bank account for a currency: customers who pay by
+    /// bank transfer see it (inside the portal only) with their reference. An IBAN (with --bic),
+    /// or a US account and routing number. Once a currency has one, AR managers change it in the
+    /// portal: one proposes, another approves, payers are told, and it waits before it shows.
     BankAccount {
         /// The currency the account receives (USD, EUR, …).
         #[arg(long)]
@@ -147,9 +148,13 @@ enum Command {
         #[arg(long, default_value = "")]
         remittance_column: String,
     },
-    /// Print the demo manager's current two-factor code (demo data only; or add the printed
+    /// Print a demo manager's current two-factor code (demo data only; or add the printed
     /// authenticator key to an authenticator app).
-    DemoCode,
+    DemoCode {
+        /// Which demo login: the AR manager unless another is named.
+        #[arg(long, default_value = "manager@ledgerport.example")]
+        email: String,
+    },
     /// Remove a user's two-factor sign-in (a lost phone and lost recovery codes), when no other
     /// AR manager can reset it in the admin view. Audited; the user's sessions end.
     ResetTwoFactor {
@@ -323,21 +328,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let account = ReceivingAccount::new(currency, &typed)
                 .map_err(|e| CliError::Invalid(e.to_string()))?;
             let db = open(&config).await?;
-            ledgerport::transfers::store::set_receiving_account(&db, &account).await?;
-            let coordinates: Vec<String> = account
-                .details
-                .lines()
-                .into_iter()
-                .map(|(label, value)| format!("{label} {value}"))
-                .collect();
-            println!(
-                "receiving account for {currency}: {}, {}, {}; transfers awaited {} days",
-                account.holder,
-                account.bank_name,
-                coordinates.join(", "),
-                account.wait_days
-            );
+            let set_up =
+                ledgerport::transfers::store::set_up_receiving_account(&db, &account).await;
             db.close().await;
+            set_up.map_err(|e| CliError::Invalid(e.to_string()))?;
+            println!("receiving account set up: {}", account.summary());
             Ok(())
         }
         Command::CsvMapping {
@@ -386,9 +381,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             db.close().await;
             Ok(())
         }
-        Command::DemoCode => {
-            let code =
-                two_factor::code_at(seed::DEMO_MANAGER_AUTHENTICATOR, Utc::now().timestamp())?;
+        Command::DemoCode { email } => {
+            let secret = seed::DEMO_LOGINS
+                .iter()
+                .find(|login| login.email == email)
+                .and_then(|login| login.authenticator)
+                .ok_or_else(|| {
+                    CliError::Invalid(format!("{email} is not a demo login with an authenticator"))
+                })?;
+            let code = two_factor::code_at(secret, Utc::now().timestamp())?;
             println!("{code}");
             Ok(())
         }
@@ -475,8 +476,8 @@ fn print_demo_logins(config: &Config) {
         );
         if let Some(key) = login.authenticator {
             println!(
-                "    {:<48} then a code: `ledgerport demo-code`, or authenticator key {key}",
-                ""
+                "    {:<48} then a code: `ledgerport demo-code --email {}`, or authenticator key {key}",
+                "", login.email
             );
         }
     }

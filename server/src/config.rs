@@ -81,6 +81,10 @@ pub struct Config {
     pub reminder_schedule: ledgerport::reminders::Schedule,
     /// How often each instance runs the reminder job; `None` turns it off.
     pub reminders_every: Option<std::time::Duration>,
+    /// How long an approved change of a receiving bank account waits before customers see it
+    /// (BANK_ACCOUNT_CHANGE_WAIT_HOURS, 1 to 720, default 72): time for payers to hear of it
+    /// and for managers to withdraw a change they did not expect.
+    pub bank_account_change_wait: chrono::Duration,
     pub cookie_secure: bool,
     pub log_format: LogFormat,
 }
@@ -274,6 +278,20 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         },
     };
 
+    let bank_account_change_wait = match var("BANK_ACCOUNT_CHANGE_WAIT_HOURS")
+        .as_deref()
+        .unwrap_or("72")
+        .parse::<i64>()
+    {
+        Ok(hours @ 1..=720) => chrono::Duration::hours(hours),
+        _ => {
+            return Err(invalid(
+                "BANK_ACCOUNT_CHANGE_WAIT_HOURS",
+                "must be 1 to 720 hours",
+            ));
+        }
+    };
+
     let log_format = match var("LOG_FORMAT").as_deref().unwrap_or("text") {
         "text" => LogFormat::Text,
         "json" => LogFormat::Json,
@@ -297,6 +315,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         smtp,
         reminder_schedule,
         reminders_every,
+        bank_account_change_wait,
         cookie_secure,
         log_format,
     })
@@ -387,6 +406,7 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(c.jwt_signing_key.expose().len() >= 64);
+        assert_eq!(c.bank_account_change_wait, chrono::Duration::hours(72));
     }
 
     #[test]
@@ -403,6 +423,14 @@ mod tests {
                 "PUBLIC_BASE_URL",
             ),
             (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
+            (
+                vec![("BANK_ACCOUNT_CHANGE_WAIT_HOURS", "0")],
+                "BANK_ACCOUNT_CHANGE_WAIT_HOURS",
+            ),
+            (
+                vec![("BANK_ACCOUNT_CHANGE_WAIT_HOURS", "three days")],
+                "BANK_ACCOUNT_CHANGE_WAIT_HOURS",
+            ),
         ] {
             let err = config(&pairs).unwrap_err();
             assert_eq!(err.var, var, "{pairs:?} gave {err}");

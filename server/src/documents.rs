@@ -21,11 +21,12 @@ use ledgerport::money::{Currency, Money};
 use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{Aging, Statement};
 use ledgerport::transfers::TransferInstructions;
+use ledgerport::verification::{DocumentCode, DocumentKind, IssuedDocument};
 use serde::Deserialize;
 
 use crate::guard::ContactSession;
 use crate::state::ServerState;
-use letterhead::{Parties, how_to_pay};
+use letterhead::{Parties, how_to_pay, verification};
 use pdf::{Cell, Document, MARGIN, PAGE_WIDTH};
 
 /// The document routes; they need the session, so the router mounts them inside its layer.
@@ -130,11 +131,24 @@ async fn invoice_pdf(
             .await?
             .ok_or(DocumentError::NotFound)?;
     let parties = Parties::of(db, contact.customer_id).await?;
+    let code = ledgerport::verification::store::code_for(
+        db,
+        contact.customer_id,
+        &IssuedDocument {
+            kind: DocumentKind::Invoice,
+            number: invoice.number.clone(),
+            period_from: None,
+            issued_on: invoice.issue_date,
+            total_minor: invoice.total_minor,
+            currency: invoice.currency,
+        },
+    )
+    .await?;
     let filename = format!("{}.pdf", invoice.number);
     Ok(attachment(
         "application/pdf",
         &filename,
-        invoice_document(&invoice, &parties, &state.app.public_base_url),
+        invoice_document(&invoice, &parties, &code, &state.app.public_base_url),
     ))
 }
 
@@ -318,7 +332,12 @@ fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
     doc.finish()
 }
 
-fn invoice_document(d: &InvoiceDetail, parties: &Parties, portal: &str) -> Vec<u8> {
+fn invoice_document(
+    d: &InvoiceDetail,
+    parties: &Parties,
+    code: &DocumentCode,
+    portal: &str,
+) -> Vec<u8> {
     let c = d.currency;
     let mut doc = Document::new(&format!("Invoice {}", d.number));
     doc.line(20.0, true, &format!("Invoice {}", d.number));
@@ -431,6 +450,7 @@ fn invoice_document(d: &InvoiceDetail, parties: &Parties, portal: &str) -> Vec<u
         }
     }
     how_to_pay(&mut doc, parties, portal, &format!("invoice {}", d.number));
+    verification(&mut doc, code, portal);
     doc.finish()
 }
 
@@ -457,16 +477,35 @@ async fn statement_pdf(
     Query(period): Query<Period>,
 ) -> Result<Response, DocumentError> {
     let statement = load_statement(&state, contact.customer_id, &period).await?;
-    let parties = Parties::of(&state.app.db, contact.customer_id).await?;
+    let db = &state.app.db;
+    let parties = Parties::of(db, contact.customer_id).await?;
+    let code = ledgerport::verification::store::code_for(
+        db,
+        contact.customer_id,
+        &IssuedDocument {
+            kind: DocumentKind::Statement,
+            number: String::new(),
+            period_from: Some(statement.from),
+            issued_on: statement.to,
+            total_minor: statement.closing_minor,
+            currency: statement.currency,
+        },
+    )
+    .await?;
     let filename = format!("statement-{}-{}.pdf", statement.from, statement.to);
     Ok(attachment(
         "application/pdf",
         &filename,
-        statement_document(&statement, &parties, &state.app.public_base_url),
+        statement_document(&statement, &parties, &code, &state.app.public_base_url),
     ))
 }
 
-fn statement_document(s: &Statement, parties: &Parties, portal: &str) -> Vec<u8> {
+fn statement_document(
+    s: &Statement,
+    parties: &Parties,
+    code: &DocumentCode,
+    portal: &str,
+) -> Vec<u8> {
     let c = s.currency;
     let mut doc = Document::new(&format!("Statement {} – {}", date(s.from), date(s.to)));
     doc.line(20.0, true, "Statement of account");
@@ -533,6 +572,7 @@ fn statement_document(s: &Statement, parties: &Parties, portal: &str) -> Vec<u8>
         .collect();
     doc.row(9.0, false, &amounts);
     how_to_pay(&mut doc, parties, portal, "the invoice numbers you pay");
+    verification(&mut doc, code, portal);
     doc.finish()
 }
 

@@ -64,6 +64,8 @@ pub struct RouterSettings {
     pub sandbox: Option<SandboxProvider>,
     pub webhook_secret: Vec<u8>,
     pub reminder_schedule: ledgerport::reminders::Schedule,
+    /// How long an approved change of a receiving bank account waits before customers see it.
+    pub bank_account_change_wait: chrono::Duration,
 }
 
 impl RouterSettings {
@@ -115,6 +117,7 @@ impl RouterSettings {
             sandbox,
             webhook_secret,
             reminder_schedule: config.reminder_schedule.clone(),
+            bank_account_change_wait: config.bank_account_change_wait,
         })
     }
 }
@@ -158,6 +161,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         log_messages: settings.log_messages,
         payments: settings.payments,
         reminder_schedule: settings.reminder_schedule,
+        bank_account_change_wait: settings.bank_account_change_wait,
     };
     let state = ServerState {
         leptos: leptos.clone(),

@@ -26,7 +26,7 @@ pub const RECOVERY_CODES: usize = 10;
 /// The name an authenticator app shows beside the code.
 const ISSUER: &str = "Ledgerport";
 /// A recovery code: 16 characters of Crockford's base32 (80 random bits), shown in groups of four.
-const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+const RECOVERY_CODE_LENGTH: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoFactorError {
@@ -124,17 +124,7 @@ impl TypedCode {
         if compact.len() == 6 && compact.chars().all(|c| c.is_ascii_digit()) {
             return Some(TypedCode::Authenticator(compact));
         }
-        let normal: String = compact
-            .to_lowercase()
-            .chars()
-            .map(|c| match c {
-                'o' => '0',
-                'i' | 'l' => '1',
-                other => other,
-            })
-            .collect();
-        (normal.len() == 16 && normal.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)))
-            .then_some(TypedCode::Recovery(normal))
+        crate::secrets::typed_crockford(&compact, RECOVERY_CODE_LENGTH).map(TypedCode::Recovery)
     }
 }
 
@@ -650,20 +640,12 @@ async fn replace_recovery_codes_in(
     Ok(codes.iter().map(|code| in_groups_of_four(code)).collect())
 }
 
-/// 16 symbols of 5 random bits each (a random byte's low 5 bits are uniform), as stored.
 fn new_recovery_code() -> String {
-    crate::secrets::random_bytes(16)
-        .iter()
-        .map(|byte| RECOVERY_ALPHABET[usize::from(byte & 31)] as char)
-        .collect()
+    crate::secrets::random_crockford(RECOVERY_CODE_LENGTH)
 }
 
 fn in_groups_of_four(code: &str) -> String {
-    code.as_bytes()
-        .chunks(4)
-        .map(|group| String::from_utf8_lossy(group).into_owned())
-        .collect::<Vec<_>>()
-        .join("-")
+    crate::printed::in_groups_of_four(code, "-")
 }
 
 async fn recovery_codes_left_in(

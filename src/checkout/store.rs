@@ -78,9 +78,9 @@ pub(crate) async fn review_on(
     }
     let customer = sqlx::query(
         "SELECT c.currency, COALESCE(c.card_limit_minor, l.limit_minor) AS card_limit, \
-                b.wait_days AS transfer_wait_days \
-         FROM customers c LEFT JOIN card_limits l ON l.currency = c.currency \
-         LEFT JOIN bank_accounts b ON b.currency = c.currency WHERE c.id = $1",
+                (SELECT MIN(b.effective_at) FROM bank_account_changes b \
+                 WHERE b.currency = c.currency AND b.withdrawn_at IS NULL) AS transfers_since \
+         FROM customers c LEFT JOIN card_limits l ON l.currency = c.currency WHERE c.id = $1",
     )
     .bind(customer_id)
     .fetch_optional(&mut *conn)
@@ -90,8 +90,8 @@ pub(crate) async fn review_on(
     let card_limit_minor: Option<i64> = customer.try_get("card_limit")?;
     // A receiving account in the currency makes bank transfers possible, whatever the amount.
     let bank_transfer = customer
-        .try_get::<Option<i64>, _>("transfer_wait_days")?
-        .is_some();
+        .try_get::<Option<String>, _>("transfers_since")?
+        .is_some_and(|since| since <= crate::db::now_text());
     let mut invoices = Vec::with_capacity(items.len());
     let mut facts = Vec::with_capacity(items.len());
     for item in items {

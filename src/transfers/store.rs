@@ -1,12 +1,13 @@
 //! Receiving accounts and announced transfers in the database.
 
 use chrono::{Days, NaiveDate, Utc};
-use sqlx::{Any, AnyConnection, Executor, Row};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AnyConnection, Executor, Row, Transaction};
 
 use super::{AccountDetails, CreditorReference, ReceivingAccount, TransferInstructions};
 use crate::checkout::store::{CheckoutStoreError, NewCheckout, insert_checkout, review_on};
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem};
-use crate::db::{Db, DbError, parse_date};
+use crate::db::{Db, DbError, parse_date, timestamp_text};
 use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
 use crate::receivables::store::lock_customer;
@@ -15,8 +16,65 @@ use crate::receivables::store::lock_customer;
 /// statement brings it.
 pub const TRANSFER_PROVIDER: &str = "transfer";
 
-/// Sets the company's receiving account for a currency (replacing the one before).
-pub async fn set_receiving_account(db: &Db, account: &ReceivingAccount) -> Result<(), DbError> {
+#[derive(Debug, thiserror::Error)]
+pub enum SetUpError {
+    #[error(
+        "{0} already has a receiving account: AR managers change it in the portal (Company → Bank accounts), where one proposes the change, another approves it, and payers are told before it takes effect"
+    )]
+    AlreadySetUp(Currency),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::from_sqlx_error!(SetUpError);
+
+/// The operator sets up the first receiving account for a currency (command line, demo data):
+/// effective at once, audited. A currency that has one changes only through two managers
+/// ([`super::changes`]), so no single person can redirect customers' money.
+pub async fn set_up_receiving_account(
+    db: &Db,
+    account: &ReceivingAccount,
+) -> Result<(), SetUpError> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM bank_account_changes WHERE currency = $1 AND withdrawn_at IS NULL LIMIT 1",
+    )
+    .bind(account.currency.code())
+    .fetch_optional(&mut *tx)
+    .await?;
+    if existing.is_some() {
+        return Err(SetUpError::AlreadySetUp(account.currency));
+    }
+    let now = timestamp_text(Utc::now());
+    let id = insert_version(&mut tx, account, None, &now).await?;
+    sqlx::query(
+        "UPDATE bank_account_changes SET approved_at = proposed_at, effective_at = proposed_at \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    crate::audit::record(
+        &mut *tx,
+        None,
+        "operator",
+        "bank_account_set_up",
+        &format!("receiving account {}", account.currency),
+        &account.summary(),
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes a version of a currency's receiving account, not yet approved; returns its id.
+pub(crate) async fn insert_version(
+    tx: &mut Transaction<'_, Any>,
+    account: &ReceivingAccount,
+    proposed_by: Option<i64>,
+    now: &str,
+) -> Result<i64, DbError> {
     let (iban, bic, number, routing) = match &account.details {
         AccountDetails::Iban { iban, bic } => (Some(iban), bic.as_ref(), None, None),
         AccountDetails::Domestic {
@@ -24,13 +82,10 @@ pub async fn set_receiving_account(db: &Db, account: &ReceivingAccount) -> Resul
             routing_number,
         } => (None, None, Some(account_number), Some(routing_number)),
     };
-    sqlx::query(
-        "INSERT INTO bank_accounts (currency, holder, bank_name, iban, bic, account_number, \
-         routing_number, wait_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (currency) DO UPDATE SET holder = excluded.holder, \
-         bank_name = excluded.bank_name, iban = excluded.iban, bic = excluded.bic, \
-         account_number = excluded.account_number, routing_number = excluded.routing_number, \
-         wait_days = excluded.wait_days",
+    Ok(sqlx::query_scalar(
+        "INSERT INTO bank_account_changes (currency, holder, bank_name, iban, bic, \
+         account_number, routing_number, wait_days, proposed_by, proposed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(account.currency.code())
     .bind(&account.holder)
@@ -40,12 +95,17 @@ pub async fn set_receiving_account(db: &Db, account: &ReceivingAccount) -> Resul
     .bind(number)
     .bind(routing)
     .bind(i64::from(account.wait_days))
-    .execute(db.pool())
-    .await?;
-    Ok(())
+    .bind(proposed_by)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
-/// The company's receiving account for a currency, if it has one.
+/// The columns of a receiving account, as [`account_from_row`] reads them.
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "currency, holder, bank_name, iban, bic, account_number, routing_number, wait_days";
+
+/// The company's receiving account for a currency that customers see now, if it has one.
 pub async fn receiving_account<'e, E>(
     executor: E,
     currency: Currency,
@@ -53,16 +113,32 @@ pub async fn receiving_account<'e, E>(
 where
     E: Executor<'e, Database = Any>,
 {
-    let row = sqlx::query(
-        "SELECT holder, bank_name, iban, bic, account_number, routing_number, wait_days \
-         FROM bank_accounts WHERE currency = $1",
-    )
+    receiving_account_at(executor, currency, &timestamp_text(Utc::now())).await
+}
+
+/// The receiving account customers see at `at`: the currency's newest approved version whose
+/// wait has passed and that was not withdrawn.
+pub async fn receiving_account_at<'e, E>(
+    executor: E,
+    currency: Currency,
+    at: &str,
+) -> Result<Option<ReceivingAccount>, DbError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM bank_account_changes \
+         WHERE currency = $1 AND effective_at <= $2 AND withdrawn_at IS NULL \
+         ORDER BY effective_at DESC, id DESC LIMIT 1"
+    ))
     .bind(currency.code())
+    .bind(at)
     .fetch_optional(executor)
     .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
+    row.as_ref().map(account_from_row).transpose()
+}
+
+pub(crate) fn account_from_row(row: &AnyRow) -> Result<ReceivingAccount, DbError> {
     let iban: Option<String> = row.try_get("iban")?;
     let details = match iban {
         Some(iban) => AccountDetails::Iban {
@@ -79,14 +155,14 @@ where
         },
     };
     let wait_days: i64 = row.try_get("wait_days")?;
-    Ok(Some(ReceivingAccount {
-        currency,
+    Ok(ReceivingAccount {
+        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
         holder: row.try_get("holder")?,
         bank_name: row.try_get("bank_name")?,
         details,
         wait_days: u32::try_from(wait_days)
             .map_err(|_| DbError::Corrupt(format!("waiting days {wait_days}")))?,
-    }))
+    })
 }
 
 /// A transfer just announced: its checkout id (its page) and its reference.
@@ -419,7 +495,7 @@ mod tests {
             },
         )
         .unwrap();
-        set_receiving_account(&db, &yen).await.unwrap();
+        set_up_receiving_account(&db, &yen).await.unwrap();
         let review = crate::checkout::store::review(&db, globex, &items, today())
             .await
             .unwrap();

@@ -97,7 +97,7 @@ pub fn CompanyPage() -> impl IntoView {
         <Loaded data loading="Loading…" let:profile>
             <section class="card narrow" aria-labelledby="company-heading">
                 <h1 id="company-heading">"Company profile"</h1>
-                <p class="hint">"Every invoice, statement and transfer instruction is issued in this name."</p>
+                <p class="hint">"Every invoice, statement and transfer instruction is issued in this name. The accounts customers pay into are on "<a href="/admin/bank-accounts">"Bank accounts"</a>"."</p>
                 <ActionForm action=save attr:class="form">
                     <label for="legal-name">"Legal name"</label>
                     <input id="legal-name" name="legal_name" maxlength="120" required value=profile.legal_name.clone()/>

@@ -1,9 +1,11 @@
 //! Who issues a customer's document and whom it is made out to (the top of every invoice,
-//! statement and transfer instruction), and how to pay (the foot of invoices and statements).
+//! statement and transfer instruction), how to pay, and how to check the document is ours (the
+//! foot of invoices and statements).
 
 use ledgerport::company::CompanyProfile;
 use ledgerport::customers::billing::BillingDetails;
 use ledgerport::db::{Db, DbError};
+use ledgerport::verification::DocumentCode;
 
 use super::pdf::{Cell, Document, MARGIN, PAGE_WIDTH, wrap};
 
@@ -96,5 +98,37 @@ pub fn how_to_pay(doc: &mut Document, parties: &Parties, portal: &str, quote: &s
         ),
     ] {
         doc.paragraph(9.0, false, &text);
+    }
+}
+
+/// The document's code and a QR code of the public page that checks it: a forged or altered copy
+/// shows there as "not issued by us", or with another number, date or total.
+pub fn verification(doc: &mut Document, code: &DocumentCode, portal: &str) {
+    let address = format!("{portal}/verify/{}", code.printed());
+    let lines = vec![
+        "Check this document".to_string(),
+        format!(
+            "Code {}: scan the QR code, or enter the code at",
+            code.printed()
+        ),
+        format!("{portal}/verify. The page shows what we issued under it:"),
+        "number, date and total. If it says \"not issued by us\", do not pay.".to_string(),
+    ];
+    doc.gap(10.0);
+    match qrcode::QrCode::new(address.as_bytes()) {
+        Ok(qr) => {
+            let dark: Vec<bool> = qr
+                .to_colors()
+                .iter()
+                .map(|color| *color == qrcode::Color::Dark)
+                .collect();
+            doc.square_with_text(&dark, qr.width(), 64.0, &lines);
+        }
+        // Only an address longer than a QR code holds (thousands of characters) gets here.
+        Err(_) => {
+            for line in &lines {
+                doc.line(9.0, false, line);
+            }
+        }
     }
 }

@@ -92,6 +92,33 @@ impl Document {
         self.gap(size * 1.6);
     }
 
+    /// A square grid of dark and light cells (a QR code, `dark` row by row, `width` a side)
+    /// `size` points wide at the left margin, with `lines` of text beside it; then moves below.
+    pub fn square_with_text(&mut self, dark: &[bool], width: usize, size: f32, lines: &[String]) {
+        let text_height = lines.len() as f32 * 9.0 * 1.5;
+        self.ensure(size.max(text_height) + 4.0);
+        let top = self.y;
+        let cell = size / width.max(1) as f32;
+        self.current.set_fill_gray(0.0);
+        for (i, _) in dark.iter().enumerate().filter(|(_, dark)| **dark) {
+            let (column, row) = ((i % width) as f32, (i / width) as f32);
+            self.current
+                .rect(MARGIN + column * cell, top - (row + 1.0) * cell, cell, cell);
+        }
+        self.current.fill_nonzero();
+        let text_x = MARGIN + size + 14.0;
+        for (i, line) in lines.iter().enumerate() {
+            self.put(
+                text_x,
+                top - 9.0 * (1.5 * i as f32 + 1.0),
+                9.0,
+                i == 0,
+                line,
+            );
+        }
+        self.gap(size.max(text_height) + 4.0);
+    }
+
     /// A thin horizontal rule across the page.
     pub fn rule(&mut self) {
         self.ensure(8.0);

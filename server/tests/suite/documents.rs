@@ -260,3 +260,87 @@ async fn a_receipt_pdf_shows_the_payment_and_where_every_cent_went() {
         .await;
     assert_eq!(other.status(), 404);
 }
+
+/// The code printed on a PDF: `(Code ABCD-EFGH-JKMN: scan …)`.
+fn printed_code(pdf: &str) -> String {
+    let at = pdf.find("(Code ").expect("the PDF prints its code") + "(Code ".len();
+    pdf[at..at + 14].to_string()
+}
+
+/// A public page's text, fetched without a session.
+async fn public_page(app: &crate::common::TestApp, path: &str) -> String {
+    let response = app.page(path, None).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn an_invoice_pdf_carries_a_code_the_public_page_confirms_and_an_altered_code_is_not_ours() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("vic@acme.example", "acme-reads-only").await;
+    let (id, number) = acme_invoice(&app).await;
+    let invoice = format!("/documents/invoices/{id}.pdf");
+    let pdf = pdf_text(&app, &invoice, &cookie).await;
+    let code = printed_code(&pdf);
+    assert_eq!(code.len(), 14, "{code}");
+    assert!(pdf.contains("(Check this document)"));
+    assert_eq!(
+        printed_code(&pdf_text(&app, &invoice, &cookie).await),
+        code,
+        "printed again, the same document keeps its code"
+    );
+
+    // Anyone with the document, signed in or not, sees what we issued under the code.
+    let page = public_page(&app, &format!("/verify/{code}")).await;
+    assert!(page.contains("data-testid=\"verified\""), "{page}");
+    assert!(page.contains(&format!("Invoice {number}")));
+    assert!(page.contains("$5,592.50"), "the total, to the cent");
+    assert!(!page.contains("Acme"), "nothing about the customer");
+    // Typed from paper, in lower case and without the hyphens (the form's GET).
+    let typed = code.replace('-', "").to_lowercase();
+    let page = public_page(&app, &format!("/verify?code={typed}")).await;
+    assert!(page.contains(&format!("Invoice {number}")));
+
+    // One symbol changed: not issued by us, and nothing of the real document shows.
+    let mut altered: Vec<char> = code.chars().collect();
+    altered[0] = if altered[0] == 'A' { 'B' } else { 'A' };
+    let altered: String = altered.into_iter().collect();
+    let page = public_page(&app, &format!("/verify/{altered}")).await;
+    assert!(page.contains("Not issued by us"), "{page}");
+    assert!(!page.contains(&number));
+    // Text that is no code at all is not echoed back as markup.
+    let page = public_page(&app, "/verify/%3Cscript%3Ex%3C%2Fscript%3E").await;
+    assert!(page.contains("Not issued by us") && !page.contains("<script>x"));
+}
+
+#[tokio::test]
+async fn a_statement_pdfs_code_confirms_its_period_and_closing_balance() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let pdf = pdf_text(
+        &app,
+        "/documents/statement.pdf?from=2026-01-01&to=2026-12-31",
+        &cookie,
+    )
+    .await;
+    let acme: i64 = sqlx::query_scalar("SELECT id FROM customers WHERE number = 'C-1001'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let statement = ledgerport::reports::store::statement(
+        &app.db,
+        acme,
+        "2026-01-01".parse().unwrap(),
+        "2026-12-31".parse().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let closing = ledgerport::money::Money::from_minor(statement.closing_minor, statement.currency);
+    let page = public_page(&app, &format!("/verify/{}", printed_code(&pdf))).await;
+    assert!(
+        page.contains("Statement of account, 1 Jan 2026 – 31 Dec 2026"),
+        "{page}"
+    );
+    assert!(page.contains("Closing balance") && page.contains(&closing.to_string()));
+}

@@ -168,3 +168,119 @@ async fn a_withdrawn_transfer_frees_its_invoice_for_another_payment() {
         .await;
     assert_eq!(again.status(), 200);
 }
+
+#[tokio::test]
+async fn a_new_receiving_account_needs_a_second_manager_and_customers_keep_the_old_one_meanwhile() {
+    let app = spawn_app().await;
+    let acme = crate::payments::acme(&app).await;
+    let manager = app
+        .sign_in("manager@ledgerport.example", "manager-sees-everything")
+        .await;
+    let controller = app
+        .sign_in(
+            "controller@ledgerport.example",
+            "controller-approves-changes",
+        )
+        .await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let new_account = "currency=usd&holder=Ledgerport+Demo+Inc.&bank_name=Second+Demo+Bank\
+        &iban=&bic=&account_number=9876543210&routing_number=021000021&wait_days=5";
+
+    assert_eq!(
+        app.invoke("/api/admin/propose-bank-account", new_account, Some(&clerk))
+            .await
+            .status(),
+        403
+    );
+    // A plain form post, as without JavaScript: back to the page with the outcome.
+    let proposed = app
+        .post_form(
+            "/api/admin/propose-bank-account",
+            new_account,
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(
+        proposed.headers()["location"],
+        "/admin/bank-accounts?proposed=1"
+    );
+    let refused = app
+        .invoke(
+            "/api/admin/propose-bank-account",
+            &new_account.replace("021000021", "021000022"),
+            Some(&controller),
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        400,
+        "a routing number with a wrong checksum"
+    );
+    let page = app
+        .call("/api/admin/bank-accounts", Some(&controller))
+        .await;
+    let waiting = page["versions"][0].clone();
+    assert_eq!(waiting["status"], "AwaitingApproval");
+    let id = waiting["id"].as_i64().unwrap();
+
+    let own = app
+        .invoke(
+            "/api/admin/approve-bank-account",
+            &format!("id={id}"),
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(own.status(), 403);
+    assert!(own.text().await.unwrap().contains("you proposed it"));
+    let approved = app
+        .invoke(
+            "/api/admin/approve-bank-account",
+            &format!("id={id}"),
+            Some(&controller),
+        )
+        .await;
+    assert!(approved.status().is_success(), "{}", approved.status());
+    let page = app.call("/api/admin/bank-accounts", Some(&manager)).await;
+    assert_eq!(page["versions"][0]["status"], "Scheduled");
+    assert_eq!(page["wait_hours"], 72);
+
+    // Customers still pay into the account in effect while the change waits.
+    let (invoice, amount) = acme.open[0];
+    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let announced: String = app
+        .invoke(
+            "/api/portal/announce-transfer",
+            &format!("items={invoice}%3A{amount}"),
+            Some(&pat),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let checkout = announced.strip_prefix("/payments/checkout/").unwrap();
+    let view = app
+        .invoke(
+            "/api/portal/checkout",
+            &format!("id={checkout}"),
+            Some(&pat),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["transfer"]["account"]["details"]["Domestic"]["account_number"],
+        "000123456789"
+    );
+    let told: Vec<String> = sqlx::query_scalar(
+        "SELECT recipient FROM outbox WHERE kind = 'bank_account_change' \
+         AND subject LIKE '%changes' ORDER BY id",
+    )
+    .fetch_all(app.db.pool())
+    .await
+    .unwrap();
+    assert!(told.contains(&"pat@acme.example".to_string()));
+    assert!(told.contains(&"nina@northwind.example".to_string()));
+}

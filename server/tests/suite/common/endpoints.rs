@@ -126,7 +126,8 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/sign-in/code" | "/sign-in/email" | "/sign-in/link" => (Rule::Public, String::new()),
         "/profile" | "/profile/two-factor" => (Rule::SignedIn, String::new()),
         "/account/billing" => (Rule::Contact, String::new()),
-        "/admin/company" => (Rule::Manager, String::new()),
+        "/admin/company" | "/admin/bank-accounts" => (Rule::Manager, String::new()),
+        "/verify" | "/verify/{code}" => (Rule::Public, String::new()),
         "/admin" => (Rule::Staff, String::new()),
         "/admin/customers/{id}" | "/admin/invoices/{id}" => (Rule::Staff, String::new()),
         "/admin/outbox" => (Rule::Manager, String::new()),
@@ -382,7 +383,17 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             "address=Accounts+Payable&country=US&tax_id=12-3456789".into(),
         ),
         "/api/admin/billing-details" => (Rule::Staff, format!("customer_id={a}")),
-        "/api/admin/company" => (Rule::Manager, String::new()),
+        "/api/admin/company" | "/api/admin/bank-accounts" => (Rule::Manager, String::new()),
+        "/api/verify-document" => (Rule::Public, "code=abcd-efgh-jkmn".into()),
+        // a currency we do not bill in: refused as invalid once the caller is let in
+        "/api/admin/propose-bank-account" => (
+            Rule::Manager,
+            "currency=ZZZ&holder=Matrix&bank_name=Bank&iban=&bic=&account_number=&routing_number=&wait_days=5".into(),
+        ),
+        // the demo data's first account is in effect: a conflict once the caller is let in
+        "/api/admin/approve-bank-account" | "/api/admin/withdraw-bank-account" => {
+            (Rule::Manager, "id=1".into())
+        }
         "/api/admin/save-company" => (
             Rule::Manager,
             "legal_name=Matrix+Inc.&address=&tax_numbers=&billing_contact=".into(),
@@ -402,6 +413,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
 
 /// `/invoices/{id}` → `/invoices/7`: route parameters name customer A's objects.
 pub fn concrete(path: &str, o: &Objects) -> String {
+    if path == "/verify/{code}" {
+        return "/verify/ABCD-EFGH-JKMN".into();
+    }
     if path == "/documents/invoices/{file}" {
         return format!("/documents/invoices/{}.pdf", o.invoice_a);
     }

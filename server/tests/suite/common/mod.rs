@@ -75,6 +75,7 @@ async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> Te
         sandbox: None,
         webhook_secret: WEBHOOK_SECRET.to_vec(),
         reminder_schedule: ledgerport::reminders::Schedule::default(),
+        bank_account_change_wait: chrono::Duration::hours(72),
     };
     let router = server::http::router(leptos, db.clone(), settings)
         .into_make_service_with_connect_info::<SocketAddr>();

@@ -1,0 +1,345 @@
+//! Changing where customers send their money: the attack this stops is one person (or one
+//! stolen manager session) quietly replacing the company's bank account. So a change needs two
+//! managers (one proposes, another approves), every payer contact billed in the currency is told
+//! when it is approved, and customers see it only after a configured wait, during which any
+//! manager can still withdraw it. Every step is audited in its transaction, and the notices
+//! name no account: they send people to the portal, the only place bank details appear.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use super::store::{ACCOUNT_COLUMNS, account_from_row, insert_version};
+use super::{AccountVersion, ChangeStatus, ReceivingAccount};
+use crate::auth::Caller;
+use crate::db::{Db, DbError, timestamp_text};
+use crate::money::Currency;
+use crate::outbox::store::queue_to_each;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BankChangeError {
+    #[error("only an AR manager can change the company's bank accounts")]
+    ManagerOnly,
+    #[error(
+        "a change to the {0} account is already waiting; approve or withdraw it before proposing another"
+    )]
+    AlreadyWaiting(Currency),
+    #[error("a second manager must approve this change: you proposed it")]
+    OwnProposal,
+    #[error("this change is no longer waiting for approval")]
+    NotAwaitingApproval,
+    #[error("this change can no longer be withdrawn: it is in effect, or was withdrawn")]
+    NotWithdrawable,
+    #[error("there is no such change")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+crate::from_sqlx_error!(BankChangeError);
+
+/// Where a change's links and notices point, and whom customers ask.
+pub struct Notices<'a> {
+    /// The portal's address (PUBLIC_BASE_URL).
+    pub portal: &'a str,
+    /// The company profile's contact for billing questions; may be empty.
+    pub billing_contact: &'a str,
+}
+
+fn require_manager(actor: &Caller) -> Result<(), BankChangeError> {
+    if actor.is_manager() {
+        Ok(())
+    } else {
+        Err(BankChangeError::ManagerOnly)
+    }
+}
+
+/// A manager proposes a new receiving account for a currency. Nothing changes for customers
+/// until a second manager approves it and the wait has passed; every manager is told at once.
+pub async fn propose(
+    db: &Db,
+    actor: &Caller,
+    account: &ReceivingAccount,
+    notices: &Notices<'_>,
+    ip: &str,
+) -> Result<i64, BankChangeError> {
+    require_manager(actor)?;
+    let now = Utc::now();
+    let mut tx = db.begin_write().await?;
+    let waiting: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM bank_account_changes WHERE currency = $1 AND withdrawn_at IS NULL \
+         AND (effective_at IS NULL OR effective_at > $2) LIMIT 1",
+    )
+    .bind(account.currency.code())
+    .bind(timestamp_text(now))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if waiting.is_some() {
+        return Err(BankChangeError::AlreadyWaiting(account.currency));
+    }
+    let id = insert_version(&mut tx, account, Some(actor.user_id), &timestamp_text(now)).await?;
+    audit(
+        &mut tx,
+        actor,
+        "bank_account_change_proposed",
+        id,
+        &account.summary(),
+        ip,
+    )
+    .await?;
+    let body = format!(
+        "{} proposed a new bank account for {} payments:\n\n  {}\n\nIt changes nothing until \
+         another AR manager approves it. Review it, approve it or withdraw it at \
+         {}/admin/bank-accounts. If you did not expect this change, withdraw it.\n",
+        actor.email,
+        account.currency,
+        account.summary(),
+        notices.portal
+    );
+    let managers = manager_emails(&mut tx).await?;
+    let subject = format!("Bank account change proposed for {}", account.currency);
+    queue_to_each(&mut tx, &managers, &subject, &body, "bank_account_change").await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A second manager approves a waiting change: customers see the new account from `now + wait`,
+/// and every payer contact billed in the currency (and every manager) is told now. Returns when
+/// it takes effect.
+pub async fn approve(
+    db: &Db,
+    actor: &Caller,
+    id: i64,
+    wait: Duration,
+    notices: &Notices<'_>,
+    ip: &str,
+) -> Result<DateTime<Utc>, BankChangeError> {
+    require_manager(actor)?;
+    let now = Utc::now();
+    let effective_at = now + wait;
+    let mut tx = db.begin_write().await?;
+    let (account, proposed_by) = version(&mut tx, id).await?;
+    if proposed_by == Some(actor.user_id) {
+        return Err(BankChangeError::OwnProposal);
+    }
+    // Conditional, so of two managers approving at once one wins, and a withdrawn change stays so.
+    let approved = sqlx::query(
+        "UPDATE bank_account_changes SET approved_by = $1, approved_at = $2, effective_at = $3 \
+         WHERE id = $4 AND approved_at IS NULL AND withdrawn_at IS NULL AND proposed_by <> $1",
+    )
+    .bind(actor.user_id)
+    .bind(timestamp_text(now))
+    .bind(timestamp_text(effective_at))
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if approved != 1 {
+        return Err(BankChangeError::NotAwaitingApproval);
+    }
+    let when = shown_time(effective_at);
+    audit(
+        &mut tx,
+        actor,
+        "bank_account_change_approved",
+        id,
+        &format!("{}; customers see it from {when}", account.summary()),
+        ip,
+    )
+    .await?;
+    let ask = match notices.billing_contact {
+        "" => "us".to_string(),
+        contact => contact.to_string(),
+    };
+    let body = format!(
+        "From {when}, the bank account we receive {currency} payments into changes.\n\n\
+         Sign in to see it: {portal}/pay (choose \"Pay by bank transfer\"). Until then, the \
+         portal shows the account to use now.\n\n\
+         We never send bank details by email. If an email, a call or a document asks you to pay \
+         into an account the portal does not show you, do not pay: ask {ask} first.\n",
+        currency = account.currency,
+        portal = notices.portal,
+    );
+    let mut recipients = payer_emails(&mut tx, account.currency).await?;
+    recipients.extend(manager_emails(&mut tx).await?);
+    let subject = format!("Our bank account for {} payments changes", account.currency);
+    queue_to_each(&mut tx, &recipients, &subject, &body, "bank_account_change").await?;
+    tx.commit().await?;
+    Ok(effective_at)
+}
+
+/// Any manager withdraws a change that is waiting for approval or for its time; if payers were
+/// already told of it, they are told it is off.
+pub async fn withdraw(
+    db: &Db,
+    actor: &Caller,
+    id: i64,
+    notices: &Notices<'_>,
+    ip: &str,
+) -> Result<(), BankChangeError> {
+    require_manager(actor)?;
+    let now = timestamp_text(Utc::now());
+    let mut tx = db.begin_write().await?;
+    let (account, _) = version(&mut tx, id).await?;
+    let was_approved: Option<Option<String>> = sqlx::query_scalar(
+        "UPDATE bank_account_changes SET withdrawn_by = $1, withdrawn_at = $2 \
+         WHERE id = $3 AND withdrawn_at IS NULL AND proposed_by IS NOT NULL \
+         AND (effective_at IS NULL OR effective_at > $2) RETURNING approved_at",
+    )
+    .bind(actor.user_id)
+    .bind(&now)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(approved_at) = was_approved else {
+        return Err(BankChangeError::NotWithdrawable);
+    };
+    audit(
+        &mut tx,
+        actor,
+        "bank_account_change_withdrawn",
+        id,
+        &account.summary(),
+        ip,
+    )
+    .await?;
+    let mut recipients = manager_emails(&mut tx).await?;
+    if approved_at.is_some() {
+        recipients.extend(payer_emails(&mut tx, account.currency).await?);
+    }
+    let subject = format!(
+        "Bank account change for {} payments withdrawn",
+        account.currency
+    );
+    let body = format!(
+        "The change of the bank account we receive {} payments into, announced earlier, is \
+         withdrawn by {}. Nothing changes: pay into the account the portal shows you, \
+         {}/pay.\n",
+        account.currency, actor.email, notices.portal
+    );
+    queue_to_each(&mut tx, &recipients, &subject, &body, "bank_account_change").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Every version of every receiving account, newest first (at most `limit`), with where each
+/// stands at `at`.
+pub async fn versions(
+    db: &Db,
+    at: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<AccountVersion>, DbError> {
+    let at = timestamp_text(at);
+    let rows = sqlx::query(&format!(
+        "SELECT b.id, {columns}, p.email AS proposer, b.proposed_at, a.email AS approver, \
+                b.effective_at, w.email AS withdrawer, b.withdrawn_at, \
+                (SELECT MAX(n.id) FROM bank_account_changes n WHERE n.currency = b.currency \
+                 AND n.withdrawn_at IS NULL AND n.effective_at = \
+                   (SELECT MAX(m.effective_at) FROM bank_account_changes m \
+                    WHERE m.currency = b.currency AND m.withdrawn_at IS NULL \
+                    AND m.effective_at <= $1)) AS current_id \
+         FROM bank_account_changes b LEFT JOIN users p ON p.id = b.proposed_by \
+         LEFT JOIN users a ON a.id = b.approved_by LEFT JOIN users w ON w.id = b.withdrawn_by \
+         ORDER BY b.id DESC LIMIT $2",
+        columns = ACCOUNT_COLUMNS
+            .split(", ")
+            .map(|c| format!("b.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .bind(&at)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            let effective_at: Option<String> = row.try_get("effective_at")?;
+            let withdrawn_at: Option<String> = row.try_get("withdrawn_at")?;
+            let status = match (&withdrawn_at, &effective_at) {
+                (Some(_), _) => ChangeStatus::Withdrawn,
+                (None, None) => ChangeStatus::AwaitingApproval,
+                (None, Some(effective)) if *effective > at => ChangeStatus::Scheduled,
+                _ if row.try_get::<Option<i64>, _>("current_id")? == Some(id) => {
+                    ChangeStatus::InEffect
+                }
+                _ => ChangeStatus::Replaced,
+            };
+            Ok(AccountVersion {
+                id,
+                account: account_from_row(row)?,
+                status,
+                proposed_by: row.try_get("proposer")?,
+                proposed_at: row.try_get("proposed_at")?,
+                approved_by: row.try_get("approver")?,
+                effective_at,
+                withdrawn_by: row.try_get("withdrawer")?,
+                withdrawn_at,
+            })
+        })
+        .collect()
+}
+
+/// A version's account and proposer, or [`BankChangeError::NotFound`].
+async fn version(
+    tx: &mut Transaction<'_, Any>,
+    id: i64,
+) -> Result<(ReceivingAccount, Option<i64>), BankChangeError> {
+    let row = sqlx::query(&format!(
+        "SELECT {ACCOUNT_COLUMNS}, proposed_by FROM bank_account_changes WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(BankChangeError::NotFound)?;
+    Ok((account_from_row(&row)?, row.try_get("proposed_by")?))
+}
+
+async fn audit(
+    tx: &mut Transaction<'_, Any>,
+    actor: &Caller,
+    action: &str,
+    id: i64,
+    detail: &str,
+    ip: &str,
+) -> Result<(), DbError> {
+    crate::audit::record(
+        &mut **tx,
+        Some(actor.user_id),
+        &actor.email,
+        action,
+        &format!("bank account change {id}"),
+        detail,
+        ip,
+    )
+    .await
+}
+
+async fn manager_emails(tx: &mut Transaction<'_, Any>) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT email FROM users WHERE role = 'manager' AND disabled_at IS NULL ORDER BY id",
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Every payer contact of every account billed in `currency`: who pays into the account.
+async fn payer_emails(
+    tx: &mut Transaction<'_, Any>,
+    currency: Currency,
+) -> Result<Vec<String>, DbError> {
+    Ok(sqlx::query_scalar(
+        "SELECT u.email FROM users u JOIN customers c ON c.id = u.customer_id \
+         WHERE u.role = 'payer' AND u.disabled_at IS NULL AND c.currency = $1 ORDER BY u.id",
+    )
+    .bind(currency.code())
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// A moment as a notice and the audit log print it: `2026-12-09 17:05 UTC`.
+pub fn shown_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests;
