@@ -19,6 +19,39 @@ pub struct OutboxMessage {
     pub sent_at: Option<String>,
     /// Why the last delivery attempt failed; empty when none did.
     pub last_error: String,
+    /// A document attached when the message is sent ([`Attachment`] as text).
+    pub attachment: Option<String>,
+}
+
+/// A document the sender makes and attaches as it delivers the message: made from the books at
+/// that moment, so the outbox keeps a reference instead of a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    /// A payment's PDF receipt, as its page offers it.
+    Receipt { customer_id: i64, payment_id: i64 },
+}
+
+impl Attachment {
+    /// As stored: `receipt:<customer id>:<payment id>`.
+    pub fn to_text(self) -> String {
+        match self {
+            Attachment::Receipt {
+                customer_id,
+                payment_id,
+            } => format!("receipt:{customer_id}:{payment_id}"),
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Attachment> {
+        let mut parts = text.split(':');
+        match (parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("receipt"), Some(customer), Some(payment), None) => Some(Attachment::Receipt {
+                customer_id: customer.parse().ok()?,
+                payment_id: payment.parse().ok()?,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Attempts before a message is marked failed for good.
@@ -46,7 +79,7 @@ impl OutboxMessage {
 pub mod store {
     use sqlx::{Any, Executor, Row};
 
-    use super::OutboxMessage;
+    use super::{Attachment, OutboxMessage};
     use crate::db::{Db, DbError, now_text};
 
     /// A message to queue.
@@ -65,17 +98,26 @@ pub mod store {
         body: &str,
         kind: &str,
     ) -> Result<(), DbError> {
+        queue_to_each_attaching(conn, recipients, subject, body, kind, None).await
+    }
+
+    /// [`queue_to_each`], each message with `attachment` made and attached when it is sent.
+    pub async fn queue_to_each_attaching(
+        conn: &mut sqlx::AnyConnection,
+        recipients: &[String],
+        subject: &str,
+        body: &str,
+        kind: &str,
+        attachment: Option<Attachment>,
+    ) -> Result<(), DbError> {
         for recipient in recipients {
-            queue(
-                &mut *conn,
-                &Message {
-                    recipient,
-                    subject,
-                    body,
-                    kind,
-                },
-            )
-            .await?;
+            let message = Message {
+                recipient,
+                subject,
+                body,
+                kind,
+            };
+            insert(&mut *conn, &message, attachment).await?;
         }
         Ok(())
     }
@@ -106,27 +148,42 @@ pub mod store {
         .await?)
     }
 
-    /// Queues a message; returns its id.
-    pub async fn queue<'e, E>(executor: E, message: &Message<'_>) -> Result<i64, DbError>
+    /// Queues a message; returns its id, or `None` when the recipient chose not to receive its
+    /// kind.
+    pub async fn queue<'e, E>(executor: E, message: &Message<'_>) -> Result<Option<i64>, DbError>
     where
         E: Executor<'e, Database = Any>,
     {
+        insert(executor, message, None).await
+    }
+
+    async fn insert<'e, E>(
+        executor: E,
+        message: &Message<'_>,
+        attachment: Option<Attachment>,
+    ) -> Result<Option<i64>, DbError>
+    where
+        E: Executor<'e, Database = Any>,
+    {
+        // Not to a person who chose not to receive this kind (users::EmailChoice).
         let row = sqlx::query(
-            "INSERT INTO outbox (created_at, recipient, subject, body, kind) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO outbox (created_at, recipient, subject, body, kind, attachment) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM email_opt_outs o \
+             JOIN users u ON u.id = o.user_id WHERE u.email = $2 AND o.kind = $5) RETURNING id",
         )
         .bind(now_text())
         .bind(message.recipient)
         .bind(message.subject)
         .bind(message.body)
         .bind(message.kind)
-        .fetch_one(executor)
+        .bind(attachment.map(Attachment::to_text))
+        .fetch_optional(executor)
         .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 
     const COLUMNS: &str = "SELECT id, created_at, recipient, subject, body, kind, status, \
-         attempts, sent_at, last_error FROM outbox";
+         attempts, sent_at, last_error, attachment FROM outbox";
 
     /// Claims the oldest queued message that no one holds, until `lease_until`; `None` when
     /// there is nothing to send. The conditional update is the claim: two senders (on two
@@ -140,7 +197,8 @@ pub mod store {
         Ok(sqlx::query_as(&format!(
             "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
              WHERE id = (SELECT id FROM outbox WHERE {free} ORDER BY id LIMIT 1) AND {free} \
-             RETURNING id, created_at, recipient, subject, body, kind, status, attempts, sent_at, last_error"
+             RETURNING id, created_at, recipient, subject, body, kind, status, attempts, sent_at, \
+             last_error, attachment"
         ))
         .bind(lease_until)
         .bind(now)
@@ -209,6 +267,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_attachment_reads_back_as_it_was_written_and_nothing_else_reads() {
+        let receipt = Attachment::Receipt {
+            customer_id: 7,
+            payment_id: 42,
+        };
+        assert_eq!(receipt.to_text(), "receipt:7:42");
+        assert_eq!(Attachment::parse("receipt:7:42"), Some(receipt));
+        for text in [
+            "receipt:7",
+            "receipt:7:42:1",
+            "invoice:7:42",
+            "receipt:x:42",
+            "",
+        ] {
+            assert_eq!(Attachment::parse(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
     fn link_secrets_are_hidden_from_staff() {
         let message = OutboxMessage {
             id: 1,
@@ -221,6 +298,7 @@ mod tests {
             attempts: 0,
             sent_at: None,
             last_error: String::new(),
+            attachment: None,
         };
         assert_eq!(
             message.with_links_hidden().body,

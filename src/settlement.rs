@@ -16,7 +16,8 @@ use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlemen
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, staff_emails};
+use crate::outbox::Attachment;
+use crate::outbox::store::{queue_to_each, queue_to_each_attaching, staff_emails};
 use crate::payments::store::{PaymentReceipt, record_new_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{CashError, lock_checkout_customer};
@@ -339,6 +340,7 @@ pub async fn processing_in(
 struct Payer {
     name: String,
     customer: String,
+    customer_id: i64,
     recipients: Vec<String>,
 }
 
@@ -354,15 +356,17 @@ async fn payer_of(
     .bind(checkout_id)
     .fetch_one(&mut **tx)
     .await?;
+    let customer_id: i64 = payer.try_get("customer_id")?;
     let recipients = crate::customers::store::contact_and_billing(
         tx,
-        payer.try_get("customer_id")?,
+        customer_id,
         &payer.try_get::<String, _>("email")?,
     )
     .await?;
     Ok(Payer {
         name: payer.try_get("display_name")?,
         customer: payer.try_get("name")?,
+        customer_id,
         recipients,
     })
 }
@@ -399,7 +403,7 @@ async fn queue_receipt(
     let amount = Money::from_minor(collected.amount_minor, collected.currency);
     let body = format!(
         "Hello {},\n\nwe received {amount} from {} on {} ({} payment {}).\n\n\
-         It was applied as follows:\n{lines}\nThank you.\n",
+         It was applied as follows:\n{lines}\nThe receipt is attached as a PDF.\n\nThank you.\n",
         payer.name,
         payer.customer,
         collected.received,
@@ -407,7 +411,19 @@ async fn queue_receipt(
         collected.payment_reference
     );
     let subject = format!("Payment received: {amount}");
-    queue_to_each(tx, &payer.recipients, &subject, &body, "receipt").await?;
+    let receipt_pdf = Attachment::Receipt {
+        customer_id: payer.customer_id,
+        payment_id: receipt.payment_id,
+    };
+    queue_to_each_attaching(
+        tx,
+        &payer.recipients,
+        &subject,
+        &body,
+        "receipt",
+        Some(receipt_pdf),
+    )
+    .await?;
     Ok(())
 }
 

@@ -395,13 +395,12 @@ impl TransferInstructions {
         lines
     }
 
-    /// The instructions as plain text (the email).
-    pub fn text(&self) -> String {
-        let mut text: String = self
-            .lines()
-            .iter()
-            .map(|(label, value)| format!("  {label}: {value}\n"))
-            .collect();
+    /// The instructions for the email: the amount, the reference and the invoices, but not the
+    /// account. Bank details appear only inside the portal, so that a mail naming an account is
+    /// recognisably not ours.
+    pub fn text_without_account(&self) -> String {
+        let amount = crate::money::Money::from_minor(self.amount_minor, self.currency);
+        let mut text = format!("  Amount: {amount}\n  Reference: {}\n", self.reference);
         text.push_str("\n  For invoices:\n");
         for (number, amount_minor) in &self.invoices {
             let amount = crate::money::Money::from_minor(*amount_minor, self.currency);

@@ -34,6 +34,29 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Messages a person may choose not to receive, by the outbox kind they are sent as.
+    /// Everything else (sign-in, security, failed or returned payments, bank account changes,
+    /// agreements such as autopay and plans) always arrives.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum EmailChoice {
+        Reminders = "reminder",
+        Receipts = "receipt",
+        Disputes = "dispute",
+    }
+}
+
+impl EmailChoice {
+    /// How the profile names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EmailChoice::Reminders => "Payment reminders before and after an invoice is due",
+            EmailChoice::Receipts => "Receipts for payments (with the PDF)",
+            EmailChoice::Disputes => "Updates on disputes",
+        }
+    }
+}
+
 impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Clerk | Role::Manager)

@@ -80,3 +80,16 @@ impl IssuedDocument {
         }
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_is_read_back_as_typed_from_paper() {
+        let code = DocumentCode::parse("oOiI-lL01-abcz").unwrap();
+        assert_eq!(code.as_str(), "00111101abcz");
+        assert_eq!(code.printed(), "0011-1101-ABCZ");
+        assert_eq!(DocumentCode::parse(" 0011 1101 ABCZ "), Some(code));
+    }
+}

@@ -193,6 +193,59 @@ pub async fn change_password(current: String, new: String) -> Result<(), AppErro
     Ok(())
 }
 
+/// One optional kind of message on the profile: its label and whether the person receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChoiceView {
+    /// The form field: the outbox kind (`reminder`, `receipt`, `dispute`).
+    pub field: String,
+    pub label: String,
+    pub wanted: bool,
+}
+
+#[server(endpoint = "email-choices")]
+pub async fn email_choice_views() -> Result<Vec<EmailChoiceView>, AppError> {
+    let caller = crate::session::require_caller()?;
+    let choices =
+        ledgerport::users::store::email_choices(&crate::context::app().db, caller.user_id).await?;
+    Ok(choices
+        .into_iter()
+        .map(|(choice, wanted)| EmailChoiceView {
+            field: choice.as_str().to_string(),
+            label: choice.label().to_string(),
+            wanted,
+        })
+        .collect())
+}
+
+/// Saves the profile's email choices: a ticked box sends its field (`on`), an unticked one
+/// nothing.
+#[server(endpoint = "save-email-choices")]
+pub async fn save_email_choices(
+    #[server(default)] reminder: Option<String>,
+    #[server(default)] receipt: Option<String>,
+    #[server(default)] dispute: Option<String>,
+) -> Result<(), AppError> {
+    use ledgerport::users::EmailChoice;
+    let caller = crate::session::require_caller()?;
+    let wanted: Vec<EmailChoice> = [
+        (EmailChoice::Reminders, reminder),
+        (EmailChoice::Receipts, receipt),
+        (EmailChoice::Disputes, dispute),
+    ]
+    .into_iter()
+    .filter_map(|(choice, ticked)| ticked.map(|_| choice))
+    .collect();
+    ledgerport::users::store::save_email_choices(
+        &crate::context::app().db,
+        &caller,
+        &wanted,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/profile?emails=1");
+    Ok(())
+}
+
 /// A user's two-factor sign-in as their profile shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwoFactorView {

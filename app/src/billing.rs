@@ -39,9 +39,12 @@ pub async fn save_billing_details(
     address: String,
     country: String,
     tax_id: String,
+    standing_po: String,
 ) -> Result<(), AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
-    let details = BillingDetails::parse(&address, &country, &tax_id).map_err(AppError::invalid)?;
+    let details = BillingDetails::parse(&address, &country, &tax_id)
+        .and_then(|details| details.with_standing_po(&standing_po))
+        .map_err(AppError::invalid)?;
     ledgerport::customers::billing::store::save_billing_details(
         &crate::context::app().db,
         &caller,

@@ -450,9 +450,9 @@ mod from_engine {
             use ledgerport::transfers::changes::BankChangeError;
             match e {
                 BankChangeError::Db(e) => database(e),
-                BankChangeError::ManagerOnly | BankChangeError::OwnProposal => {
-                    AppError::forbidden(e)
-                }
+                BankChangeError::ManagerOnly
+                | BankChangeError::OwnProposal
+                | BankChangeError::ManagerSinceProposal => AppError::forbidden(e),
                 BankChangeError::NotFound => AppError::NotFound(super::sentence(&e.to_string())),
                 BankChangeError::AlreadyWaiting(_)
                 | BankChangeError::NotAwaitingApproval

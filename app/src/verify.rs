@@ -26,6 +26,16 @@ pub enum Verification {
     NotIssued { code: String, issuer: String },
 }
 
+impl Verification {
+    /// The code as the page shows it back (only a code's symbols); empty before one is given.
+    pub fn code(&self) -> &str {
+        match self {
+            Verification::Nothing => "",
+            Verification::Issued { code, .. } | Verification::NotIssued { code, .. } => code,
+        }
+    }
+}
+
 #[server(endpoint = "verify-document")]
 pub async fn verify_document(code: String) -> Result<Verification, AppError> {
     use ledgerport::verification::DocumentCode;
@@ -33,14 +43,16 @@ pub async fn verify_document(code: String) -> Result<Verification, AppError> {
     if typed.is_empty() {
         return Ok(Verification::Nothing);
     }
-    // Shown back as typed, at most a code's length and only its symbols: the page never echoes
-    // arbitrary text.
+    // Shown back only as a code's symbols and at most a code's length: the page never repeats
+    // arbitrary text (a crafted address must not put its words on our page).
     let shown: String = typed
+        .to_ascii_uppercase()
         .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(20)
-        .collect::<String>()
-        .to_ascii_uppercase();
+        .filter(|c| {
+            *c == '-' || ledgerport::secrets::CROCKFORD.contains(&(c.to_ascii_lowercase() as u8))
+        })
+        .take(14)
+        .collect();
     let db = &crate::context::app().db;
     let profile = ledgerport::company::store::company_profile(db).await?;
     let issuer = if profile.legal_name.is_empty() {
@@ -83,14 +95,17 @@ pub fn VerifyPage() -> impl IntoView {
             <h1 id="verify-heading">"Check a document"</h1>
             <p class="hint">"Every invoice and statement we issue carries a code such as ABCD-EFGH-JKMN beside a QR code. Enter it to see what we issued under it."</p>
             <crate::components::Loaded data=answer loading="Checking…" let:answer>
-                {verdict(answer)}
+                {let typed = answer.code().to_string();
+                view! {
+                    {verdict(answer)}
+                    <form method="get" action="/verify" class="form">
+                        <label for="document-code">"Document code"</label>
+                        <input id="document-code" name="code" maxlength="20" autocomplete="off" required
+                            value=typed/>
+                        <button class="button" type="submit">"Check"</button>
+                    </form>
+                }}
             </crate::components::Loaded>
-            <form method="get" action="/verify" class="form">
-                <label for="document-code">"Document code"</label>
-                <input id="document-code" name="code" maxlength="20" autocomplete="off" required
-                    value=code/>
-                <button class="button" type="submit">"Check"</button>
-            </form>
         </section>
     }
 }

@@ -21,6 +21,36 @@ function decodeBody(headers: string, body: string): string {
   return body;
 }
 
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  /** The file's bytes, base64 as sent. */
+  base64: string;
+}
+
+/** The text a person reads and the files attached: a multipart/mixed message's text part and its
+ * attachments, or a single-part message's decoded body. */
+function readContent(headers: string, content: string): { body: string; attachments: MailAttachment[] } {
+  const boundary = /^content-type:\s*multipart\/[^;]+;[\s\S]*?boundary="?([^";\r\n]+)"?/im.exec(headers)?.[1];
+  if (!boundary) return { body: decodeBody(headers, content), attachments: [] };
+  let body = "";
+  const attachments: MailAttachment[] = [];
+  for (const part of content.split(`--${boundary}`).slice(1)) {
+    if (part.startsWith("--")) break;
+    const split = part.indexOf("\r\n\r\n");
+    const partHeaders = part.slice(0, split);
+    const partBody = part.slice(split + 4).replace(/\r\n$/, "");
+    const filename = /filename="?([^";\r\n]+)"?/i.exec(partHeaders)?.[1];
+    if (filename) {
+      const contentType = (/^content-type:\s*([^;\r\n]+)/im.exec(partHeaders)?.[1] ?? "").trim();
+      attachments.push({ filename, contentType, base64: partBody.replace(/\s+/g, "") });
+    } else if (!body) {
+      body = decodeBody(partHeaders, partBody);
+    }
+  }
+  return { body, attachments };
+}
+
 /** Starts the server; resolves to a function that stops it. Messages go to `dir`. */
 export function startMailbox(dir: string): Promise<() => Promise<void>> {
   fs.mkdirSync(dir, { recursive: true });
@@ -46,12 +76,12 @@ export function startMailbox(dir: string): Promise<() => Promise<void>> {
           inData = false;
           const split = raw.indexOf("\r\n\r\n");
           const headers = raw.slice(0, split);
-          const body = decodeBody(headers, raw.slice(split + 4));
+          const { body, attachments } = readContent(headers, raw.slice(split + 4));
           const subject = (/^subject:\s*(.*)$/im.exec(headers)?.[1] ?? "").trim();
           count += 1;
           fs.writeFileSync(
             path.join(dir, `${Date.now()}-${count}.json`),
-            JSON.stringify({ to: recipients, subject, body }),
+            JSON.stringify({ to: recipients, subject, body, attachments }),
           );
           recipients = [];
           socket.write("250 queued\r\n");
@@ -101,7 +131,7 @@ export async function latestMessageTo(
   recipient: string,
   timeoutMs = 20_000,
   subject?: string,
-): Promise<{ subject: string; body: string }> {
+): Promise<{ subject: string; body: string; attachments: MailAttachment[] }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const files = fs.existsSync(mailboxDir()) ? fs.readdirSync(mailboxDir()).sort() : [];

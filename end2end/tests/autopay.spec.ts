@@ -59,7 +59,15 @@ test("a payer saves a card in the sandbox and turns autopay on; the job charges 
   await expect
     .poll(async () => (await latestMessageTo(PAYER)).subject, { timeout: 20_000 })
     .toBe("Payment received: $250.00");
-  expect((await latestMessageTo(PAYER)).body).toContain("AUT-0001: $250.00");
+  const receipt = await latestMessageTo(PAYER);
+  expect(receipt.body).toContain("AUT-0001: $250.00");
+  // The PDF receipt is attached, with the same figures.
+  expect(receipt.attachments).toHaveLength(1);
+  expect(receipt.attachments[0].filename).toMatch(/^receipt-\d+\.pdf$/);
+  const pdf = Buffer.from(receipt.attachments[0].base64, "base64").toString("latin1");
+  expect(pdf.startsWith("%PDF-")).toBe(true);
+  expect(pdf).toContain("(Invoice AUT-0001)");
+  expect(pdf).toContain("($250.00)");
 
   await payer.goto("/");
   await expect(payer.getByTestId("balance-due")).toHaveText("$0.00");

@@ -15,7 +15,7 @@ test("a new bank account needs a second manager, payers are told, and customers 
   test.setTimeout(180_000);
   const manager = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
   const link = await openAccountWithPayer(manager, {
-    number: "C-4301",
+    number: "C-4401",
     name: "Bank Change Checkers",
     invoice: "BCC-0001",
     line: "Audit support",

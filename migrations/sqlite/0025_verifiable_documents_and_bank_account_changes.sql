@@ -53,6 +53,9 @@ CREATE TABLE bank_account_changes (
     CHECK ((approved_at IS NULL) = (effective_at IS NULL))
 );
 CREATE INDEX bank_account_changes_current ON bank_account_changes (currency, effective_at);
+-- At most one change per currency waits for its approval.
+CREATE UNIQUE INDEX bank_account_changes_one_waiting ON bank_account_changes (currency)
+    WHERE approved_at IS NULL AND withdrawn_at IS NULL;
 
 INSERT INTO bank_account_changes (currency, holder, bank_name, iban, bic, account_number,
     routing_number, wait_days, proposed_at, approved_at, effective_at)

@@ -28,6 +28,7 @@ use crate::{http, telemetry};
         SMTP_URL, SMTP_FROM  outgoing mail; without them messages go to the outbox\n  \
         REMINDER_SCHEDULE days from the due date for reminders (default -3,1,7,14,30)\n  \
         REMINDERS_EVERY_MINUTES how often the reminder job runs (default 60; 0 = off)\n  \
+        BANK_ACCOUNT_CHANGE_WAIT_HOURS how long an approved bank account change waits (default 72)\n  \
         LOG_FORMAT        text (default) or json; RUST_LOG sets the level"
 )]
 pub struct Cli {

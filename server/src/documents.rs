@@ -12,12 +12,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use ledgerport::db::DbError;
+use ledgerport::db::{Db, DbError};
 use ledgerport::exports::spreadsheet_cell as cell;
 use ledgerport::invoices::views::{
     InvoiceDetail, InvoiceFilter, InvoiceQuery, InvoiceSort, activity_label,
 };
 use ledgerport::money::{Currency, Money};
+use ledgerport::outbox::Attachment;
 use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{Aging, Statement};
 use ledgerport::transfers::TransferInstructions;
@@ -166,12 +167,59 @@ async fn receipt_pdf(
             .pop()
             .ok_or(DocumentError::NotFound)?;
     let parties = Parties::of(db, contact.customer_id).await?;
-    let filename = format!("receipt-{}.pdf", payment.id);
     Ok(attachment(
         "application/pdf",
-        &filename,
+        &receipt_filename(&payment),
         receipt_document(&payment, &parties),
     ))
+}
+
+/// A file sent with a message.
+pub struct FileAttachment {
+    pub filename: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+/// The file an outbox message carries ([`ledgerport::outbox::Attachment`]), made as it is sent.
+pub async fn outbox_attachment(
+    db: &Db,
+    reference: &str,
+) -> Result<FileAttachment, AttachmentError> {
+    match Attachment::parse(reference).ok_or(AttachmentError::Unknown)? {
+        Attachment::Receipt {
+            customer_id,
+            payment_id,
+        } => {
+            let payment = ledgerport::payments::history::store::payments(
+                db,
+                customer_id,
+                Some(payment_id),
+                1,
+            )
+            .await?
+            .pop()
+            .ok_or(AttachmentError::Unknown)?;
+            let parties = Parties::of(db, customer_id).await?;
+            Ok(FileAttachment {
+                filename: receipt_filename(&payment),
+                content_type: "application/pdf",
+                bytes: receipt_document(&payment, &parties),
+            })
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttachmentError {
+    #[error("it names no document we have")]
+    Unknown,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn receipt_filename(payment: &PaymentView) -> String {
+    format!("receipt-{}.pdf", payment.id)
 }
 
 fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {

@@ -7,10 +7,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use crate::documents::FileAttachment;
 use ledgerport::db::{Db, DbError, timestamp_text};
 use ledgerport::outbox::store::{claim_next, mark_failed, mark_sent};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Attachment, Mailbox, Message, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// How long a sender holds a claimed message before another may try it.
@@ -22,15 +23,18 @@ pub enum MailError {
     Address(String),
     #[error("the mail server refused or failed: {0}")]
     Smtp(String),
+    #[error("the attachment could not be made: {0}")]
+    Attachment(String),
 }
 
-/// Sends one plain-text message.
+/// Sends one plain-text message, with a file attached when there is one.
 pub trait Mailer: Send + Sync {
     fn send<'a>(
         &'a self,
         to: &'a str,
         subject: &'a str,
         body: &'a str,
+        attachment: Option<&'a FileAttachment>,
     ) -> Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>>;
 }
 
@@ -60,16 +64,32 @@ impl Mailer for SmtpMailer {
         to: &'a str,
         subject: &'a str,
         body: &'a str,
+        attachment: Option<&'a FileAttachment>,
     ) -> Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>> {
         Box::pin(async move {
             let to: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_string()))?;
-            let message = Message::builder()
+            let builder = Message::builder()
                 .from(self.from.clone())
                 .to(to)
-                .subject(subject)
-                .header(ContentType::TEXT_PLAIN)
-                .body(body.to_string())
-                .map_err(|e| MailError::Smtp(e.to_string()))?;
+                .subject(subject);
+            let message = match attachment {
+                None => builder
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body.to_string()),
+                Some(file) => {
+                    let content_type = ContentType::parse(file.content_type)
+                        .map_err(|e| MailError::Attachment(e.to_string()))?;
+                    builder.multipart(
+                        MultiPart::mixed()
+                            .singlepart(SinglePart::plain(body.to_string()))
+                            .singlepart(
+                                Attachment::new(file.filename.clone())
+                                    .body(file.bytes.clone(), content_type),
+                            ),
+                    )
+                }
+            }
+            .map_err(|e| MailError::Smtp(e.to_string()))?;
             self.transport
                 .send(message)
                 .await
@@ -102,10 +122,27 @@ pub async fn deliver_queued(
         else {
             break;
         };
-        match mailer
-            .send(&message.recipient, &message.subject, &message.body)
-            .await
-        {
+        let sent = match message.attachment.as_deref() {
+            None => {
+                mailer
+                    .send(&message.recipient, &message.subject, &message.body, None)
+                    .await
+            }
+            Some(reference) => match crate::documents::outbox_attachment(db, reference).await {
+                Ok(file) => {
+                    mailer
+                        .send(
+                            &message.recipient,
+                            &message.subject,
+                            &message.body,
+                            Some(&file),
+                        )
+                        .await
+                }
+                Err(e) => Err(MailError::Attachment(e.to_string())),
+            },
+        };
+        match sent {
             Ok(()) => {
                 mark_sent(db, message.id).await?;
                 delivery.sent += 1;

@@ -207,7 +207,8 @@ pub async fn invite_contact(
             kind: "invitation",
         },
     )
-    .await?;
+    .await?
+    .ok_or_else(|| DbError::Corrupt("an invitation was not queued".into()))?;
     audit::record(
         &mut *tx,
         Some(actor.user_id),
@@ -315,7 +316,8 @@ async fn mail_link(
             kind: purpose.as_str(),
         },
     )
-    .await?;
+    .await?
+    .ok_or_else(|| DbError::Corrupt("a sign-in link was not queued".into()))?;
     audit::record(&mut *tx, Some(user_id), email.as_str(), action, "", "", ip).await?;
     tx.commit().await?;
     Ok(Some(outbox_id))

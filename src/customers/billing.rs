@@ -18,7 +18,12 @@ pub enum BillingError {
     TaxIdWithoutCountry,
     #[error("{0}")]
     TaxId(String),
+    #[error("a purchase order number has at most {PO_CHARS} characters, on one line")]
+    PurchaseOrder,
 }
+
+/// The longest purchase order number (as an invoice's own PO).
+pub const PO_CHARS: usize = 64;
 
 /// What invoices and statements print under "Bill to".
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -29,6 +34,9 @@ pub struct BillingDetails {
     pub country: String,
     /// As printed (`DE123456789`, `GB123456789`, `12-3456789`); empty when not given.
     pub tax_id: String,
+    /// The purchase order the customer's accounts payable needs on every invoice; an invoice
+    /// issued without its own PO carries this one. Empty: none.
+    pub standing_po: String,
 }
 
 impl BillingDetails {
@@ -49,6 +57,19 @@ impl BillingDetails {
             address,
             country,
             tax_id,
+            standing_po: String::new(),
+        })
+    }
+
+    /// The same details with the purchase order every invoice must quote (blank: none).
+    pub fn with_standing_po(self, po: &str) -> Result<Self, BillingError> {
+        let po = po.trim();
+        if po.chars().count() > PO_CHARS || po.chars().any(char::is_control) {
+            return Err(BillingError::PurchaseOrder);
+        }
+        Ok(BillingDetails {
+            standing_po: po.to_string(),
+            ..self
         })
     }
 

@@ -72,7 +72,7 @@ pub async fn issue_invoice_in(
     tx: &mut Transaction<'_, Any>,
     invoice: &NewInvoice,
 ) -> Result<IssuedInvoice, IssueError> {
-    let (currency, terms) = customer_billing(tx, invoice.customer_id).await?;
+    let (currency, terms, standing_po) = customer_billing(tx, invoice.customer_id).await?;
     if currency != invoice.currency() {
         return Err(IssueError::WrongCurrency {
             expected: currency,
@@ -88,7 +88,8 @@ pub async fn issue_invoice_in(
     )
     .bind(invoice.customer_id)
     .bind(invoice.number.as_str())
-    .bind(invoice.po_number.as_deref())
+    // The customer's standing PO when the invoice has none of its own: their AP needs one.
+    .bind(invoice.po_number.as_deref().or(standing_po.as_deref()))
     .bind(currency.code())
     .bind(date_text(invoice.issue_date))
     .bind(date_text(terms.due_date(invoice.issue_date)))
@@ -157,9 +158,10 @@ async fn replay(
 async fn customer_billing(
     tx: &mut Transaction<'_, Any>,
     customer_id: i64,
-) -> Result<(Currency, PaymentTerms), IssueError> {
+) -> Result<(Currency, PaymentTerms, Option<String>), IssueError> {
     let row = sqlx::query(
-        "SELECT currency, net_days, discount_bp, discount_days FROM customers WHERE id = $1",
+        "SELECT currency, net_days, discount_bp, discount_days, standing_po FROM customers \
+         WHERE id = $1",
     )
     .bind(customer_id)
     .fetch_optional(&mut **tx)
@@ -175,7 +177,12 @@ async fn customer_billing(
         u32_column(&row, "discount_days")?,
     )
     .map_err(|e| DbError::Corrupt(format!("customer {customer_id} terms: {e}")))?;
-    Ok((currency, terms))
+    let standing_po: String = row.try_get("standing_po")?;
+    Ok((
+        currency,
+        terms,
+        Some(standing_po).filter(|po| !po.is_empty()),
+    ))
 }
 
 fn u32_column(row: &sqlx::any::AnyRow, column: &str) -> Result<u32, DbError> {

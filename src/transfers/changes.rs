@@ -8,10 +8,10 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Row, Transaction};
 
-use super::store::{ACCOUNT_COLUMNS, account_from_row, insert_version};
-use super::{AccountVersion, ChangeStatus, ReceivingAccount};
+use super::store::{ACCOUNT_COLUMNS, account_from_row, insert_version, receiving_account_at};
+use super::{AccountDetails, AccountVersion, ChangeStatus, ReceivingAccount};
 use crate::auth::Caller;
-use crate::db::{Db, DbError, timestamp_text};
+use crate::db::{Db, DbError, Engine, now_text, timestamp_text};
 use crate::money::Currency;
 use crate::outbox::store::queue_to_each;
 
@@ -27,6 +27,10 @@ pub enum BankChangeError {
     OwnProposal,
     #[error("this change is no longer waiting for approval")]
     NotAwaitingApproval,
+    #[error(
+        "you became an AR manager after this change was proposed: a manager from before it must approve it"
+    )]
+    ManagerSinceProposal,
     #[error("this change can no longer be withdrawn: it is in effect, or was withdrawn")]
     NotWithdrawable,
     #[error("there is no such change")]
@@ -43,6 +47,21 @@ pub struct Notices<'a> {
     pub portal: &'a str,
     /// The company profile's contact for billing questions; may be empty.
     pub billing_contact: &'a str,
+}
+
+/// One change of the bank accounts at a time. SQLite's write transaction already excludes every
+/// other writer; on PostgreSQL this lock makes "is a change already waiting?" and the insert or
+/// update that follows one step, so two managers cannot both start (or approve) a change at once.
+pub(crate) async fn one_change_at_a_time(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+) -> Result<(), DbError> {
+    if engine == Engine::Postgres {
+        sqlx::query("LOCK TABLE bank_account_changes IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 fn require_manager(actor: &Caller) -> Result<(), BankChangeError> {
@@ -65,6 +84,7 @@ pub async fn propose(
     require_manager(actor)?;
     let now = Utc::now();
     let mut tx = db.begin_write().await?;
+    one_change_at_a_time(&mut tx, db.engine()).await?;
     let waiting: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM bank_account_changes WHERE currency = $1 AND withdrawn_at IS NULL \
          AND (effective_at IS NULL OR effective_at > $2) LIMIT 1",
@@ -87,12 +107,12 @@ pub async fn propose(
     )
     .await?;
     let body = format!(
-        "{} proposed a new bank account for {} payments:\n\n  {}\n\nIt changes nothing until \
+        "{} proposed a new bank account for {} payments ({}).\n\nIt changes nothing until \
          another AR manager approves it. Review it, approve it or withdraw it at \
          {}/admin/bank-accounts. If you did not expect this change, withdraw it.\n",
         actor.email,
         account.currency,
-        account.summary(),
+        masked(account),
         notices.portal
     );
     let managers = manager_emails(&mut tx).await?;
@@ -117,7 +137,14 @@ pub async fn approve(
     let now = Utc::now();
     let effective_at = now + wait;
     let mut tx = db.begin_write().await?;
+    one_change_at_a_time(&mut tx, db.engine()).await?;
     let (account, proposed_by) = version(&mut tx, id).await?;
+    if became_manager_since_proposal(&mut tx, actor.user_id, id).await? {
+        return Err(BankChangeError::ManagerSinceProposal);
+    }
+    let first_account = receiving_account_at(&mut *tx, account.currency, &timestamp_text(now))
+        .await?
+        .is_none();
     if proposed_by == Some(actor.user_id) {
         return Err(BankChangeError::OwnProposal);
     }
@@ -150,19 +177,35 @@ pub async fn approve(
         "" => "us".to_string(),
         contact => contact.to_string(),
     };
+    let what = if first_account {
+        format!(
+            "From {when}, you can pay {} invoices by bank transfer.",
+            account.currency
+        )
+    } else {
+        format!(
+            "From {when}, the bank account we receive {} payments into changes. Until then, the \
+             portal shows the account to use now.",
+            account.currency
+        )
+    };
     let body = format!(
-        "From {when}, the bank account we receive {currency} payments into changes.\n\n\
-         Sign in to see it: {portal}/pay (choose \"Pay by bank transfer\"). Until then, the \
-         portal shows the account to use now.\n\n\
+        "{what}\n\nSign in to see it: {portal}/pay (choose \"Pay by bank transfer\").\n\n\
          We never send bank details by email. If an email, a call or a document asks you to pay \
          into an account the portal does not show you, do not pay: ask {ask} first.\n",
-        currency = account.currency,
         portal = notices.portal,
     );
-    let mut recipients = payer_emails(&mut tx, account.currency).await?;
-    recipients.extend(manager_emails(&mut tx).await?);
-    let subject = format!("Our bank account for {} payments changes", account.currency);
-    queue_to_each(&mut tx, &recipients, &subject, &body, "bank_account_change").await?;
+    let subject = if first_account {
+        format!(
+            "You can now pay {} invoices by bank transfer",
+            account.currency
+        )
+    } else {
+        format!("Our bank account for {} payments changes", account.currency)
+    };
+    tell_payers(&mut tx, account.currency, &subject, &body).await?;
+    let managers = manager_emails(&mut tx).await?;
+    queue_to_each(&mut tx, &managers, &subject, &body, "bank_account_change").await?;
     tx.commit().await?;
     Ok(effective_at)
 }
@@ -179,6 +222,7 @@ pub async fn withdraw(
     require_manager(actor)?;
     let now = timestamp_text(Utc::now());
     let mut tx = db.begin_write().await?;
+    one_change_at_a_time(&mut tx, db.engine()).await?;
     let (account, _) = version(&mut tx, id).await?;
     let was_approved: Option<Option<String>> = sqlx::query_scalar(
         "UPDATE bank_account_changes SET withdrawn_by = $1, withdrawn_at = $2 \
@@ -202,21 +246,20 @@ pub async fn withdraw(
         ip,
     )
     .await?;
-    let mut recipients = manager_emails(&mut tx).await?;
-    if approved_at.is_some() {
-        recipients.extend(payer_emails(&mut tx, account.currency).await?);
-    }
     let subject = format!(
         "Bank account change for {} payments withdrawn",
         account.currency
     );
     let body = format!(
         "The change of the bank account we receive {} payments into, announced earlier, is \
-         withdrawn by {}. Nothing changes: pay into the account the portal shows you, \
-         {}/pay.\n",
+         withdrawn by {}. Nothing changes: pay as the portal shows you, {}/pay.\n",
         account.currency, actor.email, notices.portal
     );
-    queue_to_each(&mut tx, &recipients, &subject, &body, "bank_account_change").await?;
+    if approved_at.is_some() {
+        tell_payers(&mut tx, account.currency, &subject, &body).await?;
+    }
+    let managers = manager_emails(&mut tx).await?;
+    queue_to_each(&mut tx, &managers, &subject, &body, "bank_account_change").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -279,6 +322,28 @@ pub async fn versions(
         .collect()
 }
 
+/// Whether `user_id` was made a manager (created as one, or promoted) after change `id` was
+/// proposed. Otherwise one manager could promote an accomplice to approve their own change; the
+/// role change's audit row is written in its transaction, so the log is a reliable record.
+async fn became_manager_since_proposal(
+    tx: &mut Transaction<'_, Any>,
+    user_id: i64,
+    id: i64,
+) -> Result<bool, DbError> {
+    let since: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM bank_account_changes b, users u WHERE b.id = $1 AND u.id = $2 \
+         AND (u.created_at >= b.proposed_at OR EXISTS (SELECT 1 FROM audit_log a \
+           WHERE a.action = 'role_changed' AND a.subject = $3 AND a.detail LIKE '%-> manager' \
+           AND a.at >= b.proposed_at))",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(format!("user {user_id}"))
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(since.is_some())
+}
+
 /// A version's account and proposer, or [`BankChangeError::NotFound`].
 async fn version(
     tx: &mut Transaction<'_, Any>,
@@ -322,18 +387,51 @@ async fn manager_emails(tx: &mut Transaction<'_, Any>) -> Result<Vec<String>, Db
     .await?)
 }
 
-/// Every payer contact of every account billed in `currency`: who pays into the account.
-async fn payer_emails(
+/// Queues the notice to everyone who pays into the account: every payer contact of every account
+/// billed in `currency`, and those accounts' billing contacts (accounts payable, often the ones a
+/// forged letter is sent to). One statement, however many there are.
+async fn tell_payers(
     tx: &mut Transaction<'_, Any>,
     currency: Currency,
-) -> Result<Vec<String>, DbError> {
-    Ok(sqlx::query_scalar(
-        "SELECT u.email FROM users u JOIN customers c ON c.id = u.customer_id \
-         WHERE u.role = 'payer' AND u.disabled_at IS NULL AND c.currency = $1 ORDER BY u.id",
+    subject: &str,
+    body: &str,
+) -> Result<(), DbError> {
+    sqlx::query(
+        "INSERT INTO outbox (created_at, recipient, subject, body, kind) \
+         SELECT $1, recipient, $2, $3, 'bank_account_change' FROM ( \
+           SELECT u.email AS recipient FROM users u JOIN customers c ON c.id = u.customer_id \
+           WHERE u.role = 'payer' AND u.disabled_at IS NULL AND c.currency = $4 \
+           UNION \
+           SELECT b.email FROM billing_contacts b JOIN customers c ON c.id = b.customer_id \
+           WHERE c.currency = $4) payers ORDER BY recipient",
     )
+    .bind(now_text())
+    .bind(subject)
+    .bind(body)
     .bind(currency.code())
-    .fetch_all(&mut **tx)
-    .await?)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The account as the managers' mail names it: enough to recognise, not to pay into.
+fn masked(account: &ReceivingAccount) -> String {
+    let number = match &account.details {
+        AccountDetails::Iban { iban, .. } => iban,
+        AccountDetails::Domestic { account_number, .. } => account_number,
+    };
+    let last: String = number
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!(
+        "{}, {}, account ending {last}",
+        account.holder, account.bank_name
+    )
 }
 
 /// A moment as a notice and the audit log print it: `2026-12-09 17:05 UTC`.

@@ -36,8 +36,10 @@ pub async fn set_up_receiving_account(
     account: &ReceivingAccount,
 ) -> Result<(), SetUpError> {
     let mut tx = db.begin_write().await?;
+    super::changes::one_change_at_a_time(&mut tx, db.engine()).await?;
     let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM bank_account_changes WHERE currency = $1 AND withdrawn_at IS NULL LIMIT 1",
+        "SELECT id FROM bank_account_changes WHERE currency = $1 AND approved_at IS NOT NULL \
+         AND withdrawn_at IS NULL LIMIT 1",
     )
     .bind(account.currency.code())
     .fetch_optional(&mut *tx)
@@ -233,10 +235,13 @@ pub async fn announce_transfer(
         &[payer],
         &format!("Bank transfer instructions: {amount}, reference {reference}"),
         &format!(
-            "Hello,\n\nthank you for announcing a bank transfer. Please send it as follows:\n\n{}\n\
+            "Hello,\n\nthank you for announcing a bank transfer:\n\n{}\n\
+             The account to send it to is on the transfer's page in the portal (Payments), with a \
+             PDF for whoever makes the transfer. We never send bank details by email: if an email \
+             names an account, do not pay into it.\n\n\
              Quote the reference exactly so that we can apply the money to your invoices. Until \
              {held_until} these invoices are not due and you get no reminders for them.\n",
-            instructions.text()
+            instructions.text_without_account()
         ),
         "transfer_instructions",
     )
@@ -419,7 +424,9 @@ mod tests {
         .await
         .unwrap();
         assert!(mailed.contains(&announced.reference.to_string()));
-        assert!(mailed.contains("Routing number (ABA): 110000000"));
+        // Bank details only inside the portal: the mail names no account.
+        assert!(!mailed.contains("110000000") && !mailed.contains("000123456789"));
+        assert!(mailed.contains("We never send bank details by email"));
         // The waiting days end: the invoice is due (and reminded) again.
         let soon = Utc::now() + chrono::Duration::days(4);
         assert_eq!(expire_stale_checkouts(&db, soon).await.unwrap(), 0);

@@ -2,7 +2,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use sqlx::{Any, Row, Transaction};
 
-use super::{Email, NewPassword, Role};
+use super::{Email, EmailChoice, NewPassword, Role};
 use crate::db::{DbError, now_text};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,4 +58,135 @@ pub async fn staff_members(db: &crate::db::Db) -> Result<Vec<(i64, String)>, DbE
     )
     .fetch_all(db.pool())
     .await?)
+}
+
+/// Which of the [`EmailChoice`] messages `user_id` receives, each with whether they want it.
+pub async fn email_choices(
+    db: &crate::db::Db,
+    user_id: i64,
+) -> Result<Vec<(EmailChoice, bool)>, DbError> {
+    let refused: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM email_opt_outs WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(db.pool())
+            .await?;
+    Ok(EmailChoice::ALL
+        .iter()
+        .map(|choice| (*choice, !refused.iter().any(|kind| kind == choice.as_str())))
+        .collect())
+}
+
+/// A signed-in person chooses which optional messages they receive (audited). The outbox then
+/// skips the others to their address as they are queued.
+pub async fn save_email_choices(
+    db: &crate::db::Db,
+    caller: &crate::auth::Caller,
+    wanted: &[EmailChoice],
+    ip: &str,
+) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM email_opt_outs WHERE user_id = $1")
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await?;
+    let refused: Vec<EmailChoice> = EmailChoice::ALL
+        .into_iter()
+        .filter(|choice| !wanted.contains(choice))
+        .collect();
+    for choice in &refused {
+        sqlx::query("INSERT INTO email_opt_outs (user_id, kind) VALUES ($1, $2)")
+            .bind(caller.user_id)
+            .bind(choice.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    let names = |choices: Vec<&str>| match choices.is_empty() {
+        true => "none".to_string(),
+        false => choices.join(", "),
+    };
+    crate::audit::record(
+        &mut *tx,
+        Some(caller.user_id),
+        &caller.email,
+        "email_choices_changed",
+        &format!("user {}", caller.user_id),
+        &format!(
+            "receives {}; not {}",
+            names(wanted.iter().map(|c| c.as_str()).collect()),
+            names(refused.iter().map(|c| c.as_str()).collect())
+        ),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(all(test, feature = "test-support"))]
+mod tests {
+    use super::*;
+    use crate::outbox::store::queue_to_each;
+    use crate::seed::{DEMO_LOGINS, seed_demo};
+    use crate::testing::{fresh_db, sign_in_demo};
+
+    async fn queued_to(db: &crate::db::Db, kind: &str) -> Vec<String> {
+        sqlx::query_scalar("SELECT recipient FROM outbox WHERE kind = $1 ORDER BY id")
+            .bind(kind)
+            .fetch_all(db.pool())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_contact_who_turns_reminders_off_gets_none_but_still_gets_what_always_arrives() {
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let pat = sign_in_demo(&db, &DEMO_LOGINS[0]).await;
+        save_email_choices(&db, &pat, &[EmailChoice::Receipts], "127.0.0.1")
+            .await
+            .unwrap();
+        assert_eq!(
+            email_choices(&db, pat.user_id).await.unwrap(),
+            vec![
+                (EmailChoice::Reminders, false),
+                (EmailChoice::Receipts, true),
+                (EmailChoice::Disputes, false)
+            ]
+        );
+        let both = [
+            "pat@acme.example".to_string(),
+            "ap@acme.example".to_string(),
+        ];
+        let mut conn = db.pool().acquire().await.unwrap();
+        for kind in ["reminder", "receipt", "payment_failed"] {
+            queue_to_each(&mut conn, &both, "Subject", "Body", kind)
+                .await
+                .unwrap();
+        }
+        drop(conn);
+        assert_eq!(queued_to(&db, "reminder").await, ["ap@acme.example"]);
+        assert_eq!(queued_to(&db, "receipt").await, both);
+        assert_eq!(queued_to(&db, "payment_failed").await, both, "always sent");
+        let detail: String = sqlx::query_scalar(
+            "SELECT detail FROM audit_log WHERE action = 'email_choices_changed'",
+        )
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+        assert_eq!(detail, "receives receipt; not reminder, dispute");
+
+        // Turned back on, reminders arrive again.
+        save_email_choices(&db, &pat, &EmailChoice::ALL, "")
+            .await
+            .unwrap();
+        let mut conn = db.pool().acquire().await.unwrap();
+        queue_to_each(&mut conn, &both, "Subject", "Body", "reminder")
+            .await
+            .unwrap();
+        drop(conn);
+        assert_eq!(
+            queued_to(&db, "reminder").await,
+            ["ap@acme.example", "pat@acme.example", "ap@acme.example"]
+        );
+    }
 }

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
-use crate::account::{ChangePassword, SignOut, who_am_i};
-use crate::components::{FormError, form_error, form_succeeded};
+use crate::account::{ChangePassword, SaveEmailChoices, SignOut, email_choice_views, who_am_i};
+use crate::components::{FormError, Loaded, form_error, form_succeeded};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -12,6 +12,13 @@ pub fn ProfilePage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let change_error = form_error(change);
     let changed = form_succeeded(change, "changed");
+    let save_emails = ServerAction::<SaveEmailChoices>::new();
+    let emails_error = form_error(save_emails);
+    let emails_saved = form_succeeded(save_emails, "emails");
+    let emails = Resource::new(
+        move || save_emails.version().get(),
+        |_| email_choice_views(),
+    );
     view! {
         <Title text="My profile"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
@@ -42,6 +49,29 @@ pub fn ProfilePage() -> impl IntoView {
                                 <p class="notice" role="alert">"AR managers sign in with two factors: set it up to reach the staff pages."</p>
                             })}
                             <p><a class="button secondary" href="/profile/two-factor">"Set up or change two-factor sign-in"</a></p>
+                        </section>
+                        <section class="card narrow" aria-labelledby="emails-heading">
+                            <h2 id="emails-heading">"Emails"</h2>
+                            <p class="hint">"Sign-in and security messages, failed payments and changes to our bank details always reach you."</p>
+                            <Loaded data=emails loading="Loading…" let:choices>
+                                <ActionForm action=save_emails attr:class="form" attr:data-testid="email-choices">
+                                    {choices.into_iter().map(|choice| {
+                                        let id = format!("email-{}", choice.field);
+                                        let label_for = id.clone();
+                                        view! {
+                                            <label class="check" for=label_for>
+                                                <input type="checkbox" id=id name=choice.field checked=choice.wanted/>
+                                                " " {choice.label}
+                                            </label>
+                                        }
+                                    }).collect_view()}
+                                    <FormError message=Signal::derive(emails_error)/>
+                                    {move || emails_saved().then(|| view! {
+                                        <p class="notice" role="status">"Email choices saved."</p>
+                                    })}
+                                    <button class="button" type="submit">"Save email choices"</button>
+                                </ActionForm>
+                            </Loaded>
                         </section>
                         <section class="card narrow" aria-labelledby="password-heading">
                             <h2 id="password-heading">"Change password"</h2>

@@ -379,6 +379,9 @@ pub fn OutboxPage() -> impl IntoView {
                                                     {(!m.last_error.is_empty()).then(|| format!("; last error: {}", m.last_error))}</p>
                                             })}
                                             <pre class="message-body">{m.body}</pre>
+                                            {m.attachment.is_some().then(|| view! {
+                                                <p class="muted">"With a PDF attached (made when it is sent)."</p>
+                                            })}
                                         </details>
                                     </li>
                                 }).collect_view()}

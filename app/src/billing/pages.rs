@@ -35,6 +35,10 @@ pub fn BillingDetailsPage() -> impl IntoView {
                                 value=page.details.country.clone()/>
                             <label for="billing-tax-id">"Tax ID (VAT number, EIN…)"</label>
                             <input id="billing-tax-id" name="tax_id" maxlength="40" value=page.details.tax_id.clone()/>
+                            <label for="billing-po">"Purchase order for every invoice"</label>
+                            <input id="billing-po" name="standing_po" maxlength="64" aria-describedby="billing-po-hint"
+                                value=page.details.standing_po.clone()/>
+                            <p id="billing-po-hint" class="hint">"If your accounts payable needs a PO number on our invoices, enter it: every invoice issued without a PO of its own will carry it."</p>
                             <FormError message=Signal::derive(error)/>
                             {move || saved().then(|| view! {
                                 <p class="notice" role="status">"Saved. New documents show them."</p>
@@ -64,6 +68,8 @@ fn BillingFacts(details: ledgerport::customers::billing::BillingDetails) -> impl
             <dd>{if details.country.is_empty() { none() } else { details.country.clone() }}</dd>
             <dt>"Tax ID"</dt>
             <dd data-testid="tax-id">{if details.tax_id.is_empty() { none() } else { details.tax_id.clone() }}</dd>
+            <dt>"PO on every invoice"</dt>
+            <dd data-testid="standing-po">{if details.standing_po.is_empty() { none() } else { details.standing_po.clone() }}</dd>
         </dl>
     }
 }

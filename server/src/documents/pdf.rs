@@ -95,6 +95,13 @@ impl Document {
     /// A square grid of dark and light cells (a QR code, `dark` row by row, `width` a side)
     /// `size` points wide at the left margin, with `lines` of text beside it; then moves below.
     pub fn square_with_text(&mut self, dark: &[bool], width: usize, size: f32, lines: &[String]) {
+        let text_x = MARGIN + size + 14.0;
+        // Each line in the room beside the square (a long portal address wraps).
+        let lines: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, line)| wrap(line, PAGE_WIDTH - MARGIN - text_x, 9.0, i == 0))
+            .collect();
         let text_height = lines.len() as f32 * 9.0 * 1.5;
         self.ensure(size.max(text_height) + 4.0);
         let top = self.y;
@@ -106,7 +113,6 @@ impl Document {
                 .rect(MARGIN + column * cell, top - (row + 1.0) * cell, cell, cell);
         }
         self.current.fill_nonzero();
-        let text_x = MARGIN + size + 14.0;
         for (i, line) in lines.iter().enumerate() {
             self.put(
                 text_x,

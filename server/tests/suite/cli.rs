@@ -169,10 +169,32 @@ fn a_receiving_bank_account_is_checked_and_set_per_currency() {
     );
     assert!(
         String::from_utf8_lossy(&sepa.stdout).contains(
-            "receiving account for EUR: Example GmbH, Commerzbank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX; transfers awaited 3 days"
+            "receiving account set up: EUR: Example GmbH, Commerzbank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX; transfers awaited 3 days"
         ),
         "{}",
         String::from_utf8_lossy(&sepa.stderr)
+    );
+    // Once a currency has an account, only two managers change it, in the portal.
+    let again = run_in(
+        &dir,
+        &[
+            "bank-account",
+            "--currency",
+            "EUR",
+            "--holder",
+            "Someone Else Ltd",
+            "--bank",
+            "Other Bank",
+            "--iban",
+            "GB82 WEST 1234 5698 7654 32",
+        ],
+        b"",
+    );
+    assert!(!again.status.success());
+    assert!(
+        one_error_line(&again).contains("EUR already has a receiving account"),
+        "{}",
+        one_error_line(&again)
     );
     let bad_iban = run_in(
         &dir,

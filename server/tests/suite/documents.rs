@@ -182,7 +182,7 @@ async fn every_customer_pdf_names_the_company_and_the_customers_billing_details(
     let saved = app
         .post_form(
             "/api/save-billing-details",
-            "address=Acme+Fabrication+Ltd%0A9+Foundry+Lane&country=gb&tax_id=GB+123+4567+89",
+            "address=Acme+Fabrication+Ltd%0A9+Foundry+Lane&country=gb&tax_id=GB+123+4567+89&standing_po=4500012345",
             Some(&cookie),
         )
         .await;
@@ -195,7 +195,7 @@ async fn every_customer_pdf_names_the_company_and_the_customers_billing_details(
     let refused = app
         .invoke(
             "/api/save-billing-details",
-            "address=&country=DE&tax_id=DE123",
+            "address=&country=DE&tax_id=DE123&standing_po=",
             Some(&cookie),
         )
         .await;
@@ -309,8 +309,12 @@ async fn an_invoice_pdf_carries_a_code_the_public_page_confirms_and_an_altered_c
     assert!(page.contains("Not issued by us"), "{page}");
     assert!(!page.contains(&number));
     // Text that is no code at all is not echoed back as markup.
-    let page = public_page(&app, "/verify/%3Cscript%3Ex%3C%2Fscript%3E").await;
-    assert!(page.contains("Not issued by us") && !page.contains("<script>x"));
+    // Text that is no code is not repeated on our page, neither as markup nor as words.
+    let page = public_page(&app, "/verify/%3Cscript%3EPay%20IBAN%20GB99%3C%2Fscript%3E").await;
+    assert!(page.contains("Not issued by us"));
+    for echoed in ["<script>P", "&lt;script", "Pay IBAN", "Pay%20IBAN"] {
+        assert!(!page.contains(echoed), "the page repeats {echoed:?}");
+    }
 }
 
 #[tokio::test]

@@ -100,3 +100,91 @@ async fn two_senders_at_once_deliver_each_message_once() {
     recipients.dedup();
     assert_eq!(recipients.len(), 30, "no message went out twice");
 }
+
+#[tokio::test]
+async fn a_receipt_email_carries_the_payments_pdf_receipt() {
+    let smtp = FakeSmtp::start(false).await;
+    let app = crate::common::spawn_app().await;
+    let acme = crate::payments::acme(&app).await;
+    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let (checkout, total) = crate::payments::checkout(&app, &acme, &acme.open[..1]).await;
+    let paid = crate::payments::completed("evt_receipt", &checkout, "pi_receipt", total);
+    assert_eq!(crate::payments::deliver(&app, &paid).await.0, 200);
+    let payment_id: i64 = sqlx::query_scalar("SELECT MAX(id) FROM payments")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    let mailer = SmtpMailer::new(&smtp.url(), "Ledgerport <ar@ledgerport.example>").unwrap();
+    deliver_queued(&app.db, &mailer, 100).await.unwrap();
+    let receipt = smtp
+        .messages()
+        .into_iter()
+        .find(|m| m.to == "pat@acme.example" && m.data.contains("Subject: Payment received"))
+        .expect("the receipt email was sent");
+    assert!(receipt.data.contains("Content-Type: multipart/mixed"));
+    assert!(receipt.data.contains("The receipt is attached as a PDF."));
+    assert!(
+        receipt
+            .data
+            .contains(&format!("filename=\"receipt-{payment_id}.pdf\"")),
+        "{}",
+        receipt.data
+    );
+    // The PDF (base64 in the message) is the one the payment's page offers.
+    use base64::Engine;
+    let data = receipt.data.replace("\r\n", "\n");
+    let part = data
+        .split("\n--")
+        .find(|part| part.contains("filename=\"receipt-"))
+        .expect("the attachment's part");
+    assert!(
+        part.contains("Content-Transfer-Encoding: base64"),
+        "{part:?}"
+    );
+    let (_, body) = part.split_once("\n\n").expect("the part's body");
+    let encoded: String = body.split_whitespace().collect();
+    let pdf = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let page = app
+        .page(&format!("/documents/payments/{payment_id}.pdf"), Some(&pat))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(pdf, page.to_vec());
+}
+
+#[tokio::test]
+async fn a_message_whose_attachment_cannot_be_made_waits_for_a_retry_with_the_reason() {
+    let smtp = FakeSmtp::start(false).await;
+    let db = fresh_db().await;
+    let mut conn = db.pool().acquire().await.unwrap();
+    ledgerport::outbox::store::queue_to_each_attaching(
+        &mut conn,
+        &["payer@acme.example".to_string()],
+        "Payment received: $10.00",
+        "Thank you.",
+        "receipt",
+        Some(ledgerport::outbox::Attachment::Receipt {
+            customer_id: 1,
+            payment_id: 999_999,
+        }),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let mailer = SmtpMailer::new(&smtp.url(), "Ledgerport <ar@ledgerport.example>").unwrap();
+    let delivery = deliver_queued(&db, &mailer, 100).await.unwrap();
+    assert_eq!((delivery.sent, delivery.failed), (0, 1));
+    assert!(
+        smtp.messages().is_empty(),
+        "nothing went out without its receipt"
+    );
+    let (status, _, error) = statuses(&db).await.remove(0);
+    assert_eq!(status, "queued");
+    assert!(
+        error.contains("the attachment could not be made"),
+        "{error}"
+    );
+}

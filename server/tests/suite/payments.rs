@@ -67,7 +67,12 @@ pub(crate) async fn checkout(app: &TestApp, acme: &Acme, items: &[(i64, i64)]) -
     (opened.id, opened.review.total_minor)
 }
 
-fn completed(event_id: &str, checkout: &str, intent: &str, amount: i64) -> serde_json::Value {
+pub(crate) fn completed(
+    event_id: &str,
+    checkout: &str,
+    intent: &str,
+    amount: i64,
+) -> serde_json::Value {
     json!({
         "id": event_id, "object": "event", "created": chrono::Utc::now().timestamp(),
         "type": "checkout.session.completed",

@@ -20,17 +20,19 @@ pub enum BillingStoreError {
 crate::from_sqlx_error!(BillingStoreError);
 
 pub async fn billing_details(db: &Db, customer_id: i64) -> Result<Option<BillingDetails>, DbError> {
-    let row =
-        sqlx::query("SELECT billing_address, billing_country, tax_id FROM customers WHERE id = $1")
-            .bind(customer_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let row = sqlx::query(
+        "SELECT billing_address, billing_country, tax_id, standing_po FROM customers WHERE id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(db.pool())
+    .await?;
     row.map(|row| {
         let address: String = row.try_get("billing_address")?;
         Ok(BillingDetails {
             address: address.lines().map(str::to_string).collect(),
             country: row.try_get("billing_country")?,
             tax_id: row.try_get("tax_id")?,
+            standing_po: row.try_get("standing_po")?,
         })
     })
     .transpose()
@@ -52,20 +54,23 @@ pub async fn save_billing_details(
         .ok_or(BillingStoreError::UnknownCustomer)?;
     let mut tx = db.begin_write().await?;
     sqlx::query(
-        "UPDATE customers SET billing_address = $1, billing_country = $2, tax_id = $3 WHERE id = $4",
+        "UPDATE customers SET billing_address = $1, billing_country = $2, tax_id = $3, \
+         standing_po = $4 WHERE id = $5",
     )
     .bind(details.address_text())
     .bind(&details.country)
     .bind(&details.tax_id)
+    .bind(&details.standing_po)
     .bind(customer_id)
     .execute(&mut *tx)
     .await?;
     let summary = |d: &BillingDetails| {
         format!(
-            "{} [{}] tax ID {:?}",
+            "{} [{}] tax ID {:?} PO {:?}",
             d.address.join(", "),
             d.country,
-            d.tax_id
+            d.tax_id,
+            d.standing_po
         )
     };
     audit::record(
@@ -121,8 +126,84 @@ mod tests {
         .await
         .unwrap();
         assert!(
-            detail.ends_with("-> Acme Fabrication Ltd, 9 Foundry Lane [GB] tax ID \"GB123456789\""),
+            detail.ends_with(
+                "-> Acme Fabrication Ltd, 9 Foundry Lane [GB] tax ID \"GB123456789\" PO \"\""
+            ),
             "{detail}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invoice_issued_without_a_po_carries_the_accounts_standing_po_and_its_own_po_wins() {
+        use crate::invoices::store::issue_invoice;
+        use crate::invoices::{InvoiceNumber, LineItem, NewInvoice};
+        use crate::money::{Currency, Money};
+        let db = fresh_db().await;
+        seed_demo(&db).await.unwrap();
+        let payer = sign_in_demo(&db, &DEMO_LOGINS[0]).await;
+        let acme = payer.customer_id.unwrap();
+        let details = BillingDetails::parse("Acme Fabrication Ltd", "US", "")
+            .unwrap()
+            .with_standing_po(" 4500012345 ")
+            .unwrap();
+        save_billing_details(&db, &payer, acme, &details, "")
+            .await
+            .unwrap();
+        assert_eq!(
+            billing_details(&db, acme)
+                .await
+                .unwrap()
+                .unwrap()
+                .standing_po,
+            "4500012345"
+        );
+        let issue = |number: &'static str, po: Option<&'static str>| {
+            let db = db.clone();
+            async move {
+                let line = LineItem::new(
+                    1,
+                    "Goods",
+                    rust_decimal::Decimal::ONE,
+                    Money::from_minor(10_000, Currency::Usd),
+                    0,
+                    0,
+                )
+                .unwrap();
+                let invoice = NewInvoice::new(
+                    acme,
+                    InvoiceNumber::parse(number).unwrap(),
+                    po,
+                    chrono::Utc::now().date_naive(),
+                    Currency::Usd,
+                    vec![line],
+                )
+                .unwrap();
+                let id = issue_invoice(&db, &invoice).await.unwrap().invoice_id;
+                sqlx::query_scalar::<_, Option<String>>(
+                    "SELECT po_number FROM invoices WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap()
+            }
+        };
+        assert_eq!(
+            issue("PO-TEST-1", None).await.as_deref(),
+            Some("4500012345")
+        );
+        assert_eq!(
+            issue("PO-TEST-2", Some("PO-ERP-9")).await.as_deref(),
+            Some("PO-ERP-9")
+        );
+        assert!(matches!(
+            BillingDetails::default().with_standing_po(&"9".repeat(65)),
+            Err(crate::customers::billing::BillingError::PurchaseOrder)
+        ));
+        assert!(
+            BillingDetails::default()
+                .with_standing_po("45\n00")
+                .is_err()
         );
     }
 }

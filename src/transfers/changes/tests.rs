@@ -136,22 +136,39 @@ async fn a_new_account_needs_a_second_manager_and_shows_only_after_the_wait() {
             "controller@ledgerport.example"
         ]
     );
-    let approval: Vec<&str> = sent
+    let mut approval: Vec<String> = sent
         .iter()
         .filter(|(_, subject, _)| subject.contains("changes"))
-        .map(|(to, _, _)| to.as_str())
+        .map(|(to, _, _)| to.clone())
         .collect();
-    assert_eq!(
-        approval,
+    approval.sort();
+    let mut expected: Vec<String> = sqlx::query_scalar(
+        "SELECT b.email FROM billing_contacts b JOIN customers c ON c.id = b.customer_id \
+         WHERE c.currency = 'USD'",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    expected.extend(
         [
             "pat@acme.example",
             "nina@northwind.example",
             "manager@ledgerport.example",
-            "controller@ledgerport.example"
-        ],
-        "payers of USD accounts (not the viewer, not Globex's JPY contacts), then managers"
+            "controller@ledgerport.example",
+        ]
+        .map(String::from),
+    );
+    expected.sort();
+    assert_eq!(
+        approval, expected,
+        "payers and billing contacts of USD accounts (not the viewer, not Globex's JPY contacts), \
+         and managers"
     );
     for (to, subject, body) in &sent {
+        assert!(
+            !body.contains("9876543210"),
+            "{to} was mailed the whole account number"
+        );
         if subject.contains("changes") {
             assert!(
                 !body.contains("9876543210"),
@@ -304,6 +321,70 @@ async fn the_managers_page_shows_each_version_where_it_stands() {
         first.approved_by.as_deref(),
         Some("controller@ledgerport.example")
     );
+}
+
+#[tokio::test]
+async fn a_first_account_proposed_in_the_portal_is_announced_as_new_and_withdrawing_one_in_effect_is_refused()
+ {
+    let (db, staff) = demo().await;
+    let pounds = ReceivingAccount {
+        currency: Currency::Gbp,
+        ..new_usd_account()
+    };
+    let id = propose(&db, &staff.manager, &pounds, &PORTAL, "")
+        .await
+        .unwrap();
+    approve(&db, &staff.controller, id, Duration::zero(), &PORTAL, "")
+        .await
+        .unwrap();
+    assert!(
+        notices(&db)
+            .await
+            .iter()
+            .any(|(_, subject, _)| subject == "You can now pay GBP invoices by bank transfer")
+    );
+    assert_eq!(
+        receiving_account(db.pool(), Currency::Gbp).await.unwrap(),
+        Some(pounds)
+    );
+    assert!(matches!(
+        withdraw(&db, &staff.controller, id, &PORTAL, "").await,
+        Err(BankChangeError::NotWithdrawable)
+    ));
+    assert!(matches!(
+        withdraw(&db, &staff.clerk, id, &PORTAL, "").await,
+        Err(BankChangeError::ManagerOnly)
+    ));
+}
+
+#[tokio::test]
+async fn a_manager_promoted_after_the_proposal_cannot_approve_it() {
+    let (db, staff) = demo().await;
+    let id = propose(&db, &staff.manager, &new_usd_account(), &PORTAL, "")
+        .await
+        .unwrap();
+    // The proposer promotes the clerk, who then tries to approve.
+    crate::auth::access::change_role(
+        &db,
+        &staff.manager,
+        staff.clerk.user_id,
+        crate::users::Role::Manager,
+    )
+    .await
+    .unwrap();
+    let promoted = Caller {
+        role: crate::users::Role::Manager,
+        second_factor: true,
+        ..staff.clerk.clone()
+    };
+    assert!(matches!(
+        approve(&db, &promoted, id, Duration::hours(1), &PORTAL, "").await,
+        Err(BankChangeError::ManagerSinceProposal)
+    ));
+    // A manager from before the proposal can.
+    approve(&db, &staff.controller, id, Duration::hours(1), &PORTAL, "")
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

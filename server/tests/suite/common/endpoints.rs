@@ -331,6 +331,11 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/sign-in-code" => (Rule::Public, "code=123456".into()),
         "/api/sign-in-link" => (Rule::Public, "token=not-a-real-token".into()),
         "/api/two-factor" | "/api/two-factor-begin" => (Rule::SignedIn, String::new()),
+        "/api/email-choices" => (Rule::SignedIn, String::new()),
+        "/api/save-email-choices" => (
+            Rule::SignedIn,
+            "reminder=on&receipt=on&dispute=on".into(),
+        ),
         // Nobody has a factor waiting or on but the manager, whose factor stays on: 409s.
         "/api/two-factor-confirm" | "/api/two-factor-off" => (Rule::SignedIn, "code=000000".into()),
         // The spare contact has no factor: the manager gets a 409.
@@ -380,7 +385,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/billing-details" => (Rule::Contact, String::new()),
         "/api/save-billing-details" => (
             Rule::Payer,
-            "address=Accounts+Payable&country=US&tax_id=12-3456789".into(),
+            "address=Accounts+Payable&country=US&tax_id=12-3456789&standing_po=".into(),
         ),
         "/api/admin/billing-details" => (Rule::Staff, format!("customer_id={a}")),
         "/api/admin/company" | "/api/admin/bank-accounts" => (Rule::Manager, String::new()),
