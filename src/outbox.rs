@@ -148,6 +148,28 @@ pub mod store {
         .await?)
     }
 
+    /// The customer contacts who chose not to receive a kind: the rule [`insert`] and
+    /// [`who_wants`] share. Staff cannot opt out (a clerk must hear of their own disputes).
+    const OPTED_OUT: &str = "SELECT u.email FROM email_opt_outs o \
+         JOIN users u ON u.id = o.user_id WHERE u.customer_id IS NOT NULL";
+
+    /// Of `recipients`, those who receive messages of `kind`: a job that records what it sent
+    /// (reminders) asks first, so a message no one receives is not counted as sent.
+    pub async fn who_wants(
+        conn: &mut sqlx::AnyConnection,
+        recipients: Vec<String>,
+        kind: &str,
+    ) -> Result<Vec<String>, DbError> {
+        let refused: Vec<String> = sqlx::query_scalar(&format!("{OPTED_OUT} AND o.kind = $1"))
+            .bind(kind)
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok(recipients
+            .into_iter()
+            .filter(|recipient| !refused.contains(recipient))
+            .collect())
+    }
+
     /// Queues a message; returns its id, or `None` when the recipient chose not to receive its
     /// kind.
     pub async fn queue<'e, E>(executor: E, message: &Message<'_>) -> Result<Option<i64>, DbError>
@@ -165,12 +187,12 @@ pub mod store {
     where
         E: Executor<'e, Database = Any>,
     {
-        // Not to a person who chose not to receive this kind (users::EmailChoice).
-        let row = sqlx::query(
+        // Not to a customer contact who chose not to receive this kind (users::EmailChoice).
+        let row = sqlx::query(&format!(
             "INSERT INTO outbox (created_at, recipient, subject, body, kind, attachment) \
-             SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS (SELECT 1 FROM email_opt_outs o \
-             JOIN users u ON u.id = o.user_id WHERE u.email = $2 AND o.kind = $5) RETURNING id",
-        )
+             SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS ({OPTED_OUT} AND u.email = $2 \
+             AND o.kind = $5) RETURNING id"
+        ))
         .bind(now_text())
         .bind(message.recipient)
         .bind(message.subject)

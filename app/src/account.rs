@@ -204,7 +204,7 @@ pub struct EmailChoiceView {
 
 #[server(endpoint = "email-choices")]
 pub async fn email_choice_views() -> Result<Vec<EmailChoiceView>, AppError> {
-    let caller = crate::session::require_caller()?;
+    let (caller, _) = crate::session::require_contact()?;
     let choices =
         ledgerport::users::store::email_choices(&crate::context::app().db, caller.user_id).await?;
     Ok(choices
@@ -226,7 +226,8 @@ pub async fn save_email_choices(
     #[server(default)] dispute: Option<String>,
 ) -> Result<(), AppError> {
     use ledgerport::users::EmailChoice;
-    let caller = crate::session::require_caller()?;
+    // Customer contacts only: staff hear of every dispute and case they work on.
+    let (caller, _) = crate::session::require_contact()?;
     let wanted: Vec<EmailChoice> = [
         (EmailChoice::Reminders, reminder),
         (EmailChoice::Receipts, receipt),

@@ -49,7 +49,9 @@ pub async fn verify_document(code: String) -> Result<Verification, AppError> {
         .to_ascii_uppercase()
         .chars()
         .filter(|c| {
-            *c == '-' || ledgerport::secrets::CROCKFORD.contains(&(c.to_ascii_lowercase() as u8))
+            *c == '-'
+                || (c.is_ascii()
+                    && ledgerport::secrets::CROCKFORD.contains(&(c.to_ascii_lowercase() as u8)))
         })
         .take(14)
         .collect();
@@ -60,7 +62,10 @@ pub async fn verify_document(code: String) -> Result<Verification, AppError> {
     } else {
         profile.legal_name
     };
-    let found = match DocumentCode::parse(typed) {
+    let parsed = DocumentCode::parse(typed);
+    // A code that parses is shown as printed (an O typed for a 0 reads back as 0).
+    let shown = parsed.as_ref().map(DocumentCode::printed).unwrap_or(shown);
+    let found = match parsed {
         Some(code) => ledgerport::verification::store::verify(db, &code).await?,
         None => None,
     };

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::documents::FileAttachment;
+use crate::documents::{AttachmentError, FileAttachment};
 use ledgerport::db::{Db, DbError, timestamp_text};
 use ledgerport::outbox::store::{claim_next, mark_failed, mark_sent};
 use lettre::message::header::ContentType;
@@ -139,7 +139,15 @@ pub async fn deliver_queued(
                         )
                         .await
                 }
-                Err(e) => Err(MailError::Attachment(e.to_string())),
+                // Nothing to attach will ever be found: the message still goes, without it.
+                Err(AttachmentError::Unknown) => {
+                    tracing::warn!(message = message.id, reference, "attachment not found");
+                    mailer
+                        .send(&message.recipient, &message.subject, &message.body, None)
+                        .await
+                }
+                // The database may answer later: tried again like a refused message.
+                Err(e @ AttachmentError::Db(_)) => Err(MailError::Attachment(e.to_string())),
             },
         };
         match sent {

@@ -136,7 +136,10 @@ async fn remind(
     }
     let recipients = match recipients_by_customer.entry(candidate.customer_id) {
         Entry::Occupied(known) => known.into_mut(),
-        Entry::Vacant(slot) => slot.insert(account_recipients(tx, candidate.customer_id).await?),
+        Entry::Vacant(slot) => {
+            let all = account_recipients(tx, candidate.customer_id).await?;
+            slot.insert(crate::outbox::store::who_wants(tx, all, "reminder").await?)
+        }
     };
     if recipients.is_empty() {
         summary.without_recipient += 1;
@@ -250,6 +253,34 @@ mod tests {
         assert_eq!(sent[1].1, "Invoice INV-1 is 14 days overdue");
         assert!(sent[1].2.contains("$1,000.00 is due now"), "{}", sent[1].2);
         assert!(sent[1].2.contains("https://pay.example.com/invoices/"));
+    }
+
+    #[tokio::test]
+    async fn a_payer_who_turned_reminders_off_is_not_reminded_and_nothing_counts_as_sent() {
+        let db = fresh_db().await;
+        account(&db, "2026-10-01").await;
+        sqlx::query(
+            "INSERT INTO email_opt_outs (user_id, kind) \
+             SELECT id, 'reminder' FROM users WHERE email = 'payer@acme.example'",
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let summary = run(
+            &db,
+            &Schedule::default(),
+            fixtures::date("2026-10-28"),
+            BASE,
+        )
+        .await
+        .unwrap();
+        assert_eq!((summary.sent, summary.without_recipient), (0, 1));
+        assert!(outbox_reminders(&db).await.is_empty());
+        let claimed: i64 = sqlx::query_scalar("SELECT count(*) FROM reminders")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(claimed, 0, "the step is not used up");
     }
 
     #[tokio::test]

@@ -251,8 +251,8 @@ pub async fn withdraw(
         account.currency
     );
     let body = format!(
-        "The change of the bank account we receive {} payments into, announced earlier, is \
-         withdrawn by {}. Nothing changes: pay as the portal shows you, {}/pay.\n",
+        "The bank account for {} payments we announced earlier is withdrawn by {}: it will not \
+         be used. Nothing changes: pay as the portal shows you, {}/pay.\n",
         account.currency, actor.email, notices.portal
     );
     if approved_at.is_some() {
@@ -333,7 +333,7 @@ async fn became_manager_since_proposal(
     let since: Option<i64> = sqlx::query_scalar(
         "SELECT 1 FROM bank_account_changes b, users u WHERE b.id = $1 AND u.id = $2 \
          AND (u.created_at >= b.proposed_at OR EXISTS (SELECT 1 FROM audit_log a \
-           WHERE a.action = 'role_changed' AND a.subject = $3 AND a.detail LIKE '%-> manager' \
+           WHERE a.action = 'role_changed' AND a.subject = $3 AND a.detail = 'clerk -> manager' \
            AND a.at >= b.proposed_at))",
     )
     .bind(id)
@@ -420,14 +420,10 @@ fn masked(account: &ReceivingAccount) -> String {
         AccountDetails::Iban { iban, .. } => iban,
         AccountDetails::Domestic { account_number, .. } => account_number,
     };
-    let last: String = number
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    // Short US account numbers (from 4 digits) keep most of themselves hidden too. Both forms
+    // are ASCII, so slicing by bytes is slicing by characters.
+    let shown = if number.len() <= 8 { 2 } else { 4 };
+    let last = &number[number.len().saturating_sub(shown)..];
     format!(
         "{}, {}, account ending {last}",
         account.holder, account.bank_name

@@ -22,6 +22,10 @@ pub enum SetUpError {
         "{0} already has a receiving account: AR managers change it in the portal (Company → Bank accounts), where one proposes the change, another approves it, and payers are told before it takes effect"
     )]
     AlreadySetUp(Currency),
+    #[error(
+        "a first {0} account proposed in the portal is waiting for a second manager: approve or withdraw it there"
+    )]
+    ChangeWaiting(Currency),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -37,15 +41,18 @@ pub async fn set_up_receiving_account(
 ) -> Result<(), SetUpError> {
     let mut tx = db.begin_write().await?;
     super::changes::one_change_at_a_time(&mut tx, db.engine()).await?;
-    let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM bank_account_changes WHERE currency = $1 AND approved_at IS NOT NULL \
-         AND withdrawn_at IS NULL LIMIT 1",
+    let (approved, versions): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(approved_at), COUNT(*) FROM bank_account_changes \
+         WHERE currency = $1 AND withdrawn_at IS NULL",
     )
     .bind(account.currency.code())
-    .fetch_optional(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    if existing.is_some() {
+    if approved > 0 {
         return Err(SetUpError::AlreadySetUp(account.currency));
+    }
+    if versions > 0 {
+        return Err(SetUpError::ChangeWaiting(account.currency));
     }
     let now = timestamp_text(Utc::now());
     let id = insert_version(&mut tx, account, None, &now).await?;

@@ -24,7 +24,10 @@ pub fn ProfilePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(me)) => view! {
+                    Ok(Some(me)) => {
+                        // Customer contacts choose their emails; staff hear of everything they work on.
+                        let contact = !me.is_staff && me.customer_name.is_some();
+                        view! {
                         <section class="card narrow" aria-labelledby="profile-heading">
                             <h1 id="profile-heading">"My profile"</h1>
                             <dl class="facts" data-testid="profile">
@@ -50,6 +53,7 @@ pub fn ProfilePage() -> impl IntoView {
                             })}
                             <p><a class="button secondary" href="/profile/two-factor">"Set up or change two-factor sign-in"</a></p>
                         </section>
+                        {contact.then(|| view! {
                         <section class="card narrow" aria-labelledby="emails-heading">
                             <h2 id="emails-heading">"Emails"</h2>
                             <p class="hint">"Sign-in and security messages, failed payments and changes to our bank details always reach you."</p>
@@ -73,6 +77,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 </ActionForm>
                             </Loaded>
                         </section>
+                        })}
                         <section class="card narrow" aria-labelledby="password-heading">
                             <h2 id="password-heading">"Change password"</h2>
                             <p class="hint">"Your other signed-in devices are signed out when you change it."</p>
@@ -89,7 +94,8 @@ pub fn ProfilePage() -> impl IntoView {
                                 <button class="button" type="submit">"Change password"</button>
                             </ActionForm>
                         </section>
-                    }.into_any(),
+                    }.into_any()
+                    }
                     Ok(None) => view! { <Redirect path="/sign-in"/> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
                 }

@@ -23,18 +23,18 @@ async fn due_date(app: &TestApp, invoice: i64) -> chrono::NaiveDate {
     text.parse().unwrap()
 }
 
-#[tokio::test]
-async fn a_payer_announces_a_transfer_and_its_invoice_waits_for_the_money_without_reminders() {
-    let app = spawn_app().await;
-    let acme = crate::payments::acme(&app).await;
-    let (invoice, amount) = acme.open[0];
-    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
-
+/// A payer announces a transfer of `amount` for `invoice`: its checkout id and its page's data.
+async fn announce(
+    app: &TestApp,
+    cookie: &str,
+    invoice: i64,
+    amount: i64,
+) -> (String, serde_json::Value) {
     let announced = app
         .invoke(
             "/api/portal/announce-transfer",
             &format!("items={invoice}%3A{amount}"),
-            Some(&pat),
+            Some(cookie),
         )
         .await;
     assert_eq!(announced.status(), 200);
@@ -43,18 +43,28 @@ async fn a_payer_announces_a_transfer_and_its_invoice_waits_for_the_money_withou
         .strip_prefix("/payments/checkout/")
         .unwrap()
         .to_string();
-
-    // The page's data: the reference, the receiving account, the invoice it pays.
     let view = app
         .invoke(
             "/api/portal/checkout",
             &format!("id={checkout}"),
-            Some(&pat),
+            Some(cookie),
         )
         .await
         .json::<serde_json::Value>()
         .await
         .unwrap();
+    (checkout, view)
+}
+
+#[tokio::test]
+async fn a_payer_announces_a_transfer_and_its_invoice_waits_for_the_money_without_reminders() {
+    let app = spawn_app().await;
+    let acme = crate::payments::acme(&app).await;
+    let (invoice, amount) = acme.open[0];
+    let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+
+    // The page's data: the reference, the receiving account, the invoice it pays.
+    let (checkout, view) = announce(&app, &pat, invoice, amount).await;
     assert_eq!(view["status"], "Processing");
     let transfer = &view["transfer"];
     let reference: CreditorReference =
@@ -143,13 +153,7 @@ async fn a_withdrawn_transfer_frees_its_invoice_for_another_payment() {
     let (invoice, amount) = acme.open[0];
     let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
     let items = format!("items={invoice}%3A{amount}");
-    let page: String = app
-        .invoke("/api/portal/announce-transfer", &items, Some(&pat))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let checkout = page.strip_prefix("/payments/checkout/").unwrap();
+    let (checkout, _) = announce(&app, &pat, invoice, amount).await;
     // Not asked for twice: a card payment of the same amount is refused meanwhile.
     let twice = app
         .invoke("/api/portal/start-payment", &items, Some(&pat))
@@ -249,27 +253,7 @@ async fn a_new_receiving_account_needs_a_second_manager_and_customers_keep_the_o
     // Customers still pay into the account in effect while the change waits.
     let (invoice, amount) = acme.open[0];
     let pat = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
-    let announced: String = app
-        .invoke(
-            "/api/portal/announce-transfer",
-            &format!("items={invoice}%3A{amount}"),
-            Some(&pat),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let checkout = announced.strip_prefix("/payments/checkout/").unwrap();
-    let view = app
-        .invoke(
-            "/api/portal/checkout",
-            &format!("id={checkout}"),
-            Some(&pat),
-        )
-        .await
-        .json::<serde_json::Value>()
-        .await
-        .unwrap();
+    let (_, view) = announce(&app, &pat, invoice, amount).await;
     assert_eq!(
         view["transfer"]["account"]["details"]["Domestic"]["account_number"],
         "000123456789"

@@ -389,7 +389,7 @@ async fn a_manager_promoted_after_the_proposal_cannot_approve_it() {
 
 #[tokio::test]
 async fn the_operator_sets_up_only_a_currency_without_an_account() {
-    let (db, _) = demo().await;
+    let (db, staff) = demo().await;
     assert!(matches!(
         set_up_receiving_account(&db, &new_usd_account()).await,
         Err(SetUpError::AlreadySetUp(Currency::Usd))
@@ -398,6 +398,18 @@ async fn the_operator_sets_up_only_a_currency_without_an_account() {
         currency: Currency::Gbp,
         ..new_usd_account()
     };
+    // A first account proposed in the portal and waiting: the operator is sent there.
+    let francs = ReceivingAccount {
+        currency: Currency::Chf,
+        ..new_usd_account()
+    };
+    propose(&db, &staff.manager, &francs, &PORTAL, "")
+        .await
+        .unwrap();
+    assert!(matches!(
+        set_up_receiving_account(&db, &francs).await,
+        Err(SetUpError::ChangeWaiting(Currency::Chf))
+    ));
     set_up_receiving_account(&db, &pounds).await.unwrap();
     assert_eq!(
         receiving_account(db.pool(), Currency::Gbp).await.unwrap(),

@@ -331,9 +331,9 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/sign-in-code" => (Rule::Public, "code=123456".into()),
         "/api/sign-in-link" => (Rule::Public, "token=not-a-real-token".into()),
         "/api/two-factor" | "/api/two-factor-begin" => (Rule::SignedIn, String::new()),
-        "/api/email-choices" => (Rule::SignedIn, String::new()),
+        "/api/email-choices" => (Rule::Contact, String::new()),
         "/api/save-email-choices" => (
-            Rule::SignedIn,
+            Rule::Contact,
             "reminder=on&receipt=on&dispute=on".into(),
         ),
         // Nobody has a factor waiting or on but the manager, whose factor stays on: 409s.
