@@ -169,18 +169,12 @@ impl ReceivingAccount {
     /// One line for the audit log, the command line and the managers' mail:
     /// `EUR: Holder, Bank, IBAN DE89 3704 …, BIC …; transfers awaited 5 days`.
     pub fn summary(&self) -> String {
-        let coordinates: Vec<String> = self
-            .details
-            .lines()
-            .into_iter()
-            .map(|(label, value)| format!("{label} {value}"))
-            .collect();
         format!(
             "{}: {}, {}, {}; transfers awaited {} days",
             self.currency,
             self.holder,
             self.bank_name,
-            coordinates.join(", "),
+            self.details.one_line(),
             self.wait_days
         )
     }
@@ -331,6 +325,15 @@ pub enum AccountDetails {
 }
 
 impl AccountDetails {
+    /// The coordinates on one line: `IBAN DE89 3704 …, BIC COBADEFFXXX`.
+    pub fn one_line(&self) -> String {
+        self.lines()
+            .into_iter()
+            .map(|(label, value)| format!("{label} {value}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The account's coordinates as labelled lines for the instructions page and PDF.
     pub fn lines(&self) -> Vec<(&'static str, String)> {
         match self {

@@ -105,12 +105,6 @@ fn VersionRow(
     withdraw: ServerAction<WithdrawBankAccount>,
 ) -> impl IntoView {
     let account = &version.account;
-    let coordinates: Vec<String> = account
-        .details
-        .lines()
-        .into_iter()
-        .map(|(label, value)| format!("{label} {value}"))
-        .collect();
     let when = |at: &Option<String>| at.as_deref().map(timestamp).unwrap_or_default();
     let stands = match version.status {
         ChangeStatus::AwaitingApproval => "Waiting for a second manager".to_string(),
@@ -155,7 +149,7 @@ fn VersionRow(
             <td>{account.currency.code()}</td>
             <td>
                 <strong>{account.holder.clone()}</strong>", "{account.bank_name.clone()}<br/>
-                {coordinates.join(", ")}<br/>
+                {account.details.one_line()}<br/>
                 <span class="muted">{format!("transfers awaited {} days", account.wait_days)}</span>
             </td>
             <td>{stands}</td>
