@@ -41,6 +41,8 @@ pub struct Caller {
     pub customer_name: Option<String>,
     /// The session proved a second factor (a code at sign-in, or finishing enrolment in it).
     pub second_factor: bool,
+    /// The language they chose (or their browser asked for at first sign-in); `None` until then.
+    pub locale: Option<crate::locale::Locale>,
 }
 
 impl Caller {

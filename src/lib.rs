@@ -17,6 +17,7 @@ pub mod invoices;
 pub mod journal;
 pub mod keys;
 pub mod ledger;
+pub mod locale;
 pub mod money;
 pub mod outbox;
 pub mod paging;

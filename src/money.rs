@@ -10,6 +10,8 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
+
 /// The largest amount accepted from input, in minor units (a trillion dollars).
 pub const MAXIMUM_INPUT_MINOR: i64 = 100_000_000_000_000;
 
@@ -264,31 +266,31 @@ impl std::ops::Neg for Money {
     }
 }
 
+impl Locale {
+    /// An amount in minor units as this language writes it, with the currency's full scale:
+    /// `$1,234.50`, `KWD 1.250`; `1.234,50 $`, `1.250 KWD`.
+    pub fn money(self, minor: i64, currency: Currency) -> String {
+        let number = self.number(minor, currency.exponent());
+        let symbol = currency.symbol();
+        match (self, symbol.is_empty()) {
+            (Locale::En, false) => match number.strip_prefix('-') {
+                Some(unsigned) => format!("-{symbol}{unsigned}"),
+                None => format!("{symbol}{number}"),
+            },
+            (Locale::En, true) => match number.strip_prefix('-') {
+                Some(unsigned) => format!("-{} {unsigned}", currency.code()),
+                None => format!("{} {number}", currency.code()),
+            },
+            (Locale::De, false) => format!("{number} {symbol}"),
+            (Locale::De, true) => format!("{number} {}", currency.code()),
+        }
+    }
+}
+
 impl fmt::Display for Money {
-    /// `$1,234.50`, `¥500`, `KWD 1.250`: grouped thousands, always the full minor-unit scale.
+    /// `$1,234.50`, `¥500`, `KWD 1.250`: as English writes it ([`Locale::money`]).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let exponent = self.currency.exponent() as usize;
-        let digits = format!("{:.*}", exponent, self.amount.abs());
-        let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, ""));
-        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
-        for (i, ch) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(ch);
-        }
-        let sign = if self.is_negative() { "-" } else { "" };
-        let symbol = self.currency.symbol();
-        let prefix = if symbol.is_empty() {
-            format!("{} ", self.currency.code())
-        } else {
-            symbol.to_string()
-        };
-        if fraction.is_empty() {
-            write!(f, "{sign}{prefix}{grouped}")
-        } else {
-            write!(f, "{sign}{prefix}{grouped}.{fraction}")
-        }
+        f.write_str(&Locale::En.money(self.to_minor(), self.currency))
     }
 }
 

@@ -141,13 +141,24 @@ impl PaymentMethod {
     ];
 
     pub fn label(self) -> &'static str {
-        match self {
-            PaymentMethod::Card => "Card",
-            PaymentMethod::Ach => "ACH",
-            PaymentMethod::SepaDebit => "SEPA Direct Debit",
-            PaymentMethod::Cheque => "Cheque",
-            PaymentMethod::Wire => "Wire transfer",
-            PaymentMethod::Cash => "Cash",
+        self.label_in(crate::locale::Locale::En)
+    }
+
+    pub fn label_in(self, locale: crate::locale::Locale) -> &'static str {
+        use crate::locale::Locale::{De, En};
+        match (self, locale) {
+            (PaymentMethod::Card, En) => "Card",
+            (PaymentMethod::Ach, En) => "ACH",
+            (PaymentMethod::SepaDebit, En) => "SEPA Direct Debit",
+            (PaymentMethod::Cheque, En) => "Cheque",
+            (PaymentMethod::Wire, En) => "Wire transfer",
+            (PaymentMethod::Cash, En) => "Cash",
+            (PaymentMethod::Card, De) => "Karte",
+            (PaymentMethod::Ach, De) => "ACH-Lastschrift",
+            (PaymentMethod::SepaDebit, De) => "SEPA-Lastschrift",
+            (PaymentMethod::Cheque, De) => "Scheck",
+            (PaymentMethod::Wire, De) => "Überweisung",
+            (PaymentMethod::Cash, De) => "Bar",
         }
     }
 

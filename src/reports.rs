@@ -4,6 +4,7 @@
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
 use crate::money::Currency;
 
 #[cfg(feature = "ssr")]
@@ -23,6 +24,14 @@ pub struct Aging {
 
 impl Aging {
     pub const LABELS: [&'static str; 5] = ["Current", "1–30", "31–60", "61–90", "90+"];
+
+    /// The buckets' headings in a language (days past due).
+    pub fn labels(locale: Locale) -> [&'static str; 5] {
+        match locale {
+            Locale::En => Aging::LABELS,
+            Locale::De => ["Aktuell", "1–30", "31–60", "61–90", "über 90"],
+        }
+    }
 
     /// Everything open, disputed amounts included.
     pub fn total(&self) -> i64 {

@@ -8,6 +8,7 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
 use crate::money::Currency;
 
 #[cfg(feature = "ssr")]
@@ -327,7 +328,7 @@ pub enum AccountDetails {
 impl AccountDetails {
     /// The coordinates on one line: `IBAN DE89 3704 …, BIC COBADEFFXXX`.
     pub fn one_line(&self) -> String {
-        self.lines()
+        self.lines(Locale::En)
             .into_iter()
             .map(|(label, value)| format!("{label} {value}"))
             .collect::<Vec<_>>()
@@ -335,7 +336,8 @@ impl AccountDetails {
     }
 
     /// The account's coordinates as labelled lines for the instructions page and PDF.
-    pub fn lines(&self) -> Vec<(&'static str, String)> {
+    pub fn lines(&self, locale: Locale) -> Vec<(&'static str, String)> {
+        let german = locale == Locale::De;
         match self {
             AccountDetails::Iban { iban, bic } => {
                 let mut lines = vec![("IBAN", grouped(iban))];
@@ -348,8 +350,14 @@ impl AccountDetails {
                 account_number,
                 routing_number,
             } => vec![
-                ("Account number", account_number.clone()),
-                ("Routing number (ABA)", routing_number.clone()),
+                (
+                    if german { "Kontonummer" } else { "Account number" },
+                    account_number.clone(),
+                ),
+                (
+                    if german { "Bankleitzahl (ABA)" } else { "Routing number (ABA)" },
+                    routing_number.clone(),
+                ),
             ],
         }
     }
@@ -386,15 +394,18 @@ pub struct TransferInstructions {
 
 impl TransferInstructions {
     /// The instructions as labelled lines, in the order a bank's transfer form asks for them.
-    pub fn lines(&self) -> Vec<(&'static str, String)> {
-        let amount = crate::money::Money::from_minor(self.amount_minor, self.currency);
+    pub fn lines(&self, locale: Locale) -> Vec<(&'static str, String)> {
+        let (amount, reference, holder) = match locale {
+            Locale::En => ("Amount", "Reference", "Account holder"),
+            Locale::De => ("Betrag", "Verwendungszweck", "Kontoinhaber"),
+        };
         let mut lines = vec![
-            ("Amount", amount.to_string()),
-            ("Reference", self.reference.to_string()),
-            ("Account holder", self.account.holder.clone()),
+            (amount, locale.money(self.amount_minor, self.currency)),
+            (reference, self.reference.to_string()),
+            (holder, self.account.holder.clone()),
             ("Bank", self.account.bank_name.clone()),
         ];
-        lines.extend(self.account.details.lines());
+        lines.extend(self.account.details.lines(locale));
         lines
     }
 
@@ -559,7 +570,7 @@ mod tests {
             bic: Some("COBADEFFXXX".into()),
         };
         assert_eq!(
-            details.lines(),
+            details.lines(Locale::En),
             vec![
                 ("IBAN", "DE89 3704 0044 0532 0130 00".to_string()),
                 ("BIC", "COBADEFFXXX".to_string())

@@ -46,17 +46,6 @@ crate::text_enum! {
     }
 }
 
-impl EmailChoice {
-    /// How the profile names it.
-    pub fn label(self) -> &'static str {
-        match self {
-            EmailChoice::Reminders => "Payment reminders before and after an invoice is due",
-            EmailChoice::Receipts => "Receipts for payments (with the PDF)",
-            EmailChoice::Disputes => "Updates on disputes",
-        }
-    }
-}
-
 impl Role {
     pub fn is_staff(self) -> bool {
         matches!(self, Role::Clerk | Role::Manager)

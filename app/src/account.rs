@@ -52,7 +52,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let signed_in =
         ledgerport::auth::store::sign_in(&ctx.db, &email, &password, &crate::request::client_ip())
             .await?;
-    crate::session::signed_in(signed_in)
+    crate::session::signed_in(signed_in).await
 }
 
 /// The second step of a sign-in with two factors: the code from the authenticator app, or a
@@ -73,7 +73,7 @@ pub async fn sign_in_code(code: String) -> Result<(), AppError> {
             &ctx.cookie.clear_challenge(),
         );
     }
-    crate::session::start(&outcome?)
+    crate::session::start(&outcome?).await
 }
 
 /// Emails a one-time sign-in link if the account exists; the answer is the same either way.
@@ -121,7 +121,7 @@ pub async fn sign_in_with_link(token: String) -> Result<(), AppError> {
         &crate::request::client_ip(),
     )
     .await?;
-    crate::session::signed_in(signed_in)
+    crate::session::signed_in(signed_in).await
 }
 
 #[server(endpoint = "sign-out")]
@@ -148,7 +148,7 @@ pub async fn accept_invitation(token: String, password: String) -> Result<(), Ap
         &crate::request::client_ip(),
     )
     .await?;
-    crate::session::signed_in(signed_in)
+    crate::session::signed_in(signed_in).await
 }
 
 /// Queues a reset link if the account exists; the answer is the same either way.
@@ -174,7 +174,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), AppEr
         &crate::request::client_ip(),
     )
     .await?;
-    crate::session::signed_in(signed_in)
+    crate::session::signed_in(signed_in).await
 }
 
 #[server(endpoint = "change-password")]
@@ -211,10 +211,43 @@ pub async fn email_choice_views() -> Result<Vec<EmailChoiceView>, AppError> {
         .into_iter()
         .map(|(choice, wanted)| EmailChoiceView {
             field: choice.as_str().to_string(),
-            label: choice.label().to_string(),
+            label: email_choice_label(choice),
             wanted,
         })
         .collect())
+}
+
+/// How the profile names an optional kind of message, in the page's language.
+#[cfg(feature = "ssr")]
+fn email_choice_label(choice: ledgerport::users::EmailChoice) -> String {
+    use crate::i18n::tr;
+    use ledgerport::users::EmailChoice;
+    let locale = crate::i18n::request_locale();
+    match choice {
+        EmailChoice::Reminders => tr!(locale, "profile.emails.reminders"),
+        EmailChoice::Receipts => tr!(locale, "profile.emails.receipts"),
+        EmailChoice::Disputes => tr!(locale, "profile.emails.disputes"),
+    }
+}
+
+/// A contact chooses the language of their pages, PDFs and emails. The answer is a redirect
+/// that the browser follows as a full page load (the form is a plain one), so the whole page
+/// is rendered again in the new language.
+#[server(endpoint = "save-language")]
+pub async fn save_language(language: String) -> Result<(), AppError> {
+    let (caller, _) = crate::session::require_contact()?;
+    let locale = crate::i18n::Locale::parse(&language)
+        .filter(|locale| locale.code() == language)
+        .ok_or_else(|| AppError::Invalid(format!("{language:?} is not a language we offer (en, de).")))?;
+    ledgerport::users::store::save_locale(
+        &crate::context::app().db,
+        &caller,
+        locale,
+        &crate::request::client_ip(),
+    )
+    .await?;
+    leptos_axum::redirect("/profile?language=1");
+    Ok(())
 }
 
 /// Saves the profile's email choices: a ticked box sends its field (`on`), an unticked one

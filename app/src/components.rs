@@ -11,6 +11,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 
 use crate::errors::AppError;
+use crate::i18n::{tr, use_locale};
 
 /// The numeric `:id` of the current route (0 when absent or not a number, which no row has).
 pub fn id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
@@ -24,24 +25,20 @@ pub fn id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
     }
 }
 
-/// The skeleton around a page's data: `loading` while the resource resolves, `children` with the
+/// The skeleton around a page's data: "Loading…" while the resource resolves, `children` with the
 /// value once it arrives, and [`error_view`] (sign-in, or the reason with its HTTP status) when the
 /// call is refused. With async SSR the finished page is what the browser receives.
 #[component]
-pub fn Loaded<T, V, F>(
-    data: Resource<Result<T, AppError>>,
-    /// What shows while the data loads during client-side navigation.
-    loading: &'static str,
-    children: F,
-) -> impl IntoView
+pub fn Loaded<T, V, F>(data: Resource<Result<T, AppError>>, children: F) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
     F: Fn(T) -> V + Send + Sync + 'static,
     V: IntoView + 'static,
 {
     let children = Arc::new(children);
+    let locale = use_locale();
     view! {
-        <Suspense fallback=move || view! { <p class="muted">{loading}</p> }>
+        <Suspense fallback=move || view! { <p class="muted">{tr!(locale, "app.loading")}</p> }>
             {move || {
                 let children = Arc::clone(&children);
                 Suspend::new(async move {
@@ -134,11 +131,12 @@ pub fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let locale = use_locale();
     view! {
-        <Title text="Page not found"/>
+        <Title text=tr!(locale, "not_found.title")/>
         <section class="card narrow">
-            <h1>"Page not found"</h1>
-            <p>"The page you asked for does not exist. "<a href="/">"Back to the start page"</a></p>
+            <h1>{tr!(locale, "not_found.title")}</h1>
+            <p>{tr!(locale, "not_found.text")}" "<a href="/">{tr!(locale, "not_found.back")}</a></p>
         </section>
     }
 }

@@ -1,22 +1,26 @@
-//! Money and dates as people read them: the currency's own symbol and scale, and dates with the
-//! month spelled out so that 03/04 never means two different days to two readers.
+//! Money and dates as people read them, in the page's language ([`use_locale`]): the currency's
+//! own symbol and scale, and dates with the month spelled out so that 03/04 never means two
+//! different days to two readers. Staff pages are English, so they read `$1,234.50`.
 
 use chrono::NaiveDate;
-use ledgerport::money::{Currency, Money};
+use ledgerport::money::Currency;
 
+use crate::i18n::use_locale;
+
+/// `$1,234.50`, `1.234,50 €`
 pub fn money(minor: i64, currency: Currency) -> String {
-    Money::from_minor(minor, currency).to_string()
+    use_locale().money(minor, currency)
 }
 
-/// `23 Nov 2026`
+/// `23 Nov 2026`, `23. Nov. 2026`
 pub fn date(date: NaiveDate) -> String {
-    date.format("%-d %b %Y").to_string()
+    use_locale().date(date)
 }
 
 /// A stored RFC 3339 timestamp as `23 Nov 2026 14:05 UTC` (the text itself if unreadable).
 pub fn timestamp(text: &str) -> String {
     match chrono::DateTime::parse_from_rfc3339(text) {
-        Ok(at) => at.format("%-d %b %Y %H:%M UTC").to_string(),
+        Ok(at) => use_locale().date_time(at),
         // A day without a time (a reminder's): shown as a date.
         Err(_) => text
             .parse::<NaiveDate>()
@@ -47,7 +51,7 @@ pub fn age(since: &str, now: &str) -> String {
 /// A stored payment method as customers read it ("ach" is "ACH").
 pub fn method_label(method: &str) -> String {
     ledgerport::payments::PaymentMethod::parse(method)
-        .map_or_else(|| method.to_string(), |m| m.label().to_string())
+        .map_or_else(|| method.to_string(), |m| m.label_in(use_locale()).to_string())
 }
 
 #[cfg(test)]

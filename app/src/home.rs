@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::components::Loaded;
 use crate::errors::AppError;
+use crate::i18n::{tr, use_locale};
 use crate::portal::AccountOverview;
 use crate::portal::pages::summary_view;
 
@@ -27,7 +28,7 @@ pub enum StartPage {
 pub fn HomePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| home());
     view! {
-        <Loaded data loading="Loading…" let:home>
+        <Loaded data let:home>
             {match home {
                 StartPage::Staff => view! { <Redirect path="/admin"/> }.into_any(),
                 StartPage::SecondFactorNeeded => view! { <Redirect path="/profile/two-factor"/> }.into_any(),
@@ -40,29 +41,27 @@ pub fn HomePage() -> impl IntoView {
 
 /// The signed-out start page, with the service status and a way to check it again.
 fn welcome(status: StatusReport, refresh: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let locale = use_locale();
     view! {
-        <Title text="Welcome"/>
+        <Title text=tr!(locale, "welcome.title")/>
         <section class="hero">
-            <h1>"Pay invoices, read statements, settle disputes"</h1>
-            <p class="lead">
-                "Ledgerport is your self-service window onto your account with us: see what you owe, "
-                "pay online, and raise a question about any invoice line."
-            </p>
-            <a class="button" href="/sign-in">"Sign in"</a>
+            <h1>{tr!(locale, "welcome.heading")}</h1>
+            <p class="lead">{tr!(locale, "welcome.lead")}</p>
+            <a class="button" href="/sign-in">{tr!(locale, "nav.sign_in")}</a>
         </section>
         <section class="card narrow" aria-labelledby="status-heading">
-            <h2 id="status-heading">"Service status"</h2>
+            <h2 id="status-heading">{tr!(locale, "welcome.status")}</h2>
             <dl class="facts" data-testid="service-status">
-                <dt>"Database"</dt>
+                <dt>{tr!(locale, "welcome.database")}</dt>
                 <dd>{status.database}</dd>
-                <dt>"Ready"</dt>
+                <dt>{tr!(locale, "welcome.ready")}</dt>
                 <dd data-testid="database-ready">
-                    {if status.database_ready { "yes" } else { "no" }}
+                    {if status.database_ready { tr!(locale, "welcome.yes") } else { tr!(locale, "welcome.no") }}
                 </dd>
-                <dt>"Version"</dt>
+                <dt>{tr!(locale, "welcome.version")}</dt>
                 <dd>{status.version}</dd>
             </dl>
-            <button class="button secondary" type="button" on:click=move |_| refresh()>"Check again"</button>
+            <button class="button secondary" type="button" on:click=move |_| refresh()>{tr!(locale, "welcome.check_again")}</button>
         </section>
     }
 }

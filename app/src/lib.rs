@@ -13,6 +13,7 @@ pub mod disputes;
 pub mod errors;
 pub mod format;
 pub mod home;
+pub mod i18n;
 pub mod integrations;
 pub mod paying;
 pub mod plans;
@@ -29,6 +30,9 @@ pub mod cookie;
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod session;
+
+// The customer-facing texts in every language (`app/locales/app.yml`), looked up with `tr!`.
+rust_i18n::i18n!("locales", fallback = "en");
 
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
@@ -52,6 +56,7 @@ use crate::books::pages::{
     PeriodsPage, ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
 };
 use crate::components::NotFound;
+use crate::i18n::use_locale;
 use crate::disputes::pages::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::home::HomePage;
 use crate::integrations::pages::{ApiKeysPage, ImportPage, ImportsPage};
@@ -141,9 +146,10 @@ lazy_page!(VerifyRoute, VerifyPage);
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = crate::i18n::request_locale().code();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -166,6 +172,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let locale = crate::i18n::request_locale();
+    provide_context(locale);
     // Tests wait for this flag: effects never run during SSR, so "true" proves hydration ran.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -243,7 +251,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
-            <footer class="footer">"Ledgerport · accounts receivable portal"</footer>
+            <footer class="footer">{tr!(locale, "app.footer")}</footer>
         </div>
         </Router>
     }
@@ -252,6 +260,7 @@ pub fn App() -> impl IntoView {
 /// Who is signed in, asked again on every navigation so that signing in or out shows at once.
 #[component]
 fn TopNav() -> impl IntoView {
+    let locale = use_locale();
     let location = leptos_router::hooks::use_location();
     let me = Resource::new(move || location.pathname.get(), |_| who_am_i());
     view! {
@@ -269,12 +278,12 @@ fn TopNav() -> impl IntoView {
                                     <a href="/profile/two-factor">"Set up two-factor sign-in"</a>
                                 })}
                                 {(!staff && !setting_up).then(|| view! {
-                                    <a href="/">"Summary"</a>
-                                    <a href="/invoices">"Invoices"</a>
-                                    <a href="/statements">"Statements"</a>
-                                    <a href="/payments">"Payments"</a>
-                                    <a href="/disputes">"Disputes"</a>
-                                    <a href="/autopay">"Autopay"</a>
+                                    <a href="/">{tr!(locale, "nav.summary")}</a>
+                                    <a href="/invoices">{tr!(locale, "nav.invoices")}</a>
+                                    <a href="/statements">{tr!(locale, "nav.statements")}</a>
+                                    <a href="/payments">{tr!(locale, "nav.payments")}</a>
+                                    <a href="/disputes">{tr!(locale, "nav.disputes")}</a>
+                                    <a href="/autopay">{tr!(locale, "nav.autopay")}</a>
                                 })}
                                 {staff.then(|| view! {
                                     <a href="/admin">"Customers"</a>
@@ -292,7 +301,7 @@ fn TopNav() -> impl IntoView {
                                 <a href="/profile" data-testid="signed-in-as">{me.display_name}</a>
                             }.into_any()
                         }
-                        _ => view! { <a href="/sign-in">"Sign in"</a> }.into_any(),
+                        _ => view! { <a href="/sign-in">{tr!(locale, "nav.sign_in")}</a> }.into_any(),
                     }
                 })}
             </Suspense>

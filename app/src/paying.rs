@@ -53,10 +53,11 @@ pub async fn review_payment(invoices: String, amounts: String) -> Result<Payment
         if amounts.len() != ids.len() {
             return Err(AppError::Invalid("Give one amount per invoice.".into()));
         }
+        let locale = crate::i18n::request_locale();
         ids.iter()
             .zip(amounts)
             .map(|(id, text)| {
-                Money::parse(text.trim(), currency)
+                Money::parse(&locale.read_decimal(text), currency)
                     .map(|m| PayItem {
                         invoice_id: *id,
                         amount_minor: m.to_minor(),

@@ -10,6 +10,16 @@ pub fn is_plain_form_post() -> bool {
         .unwrap_or(false)
 }
 
+/// The languages the browser asks for (`Accept-Language`).
+pub fn accept_language() -> Option<String> {
+    use_context::<http::request::Parts>()?
+        .headers
+        .get(http::header::ACCEPT_LANGUAGE)?
+        .to_str()
+        .ok()
+        .map(str::to_string)
+}
+
 /// The client's address, inserted into the request extensions by the server.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub std::net::IpAddr);

@@ -82,10 +82,10 @@ pub fn require_manager() -> Result<Caller, AppError> {
 
 /// After a first factor: a session, or the page asking for the code (the challenge kept in a
 /// short-lived cookie until then).
-pub fn signed_in(signed: ledgerport::auth::store::SignedIn) -> Result<(), AppError> {
+pub async fn signed_in(signed: ledgerport::auth::store::SignedIn) -> Result<(), AppError> {
     use ledgerport::auth::store::SignedIn;
     match signed {
-        SignedIn::Session(caller) => start(&caller),
+        SignedIn::Session(caller) => start(&caller).await,
         SignedIn::CodeNeeded { challenge } => {
             let ctx = crate::context::app();
             add_response_header(
@@ -112,9 +112,21 @@ pub fn pending_challenge() -> Option<String> {
 }
 
 /// Issues the session cookie for a caller who just signed in and sends them to their start page
-/// (a manager without a second factor to setting one up).
-pub fn start(caller: &Caller) -> Result<(), AppError> {
+/// (a manager without a second factor to setting one up). Someone who never chose a language
+/// keeps the one their browser asks for, for the PDFs and emails too.
+pub async fn start(caller: &Caller) -> Result<(), AppError> {
     let ctx = crate::context::app();
+    if caller.locale.is_none() {
+        ledgerport::users::store::adopt_browser_locale(
+            &ctx.db,
+            caller.user_id,
+            ledgerport::locale::Locale::of_reader(
+                None,
+                crate::request::accept_language().as_deref(),
+            ),
+        )
+        .await?;
+    }
     let now = chrono::Utc::now().timestamp();
     let token = ctx
         .keys

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::AppError;
 use crate::format::{date, money};
+use crate::i18n::{tr, use_locale};
 
 /// What the page says about a code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,20 +95,21 @@ pub fn VerifyPage() -> impl IntoView {
             .unwrap_or_default()
     };
     let answer = Resource::new(code, verify_document);
+    let locale = use_locale();
     view! {
-        <Title text="Check a document"/>
+        <Title text=tr!(locale, "verify.title")/>
         <section class="card narrow" aria-labelledby="verify-heading">
-            <h1 id="verify-heading">"Check a document"</h1>
-            <p class="hint">"Every invoice and statement we issue carries a code such as ABCD-EFGH-JKMN beside a QR code. Enter it to see what we issued under it."</p>
-            <crate::components::Loaded data=answer loading="Checking…" let:answer>
+            <h1 id="verify-heading">{tr!(locale, "verify.title")}</h1>
+            <p class="hint">{tr!(locale, "verify.hint")}</p>
+            <crate::components::Loaded data=answer let:answer>
                 {let typed = answer.code().to_string();
                 view! {
                     {verdict(answer)}
                     <form method="get" action="/verify" class="form">
-                        <label for="document-code">"Document code"</label>
+                        <label for="document-code">{tr!(locale, "verify.code")}</label>
                         <input id="document-code" name="code" maxlength="20" autocomplete="off" required
                             value=typed/>
-                        <button class="button" type="submit">"Check"</button>
+                        <button class="button" type="submit">{tr!(locale, "verify.check")}</button>
                     </form>
                 }}
             </crate::components::Loaded>
@@ -116,6 +118,7 @@ pub fn VerifyPage() -> impl IntoView {
 }
 
 fn verdict(answer: Verification) -> AnyView {
+    let locale = use_locale();
     match answer {
         Verification::Nothing => ().into_any(),
         Verification::Issued {
@@ -124,34 +127,37 @@ fn verdict(answer: Verification) -> AnyView {
             document,
         } => {
             let what = match document.kind {
-                DocumentKind::Invoice => format!("Invoice {}", document.number),
-                DocumentKind::Statement => format!(
-                    "Statement of account, {} – {}",
-                    document.period_from.map(date).unwrap_or_default(),
-                    date(document.issued_on)
+                DocumentKind::Invoice => tr!(locale, "invoice.title", number = document.number),
+                DocumentKind::Statement => tr!(
+                    locale,
+                    "verify.statement",
+                    from = document.period_from.map(date).unwrap_or_default(),
+                    to = date(document.issued_on)
                 ),
             };
             let (date_label, total_label) = match document.kind {
-                DocumentKind::Invoice => ("Issued", "Total"),
-                DocumentKind::Statement => ("As of", "Closing balance"),
+                DocumentKind::Invoice => (tr!(locale, "invoice.issued"), tr!(locale, "invoice.total")),
+                DocumentKind::Statement => (tr!(locale, "verify.as_of"), tr!(locale, "statements.closing")),
             };
             view! {
                 <div class="notice" role="status" data-testid="verified">
-                    <p><strong>{format!("Issued by {issuer}.")}</strong>" The code " <code>{code}</code> " belongs to:"</p>
+                    <p><strong>{tr!(locale, "verify.issued_by", issuer = issuer)}</strong>" "
+                        {tr!(locale, "verify.the_code")}" "<code>{code}</code>" "{tr!(locale, "verify.belongs_to")}</p>
                     <dl class="facts">
-                        <dt>"Document"</dt><dd>{what}</dd>
+                        <dt>{tr!(locale, "verify.document")}</dt><dd>{what}</dd>
                         <dt>{date_label}</dt><dd>{date(document.issued_on)}</dd>
                         <dt>{total_label}</dt><dd>{money(document.total_minor, document.currency)}</dd>
                     </dl>
-                    <p class="hint">"If your copy shows another number, date or total, it was altered: do not pay from it. Pay only into the account the portal shows you."</p>
+                    <p class="hint">{tr!(locale, "verify.altered")}</p>
                 </div>
             }
             .into_any()
         }
         Verification::NotIssued { code, issuer } => view! {
             <div class="error" role="alert" data-testid="not-issued">
-                <p><strong>"Not issued by us."</strong>" " {format!("{issuer} issued no document with the code ")} <code>{code}</code>"."</p>
-                <p>"Check that you typed it as printed. If it is right, the document is not ours: do not pay it, and tell us."</p>
+                <p><strong>{tr!(locale, "verify.not_issued")}</strong>" "
+                    {tr!(locale, "verify.no_document", issuer = issuer)}" "<code>{code}</code>"."</p>
+                <p>{tr!(locale, "verify.check_typing")}</p>
             </div>
         }
         .into_any(),

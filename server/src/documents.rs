@@ -6,8 +6,8 @@ mod letterhead;
 mod pdf;
 mod reports;
 
-use app::format::{date, method_label, money};
 use app::portal::statement_period;
+use app::tr;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,9 @@ use ledgerport::exports::spreadsheet_cell as cell;
 use ledgerport::invoices::views::{
     InvoiceDetail, InvoiceFilter, InvoiceQuery, InvoiceSort, activity_label,
 };
+use ledgerport::locale::Locale;
 use ledgerport::money::{Currency, Money};
+use ledgerport::payments::PaymentMethod;
 use ledgerport::outbox::Attachment;
 use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{Aging, Statement};
@@ -149,7 +151,13 @@ async fn invoice_pdf(
     Ok(attachment(
         "application/pdf",
         &filename,
-        invoice_document(&invoice, &parties, &code, &state.app.public_base_url),
+        invoice_document(
+            contact.locale,
+            &invoice,
+            &parties,
+            &code,
+            &state.app.public_base_url,
+        ),
     ))
 }
 
@@ -170,7 +178,7 @@ async fn receipt_pdf(
     Ok(attachment(
         "application/pdf",
         &receipt_filename(&payment),
-        receipt_document(&payment, &parties),
+        receipt_document(contact.locale, &payment, &parties),
     ))
 }
 
@@ -181,10 +189,12 @@ pub struct FileAttachment {
     pub bytes: Vec<u8>,
 }
 
-/// The file an outbox message carries ([`ledgerport::outbox::Attachment`]), made as it is sent.
+/// The file an outbox message carries ([`ledgerport::outbox::Attachment`]), made as it is sent,
+/// in the recipient's language.
 pub async fn outbox_attachment(
     db: &Db,
     reference: &str,
+    recipient: &str,
 ) -> Result<FileAttachment, AttachmentError> {
     match Attachment::parse(reference).ok_or(AttachmentError::Unknown)? {
         Attachment::Receipt {
@@ -201,10 +211,11 @@ pub async fn outbox_attachment(
             .pop()
             .ok_or(AttachmentError::Unknown)?;
             let parties = Parties::of(db, customer_id).await?;
+            let locale = ledgerport::users::store::locale_of(db.pool(), recipient).await?;
             Ok(FileAttachment {
                 filename: receipt_filename(&payment),
                 content_type: "application/pdf",
-                bytes: receipt_document(&payment, &parties),
+                bytes: receipt_document(locale, &payment, &parties),
             })
         }
     }
@@ -222,34 +233,30 @@ fn receipt_filename(payment: &PaymentView) -> String {
     format!("receipt-{}.pdf", payment.id)
 }
 
-fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
+fn receipt_document(locale: Locale, p: &PaymentView, parties: &Parties) -> Vec<u8> {
     let c = p.currency;
-    let mut doc = Document::new(&format!("Receipt {}", p.id));
-    doc.line(20.0, true, "Payment receipt");
-    parties.print(&mut doc);
+    let money = |minor| locale.money(minor, c);
+    let mut doc = Document::new(&tr!(locale, "receipt.file_title", id = p.id));
+    doc.line(20.0, true, &tr!(locale, "receipt.title"));
+    parties.print(&mut doc, locale);
     let value_column = MARGIN + 120.0;
-    for (label, value) in [
-        ("Received", date(p.received_date)),
-        ("Method", method_label(&p.method)),
-        ("Reference", p.reference.clone()),
-        ("Amount", money(p.amount_minor, c)),
+    let method = PaymentMethod::parse(&p.method)
+        .map_or_else(|| p.method.clone(), |m| m.label_in(locale).to_string());
+    for (label, value, bold) in [
+        (tr!(locale, "receipt.received"), locale.date(p.received_date), false),
+        (tr!(locale, "receipt.method"), method, false),
+        (tr!(locale, "receipt.reference"), p.reference.clone(), false),
+        (tr!(locale, "receipt.amount"), money(p.amount_minor), true),
     ] {
         doc.row(
             10.0,
-            label == "Amount",
-            &[
-                Cell::Left(MARGIN, label.into()),
-                Cell::Left(value_column, value),
-            ],
+            bold,
+            &[Cell::Left(MARGIN, label), Cell::Left(value_column, value)],
         );
     }
     if let Some(why) = &p.returned {
         doc.gap(4.0);
-        doc.paragraph(
-            10.0,
-            true,
-            &format!("Your bank returned this payment ({why}): the invoices below are open again."),
-        );
+        doc.paragraph(10.0, true, &tr!(locale, "receipt.returned", reason = why));
     }
     doc.gap(10.0);
     let right = PAGE_WIDTH - MARGIN;
@@ -257,9 +264,9 @@ fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
         9.0,
         true,
         &[
-            Cell::Left(MARGIN, "Applied to".into()),
-            Cell::Right(right - 110.0, "Discount taken".into()),
-            Cell::Right(right, "Paid".into()),
+            Cell::Left(MARGIN, tr!(locale, "receipt.applied_to")),
+            Cell::Right(right - 110.0, tr!(locale, "receipt.discount_taken")),
+            Cell::Right(right, tr!(locale, "receipt.paid")),
         ],
     );
     doc.rule();
@@ -268,16 +275,19 @@ fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
             9.0,
             false,
             &[
-                Cell::Left(MARGIN, format!("Invoice {}", a.invoice_number)),
+                Cell::Left(
+                    MARGIN,
+                    tr!(locale, "document.invoice_number", number = a.invoice_number),
+                ),
                 Cell::Right(
                     right - 110.0,
                     if a.discount_minor > 0 {
-                        money(a.discount_minor, c)
+                        money(a.discount_minor)
                     } else {
                         "-".into()
                     },
                 ),
-                Cell::Right(right, money(a.amount_minor, c)),
+                Cell::Right(right, money(a.amount_minor)),
             ],
         );
     }
@@ -286,8 +296,8 @@ fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
             9.0,
             false,
             &[
-                Cell::Left(MARGIN, "Credit on your account".into()),
-                Cell::Right(right, money(p.unapplied_minor, c)),
+                Cell::Left(MARGIN, tr!(locale, "receipt.credit")),
+                Cell::Right(right, money(p.unapplied_minor)),
             ],
         );
     }
@@ -296,12 +306,12 @@ fn receipt_document(p: &PaymentView, parties: &Parties) -> Vec<u8> {
         10.0,
         true,
         &[
-            Cell::Left(MARGIN, "Total".into()),
-            Cell::Right(right, money(p.amount_minor, c)),
+            Cell::Left(MARGIN, tr!(locale, "document.total")),
+            Cell::Right(right, money(p.amount_minor)),
         ],
     );
     doc.gap(10.0);
-    doc.line(9.0, false, "Thank you for your payment.");
+    doc.line(9.0, false, &tr!(locale, "receipt.thanks"));
     doc.finish()
 }
 
@@ -321,29 +331,31 @@ async fn transfer_pdf(
     Ok(attachment(
         "application/pdf",
         &filename,
-        transfer_document(&instructions, &parties),
+        transfer_document(contact.locale, &instructions, &parties),
     ))
 }
 
-fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
-    let mut doc = Document::new(&format!("Bank transfer {}", t.reference));
-    doc.line(20.0, true, "Bank transfer instructions");
-    parties.print(&mut doc);
+fn transfer_document(locale: Locale, t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
+    let mut doc = Document::new(&tr!(locale, "transfer.file_title", reference = t.reference));
+    doc.line(20.0, true, &tr!(locale, "transfer.title"));
+    parties.print(&mut doc, locale);
     doc.line(
         10.0,
         false,
-        &format!(
-            "Announced {}. Until {} these invoices are not due and no reminders are sent.",
-            date(t.announced_on),
-            date(t.held_until)
+        &tr!(
+            locale,
+            "transfer.held",
+            announced = locale.date(t.announced_on),
+            until = locale.date(t.held_until)
         ),
     );
     doc.gap(10.0);
     let value_column = MARGIN + 150.0;
-    for (label, value) in t.lines() {
+    // The amount and the reference (the first two lines) are what must be typed exactly.
+    for (index, (label, value)) in t.lines(locale).into_iter().enumerate() {
         doc.row(
             11.0,
-            label == "Reference" || label == "Amount",
+            index < 2,
             &[
                 Cell::Left(MARGIN, label.to_string()),
                 Cell::Left(value_column, value),
@@ -351,19 +363,15 @@ fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
         );
     }
     doc.gap(6.0);
-    doc.line(
-        10.0,
-        false,
-        "Quote the reference exactly: it is how the payment finds your invoices.",
-    );
+    doc.line(10.0, false, &tr!(locale, "transfer.quote_exactly"));
     doc.gap(10.0);
     let right = PAGE_WIDTH - MARGIN;
     doc.row(
         9.0,
         true,
         &[
-            Cell::Left(MARGIN, "Invoice".into()),
-            Cell::Right(right, "Amount".into()),
+            Cell::Left(MARGIN, tr!(locale, "document.invoice")),
+            Cell::Right(right, tr!(locale, "receipt.amount")),
         ],
     );
     doc.rule();
@@ -373,7 +381,7 @@ fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
             false,
             &[
                 Cell::Left(MARGIN, number.clone()),
-                Cell::Right(right, money(*amount_minor, t.currency)),
+                Cell::Right(right, locale.money(*amount_minor, t.currency)),
             ],
         );
     }
@@ -381,41 +389,47 @@ fn transfer_document(t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
 }
 
 fn invoice_document(
+    locale: Locale,
     d: &InvoiceDetail,
     parties: &Parties,
     code: &DocumentCode,
     portal: &str,
 ) -> Vec<u8> {
     let c = d.currency;
-    let mut doc = Document::new(&format!("Invoice {}", d.number));
-    doc.line(20.0, true, &format!("Invoice {}", d.number));
-    parties.print(&mut doc);
+    let money = |minor| locale.money(minor, c);
+    let title = tr!(locale, "document.invoice_number", number = d.number);
+    let mut doc = Document::new(&title);
+    doc.line(20.0, true, &title);
+    parties.print(&mut doc, locale);
     doc.line(
         10.0,
         false,
-        &format!(
-            "Issued {}    Due {}    Status {}",
-            date(d.issue_date),
-            date(d.due_date),
-            d.status.label()
+        &tr!(
+            locale,
+            "invoice.dates",
+            issued = locale.date(d.issue_date),
+            due = locale.date(d.due_date),
+            status = d.status.label_in(locale)
         ),
     );
-    let terms = if d.discount_bp > 0 {
-        format!(
-            "{}% early-payment discount until {}, net {}",
-            d.discount_bp as f64 / 100.0,
-            d.discount_until.map(date).unwrap_or_default(),
-            d.net_days
-        )
-    } else {
-        format!("Net {}", d.net_days)
+    let terms = match d.discount_until {
+        Some(until) if d.discount_bp > 0 => tr!(
+            locale,
+            "invoice.terms_discount",
+            percent = locale.percent(d.discount_bp),
+            until = locale.date(until),
+            net = d.net_days
+        ),
+        _ => tr!(locale, "invoice.terms_net", net = d.net_days),
     };
     doc.line(
         10.0,
         false,
-        &format!(
-            "Terms: {terms}    PO: {}",
-            d.po_number.as_deref().unwrap_or("-")
+        &tr!(
+            locale,
+            "invoice.terms_and_po",
+            terms = terms,
+            po = d.po_number.as_deref().unwrap_or("-")
         ),
     );
     doc.gap(10.0);
@@ -433,12 +447,12 @@ fn invoice_document(
         true,
         &[
             Cell::Left(cols[0], "#".into()),
-            Cell::Left(cols[1], "Description".into()),
-            Cell::Right(cols[2], "Qty".into()),
-            Cell::Right(cols[3], "Unit price".into()),
-            Cell::Right(cols[4], "Disc.".into()),
-            Cell::Right(cols[5], "Tax".into()),
-            Cell::Right(cols[6], "Net".into()),
+            Cell::Left(cols[1], tr!(locale, "invoice.description")),
+            Cell::Right(cols[2], tr!(locale, "invoice.quantity")),
+            Cell::Right(cols[3], tr!(locale, "invoice.unit_price")),
+            Cell::Right(cols[4], tr!(locale, "invoice.discount")),
+            Cell::Right(cols[5], tr!(locale, "invoice.tax")),
+            Cell::Right(cols[6], tr!(locale, "invoice.net")),
         ],
     );
     doc.rule();
@@ -450,55 +464,53 @@ fn invoice_document(
             &[
                 Cell::Left(cols[0], l.line_no.to_string()),
                 Cell::Left(cols[1], description),
-                Cell::Right(cols[2], l.quantity_text()),
-                Cell::Right(cols[3], money(l.unit_price_minor, c)),
+                Cell::Right(cols[2], locale.number_trimmed(l.quantity_milli, 3)),
+                Cell::Right(cols[3], money(l.unit_price_minor)),
                 Cell::Right(
                     cols[4],
                     if l.discount_bp > 0 {
-                        format!("{}%", l.discount_bp as f64 / 100.0)
+                        locale.percent(l.discount_bp)
                     } else {
                         "-".into()
                     },
                 ),
-                Cell::Right(cols[5], money(l.tax_minor, c)),
-                Cell::Right(cols[6], money(l.net_minor, c)),
+                Cell::Right(cols[5], money(l.tax_minor)),
+                Cell::Right(cols[6], money(l.net_minor)),
             ],
         );
     }
     doc.rule();
     for (label, amount, bold) in [
-        ("Subtotal", d.subtotal_minor, false),
-        ("Tax", d.tax_minor, false),
-        ("Total", d.total_minor, true),
-        ("Open", d.open_minor, true),
+        (tr!(locale, "invoice.subtotal"), d.subtotal_minor, false),
+        (tr!(locale, "invoice.tax"), d.tax_minor, false),
+        (tr!(locale, "document.total"), d.total_minor, true),
+        (tr!(locale, "invoice.open"), d.open_minor, true),
     ] {
         doc.row(
             10.0,
             bold,
-            &[
-                Cell::Right(cols[5], label.into()),
-                Cell::Right(cols[6], money(amount, c)),
-            ],
+            &[Cell::Right(cols[5], label), Cell::Right(cols[6], money(amount))],
         );
     }
     if !d.activity.is_empty() {
         doc.gap(12.0);
-        doc.line(11.0, true, "Payments and credits");
+        doc.line(11.0, true, &tr!(locale, "invoice.payments_and_credits"));
         for a in &d.activity {
             doc.row(
                 9.0,
                 false,
                 &[
-                    Cell::Left(MARGIN, date(a.date)),
-                    Cell::Left(MARGIN + 80.0, activity_label(&a.kind).into()),
+                    Cell::Left(MARGIN, locale.date(a.date)),
+                    Cell::Left(MARGIN + 80.0, activity_label(&a.kind, locale).into()),
                     Cell::Left(MARGIN + 200.0, a.description.chars().take(40).collect()),
-                    Cell::Right(cols[6], money(-a.amount_minor, c)),
+                    Cell::Right(cols[6], money(-a.amount_minor)),
                 ],
             );
         }
     }
-    how_to_pay(&mut doc, parties, portal, &format!("invoice {}", d.number));
-    verification(&mut doc, code, portal);
+    let quote = tr!(locale, "invoice.quote", number = d.number);
+    how_to_pay(&mut doc, locale, parties, portal, &quote);
+    verification(&mut doc, locale, code, portal);
     doc.finish()
 }
 
@@ -544,29 +556,38 @@ async fn statement_pdf(
     Ok(attachment(
         "application/pdf",
         &filename,
-        statement_document(&statement, &parties, &code, &state.app.public_base_url),
+        statement_document(
+            contact.locale,
+            &statement,
+            &parties,
+            &code,
+            &state.app.public_base_url,
+        ),
     ))
 }
 
 fn statement_document(
+    locale: Locale,
     s: &Statement,
     parties: &Parties,
     code: &DocumentCode,
     portal: &str,
 ) -> Vec<u8> {
     let c = s.currency;
-    let mut doc = Document::new(&format!("Statement {} – {}", date(s.from), date(s.to)));
-    doc.line(20.0, true, "Statement of account");
-    parties.print(&mut doc);
-    doc.line(10.0, false, &format!("{} – {}", date(s.from), date(s.to)));
+    let money = |minor| locale.money(minor, c);
+    let period = format!("{} – {}", locale.date(s.from), locale.date(s.to));
+    let mut doc = Document::new(&tr!(locale, "statement.file_title", period = period));
+    doc.line(20.0, true, &tr!(locale, "statement.title"));
+    parties.print(&mut doc, locale);
+    doc.line(10.0, false, &period);
     doc.gap(10.0);
     let right = PAGE_WIDTH - MARGIN;
     let header = [
-        Cell::Left(MARGIN, "Date".into()),
-        Cell::Left(MARGIN + 75.0, "Activity".into()),
-        Cell::Left(MARGIN + 175.0, "Reference".into()),
-        Cell::Right(right - 90.0, "Amount".into()),
-        Cell::Right(right, "Balance".into()),
+        Cell::Left(MARGIN, tr!(locale, "statement.date")),
+        Cell::Left(MARGIN + 75.0, tr!(locale, "statement.activity")),
+        Cell::Left(MARGIN + 175.0, tr!(locale, "receipt.reference")),
+        Cell::Right(right - 90.0, tr!(locale, "receipt.amount")),
+        Cell::Right(right, tr!(locale, "statement.balance")),
     ];
     doc.row(9.0, true, &header);
     doc.rule();
@@ -574,9 +595,9 @@ fn statement_document(
         9.0,
         true,
         &[
-            Cell::Left(MARGIN, date(s.from)),
-            Cell::Left(MARGIN + 75.0, "Opening balance".into()),
-            Cell::Right(right, money(s.opening_minor, c)),
+            Cell::Left(MARGIN, locale.date(s.from)),
+            Cell::Left(MARGIN + 75.0, tr!(locale, "statement.opening")),
+            Cell::Right(right, money(s.opening_minor)),
         ],
     );
     for l in &s.lines {
@@ -584,11 +605,11 @@ fn statement_document(
             9.0,
             false,
             &[
-                Cell::Left(MARGIN, date(l.date)),
-                Cell::Left(MARGIN + 75.0, activity_label(&l.kind).into()),
+                Cell::Left(MARGIN, locale.date(l.date)),
+                Cell::Left(MARGIN + 75.0, activity_label(&l.kind, locale).into()),
                 Cell::Left(MARGIN + 175.0, l.description.chars().take(40).collect()),
-                Cell::Right(right - 90.0, money(l.amount_minor, c)),
-                Cell::Right(right, money(l.balance_minor, c)),
+                Cell::Right(right - 90.0, money(l.amount_minor)),
+                Cell::Right(right, money(l.balance_minor)),
             ],
         );
     }
@@ -597,15 +618,19 @@ fn statement_document(
         10.0,
         true,
         &[
-            Cell::Left(MARGIN, date(s.to)),
-            Cell::Left(MARGIN + 75.0, "Closing balance".into()),
-            Cell::Right(right, money(s.closing_minor, c)),
+            Cell::Left(MARGIN, locale.date(s.to)),
+            Cell::Left(MARGIN + 75.0, tr!(locale, "statement.closing")),
+            Cell::Right(right, money(s.closing_minor)),
         ],
     );
     doc.gap(14.0);
-    doc.line(11.0, true, &format!("Aging at {}", date(s.to)));
+    doc.line(
+        11.0,
+        true,
+        &tr!(locale, "statement.aging_at", date = locale.date(s.to)),
+    );
     let step = (right - MARGIN) / 5.0;
-    let labels: Vec<Cell> = Aging::LABELS
+    let labels: Vec<Cell> = Aging::labels(locale)
         .iter()
         .enumerate()
         .map(|(i, l)| Cell::Right(MARGIN + step * (i as f32 + 1.0), (*l).into()))
@@ -616,11 +641,12 @@ fn statement_document(
         .buckets()
         .iter()
         .enumerate()
-        .map(|(i, a)| Cell::Right(MARGIN + step * (i as f32 + 1.0), money(*a, c)))
+        .map(|(i, a)| Cell::Right(MARGIN + step * (i as f32 + 1.0), money(*a)))
         .collect();
     doc.row(9.0, false, &amounts);
-    how_to_pay(&mut doc, parties, portal, "the invoice numbers you pay");
-    verification(&mut doc, code, portal);
+    let quote = tr!(locale, "statement.quote");
+    how_to_pay(&mut doc, locale, parties, portal, &quote);
+    verification(&mut doc, locale, code, portal);
     doc.finish()
 }
 
@@ -651,7 +677,7 @@ async fn statement_csv(
     for l in &s.lines {
         out.write_record([
             l.date.to_string(),
-            activity_label(&l.kind).into(),
+            activity_label(&l.kind, Locale::En).into(),
             cell(&l.description),
             plain(l.amount_minor, c),
             plain(l.balance_minor, c),
@@ -736,4 +762,18 @@ async fn invoice_list_csv(
         .into_inner()
         .map_err(|e| DocumentError::Invalid(e.to_string()))?;
     Ok(attachment("text/csv; charset=utf-8", "invoices.csv", body))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_text_of_the_documents_is_written_in_every_language_and_used() {
+        let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let problems = app::i18n::catalogue_problems(
+            &crate_dir.join("src"),
+            &crate_dir.join("locales/server.yml"),
+            |locale, key| crate::_rust_i18n_try_translate(locale, key).is_some(),
+        );
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
 }

@@ -234,6 +234,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
 /// server functions use `app::session::require_contact`, which applies the same rule).
 pub struct ContactSession {
     pub customer_id: i64,
+    /// The language their documents are printed in: theirs, else their browser's.
+    pub locale: ledgerport::locale::Locale,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
@@ -250,7 +252,14 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
             StatusCode::FORBIDDEN,
             "Documents are for customer contacts; AR staff use the admin view.",
         ))?;
-        Ok(ContactSession { customer_id })
+        let accept_language = parts
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|value| value.to_str().ok());
+        Ok(ContactSession {
+            customer_id,
+            locale: ledgerport::locale::Locale::of_reader(caller.locale, accept_language),
+        })
     }
 }
 

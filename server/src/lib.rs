@@ -1,5 +1,8 @@
 //! The Ledgerport server as a library, so integration tests can build the same router.
 
+// The texts of the PDFs in every language (`server/locales/server.yml`), looked up with `app::tr!`.
+rust_i18n::i18n!("locales", fallback = "en");
+
 pub mod api;
 pub mod bank_statements;
 pub mod cli;

@@ -128,7 +128,7 @@ pub async fn deliver_queued(
                     .send(&message.recipient, &message.subject, &message.body, None)
                     .await
             }
-            Some(reference) => match crate::documents::outbox_attachment(db, reference).await {
+            Some(reference) => match crate::documents::outbox_attachment(db, reference, &message.recipient).await {
                 Ok(file) => {
                     mailer
                         .send(

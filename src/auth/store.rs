@@ -245,7 +245,7 @@ fn new_session_id() -> String {
 
 /// What `caller_from_row` reads: the user and, for a contact, the account's name.
 const CALLER_COLUMNS: &str =
-    "u.id, u.email, u.display_name, u.role, u.customer_id, c.name AS customer_name";
+    "u.id, u.email, u.display_name, u.role, u.customer_id, u.locale, c.name AS customer_name";
 const CALLER_ACCOUNT_JOIN: &str = "LEFT JOIN customers c ON c.id = u.customer_id";
 
 fn caller_from_row(
@@ -265,6 +265,7 @@ fn caller_from_row(
         customer_id: row.try_get("customer_id")?,
         customer_name: row.try_get("customer_name")?,
         second_factor,
+        locale: crate::locale::Locale::parse(&row.try_get::<String, _>("locale")?),
     })
 }
 

@@ -3,6 +3,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
 use crate::money::Currency;
 
 /// Where an invoice stands today. "In dispute" arrives with disputes.
@@ -28,11 +29,19 @@ impl InvoiceStatus {
     }
 
     pub fn label(self) -> &'static str {
-        match self {
-            InvoiceStatus::Open => "Open",
-            InvoiceStatus::Overdue => "Overdue",
-            InvoiceStatus::Paid => "Paid",
-            InvoiceStatus::Void => "Void",
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        match (self, locale) {
+            (InvoiceStatus::Open, Locale::En) => "Open",
+            (InvoiceStatus::Overdue, Locale::En) => "Overdue",
+            (InvoiceStatus::Paid, Locale::En) => "Paid",
+            (InvoiceStatus::Void, Locale::En) => "Void",
+            (InvoiceStatus::Open, Locale::De) => "Offen",
+            (InvoiceStatus::Overdue, Locale::De) => "Überfällig",
+            (InvoiceStatus::Paid, Locale::De) => "Bezahlt",
+            (InvoiceStatus::Void, Locale::De) => "Storniert",
         }
     }
 }
@@ -305,17 +314,21 @@ pub struct InvoiceDispute {
 }
 
 /// `kind` of a journal entry in words for customers.
-pub fn activity_label(kind: &str) -> &'static str {
-    match kind {
-        "invoice_issued" => "Invoice",
-        "payment_received" => "Payment",
-        "early_payment_discount" => "Early-payment discount",
-        "credit_applied" => "Credit applied",
-        "credit_memo" => "Credit memo",
-        "write_off" => "Written off",
-        "refund" => "Refund",
-        "reversal" => "Reversed",
-        "chargeback" => "Chargeback",
-        _ => "Adjustment",
+pub fn activity_label(kind: &str, locale: Locale) -> &'static str {
+    let (en, de) = match kind {
+        "invoice_issued" => ("Invoice", "Rechnung"),
+        "payment_received" => ("Payment", "Zahlung"),
+        "early_payment_discount" => ("Early-payment discount", "Skonto"),
+        "credit_applied" => ("Credit applied", "Guthaben verrechnet"),
+        "credit_memo" => ("Credit memo", "Gutschrift"),
+        "write_off" => ("Written off", "Abgeschrieben"),
+        "refund" => ("Refund", "Erstattung"),
+        "reversal" => ("Reversed", "Storniert"),
+        "chargeback" => ("Chargeback", "Rückbuchung"),
+        _ => ("Adjustment", "Korrektur"),
+    };
+    match locale {
+        Locale::En => en,
+        Locale::De => de,
     }
 }

@@ -4,6 +4,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{Email, EmailChoice, NewPassword, Role};
 use crate::db::{DbError, now_text};
+use crate::locale::Locale;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
@@ -119,6 +120,61 @@ pub async fn save_email_choices(
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// A person chooses the language of their pages, PDFs and emails (audited).
+pub async fn save_locale(
+    db: &crate::db::Db,
+    caller: &crate::auth::Caller,
+    locale: Locale,
+    ip: &str,
+) -> Result<(), DbError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+        .bind(locale.code())
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::record(
+        &mut *tx,
+        Some(caller.user_id),
+        &caller.email,
+        "language_changed",
+        &format!("user {}", caller.user_id),
+        locale.name(),
+        ip,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The language of the person with this address (English for an address we do not know, or
+/// someone who never chose), for what is sent to them.
+pub async fn locale_of<'e, E>(executor: E, email: &str) -> Result<Locale, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let locale: Option<String> = sqlx::query_scalar("SELECT locale FROM users WHERE email = $1")
+        .bind(email)
+        .fetch_optional(executor)
+        .await?;
+    Ok(locale.as_deref().and_then(Locale::parse).unwrap_or_default())
+}
+
+/// At sign-in, a person who never chose a language gets the one their browser asks for, so
+/// their emails and PDFs read like their pages from the start.
+pub async fn adopt_browser_locale(
+    db: &crate::db::Db,
+    user_id: i64,
+    locale: Locale,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE users SET locale = $1 WHERE id = $2 AND locale = ''")
+        .bind(locale.code())
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 

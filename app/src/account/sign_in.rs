@@ -7,29 +7,31 @@ use crate::account::{
     SignInWithLink,
 };
 use crate::components::{FormError, form_error, form_succeeded};
+use crate::i18n::{tr, use_locale};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    let locale = use_locale();
     let sign_in = ServerAction::<SignIn>::new();
     let error = form_error(sign_in);
     view! {
-        <Title text="Sign in"/>
+        <Title text=tr!(locale, "signin.title")/>
         <section class="card narrow" aria-labelledby="sign-in-heading">
-            <h1 id="sign-in-heading">"Sign in"</h1>
+            <h1 id="sign-in-heading">{tr!(locale, "signin.title")}</h1>
             <ActionForm action=sign_in attr:class="form">
-                <label for="email">"Email"</label>
+                <label for="email">{tr!(locale, "signin.email")}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required/>
-                <label for="password">"Password"</label>
+                <label for="password">{tr!(locale, "signin.password")}</label>
                 <input id="password" type="password" name="password" autocomplete="current-password" required/>
                 <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit" disabled=move || sign_in.pending().get()>
-                    "Sign in"
+                    {tr!(locale, "signin.title")}
                 </button>
             </ActionForm>
             <p class="muted">
-                <a href="/forgot-password">"Forgot your password?"</a>
+                <a href="/forgot-password">{tr!(locale, "signin.forgot")}</a>
                 " · "
-                <a href="/sign-in/email">"Email me a sign-in link instead"</a>
+                <a href="/sign-in/email">{tr!(locale, "signin.link_instead")}</a>
             </p>
         </section>
     }
@@ -38,24 +40,24 @@ pub fn SignInPage() -> impl IntoView {
 /// The second step for a user with two-factor sign-in.
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
+    let locale = use_locale();
     let submit = ServerAction::<SignInCode>::new();
     let error = form_error(submit);
     view! {
-        <Title text="Enter your code"/>
+        <Title text=tr!(locale, "signin.code_title")/>
         <section class="card narrow" aria-labelledby="code-heading">
-            <h1 id="code-heading">"Enter your code"</h1>
-            <p>"Open your authenticator app and enter the 6-digit code it shows for Ledgerport. "
-               "Lost your phone? Enter one of your recovery codes instead."</p>
+            <h1 id="code-heading">{tr!(locale, "signin.code_title")}</h1>
+            <p>{tr!(locale, "signin.code_hint")}</p>
             <ActionForm action=submit attr:class="form">
-                <label for="code">"Code"</label>
+                <label for="code">{tr!(locale, "signin.code")}</label>
                 <input id="code" name="code" autocomplete="one-time-code" autocapitalize="off"
                     spellcheck="false" maxlength="64" required/>
                 <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit" disabled=move || submit.pending().get()>
-                    "Sign in"
+                    {tr!(locale, "signin.title")}
                 </button>
             </ActionForm>
-            <p class="muted"><a href="/sign-in">"Start again"</a></p>
+            <p class="muted"><a href="/sign-in">{tr!(locale, "signin.start_again")}</a></p>
         </section>
     }
 }
@@ -63,30 +65,31 @@ pub fn SignInCodePage() -> impl IntoView {
 /// Asking for a one-time sign-in link by email.
 #[component]
 pub fn SignInEmailPage() -> impl IntoView {
+    let locale = use_locale();
     let request = ServerAction::<RequestSignInLink>::new();
     let error = form_error(request);
     let sent = form_succeeded(request, "sent");
     view! {
-        <Title text="Sign in by email"/>
+        <Title text=tr!(locale, "signin.by_email")/>
         <section class="card narrow" aria-labelledby="email-link-heading">
-            <h1 id="email-link-heading">"Sign in by email"</h1>
+            <h1 id="email-link-heading">{tr!(locale, "signin.by_email")}</h1>
             <Show
                 when=sent
                 fallback=move || view! {
-                    <p>"We email you a link that signs you in once, without your password."</p>
+                    <p>{tr!(locale, "signin.by_email_hint")}</p>
                     <ActionForm action=request attr:class="form">
-                        <label for="email">"Email"</label>
+                        <label for="email">{tr!(locale, "signin.email")}</label>
                         <input id="email" type="email" name="email" autocomplete="username" required/>
                         <FormError message=Signal::derive(error)/>
-                        <button class="button" type="submit">"Email me a sign-in link"</button>
+                        <button class="button" type="submit">{tr!(locale, "signin.send_link")}</button>
                     </ActionForm>
                 }
             >
                 <p role="status" data-testid="sign-in-link-sent">
-                    "If that address has an account, a sign-in link is on its way. It works once, for 15 minutes."
+                    {tr!(locale, "signin.link_sent")}
                 </p>
             </Show>
-            <p class="muted"><a href="/sign-in">"Back to sign in"</a></p>
+            <p class="muted"><a href="/sign-in">{tr!(locale, "signin.back")}</a></p>
         </section>
     }
 }
@@ -95,49 +98,51 @@ pub fn SignInEmailPage() -> impl IntoView {
 /// signs no one in, and nothing changes on GET).
 #[component]
 pub fn SignInLinkPage() -> impl IntoView {
+    let locale = use_locale();
     let submit = ServerAction::<SignInWithLink>::new();
     let error = form_error(submit);
     let query = use_query_map();
     let token = move || query.with(|q| q.get("token").unwrap_or_default());
     view! {
-        <Title text="Sign in"/>
+        <Title text=tr!(locale, "signin.title")/>
         <section class="card narrow" aria-labelledby="link-heading">
-            <h1 id="link-heading">"Sign in to Ledgerport"</h1>
+            <h1 id="link-heading">{tr!(locale, "signin.to_ledgerport")}</h1>
             <ActionForm action=submit attr:class="form">
                 <input type="hidden" name="token" value=token/>
                 <FormError message=Signal::derive(error)/>
-                <button class="button" type="submit">"Sign in"</button>
+                <button class="button" type="submit">{tr!(locale, "signin.title")}</button>
             </ActionForm>
-            <p class="muted"><a href="/sign-in/email">"Ask for a new link"</a></p>
+            <p class="muted"><a href="/sign-in/email">{tr!(locale, "signin.new_link")}</a></p>
         </section>
     }
 }
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
+    let locale = use_locale();
     let request = ServerAction::<RequestPasswordReset>::new();
     let error = form_error(request);
     let sent = form_succeeded(request, "sent");
     view! {
-        <Title text="Reset your password"/>
+        <Title text=tr!(locale, "signin.reset_title")/>
         <section class="card narrow" aria-labelledby="forgot-heading">
-            <h1 id="forgot-heading">"Reset your password"</h1>
+            <h1 id="forgot-heading">{tr!(locale, "signin.reset_title")}</h1>
             <Show
                 when=sent
                 fallback=move || view! {
                     <ActionForm action=request attr:class="form">
-                        <label for="email">"Email"</label>
+                        <label for="email">{tr!(locale, "signin.email")}</label>
                         <input id="email" type="email" name="email" autocomplete="username" required/>
                         <FormError message=Signal::derive(error)/>
-                        <button class="button" type="submit">"Send me a reset link"</button>
+                        <button class="button" type="submit">{tr!(locale, "signin.send_reset")}</button>
                     </ActionForm>
                 }
             >
                 <p role="status" data-testid="reset-sent">
-                    "If that address has an account, a reset link is on its way. It works once, for an hour."
+                    {tr!(locale, "signin.reset_sent")}
                 </p>
             </Show>
-            <p class="muted"><a href="/sign-in">"Back to sign in"</a></p>
+            <p class="muted"><a href="/sign-in">{tr!(locale, "signin.back")}</a></p>
         </section>
     }
 }
@@ -145,30 +150,32 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 /// The hidden link token and a new password with its rules, shared by the invitation and reset pages.
 #[component]
 fn NewPasswordFields() -> impl IntoView {
+    let locale = use_locale();
     let query = use_query_map();
     let token = move || query.with(|q| q.get("token").unwrap_or_default());
     view! {
         <input type="hidden" name="token" value=token/>
-        <label for="password">"New password"</label>
+        <label for="password">{tr!(locale, "signin.new_password")}</label>
         <input id="password" type="password" name="password" autocomplete="new-password"
             minlength="8" maxlength="128" required aria-describedby="password-rules"/>
-        <p id="password-rules" class="hint">"At least 8 characters; common passwords are refused."</p>
+        <p id="password-rules" class="hint">{tr!(locale, "signin.password_rules")}</p>
     }
 }
 
 #[component]
 pub fn AcceptInvitationPage() -> impl IntoView {
+    let locale = use_locale();
     let accept = ServerAction::<AcceptInvitation>::new();
     let error = form_error(accept);
     view! {
-        <Title text="Accept your invitation"/>
+        <Title text=tr!(locale, "signin.accept_title")/>
         <section class="card narrow" aria-labelledby="accept-heading">
-            <h1 id="accept-heading">"Welcome to Ledgerport"</h1>
-            <p>"Choose a password to finish setting up your access."</p>
+            <h1 id="accept-heading">{tr!(locale, "signin.welcome")}</h1>
+            <p>{tr!(locale, "signin.choose_password")}</p>
             <ActionForm action=accept attr:class="form">
                 <NewPasswordFields/>
                 <FormError message=Signal::derive(error)/>
-                <button class="button" type="submit">"Set password and sign in"</button>
+                <button class="button" type="submit">{tr!(locale, "signin.set_password")}</button>
             </ActionForm>
         </section>
     }
@@ -176,16 +183,17 @@ pub fn AcceptInvitationPage() -> impl IntoView {
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
+    let locale = use_locale();
     let reset = ServerAction::<ResetPassword>::new();
     let error = form_error(reset);
     view! {
-        <Title text="Choose a new password"/>
+        <Title text=tr!(locale, "signin.choose_new")/>
         <section class="card narrow" aria-labelledby="reset-heading">
-            <h1 id="reset-heading">"Choose a new password"</h1>
+            <h1 id="reset-heading">{tr!(locale, "signin.choose_new")}</h1>
             <ActionForm action=reset attr:class="form">
                 <NewPasswordFields/>
                 <FormError message=Signal::derive(error)/>
-                <button class="button" type="submit">"Save and sign in"</button>
+                <button class="button" type="submit">{tr!(locale, "signin.save_and_sign_in")}</button>
             </ActionForm>
         </section>
     }

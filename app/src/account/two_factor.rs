@@ -36,7 +36,7 @@ pub fn TwoFactorPage() -> impl IntoView {
         <section class="card narrow" aria-labelledby="two-factor-heading">
             <h1 id="two-factor-heading">"Two-factor sign-in"</h1>
             {move || codes().map(|codes| view! { <RecoveryCodes codes/> })}
-            <Loaded data=state loading="Loading…" let:view>
+            <Loaded data=state let:view>
                 <TwoFactorState view forms/>
             </Loaded>
             <p class="muted"><a href="/profile">"Back to my profile"</a></p>

@@ -36,7 +36,7 @@ pub fn AdminHomePage() -> impl IntoView {
                 <button class="button secondary" type="submit">"Search"</button>
             </form>
             <p class="hint">"Largest open balance first."</p>
-            <Loaded data=list loading="Loading…" let:page>
+            <Loaded data=list let:page>
                 {customer_table(
                     page,
                     query.with_untracked(|q| q.get("q").unwrap_or_default()),
@@ -152,7 +152,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
     let invited = form_succeeded(invite, "invited");
     view! {
         <Title text="Customer contacts"/>
-        <Loaded data=contacts loading="Loading…" let:account>
+        <Loaded data=contacts let:account>
             {view! {
                         <section class="card" aria-labelledby="contacts-heading">
                             <h1 id="contacts-heading">{account.name}</h1>
@@ -275,7 +275,7 @@ fn AccountSettingsForm(
     view! {
         <section class="card narrow" aria-labelledby="account-heading">
             <h2 id="account-heading">"Account settings"</h2>
-            <Loaded data=profile loading="Loading…" let:p>
+            <Loaded data=profile let:p>
                 {{
                             let limit = ledgerport::money::Money::from_minor(p.credit_limit_minor, p.currency).decimal_text();
                             let discount = p.terms.discount_percent_text();
@@ -360,7 +360,7 @@ pub fn OutboxPage() -> impl IntoView {
             <FormError message=Signal::derive(autopay_error)/>
             {move || reminded().map(|text| view! { <p class="notice" role="status" data-testid="reminder-run">{text}</p> })}
             {move || charged().map(|text| view! { <p class="notice" role="status" data-testid="autopay-run">{text}</p> })}
-            <Loaded data=messages loading="Loading…" let:value>
+            <Loaded data=messages let:value>
                 {match value {
                         list if list.is_empty() => view! { <p class="empty">"No messages yet."</p> }.into_any(),
                         list => view! {
@@ -461,7 +461,7 @@ fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static
         <section class="card" aria-labelledby="open-invoices-heading">
             <h2 id="open-invoices-heading">"Open invoices"</h2>
             <FormError message=Signal::derive(void_error)/>
-            <Loaded data=list loading="Loading…" let:value>
+            <Loaded data=list let:value>
                 {match value {
                         page if page.rows.is_empty() => view! { <p class="empty">"Nothing open."</p> }.into_any(),
                         page => {
@@ -551,7 +551,7 @@ pub fn StaffInvoicePage() -> impl IntoView {
     );
     let credited = move || query.with(|q| q.get("credited"));
     view! {
-        <Loaded data=data loading="Loading invoice…" let:s>
+        <Loaded data=data let:s>
             {{
                 let next_number = s.next_credit_memo_number();
                 let d = s.invoice;

@@ -58,7 +58,7 @@ pub fn AutopayPage() -> impl IntoView {
         })}
         <FormError message=Signal::derive(remove_error)/>
         <FormError message=Signal::derive(off_error)/>
-        <Loaded data=data loading="Loading your payment methods…" let:page>
+        <Loaded data=data let:page>
             {methods_section(page.clone(), Some(remove))}
             {save_form(&page, save, save_error)}
             {autopay_section(page, Some((turn_on, turn_off)), on_error)}
@@ -295,7 +295,7 @@ pub fn CustomerAutopay(
     let data = Resource::new(customer_id, customer_autopay);
     let no_error = || None::<String>;
     view! {
-        <Loaded data=data loading="Loading payment methods…" let:page>
+        <Loaded data=data let:page>
             {methods_section(page.clone(), None)}
             {autopay_section(page, None, no_error)}
         </Loaded>

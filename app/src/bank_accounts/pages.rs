@@ -34,7 +34,7 @@ pub fn BankAccountsPage() -> impl IntoView {
     );
     view! {
         <Title text="Bank accounts"/>
-        <Loaded data loading="Loading…" let:page>
+        <Loaded data let:page>
             <section class="card" aria-labelledby="accounts-heading">
                 <h1 id="accounts-heading">"Bank accounts"</h1>
                 <p class="hint">

@@ -24,7 +24,7 @@ pub fn BankPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| bank_overview());
     view! {
         <Title text="Bank statements"/>
-        <Loaded data=overview loading="Loading…" let:o>
+        <Loaded data=overview let:o>
             {view! {
                 <section class="card" aria-labelledby="bank-heading">
                     <h1 id="bank-heading">"Bank statements"</h1>
@@ -131,7 +131,7 @@ pub fn BankStatementPage() -> impl IntoView {
     let statement = Resource::new(id, bank_statement);
     view! {
         <Title text="Bank statement"/>
-        <Loaded data=statement loading="Loading…" let:page>
+        <Loaded data=statement let:page>
             {{
                 let StatementPageData { summary: s, lines, reconciliation } = page;
                 let c = s.currency;
@@ -297,7 +297,7 @@ pub fn CashApplicationPage() -> impl IntoView {
     );
     view! {
         <Title text="Cash application"/>
-        <Loaded data=queue loading="Loading…" let:data>
+        <Loaded data=queue let:data>
             {{
                 let CashQueueData { waiting, lines, tolerances, may_set_tolerance } = data;
                 view! {

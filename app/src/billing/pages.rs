@@ -19,7 +19,7 @@ pub fn BillingDetailsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| account_billing_details());
     view! {
         <Title text="Billing details"/>
-        <Loaded data loading="Loading…" let:page>
+        <Loaded data let:page>
             <section class="card narrow" aria-labelledby="billing-heading">
                 <h1 id="billing-heading">"Billing details"</h1>
                 <p class="hint">"Invoices and statements are made out to this address, with your tax ID."</p>
@@ -84,7 +84,7 @@ pub fn CustomerBillingDetails(
         <section class="card" aria-labelledby="staff-billing-heading">
             <h2 id="staff-billing-heading">"Billing details"</h2>
             <p class="hint">"Kept by the customer's payers; every change is in the audit log."</p>
-            <Loaded data loading="Loading…" let:details>
+            <Loaded data let:details>
                 <BillingFacts details/>
             </Loaded>
         </section>
@@ -100,7 +100,7 @@ pub fn CompanyPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| company_profile_form());
     view! {
         <Title text="Company profile"/>
-        <Loaded data loading="Loading…" let:profile>
+        <Loaded data let:profile>
             <section class="card narrow" aria-labelledby="company-heading">
                 <h1 id="company-heading">"Company profile"</h1>
                 <p class="hint">"Every invoice, statement and transfer instruction is issued in this name. The accounts customers pay into are on "<a href="/admin/bank-accounts">"Bank accounts"</a>"."</p>

@@ -60,7 +60,7 @@ pub fn AgingReportPage() -> impl IntoView {
         <Title text="Aging report"/>
         <h1>"Aging report"</h1>
         <BooksNav/>
-        <Loaded data=report loading="Adding up the book…" let:r>
+        <Loaded data=report let:r>
             {{
                         let link = move |after: String| format!("/admin/reports/aging?as_of={}&after={after}", r.as_of);
                         let deeper = !after().is_empty();
@@ -170,7 +170,7 @@ pub fn JournalPage() -> impl IntoView {
             <input type="hidden" name="customer" value=customer/>
             <button class="button secondary" type="submit">"Filter"</button>
         </form>
-        <Loaded data=entries loading="Loading entries…" let:p>
+        <Loaded data=entries let:p>
             {{
                         // Filter values are dates, digits and entry kinds: nothing to escape.
                         let link = move |after: String| format!(
@@ -272,7 +272,7 @@ pub fn CollectionsPage() -> impl IntoView {
         <Title text="Collections"/>
         <h1>"Collections"</h1>
         <BooksNav/>
-        <Loaded data=report loading="Adding up the period…" let:r>
+        <Loaded data=report let:r>
             {{
                         let period = format!("from={}&to={}", r.from, r.to);
                         let currencies: Vec<Currency> = r.metrics.iter().map(|(c, _)| *c).collect();
@@ -373,7 +373,7 @@ pub fn StaffPaymentsPage() -> impl IntoView {
             <input type="hidden" name="customer" value=customer/>
             <button class="button secondary" type="submit">"Show"</button>
         </form>
-        <Loaded data=list loading="Loading…" let:value>
+        <Loaded data=list let:value>
             {match value {
                     rows if rows.is_empty() => view! { <p class="empty">"No payments match."</p> }.into_any(),
                     rows => {
@@ -424,7 +424,7 @@ pub fn PaymentPage() -> impl IntoView {
     view! {
         <Title text="Payment"/>
         <BooksNav/>
-        <Loaded data=data loading="Loading the payment…" let:value>
+        <Loaded data=data let:value>
             {{
                         let PaymentPageData { detail: d, may_refund } = value;
                         let p = d.payment;
@@ -547,7 +547,7 @@ pub fn ReconciliationPage() -> impl IntoView {
             <button class="button secondary" type="submit">"Show"</button>
         </form>
         <p class="hint">"Every payment the provider reported collected (through its signed events) next to the receipt posted in the ledger, and every card receipt next to the provider payment behind it. Anything that does not match is flagged."</p>
-        <Loaded data=rows loading="Matching…" let:value>
+        <Loaded data=rows let:value>
             {{
                         let mut rows = value;
                         rows.sort_by_key(|r| r.difference.is_none());
@@ -594,7 +594,7 @@ pub fn TrialBalancePage() -> impl IntoView {
         <Title text="Trial balance"/>
         <h1>"Trial balance"</h1>
         <BooksNav/>
-        <Loaded data=balance loading="Adding up the accounts…" let:t>
+        <Loaded data=balance let:t>
             {{
                         let mut totals: Vec<(String, i64, i64)> = Vec::new();
                         for r in &t.rows {
@@ -655,7 +655,7 @@ pub fn LedgerHealthPage() -> impl IntoView {
             <label>"Subledgers as of "<input type="date" name="as_of" value=as_of/></label>
             <button class="button secondary" type="submit">"Check"</button>
         </form>
-        <Loaded data=report loading="Checking every entry…" let:h>
+        <Loaded data=report let:h>
             {view! {
                         <p data-testid="health-counts">"Checked " {h.entries} " entries, " {h.lines} " lines and " {h.invoices} " invoices."</p>
                         {control_table(&h.controls, h.as_of)}
@@ -698,7 +698,7 @@ pub fn AuditPage() -> impl IntoView {
             <label>"To "<input type="date" name="to" value=to/></label>
             <button class="button secondary" type="submit">"Filter"</button>
         </form>
-        <Loaded data=rows loading="Loading the log…" let:rows>
+        <Loaded data=rows let:rows>
             {{
                         let next = (rows.len() as u32 == ledgerport::journal::AUDIT_PER_PAGE).then(|| format!(
                             "/admin/audit?actor={}&action={}&from={}&to={}&page={}", actor(), action(), from(), to(), page() + 1));
@@ -777,7 +777,7 @@ pub fn PeriodsPage() -> impl IntoView {
         <Title text="Closing the books"/>
         <h1>"Closing the books"</h1>
         <BooksNav/>
-        <Loaded data=view_data loading="Loading…" let:v>
+        <Loaded data=view_data let:v>
             {periods_body(v)}
         </Loaded>
     }

@@ -42,7 +42,7 @@ pub fn DisputeNewPage() -> impl IntoView {
     let error = refusal();
     view! {
         <Title text="Dispute invoice lines"/>
-        <Loaded data=form loading="Loading invoice…" let:f>
+        <Loaded data=form let:f>
             {{
                         let c = f.currency;
                         view! {
@@ -123,7 +123,7 @@ pub fn DisputesPage() -> impl IntoView {
     view! {
         <Title text="Disputes"/>
         <h1>"Disputes"</h1>
-        <Loaded data=rows loading="Loading disputes…" let:value>
+        <Loaded data=rows let:value>
             {match value {
                     rows if rows.is_empty() => view! {
                         <p class="muted">"No disputes. To dispute a charge, open the invoice and choose "<q>"Dispute lines"</q>"."</p>
@@ -188,7 +188,7 @@ pub fn DisputeDetailPage() -> impl IntoView {
     let page = Resource::new(id, move |id| dispute(id, admin));
     let error = refusal();
     view! {
-        <Loaded data=page loading="Loading dispute…" let:page>
+        <Loaded data=page let:page>
             {dispute_view(page, error).into_any()}
         </Loaded>
     }
@@ -459,7 +459,7 @@ pub fn AdminDisputesPage() -> impl IntoView {
     view! {
         <Title text="Dispute queue"/>
         <h1>"Dispute queue"</h1>
-        <Loaded data=queue loading="Loading disputes…" let:q>
+        <Loaded data=queue let:q>
             {let (status, customer, assignee, min, age_days, sort) = filters(); view! {
                         <div class="figures" data-testid="queue-counts">
                             {[DisputeStatus::Open, DisputeStatus::InReview, DisputeStatus::Proposed].into_iter().map(|s| {

@@ -20,7 +20,7 @@ pub fn ImportsPage() -> impl IntoView {
     let recent = Resource::new(|| (), |_| recent_imports());
     view! {
         <Title text="Import invoices"/>
-        <Loaded data=recent loading="Loading…" let:list>
+        <Loaded data=recent let:list>
             {view! {
                         <ImportForm error=Signal::derive(error)/>
                         {(!list.is_empty()).then(|| view! {
@@ -83,7 +83,7 @@ pub fn ImportPage() -> impl IntoView {
     );
     view! {
         <Title text="Import preview"/>
-        <Loaded data=preview loading="Checking every row…" let:p>
+        <Loaded data=preview let:p>
             {{
                         let can_commit = p.can_commit();
                         let new = p.new_invoices();
@@ -175,7 +175,7 @@ pub fn ApiKeysPage() -> impl IntoView {
             {move || new_key().map(|key| view! {
                 <p class="notice" role="status">"The new key, shown only this once: " <code data-testid="new-api-key">{key}</code></p>
             })}
-            <Loaded data=keys loading="Loading…" let:value>
+            <Loaded data=keys let:value>
                 {match value {
                         rows if rows.is_empty() => view! { <p class="empty">"No keys yet."</p> }.into_any(),
                         rows => view! {

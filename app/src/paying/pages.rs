@@ -2,13 +2,13 @@
 //! then follow the checkout until the provider's event has posted it.
 
 use ledgerport::checkout::CheckoutStatus;
-use ledgerport::money::Money;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
+use crate::i18n::{Locale, tr, use_locale};
 use crate::paying::{
     AnnounceTransfer, ApplyCreditFirst, CancelPayment, StartPayment, checkout_status,
     review_payment,
@@ -53,10 +53,11 @@ pub fn PayPage() -> impl IntoView {
             let _ = url;
         }
     });
+    let locale = use_locale();
     view! {
-        <Title text="Pay invoices"/>
-        <h1>"Pay invoices"</h1>
-        <Loaded data=review loading="Working out your payment…" let:r>
+        <Title text=tr!(locale, "pay.title")/>
+        <h1>{tr!(locale, "pay.title")}</h1>
+        <Loaded data=review let:r>
             {{
                         let c = r.currency;
                         let items = r.lines.iter()
@@ -67,18 +68,18 @@ pub fn PayPage() -> impl IntoView {
                         let discount: i64 = r.lines.iter().map(|l| l.discount_minor).sum();
                         view! {
                             <form method="get" action="/pay" class="card">
-                                <h2>"Amounts"</h2>
+                                <h2>{tr!(locale, "pay.amounts")}</h2>
                                 <div class="table-wrap">
                                 <table class="table" data-testid="pay-lines">
                                     <thead><tr>
-                                        <th scope="col">"Invoice"</th><th scope="col">"Due"</th>
-                                        <th scope="col" class="num">"Open"</th><th scope="col" class="num">"Amount to settle"</th>
-                                        <th scope="col" class="num">"Discount"</th><th scope="col" class="num">"You pay"</th>
+                                        <th scope="col">{tr!(locale, "invoice.invoice")}</th><th scope="col">{tr!(locale, "invoice.due")}</th>
+                                        <th scope="col" class="num">{tr!(locale, "invoice.open")}</th><th scope="col" class="num">{tr!(locale, "pay.to_settle")}</th>
+                                        <th scope="col" class="num">{tr!(locale, "pay.discount")}</th><th scope="col" class="num">{tr!(locale, "pay.you_pay")}</th>
                                     </tr></thead>
                                     <tbody>
                                         {r.lines.iter().map(|l| {
-                                            let settle = Money::from_minor(l.pay_minor + l.discount_minor, c).decimal_text();
-                                            let label = format!("Amount for {}", l.number);
+                                            let settle = locale.plain_decimal(l.pay_minor + l.discount_minor, c.exponent());
+                                            let label = tr!(locale, "pay.amount_for", number = l.number.clone());
                                             view! {
                                                 <tr>
                                                     <td>{l.number.clone()}<input type="hidden" name="invoice" value=l.invoice_id/></td>
@@ -94,50 +95,48 @@ pub fn PayPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
-                                <button class="button secondary" type="submit">"Update amounts"</button>
+                                <button class="button secondary" type="submit">{tr!(locale, "pay.update")}</button>
                             </form>
                             <section class="card narrow" aria-labelledby="review-heading" data-testid="review">
-                                <h2 id="review-heading">"Review"</h2>
-                                <p>"You pay " <strong data-testid="pay-total">{money(r.total_minor, c)}</strong>
-                                   " for " {r.lines.len()} " invoice(s)"
-                                   {(discount > 0).then(|| format!(", including an early-payment discount of {}", money(discount, c)))}
-                                   ". "{methods_text(&r.methods)}" Payment details are entered on the payment provider's page, never here."</p>
+                                <h2 id="review-heading">{tr!(locale, "pay.review")}</h2>
+                                <p>{tr!(locale, "pay.you_pay_prefix")}" "<strong data-testid="pay-total">{money(r.total_minor, c)}</strong>" "
+                                   {tr!(locale, "pay.for_invoices", count = r.lines.len())}
+                                   {(discount > 0).then(|| tr!(locale, "pay.including_discount", amount = money(discount, c)))}
+                                   ". "{methods_text(locale, &r.methods)}" "{tr!(locale, "pay.details_elsewhere")}</p>
                                 {r.card_limit_minor.filter(|limit| r.total_minor > *limit).map(|limit| view! {
-                                    <p class="hint" data-testid="card-limit">{format!(
-                                        "Payments above {} are not taken by card{}.",
-                                        money(limit, c),
-                                        if r.methods.is_empty() { "" } else { ": pay by bank debit or transfer" }
-                                    )}</p>
+                                    <p class="hint" data-testid="card-limit">{if r.methods.is_empty() {
+                                        tr!(locale, "pay.card_limit", amount = money(limit, c))
+                                    } else {
+                                        tr!(locale, "pay.card_limit_other_ways", amount = money(limit, c))
+                                    }}</p>
                                 })}
                                 {(!r.methods.is_empty()).then(|| view! {
                                     <ActionForm action=start attr:class="form">
                                         <input type="hidden" name="items" value=items/>
                                         <FormError message=Signal::derive(start_error)/>
-                                        <button class="button" type="submit">{format!("Pay {}", money(r.total_minor, c))}</button>
+                                        <button class="button" type="submit">{tr!(locale, "pay.pay_amount", amount = money(r.total_minor, c))}</button>
                                     </ActionForm>
                                 })}
                             </section>
                             {r.bank_transfer.then(|| view! {
                                 <section class="card narrow" aria-labelledby="transfer-heading" data-testid="bank-transfer">
-                                    <h2 id="transfer-heading">"Pay by bank transfer"</h2>
-                                    <p>"Send " <strong>{money(r.total_minor, c)}</strong>
-                                       " from your own bank. You get a reference to quote and our bank details; these invoices are then held for you (not due, no reminders) while the money is on its way."</p>
+                                    <h2 id="transfer-heading">{tr!(locale, "pay.by_transfer")}</h2>
+                                    <p>{tr!(locale, "pay.transfer_text", amount = money(r.total_minor, c))}</p>
                                     <ActionForm action=transfer attr:class="form">
                                         <input type="hidden" name="items" value=transfer_items/>
                                         <FormError message=Signal::derive(transfer_error)/>
-                                        <button class="button secondary" type="submit">"Pay by bank transfer"</button>
+                                        <button class="button secondary" type="submit">{tr!(locale, "pay.by_transfer")}</button>
                                     </ActionForm>
                                 </section>
                             })}
                             {(r.unapplied_credit_minor > 0).then(|| view! {
                                 <section class="card narrow" aria-labelledby="credit-heading" data-testid="use-credit">
-                                    <h2 id="credit-heading">"Use your credit first"</h2>
-                                    <p>"You have " <strong>{money(r.unapplied_credit_minor, c)}</strong>
-                                       " of unapplied credit. Apply it to these invoices now and pay only the rest by card."</p>
+                                    <h2 id="credit-heading">{tr!(locale, "pay.credit_first")}</h2>
+                                    <p>{tr!(locale, "pay.credit_text", amount = money(r.unapplied_credit_minor, c))}</p>
                                     <ActionForm action=use_credit attr:class="form">
                                         <input type="hidden" name="items" value=credit_items/>
                                         <FormError message=Signal::derive(credit_error)/>
-                                        <button class="button secondary" type="submit">"Apply my credit"</button>
+                                        <button class="button secondary" type="submit">{tr!(locale, "pay.apply_credit")}</button>
                                     </ActionForm>
                                 </section>
                             })}
@@ -177,9 +176,10 @@ pub fn CheckoutPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
+    let locale = use_locale();
     view! {
-        <Title text="Payment"/>
-        <Loaded data=status loading="Checking your payment…" let:view>
+        <Title text=tr!(locale, "checkout.title")/>
+        <Loaded data=status let:view>
             {{
                         let amount = money(view.amount_minor, view.currency);
                         match view.status {
@@ -188,56 +188,58 @@ pub fn CheckoutPage() -> impl IntoView {
                             }.into_any(),
                             CheckoutStatus::Expired if view.transfer.is_some() => view! {
                                 <section class="card narrow" data-testid="transfer-lapsed">
-                                    <h1>"Transfer no longer awaited"</h1>
+                                    <h1>{tr!(locale, "checkout.transfer_lapsed")}</h1>
                                     <p class="error" role="alert">{view.failure_message}</p>
-                                    <p><a href="/invoices">"Back to invoices"</a></p>
+                                    <p><a href="/invoices">{tr!(locale, "checkout.back_to_invoices")}</a></p>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Succeeded => view! {
                                 <section class="card narrow" data-testid="checkout-succeeded">
-                                    <h1>"Payment received"</h1>
-                                    <p class="notice" role="status">{format!("Thank you: {amount} is applied to your account.")}</p>
+                                    <h1>{tr!(locale, "checkout.received")}</h1>
+                                    <p class="notice" role="status">{tr!(locale, "checkout.thank_you", amount = amount)}</p>
                                     <p>
-                                        {view.payment_id.map(|p| view! { <a class="button" href=format!("/payments/{p}")>"View receipt"</a> })}
-                                        " " <a href="/">"Back to your account"</a>
+                                        {view.payment_id.map(|p| view! { <a class="button" href=format!("/payments/{p}")>{tr!(locale, "checkout.view_receipt")}</a> })}
+                                        " " <a href="/">{tr!(locale, "checkout.back_to_account")}</a>
                                     </p>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Open => view! {
                                 <section class="card narrow" data-testid="checkout-open">
-                                    <h1>"Confirming your payment"</h1>
-                                    <p role="status">{format!("Waiting for the payment provider to confirm {amount}…")}</p>
-                                    <p class="hint">"While this payment is open its invoices are not offered for payment again."</p>
+                                    <h1>{tr!(locale, "checkout.confirming")}</h1>
+                                    <p role="status">{tr!(locale, "checkout.waiting", amount = amount)}</p>
+                                    <p class="hint">{tr!(locale, "checkout.open_hint")}</p>
                                     <ActionForm action=cancel attr:class="form">
                                         <input type="hidden" name="id" value=view.id.clone()/>
                                         <FormError message=Signal::derive(cancel_error)/>
-                                        <button class="button secondary" type="submit">"Cancel this payment"</button>
+                                        <button class="button secondary" type="submit">{tr!(locale, "checkout.cancel")}</button>
                                     </ActionForm>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Processing => view! {
                                 <section class="card narrow" data-testid="checkout-processing">
-                                    <h1>"Payment processing"</h1>
-                                    <p class="notice" role="status">{format!(
-                                        "Your {} payment of {amount} is on its way{}. Its invoices show it as in progress and are not due meanwhile; you will get a receipt when it settles.",
-                                        view.method.map(|m| m.label()).unwrap_or("bank"),
-                                        view.expected_on.map(|on| format!(" and expected by {}", date(on))).unwrap_or_default()
-                                    )}</p>
-                                    <p><a href="/invoices">"Back to invoices"</a></p>
+                                    <h1>{tr!(locale, "checkout.processing")}</h1>
+                                    <p class="notice" role="status">{match (view.method, view.expected_on) {
+                                        (Some(method), Some(on)) => tr!(locale, "checkout.on_its_way_expected",
+                                            method = method.label_in(locale), amount = amount, date = date(on)),
+                                        (Some(method), None) => tr!(locale, "checkout.on_its_way",
+                                            method = method.label_in(locale), amount = amount),
+                                        (None, _) => tr!(locale, "checkout.bank_on_its_way", amount = amount),
+                                    }}" "{tr!(locale, "checkout.processing_hint")}</p>
+                                    <p><a href="/invoices">{tr!(locale, "checkout.back_to_invoices")}</a></p>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Returned => view! {
                                 <section class="card narrow" data-testid="checkout-returned">
-                                    <h1>"The payment was returned"</h1>
+                                    <h1>{tr!(locale, "checkout.returned")}</h1>
                                     <p class="error" role="alert">{view.failure_message}</p>
-                                    <p>"The invoices it paid are open again. "<a href="/invoices">"Back to invoices"</a></p>
+                                    <p>{tr!(locale, "checkout.open_again")}" "<a href="/invoices">{tr!(locale, "checkout.back_to_invoices")}</a></p>
                                 </section>
                             }.into_any(),
                             CheckoutStatus::Failed | CheckoutStatus::Expired => view! {
                                 <section class="card narrow" data-testid="checkout-failed">
-                                    <h1>"The payment did not go through"</h1>
+                                    <h1>{tr!(locale, "checkout.failed")}</h1>
                                     <p class="error" role="alert">{view.failure_message}</p>
-                                    <p>"Nothing was charged and your balance is unchanged. "<a href="/invoices">"Back to invoices"</a></p>
+                                    <p>{tr!(locale, "checkout.nothing_charged")}" "<a href="/invoices">{tr!(locale, "checkout.back_to_invoices")}</a></p>
                                 </section>
                             }.into_any(),
                         }
@@ -258,26 +260,25 @@ fn TransferAnnounced(
         return ().into_any();
     };
     let c = t.currency;
+    let locale = use_locale();
     view! {
         <section class="card narrow" data-testid="transfer-announced">
-            <h1>"Transfer announced"</h1>
-            <p class="notice" role="status">{format!(
-                "Send {} to the account below and quote the reference exactly. Until {} these invoices are not due and you get no reminders for them.",
-                money(t.amount_minor, c), date(t.held_until)
-            )}</p>
-            <p class="reference">"Reference " <strong data-testid="transfer-reference">{t.reference.to_string()}</strong></p>
+            <h1>{tr!(locale, "invoice.transfer_announced")}</h1>
+            <p class="notice" role="status">{tr!(locale, "transfer.send",
+                amount = money(t.amount_minor, c), date = date(t.held_until))}</p>
+            <p class="reference">{tr!(locale, "transfer.reference")}" " <strong data-testid="transfer-reference">{t.reference.to_string()}</strong></p>
             <dl class="facts" data-testid="transfer-details">
-                {t.lines().into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
+                {t.lines(locale).into_iter().map(|(label, value)| view! { <dt>{label}</dt><dd>{value}</dd> }).collect_view()}
             </dl>
-            <h2>"For invoices"</h2>
+            <h2>{tr!(locale, "transfer.for_invoices")}</h2>
             <ul>
                 {t.invoices.iter().map(|(number, amount)| view! { <li>{format!("{number}: {}", money(*amount, c))}</li> }).collect_view()}
             </ul>
-            <p><a class="button secondary" href=format!("/documents/transfers/{}.pdf", view.id) rel="external">"Download the instructions (PDF)"</a></p>
+            <p><a class="button secondary" href=format!("/documents/transfers/{}.pdf", view.id) rel="external">{tr!(locale, "transfer.download")}</a></p>
             <ActionForm action=cancel attr:class="form">
                 <input type="hidden" name="id" value=view.id.clone()/>
                 <FormError message=cancel_error/>
-                <button class="button secondary" type="submit">"Withdraw this transfer"</button>
+                <button class="button secondary" type="submit">{tr!(locale, "transfer.withdraw")}</button>
             </ActionForm>
         </section>
     }
@@ -285,11 +286,11 @@ fn TransferAnnounced(
 }
 
 /// How a payment can be made, in a sentence.
-fn methods_text(methods: &[ledgerport::payments::PaymentMethod]) -> String {
-    let names: Vec<&str> = methods.iter().map(|m| m.label()).collect();
+fn methods_text(locale: Locale, methods: &[ledgerport::payments::PaymentMethod]) -> String {
+    let names: Vec<&str> = methods.iter().map(|m| m.label_in(locale)).collect();
     match names.as_slice() {
         [] => String::new(),
-        [only] => format!("Pay by {only}."),
-        [first @ .., last] => format!("Pay by {} or {last}.", first.join(", ")),
+        [only] => tr!(locale, "pay.by_one", method = only),
+        [first @ .., last] => tr!(locale, "pay.by_several", methods = first.join(", "), last = last),
     }
 }

@@ -53,7 +53,7 @@ pub fn PlanPage() -> impl IntoView {
         })}
         <FormError message=Signal::derive(accept_error)/>
         <FormError message=Signal::derive(decline_error)/>
-        <Loaded data=data loading="Loading your plan…" let:page>
+        <Loaded data=data let:page>
             {plan_cards(page.clone(), accept, decline)}
             {request_form(page, request, request_error)}
         </Loaded>
@@ -250,7 +250,7 @@ pub fn CustomerPlans(
             <FormError message=Signal::derive(approve_error)/>
             <FormError message=Signal::derive(withdraw_error)/>
             <FormError message=Signal::derive(limits_error)/>
-            <Loaded data=offer loading="Loading…" let:offer>
+            <Loaded data=offer let:offer>
                 {staff_section(offer, customer_id(), StaffActions {
                     offer: offer_action,
                     approve,

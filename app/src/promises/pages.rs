@@ -43,7 +43,7 @@ pub fn PromisePage() -> impl IntoView {
             <p class="notice" role="status">"Your promise is withdrawn; reminders for its invoices resume."</p>
         })}
         <FormError message=Signal::derive(withdraw_error)/>
-        <Loaded data=data loading="Loading your invoices…" let:page>
+        <Loaded data=data let:page>
             {promise_form(page.clone(), make, make_error)}
             {promise_list(page, withdraw)}
         </Loaded>
@@ -200,7 +200,7 @@ pub fn CustomerPromises(
                 <p class="notice" role="status" data-testid="promise-recorded">"The promise is recorded, and the customer gets it in writing."</p>
             })}
             <FormError message=Signal::derive(record_error)/>
-            <Loaded data=offer loading="Loading…" let:offer>
+            <Loaded data=offer let:offer>
                 {if offer.promises.is_empty() {
                     view! { <p class="empty">"No promises yet."</p> }.into_any()
                 } else {

@@ -44,7 +44,7 @@ pub fn WorklistPage() -> impl IntoView {
             "Disputed amounts are left out of what is overdue; accounts with only disputes come last."</p>
         <FormError message=Signal::derive(note_error)/>
         <FormError message=Signal::derive(assign_error)/>
-        <Loaded data=data loading="Loading the worklist…" let:list>
+        <Loaded data=data let:list>
             {{
                 let chosen = collector();
                 let pages = (list.total + PAGE_SIZE - 1) / PAGE_SIZE;

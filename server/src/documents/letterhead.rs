@@ -4,7 +4,9 @@
 
 use ledgerport::company::CompanyProfile;
 use ledgerport::customers::billing::BillingDetails;
+use app::tr;
 use ledgerport::db::{Db, DbError};
+use ledgerport::locale::Locale;
 use ledgerport::verification::DocumentCode;
 
 use super::pdf::{Cell, Document, MARGIN, PAGE_WIDTH, wrap};
@@ -32,7 +34,7 @@ impl Parties {
     }
 
     /// The company (left) and "Bill to" (right), line by line, under the document's title.
-    pub fn print(&self, doc: &mut Document) {
+    pub fn print(&self, doc: &mut Document, locale: Locale) {
         let company = &self.company;
         let mut left = vec![if company.is_empty() {
             "Ledgerport".to_string()
@@ -42,10 +44,14 @@ impl Parties {
         left.extend(company.address.iter().cloned());
         left.extend(company.tax_numbers.iter().cloned());
         if !company.billing_contact.is_empty() {
-            left.push(format!("Billing questions: {}", company.billing_contact));
+            left.push(tr!(
+                locale,
+                "letterhead.billing_questions",
+                contact = company.billing_contact
+            ));
         }
         let billing = &self.billing;
-        let mut right = vec!["Bill to".to_string(), self.customer.clone()];
+        let mut right = vec![tr!(locale, "letterhead.bill_to"), self.customer.clone()];
         // The customer's own address usually starts with its name: not printed twice.
         right.extend(
             billing
@@ -58,7 +64,7 @@ impl Parties {
             right.push(billing.country.clone());
         }
         if !billing.tax_id.is_empty() {
-            right.push(format!("Tax ID: {}", billing.tax_id));
+            right.push(tr!(locale, "letterhead.tax_id", id = billing.tax_id));
         }
         // Each block in its column: long lines wrap instead of running into the other or off the page.
         let column = |lines: Vec<String>, width: f32| -> Vec<String> {
@@ -81,21 +87,23 @@ impl Parties {
 }
 
 /// How to pay, and a guard against a forged copy: the account to pay is the one the portal shows.
-pub fn how_to_pay(doc: &mut Document, parties: &Parties, portal: &str, quote: &str) {
+pub fn how_to_pay(
+    doc: &mut Document,
+    locale: Locale,
+    parties: &Parties,
+    portal: &str,
+    quote: &str,
+) {
     let ask = match parties.company.billing_contact.as_str() {
-        "" => "us".to_string(),
+        "" => tr!(locale, "how_to_pay.us"),
         contact => contact.to_string(),
     };
     doc.gap(12.0);
-    doc.line(11.0, true, "How to pay");
+    doc.line(11.0, true, &tr!(locale, "how_to_pay.title"));
     for text in [
-        format!("Online at {portal}/pay."),
-        format!(
-            "By bank transfer: choose \"Pay by bank transfer\" on the portal for our account and a reference, and quote {quote}."
-        ),
-        format!(
-            "Pay only into the account the portal shows you. If a document names another account, ask {ask} before you pay."
-        ),
+        tr!(locale, "how_to_pay.online", portal = portal),
+        tr!(locale, "how_to_pay.transfer", quote = quote),
+        tr!(locale, "how_to_pay.only_our_account", ask = ask),
     ] {
         doc.paragraph(9.0, false, &text);
     }
@@ -103,16 +111,13 @@ pub fn how_to_pay(doc: &mut Document, parties: &Parties, portal: &str, quote: &s
 
 /// The document's code and a QR code of the public page that checks it: a forged or altered copy
 /// shows there as "not issued by us", or with another number, date or total.
-pub fn verification(doc: &mut Document, code: &DocumentCode, portal: &str) {
+pub fn verification(doc: &mut Document, locale: Locale, code: &DocumentCode, portal: &str) {
     let address = format!("{portal}/verify/{}", code.printed());
     let lines = vec![
-        "Check this document".to_string(),
-        format!(
-            "Code {}: scan the QR code, or enter the code at",
-            code.printed()
-        ),
-        format!("{portal}/verify. The page shows what we issued under it:"),
-        "number, date and total. If it says \"not issued by us\", do not pay.".to_string(),
+        tr!(locale, "verify.title"),
+        tr!(locale, "verify.code", code = code.printed()),
+        tr!(locale, "verify.address", portal = portal),
+        tr!(locale, "verify.what"),
     ];
     doc.gap(10.0);
     match qrcode::QrCode::new(address.as_bytes()) {

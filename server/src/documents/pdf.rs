@@ -191,12 +191,19 @@ impl Document {
     }
 }
 
-/// Text in the fonts' WinAnsi encoding: Latin-1 plus the euro sign and typographic dashes;
-/// anything else becomes `?` rather than garbage.
+/// Text in the fonts' WinAnsi encoding: Latin-1 plus the euro sign, typographic dashes and the
+/// quotation marks English and German use; anything else becomes `?` rather than garbage.
 fn win_ansi(text: &str) -> Vec<u8> {
     text.chars()
         .flat_map(|c| match c {
             '€' => vec![0x80],
+            '‚' => vec![0x82],
+            '„' => vec![0x84],
+            '…' => vec![0x85],
+            '‘' => vec![0x91],
+            '’' => vec![0x92],
+            '“' => vec![0x93],
+            '”' => vec![0x94],
             '–' => vec![0x96],
             '—' => vec![0x97],
             '₩' => b"KRW ".to_vec(),
