@@ -2,6 +2,11 @@
 //! over them. No UI and no HTTP here; persistence sits behind the `ssr` feature so that the WASM
 //! client can share the domain types.
 
+// The emails' texts in every language (`src/locales/emails.yml`), looked up with `tr!`; the
+// WASM client sends no email, so only the server build carries them.
+#[cfg(feature = "ssr")]
+rust_i18n::i18n!("src/locales", fallback = "en");
+
 pub mod adjustments;
 pub mod api_keys;
 pub mod auth;

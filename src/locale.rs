@@ -113,7 +113,9 @@ impl Locale {
         };
         let grouping_only = |separator: char| {
             let mut parts = text.trim_start_matches('-').split(separator);
-            parts.next().is_some_and(|first| (1..=3).contains(&first.len()))
+            parts
+                .next()
+                .is_some_and(|first| (1..=3).contains(&first.len()))
                 && parts.all(|part| part.len() == 3)
         };
         if text.contains(decimal) {
@@ -153,11 +155,6 @@ impl Locale {
             Locale::En => format!("{} {month} {}", date.day(), date.year()),
             Locale::De => format!("{}. {month} {}", date.day(), date.year()),
         }
-    }
-
-    /// A month and year: `Nov 2026`, `Nov. 2026`.
-    pub fn month_and_year(self, date: NaiveDate) -> String {
-        format!("{} {}", self.month(date.month()), date.year())
     }
 
     /// An RFC 3339 time in UTC: `23 Nov 2026 14:05 UTC`, `23. Nov. 2026, 14:05 UTC`.
@@ -205,15 +202,118 @@ impl std::fmt::Display for Locale {
     }
 }
 
+/// The text `KEY` in a language: `tr!(locale, KEY)`, or with values for its `%{name}`
+/// placeholders, `tr!(locale, KEY, name = value)`. It reads the catalogue of the crate it is
+/// used in (the engine's emails, the app's pages and the server's PDFs each have their own), which
+/// must depend on `rust-i18n` and call `rust_i18n::i18n!` at its root.
+#[macro_export]
+macro_rules! tr {
+    ($locale:expr, $key:literal $(, $name:ident = $value:expr)* $(,)?) => {
+        rust_i18n::t!($key, locale = $locale.code() $(, $name = $value)*).into_owned()
+    };
+}
+
+/// What is wrong with a crate's texts: a key its source (`src`) uses with `tr!` that the
+/// catalogue lacks in some language, or a key of the catalogue file that lacks a language or that
+/// no source uses. `has_text(locale, key)` asks the crate's compiled catalogue. The tests of the
+/// app and of the server run it, so a page or PDF never shows a key's name.
+#[cfg(feature = "ssr")]
+pub fn catalogue_problems(
+    src: &std::path::Path,
+    catalogue: &std::path::Path,
+    has_text: impl Fn(&str, &str) -> bool,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut sources = String::new();
+    for path in rust_files(src) {
+        let source = std::fs::read_to_string(&path).unwrap_or_default();
+        for key in used_keys(&source) {
+            for locale in Locale::ALL {
+                if !has_text(locale.code(), key) {
+                    problems.push(format!("{key} has no {locale} text ({})", path.display()));
+                }
+            }
+        }
+        sources.push_str(&source);
+    }
+    let catalogue = std::fs::read_to_string(catalogue).unwrap_or_default();
+    let keys: Vec<&str> = catalogue
+        .lines()
+        .filter(|line| !line.starts_with([' ', '#', '_']) && line.ends_with(':'))
+        .map(|line| line.trim_end_matches(':'))
+        .collect();
+    if keys.is_empty() {
+        problems.push("the catalogue has no texts".into());
+    }
+    for key in keys {
+        for locale in Locale::ALL {
+            if !has_text(locale.code(), key) {
+                problems.push(format!("{key} has no {locale} text in the catalogue"));
+            }
+        }
+        if !sources.contains(&format!("\"{key}\"")) {
+            problems.push(format!("{key} is in the catalogue but nothing uses it"));
+        }
+    }
+    problems
+}
+
+/// The keys of the `tr!` calls in a source file.
+#[cfg(feature = "ssr")]
+fn used_keys(source: &str) -> impl Iterator<Item = &str> {
+    source.split("tr!(").skip(1).filter_map(|call| {
+        let (locale, rest) = call.split_once(',')?;
+        let locale = locale.trim();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_.()".contains(c);
+        if locale.is_empty() || !locale.chars().all(plain) {
+            return None;
+        }
+        Some(rest.trim_start().strip_prefix('"')?.split_once('"')?.0)
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for path in std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+    {
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::money::Currency;
 
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn every_text_of_the_emails_is_written_in_every_language_and_used() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let problems = catalogue_problems(
+            &root.join("src"),
+            &root.join("src/locales/emails.yml"),
+            |locale, key| crate::_rust_i18n_try_translate(locale, key).is_some(),
+        );
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
     #[test]
     fn german_writes_money_with_a_decimal_comma_and_the_symbol_after() {
         assert_eq!(Locale::De.money(123_456, Currency::Eur), "1.234,56 €");
-        assert_eq!(Locale::De.money(-123_456_789, Currency::Usd), "-1.234.567,89 $");
+        assert_eq!(
+            Locale::De.money(-123_456_789, Currency::Usd),
+            "-1.234.567,89 $"
+        );
         assert_eq!(Locale::De.money(500, Currency::Jpy), "500 ¥");
         assert_eq!(Locale::De.money(1_250, Currency::Kwd), "1,250 KWD");
         assert_eq!(Locale::De.money(5, Currency::Eur), "0,05 €");
@@ -272,7 +372,6 @@ mod tests {
         assert_eq!(Locale::De.date(day), "12. Nov. 2026");
         let march = NaiveDate::from_ymd_opt(2026, 3, 4).unwrap();
         assert_eq!(Locale::De.date(march), "4. März 2026");
-        assert_eq!(Locale::De.month_and_year(march), "März 2026");
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T15:05:09+01:00").unwrap();
         assert_eq!(Locale::En.date_time(at), "23 Nov 2026 14:05 UTC");
         assert_eq!(Locale::De.date_time(at), "23. Nov. 2026, 14:05 UTC");
@@ -280,13 +379,25 @@ mod tests {
 
     #[test]
     fn the_browsers_first_language_we_have_wins_by_quality() {
-        assert_eq!(Locale::from_accept_language("de-DE,de;q=0.9,en;q=0.8"), Locale::De);
-        assert_eq!(Locale::from_accept_language("fr-FR,fr;q=0.9,de;q=0.5,en;q=0.4"), Locale::De);
-        assert_eq!(Locale::from_accept_language("en;q=0.5, de;q=0.7"), Locale::De);
+        assert_eq!(
+            Locale::from_accept_language("de-DE,de;q=0.9,en;q=0.8"),
+            Locale::De
+        );
+        assert_eq!(
+            Locale::from_accept_language("fr-FR,fr;q=0.9,de;q=0.5,en;q=0.4"),
+            Locale::De
+        );
+        assert_eq!(
+            Locale::from_accept_language("en;q=0.5, de;q=0.7"),
+            Locale::De
+        );
         assert_eq!(Locale::from_accept_language("de;q=0, en-GB"), Locale::En);
         assert_eq!(Locale::from_accept_language("fr, it"), Locale::En);
         assert_eq!(Locale::from_accept_language(""), Locale::En);
-        assert_eq!(Locale::from_accept_language("*;q=abc, de;q=1.0"), Locale::De);
+        assert_eq!(
+            Locale::from_accept_language("*;q=abc, de;q=1.0"),
+            Locale::De
+        );
         assert_eq!(Locale::parse("DE_at"), Some(Locale::De));
         assert_eq!(Locale::parse("german"), None);
     }

@@ -81,6 +81,7 @@ pub mod store {
 
     use super::{Attachment, OutboxMessage};
     use crate::db::{Db, DbError, now_text};
+    use crate::locale::Locale;
 
     /// A message to queue.
     pub struct Message<'a> {
@@ -98,23 +99,34 @@ pub mod store {
         body: &str,
         kind: &str,
     ) -> Result<(), DbError> {
-        queue_to_each_attaching(conn, recipients, subject, body, kind, None).await
-    }
-
-    /// [`queue_to_each`], each message with `attachment` made and attached when it is sent.
-    pub async fn queue_to_each_attaching(
-        conn: &mut sqlx::AnyConnection,
-        recipients: &[String],
-        subject: &str,
-        body: &str,
-        kind: &str,
-        attachment: Option<Attachment>,
-    ) -> Result<(), DbError> {
         for recipient in recipients {
             let message = Message {
                 recipient,
                 subject,
                 body,
+                kind,
+            };
+            insert(&mut *conn, &message, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues one message to each address, written in the recipient's language: `write(locale)`
+    /// gives its subject and body (in the caller's transaction).
+    pub async fn queue_in_their_language(
+        conn: &mut sqlx::AnyConnection,
+        recipients: &[String],
+        kind: &str,
+        attachment: Option<Attachment>,
+        write: impl Fn(Locale) -> (String, String),
+    ) -> Result<(), DbError> {
+        for recipient in recipients {
+            let locale = crate::users::store::locale_of(&mut *conn, recipient).await?;
+            let (subject, body) = write(locale);
+            let message = Message {
+                recipient,
+                subject: &subject,
+                body: &body,
                 kind,
             };
             insert(&mut *conn, &message, attachment).await?;

@@ -73,16 +73,6 @@ pub struct ReminderRun {
     pub plans: crate::plans::PlanReview,
 }
 
-/// The subject line of a reminder at `step` days past due.
-pub fn subject(step: i64, invoice_number: &str) -> String {
-    match step {
-        s if s < 0 => format!("Invoice {invoice_number} is due in {} days", -s),
-        0 => format!("Invoice {invoice_number} is due today"),
-        1 => format!("Invoice {invoice_number} is 1 day overdue"),
-        s => format!("Invoice {invoice_number} is {s} days overdue"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,12 +99,5 @@ mod tests {
         assert_eq!(Schedule::parse(""), Err(ScheduleError::Invalid));
         assert_eq!(Schedule::parse("1,x"), Err(ScheduleError::Invalid));
         assert_eq!(Schedule::parse("400"), Err(ScheduleError::Invalid));
-    }
-
-    #[test]
-    fn subjects_say_how_late_the_invoice_is() {
-        assert_eq!(subject(-3, "A-1"), "Invoice A-1 is due in 3 days");
-        assert_eq!(subject(1, "A-1"), "Invoice A-1 is 1 day overdue");
-        assert_eq!(subject(14, "A-1"), "Invoice A-1 is 14 days overdue");
     }
 }

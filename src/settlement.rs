@@ -15,12 +15,14 @@ use crate::checkout::store::{
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem, expected_settlement};
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
+use crate::locale::Locale;
 use crate::money::{Currency, Money};
 use crate::outbox::Attachment;
-use crate::outbox::store::{queue_to_each, queue_to_each_attaching, staff_emails};
+use crate::outbox::store::{queue_in_their_language, queue_to_each, staff_emails};
 use crate::payments::store::{PaymentReceipt, record_new_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{CashError, lock_checkout_customer};
+use crate::tr;
 
 /// Records a provider event id; false when it was seen before (the caller then does nothing).
 pub async fn claim_event(
@@ -380,50 +382,56 @@ async fn queue_receipt(
     receipt: &PaymentReceipt,
 ) -> Result<(), CheckoutStoreError> {
     let payer = payer_of(tx, collected.checkout_id).await?;
-    let mut lines = String::new();
+    let mut applied = Vec::new();
     for a in &receipt.allocations {
         let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
             .bind(a.invoice_id)
             .fetch_one(&mut **tx)
             .await?;
-        let applied = Money::from_minor(a.amount_minor, collected.currency);
-        lines.push_str(&format!("  {number}: {applied}"));
-        if a.discount_minor > 0 {
-            let discount = Money::from_minor(a.discount_minor, collected.currency);
-            lines.push_str(&format!(" (plus {discount} early-payment discount)"));
+        applied.push((number, a.amount_minor, a.discount_minor));
+    }
+    let currency = collected.currency;
+    let unapplied = receipt.unapplied.to_minor();
+    let write = |locale: Locale| {
+        let money = |minor| locale.money(minor, currency);
+        let mut lines = String::new();
+        for (number, amount, discount) in &applied {
+            lines.push_str(&format!("  {number}: {}", money(*amount)));
+            if *discount > 0 {
+                lines.push(' ');
+                lines.push_str(&tr!(
+                    locale,
+                    "receipt.plus_discount",
+                    amount = money(*discount)
+                ));
+            }
+            lines.push('\n');
         }
-        lines.push('\n');
-    }
-    if !receipt.unapplied.is_zero() {
-        lines.push_str(&format!(
-            "  credit on your account: {}\n",
-            receipt.unapplied
-        ));
-    }
-    let amount = Money::from_minor(collected.amount_minor, collected.currency);
-    let body = format!(
-        "Hello {},\n\nwe received {amount} from {} on {} ({} payment {}).\n\n\
-         It was applied as follows:\n{lines}\nThe receipt is attached as a PDF.\n\nThank you.\n",
-        payer.name,
-        payer.customer,
-        collected.received,
-        method.label(),
-        collected.payment_reference
-    );
-    let subject = format!("Payment received: {amount}");
+        if unapplied != 0 {
+            lines.push_str(&format!(
+                "  {}\n",
+                tr!(locale, "receipt.credit", amount = money(unapplied))
+            ));
+        }
+        let amount = money(collected.amount_minor);
+        let body = tr!(
+            locale,
+            "receipt.body",
+            name = payer.name,
+            amount = amount,
+            customer = payer.customer,
+            date = locale.date(collected.received),
+            method = method.label_in(locale),
+            reference = collected.payment_reference,
+            lines = lines
+        );
+        (tr!(locale, "receipt.subject", amount = amount), body)
+    };
     let receipt_pdf = Attachment::Receipt {
         customer_id: payer.customer_id,
         payment_id: receipt.payment_id,
     };
-    queue_to_each_attaching(
-        tx,
-        &payer.recipients,
-        &subject,
-        &body,
-        "receipt",
-        Some(receipt_pdf),
-    )
-    .await?;
+    queue_in_their_language(tx, &payer.recipients, "receipt", Some(receipt_pdf), write).await?;
     Ok(())
 }
 

@@ -351,11 +351,19 @@ impl AccountDetails {
                 routing_number,
             } => vec![
                 (
-                    if german { "Kontonummer" } else { "Account number" },
+                    if german {
+                        "Kontonummer"
+                    } else {
+                        "Account number"
+                    },
                     account_number.clone(),
                 ),
                 (
-                    if german { "Bankleitzahl (ABA)" } else { "Routing number (ABA)" },
+                    if german {
+                        "Bankleitzahl (ABA)"
+                    } else {
+                        "Routing number (ABA)"
+                    },
                     routing_number.clone(),
                 ),
             ],

@@ -238,7 +238,9 @@ pub async fn save_language(language: String) -> Result<(), AppError> {
     let (caller, _) = crate::session::require_contact()?;
     let locale = crate::i18n::Locale::parse(&language)
         .filter(|locale| locale.code() == language)
-        .ok_or_else(|| AppError::Invalid(format!("{language:?} is not a language we offer (en, de).")))?;
+        .ok_or_else(|| {
+            AppError::Invalid("Choose one of the languages offered: en or de.".into())
+        })?;
     ledgerport::users::store::save_locale(
         &crate::context::app().db,
         &caller,

@@ -50,8 +50,10 @@ pub fn age(since: &str, now: &str) -> String {
 
 /// A stored payment method as customers read it ("ach" is "ACH").
 pub fn method_label(method: &str) -> String {
-    ledgerport::payments::PaymentMethod::parse(method)
-        .map_or_else(|| method.to_string(), |m| m.label_in(use_locale()).to_string())
+    ledgerport::payments::PaymentMethod::parse(method).map_or_else(
+        || method.to_string(),
+        |m| m.label_in(use_locale()).to_string(),
+    )
 }
 
 #[cfg(test)]

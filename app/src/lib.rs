@@ -56,9 +56,9 @@ use crate::books::pages::{
     PeriodsPage, ReconciliationPage, StaffPaymentsPage, TrialBalancePage,
 };
 use crate::components::NotFound;
-use crate::i18n::use_locale;
 use crate::disputes::pages::{AdminDisputesPage, DisputeDetailPage, DisputeNewPage, DisputesPage};
 use crate::home::HomePage;
+use crate::i18n::{tr, use_locale};
 use crate::integrations::pages::{ApiKeysPage, ImportPage, ImportsPage};
 use crate::paying::pages::{CheckoutPage, PayPage};
 use crate::plans::pages::PlanPage;

@@ -11,6 +11,8 @@ export interface OwnAccount {
   amount: string;
   payer: string;
   payerName: string;
+  /** USD unless given. */
+  currency?: string;
 }
 
 /** Opens the account on `staff`'s page and leaves it on the account's page; returns the
@@ -19,7 +21,7 @@ export async function openAccountWithPayer(staff: Page, account: OwnAccount): Pr
   await staff.goto("/admin");
   await staff.getByLabel("Customer number").fill(account.number);
   await staff.getByLabel("Name", { exact: true }).fill(account.name);
-  await staff.getByLabel("Currency").selectOption("USD");
+  await staff.getByLabel("Currency").selectOption(account.currency ?? "USD");
   await staff.getByLabel("Net days").fill("0");
   await staff.getByRole("button", { name: "Open the account" }).click();
   await expect(staff).toHaveURL(/\/admin\/customers\/\d+$/);
@@ -41,9 +43,10 @@ export async function openAccountWithPayer(staff: Page, account: OwnAccount): Pr
   return link!;
 }
 
-/** The invited payer sets a password and is signed in, in a browser context of their own. */
+/** The invited payer sets a password and is signed in, in a browser context of their own (one
+ * whose browser asks for English, as Playwright's Chromium does by default). */
 export async function acceptInvitation(browser: Browser, link: string, password: string): Promise<Page> {
-  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  const context = await browser.newContext({ baseURL: test.info().project.use.baseURL, locale: "en-US" });
   const payer = await context.newPage();
   await payer.goto(link);
   await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");

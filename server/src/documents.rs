@@ -7,7 +7,6 @@ mod pdf;
 mod reports;
 
 use app::portal::statement_period;
-use app::tr;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,10 +18,11 @@ use ledgerport::invoices::views::{
 };
 use ledgerport::locale::Locale;
 use ledgerport::money::{Currency, Money};
-use ledgerport::payments::PaymentMethod;
 use ledgerport::outbox::Attachment;
+use ledgerport::payments::PaymentMethod;
 use ledgerport::payments::history::PaymentView;
 use ledgerport::reports::{Aging, Statement};
+use ledgerport::tr;
 use ledgerport::transfers::TransferInstructions;
 use ledgerport::verification::{DocumentCode, DocumentKind, IssuedDocument};
 use serde::Deserialize;
@@ -243,7 +243,11 @@ fn receipt_document(locale: Locale, p: &PaymentView, parties: &Parties) -> Vec<u
     let method = PaymentMethod::parse(&p.method)
         .map_or_else(|| p.method.clone(), |m| m.label_in(locale).to_string());
     for (label, value, bold) in [
-        (tr!(locale, "receipt.received"), locale.date(p.received_date), false),
+        (
+            tr!(locale, "receipt.received"),
+            locale.date(p.received_date),
+            false,
+        ),
         (tr!(locale, "receipt.method"), method, false),
         (tr!(locale, "receipt.reference"), p.reference.clone(), false),
         (tr!(locale, "receipt.amount"), money(p.amount_minor), true),
@@ -489,7 +493,10 @@ fn invoice_document(
         doc.row(
             10.0,
             bold,
-            &[Cell::Right(cols[5], label), Cell::Right(cols[6], money(amount))],
+            &[
+                Cell::Right(cols[5], label),
+                Cell::Right(cols[6], money(amount)),
+            ],
         );
     }
     if !d.activity.is_empty() {
@@ -769,7 +776,7 @@ mod tests {
     #[test]
     fn every_text_of_the_documents_is_written_in_every_language_and_used() {
         let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let problems = app::i18n::catalogue_problems(
+        let problems = ledgerport::locale::catalogue_problems(
             &crate_dir.join("src"),
             &crate_dir.join("locales/server.yml"),
             |locale, key| crate::_rust_i18n_try_translate(locale, key).is_some(),

@@ -128,27 +128,29 @@ pub async fn deliver_queued(
                     .send(&message.recipient, &message.subject, &message.body, None)
                     .await
             }
-            Some(reference) => match crate::documents::outbox_attachment(db, reference, &message.recipient).await {
-                Ok(file) => {
-                    mailer
-                        .send(
-                            &message.recipient,
-                            &message.subject,
-                            &message.body,
-                            Some(&file),
-                        )
-                        .await
+            Some(reference) => {
+                match crate::documents::outbox_attachment(db, reference, &message.recipient).await {
+                    Ok(file) => {
+                        mailer
+                            .send(
+                                &message.recipient,
+                                &message.subject,
+                                &message.body,
+                                Some(&file),
+                            )
+                            .await
+                    }
+                    // Nothing to attach will ever be found: the message still goes, without it.
+                    Err(AttachmentError::Unknown) => {
+                        tracing::warn!(message = message.id, reference, "attachment not found");
+                        mailer
+                            .send(&message.recipient, &message.subject, &message.body, None)
+                            .await
+                    }
+                    // The database may answer later: tried again like a refused message.
+                    Err(e @ AttachmentError::Db(_)) => Err(MailError::Attachment(e.to_string())),
                 }
-                // Nothing to attach will ever be found: the message still goes, without it.
-                Err(AttachmentError::Unknown) => {
-                    tracing::warn!(message = message.id, reference, "attachment not found");
-                    mailer
-                        .send(&message.recipient, &message.subject, &message.body, None)
-                        .await
-                }
-                // The database may answer later: tried again like a refused message.
-                Err(e @ AttachmentError::Db(_)) => Err(MailError::Attachment(e.to_string())),
-            },
+            }
         };
         match sent {
             Ok(()) => {

@@ -9,12 +9,13 @@ use std::collections::hash_map::Entry;
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
-use super::{ReminderRun, Schedule, subject};
+use super::{ReminderRun, Schedule};
 use crate::customers::store::account_recipients;
 use crate::db::{Db, DbError, date_text};
-use crate::money::Money;
-use crate::outbox::store::{Message, queue};
+use crate::locale::Locale;
+use crate::outbox::store::queue_in_their_language;
 use crate::receivables::{ON_ACTIVE_PLAN_SQL, due_now};
+use crate::tr;
 
 /// Invoices handled per write transaction: short enough not to hold the write lock for long.
 const BATCH: usize = 200;
@@ -161,44 +162,57 @@ async fn remind(
         return Ok(());
     }
     let currency = crate::db::currency(&candidate.currency)?;
-    let due_date: String = amounts.try_get(3)?;
-    let mut body = format!(
-        "Hello,\n\n{} is due now on invoice {} (due {due_date}).\n",
-        Money::from_minor(due, currency),
-        candidate.number
-    );
-    if held > 0 {
-        body.push_str(&format!(
-            "{} of it is in dispute and is not included; we will write about it separately.\n",
-            Money::from_minor(held, currency)
-        ));
-    }
-    if pending > 0 {
-        body.push_str(&format!(
-            "{} of it is already on its way to us (a payment in progress) and is not included.\n",
-            Money::from_minor(pending, currency)
-        ));
-    }
-    body.push_str(&format!(
-        "\nYou can see the invoice and pay it online here:\n{public_base_url}/invoices/{}\n\n\
-         If you have already paid, thank you, and please ignore this message.\n",
-        candidate.invoice_id
-    ));
-    let subject = subject(candidate.step, &candidate.number);
-    for recipient in recipients.iter() {
-        queue(
-            &mut **tx,
-            &Message {
-                recipient,
-                subject: &subject,
-                body: &body,
-                kind: "reminder",
-            },
-        )
-        .await?;
-    }
+    let due_date = crate::db::parse_date(&amounts.try_get::<String, _>(3)?)?;
+    let link = format!("{public_base_url}/invoices/{}", candidate.invoice_id);
+    let write = |locale: Locale| {
+        let money = |minor| locale.money(minor, currency);
+        let mut body = tr!(
+            locale,
+            "reminder.due",
+            amount = money(due),
+            number = candidate.number,
+            date = locale.date(due_date)
+        );
+        if held > 0 {
+            body.push_str(&tr!(locale, "reminder.held", amount = money(held)));
+        }
+        if pending > 0 {
+            body.push_str(&tr!(locale, "reminder.pending", amount = money(pending)));
+        }
+        body.push_str(&tr!(locale, "reminder.pay_online", link = link));
+        (subject(locale, candidate.step, &candidate.number), body)
+    };
+    queue_in_their_language(tx, recipients, "reminder", None, write).await?;
     summary.sent += 1;
     Ok(())
+}
+
+/// The subject line of a reminder at `step` days past due.
+fn subject(locale: crate::locale::Locale, step: i64, invoice_number: &str) -> String {
+    match step {
+        s if s < 0 => tr!(
+            locale,
+            "reminder.subject.due_in",
+            number = invoice_number,
+            days = -s
+        ),
+        0 => tr!(
+            locale,
+            "reminder.subject.due_today",
+            number = invoice_number
+        ),
+        1 => tr!(
+            locale,
+            "reminder.subject.one_day_late",
+            number = invoice_number
+        ),
+        s => tr!(
+            locale,
+            "reminder.subject.days_late",
+            number = invoice_number,
+            days = s
+        ),
+    }
 }
 
 #[cfg(all(test, feature = "test-support"))]
@@ -253,6 +267,34 @@ mod tests {
         assert_eq!(sent[1].1, "Invoice INV-1 is 14 days overdue");
         assert!(sent[1].2.contains("$1,000.00 is due now"), "{}", sent[1].2);
         assert!(sent[1].2.contains("https://pay.example.com/invoices/"));
+    }
+
+    #[tokio::test]
+    async fn a_contact_who_reads_german_is_reminded_in_german_with_german_amounts_and_dates() {
+        let db = fresh_db().await;
+        account(&db, "2026-10-01").await;
+        sqlx::query("UPDATE users SET locale = 'de' WHERE email = 'payer@acme.example'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        run(
+            &db,
+            &Schedule::default(),
+            fixtures::date("2026-11-15"),
+            BASE,
+        )
+        .await
+        .unwrap();
+        let sent = outbox_reminders(&db).await;
+        assert_eq!(sent[0].1, "Rechnung INV-1 ist seit 14 Tagen überfällig");
+        assert!(
+            sent[0].2.contains(
+                "auf die Rechnung INV-1 (fällig am 31. Okt. 2026) sind jetzt 1.000,00 $ fällig"
+            ),
+            "{}",
+            sent[0].2
+        );
+        assert!(sent[0].2.contains("online bezahlen"));
     }
 
     #[tokio::test]
@@ -382,5 +424,29 @@ mod tests {
         assert_eq!(a.unwrap().sent + b.unwrap().sent, 40);
         assert_eq!(outbox_reminders(&first).await.len(), 40);
         assert_eq!(fixtures::rows(&first, "reminders").await, 40);
+    }
+
+    #[test]
+    fn subjects_say_how_late_the_invoice_is_in_the_readers_language() {
+        assert_eq!(
+            subject(Locale::En, -3, "A-1"),
+            "Invoice A-1 is due in 3 days"
+        );
+        assert_eq!(
+            subject(Locale::En, 1, "A-1"),
+            "Invoice A-1 is 1 day overdue"
+        );
+        assert_eq!(
+            subject(Locale::En, 14, "A-1"),
+            "Invoice A-1 is 14 days overdue"
+        );
+        assert_eq!(
+            subject(Locale::De, 0, "A-1"),
+            "Rechnung A-1 ist heute fällig"
+        );
+        assert_eq!(
+            subject(Locale::De, 14, "A-1"),
+            "Rechnung A-1 ist seit 14 Tagen überfällig"
+        );
     }
 }

@@ -160,7 +160,10 @@ where
         .bind(email)
         .fetch_optional(executor)
         .await?;
-    Ok(locale.as_deref().and_then(Locale::parse).unwrap_or_default())
+    Ok(locale
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or_default())
 }
 
 /// At sign-in, a person who never chose a language gets the one their browser asks for, so

@@ -291,6 +291,11 @@ fn methods_text(locale: Locale, methods: &[ledgerport::payments::PaymentMethod])
     match names.as_slice() {
         [] => String::new(),
         [only] => tr!(locale, "pay.by_one", method = only),
-        [first @ .., last] => tr!(locale, "pay.by_several", methods = first.join(", "), last = last),
+        [first @ .., last] => tr!(
+            locale,
+            "pay.by_several",
+            methods = first.join(", "),
+            last = last
+        ),
     }
 }

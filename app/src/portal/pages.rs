@@ -71,7 +71,12 @@ pub fn summary_view(o: AccountOverview) -> impl IntoView {
     let s = o.summary;
     let c = s.currency;
     let next = s.next_due.map(|(day, amount)| {
-        tr!(locale, "summary.next_due_on", amount = money(amount, c), date = date(day))
+        tr!(
+            locale,
+            "summary.next_due_on",
+            amount = money(amount, c),
+            date = date(day)
+        )
     });
     view! {
         <Title text=tr!(locale, "summary.title")/>
@@ -517,7 +522,11 @@ fn presets(locale: Locale, today: NaiveDate) -> Vec<(String, NaiveDate, NaiveDat
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     vec![
         (tr!(locale, "statements.this_month"), first_of_month, today),
-        (tr!(locale, "statements.last_month"), last_month_start, last_month_end),
+        (
+            tr!(locale, "statements.last_month"),
+            last_month_start,
+            last_month_end,
+        ),
         (tr!(locale, "statements.year_to_date"), year_start, today),
     ]
 }
@@ -529,7 +538,8 @@ pub fn StatementsPage() -> impl IntoView {
     let today = chrono::Utc::now().date_naive();
     let period = Memo::new(move |_| {
         query.with(|q| {
-            let (default_from, default_to) = (presets(locale, today)[1].1, presets(locale, today)[1].2);
+            let (default_from, default_to) =
+                (presets(locale, today)[1].1, presets(locale, today)[1].2);
             (
                 q.get("from").unwrap_or_else(|| default_from.to_string()),
                 q.get("to").unwrap_or_else(|| default_to.to_string()),

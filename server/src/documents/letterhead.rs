@@ -4,9 +4,9 @@
 
 use ledgerport::company::CompanyProfile;
 use ledgerport::customers::billing::BillingDetails;
-use app::tr;
 use ledgerport::db::{Db, DbError};
 use ledgerport::locale::Locale;
+use ledgerport::tr;
 use ledgerport::verification::DocumentCode;
 
 use super::pdf::{Cell, Document, MARGIN, PAGE_WIDTH, wrap};

@@ -160,16 +160,15 @@ async fn a_receipt_whose_payment_is_gone_still_goes_out_without_the_pdf() {
     let smtp = FakeSmtp::start(false).await;
     let db = fresh_db().await;
     let mut conn = db.pool().acquire().await.unwrap();
-    ledgerport::outbox::store::queue_to_each_attaching(
+    ledgerport::outbox::store::queue_in_their_language(
         &mut conn,
         &["payer@acme.example".to_string()],
-        "Payment received: $10.00",
-        "Thank you.",
         "receipt",
         Some(ledgerport::outbox::Attachment::Receipt {
             customer_id: 1,
             payment_id: 999_999,
         }),
+        |_| ("Payment received: $10.00".into(), "Thank you.".into()),
     )
     .await
     .unwrap();

@@ -336,6 +336,7 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
             Rule::Contact,
             "reminder=on&receipt=on&dispute=on".into(),
         ),
+        "/api/save-language" => (Rule::Contact, "language=en".into()),
         // Nobody has a factor waiting or on but the manager, whose factor stays on: 409s.
         "/api/two-factor-confirm" | "/api/two-factor-off" => (Rule::SignedIn, "code=000000".into()),
         // The spare contact has no factor: the manager gets a 409.
