@@ -55,6 +55,16 @@ impl Caller {
         }
     }
 
+    /// The language this person reads pages and documents in: staff pages are English; a
+    /// contact reads their choice, else what their browser asks for (`Accept-Language`).
+    pub fn reads_in(&self, accept_language: Option<&str>) -> crate::locale::Locale {
+        if self.role.is_staff() {
+            crate::locale::Locale::En
+        } else {
+            crate::locale::Locale::of_reader(self.locale, accept_language)
+        }
+    }
+
     /// Staff who may work: clerks, and managers whose session proved a second factor.
     pub fn is_staff(&self) -> bool {
         self.role.is_staff() && !self.needs_second_factor()

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::Locale;
 use crate::money::Currency;
 
 pub mod effects;
@@ -35,13 +36,21 @@ crate::text_enum! {
 
 impl DisputeStatus {
     pub fn label(self) -> &'static str {
-        match self {
-            DisputeStatus::Open => "Open",
-            DisputeStatus::InReview => "In review",
-            DisputeStatus::Proposed => "Resolution proposed",
-            DisputeStatus::Credited => "Resolved: credited",
-            DisputeStatus::Rejected => "Resolved: rejected",
-            DisputeStatus::Withdrawn => "Withdrawn",
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            DisputeStatus::Open => ("Open", "Offen"),
+            DisputeStatus::InReview => ("In review", "In Prüfung"),
+            DisputeStatus::Proposed => ("Resolution proposed", "Lösung vorgeschlagen"),
+            DisputeStatus::Credited => ("Resolved: credited", "Erledigt: gutgeschrieben"),
+            DisputeStatus::Rejected => ("Resolved: rejected", "Erledigt: abgelehnt"),
+            DisputeStatus::Withdrawn => ("Withdrawn", "Zurückgezogen"),
+        };
+        match locale {
+            Locale::En => en,
+            Locale::De => de,
         }
     }
 
@@ -85,14 +94,22 @@ crate::text_enum! {
 
 impl DisputeReason {
     pub fn label(self) -> &'static str {
-        match self {
-            DisputeReason::Price => "Wrong price",
-            DisputeReason::Quantity => "Wrong quantity",
-            DisputeReason::Damaged => "Damaged goods",
-            DisputeReason::NotReceived => "Not received",
-            DisputeReason::Duplicate => "Duplicate charge",
-            DisputeReason::Tax => "Wrong tax",
-            DisputeReason::Other => "Other",
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            DisputeReason::Price => ("Wrong price", "Falscher Preis"),
+            DisputeReason::Quantity => ("Wrong quantity", "Falsche Menge"),
+            DisputeReason::Damaged => ("Damaged goods", "Beschädigte Ware"),
+            DisputeReason::NotReceived => ("Not received", "Nicht erhalten"),
+            DisputeReason::Duplicate => ("Duplicate charge", "Doppelt berechnet"),
+            DisputeReason::Tax => ("Wrong tax", "Falsche Steuer"),
+            DisputeReason::Other => ("Other", "Sonstiges"),
+        };
+        match locale {
+            Locale::En => en,
+            Locale::De => de,
         }
     }
 }

@@ -17,12 +17,10 @@ pub fn use_locale() -> Locale {
 /// The language this request's page is in: a contact's or visitor's own, English for staff.
 #[cfg(feature = "ssr")]
 pub fn request_locale() -> Locale {
+    let accept_language = crate::request::accept_language();
     match crate::session::caller() {
-        Some(caller) if caller.role.is_staff() => Locale::En,
-        caller => Locale::of_reader(
-            caller.and_then(|c| c.locale),
-            crate::request::accept_language().as_deref(),
-        ),
+        Some(caller) => caller.reads_in(accept_language.as_deref()),
+        None => Locale::of_reader(None, accept_language.as_deref()),
     }
 }
 

@@ -17,9 +17,10 @@ use ledgerport::disputes::{
     ATTACHMENT_MAX_BYTES, ATTACHMENTS_PER_MESSAGE, Attachment, DisputeAction, DisputeError,
     DisputeReason, DisputedLine,
 };
+use ledgerport::locale::Locale;
 use ledgerport::money::{Currency, Money};
 
-use crate::guard::SignedIn;
+use crate::guard::{SignedIn, accept_language};
 use crate::state::ServerState;
 
 /// Three attachments at the limit plus the text fields.
@@ -194,8 +195,14 @@ fn parse_id(text: Option<&str>, what: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::Invalid(format!("The {what} is missing or not a number.")))
 }
 
-fn parse_amount(text: &str, currency: Currency, line_no: &str) -> Result<i64, AppError> {
-    Money::parse(text.trim(), currency)
+/// An amount as typed on the page, in the language it was shown in (`1.234,50` in German).
+fn parse_amount(
+    text: &str,
+    currency: Currency,
+    line_no: &str,
+    locale: Locale,
+) -> Result<i64, AppError> {
+    Money::parse(&locale.read_decimal(text), currency)
         .map(Money::to_minor)
         .map_err(|e| AppError::Invalid(format!("The amount for line {line_no}: {e}.")))
 }
@@ -223,7 +230,8 @@ async fn open_dispute(
     let back = invoice_id.map_or("/invoices".to_string(), |id| {
         format!("/invoices/{id}/dispute")
     });
-    match open_dispute_from(&state, &caller, invoice_id, upload).await {
+    let locale = caller.reads_in(accept_language(&headers));
+    match open_dispute_from(&state, &caller, invoice_id, upload, locale).await {
         Ok(id) => Redirect::to(&format!("/disputes/{id}")).into_response(),
         Err(error) => Refusal::new(back, error).respond(&headers),
     }
@@ -234,6 +242,7 @@ async fn open_dispute_from(
     caller: &Caller,
     invoice_id: Option<i64>,
     upload: Upload,
+    locale: Locale,
 ) -> Result<i64, AppError> {
     let Some(customer_id) = caller.customer_id else {
         return Err(AppError::Forbidden(
@@ -258,7 +267,7 @@ async fn open_dispute_from(
         lines.push(DisputedLine {
             invoice_line_id,
             reason,
-            amount_minor: parse_amount(amount, currency, line)?,
+            amount_minor: parse_amount(amount, currency, line, locale)?,
         });
     }
     let new = NewDispute {
@@ -316,7 +325,8 @@ async fn act(
             .get("action")
             .and_then(|a| DisputeAction::parse(a))
             .ok_or_else(|| AppError::Invalid("Choose what to do with the dispute.".into()))?;
-        let credits = credits_from(&state, &fields, id, &caller).await?;
+        let locale = caller.reads_in(accept_language(&headers));
+        let credits = credits_from(&state, &fields, id, &caller, locale).await?;
         ledgerport::disputes::store::act(
             &state.app.db,
             id,
@@ -338,6 +348,7 @@ async fn credits_from(
     fields: &HashMap<String, String>,
     dispute_id: i64,
     caller: &Caller,
+    locale: Locale,
 ) -> Result<LineCredits, AppError> {
     let mut credits = Vec::new();
     let mut currency = None;
@@ -358,7 +369,7 @@ async fn credits_from(
         };
         credits.push((
             parse_id(Some(line), "invoice line")?,
-            parse_amount(value, currency, line)?,
+            parse_amount(value, currency, line, locale)?,
         ));
     }
     Ok(credits)

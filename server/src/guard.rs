@@ -230,6 +230,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
     }
 }
 
+/// The languages a browser asks for (`Accept-Language`).
+pub fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|value| value.to_str().ok())
+}
+
 /// A customer contact and their account, taken from the session for plain HTTP routes (the
 /// server functions use `app::session::require_contact`, which applies the same rule).
 pub struct ContactSession {
@@ -252,13 +259,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
             StatusCode::FORBIDDEN,
             "Documents are for customer contacts; AR staff use the admin view.",
         ))?;
-        let accept_language = parts
-            .headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|value| value.to_str().ok());
         Ok(ContactSession {
             customer_id,
-            locale: ledgerport::locale::Locale::of_reader(caller.locale, accept_language),
+            locale: caller.reads_in(accept_language(&parts.headers)),
         })
     }
 }

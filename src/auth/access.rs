@@ -8,7 +8,9 @@ use super::store::{SignedIn, hash_matches, revoke_in, session_or_code};
 use super::{Caller, ContactSummary};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
+use crate::locale::Locale;
 use crate::outbox::store::{Message, queue};
+use crate::tr;
 use crate::users::store::{CreateUserError, create_user, hash_password};
 use crate::users::{Email, NewPassword, Role, UserError};
 
@@ -260,7 +262,8 @@ async fn mail_link(
     };
     let mut tx = db.begin_write().await?;
     let user = sqlx::query(
-        "SELECT id, display_name, CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS accepted \
+        "SELECT id, display_name, locale, \
+         CASE WHEN password_hash IS NULL THEN 0 ELSE 1 END AS accepted \
          FROM users WHERE email = $1 AND disabled_at IS NULL",
     )
     .bind(email.as_str())
@@ -271,6 +274,7 @@ async fn mail_link(
     };
     let user_id: i64 = user.try_get("id")?;
     let display_name: String = user.try_get("display_name")?;
+    let locale = Locale::parse(&user.try_get::<String, _>("locale")?).unwrap_or_default();
     if purpose == LinkPurpose::SignIn && user.try_get::<i64, _>("accepted")? == 0 {
         return Ok(None);
     }
@@ -289,20 +293,24 @@ async fn mail_link(
     let url = issue_link(&mut tx, user_id, purpose, None, base).await?;
     let (subject, body, action) = match purpose {
         LinkPurpose::SignIn => (
-            "Your Ledgerport sign-in link",
-            format!(
-                "Hello {display_name},\n\nSign in to Ledgerport with this link (it works once, for \
-                 {SIGN_IN_LINK_MINUTES} minutes):\n{url}\n\nIf you did not ask for it, ignore this \
-                 message: nobody can use it without your mailbox.\n"
+            tr!(locale, "sign_in_link.subject"),
+            tr!(
+                locale,
+                "sign_in_link.body",
+                name = display_name,
+                minutes = SIGN_IN_LINK_MINUTES,
+                url = url
             ),
             "sign_in_link_requested",
         ),
         _ => (
-            "Reset your Ledgerport password",
-            format!(
-                "Hello {display_name},\n\nSomeone asked to reset your Ledgerport password. If it was \
-                 you, choose a new one here (the link works once, for {RESET_MINUTES} minutes):\n\
-                 {url}\n\nIf it was not you, ignore this message; your password stays as it is.\n"
+            tr!(locale, "password_reset.subject"),
+            tr!(
+                locale,
+                "password_reset.body",
+                name = display_name,
+                minutes = RESET_MINUTES,
+                url = url
             ),
             "password_reset_requested",
         ),
@@ -311,7 +319,7 @@ async fn mail_link(
         &mut *tx,
         &Message {
             recipient: email.as_str(),
-            subject,
+            subject: &subject,
             body: &body,
             kind: purpose.as_str(),
         },

@@ -9,6 +9,7 @@ use crate::billing::{
     customer_billing_details,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
+use crate::i18n::{tr, use_locale};
 
 #[component]
 pub fn BillingDetailsPage() -> impl IntoView {
@@ -17,39 +18,40 @@ pub fn BillingDetailsPage() -> impl IntoView {
     let saved = form_succeeded(save, "saved");
     // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
     let data = Resource::new(|| (), |_| account_billing_details());
+    let locale = use_locale();
     view! {
-        <Title text="Billing details"/>
+        <Title text=tr!(locale, "billing.title")/>
         <Loaded data let:page>
             <section class="card narrow" aria-labelledby="billing-heading">
-                <h1 id="billing-heading">"Billing details"</h1>
-                <p class="hint">"Invoices and statements are made out to this address, with your tax ID."</p>
+                <h1 id="billing-heading">{tr!(locale, "billing.title")}</h1>
+                <p class="hint">{tr!(locale, "billing.hint")}</p>
                 {if page.can_edit {
                     view! {
                         <ActionForm action=save attr:class="form">
-                            <label for="billing-address">"Billing address"</label>
+                            <label for="billing-address">{tr!(locale, "billing.address")}</label>
                             <textarea id="billing-address" name="address" rows="5"
                                 aria-describedby="billing-address-hint">{page.details.address_text()}</textarea>
-                            <p id="billing-address-hint" class="hint">"One line each, at most 6 lines."</p>
-                            <label for="billing-country">"Country (two letters: DE, FR, GB, US…)"</label>
+                            <p id="billing-address-hint" class="hint">{tr!(locale, "billing.address_hint")}</p>
+                            <label for="billing-country">{tr!(locale, "billing.country_field")}</label>
                             <input id="billing-country" name="country" maxlength="2" autocomplete="country"
                                 value=page.details.country.clone()/>
-                            <label for="billing-tax-id">"Tax ID (VAT number, EIN…)"</label>
+                            <label for="billing-tax-id">{tr!(locale, "billing.tax_id_field")}</label>
                             <input id="billing-tax-id" name="tax_id" maxlength="40" value=page.details.tax_id.clone()/>
-                            <label for="billing-po">"Purchase order for every invoice"</label>
+                            <label for="billing-po">{tr!(locale, "billing.po")}</label>
                             <input id="billing-po" name="standing_po" maxlength="64" aria-describedby="billing-po-hint"
                                 value=page.details.standing_po.clone()/>
-                            <p id="billing-po-hint" class="hint">"If your accounts payable needs a PO number on our invoices, enter it: every invoice issued without a PO of its own will carry it."</p>
+                            <p id="billing-po-hint" class="hint">{tr!(locale, "billing.po_hint")}</p>
                             <FormError message=Signal::derive(error)/>
                             {move || saved().then(|| view! {
-                                <p class="notice" role="status">"Saved. New documents show them."</p>
+                                <p class="notice" role="status">{tr!(locale, "billing.saved")}</p>
                             })}
-                            <button class="button" type="submit">"Save billing details"</button>
+                            <button class="button" type="submit">{tr!(locale, "billing.save")}</button>
                         </ActionForm>
                     }.into_any()
                 } else {
                     view! {
                         <BillingFacts details=page.details.clone()/>
-                        <p class="hint">"Only a payer on your account can change them."</p>
+                        <p class="hint">{tr!(locale, "billing.payers_only")}</p>
                     }.into_any()
                 }}
             </section>
@@ -60,15 +62,16 @@ pub fn BillingDetailsPage() -> impl IntoView {
 #[component]
 fn BillingFacts(details: ledgerport::customers::billing::BillingDetails) -> impl IntoView {
     let none = || "—".to_string();
+    let locale = use_locale();
     view! {
         <dl class="facts" data-testid="billing-details">
-            <dt>"Address"</dt>
+            <dt>{tr!(locale, "billing.address_short")}</dt>
             <dd>{if details.address.is_empty() { none() } else { details.address.join(", ") }}</dd>
-            <dt>"Country"</dt>
+            <dt>{tr!(locale, "billing.country")}</dt>
             <dd>{if details.country.is_empty() { none() } else { details.country.clone() }}</dd>
-            <dt>"Tax ID"</dt>
+            <dt>{tr!(locale, "billing.tax_id")}</dt>
             <dd data-testid="tax-id">{if details.tax_id.is_empty() { none() } else { details.tax_id.clone() }}</dd>
-            <dt>"PO on every invoice"</dt>
+            <dt>{tr!(locale, "billing.po_on_every")}</dt>
             <dd data-testid="standing-po">{if details.standing_po.is_empty() { none() } else { details.standing_po.clone() }}</dd>
         </dl>
     }

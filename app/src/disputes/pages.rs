@@ -5,7 +5,7 @@
 use ledgerport::disputes::{
     DisputeAction, DisputeReason, DisputeRow, DisputeStatus, Side, ThreadItem,
 };
-use ledgerport::money::{Currency, Money};
+use ledgerport::money::Currency;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -13,6 +13,7 @@ use leptos_router::hooks::use_query_map;
 use crate::components::{Loaded, id_param};
 use crate::disputes::{DisputePage, dispute, dispute_form_for, dispute_queue, my_disputes};
 use crate::format::{age, money, timestamp};
+use crate::i18n::{tr, use_locale};
 
 pub fn status_badge(status: DisputeStatus) -> impl IntoView {
     let class = match status {
@@ -21,7 +22,7 @@ pub fn status_badge(status: DisputeStatus) -> impl IntoView {
         DisputeStatus::Credited => "badge paid",
         DisputeStatus::Rejected | DisputeStatus::Withdrawn => "badge void",
     };
-    view! { <span class=class data-testid="dispute-status">{status.label()}</span> }
+    view! { <span class=class data-testid="dispute-status">{status.label_in(use_locale())}</span> }
 }
 
 /// The reason a form post was refused, carried back in the URL.
@@ -30,8 +31,9 @@ fn refusal() -> impl Fn() -> Option<String> + Copy {
     move || query.with(|q| q.get("error"))
 }
 
+/// An amount as a form field shows it, in the page's language (`1234,50` in German).
 fn plain_amount(minor: i64, currency: Currency) -> String {
-    Money::from_minor(minor, currency).decimal_text()
+    use_locale().plain_decimal(minor, currency.exponent())
 }
 
 /// `/invoices/:id/dispute`: choose lines, a reason and an amount for each, explain, attach.
@@ -40,31 +42,28 @@ pub fn DisputeNewPage() -> impl IntoView {
     let id = id_param();
     let form = Resource::new(id, dispute_form_for);
     let error = refusal();
+    let locale = use_locale();
     view! {
-        <Title text="Dispute invoice lines"/>
+        <Title text=tr!(locale, "dispute.new_title")/>
         <Loaded data=form let:f>
             {{
                         let c = f.currency;
                         view! {
                             <div class="heading-row">
-                                <h1>"Dispute lines on " {f.number.clone()}</h1>
-                                <a class="button secondary" href=format!("/invoices/{}", f.invoice_id)>"Back to the invoice"</a>
+                                <h1>{tr!(locale, "dispute.new_heading", number = f.number.clone())}</h1>
+                                <a class="button secondary" href=format!("/invoices/{}", f.invoice_id)>{tr!(locale, "dispute.back_to_invoice")}</a>
                             </div>
-                            <p class="hint">
-                                "Tick each line you dispute, say why and how much. While AR looks into it, the disputed "
-                                "amount is not due; the rest of the invoice stays payable. Up to "
-                                {money(f.disputable_minor, c)} " of this invoice can be disputed."
-                            </p>
+                            <p class="hint">{tr!(locale, "dispute.new_hint", amount = money(f.disputable_minor, c))}</p>
                             {move || error().map(|e| view! { <p class="error" role="alert" data-testid="form-error">{e}</p> })}
                             <form class="form wide" method="post" action="/disputes/new" enctype="multipart/form-data">
                                 <input type="hidden" name="invoice_id" value=f.invoice_id.to_string()/>
                                 <div class="table-wrap">
                                 <table class="table" data-testid="dispute-lines">
-                                    <caption class="visually-hidden">"Invoice lines to dispute"</caption>
+                                    <caption class="visually-hidden">{tr!(locale, "dispute.lines_to_dispute")}</caption>
                                     <thead><tr>
-                                        <th scope="col">"Dispute"</th><th scope="col">"#"</th>
-                                        <th scope="col">"Description"</th><th scope="col" class="num">"Line total"</th>
-                                        <th scope="col">"Reason"</th><th scope="col" class="num">"Amount disputed"</th>
+                                        <th scope="col">{tr!(locale, "dispute.dispute")}</th><th scope="col">"#"</th>
+                                        <th scope="col">{tr!(locale, "invoice.description")}</th><th scope="col" class="num">{tr!(locale, "dispute.line_total")}</th>
+                                        <th scope="col">{tr!(locale, "dispute.reason")}</th><th scope="col" class="num">{tr!(locale, "dispute.amount_disputed")}</th>
                                     </tr></thead>
                                     <tbody>
                                         {f.lines.iter().map(|l| {
@@ -74,14 +73,14 @@ pub fn DisputeNewPage() -> impl IntoView {
                                                 <tr>
                                                     <td><input type="checkbox" name="line" value=id.to_string()
                                                         id=format!("line-{id}") disabled=!open
-                                                        aria-label=format!("Dispute line {}", l.line_no)/></td>
+                                                        aria-label=tr!(locale, "dispute.dispute_line", line = l.line_no)/></td>
                                                     <td>{l.line_no}</td>
                                                     <td><label for=format!("line-{id}")>{l.description.clone()}</label></td>
                                                     <td class="num">{money(l.line_total_minor, c)}</td>
                                                     <td>
-                                                        <select name=format!("reason_{id}") aria-label=format!("Reason for line {}", l.line_no) disabled=!open>
+                                                        <select name=format!("reason_{id}") aria-label=tr!(locale, "dispute.reason_for_line", line = l.line_no) disabled=!open>
                                                             {DisputeReason::ALL.iter().map(|r| view! {
-                                                                <option value=r.as_str()>{r.label()}</option>
+                                                                <option value=r.as_str()>{r.label_in(locale)}</option>
                                                             }).collect_view()}
                                                         </select>
                                                     </td>
@@ -90,10 +89,10 @@ pub fn DisputeNewPage() -> impl IntoView {
                                                             view! {
                                                                 <input class="amount" name=format!("amount_{id}") inputmode="decimal"
                                                                     value=plain_amount(l.disputable_minor, c)
-                                                                    aria-label=format!("Amount disputed on line {}", l.line_no)/>
+                                                                    aria-label=tr!(locale, "dispute.amount_on_line", line = l.line_no)/>
                                                             }.into_any()
                                                         } else {
-                                                            view! { <span class="muted">"Nothing left to dispute"</span> }.into_any()
+                                                            view! { <span class="muted">{tr!(locale, "dispute.nothing_left")}</span> }.into_any()
                                                         }}
                                                     </td>
                                                 </tr>
@@ -102,13 +101,13 @@ pub fn DisputeNewPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
-                                <label for="message">"What is wrong?"</label>
+                                <label for="message">{tr!(locale, "dispute.what_is_wrong")}</label>
                                 <textarea id="message" name="message" rows="4" required maxlength="4000"></textarea>
-                                <label for="attachment">"Evidence (optional)"</label>
+                                <label for="attachment">{tr!(locale, "dispute.evidence")}</label>
                                 <input id="attachment" type="file" name="attachment" multiple
                                     accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"/>
-                                <p class="hint">"PDF, PNG or JPEG; up to 3 files of 5 MB each."</p>
-                                <button class="button" type="submit">"Send the dispute"</button>
+                                <p class="hint">{tr!(locale, "dispute.file_types")}</p>
+                                <button class="button" type="submit">{tr!(locale, "dispute.send")}</button>
                             </form>
                         }.into_any()
                     }}
@@ -120,13 +119,14 @@ pub fn DisputeNewPage() -> impl IntoView {
 #[component]
 pub fn DisputesPage() -> impl IntoView {
     let rows = Resource::new(|| (), |_| my_disputes());
+    let locale = use_locale();
     view! {
-        <Title text="Disputes"/>
-        <h1>"Disputes"</h1>
+        <Title text=tr!(locale, "nav.disputes")/>
+        <h1>{tr!(locale, "nav.disputes")}</h1>
         <Loaded data=rows let:value>
             {match value {
                     rows if rows.is_empty() => view! {
-                        <p class="muted">"No disputes. To dispute a charge, open the invoice and choose "<q>"Dispute lines"</q>"."</p>
+                        <p class="muted">{tr!(locale, "dispute.none")}" "<q>{tr!(locale, "invoice.dispute_lines")}</q>"."</p>
                     }.into_any(),
                     rows => dispute_table(rows, false, None).into_any(),
                 }}
@@ -135,19 +135,20 @@ pub fn DisputesPage() -> impl IntoView {
 }
 
 fn dispute_table(rows: Vec<DisputeRow>, staff: bool, now: Option<String>) -> impl IntoView {
+    let locale = use_locale();
     view! {
         <div class="table-wrap">
         <table class="table" data-testid="disputes">
-            <caption class="visually-hidden">"Disputes"</caption>
+            <caption class="visually-hidden">{tr!(locale, "nav.disputes")}</caption>
             <thead><tr>
-                <th scope="col">"Dispute"</th>
+                <th scope="col">{tr!(locale, "dispute.dispute")}</th>
                 {staff.then(|| view! { <th scope="col">"Customer"</th> })}
-                <th scope="col">"Invoice"</th><th scope="col">"Status"</th>
-                <th scope="col" class="num">"Disputed"</th><th scope="col" class="num">"Credited"</th>
+                <th scope="col">{tr!(locale, "invoice.invoice")}</th><th scope="col">{tr!(locale, "invoices.status")}</th>
+                <th scope="col" class="num">{tr!(locale, "dispute.disputed")}</th><th scope="col" class="num">{tr!(locale, "dispute.credited")}</th>
                 {staff.then(|| view! {
                     <th scope="col">"Assignee"</th><th scope="col">"Age"</th><th scope="col">"Customer's last message"</th>
                 })}
-                {(!staff).then(|| view! { <th scope="col">"Opened"</th> })}
+                {(!staff).then(|| view! { <th scope="col">{tr!(locale, "dispute.opened")}</th> })}
             </tr></thead>
             <tbody>
                 {rows.into_iter().map(|r| {
@@ -228,20 +229,21 @@ fn dispute_view(
     );
     let lines = d.lines.clone();
     let open = r.status.holds();
+    let locale = use_locale();
     view! {
-        <Title text=format!("Dispute #{id}")/>
+        <Title text=tr!(locale, "invoice.dispute_number", id = id)/>
         <div class="heading-row">
-            <h1>"Dispute #"{id}</h1>
+            <h1>{tr!(locale, "invoice.dispute_number", id = id)}</h1>
             {status_badge(r.status)}
-            <a class="button secondary" href=back>"All disputes"</a>
+            <a class="button secondary" href=back>{tr!(locale, "dispute.all")}</a>
         </div>
         {move || error().map(|e| view! { <p class="error" role="alert" data-testid="form-error">{e}</p> })}
         <dl class="facts inline">
-            <dt>"Invoice"</dt><dd><a href=invoice_link>{r.invoice_number.clone()}</a></dd>
+            <dt>{tr!(locale, "invoice.invoice")}</dt><dd><a href=invoice_link>{r.invoice_number.clone()}</a></dd>
             {staff.then(|| view! { <dt>"Customer"</dt><dd>{r.customer_name.clone()}</dd> })}
-            <dt>"Disputed"</dt><dd data-testid="disputed">{money(r.disputed_minor, c)}</dd>
-            <dt>"Credited"</dt><dd data-testid="credited">{money(r.credited_minor, c)}</dd>
-            <dt>"Opened"</dt><dd>{timestamp(&r.opened_at)}</dd>
+            <dt>{tr!(locale, "dispute.disputed")}</dt><dd data-testid="disputed">{money(r.disputed_minor, c)}</dd>
+            <dt>{tr!(locale, "dispute.credited")}</dt><dd data-testid="credited">{money(r.credited_minor, c)}</dd>
+            <dt>{tr!(locale, "dispute.opened")}</dt><dd>{timestamp(&r.opened_at)}</dd>
             {staff.then(|| view! {
                 <dt>"Waiting since"</dt><dd>{timestamp(&r.last_customer_message_at)}" (customer's last message)"</dd>
                 <dt>"Assignee"</dt><dd>{r.assignee.clone().unwrap_or_else(|| "Nobody yet".into())}</dd>
@@ -249,16 +251,16 @@ fn dispute_view(
         </dl>
         <div class="table-wrap">
         <table class="table" data-testid="disputed-lines">
-            <caption class="visually-hidden">"Disputed lines"</caption>
+            <caption class="visually-hidden">{tr!(locale, "dispute.disputed_lines")}</caption>
             <thead><tr>
-                <th scope="col">"#"</th><th scope="col">"Description"</th><th scope="col">"Reason"</th>
-                <th scope="col" class="num">"Line total"</th><th scope="col" class="num">"Disputed"</th>
-                <th scope="col" class="num">"Proposed credit"</th>
+                <th scope="col">"#"</th><th scope="col">{tr!(locale, "invoice.description")}</th><th scope="col">{tr!(locale, "dispute.reason")}</th>
+                <th scope="col" class="num">{tr!(locale, "dispute.line_total")}</th><th scope="col" class="num">{tr!(locale, "dispute.disputed")}</th>
+                <th scope="col" class="num">{tr!(locale, "dispute.proposed_credit")}</th>
             </tr></thead>
             <tbody>
                 {lines.iter().map(|l| view! {
                     <tr>
-                        <td>{l.line_no}</td><td>{l.description.clone()}</td><td>{l.reason.label()}</td>
+                        <td>{l.line_no}</td><td>{l.description.clone()}</td><td>{l.reason.label_in(locale)}</td>
                         <td class="num">{money(l.line_total_minor, c)}</td>
                         <td class="num">{money(l.amount_minor, c)}</td>
                         <td class="num">{if l.proposed_minor > 0 { money(l.proposed_minor, c) } else { "—".into() }}</td>
@@ -269,45 +271,45 @@ fn dispute_view(
         </div>
         {(accept || decline).then(|| view! {
             <section class="card" aria-labelledby="proposal-heading" data-testid="proposal">
-                <h2 id="proposal-heading">"AR proposes a credit of " {money(d.proposed_minor, c)}</h2>
-                <p class="hint">"Accepting issues the credit at once; the rest of the disputed amount becomes due again."</p>
+                <h2 id="proposal-heading">{tr!(locale, "dispute.proposal", amount = money(d.proposed_minor, c))}</h2>
+                <p class="hint">{tr!(locale, "dispute.proposal_hint")}</p>
                 <div class="actions">
-                    {accept.then(|| action_form(id, DisputeAction::AcceptProposal, "Accept the credit", false, false))}
-                    {decline.then(|| action_form(id, DisputeAction::DeclineProposal, "Decline", true, false))}
+                    {accept.then(|| action_form(id, DisputeAction::AcceptProposal, tr!(locale, "dispute.accept"), false, false))}
+                    {decline.then(|| action_form(id, DisputeAction::DeclineProposal, tr!(locale, "dispute.decline"), true, false))}
                 </div>
             </section>
         })}
         {staff.then(|| staff_panel(id, page.staff.clone(), d.assignee_id, lines.clone(), c, (propose, credit, reject, start)))}
         <section class="card" aria-labelledby="thread-heading">
-            <h2 id="thread-heading">"Conversation"</h2>
+            <h2 id="thread-heading">{tr!(locale, "dispute.conversation")}</h2>
             <ol class="thread" data-testid="thread">
                 {d.thread.into_iter().map(|item| thread_item(id, item)).collect_view()}
             </ol>
             <span id="thread-end"></span>
             {(page.can_write && (open || staff)).then(|| view! {
                 <form class="form wide" method="post" action=format!("/disputes/{id}/messages") enctype="multipart/form-data">
-                    <label for="body">{if staff { "Reply or note" } else { "Write to AR" }}</label>
+                    <label for="body">{if staff { "Reply or note".to_string() } else { tr!(locale, "dispute.write") }}</label>
                     <textarea id="body" name="body" rows="3" required maxlength="4000"></textarea>
-                    <label for="message-attachment">"Attach files (optional)"</label>
+                    <label for="message-attachment">{tr!(locale, "dispute.attach")}</label>
                     <input id="message-attachment" type="file" name="attachment" multiple
                         accept=".pdf,.png,.jpg,.jpeg,application/pdf,image/png,image/jpeg"/>
                     {staff.then(|| view! {
                         <label class="check"><input type="checkbox" name="internal" value="on"/>" Internal note (the customer never sees it)"</label>
                     })}
-                    <button class="button" type="submit">{if staff { "Post" } else { "Send" }}</button>
+                    <button class="button" type="submit">{if staff { "Post".to_string() } else { tr!(locale, "dispute.send_message") }}</button>
                 </form>
             })}
         </section>
         {(withdraw || reopen).then(|| view! {
             <section class="card" aria-labelledby="manage-heading">
-                <h2 id="manage-heading">{if withdraw { "Withdraw the dispute" } else { "Reopen the dispute" }}</h2>
+                <h2 id="manage-heading">{if withdraw { tr!(locale, "dispute.withdraw") } else { tr!(locale, "dispute.reopen") }}</h2>
                 <p class="hint">{if withdraw {
-                    "If the charge is right after all, withdraw the dispute: the amount becomes due again."
+                    tr!(locale, "dispute.withdraw_hint")
                 } else {
-                    "Not settled? You can reopen this dispute within 30 days of it being closed."
+                    tr!(locale, "dispute.reopen_hint")
                 }}</p>
-                {withdraw.then(|| action_form(id, DisputeAction::Withdraw, "Withdraw the dispute", false, true))}
-                {reopen.then(|| action_form(id, DisputeAction::Reopen, "Reopen the dispute", true, false))}
+                {withdraw.then(|| action_form(id, DisputeAction::Withdraw, tr!(locale, "dispute.withdraw"), false, true))}
+                {reopen.then(|| action_form(id, DisputeAction::Reopen, tr!(locale, "dispute.reopen"), true, false))}
             </section>
         })}
     }
@@ -317,16 +319,17 @@ fn dispute_view(
 fn action_form(
     id: i64,
     action: DisputeAction,
-    label: &'static str,
+    label: String,
     note: bool,
     danger: bool,
 ) -> impl IntoView {
+    let locale = use_locale();
     let note_id = format!("note-{}", action.as_str());
     view! {
         <form class="form inline-form" method="post" action=format!("/disputes/{id}/act")>
             <input type="hidden" name="action" value=action.as_str()/>
             {note.then(|| view! {
-                <label for=note_id.clone()>"Note (optional)"</label>
+                <label for=note_id.clone()>{tr!(locale, "dispute.note")}</label>
                 <input id=note_id.clone() name="note" maxlength="1000"/>
             })}
             <button class=if danger { "button danger" } else { "button" } type="submit">{label}</button>
@@ -355,7 +358,7 @@ fn staff_panel(
                 </select>
                 <button class="button secondary" type="submit">"Assign"</button>
             </form>
-            {start.then(|| action_form(id, DisputeAction::StartReview, "Start the review (assigns it to me)", false, false))}
+            {start.then(|| action_form(id, DisputeAction::StartReview, "Start the review (assigns it to me)".into(), false, false))}
             {(propose || credit).then(|| view! {
                 <form class="form wide" method="post" action=format!("/disputes/{id}/act") data-testid="resolve-form">
                     <h3>"Credit"</h3>
