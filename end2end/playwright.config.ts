@@ -14,6 +14,8 @@ export default defineConfig({
   reporter: "list",
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
+    // Browsers ask for English unless a test says otherwise (language.spec.ts asks for German).
+    locale: "en-US",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: [

@@ -103,27 +103,34 @@ impl Locale {
 
     /// An amount as a person typed it in this language, as a plain decimal with a point for
     /// [`crate::money::Money::parse`]: `1.234,50` or `1234,5` in German, `1,234.50` in English.
-    /// Only a separator that cannot be the decimal one is read as grouping (`1.500` in German
-    /// is fifteen hundred; `10.50` is ten and a half in either language).
-    pub fn read_decimal(self, typed: &str) -> String {
+    /// A separator counts as grouping only where it groups thousands (`1.500` is fifteen hundred
+    /// in German); one that cannot (`10.50`, `0.500`) is taken as the other language's decimal
+    /// point. `None` for what cannot be read without guessing (`1,500.00` in German).
+    pub fn read_decimal(self, typed: &str) -> Option<String> {
         let text: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
         let (decimal, group) = match self {
             Locale::En => ('.', ','),
             Locale::De => (',', '.'),
         };
-        let grouping_only = |separator: char| {
-            let mut parts = text.trim_start_matches('-').split(separator);
+        let unsigned = text.strip_prefix('-').unwrap_or(&text);
+        let groups_thousands = |whole: &str| {
+            let mut parts = whole.split(group);
             parts
                 .next()
-                .is_some_and(|first| (1..=3).contains(&first.len()))
+                .is_some_and(|first| (1..=3).contains(&first.len()) && !first.starts_with('0'))
                 && parts.all(|part| part.len() == 3)
         };
-        if text.contains(decimal) {
-            text.replace(group, "").replace(decimal, ".")
-        } else if text.contains(group) && grouping_only(group) {
-            text.replace(group, "")
-        } else {
-            text.replace(group, ".")
+        match unsigned.matches(decimal).count() {
+            0 if !unsigned.contains(group) => Some(text),
+            0 if groups_thousands(unsigned) => Some(text.replace(group, "")),
+            0 => (unsigned.matches(group).count() == 1).then(|| text.replace(group, ".")),
+            1 => {
+                let (whole, fraction) = unsigned.split_once(decimal)?;
+                let readable = !fraction.contains(group)
+                    && (!whole.contains(group) || groups_thousands(whole));
+                readable.then(|| text.replace(group, "").replace(decimal, "."))
+            }
+            _ => None,
         }
     }
 
@@ -205,12 +212,50 @@ impl std::fmt::Display for Locale {
 /// The text `KEY` in a language: `tr!(locale, KEY)`, or with values for its `%{name}`
 /// placeholders, `tr!(locale, KEY, name = value)`. It reads the catalogue of the crate it is
 /// used in (the engine's emails, the app's pages and the server's PDFs each have their own), which
-/// must depend on `rust-i18n` and call `rust_i18n::i18n!` at its root.
+/// must call `rust_i18n::i18n!` at its root. Each use is one lookup and one call to [`fill`], not
+/// a copy of the formatting code, so hundreds of texts add little to the WASM client.
 #[macro_export]
 macro_rules! tr {
     ($locale:expr, $key:literal $(, $name:ident = $value:expr)* $(,)?) => {
-        rust_i18n::t!($key, locale = $locale.code() $(, $name = $value)*).into_owned()
+        $crate::locale::fill(
+            crate::_rust_i18n_try_translate($locale.code(), $key).as_deref(),
+            $key,
+            &[$((stringify!($name), &$value as &dyn ::std::fmt::Display)),*],
+        )
     };
+}
+
+/// A catalogue's text with its `%{name}` placeholders filled in from `values`; the key itself
+/// when the catalogue has no text for it (the tests see to it that never happens).
+pub fn fill(text: Option<&str>, key: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
+    let Some(text) = text else {
+        return key.to_string();
+    };
+    let mut filled = String::with_capacity(text.len() + 16 * values.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("%{") {
+        filled.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}').and_then(|end| {
+            let name = &after[..end];
+            values
+                .iter()
+                .find(|(candidate, _)| *candidate == name)
+                .map(|(_, value)| (end, *value))
+        }) {
+            Some((end, value)) => {
+                filled.push_str(&value.to_string());
+                rest = &after[end + 1..];
+            }
+            // Not one of ours: kept as written.
+            None => {
+                filled.push_str("%{");
+                rest = after;
+            }
+        }
+    }
+    filled.push_str(rest);
+    filled
 }
 
 /// What is wrong with a crate's texts: a key its source (`src`) uses with `tr!` that the
@@ -308,6 +353,21 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_are_filled_by_name_and_unknown_ones_kept() {
+        let amount = "1.234,56 €";
+        assert_eq!(
+            fill(
+                Some("%{amount} am %{date}, %{amount}"),
+                "k",
+                &[("amount", &amount), ("date", &4)]
+            ),
+            "1.234,56 € am 4, 1.234,56 €"
+        );
+        assert_eq!(fill(Some("50 %{unknown} %{"), "k", &[]), "50 %{unknown} %{");
+        assert_eq!(fill(None, "nav.summary", &[]), "nav.summary");
+    }
+
+    #[test]
     fn german_writes_money_with_a_decimal_comma_and_the_symbol_after() {
         assert_eq!(Locale::De.money(123_456, Currency::Eur), "1.234,56 €");
         assert_eq!(
@@ -344,23 +404,30 @@ mod tests {
 
     #[test]
     fn typed_amounts_are_read_as_each_language_writes_them() {
-        assert_eq!(Locale::De.read_decimal("1.234,50"), "1234.50");
-        assert_eq!(Locale::De.read_decimal("1234,5"), "1234.5");
-        assert_eq!(Locale::De.read_decimal("1.500"), "1500");
-        assert_eq!(Locale::De.read_decimal("10.50"), "10.50");
-        assert_eq!(Locale::De.read_decimal("-2 000,00"), "-2000.00");
-        assert_eq!(Locale::En.read_decimal("1,234.50"), "1234.50");
-        assert_eq!(Locale::En.read_decimal("1,500"), "1500");
-        assert_eq!(Locale::En.read_decimal("10,5"), "10.5");
-        assert_eq!(Locale::En.read_decimal("1.500"), "1.500");
+        let read = |locale: Locale, typed: &str| locale.read_decimal(typed);
+        assert_eq!(read(Locale::De, "1.234,50").as_deref(), Some("1234.50"));
+        assert_eq!(read(Locale::De, "1234,5").as_deref(), Some("1234.5"));
+        assert_eq!(read(Locale::De, "1.500").as_deref(), Some("1500"));
+        assert_eq!(read(Locale::De, "10.50").as_deref(), Some("10.50"));
+        assert_eq!(read(Locale::De, "0.500").as_deref(), Some("0.500"));
+        assert_eq!(read(Locale::De, "-2 000,00").as_deref(), Some("-2000.00"));
+        assert_eq!(read(Locale::En, "1,234.50").as_deref(), Some("1234.50"));
+        assert_eq!(read(Locale::En, "1,500").as_deref(), Some("1500"));
+        assert_eq!(read(Locale::En, "10,5").as_deref(), Some("10.5"));
+        assert_eq!(read(Locale::En, "1.500").as_deref(), Some("1.500"));
+        // What only a guess could read is refused.
+        assert_eq!(read(Locale::De, "1,500.00"), None);
+        assert_eq!(read(Locale::En, "1.500,00"), None);
+        assert_eq!(read(Locale::De, "1,5,0"), None);
+        assert_eq!(read(Locale::De, "12.34.5"), None);
         for locale in Locale::ALL {
             assert_eq!(
-                locale.read_decimal(&locale.plain_decimal(123_456_789, 3)),
-                "123456.789"
+                read(locale, &locale.plain_decimal(123_456_789, 3)).as_deref(),
+                Some("123456.789")
             );
             assert_eq!(
-                locale.read_decimal(&locale.number(-123_456_789, 2)),
-                "-1234567.89"
+                read(locale, &locale.number(-123_456_789, 2)).as_deref(),
+                Some("-1234567.89")
             );
         }
     }

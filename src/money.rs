@@ -268,7 +268,7 @@ impl std::ops::Neg for Money {
 
 impl Locale {
     /// An amount in minor units as this language writes it, with the currency's full scale:
-    /// `$1,234.50`, `KWD 1.250`; `1.234,50 $`, `1.250 KWD`.
+    /// `$1,234.50`, `KWD 1.250`; `1.234,50 $`, `1,250 KWD`.
     pub fn money(self, minor: i64, currency: Currency) -> String {
         let number = self.number(minor, currency.exponent());
         let symbol = currency.symbol();

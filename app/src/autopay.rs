@@ -95,8 +95,7 @@ pub async fn turn_on_autopay(
     let draft = ledgerport::autopay::AutopayDraft {
         method_id,
         charge_on,
-        // As typed in the page's language (`1.234,50` in German).
-        cap: crate::i18n::request_locale().read_decimal(&cap),
+        cap,
     };
     ledgerport::autopay::store::turn_on(
         &crate::context::app().db,

@@ -181,7 +181,7 @@ pub fn App() -> impl IntoView {
     provide_context(LazyPageLoading(lazy_page_loading));
 
     #[cfg(feature = "ssr")]
-    set_content_security_policy();
+    set_page_headers();
     view! {
         <Title formatter=|page: String| {
             if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
@@ -312,7 +312,7 @@ fn TopNav() -> impl IntoView {
 /// The page's Content-Security-Policy: scripts only from us or with this response's nonce (the
 /// hydration bootstrap), WebAssembly compilation allowed, nothing framed, forms post home.
 #[cfg(feature = "ssr")]
-fn set_content_security_policy() {
+fn set_page_headers() {
     let nonce = leptos::nonce::use_nonce()
         .map(|n| n.to_string())
         .unwrap_or_default();
@@ -322,6 +322,8 @@ fn set_content_security_policy() {
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     );
     crate::request::add_response_header(http::header::CONTENT_SECURITY_POLICY, &policy);
+    // A visitor's page is in the language their browser asks for.
+    crate::request::add_response_header(http::header::VARY, "Accept-Language");
 }
 
 #[cfg(feature = "hydrate")]

@@ -10,9 +10,15 @@ use crate::errors::AppError;
 
 /// Where the money would go. `invoices` is a comma-separated id list (empty: everything due
 /// now, a payment plan's instalments included: `checkout::store::everything_due`); `amounts`
-/// the matching decimal amounts separated by `;` (empty: what is due on each invoice).
+/// the matching decimal amounts separated by `;` (empty: what is due on each invoice), written in
+/// `lang` (`de`: `1234,50`), the language of the page that made them; the reader's own when
+/// blank.
 #[server(endpoint = "portal/review-payment")]
-pub async fn review_payment(invoices: String, amounts: String) -> Result<PaymentReview, AppError> {
+pub async fn review_payment(
+    invoices: String,
+    amounts: String,
+    #[server(default)] lang: String,
+) -> Result<PaymentReview, AppError> {
     use ledgerport::checkout::PayItem;
     use ledgerport::money::Money;
     let (_, customer_id) = crate::session::require_payer()?;
@@ -53,11 +59,16 @@ pub async fn review_payment(invoices: String, amounts: String) -> Result<Payment
         if amounts.len() != ids.len() {
             return Err(AppError::Invalid("Give one amount per invoice.".into()));
         }
-        let locale = crate::i18n::request_locale();
+        let locale = crate::i18n::Locale::parse(&lang).unwrap_or_else(crate::i18n::request_locale);
         ids.iter()
             .zip(amounts)
             .map(|(id, text)| {
-                Money::parse(&locale.read_decimal(text), currency)
+                let plain = locale.read_decimal(text).ok_or_else(|| {
+                    AppError::invalid(format!(
+                        "{text:?}: write the amount as 1234.50 (or 1.234,50 in German)"
+                    ))
+                })?;
+                Money::parse(&plain, currency)
                     .map(|m| PayItem {
                         invoice_id: *id,
                         amount_minor: m.to_minor(),

@@ -33,18 +33,6 @@ fn draft(
     schedule: String,
     note: String,
 ) -> ledgerport::plans::PlanDraft {
-    // Each schedule line's amount as typed in the page's language (`2026-12-01 1.234,50`).
-    let locale = crate::i18n::request_locale();
-    let schedule = schedule
-        .lines()
-        .map(
-            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
-                [day, amount] => format!("{day} {}", locale.read_decimal(amount)),
-                _ => line.to_string(),
-            },
-        )
-        .collect::<Vec<_>>()
-        .join("\n");
     ledgerport::plans::PlanDraft {
         invoice_ids: invoices,
         instalments,

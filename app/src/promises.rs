@@ -71,8 +71,7 @@ pub async fn make_promise(
     let draft = ledgerport::promises::PromiseDraft {
         invoice_ids: invoices,
         pay_by,
-        // As typed in the page's language (`1.234,50` in German).
-        amount: crate::i18n::request_locale().read_decimal(&amount),
+        amount,
         note,
     };
     let id = record(customer_id, &draft, &caller, false).await?;

@@ -112,11 +112,11 @@ pub fn pending_challenge() -> Option<String> {
 }
 
 /// Issues the session cookie for a caller who just signed in and sends them to their start page
-/// (a manager without a second factor to setting one up). Someone who never chose a language
-/// keeps the one their browser asks for, for the PDFs and emails too.
+/// (a manager without a second factor to setting one up). A contact who never chose a language
+/// keeps the one their browser asks for, for the PDFs and emails too (staff read English).
 pub async fn start(caller: &Caller) -> Result<(), AppError> {
     let ctx = crate::context::app();
-    if caller.locale.is_none() {
+    if caller.locale.is_none() && !caller.role.is_staff() {
         ledgerport::users::store::adopt_browser_locale(
             &ctx.db,
             caller.user_id,

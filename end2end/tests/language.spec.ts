@@ -9,9 +9,11 @@ import { openAccountWithPayer } from "../support/accounts";
 
 const PAYER = "greta@mueller.example";
 
-/** A PDF's text as the portal writes it: WinAnsi, where the euro sign is byte 0x80. */
+/** A PDF text string as the portal writes it: WinAnsi (the euro sign is byte 0x80), as a literal
+ * `(...)` when it is all ASCII and as upper-case hex `<...>` otherwise (pdf-writer's choice). */
 function inPdf(text: string): string {
-  return text.replaceAll("€", "\x80");
+  const bytes = Buffer.from(text.replaceAll("€", "\x80"), "latin1");
+  return bytes.every((b) => b < 0x80) ? `(${text})` : `<${bytes.toString("hex").toUpperCase()}>`;
 }
 
 test("a contact whose browser asks for German reads the portal, the PDFs and the pay page in German, and English after switching", async ({ browser }) => {
@@ -42,7 +44,7 @@ test("a contact whose browser asks for German reads the portal, the PDFs and the
   await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
   await expect(payer.getByTestId("summary")).toContainText("Offener Saldo");
   await expect(payer.getByRole("link", { name: "Rechnungen", exact: true })).toBeVisible();
-  await expect(payer.getByText(/^Saldo zum \d{1,2}\. [A-ZÄÖÜ][a-zä]+\.? \d{4} aus 1 offenen Rechnungen\.$/)).toBeVisible();
+  await expect(payer.locator("p.hint").first()).toContainText(/Saldo zum \d{1,2}\. [A-ZÄÖÜ][a-zä]+\.? \d{4} aus einer offenen Rechnung\./);
 
   // The invoice page.
   await payer.getByRole("link", { name: "Rechnungen", exact: true }).click();
@@ -56,10 +58,9 @@ test("a contact whose browser asks for German reads the portal, the PDFs and the
   const id = payer.url().split("/").pop();
   const invoicePdf = (await (await payer.request.get(`/documents/invoices/${id}.pdf`)).body()).toString("latin1");
   expect(invoicePdf.startsWith("%PDF-")).toBe(true);
-  for (const text of ["(Rechnung MM-0001)", "(Rechnungsempfänger)", "(Einzelpreis)", "(So bezahlen Sie)", "(Dieses Dokument prüfen)"]) {
+  for (const text of ["Rechnung MM-0001", "Rechnungsempfänger", "Einzelpreis", "So bezahlen Sie", "Dieses Dokument prüfen", "1.234,56 €"]) {
     expect(invoicePdf).toContain(inPdf(text));
   }
-  expect(invoicePdf).toContain(inPdf("(1.234,56 €)"));
 
   // The pay page, and the payment.
   await payer.getByRole("link", { name: "Diese Rechnung bezahlen" }).click();
@@ -83,10 +84,10 @@ test("a contact whose browser asks for German reads the portal, the PDFs and the
   await expect(receipt).toContainText("Karte");
   const paymentId = payer.url().split("/").pop();
   const receiptPdf = (await (await payer.request.get(`/documents/payments/${paymentId}.pdf`)).body()).toString("latin1");
-  expect(receiptPdf).toContain("(Zahlungsbestätigung)");
-  expect(receiptPdf).toContain("(Rechnung MM-0001)");
-  expect(receiptPdf.split(inPdf("(1.234,56 €)")).length - 1).toBe(3); // amount, paid to the invoice, total
-  expect(receiptPdf).toContain("(Karte)");
+  expect(receiptPdf).toContain(inPdf("Zahlungsbestätigung"));
+  expect(receiptPdf).toContain(inPdf("Rechnung MM-0001"));
+  expect(receiptPdf.split(inPdf("1.234,56 €")).length - 1).toBe(3); // amount, paid to the invoice, total
+  expect(receiptPdf).toContain(inPdf("Karte"));
 
   // English from the profile: the choice wins over the browser's language, on every page.
   await payer.goto("/profile");
@@ -101,7 +102,7 @@ test("a contact whose browser asks for German reads the portal, the PDFs and the
   await payer.goto(`/invoices/${id}`);
   await expect(payer.getByTestId("total")).toHaveText("€1,234.56");
   const englishPdf = (await (await payer.request.get(`/documents/invoices/${id}.pdf`)).body()).toString("latin1");
-  expect(englishPdf).toContain("(Invoice MM-0001)");
-  expect(englishPdf).toContain(inPdf("(€1,234.56)"));
+  expect(englishPdf).toContain(inPdf("Invoice MM-0001"));
+  expect(englishPdf).toContain(inPdf("€1,234.56"));
   await context.close();
 });

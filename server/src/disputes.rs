@@ -202,7 +202,12 @@ fn parse_amount(
     line_no: &str,
     locale: Locale,
 ) -> Result<i64, AppError> {
-    Money::parse(&locale.read_decimal(text), currency)
+    let plain = locale.read_decimal(text).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "The amount for line {line_no}: write it as 1234.50 (or 1.234,50 in German)."
+        ))
+    })?;
+    Money::parse(&plain, currency)
         .map(Money::to_minor)
         .map_err(|e| AppError::Invalid(format!("The amount for line {line_no}: {e}.")))
 }

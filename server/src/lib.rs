@@ -1,6 +1,6 @@
 //! The Ledgerport server as a library, so integration tests can build the same router.
 
-// The texts of the PDFs in every language (`server/locales/server.yml`), looked up with `app::tr!`.
+// The texts of the PDFs in every language (`server/locales/server.yml`), looked up with `ledgerport::tr!`.
 rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod api;

@@ -190,6 +190,11 @@ async fn remind(
 /// The subject line of a reminder at `step` days past due.
 fn subject(locale: crate::locale::Locale, step: i64, invoice_number: &str) -> String {
     match step {
+        -1 => tr!(
+            locale,
+            "reminder.subject.due_in_one_day",
+            number = invoice_number
+        ),
         s if s < 0 => tr!(
             locale,
             "reminder.subject.due_in",

@@ -13,7 +13,6 @@ use crate::i18n::{Locale, tr, use_locale};
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let me = Resource::new(|| (), |_| who_am_i());
-    let sign_out = ServerAction::<SignOut>::new();
     let change = ServerAction::<ChangePassword>::new();
     let change_error = form_error(change);
     let changed = form_succeeded(change, "changed");
@@ -50,9 +49,10 @@ pub fn ProfilePage() -> impl IntoView {
                             {(!me.is_staff && !me.needs_second_factor).then(|| view! {
                                 <p><a href="/account/billing">{tr!(locale, "profile.billing_link")}</a></p>
                             })}
-                            <ActionForm action=sign_out>
+                            // A plain form, like signing in: the next page is a visitor's.
+                            <form method="post" action=SignOut::PATH>
                                 <button class="button secondary" type="submit">{tr!(locale, "profile.sign_out")}</button>
-                            </ActionForm>
+                            </form>
                         </section>
                         {contact.then(|| view! {
                         <section class="card narrow" aria-labelledby="language-heading">

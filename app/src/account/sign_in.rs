@@ -1,4 +1,9 @@
+//! Signing in, and what leads to it. The forms that start or change a session are plain HTML
+//! forms: their answer is a redirect the browser follows as a full page load, so the next page
+//! renders in the language of the person now signed in (docs/i18n.md).
+
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
@@ -18,16 +23,16 @@ pub fn SignInPage() -> impl IntoView {
         <Title text=tr!(locale, "signin.title")/>
         <section class="card narrow" aria-labelledby="sign-in-heading">
             <h1 id="sign-in-heading">{tr!(locale, "signin.title")}</h1>
-            <ActionForm action=sign_in attr:class="form">
+            <form method="post" action=SignIn::PATH class="form">
                 <label for="email">{tr!(locale, "signin.email")}</label>
                 <input id="email" type="email" name="email" autocomplete="username" required/>
                 <label for="password">{tr!(locale, "signin.password")}</label>
                 <input id="password" type="password" name="password" autocomplete="current-password" required/>
                 <FormError message=Signal::derive(error)/>
-                <button class="button" type="submit" disabled=move || sign_in.pending().get()>
+                <button class="button" type="submit">
                     {tr!(locale, "signin.title")}
                 </button>
-            </ActionForm>
+            </form>
             <p class="muted">
                 <a href="/forgot-password">{tr!(locale, "signin.forgot")}</a>
                 " · "
@@ -48,15 +53,15 @@ pub fn SignInCodePage() -> impl IntoView {
         <section class="card narrow" aria-labelledby="code-heading">
             <h1 id="code-heading">{tr!(locale, "signin.code_title")}</h1>
             <p>{tr!(locale, "signin.code_hint")}</p>
-            <ActionForm action=submit attr:class="form">
+            <form method="post" action=SignInCode::PATH class="form">
                 <label for="code">{tr!(locale, "signin.code")}</label>
                 <input id="code" name="code" autocomplete="one-time-code" autocapitalize="off"
                     spellcheck="false" maxlength="64" required/>
                 <FormError message=Signal::derive(error)/>
-                <button class="button" type="submit" disabled=move || submit.pending().get()>
+                <button class="button" type="submit">
                     {tr!(locale, "signin.title")}
                 </button>
-            </ActionForm>
+            </form>
             <p class="muted"><a href="/sign-in">{tr!(locale, "signin.start_again")}</a></p>
         </section>
     }
@@ -107,11 +112,11 @@ pub fn SignInLinkPage() -> impl IntoView {
         <Title text=tr!(locale, "signin.title")/>
         <section class="card narrow" aria-labelledby="link-heading">
             <h1 id="link-heading">{tr!(locale, "signin.to_ledgerport")}</h1>
-            <ActionForm action=submit attr:class="form">
+            <form method="post" action=SignInWithLink::PATH class="form">
                 <input type="hidden" name="token" value=token/>
                 <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit">{tr!(locale, "signin.title")}</button>
-            </ActionForm>
+            </form>
             <p class="muted"><a href="/sign-in/email">{tr!(locale, "signin.new_link")}</a></p>
         </section>
     }
@@ -172,11 +177,11 @@ pub fn AcceptInvitationPage() -> impl IntoView {
         <section class="card narrow" aria-labelledby="accept-heading">
             <h1 id="accept-heading">{tr!(locale, "signin.welcome")}</h1>
             <p>{tr!(locale, "signin.choose_password")}</p>
-            <ActionForm action=accept attr:class="form">
+            <form method="post" action=AcceptInvitation::PATH class="form">
                 <NewPasswordFields/>
                 <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit">{tr!(locale, "signin.set_password")}</button>
-            </ActionForm>
+            </form>
         </section>
     }
 }
@@ -190,11 +195,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <Title text=tr!(locale, "signin.choose_new")/>
         <section class="card narrow" aria-labelledby="reset-heading">
             <h1 id="reset-heading">{tr!(locale, "signin.choose_new")}</h1>
-            <ActionForm action=reset attr:class="form">
+            <form method="post" action=ResetPassword::PATH class="form">
                 <NewPasswordFields/>
                 <FormError message=Signal::derive(error)/>
                 <button class="button" type="submit">{tr!(locale, "signin.save_and_sign_in")}</button>
-            </ActionForm>
+            </form>
         </section>
     }
 }

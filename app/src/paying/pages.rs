@@ -22,12 +22,12 @@ pub fn PayPage() -> impl IntoView {
         query.with(|q| {
             let invoices = q.get_all("invoice").unwrap_or_default().join(",");
             let amounts = q.get_all("amount").unwrap_or_default().join(";");
-            (invoices, amounts)
+            (invoices, amounts, q.get("lang").unwrap_or_default())
         })
     });
     let review = Resource::new(
         move || choice.get(),
-        |(invoices, amounts)| review_payment(invoices, amounts),
+        |(invoices, amounts, lang)| review_payment(invoices, amounts, lang),
     );
     let start = ServerAction::<StartPayment>::new();
     let start_error = form_error(start);
@@ -68,6 +68,8 @@ pub fn PayPage() -> impl IntoView {
                         let discount: i64 = r.lines.iter().map(|l| l.discount_minor).sum();
                         view! {
                             <form method="get" action="/pay" class="card">
+                                // The amounts below are written in this page's language.
+                                <input type="hidden" name="lang" value=locale.code()/>
                                 <h2>{tr!(locale, "pay.amounts")}</h2>
                                 <div class="table-wrap">
                                 <table class="table" data-testid="pay-lines">
@@ -100,7 +102,11 @@ pub fn PayPage() -> impl IntoView {
                             <section class="card narrow" aria-labelledby="review-heading" data-testid="review">
                                 <h2 id="review-heading">{tr!(locale, "pay.review")}</h2>
                                 <p>{tr!(locale, "pay.you_pay_prefix")}" "<strong data-testid="pay-total">{money(r.total_minor, c)}</strong>" "
-                                   {tr!(locale, "pay.for_invoices", count = r.lines.len())}
+                                   {if r.lines.len() == 1 {
+                                       tr!(locale, "pay.for_one_invoice")
+                                   } else {
+                                       tr!(locale, "pay.for_invoices", count = r.lines.len())
+                                   }}
                                    {(discount > 0).then(|| tr!(locale, "pay.including_discount", amount = money(discount, c)))}
                                    ". "{methods_text(locale, &r.methods)}" "{tr!(locale, "pay.details_elsewhere")}</p>
                                 {r.card_limit_minor.filter(|limit| r.total_minor > *limit).map(|limit| view! {

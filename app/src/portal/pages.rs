@@ -99,7 +99,11 @@ pub fn summary_view(o: AccountOverview) -> impl IntoView {
             <div class="figure"><span class="label">{tr!(locale, "summary.next_due")}</span>
                 <span class="value small">{next.unwrap_or_else(|| tr!(locale, "summary.nothing_due"))}</span></div>
         </section>
-        <p class="hint">{tr!(locale, "summary.as_of", date = date(s.as_of), count = s.open_invoices)}" "
+        <p class="hint">{if s.open_invoices == 1 {
+                tr!(locale, "summary.as_of_one", date = date(s.as_of))
+            } else {
+                tr!(locale, "summary.as_of", date = date(s.as_of), count = s.open_invoices)
+            }}" "
             <a href="/invoices?filter=open">{tr!(locale, "summary.see_open")}</a>" · "<a href="/statements">{tr!(locale, "nav.statements")}</a></p>
         {o.promises.iter().map(|p| view! {
             <p class="notice" data-testid="open-promise">
@@ -155,13 +159,13 @@ fn plan_notice(
     use ledgerport::plans::PlanStatus;
     let c = s.currency;
     if let Some(plan) = &s.plan {
-        let pay_link = plan
-            .next_items
-            .iter()
-            .fold("/pay?".to_string(), |link, (id, minor)| {
+        let pay_link = plan.next_items.iter().fold(
+            format!("/pay?lang={}&", locale.code()),
+            |link, (id, minor)| {
                 let amount = locale.plain_decimal(*minor, c.exponent());
                 format!("{link}invoice={id}&amount={amount}&")
-            });
+            },
+        );
         return view! {
             <p class="notice" data-testid="plan-next">
                 {plan.next.map(|next| view! {
