@@ -420,12 +420,19 @@ impl TransferInstructions {
     /// The instructions for the email: the amount, the reference and the invoices, but not the
     /// account. Bank details appear only inside the portal, so that a mail naming an account is
     /// recognisably not ours.
-    pub fn text_without_account(&self) -> String {
-        let amount = crate::money::Money::from_minor(self.amount_minor, self.currency);
-        let mut text = format!("  Amount: {amount}\n  Reference: {}\n", self.reference);
-        text.push_str("\n  For invoices:\n");
+    pub fn text_without_account(&self, locale: Locale) -> String {
+        let lines = self.lines(locale);
+        let mut text = String::new();
+        // The amount and the reference: the first two lines, before the account's.
+        for (label, value) in lines.iter().take(2) {
+            text.push_str(&format!("  {label}: {value}\n"));
+        }
+        text.push_str(match locale {
+            Locale::En => "\n  For invoices:\n",
+            Locale::De => "\n  Für die Rechnungen:\n",
+        });
         for (number, amount_minor) in &self.invoices {
-            let amount = crate::money::Money::from_minor(*amount_minor, self.currency);
+            let amount = locale.money(*amount_minor, self.currency);
             text.push_str(&format!("    {number}: {amount}\n"));
         }
         text

@@ -8,9 +8,11 @@ use super::{AccountDetails, CreditorReference, ReceivingAccount, TransferInstruc
 use crate::checkout::store::{CheckoutStoreError, NewCheckout, insert_checkout, review_on};
 use crate::checkout::{CheckoutError, CheckoutStatus, PayItem};
 use crate::db::{Db, DbError, parse_date, timestamp_text};
-use crate::money::{Currency, Money};
+use crate::locale::Locale;
+use crate::money::Currency;
 use crate::payments::PaymentMethod;
 use crate::receivables::store::lock_customer;
+use crate::tr;
 
 /// The `provider` of an announced transfer's checkout: no provider collects it, the bank
 /// statement brings it.
@@ -236,21 +238,28 @@ pub async fn announce_transfer(
         .bind(user_id)
         .fetch_one(&mut *tx)
         .await?;
-    let amount = Money::from_minor(review.total_minor, review.currency);
-    crate::outbox::store::queue_to_each(
+    let write = |locale: Locale| {
+        let amount = locale.money(review.total_minor, review.currency);
+        let subject = tr!(
+            locale,
+            "transfer.subject",
+            amount = amount,
+            reference = reference
+        );
+        let body = tr!(
+            locale,
+            "transfer.body",
+            instructions = instructions.text_without_account(locale),
+            date = locale.date(held_until)
+        );
+        (subject, body)
+    };
+    crate::outbox::store::queue_in_their_language(
         &mut tx,
         &[payer],
-        &format!("Bank transfer instructions: {amount}, reference {reference}"),
-        &format!(
-            "Hello,\n\nthank you for announcing a bank transfer:\n\n{}\n\
-             The account to send it to is on the transfer's page in the portal (Payments), with a \
-             PDF for whoever makes the transfer. We never send bank details by email: if an email \
-             names an account, do not pay into it.\n\n\
-             Quote the reference exactly so that we can apply the money to your invoices. Until \
-             {held_until} these invoices are not due and you get no reminders for them.\n",
-            instructions.text_without_account()
-        ),
         "transfer_instructions",
+        None,
+        write,
     )
     .await?;
     tx.commit().await?;
