@@ -214,6 +214,8 @@ impl std::fmt::Display for Locale {
 /// used in (the engine's emails, the app's pages and the server's PDFs each have their own), which
 /// must call `rust_i18n::i18n!` at its root. Each use is one lookup and one call to [`fill`], not
 /// a copy of the formatting code, so hundreds of texts add little to the WASM client.
+// `crate::` on purpose: the catalogue is the calling crate's, not the engine's.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! tr {
     ($locale:expr, $key:literal $(, $name:ident = $value:expr)* $(,)?) => {

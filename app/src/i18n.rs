@@ -36,8 +36,6 @@ pub fn request_locale() -> Locale {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::*;
-
     #[test]
     fn every_text_of_the_pages_is_written_in_every_language_and_used() {
         let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
