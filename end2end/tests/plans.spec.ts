@@ -62,7 +62,7 @@ test("a payer accepts a plan offered by staff and the summary shows the next ins
   await expect(payer.getByTestId("summary")).toContainText("$300.00 on");
   await expect(payer.getByRole("link", { name: "Pay everything due" })).toHaveCount(0);
   await payer.getByRole("link", { name: "Pay the next instalment" }).click();
-  await expect(payer).toHaveURL(/\/pay\?invoice=\d+&amount=300\.00$/);
+  await expect(payer).toHaveURL(/\/pay\?lang=en&invoice=\d+&amount=300\.00$/);
   await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
   await expect(payer.getByTestId("pay-total")).toContainText("$300.00");
 
