@@ -48,10 +48,7 @@ impl DisputeStatus {
             DisputeStatus::Rejected => ("Resolved: rejected", "Erledigt: abgelehnt"),
             DisputeStatus::Withdrawn => ("Withdrawn", "Zurückgezogen"),
         };
-        match locale {
-            Locale::En => en,
-            Locale::De => de,
-        }
+        locale.pick(en, de)
     }
 
     /// Active disputes hold their amount out of what is due. Queries use its SQL twin,
@@ -107,10 +104,7 @@ impl DisputeReason {
             DisputeReason::Tax => ("Wrong tax", "Falsche Steuer"),
             DisputeReason::Other => ("Other", "Sonstiges"),
         };
-        match locale {
-            Locale::En => en,
-            Locale::De => de,
-        }
+        locale.pick(en, de)
     }
 }
 

@@ -18,6 +18,14 @@ pub enum Locale {
 impl Locale {
     pub const ALL: [Locale; 2] = [Locale::En, Locale::De];
 
+    /// This language's one of two things written in each: `locale.pick("Paid", "Bezahlt")`.
+    pub fn pick<T>(self, en: T, de: T) -> T {
+        match self {
+            Locale::En => en,
+            Locale::De => de,
+        }
+    }
+
     /// The BCP 47 code, as in `<html lang>` and the `users.locale` column.
     pub fn code(self) -> &'static str {
         match self {

@@ -27,10 +27,10 @@ impl Aging {
 
     /// The buckets' headings in a language (days past due).
     pub fn labels(locale: Locale) -> [&'static str; 5] {
-        match locale {
-            Locale::En => Aging::LABELS,
-            Locale::De => ["Aktuell", "1–30", "31–60", "61–90", "über 90"],
-        }
+        locale.pick(
+            Aging::LABELS,
+            ["Aktuell", "1–30", "31–60", "61–90", "über 90"],
+        )
     }
 
     /// Everything open, disputed amounts included.

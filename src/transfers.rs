@@ -337,7 +337,6 @@ impl AccountDetails {
 
     /// The account's coordinates as labelled lines for the instructions page and PDF.
     pub fn lines(&self, locale: Locale) -> Vec<(&'static str, String)> {
-        let german = locale == Locale::De;
         match self {
             AccountDetails::Iban { iban, bic } => {
                 let mut lines = vec![("IBAN", grouped(iban))];
@@ -351,19 +350,11 @@ impl AccountDetails {
                 routing_number,
             } => vec![
                 (
-                    if german {
-                        "Kontonummer"
-                    } else {
-                        "Account number"
-                    },
+                    locale.pick("Account number", "Kontonummer"),
                     account_number.clone(),
                 ),
                 (
-                    if german {
-                        "Bankleitzahl (ABA)"
-                    } else {
-                        "Routing number (ABA)"
-                    },
+                    locale.pick("Routing number (ABA)", "Bankleitzahl (ABA)"),
                     routing_number.clone(),
                 ),
             ],
@@ -403,10 +394,10 @@ pub struct TransferInstructions {
 impl TransferInstructions {
     /// The instructions as labelled lines, in the order a bank's transfer form asks for them.
     pub fn lines(&self, locale: Locale) -> Vec<(&'static str, String)> {
-        let (amount, reference, holder) = match locale {
-            Locale::En => ("Amount", "Reference", "Account holder"),
-            Locale::De => ("Betrag", "Verwendungszweck", "Kontoinhaber"),
-        };
+        let (amount, reference, holder) = locale.pick(
+            ("Amount", "Reference", "Account holder"),
+            ("Betrag", "Verwendungszweck", "Kontoinhaber"),
+        );
         let mut lines = vec![
             (amount, locale.money(self.amount_minor, self.currency)),
             (reference, self.reference.to_string()),
@@ -427,10 +418,7 @@ impl TransferInstructions {
         for (label, value) in lines.iter().take(2) {
             text.push_str(&format!("  {label}: {value}\n"));
         }
-        text.push_str(match locale {
-            Locale::En => "\n  For invoices:\n",
-            Locale::De => "\n  Für die Rechnungen:\n",
-        });
+        text.push_str(locale.pick("\n  For invoices:\n", "\n  Für die Rechnungen:\n"));
         for (number, amount_minor) in &self.invoices {
             let amount = locale.money(*amount_minor, self.currency);
             text.push_str(&format!("    {number}: {amount}\n"));

@@ -327,8 +327,5 @@ pub fn activity_label(kind: &str, locale: Locale) -> &'static str {
         "chargeback" => ("Chargeback", "Rückbuchung"),
         _ => ("Adjustment", "Korrektur"),
     };
-    match locale {
-        Locale::En => en,
-        Locale::De => de,
-    }
+    locale.pick(en, de)
 }
