@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Explain, Locale};
 use crate::users::Role;
 
 #[cfg(feature = "ssr")]
@@ -70,6 +71,15 @@ impl Caller {
         self.role.is_staff() && !self.needs_second_factor()
     }
 
+    /// The language a request is answered in: the caller's ([`Caller::reads_in`]), or for a
+    /// visitor what their browser asks for.
+    pub fn request_locale(caller: Option<&Caller>, accept_language: Option<&str>) -> Locale {
+        match caller {
+            Some(caller) => caller.reads_in(accept_language),
+            None => Locale::of_reader(None, accept_language),
+        }
+    }
+
     /// An AR manager who may work as one (a second factor proved in this session).
     pub fn is_manager(&self) -> bool {
         self.role == Role::Manager && self.is_staff()
@@ -87,12 +97,38 @@ impl Caller {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInError {
-    #[error("the email or password is wrong")]
     WrongCredentials,
-    #[error("too many failed sign-ins; try again in {retry_after_minutes} minutes")]
     TooManyAttempts { retry_after_minutes: i64 },
+}
+
+impl Explain for SignInError {
+    fn explain(&self, locale: Locale) -> String {
+        match self {
+            SignInError::WrongCredentials => locale
+                .pick(
+                    "the email or password is wrong",
+                    "die E-Mail-Adresse oder das Passwort ist falsch",
+                )
+                .into(),
+            SignInError::TooManyAttempts {
+                retry_after_minutes,
+            } => too_many_attempts(locale, *retry_after_minutes),
+        }
+    }
+}
+
+crate::explained_error!(SignInError);
+
+/// Why a sign-in waits, shared by the password and the two-factor step.
+pub fn too_many_attempts(locale: Locale, retry_after_minutes: i64) -> String {
+    locale.pick(
+        format!("too many failed sign-ins; try again in {retry_after_minutes} minutes"),
+        format!(
+            "zu viele fehlgeschlagene Anmeldungen; bitte versuchen Sie es in {retry_after_minutes} Minuten erneut"
+        ),
+    )
 }
 
 /// A customer contact as staff see it.

@@ -10,6 +10,7 @@
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Explain, Locale};
 use crate::payments::PaymentMethod;
 
 #[cfg(feature = "ssr")]
@@ -31,10 +32,28 @@ crate::text_enum! {
 
 impl ChargeOn {
     pub fn label(self) -> &'static str {
-        match self {
-            ChargeOn::DueDate => "On the due date",
-            ChargeOn::DiscountDay => "On the last day of the early-payment discount",
-        }
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            ChargeOn::DueDate => ("On the due date", "Am Fälligkeitstag"),
+            ChargeOn::DiscountDay => (
+                "On the last day of the early-payment discount",
+                "Am letzten Tag der Skontofrist",
+            ),
+        };
+        locale.pick(en, de)
+    }
+
+    /// The label inside a sentence: "charges on the due date".
+    pub fn phrase_in(self, locale: Locale) -> String {
+        let label = self.label_in(locale);
+        let mut chars = label.chars();
+        chars
+            .next()
+            .map(|first| first.to_lowercase().chain(chars).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -67,16 +86,22 @@ crate::text_enum! {
 }
 
 impl ChargeResult {
-    pub fn label(self) -> &'static str {
-        match self {
-            ChargeResult::Sent => "Sent",
-            ChargeResult::Succeeded => "Paid",
-            ChargeResult::Processing => "Bank debit processing",
-            ChargeResult::Declined => "Declined",
-            ChargeResult::NeedsCustomer => "Needs your confirmation",
-            ChargeResult::Unknown => "Waiting for the provider",
-            ChargeResult::Failed => "Failed",
-        }
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            ChargeResult::Sent => ("Sent", "Gesendet"),
+            ChargeResult::Succeeded => ("Paid", "Bezahlt"),
+            ChargeResult::Processing => ("Bank debit processing", "Lastschrift in Bearbeitung"),
+            ChargeResult::Declined => ("Declined", "Abgelehnt"),
+            ChargeResult::NeedsCustomer => {
+                ("Needs your confirmation", "Ihre Bestätigung ist nötig")
+            }
+            ChargeResult::Unknown => (
+                "Waiting for the provider",
+                "Warten auf den Zahlungsdienstleister",
+            ),
+            ChargeResult::Failed => ("Failed", "Fehlgeschlagen"),
+        };
+        locale.pick(en, de)
     }
 }
 
@@ -243,17 +268,41 @@ pub struct AutopayDraft {
     pub cap: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AutopayError {
-    #[error("choose one of your saved payment methods")]
     UnknownMethod,
-    #[error("choose when autopay charges: on the due date or on the last discount day")]
     ChargeOn,
-    #[error("the cap {0:?} is not a positive amount")]
     Cap(String),
-    #[error("autopay is not on")]
     NotOn,
 }
+
+impl Explain for AutopayError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            AutopayError::UnknownMethod => locale.pick(
+                "choose one of your saved payment methods",
+                "wählen Sie eine Ihrer gespeicherten Zahlungsarten",
+            ),
+            AutopayError::ChargeOn => locale.pick(
+                "choose when autopay charges: on the due date or on the last discount day",
+                "wählen Sie, wann die automatische Zahlung abbucht: am Fälligkeitstag oder am letzten Tag der Skontofrist",
+            ),
+            AutopayError::Cap(typed) => {
+                return locale.pick(
+                    format!("the cap {typed:?} is not a positive amount"),
+                    format!("die Obergrenze {typed:?} ist kein positiver Betrag"),
+                );
+            }
+            AutopayError::NotOn => locale.pick(
+                "autopay is not on",
+                "die automatische Zahlung ist nicht eingeschaltet",
+            ),
+        };
+        text.into()
+    }
+}
+
+crate::explained_error!(AutopayError);
 
 /// Autopay's settings parsed: a known method is checked by the store.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,7 @@ use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{
     CashError, change_open_amount, lock_customer, unapplied_credit_in,
 };
+use crate::tr;
 
 /// A dispute as the provider reports it.
 #[derive(Debug, Clone)]
@@ -404,18 +405,37 @@ async fn notify_returned(
         }
     }
     let label = payment.method.label();
-    crate::outbox::store::queue_to_each(
-        tx,
-        &payer,
-        &format!("Your {label} payment of {amount} was returned"),
-        &format!(
-            "Hello,\n\nyour bank returned the {label} payment of {amount} ({}): {reason}.{reopened}\n\n\
-             Please pay them again, by another account or method.\n",
-            payment.reference
-        ),
-        "payment_returned",
-    )
-    .await?;
+    let write = |locale: crate::locale::Locale| {
+        let method = payment.method.label_in(locale);
+        let amount = locale.money(dispute.amount_minor, dispute.currency);
+        let reopened = if numbers.is_empty() {
+            String::new()
+        } else {
+            tr!(
+                locale,
+                "payment_returned.reopened",
+                numbers = numbers.join(", ")
+            )
+        };
+        let subject = tr!(
+            locale,
+            "payment_returned.subject",
+            method = method,
+            amount = amount
+        );
+        let body = tr!(
+            locale,
+            "payment_returned.body",
+            method = method,
+            amount = amount,
+            reference = payment.reference,
+            reason = reason,
+            reopened = reopened
+        );
+        (subject, body)
+    };
+    crate::outbox::store::queue_in_their_language(tx, &payer, "payment_returned", None, write)
+        .await?;
     crate::outbox::store::queue_to_staff(
         tx,
         &format!("Bank debit returned: {amount}"),

@@ -5,7 +5,8 @@
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 
-use crate::money::Currency;
+use crate::locale::{Explain, Locale};
+use crate::money::{Currency, Money};
 use crate::payments::PaymentMethod;
 
 #[cfg(feature = "ssr")]
@@ -180,57 +181,215 @@ pub struct CheckoutView {
     pub transfer: Option<crate::transfers::TransferInstructions>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckoutError {
-    #[error("choose at least one invoice to pay")]
     NothingSelected,
-    #[error("pay at most {MAXIMUM_INVOICES} invoices at once")]
     TooManyInvoices,
-    #[error("an invoice appears twice")]
     DuplicateInvoice,
-    #[error("there is no invoice {0} on your account")]
     UnknownInvoice(i64),
-    #[error("invoice {0} is not open (paid or void)")]
     NotPayable(String),
-    #[error("the amount for {number} must be more than zero")]
-    NotPositive { number: String },
-    #[error("the amount for {number} is more than its open amount")]
-    MoreThanOpen { number: String },
-    #[error("at most {payable} of {number} can be paid now: the rest is in dispute")]
-    InDispute { number: String, payable: String },
-    #[error(
-        "a payment of {in_progress} for {number} is already in progress; at most {payable} can be paid now"
-    )]
+    NotPositive {
+        number: String,
+    },
+    MoreThanOpen {
+        number: String,
+    },
+    InDispute {
+        number: String,
+        payable: Money,
+    },
     InProgress {
         number: String,
-        in_progress: String,
-        payable: String,
+        in_progress: Money,
+        payable: Money,
     },
-    #[error(
-        "payments above {limit} are not taken by card, and {currency} can be paid neither by bank debit nor by bank transfer here; pay less at once"
-    )]
-    AboveCardLimit { limit: String, currency: Currency },
-    #[error("payments above {limit} are not taken by card; pay by bank transfer")]
-    TransferOnly { limit: String },
-    #[error(
-        "{currency} cannot be paid by bank transfer here: there is no receiving account for it"
-    )]
-    NoReceivingAccount { currency: Currency },
-    #[error("a payment must be at least {minimum}")]
-    BelowMinimum { minimum: String },
-    #[error("a payment can be at most {maximum}; split it in two")]
-    AboveMaximum { maximum: String },
-    #[error("there is no such payment on your account")]
+    AboveCardLimit {
+        limit: Money,
+        currency: Currency,
+    },
+    TransferOnly {
+        limit: Money,
+    },
+    NoReceivingAccount {
+        currency: Currency,
+    },
+    BelowMinimum {
+        minimum: Money,
+    },
+    AboveMaximum {
+        maximum: Money,
+    },
     UnknownCheckout,
-    #[error("there is no unapplied credit to use on these invoices")]
     NoCredit,
-    #[error("this payment is no longer open on the payment page, so it cannot be cancelled")]
     NotCancellable,
-    #[error("there is no customer numbered {0:?}")]
     UnknownCustomerNumber(String),
-    #[error("a card limit is a positive amount (or none), not {0:?}")]
     CardLimit(String),
 }
+
+impl Explain for CheckoutError {
+    fn explain(&self, locale: Locale) -> String {
+        let money = |amount: &Money| locale.money(amount.to_minor(), amount.currency());
+        match self {
+            CheckoutError::NothingSelected => locale
+                .pick(
+                    "choose at least one invoice to pay",
+                    "wählen Sie mindestens eine Rechnung zum Bezahlen",
+                )
+                .into(),
+            CheckoutError::TooManyInvoices => locale.pick(
+                format!("pay at most {MAXIMUM_INVOICES} invoices at once"),
+                format!("bezahlen Sie höchstens {MAXIMUM_INVOICES} Rechnungen auf einmal"),
+            ),
+            CheckoutError::DuplicateInvoice => locale
+                .pick(
+                    "an invoice appears twice",
+                    "eine Rechnung ist doppelt aufgeführt",
+                )
+                .into(),
+            CheckoutError::UnknownInvoice(id) => locale.pick(
+                format!("there is no invoice {id} on your account"),
+                format!("auf Ihrem Konto gibt es keine Rechnung {id}"),
+            ),
+            CheckoutError::NotPayable(number) => locale.pick(
+                format!("invoice {number} is not open (paid or void)"),
+                format!("die Rechnung {number} ist nicht offen (bezahlt oder storniert)"),
+            ),
+            CheckoutError::NotPositive { number } => locale.pick(
+                format!("the amount for {number} must be more than zero"),
+                format!("der Betrag für {number} muss größer als null sein"),
+            ),
+            CheckoutError::MoreThanOpen { number } => locale.pick(
+                format!("the amount for {number} is more than its open amount"),
+                format!("der Betrag für {number} ist höher als der offene Betrag"),
+            ),
+            CheckoutError::InDispute { number, payable } => {
+                let payable = money(payable);
+                locale.pick(
+                    format!("at most {payable} of {number} can be paid now: the rest is in dispute"),
+                    format!(
+                        "von {number} können jetzt höchstens {payable} bezahlt werden: der Rest ist in Klärung"
+                    ),
+                )
+            }
+            CheckoutError::InProgress {
+                number,
+                in_progress,
+                payable,
+            } => {
+                let (in_progress, payable) = (money(in_progress), money(payable));
+                locale.pick(
+                    format!(
+                        "a payment of {in_progress} for {number} is already in progress; at most {payable} can be paid now"
+                    ),
+                    format!(
+                        "eine Zahlung von {in_progress} für {number} ist bereits in Bearbeitung; jetzt können höchstens {payable} bezahlt werden"
+                    ),
+                )
+            }
+            CheckoutError::AboveCardLimit { limit, currency } => {
+                let limit = money(limit);
+                locale.pick(
+                    format!(
+                        "payments above {limit} are not taken by card, and {currency} can be paid neither by bank debit nor by bank transfer here; pay less at once"
+                    ),
+                    format!(
+                        "Zahlungen über {limit} nehmen wir nicht per Karte an, und {currency} kann hier weder per Lastschrift noch per Überweisung bezahlt werden; zahlen Sie weniger auf einmal"
+                    ),
+                )
+            }
+            CheckoutError::TransferOnly { limit } => {
+                let limit = money(limit);
+                locale.pick(
+                    format!("payments above {limit} are not taken by card; pay by bank transfer"),
+                    format!(
+                        "Zahlungen über {limit} nehmen wir nicht per Karte an; zahlen Sie per Überweisung"
+                    ),
+                )
+            }
+            CheckoutError::NoReceivingAccount { currency } => locale.pick(
+                format!(
+                    "{currency} cannot be paid by bank transfer here: there is no receiving account for it"
+                ),
+                format!(
+                    "{currency} kann hier nicht per Überweisung bezahlt werden: dafür gibt es kein Empfängerkonto"
+                ),
+            ),
+            CheckoutError::BelowMinimum { minimum } => {
+                let minimum = money(minimum);
+                locale.pick(
+                    format!("a payment must be at least {minimum}"),
+                    format!("eine Zahlung muss mindestens {minimum} betragen"),
+                )
+            }
+            CheckoutError::AboveMaximum { maximum } => {
+                let maximum = money(maximum);
+                locale.pick(
+                    format!("a payment can be at most {maximum}; split it in two"),
+                    format!(
+                        "eine Zahlung kann höchstens {maximum} betragen; teilen Sie sie in zwei auf"
+                    ),
+                )
+            }
+            CheckoutError::UnknownCheckout => locale
+                .pick(
+                    "there is no such payment on your account",
+                    "diese Zahlung gibt es auf Ihrem Konto nicht",
+                )
+                .into(),
+            CheckoutError::NoCredit => locale
+                .pick(
+                    "there is no unapplied credit to use on these invoices",
+                    "es gibt kein freies Guthaben, das auf diese Rechnungen angerechnet werden kann",
+                )
+                .into(),
+            CheckoutError::NotCancellable => locale
+                .pick(
+                    "this payment is no longer open on the payment page, so it cannot be cancelled",
+                    "diese Zahlung ist auf der Zahlungsseite nicht mehr offen und kann daher nicht abgebrochen werden",
+                )
+                .into(),
+            CheckoutError::UnknownCustomerNumber(number) => locale.pick(
+                format!("there is no customer numbered {number:?}"),
+                format!("es gibt keinen Kunden mit der Nummer {number:?}"),
+            ),
+            CheckoutError::CardLimit(typed) => locale.pick(
+                format!("a card limit is a positive amount (or none), not {typed:?}"),
+                format!("ein Kartenlimit ist ein positiver Betrag (oder keiner), nicht {typed:?}"),
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderError {
+    Timeout,
+    Refused(String),
+    Unavailable(String),
+}
+
+impl Explain for ProviderError {
+    fn explain(&self, locale: Locale) -> String {
+        match self {
+            ProviderError::Timeout => locale
+                .pick(
+                    "the payment provider did not answer in time; please try again",
+                    "der Zahlungsdienstleister hat nicht rechtzeitig geantwortet; bitte versuchen Sie es erneut",
+                )
+                .into(),
+            // The provider's own words stay as it wrote them.
+            ProviderError::Refused(reason) => locale.pick(
+                format!("the payment provider refused the request: {reason}"),
+                format!("der Zahlungsdienstleister hat die Anfrage abgelehnt: {reason}"),
+            ),
+            ProviderError::Unavailable(reason) => locale.pick(
+                format!("the payment provider is unavailable: {reason}"),
+                format!("der Zahlungsdienstleister ist nicht erreichbar: {reason}"),
+            ),
+        }
+    }
+}
+
+crate::explained_error!(CheckoutError, ProviderError);
 
 /// What the provider needs to collect a checkout on its hosted page.
 #[cfg(feature = "ssr")]
@@ -255,16 +414,6 @@ pub struct HostedCheckoutRequest<'a> {
 pub struct HostedCheckout {
     pub session_id: String,
     pub url: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    #[error("the payment provider did not answer in time; please try again")]
-    Timeout,
-    #[error("the payment provider refused the request: {0}")]
-    Refused(String),
-    #[error("the payment provider is unavailable: {0}")]
-    Unavailable(String),
 }
 
 /// The boundary to the payment provider: Stripe Checkout, or the offline sandbox that behaves

@@ -8,8 +8,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::locale::Locale;
-use crate::money::Currency;
+use crate::locale::{Explain, Locale};
+use crate::money::{Currency, Money};
 
 pub mod effects;
 #[cfg(feature = "ssr")]
@@ -152,18 +152,24 @@ impl DisputeAction {
         }
     }
 
-    /// What the user sees as the action's name.
+    /// What the user sees as the action's name, as English writes it in a sentence.
     pub fn label(self) -> &'static str {
-        match self {
-            DisputeAction::StartReview => "start the review",
-            DisputeAction::Propose => "propose a resolution",
-            DisputeAction::AcceptProposal => "accept the proposal",
-            DisputeAction::DeclineProposal => "decline the proposal",
-            DisputeAction::Credit => "credit the dispute",
-            DisputeAction::Reject => "reject the dispute",
-            DisputeAction::Withdraw => "withdraw the dispute",
-            DisputeAction::Reopen => "reopen the dispute",
-        }
+        self.label_in(Locale::En)
+    }
+
+    /// The action's name in a language, as an infinitive phrase ("withdraw the dispute").
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            DisputeAction::StartReview => ("start the review", "die Prüfung beginnen"),
+            DisputeAction::Propose => ("propose a resolution", "eine Lösung vorschlagen"),
+            DisputeAction::AcceptProposal => ("accept the proposal", "den Vorschlag annehmen"),
+            DisputeAction::DeclineProposal => ("decline the proposal", "den Vorschlag ablehnen"),
+            DisputeAction::Credit => ("credit the dispute", "eine Gutschrift erteilen"),
+            DisputeAction::Reject => ("reject the dispute", "die Reklamation ablehnen"),
+            DisputeAction::Withdraw => ("withdraw the dispute", "die Reklamation zurückziehen"),
+            DisputeAction::Reopen => ("reopen the dispute", "die Reklamation wieder öffnen"),
+        };
+        locale.pick(en, de)
     }
 }
 
@@ -192,54 +198,176 @@ pub const TRANSITIONS: [(DisputeStatus, DisputeAction, DisputeStatus); 15] = [
 /// Reopening is the one transition that also depends on time, so it sits beside the table.
 pub const REOPENABLE: [DisputeStatus; 2] = [S::Rejected, S::Withdrawn];
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DisputeError {
-    #[error("choose at least one invoice line to dispute")]
     NoLines,
-    #[error("a line appears twice in the dispute")]
     DuplicateLine,
-    #[error("the disputed amount on each line must be greater than zero")]
     NotPositive,
-    #[error("line {line} has only {available} that can be disputed")]
-    ExceedsLine { line: i64, available: String },
-    #[error("line {0} is not on this invoice")]
+    ExceedsLine {
+        line: i64,
+        available: Money,
+    },
     LineNotOnInvoice(i64),
-    #[error("this invoice is void or has nothing open to dispute")]
     NothingToDispute,
-    #[error("only {available} of this invoice is open and not already in dispute")]
-    ExceedsInvoice { available: String },
-    #[error("this dispute is closed; reopen it to write more")]
+    ExceedsInvoice {
+        available: Money,
+    },
     Closed,
-    #[error("please explain the dispute in a message (at most {MESSAGE_MAX_CHARS} characters)")]
     Message,
-    #[error("a note of at most {NOTE_MAX_CHARS} characters is required to {0}")]
-    NoteRequired(&'static str),
-    #[error("a dispute that is {status} cannot {action}", status = .from.label().to_lowercase(), action = .action.label())]
+    NoteRequired(DisputeAction),
     InvalidTransition {
         from: DisputeStatus,
         action: DisputeAction,
     },
-    #[error("only {side} can {action}", side = match .action.side() { Side::Customer => "the customer", Side::Staff => "AR staff" }, action = .action.label())]
-    WrongSide { action: DisputeAction },
-    #[error("a dispute can be reopened only within {REOPEN_WINDOW_DAYS} days of being closed")]
+    WrongSide {
+        action: DisputeAction,
+    },
     ReopenWindowClosed,
-    #[error(
-        "the credit on each line must be between zero and its disputed amount, and above zero in all"
-    )]
     Proposal,
-    #[error("there is no proposal to accept")]
     NoProposal,
-    #[error("the dispute changed while you were looking at it; reload and try again")]
     Stale,
-    #[error("attachments must be PDF, PNG or JPEG files")]
     AttachmentType,
-    #[error("each attachment must be at most {} MB", ATTACHMENT_MAX_BYTES / 1024 / 1024)]
     AttachmentTooLarge,
-    #[error("at most {ATTACHMENTS_PER_MESSAGE} attachments per message")]
     TooManyAttachments,
-    #[error("the assignee must be a member of AR staff")]
     Assignee,
 }
+
+impl Explain for DisputeError {
+    fn explain(&self, locale: Locale) -> String {
+        let money = |amount: &Money| locale.money(amount.to_minor(), amount.currency());
+        let text = match self {
+            DisputeError::NoLines => locale.pick(
+                "choose at least one invoice line to dispute",
+                "wählen Sie mindestens eine Rechnungsposition, die Sie reklamieren",
+            ),
+            DisputeError::DuplicateLine => locale.pick(
+                "a line appears twice in the dispute",
+                "eine Position ist in der Reklamation doppelt aufgeführt",
+            ),
+            DisputeError::NotPositive => locale.pick(
+                "the disputed amount on each line must be greater than zero",
+                "der reklamierte Betrag jeder Position muss größer als null sein",
+            ),
+            DisputeError::ExceedsLine { line, available } => {
+                let available = money(available);
+                return locale.pick(
+                    format!("line {line} has only {available} that can be disputed"),
+                    format!("in Position {line} können nur {available} reklamiert werden"),
+                );
+            }
+            DisputeError::LineNotOnInvoice(line) => {
+                return locale.pick(
+                    format!("line {line} is not on this invoice"),
+                    format!("Position {line} steht nicht auf dieser Rechnung"),
+                );
+            }
+            DisputeError::NothingToDispute => locale.pick(
+                "this invoice is void or has nothing open to dispute",
+                "diese Rechnung ist storniert oder hat keinen offenen Betrag, der reklamiert werden kann",
+            ),
+            DisputeError::ExceedsInvoice { available } => {
+                let available = money(available);
+                return locale.pick(
+                    format!("only {available} of this invoice is open and not already in dispute"),
+                    format!(
+                        "von dieser Rechnung sind nur {available} offen und nicht bereits reklamiert"
+                    ),
+                );
+            }
+            DisputeError::Closed => locale.pick(
+                "this dispute is closed; reopen it to write more",
+                "diese Reklamation ist abgeschlossen; öffnen Sie sie wieder, um mehr zu schreiben",
+            ),
+            DisputeError::Message => {
+                return locale.pick(
+                    format!(
+                        "please explain the dispute in a message (at most {MESSAGE_MAX_CHARS} characters)"
+                    ),
+                    format!(
+                        "bitte erläutern Sie die Reklamation in einer Nachricht (höchstens {MESSAGE_MAX_CHARS} Zeichen)"
+                    ),
+                );
+            }
+            DisputeError::NoteRequired(action) => {
+                let action = action.label_in(locale);
+                return locale.pick(
+                    format!("a note of at most {NOTE_MAX_CHARS} characters is required to {action}"),
+                    format!(
+                        "dafür ist eine Notiz von höchstens {NOTE_MAX_CHARS} Zeichen nötig: {action}"
+                    ),
+                );
+            }
+            DisputeError::InvalidTransition { from, action } => {
+                let (status, action) = (from.label_in(locale), action.label_in(locale));
+                return locale.pick(
+                    format!("a dispute that is {} cannot {action}", status.to_lowercase()),
+                    format!(
+                        "bei einer Reklamation im Status „{status}“ ist das nicht möglich: {action}"
+                    ),
+                );
+            }
+            DisputeError::WrongSide { action } => {
+                let (side, action) = (action.side(), action.label_in(locale));
+                return match side {
+                    Side::Customer => locale.pick(
+                        format!("only the customer can {action}"),
+                        format!("nur der Kunde kann {action}"),
+                    ),
+                    Side::Staff => locale.pick(
+                        format!("only AR staff can {action}"),
+                        format!("nur unser Team kann {action}"),
+                    ),
+                };
+            }
+            DisputeError::ReopenWindowClosed => {
+                return locale.pick(
+                    format!(
+                        "a dispute can be reopened only within {REOPEN_WINDOW_DAYS} days of being closed"
+                    ),
+                    format!(
+                        "eine Reklamation kann nur innerhalb von {REOPEN_WINDOW_DAYS} Tagen nach dem Abschluss wieder geöffnet werden"
+                    ),
+                );
+            }
+            DisputeError::Proposal => locale.pick(
+                "the credit on each line must be between zero and its disputed amount, and above zero in all",
+                "die Gutschrift jeder Position muss zwischen null und ihrem reklamierten Betrag liegen und insgesamt über null",
+            ),
+            DisputeError::NoProposal => locale.pick(
+                "there is no proposal to accept",
+                "es gibt keinen Vorschlag, den Sie annehmen könnten",
+            ),
+            DisputeError::Stale => locale.pick(
+                "the dispute changed while you were looking at it; reload and try again",
+                "die Reklamation hat sich geändert, während Sie sie angesehen haben; laden Sie die Seite neu und versuchen Sie es noch einmal",
+            ),
+            DisputeError::AttachmentType => locale.pick(
+                "attachments must be PDF, PNG or JPEG files",
+                "Anhänge müssen PDF-, PNG- oder JPEG-Dateien sein",
+            ),
+            DisputeError::AttachmentTooLarge => {
+                let megabytes = ATTACHMENT_MAX_BYTES / 1024 / 1024;
+                return locale.pick(
+                    format!("each attachment must be at most {megabytes} MB"),
+                    format!("jeder Anhang darf höchstens {megabytes} MB groß sein"),
+                );
+            }
+            DisputeError::TooManyAttachments => {
+                return locale.pick(
+                    format!("at most {ATTACHMENTS_PER_MESSAGE} attachments per message"),
+                    format!("höchstens {ATTACHMENTS_PER_MESSAGE} Anhänge pro Nachricht"),
+                );
+            }
+            DisputeError::Assignee => locale.pick(
+                "the assignee must be a member of AR staff",
+                "die zuständige Person muss zu unserem Team gehören",
+            ),
+        };
+        text.into()
+    }
+}
+
+crate::explained_error!(DisputeError);
 
 /// The next status, or why not. `closed_at` is needed only to reopen.
 pub fn next_status(

@@ -211,6 +211,32 @@ fn quality_in_thousandths(q: &str) -> u16 {
     }
 }
 
+/// A refusal a customer can meet, explained in their language. Each error enum a customer can
+/// meet writes its explanation once, as a match over its variants choosing with
+/// [`Locale::pick`], so the compiler sees that every reason has both languages; its `Display` is
+/// the English explanation, so logs, the API and staff read the same words.
+pub trait Explain {
+    /// The reason, starting in lower case so it reads inside a sentence too.
+    fn explain(&self, locale: Locale) -> String;
+}
+
+/// `Display` (the English explanation) and `std::error::Error` for errors that [`Explain`]
+/// themselves and wrap no other error.
+#[macro_export]
+macro_rules! explained_error {
+    ($($error:ty),+ $(,)?) => {$(
+        impl ::std::fmt::Display for $error {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                let english =
+                    $crate::locale::Explain::explain(self, $crate::locale::Locale::En);
+                f.write_str(&english)
+            }
+        }
+
+        impl ::std::error::Error for $error {}
+    )+};
+}
+
 impl std::fmt::Display for Locale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())

@@ -10,28 +10,62 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::locale::Locale;
+use crate::locale::{Explain, Locale};
 
 /// The largest amount accepted from input, in minor units (a trillion dollars).
 pub const MAXIMUM_INPUT_MINOR: i64 = 100_000_000_000_000;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoneyError {
-    #[error("unknown currency code {0:?} (use a supported ISO 4217 code such as USD)")]
     UnknownCurrency(String),
-    #[error("{0:?} is not a number")]
     NotANumber(String),
-    #[error("{amount} has more decimals than {currency} allows ({exponent})")]
     TooManyDecimals {
         amount: Decimal,
         currency: Currency,
         exponent: u32,
     },
-    #[error("cannot combine {0} and {1} amounts")]
     CurrencyMismatch(Currency, Currency),
-    #[error("amount is too large")]
     Overflow,
 }
+
+impl Explain for MoneyError {
+    fn explain(&self, locale: Locale) -> String {
+        match self {
+            MoneyError::UnknownCurrency(code) => locale.pick(
+                format!(
+                    "unknown currency code {code:?} (use a supported ISO 4217 code such as USD)"
+                ),
+                format!(
+                    "unbekannter Währungscode {code:?} (nutzen Sie einen ISO-4217-Code wie EUR)"
+                ),
+            ),
+            MoneyError::NotANumber(typed) => locale.pick(
+                format!("{typed:?} is not a number"),
+                format!("{typed:?} ist keine Zahl"),
+            ),
+            MoneyError::TooManyDecimals {
+                amount,
+                currency,
+                exponent,
+            } => locale.pick(
+                format!("{amount} has more decimals than {currency} allows ({exponent})"),
+                format!(
+                    "{} hat mehr Nachkommastellen, als {currency} erlaubt ({exponent})",
+                    amount.to_string().replace('.', ",")
+                ),
+            ),
+            MoneyError::CurrencyMismatch(one, other) => locale.pick(
+                format!("cannot combine {one} and {other} amounts"),
+                format!("Beträge in {one} und {other} lassen sich nicht verrechnen"),
+            ),
+            MoneyError::Overflow => locale
+                .pick("amount is too large", "der Betrag ist zu groß")
+                .into(),
+        }
+    }
+}
+
+crate::explained_error!(MoneyError);
 
 /// A supported ISO 4217 currency. The list is closed on purpose: every entry has a known
 /// minor-unit exponent, so an amount can never be stored with the wrong scale.
@@ -158,6 +192,19 @@ impl Money {
             amount: Decimal::ZERO,
             currency,
         }
+    }
+
+    /// An amount as a person typed it in `locale` (`1.234,50` in German; see
+    /// [`Locale::read_decimal`]); what only a guess could read is not a number.
+    pub fn parse_typed(
+        input: &str,
+        locale: Locale,
+        currency: Currency,
+    ) -> Result<Self, MoneyError> {
+        let plain = locale
+            .read_decimal(input)
+            .ok_or_else(|| MoneyError::NotANumber(input.trim().to_string()))?;
+        Self::parse(&plain, currency)
     }
 
     /// Parses user input such as `"1234.50"` or `"1,234.50"`.

@@ -134,6 +134,15 @@ pub mod store {
         Ok(())
     }
 
+    /// A day as an email to a customer writes it: in German as pages do (`15. Nov. 2026`), in
+    /// English as these emails always have (`2026-11-15`).
+    pub fn email_day(locale: Locale, day: chrono::NaiveDate) -> String {
+        match locale {
+            Locale::En => day.to_string(),
+            Locale::De => locale.date(day),
+        }
+    }
+
     /// Queues one message to each active member of AR staff ([`staff_emails`]), in the caller's
     /// transaction.
     pub async fn queue_to_staff(

@@ -9,6 +9,7 @@ use chrono::{Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::invoices::draft::FieldError;
+use crate::locale::Locale;
 use crate::money::{Currency, Money};
 use crate::promises::PromisableInvoice;
 
@@ -42,15 +43,20 @@ crate::text_enum! {
 
 impl PlanStatus {
     pub fn label(self) -> &'static str {
-        match self {
-            PlanStatus::Offered => "Offered",
-            PlanStatus::Requested => "Requested",
-            PlanStatus::Active => "Active",
-            PlanStatus::Completed => "Completed",
-            PlanStatus::Broken => "Broken",
-            PlanStatus::Declined => "Declined",
-            PlanStatus::Withdrawn => "Withdrawn",
-        }
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            PlanStatus::Offered => ("Offered", "Angeboten"),
+            PlanStatus::Requested => ("Requested", "Angefragt"),
+            PlanStatus::Active => ("Active", "Aktiv"),
+            PlanStatus::Completed => ("Completed", "Abgeschlossen"),
+            PlanStatus::Broken => ("Broken", "Nicht eingehalten"),
+            PlanStatus::Declined => ("Declined", "Abgelehnt"),
+            PlanStatus::Withdrawn => ("Withdrawn", "Zurückgezogen"),
+        };
+        locale.pick(en, de)
     }
 
     /// Offered, requested or active: one such plan per account, and its invoices are taken.
@@ -73,11 +79,16 @@ crate::text_enum! {
 
 impl Interval {
     pub fn label(self) -> &'static str {
-        match self {
-            Interval::Weekly => "Every week",
-            Interval::Fortnightly => "Every two weeks",
-            Interval::Monthly => "Every month",
-        }
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            Interval::Weekly => ("Every week", "Jede Woche"),
+            Interval::Fortnightly => ("Every two weeks", "Alle zwei Wochen"),
+            Interval::Monthly => ("Every month", "Jeden Monat"),
+        };
+        locale.pick(en, de)
     }
 
     /// The day of instalment `n` (from 0) when the first falls on `first`. Monthly keeps the
@@ -187,6 +198,9 @@ pub struct PlanDraft {
     /// When not blank, this schedule is the plan and the three fields above are not read.
     pub schedule: String,
     pub note: String,
+    /// The language the form was written in: how its amounts are read and its problems told.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 /// A checked plan, ready to record.
@@ -214,6 +228,7 @@ impl PlanDraft {
         currency: Currency,
         today: NaiveDate,
     ) -> Result<NewPlan, Vec<FieldError>> {
+        let locale = self.locale;
         let mut errors = Vec::new();
         let mut invoices: Vec<(i64, i64)> = Vec::new();
         for id in &self.invoice_ids {
@@ -224,22 +239,33 @@ impl PlanDraft {
                 Some(_) => {}
                 None => errors.push(FieldError::new(
                     "invoices",
-                    "One of the chosen invoices cannot go on a plan: nothing is due on it, a \
-                     payment is on its way, or a promise or another plan covers it.",
+                    locale.pick(
+                        "One of the chosen invoices cannot go on a plan: nothing is due on it, a \
+                         payment is on its way, or a promise or another plan covers it.",
+                        "Eine der gewählten Rechnungen kann nicht in einen Ratenplan aufgenommen \
+                         werden: Nichts ist darauf fällig, eine Zahlung ist unterwegs, oder eine \
+                         Zusage oder ein anderer Ratenplan deckt sie ab.",
+                    ),
                 )),
             }
         }
         if self.invoice_ids.is_empty() {
             errors.push(FieldError::new(
                 "invoices",
-                "Choose at least one invoice for the plan.",
+                locale.pick(
+                    "Choose at least one invoice for the plan.",
+                    "Wählen Sie mindestens eine Rechnung für den Ratenplan.",
+                ),
             ));
         }
         let note = self.note.trim().to_string();
         if note.chars().count() > NOTE_MAX_CHARS {
             errors.push(FieldError::new(
                 "note",
-                format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+                locale.pick(
+                    format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+                    format!("Die Notiz kann höchstens {NOTE_MAX_CHARS} Zeichen haben."),
+                ),
             ));
         }
         let total: i64 = invoices.iter().map(|(_, due)| due).sum();
@@ -258,10 +284,18 @@ impl PlanDraft {
                 } else {
                     "schedule"
                 },
-                format!(
-                    "The last instalment must fall by {latest} ({} days from today): start \
-                     earlier, or choose fewer or more frequent instalments.",
-                    limits.max_days
+                locale.pick(
+                    format!(
+                        "The last instalment must fall by {latest} ({} days from today): start \
+                         earlier, or choose fewer or more frequent instalments.",
+                        limits.max_days
+                    ),
+                    format!(
+                        "Die letzte Rate muss bis zum {} fällig sein ({} Tage ab heute): Beginnen \
+                         Sie früher, oder wählen Sie weniger oder häufigere Raten.",
+                        locale.date(latest),
+                        limits.max_days
+                    ),
                 ),
             ));
         }
@@ -285,15 +319,13 @@ impl PlanDraft {
         today: NaiveDate,
         errors: &mut Vec<FieldError>,
     ) -> Vec<Instalment> {
+        let locale = self.locale;
         let count = match self.instalments.trim().parse::<u32>() {
             Ok(n) if (2..=limits.max_instalments).contains(&n) => Some(n),
             _ => {
                 errors.push(FieldError::new(
                     "instalments",
-                    format!(
-                        "A plan has from 2 to {} instalments.",
-                        limits.max_instalments
-                    ),
+                    instalment_count(locale, limits),
                 ));
                 None
             }
@@ -302,7 +334,10 @@ impl PlanDraft {
             Ok(day) if day < today => {
                 errors.push(FieldError::new(
                     "first_due",
-                    "The first instalment cannot be in the past.",
+                    locale.pick(
+                        "The first instalment cannot be in the past.",
+                        "Die erste Rate kann nicht in der Vergangenheit liegen.",
+                    ),
                 ));
                 None
             }
@@ -310,7 +345,10 @@ impl PlanDraft {
             Err(_) => {
                 errors.push(FieldError::new(
                     "first_due",
-                    "Give the first instalment's day as a date (YYYY-MM-DD).",
+                    locale.pick(
+                        "Give the first instalment's day as a date (YYYY-MM-DD).",
+                        "Geben Sie den Tag der ersten Rate als Datum an (JJJJ-MM-TT).",
+                    ),
                 ));
                 None
             }
@@ -319,7 +357,10 @@ impl PlanDraft {
         if interval.is_none() {
             errors.push(FieldError::new(
                 "interval",
-                "Choose how often: weekly, fortnightly or monthly.",
+                locale.pick(
+                    "Choose how often: weekly, fortnightly or monthly.",
+                    "Wählen Sie, wie oft: wöchentlich, alle zwei Wochen oder monatlich.",
+                ),
             ));
         }
         let (Some(count), Some(first), Some(interval)) = (count, first, interval) else {
@@ -330,16 +371,25 @@ impl PlanDraft {
         else {
             errors.push(FieldError::new(
                 "first_due",
-                "The instalments' days run past the calendar: choose an earlier first day.",
+                locale.pick(
+                    "The instalments' days run past the calendar: choose an earlier first day.",
+                    "Die Tage der Raten laufen über den Kalender hinaus: Wählen Sie einen früheren ersten Tag.",
+                ),
             ));
             return Vec::new();
         };
         if total > 0 && total / i64::from(count) < MIN_INSTALMENT_MINOR {
             errors.push(FieldError::new(
                 "instalments",
-                format!(
-                    "Each instalment must be at least {}: choose fewer instalments.",
-                    Money::from_minor(MIN_INSTALMENT_MINOR, currency)
+                locale.pick(
+                    format!(
+                        "Each instalment must be at least {}: choose fewer instalments.",
+                        locale.money(MIN_INSTALMENT_MINOR, currency)
+                    ),
+                    format!(
+                        "Jede Rate muss mindestens {} betragen: Wählen Sie weniger Raten.",
+                        locale.money(MIN_INSTALMENT_MINOR, currency)
+                    ),
                 ),
             ));
         }
@@ -356,6 +406,7 @@ impl PlanDraft {
         today: NaiveDate,
         errors: &mut Vec<FieldError>,
     ) -> Vec<Instalment> {
+        let locale = self.locale;
         let mut instalments: Vec<Instalment> = Vec::new();
         let lines: Vec<&str> = self
             .schedule
@@ -367,10 +418,7 @@ impl PlanDraft {
         if !(2..=limits.max_instalments as usize).contains(&lines.len()) {
             errors.push(FieldError::new(
                 "schedule",
-                format!(
-                    "A plan has from 2 to {} instalments.",
-                    limits.max_instalments
-                ),
+                instalment_count(locale, limits),
             ));
             // More lines than a plan may have are not read one by one.
             if lines.len() > limits.max_instalments as usize {
@@ -383,28 +431,46 @@ impl PlanDraft {
             let day = parts.next().and_then(|d| d.parse::<NaiveDate>().ok());
             let amount = parts
                 .next()
-                .map(|a| Money::parse(a, currency).map(Money::to_minor));
+                .map(|a| Money::parse_typed(a, locale, currency).map(Money::to_minor));
             match (day, amount, parts.next()) {
                 (Some(due_date), Some(Ok(amount_minor)), None) => {
                     if due_date < today {
                         errors.push(FieldError::new(
                             "schedule",
-                            format!("Instalment {seq} ({due_date}) is in the past."),
+                            locale.pick(
+                                format!("Instalment {seq} ({due_date}) is in the past."),
+                                format!(
+                                    "Rate {seq} ({}) liegt in der Vergangenheit.",
+                                    locale.date(due_date)
+                                ),
+                            ),
                         ));
                     } else if instalments.last().is_some_and(|l| l.due_date >= due_date) {
                         errors.push(FieldError::new(
                             "schedule",
-                            format!(
-                                "Instalment {seq} ({due_date}) must come after the one before."
+                            locale.pick(
+                                format!(
+                                    "Instalment {seq} ({due_date}) must come after the one before."
+                                ),
+                                format!(
+                                    "Rate {seq} ({}) muss nach der vorigen kommen.",
+                                    locale.date(due_date)
+                                ),
                             ),
                         ));
                     }
                     if amount_minor < MIN_INSTALMENT_MINOR {
                         errors.push(FieldError::new(
                             "schedule",
-                            format!(
-                                "Instalment {seq} must be at least {}.",
-                                Money::from_minor(MIN_INSTALMENT_MINOR, currency)
+                            locale.pick(
+                                format!(
+                                    "Instalment {seq} must be at least {}.",
+                                    locale.money(MIN_INSTALMENT_MINOR, currency)
+                                ),
+                                format!(
+                                    "Rate {seq} muss mindestens {} betragen.",
+                                    locale.money(MIN_INSTALMENT_MINOR, currency)
+                                ),
                             ),
                         ));
                     }
@@ -416,9 +482,13 @@ impl PlanDraft {
                 }
                 _ => errors.push(FieldError::new(
                     "schedule",
-                    format!(
-                        "Line {seq} should be a day and an amount, such as {} 300.00.",
-                        today
+                    locale.pick(
+                        format!(
+                            "Line {seq} should be a day and an amount, such as {today} 300.00."
+                        ),
+                        format!(
+                            "Zeile {seq} sollte ein Tag und ein Betrag sein, etwa {today} 300,00."
+                        ),
                     ),
                 )),
             }
@@ -427,15 +497,31 @@ impl PlanDraft {
         if errors.len() == error_count && total > 0 && planned != total {
             errors.push(FieldError::new(
                 "schedule",
-                format!(
-                    "The instalments add up to {}; what is due on the chosen invoices is {}.",
-                    Money::from_minor(planned, currency),
-                    Money::from_minor(total, currency)
+                locale.pick(
+                    format!(
+                        "The instalments add up to {}; what is due on the chosen invoices is {}.",
+                        locale.money(planned, currency),
+                        locale.money(total, currency)
+                    ),
+                    format!(
+                        "Die Raten ergeben zusammen {}; auf den gewählten Rechnungen sind {} fällig.",
+                        locale.money(planned, currency),
+                        locale.money(total, currency)
+                    ),
                 ),
             ));
         }
         instalments
     }
+}
+
+/// How many instalments a plan may have, as a form's problem.
+fn instalment_count(locale: Locale, limits: &PlanLimits) -> String {
+    let most = limits.max_instalments;
+    locale.pick(
+        format!("A plan has from 2 to {most} instalments."),
+        format!("Ein Ratenplan hat 2 bis {most} Raten."),
+    )
 }
 
 /// Where an active plan stands on a day.
@@ -527,13 +613,18 @@ crate::text_enum! {
 
 impl InstalmentState {
     pub fn label(self) -> &'static str {
-        match self {
-            InstalmentState::Paid => "Paid",
-            InstalmentState::OnItsWay => "Payment on its way",
-            InstalmentState::Late => "Late",
-            InstalmentState::DueToday => "Due today",
-            InstalmentState::Upcoming => "Upcoming",
-        }
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            InstalmentState::Paid => ("Paid", "Bezahlt"),
+            InstalmentState::OnItsWay => ("Payment on its way", "Zahlung unterwegs"),
+            InstalmentState::Late => ("Late", "Überfällig"),
+            InstalmentState::DueToday => ("Due today", "Heute fällig"),
+            InstalmentState::Upcoming => ("Upcoming", "Anstehend"),
+        };
+        locale.pick(en, de)
     }
 
     /// Each instalment's state on `today`: what came in covers them in order, then what is on
@@ -674,6 +765,7 @@ mod tests {
             interval: interval.into(),
             schedule: String::new(),
             note: " after harvest ".into(),
+            locale: Locale::En,
         }
     }
 

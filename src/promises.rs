@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::invoices::draft::FieldError;
+use crate::locale::{Explain, Locale};
 use crate::money::{Currency, Money};
 
 #[cfg(feature = "ssr")]
@@ -33,12 +34,17 @@ crate::text_enum! {
 
 impl PromiseStatus {
     pub fn label(self) -> &'static str {
-        match self {
-            PromiseStatus::Open => "Open",
-            PromiseStatus::Kept => "Kept",
-            PromiseStatus::Broken => "Broken",
-            PromiseStatus::Withdrawn => "Withdrawn",
-        }
+        self.label_in(Locale::En)
+    }
+
+    pub fn label_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            PromiseStatus::Open => ("Open", "Offen"),
+            PromiseStatus::Kept => ("Kept", "Eingehalten"),
+            PromiseStatus::Broken => ("Broken", "Nicht eingehalten"),
+            PromiseStatus::Withdrawn => ("Withdrawn", "Zurückgezogen"),
+        };
+        locale.pick(en, de)
     }
 }
 
@@ -62,6 +68,9 @@ pub struct PromiseDraft {
     pub pay_by: String,
     pub amount: String,
     pub note: String,
+    /// The language the form was written in: how its amount is read and its problems told.
+    #[serde(default)]
+    pub locale: Locale,
 }
 
 /// A checked promise, ready to record.
@@ -83,6 +92,7 @@ impl PromiseDraft {
         currency: Currency,
         today: NaiveDate,
     ) -> Result<NewPromise, Vec<FieldError>> {
+        let locale = self.locale;
         let mut errors = Vec::new();
         let mut invoices: Vec<(i64, i64)> = Vec::new();
         for id in &self.invoice_ids {
@@ -93,15 +103,23 @@ impl PromiseDraft {
                 Some(_) => {}
                 None => errors.push(FieldError::new(
                     "invoices",
-                    "One of the chosen invoices cannot be promised: nothing is due on it, a promise \
-                     covers it, or its last promise was broken (please talk to us about it).",
+                    locale.pick(
+                        "One of the chosen invoices cannot be promised: nothing is due on it, a \
+                         promise covers it, or its last promise was broken (please talk to us about it).",
+                        "Für eine der gewählten Rechnungen ist keine Zusage möglich: Nichts ist darauf \
+                         fällig, eine Zusage deckt sie schon ab, oder ihre letzte Zusage wurde nicht \
+                         eingehalten (bitte sprechen Sie uns darauf an).",
+                    ),
                 )),
             }
         }
         if self.invoice_ids.is_empty() {
             errors.push(FieldError::new(
                 "invoices",
-                "Choose at least one invoice to promise.",
+                locale.pick(
+                    "Choose at least one invoice to promise.",
+                    "Wählen Sie mindestens eine Rechnung für die Zusage.",
+                ),
             ));
         }
         let latest = today + chrono::Duration::days(MAX_DAYS_AHEAD);
@@ -109,15 +127,24 @@ impl PromiseDraft {
             Ok(day) if day < today => {
                 errors.push(FieldError::new(
                     "pay_by",
-                    "The day you will pay by cannot be in the past.",
+                    locale.pick(
+                        "The day you will pay by cannot be in the past.",
+                        "Der Tag, bis zu dem Sie zahlen, kann nicht in der Vergangenheit liegen.",
+                    ),
                 ));
                 None
             }
             Ok(day) if day > latest => {
                 errors.push(FieldError::new(
                     "pay_by",
-                    format!(
-                        "A promise can be at most {MAX_DAYS_AHEAD} days ahead (by {latest}); for longer, ask us for a payment plan."
+                    locale.pick(
+                        format!(
+                            "A promise can be at most {MAX_DAYS_AHEAD} days ahead (by {latest}); for longer, ask us for a payment plan."
+                        ),
+                        format!(
+                            "Eine Zusage reicht höchstens {MAX_DAYS_AHEAD} Tage voraus (bis zum {}); für länger fragen Sie uns nach einem Ratenplan.",
+                            locale.date(latest)
+                        ),
                     ),
                 ));
                 None
@@ -126,7 +153,10 @@ impl PromiseDraft {
             Err(_) => {
                 errors.push(FieldError::new(
                     "pay_by",
-                    "Give the day you will pay by as a date (YYYY-MM-DD).",
+                    locale.pick(
+                        "Give the day you will pay by as a date (YYYY-MM-DD).",
+                        "Geben Sie den Tag, bis zu dem Sie zahlen, als Datum an (JJJJ-MM-TT).",
+                    ),
                 ));
                 None
             }
@@ -135,27 +165,40 @@ impl PromiseDraft {
         let amount_minor = if self.amount.trim().is_empty() {
             Some(total_due)
         } else {
-            match Money::parse(&self.amount, currency).map(Money::to_minor) {
+            match Money::parse_typed(&self.amount, locale, currency).map(Money::to_minor) {
                 Ok(minor) if minor <= 0 => {
                     errors.push(FieldError::new(
                         "amount",
-                        "The amount you promise must be more than zero.",
+                        locale.pick(
+                            "The amount you promise must be more than zero.",
+                            "Der zugesagte Betrag muss größer als null sein.",
+                        ),
                     ));
                     None
                 }
                 Ok(minor) if minor > total_due && total_due > 0 => {
                     errors.push(FieldError::new(
                         "amount",
-                        format!(
-                            "You can promise at most what is due on the chosen invoices, {}.",
-                            Money::from_minor(total_due, currency)
+                        locale.pick(
+                            format!(
+                                "You can promise at most what is due on the chosen invoices, {}.",
+                                locale.money(total_due, currency)
+                            ),
+                            format!(
+                                "Sie können höchstens zusagen, was auf den gewählten Rechnungen fällig ist: {}.",
+                                locale.money(total_due, currency)
+                            ),
                         ),
                     ));
                     None
                 }
                 Ok(minor) => Some(minor),
                 Err(e) => {
-                    errors.push(FieldError::new("amount", format!("Amount: {e}.")));
+                    let reason = e.explain(locale);
+                    errors.push(FieldError::new(
+                        "amount",
+                        locale.pick(format!("Amount: {reason}."), format!("Betrag: {reason}.")),
+                    ));
                     None
                 }
             }
@@ -164,7 +207,10 @@ impl PromiseDraft {
         if note.chars().count() > NOTE_MAX_CHARS {
             errors.push(FieldError::new(
                 "note",
-                format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+                locale.pick(
+                    format!("The note can be at most {NOTE_MAX_CHARS} characters."),
+                    format!("Die Notiz kann höchstens {NOTE_MAX_CHARS} Zeichen haben."),
+                ),
             ));
         }
         match (pay_by, amount_minor) {
@@ -280,6 +326,7 @@ mod tests {
             pay_by: pay_by.into(),
             amount: amount.into(),
             note: "  paying after our customer pays us ".into(),
+            locale: Locale::En,
         }
     }
 
@@ -304,6 +351,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(errors[0].field, "amount");
         assert!(errors[0].message.contains("€250.50"), "{errors:?}");
+    }
+
+    #[test]
+    fn a_promise_written_in_german_reads_german_amounts_and_answers_in_german() {
+        let today = d("2026-12-05");
+        let german = |amount: &str| PromiseDraft {
+            locale: Locale::De,
+            ..draft(&[1], "2026-12-20", amount)
+        };
+        let promise = german("1.000,00").parse(&offered(), Currency::Eur, today);
+        assert_eq!(promise.unwrap().amount_minor, 100_000);
+        let part = german("400,5").parse(&offered(), Currency::Eur, today);
+        assert_eq!(part.unwrap().amount_minor, 40_050);
+        let errors = german("1.000,01")
+            .parse(&offered(), Currency::Eur, today)
+            .unwrap_err();
+        assert_eq!(
+            errors[0].message,
+            "Sie können höchstens zusagen, was auf den gewählten Rechnungen fällig ist: 1.000,00 €."
+        );
+        let unreadable = german("1,000.00")
+            .parse(&offered(), Currency::Eur, today)
+            .unwrap_err();
+        assert_eq!(
+            unreadable[0].message,
+            "Betrag: \"1,000.00\" ist keine Zahl."
+        );
     }
 
     #[test]

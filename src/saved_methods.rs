@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Explain, Locale};
 use crate::payments::PaymentMethod;
 
 #[cfg(feature = "ssr")]
@@ -57,15 +58,34 @@ pub struct ProviderMethod {
     pub mandate: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SavedMethodError {
-    #[error("tick the box to agree to the terms of saving a payment method")]
     NoConsent,
-    #[error("there is no such saved payment method on your account")]
     Unknown,
-    #[error("autopay charges this method; turn autopay off or choose another method first")]
     UsedByAutopay,
 }
+
+impl Explain for SavedMethodError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            SavedMethodError::NoConsent => locale.pick(
+                "tick the box to agree to the terms of saving a payment method",
+                "setzen Sie das Häkchen, um den Bedingungen für das Speichern einer Zahlungsart zuzustimmen",
+            ),
+            SavedMethodError::Unknown => locale.pick(
+                "there is no such saved payment method on your account",
+                "diese gespeicherte Zahlungsart gibt es auf Ihrem Konto nicht",
+            ),
+            SavedMethodError::UsedByAutopay => locale.pick(
+                "autopay charges this method; turn autopay off or choose another method first",
+                "die automatische Zahlung belastet diese Zahlungsart; schalten Sie sie zuerst aus oder wählen Sie eine andere Zahlungsart",
+            ),
+        };
+        text.into()
+    }
+}
+
+crate::explained_error!(SavedMethodError);
 
 /// What the provider needs to open its setup page.
 #[cfg(feature = "ssr")]

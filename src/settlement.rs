@@ -509,16 +509,27 @@ async fn notify_debit_failed(
     reason: &str,
 ) -> Result<(), CheckoutStoreError> {
     let payer = payer_of(tx, checkout_id).await?;
-    let subject = format!("Your {} payment of {amount} failed", method.label());
-    let body = format!(
-        "Hello {},\n\nthe {} payment of {amount} from {} did not go through: {reason}\n\n\
-         Nothing was taken from your account and the invoices are due again. Please pay them \
-         another way or check the bank details and try again.\n",
-        payer.name,
-        method.label(),
-        payer.customer
-    );
-    queue_to_each(tx, &payer.recipients, &subject, &body, "payment_failed").await?;
+    let write = |locale: Locale| {
+        let amount = locale.money(amount.to_minor(), amount.currency());
+        let method = method.label_in(locale);
+        let subject = tr!(
+            locale,
+            "payment_failed.subject",
+            method = method,
+            amount = amount
+        );
+        let body = tr!(
+            locale,
+            "payment_failed.body",
+            name = payer.name,
+            method = method,
+            amount = amount,
+            customer = payer.customer,
+            reason = reason
+        );
+        (subject, body)
+    };
+    queue_in_their_language(tx, &payer.recipients, "payment_failed", None, write).await?;
     let staff = staff_emails(&mut **tx).await?;
     let staff_body = format!(
         "The {} payment {checkout_id} of {amount} from {} failed: {reason}\n\

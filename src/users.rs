@@ -5,22 +5,54 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::locale::{Explain, Locale};
+
 #[cfg(feature = "ssr")]
 pub mod store;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserError {
-    #[error("{0:?} is not a valid email address")]
     Email(String),
-    #[error("unknown role {0:?} (viewer, payer, clerk or manager)")]
     Role(String),
-    #[error("a password needs at least 8 characters")]
     PasswordTooShort,
-    #[error("a password can have at most 128 characters")]
     PasswordTooLong,
-    #[error("that password is on the list of common passwords; choose another")]
     PasswordTooCommon,
 }
+
+impl Explain for UserError {
+    fn explain(&self, locale: Locale) -> String {
+        match self {
+            UserError::Email(typed) => locale.pick(
+                format!("{typed:?} is not a valid email address"),
+                format!("{typed:?} ist keine gültige E-Mail-Adresse"),
+            ),
+            UserError::Role(typed) => locale.pick(
+                format!("unknown role {typed:?} (viewer, payer, clerk or manager)"),
+                format!("unbekannte Rolle {typed:?} (viewer, payer, clerk oder manager)"),
+            ),
+            UserError::PasswordTooShort => locale
+                .pick(
+                    "a password needs at least 8 characters",
+                    "ein Passwort braucht mindestens 8 Zeichen",
+                )
+                .into(),
+            UserError::PasswordTooLong => locale
+                .pick(
+                    "a password can have at most 128 characters",
+                    "ein Passwort kann höchstens 128 Zeichen haben",
+                )
+                .into(),
+            UserError::PasswordTooCommon => locale
+                .pick(
+                    "that password is on the list of common passwords; choose another",
+                    "dieses Passwort steht auf der Liste häufiger Passwörter; wählen Sie ein anderes",
+                )
+                .into(),
+        }
+    }
+}
+
+crate::explained_error!(UserError);
 
 crate::text_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -25,7 +25,7 @@ pub struct Me {
 
 #[server(endpoint = "me")]
 pub async fn who_am_i() -> Result<Option<Me>, AppError> {
-    let Some(caller) = crate::session::caller() else {
+    let Some(caller) = crate::request::caller() else {
         return Ok(None);
     };
     Ok(Some(Me {
@@ -44,9 +44,11 @@ pub async fn who_am_i() -> Result<Option<Me>, AppError> {
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     // No address or password is this long; refused before anything is looked up or recorded.
     if email.len() > 320 || password.len() > 1024 {
-        return Err(AppError::Invalid(
-            "That email address or password is too long.".into(),
-        ));
+        let locale = crate::i18n::request_locale();
+        return Err(AppError::Invalid(crate::i18n::tr!(
+            locale,
+            "error.sign_in_too_long"
+        )));
     }
     let ctx = crate::context::app();
     let signed_in =
@@ -61,10 +63,14 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 pub async fn sign_in_code(code: String) -> Result<(), AppError> {
     use ledgerport::auth::two_factor::{TwoFactorError, complete_sign_in};
     if code.len() > 64 {
-        return Err(AppError::Invalid("That code is too long.".into()));
+        let locale = crate::i18n::request_locale();
+        return Err(AppError::Invalid(crate::i18n::tr!(
+            locale,
+            "error.code_too_long"
+        )));
     }
     let ctx = crate::context::app();
-    let expired = || AppError::invalid(TwoFactorError::SignInExpired);
+    let expired = || AppError::Invalid(crate::errors::said(&TwoFactorError::SignInExpired));
     let challenge = crate::session::pending_challenge().ok_or_else(expired)?;
     let outcome = complete_sign_in(&ctx.db, &challenge, &code, &crate::request::client_ip()).await;
     if matches!(outcome, Ok(_) | Err(TwoFactorError::SignInExpired)) {
@@ -127,7 +133,7 @@ pub async fn sign_in_with_link(token: String) -> Result<(), AppError> {
 #[server(endpoint = "sign-out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let ctx = crate::context::app();
-    if let Some(caller) = crate::session::caller() {
+    if let Some(caller) = crate::request::caller() {
         ledgerport::auth::store::sign_out(&ctx.db, &caller, &crate::request::client_ip()).await?;
     }
     crate::request::add_response_header(http::header::SET_COOKIE, &ctx.cookie.clear());
@@ -239,7 +245,8 @@ pub async fn save_language(language: String) -> Result<(), AppError> {
     let locale = crate::i18n::Locale::parse(&language)
         .filter(|locale| locale.code() == language)
         .ok_or_else(|| {
-            AppError::Invalid("Choose one of the languages offered: en or de.".into())
+            let reader = crate::i18n::request_locale();
+            AppError::Invalid(crate::i18n::tr!(reader, "error.choose_language"))
         })?;
     ledgerport::users::store::save_locale(
         &crate::context::app().db,

@@ -12,6 +12,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::AppError;
+#[cfg(feature = "ssr")]
+use crate::i18n::tr;
 
 /// An account's saved methods and autopay, and whether the viewer may change them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +29,10 @@ async fn page_data(customer_id: i64, can_change: bool) -> Result<AutopayPageData
     let db = &crate::context::app().db;
     let currency = ledgerport::customers::store::customer_currency(db, customer_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("There is no such customer account.".into()))?;
+        .ok_or_else(|| {
+            let locale = crate::i18n::request_locale();
+            AppError::NotFound(tr!(locale, "error.no_such_account"))
+        })?;
     Ok(AutopayPageData {
         currency,
         methods: ledgerport::saved_methods::store::methods(db, customer_id).await?,
@@ -84,14 +89,29 @@ pub async fn remove_method(id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Turns autopay on with these settings (or changes them): `cap` blank means no cap.
+/// Turns autopay on with these settings (or changes them): `cap` blank means no cap; it is
+/// written in `lang` (`de`: `1234,50`), the language of the page that sent it; the reader's own
+/// when blank.
 #[server(endpoint = "autopay/turn-on")]
 pub async fn turn_on_autopay(
     method_id: i64,
     charge_on: String,
     #[server(default)] cap: String,
+    #[server(default)] lang: String,
 ) -> Result<(), AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
+    let locale = crate::i18n::Locale::parse(&lang).unwrap_or_else(crate::i18n::request_locale);
+    let cap = if cap.trim().is_empty() {
+        cap
+    } else {
+        locale.read_decimal(&cap).ok_or_else(|| {
+            AppError::Invalid(tr!(
+                locale,
+                "amount.unreadable",
+                text = format!("{:?}", cap.trim())
+            ))
+        })?
+    };
     let draft = ledgerport::autopay::AutopayDraft {
         method_id,
         charge_on,

@@ -27,7 +27,7 @@ pub async fn account_billing_details() -> Result<BillingPage, AppError> {
         customer_id,
     )
     .await?
-    .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+    .ok_or_else(crate::errors::account_gone)?;
     Ok(BillingPage {
         details,
         can_edit: caller.can_pay(),
@@ -44,7 +44,7 @@ pub async fn save_billing_details(
     let (caller, customer_id) = crate::session::require_payer()?;
     let details = BillingDetails::parse(&address, &country, &tax_id)
         .and_then(|details| details.with_standing_po(&standing_po))
-        .map_err(AppError::invalid)?;
+        .map_err(|refused| AppError::Invalid(crate::errors::said(&refused)))?;
     ledgerport::customers::billing::store::save_billing_details(
         &crate::context::app().db,
         &caller,

@@ -67,7 +67,7 @@ pub fn error_view(error: AppError) -> AnyView {
         AppError::SignInRequired => view! { <Redirect path="/sign-in"/> }.into_any(),
         other => view! {
             <section class="card narrow">
-                <p class="error" role="alert">{other.to_string()}</p>
+                <p class="error" role="alert">{other.message(use_locale())}</p>
             </section>
         }
         .into_any(),
@@ -82,9 +82,10 @@ where
     S::Output: Send + Sync + 'static,
 {
     let query = use_query_map();
+    let locale = use_locale();
     move || {
         let from_action = action.value().with(|value| match value {
-            Some(Err(e)) => Some(Some(e.to_string())),
+            Some(Err(e)) => Some(Some(e.message(locale))),
             Some(Ok(_)) => Some(None),
             None => None,
         });
@@ -93,7 +94,7 @@ where
                 (q.get("__path").as_deref() == Some(S::PATH))
                     .then(|| q.get("__err"))
                     .flatten()
-                    .map(|err| ServerFnUrlError::<AppError>::decode_err(&err).to_string())
+                    .map(|err| ServerFnUrlError::<AppError>::decode_err(&err).message(locale))
             })
         })
     }

@@ -85,7 +85,10 @@ pub async fn dispute_form_for(invoice_id: i64) -> Result<DisputeForm, AppError> 
     let (_, customer_id) = crate::session::require_payer()?;
     ledgerport::disputes::store::dispute_form(&crate::context::app().db, customer_id, invoice_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("There is no such invoice on your account.".into()))
+        .ok_or_else(|| {
+            let locale = crate::i18n::request_locale();
+            AppError::NotFound(crate::i18n::tr!(locale, "error.no_such_invoice"))
+        })
 }
 
 /// The staff queue. `status`: empty for the active ones, `all`, or one status; `assignee`:

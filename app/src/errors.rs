@@ -1,6 +1,8 @@
 //! The one error type every server function returns. Each variant has one HTTP status, set when
 //! the error is written to the response, so refusals reach the browser as 4xx with a clear reason.
 
+use ledgerport::locale::Locale;
+use ledgerport::tr;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,17 @@ impl AppError {
     pub fn forbidden(error: impl std::fmt::Display) -> Self {
         AppError::Forbidden(sentence(&error.to_string()))
     }
+
+    /// What the person reads: the server's reason (already in their language), or one of the
+    /// fixed texts in the page's language.
+    pub fn message(&self, locale: Locale) -> String {
+        match self {
+            AppError::SignInRequired => tr!(locale, "error.sign_in_required"),
+            AppError::Internal => tr!(locale, "error.internal"),
+            AppError::BadRequest(detail) => tr!(locale, "error.bad_request", detail = detail),
+            reason => reason.to_string(),
+        }
+    }
 }
 
 pub fn sentence(text: &str) -> String {
@@ -98,6 +111,8 @@ mod from_engine {
     use ledgerport::auth::access::AccessError;
     use ledgerport::auth::store::AuthError;
     use ledgerport::db::DbError;
+    use ledgerport::locale::Explain;
+    use ledgerport::tr;
 
     impl From<ledgerport::checkout::store::CheckoutStoreError> for AppError {
         fn from(e: ledgerport::checkout::store::CheckoutStoreError) -> Self {
@@ -106,12 +121,12 @@ mod from_engine {
                 CheckoutStoreError::Refused(
                     unknown @ (ledgerport::checkout::CheckoutError::UnknownInvoice(_)
                     | ledgerport::checkout::CheckoutError::UnknownCheckout),
-                ) => AppError::NotFound(super::sentence(&unknown.to_string())),
+                ) => AppError::NotFound(said(&unknown)),
                 CheckoutStoreError::Refused(
                     busy @ (ledgerport::checkout::CheckoutError::InProgress { .. }
                     | ledgerport::checkout::CheckoutError::NotCancellable),
-                ) => AppError::Conflict(super::sentence(&busy.to_string())),
-                CheckoutStoreError::Refused(refused) => AppError::invalid(refused),
+                ) => AppError::Conflict(said(&busy)),
+                CheckoutStoreError::Refused(refused) => AppError::Invalid(said(&refused)),
                 CheckoutStoreError::Cash(e) => internal(e),
                 e @ (CheckoutStoreError::RefundBeyondPayment { .. }
                 | CheckoutStoreError::ReturnBeyondCredit { .. }) => internal(e),
@@ -150,16 +165,21 @@ mod from_engine {
             use ledgerport::disputes::store::DisputeStoreError;
             use ledgerport::receivables::store::CashError;
             match e {
-                DisputeStoreError::NotFound => {
-                    AppError::NotFound("There is no such dispute on your account.".into())
-                }
+                DisputeStoreError::NotFound => AppError::NotFound(
+                    crate::request::locale()
+                        .pick(
+                            "There is no such dispute on your account.",
+                            "Diese Reklamation gibt es auf Ihrem Konto nicht.",
+                        )
+                        .into(),
+                ),
                 DisputeStoreError::Rule(wrong @ DisputeError::WrongSide { .. }) => {
-                    AppError::forbidden(wrong)
+                    AppError::Forbidden(said(&wrong))
                 }
                 DisputeStoreError::Rule(
                     conflict @ (DisputeError::Stale | DisputeError::InvalidTransition { .. }),
-                ) => AppError::Conflict(super::sentence(&conflict.to_string())),
-                DisputeStoreError::Rule(refused) => AppError::invalid(refused),
+                ) => AppError::Conflict(said(&conflict)),
+                DisputeStoreError::Rule(refused) => AppError::Invalid(said(&refused)),
                 DisputeStoreError::Cash(CashError::Adjustment(refused)) => {
                     AppError::invalid(refused)
                 }
@@ -238,15 +258,13 @@ mod from_engine {
         fn from(e: ledgerport::promises::store::PromiseStoreError) -> Self {
             use ledgerport::promises::store::PromiseStoreError;
             match e {
-                invalid @ PromiseStoreError::Invalid(_) => AppError::invalid(invalid),
+                invalid @ PromiseStoreError::Invalid(_) => AppError::Invalid(said(&invalid)),
                 missing @ (PromiseStoreError::NotFound | PromiseStoreError::UnknownCustomer) => {
-                    AppError::NotFound(super::sentence(&missing.to_string()))
+                    AppError::NotFound(said(&missing))
                 }
                 closed @ (PromiseStoreError::Closed(_)
                 | PromiseStoreError::DayPassed
-                | PromiseStoreError::NobodyToTell) => {
-                    AppError::Conflict(super::sentence(&closed.to_string()))
-                }
+                | PromiseStoreError::NobodyToTell) => AppError::Conflict(said(&closed)),
                 PromiseStoreError::Db(e) => database(e),
             }
         }
@@ -256,17 +274,15 @@ mod from_engine {
         fn from(e: ledgerport::plans::store::PlanStoreError) -> Self {
             use ledgerport::plans::store::PlanStoreError;
             match e {
-                invalid @ PlanStoreError::Invalid(_) => AppError::invalid(invalid),
+                invalid @ PlanStoreError::Invalid(_) => AppError::Invalid(said(&invalid)),
                 missing @ (PlanStoreError::NotFound | PlanStoreError::UnknownCustomer) => {
-                    AppError::NotFound(super::sentence(&missing.to_string()))
+                    AppError::NotFound(said(&missing))
                 }
                 conflict @ (PlanStoreError::AlreadyOpen
                 | PlanStoreError::Closed(..)
                 | PlanStoreError::Stale
                 | PlanStoreError::StartPassed
-                | PlanStoreError::NobodyToTell) => {
-                    AppError::Conflict(super::sentence(&conflict.to_string()))
-                }
+                | PlanStoreError::NobodyToTell) => AppError::Conflict(said(&conflict)),
                 PlanStoreError::Db(e) => database(e),
             }
         }
@@ -278,21 +294,15 @@ mod from_engine {
             use ledgerport::saved_methods::store::SavedMethodStoreError;
             match e {
                 SavedMethodStoreError::Refused(consent @ SavedMethodError::NoConsent) => {
-                    AppError::invalid(consent)
+                    AppError::Invalid(said(&consent))
                 }
                 SavedMethodStoreError::Refused(unknown @ SavedMethodError::Unknown) => {
-                    AppError::NotFound(super::sentence(&unknown.to_string()))
+                    AppError::NotFound(said(&unknown))
                 }
-                unknown @ SavedMethodStoreError::UnknownCustomer => {
-                    AppError::NotFound(super::sentence(&unknown.to_string()))
-                }
-                SavedMethodStoreError::Refused(in_use) => {
-                    AppError::Conflict(super::sentence(&in_use.to_string()))
-                }
+                SavedMethodStoreError::UnknownCustomer => account_gone(),
+                SavedMethodStoreError::Refused(in_use) => AppError::Conflict(said(&in_use)),
                 // Whatever the provider said, the payer typed nothing wrong: try again later.
-                SavedMethodStoreError::Provider(provider) => {
-                    AppError::Unavailable(super::sentence(&provider.to_string()))
-                }
+                SavedMethodStoreError::Provider(provider) => AppError::Unavailable(said(&provider)),
                 SavedMethodStoreError::Db(e) => database(e),
             }
         }
@@ -304,12 +314,10 @@ mod from_engine {
             use ledgerport::autopay::store::AutopayStoreError;
             match e {
                 AutopayStoreError::Refused(not_on @ AutopayError::NotOn) => {
-                    AppError::Conflict(super::sentence(&not_on.to_string()))
+                    AppError::Conflict(said(&not_on))
                 }
-                AutopayStoreError::Refused(invalid) => AppError::invalid(invalid),
-                unknown @ AutopayStoreError::UnknownCustomer => {
-                    AppError::NotFound(super::sentence(&unknown.to_string()))
-                }
+                AutopayStoreError::Refused(invalid) => AppError::Invalid(said(&invalid)),
+                AutopayStoreError::UnknownCustomer => account_gone(),
                 AutopayStoreError::Db(e) => database(e),
             }
         }
@@ -331,6 +339,17 @@ mod from_engine {
         }
     }
 
+    /// An engine's refusal in the language of the person who asked, as a sentence.
+    pub fn said(refusal: &impl Explain) -> String {
+        super::sentence(&refusal.explain(crate::request::locale()))
+    }
+
+    /// The signed-in contact's account was deleted while they were using it.
+    pub fn account_gone() -> AppError {
+        let locale = crate::request::locale();
+        AppError::NotFound(tr!(locale, "error.account_missing"))
+    }
+
     pub fn internal(error: impl std::fmt::Display) -> AppError {
         tracing::error!("request failed: {error}");
         AppError::Internal
@@ -341,7 +360,12 @@ mod from_engine {
         if error.is_unavailable() {
             tracing::warn!("the database is not answering: {error}");
             AppError::Unavailable(
-                "The database is not answering right now. Please try again in a minute.".into(),
+                crate::request::locale()
+                    .pick(
+                        "The database is not answering right now. Please try again in a minute.",
+                        "Die Datenbank antwortet gerade nicht. Bitte versuchen Sie es in einer Minute erneut.",
+                    )
+                    .into(),
             )
         } else {
             internal(error)
@@ -412,10 +436,10 @@ mod from_engine {
         fn from(e: AuthError) -> Self {
             match e {
                 AuthError::SignIn(refused @ SignInError::WrongCredentials) => {
-                    AppError::invalid(refused)
+                    AppError::Invalid(said(&refused))
                 }
                 AuthError::SignIn(slow @ SignInError::TooManyAttempts { .. }) => {
-                    AppError::TooManyRequests(super::sentence(&slow.to_string()))
+                    AppError::TooManyRequests(said(&slow))
                 }
                 AuthError::Db(e) => database(e),
             }
@@ -427,10 +451,8 @@ mod from_engine {
             use ledgerport::customers::billing::store::BillingStoreError;
             match e {
                 BillingStoreError::Db(e) => database(e),
-                BillingStoreError::NotAllowed => AppError::forbidden(e),
-                BillingStoreError::UnknownCustomer => {
-                    AppError::NotFound(super::sentence(&e.to_string()))
-                }
+                BillingStoreError::NotAllowed => AppError::Forbidden(said(&e)),
+                BillingStoreError::UnknownCustomer => AppError::NotFound(said(&e)),
             }
         }
     }
@@ -469,21 +491,21 @@ mod from_engine {
             match e {
                 TwoFactorError::Db(e) => database(e),
                 slow @ TwoFactorError::TooManyAttempts { .. } => {
-                    AppError::TooManyRequests(super::sentence(&slow.to_string()))
+                    AppError::TooManyRequests(said(&slow))
                 }
-                TwoFactorError::ManagerOnly | TwoFactorError::OwnAccess => AppError::forbidden(e),
-                TwoFactorError::UnknownUser => AppError::NotFound(super::sentence(&e.to_string())),
+                TwoFactorError::ManagerOnly | TwoFactorError::OwnAccess => {
+                    AppError::Forbidden(said(&e))
+                }
+                TwoFactorError::UnknownUser => AppError::NotFound(said(&e)),
                 // What the account's state does not allow yet (or ever, for a manager's factor).
                 TwoFactorError::AlreadyOn
                 | TwoFactorError::NotOn
                 | TwoFactorError::NotStarted
                 | TwoFactorError::ManagersKeepIt
-                | TwoFactorError::CodeNotProved => {
-                    AppError::Conflict(super::sentence(&e.to_string()))
-                }
+                | TwoFactorError::CodeNotProved => AppError::Conflict(said(&e)),
                 TwoFactorError::WrongCode
                 | TwoFactorError::CodeUsed
-                | TwoFactorError::SignInExpired => AppError::invalid(e),
+                | TwoFactorError::SignInExpired => AppError::Invalid(said(&e)),
             }
         }
     }
@@ -492,10 +514,10 @@ mod from_engine {
         fn from(e: AccessError) -> Self {
             match e {
                 AccessError::StaffOnly | AccessError::ManagerOnly | AccessError::OwnAccess => {
-                    AppError::forbidden(e)
+                    AppError::Forbidden(said(&e))
                 }
                 AccessError::UnknownCustomer | AccessError::UnknownUser => {
-                    AppError::NotFound(super::sentence(&e.to_string()))
+                    AppError::NotFound(said(&e))
                 }
                 AccessError::CreateUser(ledgerport::users::store::CreateUserError::EmailTaken(
                     _,
@@ -505,7 +527,7 @@ mod from_engine {
                 | AccessError::InvalidLink
                 | AccessError::DisplayName
                 | AccessError::WrongPassword
-                | AccessError::Invalid(_) => AppError::invalid(e),
+                | AccessError::Invalid(_) => AppError::Invalid(said(&e)),
                 AccessError::CreateUser(_) | AccessError::Db(_) => internal(e),
             }
         }
@@ -513,4 +535,4 @@ mod from_engine {
 }
 
 #[cfg(feature = "ssr")]
-pub use from_engine::internal;
+pub use from_engine::{account_gone, internal, said};

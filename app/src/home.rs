@@ -75,7 +75,7 @@ pub struct StatusReport {
 
 #[server(endpoint = "home")]
 pub async fn home() -> Result<StartPage, AppError> {
-    let Some(caller) = crate::session::caller() else {
+    let Some(caller) = crate::request::caller() else {
         let ctx = crate::context::app();
         return Ok(StartPage::Visitor(StatusReport {
             database: ctx.db.engine().name().to_string(),

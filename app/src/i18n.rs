@@ -17,11 +17,7 @@ pub fn use_locale() -> Locale {
 /// The language this request's page is in: a contact's or visitor's own, English for staff.
 #[cfg(feature = "ssr")]
 pub fn request_locale() -> Locale {
-    let accept_language = crate::request::accept_language();
-    match crate::session::caller() {
-        Some(caller) => caller.reads_in(accept_language.as_deref()),
-        None => Locale::of_reader(None, accept_language.as_deref()),
-    }
+    crate::request::locale()
 }
 
 /// The language the server rendered the page in, read back from `<html lang>` as it hydrates.

@@ -7,6 +7,8 @@ use ledgerport::checkout::{CheckoutView, PaymentReview};
 use leptos::prelude::*;
 
 use crate::errors::AppError;
+#[cfg(feature = "ssr")]
+use crate::i18n::tr;
 
 /// Where the money would go. `invoices` is a comma-separated id list (empty: everything due
 /// now, a payment plan's instalments included: `checkout::store::everything_due`); `amounts`
@@ -20,8 +22,10 @@ pub async fn review_payment(
     #[server(default)] lang: String,
 ) -> Result<PaymentReview, AppError> {
     use ledgerport::checkout::PayItem;
+    use ledgerport::locale::Explain;
     use ledgerport::money::Money;
     let (_, customer_id) = crate::session::require_payer()?;
+    let reader = crate::i18n::request_locale();
     let db = crate::context::app().db;
     let ids: Vec<i64> = invoices
         .split(',')
@@ -29,7 +33,7 @@ pub async fn review_payment(
         .map(|s| {
             s.trim()
                 .parse()
-                .map_err(|_| AppError::Invalid("Invoice ids are numbers.".into()))
+                .map_err(|_| AppError::Invalid(tr!(reader, "error.invoice_ids")))
         })
         .collect::<Result<_, _>>()?;
     let today = chrono::Utc::now().date_naive();
@@ -54,26 +58,27 @@ pub async fn review_payment(
     } else {
         let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
             .await?
-            .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+            .ok_or_else(crate::errors::account_gone)?;
         let amounts: Vec<&str> = amounts.split(';').collect();
         if amounts.len() != ids.len() {
-            return Err(AppError::Invalid("Give one amount per invoice.".into()));
+            return Err(AppError::Invalid(tr!(
+                reader,
+                "error.one_amount_per_invoice"
+            )));
         }
         let locale = crate::i18n::Locale::parse(&lang).unwrap_or_else(crate::i18n::request_locale);
         ids.iter()
             .zip(amounts)
             .map(|(id, text)| {
                 let plain = locale.read_decimal(text).ok_or_else(|| {
-                    AppError::invalid(format!(
-                        "{text:?}: write the amount as 1234.50 (or 1.234,50 in German)"
-                    ))
+                    AppError::invalid(tr!(locale, "amount.unreadable", text = format!("{text:?}")))
                 })?;
                 Money::parse(&plain, currency)
                     .map(|m| PayItem {
                         invoice_id: *id,
                         amount_minor: m.to_minor(),
                     })
-                    .map_err(|e| AppError::invalid(format!("{text:?}: {e}")))
+                    .map_err(|e| AppError::invalid(format!("{text:?}: {}", e.explain(locale))))
             })
             .collect::<Result<_, _>>()?
     };
@@ -82,8 +87,10 @@ pub async fn review_payment(
 
 #[cfg(feature = "ssr")]
 fn parse_items(text: &str) -> Result<Vec<ledgerport::checkout::PayItem>, AppError> {
-    ledgerport::checkout::PayItem::parse_list(text)
-        .ok_or_else(|| AppError::Invalid("The amounts could not be read; please try again.".into()))
+    ledgerport::checkout::PayItem::parse_list(text).ok_or_else(|| {
+        let locale = crate::i18n::request_locale();
+        AppError::Invalid(tr!(locale, "error.amounts_unreadable"))
+    })
 }
 
 /// Records the checkout and returns the provider's hosted payment page. A plain form post is
@@ -125,9 +132,7 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
         Err(e) => {
             // No page to pay on: the invoices are not held back for it.
             ledgerport::checkout::store::cancelled_checkout(&ctx.db, checkout_id).await?;
-            return Err(AppError::Unavailable(crate::errors::sentence(
-                &e.to_string(),
-            )));
+            return Err(AppError::Unavailable(crate::errors::said(&e)));
         }
     };
     ledgerport::checkout::store::attach_provider_session(&ctx.db, checkout_id, &hosted.session_id)
@@ -147,7 +152,7 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
     let db = crate::context::app().db;
     let currency = ledgerport::customers::store::customer_currency(&db, customer_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+        .ok_or_else(crate::errors::account_gone)?;
     let left = ledgerport::checkout::store::apply_credit_first(
         &db,
         customer_id,
@@ -212,7 +217,7 @@ pub async fn cancel_payment(id: String) -> Result<(), AppError> {
             .payments
             .expire_checkout(&session)
             .await
-            .map_err(|e| AppError::Conflict(crate::errors::sentence(&e.to_string())))?,
+            .map_err(|e| AppError::Conflict(crate::errors::said(&e)))?,
         Cancellable::Transfer => {}
     }
     ledgerport::checkout::store::cancelled_checkout(&ctx.db, &id).await?;
@@ -227,5 +232,8 @@ pub async fn checkout_status(id: String) -> Result<CheckoutView, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
     ledgerport::transfers::store::payment_view(&crate::context::app().db, customer_id, &id)
         .await?
-        .ok_or_else(|| AppError::NotFound("There is no such payment on your account.".into()))
+        .ok_or_else(|| {
+            let locale = crate::i18n::request_locale();
+            AppError::NotFound(tr!(locale, "error.no_such_payment"))
+        })
 }

@@ -32,6 +32,7 @@ fn draft(
     interval: String,
     schedule: String,
     note: String,
+    locale: ledgerport::locale::Locale,
 ) -> ledgerport::plans::PlanDraft {
     ledgerport::plans::PlanDraft {
         invoice_ids: invoices,
@@ -40,6 +41,7 @@ fn draft(
         interval,
         schedule,
         note,
+        locale,
     }
 }
 
@@ -73,14 +75,16 @@ pub async fn plan_page() -> Result<PlanPageData, AppError> {
     let (caller, customer_id) = crate::session::require_contact()?;
     let offer = ledgerport::plans::store::offer(&crate::context::app().db, customer_id, today())
         .await?
-        .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+        .ok_or_else(crate::errors::account_gone)?;
     Ok(PlanPageData {
         offer,
         can_agree: caller.can_pay(),
     })
 }
 
-/// A payer asks for a plan over the chosen invoices; asking records their agreement to it.
+/// A payer asks for a plan over the chosen invoices; asking records their agreement to it. The
+/// amounts of an own `schedule` are written in `lang` (`de`: `1234,50`), the language of the
+/// page that sent it; the reader's own when blank.
 #[server(endpoint = "plans/request")]
 pub async fn request_plan(
     #[server(default)] invoices: Vec<i64>,
@@ -89,9 +93,19 @@ pub async fn request_plan(
     #[server(default)] interval: String,
     #[server(default)] schedule: String,
     #[server(default)] note: String,
+    #[server(default)] lang: String,
 ) -> Result<(), AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
-    let plan = draft(invoices, instalments, first_due, interval, schedule, note);
+    let locale = crate::i18n::Locale::parse(&lang).unwrap_or_else(crate::i18n::request_locale);
+    let plan = draft(
+        invoices,
+        instalments,
+        first_due,
+        interval,
+        schedule,
+        note,
+        locale,
+    );
     let id = propose(customer_id, &plan, &caller, false).await?;
     leptos_axum::redirect(&format!("/plan?requested={id}"));
     Ok(())
@@ -154,7 +168,15 @@ pub async fn offer_plan(
 ) -> Result<(), AppError> {
     use ledgerport::plans::store::PlanStoreError;
     let caller = crate::session::require_staff()?;
-    let plan = draft(invoices, instalments, first_due, interval, schedule, note);
+    let plan = draft(
+        invoices,
+        instalments,
+        first_due,
+        interval,
+        schedule,
+        note,
+        ledgerport::locale::Locale::En,
+    );
     let id = propose(customer_id, &plan, &caller, true)
         .await
         .map_err(|e| match e {

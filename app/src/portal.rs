@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::AppError;
+use crate::i18n::{Locale, tr};
 
 /// The summary page: the account's figures and its latest activity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,24 +37,19 @@ fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
-#[cfg(feature = "ssr")]
-fn account_missing() -> AppError {
-    AppError::NotFound("Your customer account no longer exists.".into())
-}
-
 /// A contact's summary page (the start page calls it for a signed-in contact).
 #[cfg(feature = "ssr")]
 pub async fn overview(caller: ledgerport::auth::Caller) -> Result<AccountOverview, AppError> {
     use ledgerport::reports::store::{account_summary, statement_lines};
     let (Some(customer_id), Some(customer_name)) = (caller.customer_id, caller.customer_name)
     else {
-        return Err(account_missing());
+        return Err(crate::errors::account_gone());
     };
     let db = crate::context::app().db;
     let today = today();
     let summary = account_summary(&db, customer_id, today)
         .await?
-        .ok_or_else(account_missing)?;
+        .ok_or_else(crate::errors::account_gone)?;
     let from = today - chrono::Duration::days(RECENT_DAYS);
     let (_, lines) = statement_lines(&db, customer_id, from, today).await?;
     let recent = lines.into_iter().rev().take(RECENT_ROWS).collect();
@@ -86,9 +82,8 @@ pub async fn invoices(
     use ledgerport::invoices::views::{InvoiceFilter, InvoiceQuery, InvoiceSort};
     let (_, customer_id) = crate::session::require_contact()?;
     if search.chars().count() > 100 || search.chars().any(char::is_control) {
-        return Err(AppError::Invalid(
-            "Search for at most 100 characters of an invoice or PO number.".into(),
-        ));
+        let locale = crate::i18n::request_locale();
+        return Err(AppError::Invalid(tr!(locale, "error.search_too_long")));
     }
     let query = InvoiceQuery {
         filter: InvoiceFilter::parse(&filter),
@@ -105,7 +100,7 @@ pub async fn invoices(
         today(),
     )
     .await?
-    .ok_or_else(account_missing)
+    .ok_or_else(crate::errors::account_gone)
 }
 
 #[server(endpoint = "portal/invoice")]
@@ -118,22 +113,31 @@ pub async fn invoice(id: i64) -> Result<InvoiceDetail, AppError> {
         today(),
     )
     .await?
-    .ok_or_else(|| AppError::NotFound("There is no such invoice on your account.".into()))
+    .ok_or_else(|| {
+        let locale = crate::i18n::request_locale();
+        AppError::NotFound(tr!(locale, "error.no_such_invoice"))
+    })
 }
 
-/// Checks a statement period: both dates, in order, at most ten years.
-pub fn statement_period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), String> {
-    let parse = |text: &str, which: &str| {
-        text.trim()
-            .parse::<NaiveDate>()
-            .map_err(|_| format!("The {which} date must be a date like 2026-01-31."))
-    };
-    let (from, to) = (parse(from, "start")?, parse(to, "end")?);
+/// Checks a statement period: both dates, in order, at most ten years (the reasons in `locale`).
+pub fn statement_period_in(
+    locale: Locale,
+    from: &str,
+    to: &str,
+) -> Result<(NaiveDate, NaiveDate), String> {
+    let from = from
+        .trim()
+        .parse::<NaiveDate>()
+        .map_err(|_| tr!(locale, "error.start_not_a_date"))?;
+    let to = to
+        .trim()
+        .parse::<NaiveDate>()
+        .map_err(|_| tr!(locale, "error.end_not_a_date"))?;
     if from > to {
-        return Err("The start date must be on or before the end date.".into());
+        return Err(tr!(locale, "error.period_order"));
     }
     if (to - from).num_days() > STATEMENT_MAX_DAYS {
-        return Err("A statement can cover at most ten years.".into());
+        return Err(tr!(locale, "error.period_too_long"));
     }
     Ok((from, to))
 }
@@ -141,10 +145,11 @@ pub fn statement_period(from: &str, to: &str) -> Result<(NaiveDate, NaiveDate), 
 #[server(endpoint = "portal/statement")]
 pub async fn account_statement(from: String, to: String) -> Result<Statement, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
-    let (from, to) = statement_period(&from, &to).map_err(AppError::Invalid)?;
+    let locale = crate::i18n::request_locale();
+    let (from, to) = statement_period_in(locale, &from, &to).map_err(AppError::Invalid)?;
     ledgerport::reports::store::statement(&crate::context::app().db, customer_id, from, to)
         .await?
-        .ok_or_else(account_missing)
+        .ok_or_else(crate::errors::account_gone)
 }
 
 #[server(endpoint = "portal/payments")]
@@ -162,10 +167,12 @@ pub async fn payments() -> Result<Vec<PaymentView>, AppError> {
 #[server(endpoint = "portal/payment")]
 pub async fn payment(id: i64) -> Result<PaymentView, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
+    let no_such_payment = || {
+        let locale = crate::i18n::request_locale();
+        AppError::NotFound(tr!(locale, "error.no_such_payment"))
+    };
     if id <= 0 {
-        return Err(AppError::NotFound(
-            "There is no such payment on your account.".into(),
-        ));
+        return Err(no_such_payment());
     }
     ledgerport::payments::history::store::payments(
         &crate::context::app().db,
@@ -175,7 +182,7 @@ pub async fn payment(id: i64) -> Result<PaymentView, AppError> {
     )
     .await?
     .pop()
-    .ok_or_else(|| AppError::NotFound("There is no such payment on your account.".into()))
+    .ok_or_else(no_such_payment)
 }
 
 #[cfg(test)]
@@ -184,9 +191,10 @@ mod tests {
 
     #[test]
     fn a_statement_period_must_be_two_ordered_dates_within_ten_years() {
-        assert!(statement_period("2026-01-01", "2026-01-31").is_ok());
-        assert!(statement_period("2026-02-01", "2026-01-31").is_err());
-        assert!(statement_period("yesterday", "2026-01-31").is_err());
-        assert!(statement_period("1990-01-01", "2026-01-31").is_err());
+        let period = |from, to| statement_period_in(Locale::En, from, to);
+        assert!(period("2026-01-01", "2026-01-31").is_ok());
+        assert!(period("2026-02-01", "2026-01-31").is_err());
+        assert!(period("yesterday", "2026-01-31").is_err());
+        assert!(period("1990-01-01", "2026-01-31").is_err());
     }
 }

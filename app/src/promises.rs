@@ -52,27 +52,32 @@ pub async fn promise_page() -> Result<PromisePageData, AppError> {
     let (caller, customer_id) = crate::session::require_contact()?;
     let offer = ledgerport::promises::store::offer(&crate::context::app().db, customer_id, today())
         .await?
-        .ok_or_else(|| AppError::NotFound("Your customer account no longer exists.".into()))?;
+        .ok_or_else(crate::errors::account_gone)?;
     Ok(PromisePageData {
         offer,
         can_promise: caller.can_pay(),
     })
 }
 
-/// Promises to pay the chosen invoices by `pay_by`: `amount` blank means everything due on them.
+/// Promises to pay the chosen invoices by `pay_by`: `amount` blank means everything due on them;
+/// it is written in `lang` (`de`: `1234,50`), the language of the page that sent it; the
+/// reader's own when blank.
 #[server(endpoint = "promises/make")]
 pub async fn make_promise(
     #[server(default)] invoices: Vec<i64>,
     pay_by: String,
     #[server(default)] amount: String,
     #[server(default)] note: String,
+    #[server(default)] lang: String,
 ) -> Result<(), AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
+    let locale = crate::i18n::Locale::parse(&lang).unwrap_or_else(crate::i18n::request_locale);
     let draft = ledgerport::promises::PromiseDraft {
         invoice_ids: invoices,
         pay_by,
         amount,
         note,
+        locale,
     };
     let id = record(customer_id, &draft, &caller, false).await?;
     leptos_axum::redirect(&format!("/promise?made={id}"));
@@ -120,6 +125,7 @@ pub async fn record_promise(
         pay_by,
         amount,
         note,
+        locale: ledgerport::locale::Locale::En,
     };
     let id = record(customer_id, &draft, &caller, true)
         .await

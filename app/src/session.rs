@@ -7,20 +7,9 @@ use leptos::prelude::*;
 use crate::errors::AppError;
 use crate::request::add_response_header;
 
-/// The caller resolved by the server's session middleware, stored in the request extensions.
-#[derive(Clone, Debug, Default)]
-pub struct CurrentCaller(pub Option<Caller>);
-
-/// The caller of the request being served, as resolved by the session middleware.
-pub fn caller() -> Option<Caller> {
-    use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<CurrentCaller>().cloned())
-        .and_then(|current| current.0)
-}
-
 /// The signed-in caller, or 401.
 pub fn require_caller() -> Result<Caller, AppError> {
-    caller().ok_or(AppError::SignInRequired)
+    crate::request::caller().ok_or(AppError::SignInRequired)
 }
 
 /// A customer contact and the one account they may see. Staff work customers from the admin view.
@@ -40,9 +29,11 @@ pub fn require_payer() -> Result<(Caller, i64), AppError> {
     if caller.can_pay() {
         Ok((caller, customer_id))
     } else {
-        Err(AppError::Forbidden(
-            "Your access is read-only; ask a payer on your account, or us, to change it.".into(),
-        ))
+        let locale = crate::i18n::request_locale();
+        Err(AppError::Forbidden(crate::i18n::tr!(
+            locale,
+            "error.read_only"
+        )))
     }
 }
 

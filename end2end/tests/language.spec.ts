@@ -1,6 +1,7 @@
 // The portal in the customer's language, in one account of its own (Müller Maschinenbau, C-4501,
 // billed in euros): a payer whose browser asks for German is invited, signs up and reads the
-// summary, an invoice, its PDF and the pay page in German with German numbers and dates; pays;
+// summary, an invoice, its PDF and the pay page in German with German numbers and dates; promises
+// to pay an amount typed the German way (a refusal comes back in German); pays;
 // the receipt page and the receipt PDF agree to the cent; switching to English on the profile
 // changes every page.
 import { expect, test } from "@playwright/test";
@@ -62,7 +63,26 @@ test("a contact whose browser asks for German reads the portal, the PDFs and the
     expect(invoicePdf).toContain(inPdf(text));
   }
 
+  // A promise to pay, typed as German writes amounts: too much is refused in German, with the
+  // most that can be promised in German figures; a German amount is read as such.
+  await payer.goto("/promise");
+  await expect(payer.getByRole("heading", { name: "Zahlung zusagen", level: 1 })).toBeVisible();
+  await expect(payer.locator(".app")).toHaveAttribute("data-hydrated", "true");
+  await payer.getByRole("checkbox", { name: "Zahlung für Rechnung MM-0001 zusagen" }).check();
+  await payer.getByLabel("Ich zahle bis zum").fill(new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10));
+  await payer.getByLabel("Betrag (EUR)").fill("2.000,00");
+  await payer.getByRole("button", { name: "Zahlung zusagen" }).click();
+  await expect(payer.getByRole("alert")).toContainText(
+    "Sie können höchstens zusagen, was auf den gewählten Rechnungen fällig ist: 1.234,56 €.",
+  );
+  await payer.getByLabel("Betrag (EUR)").fill("1.000,50");
+  await payer.getByRole("button", { name: "Zahlung zusagen" }).click();
+  await expect(payer.getByTestId("promise-made")).toHaveText("Ihre Zahlungszusage ist erfasst. Vielen Dank.");
+  await expect(payer.getByTestId("promises").locator("tbody tr").first()).toContainText("1.000,50 €");
+  await expect(payer.getByTestId("promises").locator("tbody tr").first()).toContainText("Offen");
+
   // The pay page, and the payment.
+  await payer.goto(`/invoices/${id}`);
   await payer.getByRole("link", { name: "Diese Rechnung bezahlen" }).click();
   await expect(payer.getByRole("heading", { name: "Rechnungen bezahlen" })).toBeVisible();
   await expect(payer.getByTestId("pay-total")).toHaveText("1.234,56 €");

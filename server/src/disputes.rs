@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 
 use app::errors::AppError;
+use app::errors::said;
+use app::request::locale as request_locale;
 use axum::Form;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -17,10 +19,11 @@ use ledgerport::disputes::{
     ATTACHMENT_MAX_BYTES, ATTACHMENTS_PER_MESSAGE, Attachment, DisputeAction, DisputeError,
     DisputeReason, DisputedLine,
 };
-use ledgerport::locale::Locale;
+use ledgerport::locale::{Explain, Locale};
 use ledgerport::money::{Currency, Money};
+use ledgerport::tr;
 
-use crate::guard::{SignedIn, accept_language};
+use crate::guard::SignedIn;
 use crate::state::ServerState;
 
 /// Three attachments at the limit plus the text fields.
@@ -116,10 +119,8 @@ fn require_actor(caller: &Caller) -> Result<(), AppError> {
     if caller.is_staff() || caller.can_pay() {
         Ok(())
     } else {
-        Err(AppError::Forbidden(
-            "Your access is read-only; ask a payer on your account to raise or answer disputes."
-                .into(),
-        ))
+        let locale = request_locale();
+        Err(AppError::Forbidden(tr!(locale, "dispute.read_only")))
     }
 }
 
@@ -170,11 +171,11 @@ async fn read_upload(mut multipart: Multipart) -> Result<Upload, AppError> {
                     continue;
                 }
                 if upload.files.len() == ATTACHMENTS_PER_MESSAGE {
-                    return Err(AppError::invalid(DisputeError::TooManyAttachments));
+                    return Err(AppError::Invalid(said(&DisputeError::TooManyAttachments)));
                 }
-                upload
-                    .files
-                    .push(Attachment::new(&file_name, bytes.to_vec()).map_err(AppError::invalid)?);
+                let attachment = Attachment::new(&file_name, bytes.to_vec())
+                    .map_err(|refused| AppError::Invalid(said(&refused)))?;
+                upload.files.push(attachment);
             }
             None => {
                 let value = field.text().await.map_err(unreadable)?;
@@ -203,13 +204,19 @@ fn parse_amount(
     locale: Locale,
 ) -> Result<i64, AppError> {
     let plain = locale.read_decimal(text).ok_or_else(|| {
-        AppError::Invalid(format!(
-            "The amount for line {line_no}: write it as 1234.50 (or 1.234,50 in German)."
-        ))
+        AppError::Invalid(tr!(locale, "dispute.amount_unreadable", line = line_no))
     })?;
     Money::parse(&plain, currency)
         .map(Money::to_minor)
-        .map_err(|e| AppError::Invalid(format!("The amount for line {line_no}: {e}.")))
+        .map_err(|e| {
+            let reason = e.explain(locale);
+            AppError::Invalid(tr!(
+                locale,
+                "dispute.amount_refused",
+                line = line_no,
+                reason = reason
+            ))
+        })
 }
 
 /// `POST /disputes/new`: lines `line` (invoice line ids), `reason_{id}`, `amount_{id}`, a
@@ -235,8 +242,7 @@ async fn open_dispute(
     let back = invoice_id.map_or("/invoices".to_string(), |id| {
         format!("/invoices/{id}/dispute")
     });
-    let locale = caller.reads_in(accept_language(&headers));
-    match open_dispute_from(&state, &caller, invoice_id, upload, locale).await {
+    match open_dispute_from(&state, &caller, invoice_id, upload, request_locale()).await {
         Ok(id) => Redirect::to(&format!("/disputes/{id}")).into_response(),
         Err(error) => Refusal::new(back, error).respond(&headers),
     }
@@ -258,14 +264,14 @@ async fn open_dispute_from(
     let db = &state.app.db;
     let currency = ledgerport::customers::store::customer_currency(db, customer_id)
         .await?
-        .ok_or_else(|| AppError::NotFound("Your account was not found.".into()))?;
+        .ok_or_else(app::errors::account_gone)?;
     let mut lines = Vec::new();
     for line in upload.all("line") {
         let invoice_line_id = parse_id(Some(line), "invoice line")?;
         let reason = upload
             .field(&format!("reason_{invoice_line_id}"))
             .and_then(DisputeReason::parse)
-            .ok_or_else(|| AppError::Invalid("Choose a reason for each disputed line.".into()))?;
+            .ok_or_else(|| AppError::Invalid(tr!(locale, "dispute.reason_missing")))?;
         let amount = upload
             .field(&format!("amount_{invoice_line_id}"))
             .unwrap_or_default();
@@ -330,8 +336,7 @@ async fn act(
             .get("action")
             .and_then(|a| DisputeAction::parse(a))
             .ok_or_else(|| AppError::Invalid("Choose what to do with the dispute.".into()))?;
-        let locale = caller.reads_in(accept_language(&headers));
-        let credits = credits_from(&state, &fields, id, &caller, locale).await?;
+        let credits = credits_from(&state, &fields, id, &caller, request_locale()).await?;
         ledgerport::disputes::store::act(
             &state.app.db,
             id,

@@ -6,7 +6,7 @@ mod letterhead;
 mod pdf;
 mod reports;
 
-use app::portal::statement_period;
+use app::portal::statement_period_in;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -532,7 +532,8 @@ async fn load_statement(
     customer_id: i64,
     period: &Period,
 ) -> Result<Statement, DocumentError> {
-    let (from, to) = statement_period(&period.from, &period.to).map_err(DocumentError::Invalid)?;
+    let (from, to) = statement_period_in(app::request::locale(), &period.from, &period.to)
+        .map_err(DocumentError::Invalid)?;
     ledgerport::reports::store::statement(&state.app.db, customer_id, from, to)
         .await?
         .ok_or(DocumentError::NotFound)

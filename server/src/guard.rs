@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 
 use app::request::ClientAddress;
-use app::session::CurrentCaller;
+use app::request::CurrentCaller;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ledgerport::auth::RENEW_AFTER_SECONDS;
 use ledgerport::auth::store::resolve_session;
+use ledgerport::auth::{Caller, RENEW_AFTER_SECONDS};
 
 use crate::state::ServerState;
 
@@ -45,10 +45,11 @@ pub async fn session(
             Err(e) => tracing::error!("session lookup failed: {e}"),
         }
     }
+    let locale = Caller::request_locale(caller.as_ref(), accept_language(request.headers()));
     request
         .extensions_mut()
         .insert(CurrentCaller(caller.clone()));
-    let mut response = next.run(request).await;
+    let mut response = app::request::answer_in(locale, next.run(request)).await;
 
     let response_sets_cookie = response.headers().contains_key(header::SET_COOKIE);
     match (&caller, &claims) {
@@ -261,7 +262,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ContactSession {
         ))?;
         Ok(ContactSession {
             customer_id,
-            locale: caller.reads_in(accept_language(&parts.headers)),
+            locale: app::request::locale(),
         })
     }
 }

@@ -8,7 +8,7 @@ use super::store::{SignedIn, hash_matches, revoke_in, session_or_code};
 use super::{Caller, ContactSummary};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
-use crate::locale::Locale;
+use crate::locale::{Explain, Locale};
 use crate::outbox::store::{Message, queue};
 use crate::tr;
 use crate::users::store::{CreateUserError, create_user, hash_password};
@@ -61,27 +61,25 @@ impl LinkPurpose {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
-    #[error("only AR staff can do that")]
+    #[error("{}", self.explain(Locale::En))]
     StaffOnly,
-    #[error("only an AR manager can do that")]
+    #[error("{}", self.explain(Locale::En))]
     ManagerOnly,
-    #[error("there is no such customer")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownCustomer,
-    #[error("there is no such user")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownUser,
-    #[error("a customer contact is a viewer or a payer")]
+    #[error("{}", self.explain(Locale::En))]
     NotAContactRole,
-    #[error("staff roles are clerk or manager")]
+    #[error("{}", self.explain(Locale::En))]
     NotAStaffRole,
-    #[error("you cannot change your own access")]
+    #[error("{}", self.explain(Locale::En))]
     OwnAccess,
-    #[error(
-        "this link does not work any more: it was already used, it expired, or it is incomplete"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     InvalidLink,
-    #[error("a name has at most 120 characters and no control characters")]
+    #[error("{}", self.explain(Locale::En))]
     DisplayName,
-    #[error("the current password is wrong")]
+    #[error("{}", self.explain(Locale::En))]
     WrongPassword,
     #[error(transparent)]
     Invalid(#[from] UserError),
@@ -89,6 +87,56 @@ pub enum AccessError {
     CreateUser(#[from] CreateUserError),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl Explain for AccessError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            AccessError::StaffOnly => {
+                locale.pick("only AR staff can do that", "das kann nur unser Team")
+            }
+            AccessError::ManagerOnly => {
+                locale.pick(
+                    "only an AR manager can do that",
+                    "das kann nur die Leitung unseres Teams",
+                )
+            }
+            AccessError::UnknownCustomer => {
+                locale.pick("there is no such customer", "diesen Kunden gibt es nicht")
+            }
+            AccessError::UnknownUser => {
+                locale.pick("there is no such user", "diesen Benutzer gibt es nicht")
+            }
+            AccessError::NotAContactRole => locale.pick(
+                "a customer contact is a viewer or a payer",
+                "ein Kundenkontakt kann nur lesen oder auch zahlen",
+            ),
+            AccessError::NotAStaffRole => locale.pick(
+                "staff roles are clerk or manager",
+                "Mitarbeiterrollen sind Sachbearbeiter oder Leiter",
+            ),
+            AccessError::OwnAccess => locale.pick(
+                "you cannot change your own access",
+                "Sie können Ihren eigenen Zugang nicht ändern",
+            ),
+            AccessError::InvalidLink => locale.pick(
+                "this link does not work any more: it was already used, it expired, or it is incomplete",
+                "dieser Link funktioniert nicht mehr: er wurde schon verwendet, ist abgelaufen oder unvollständig",
+            ),
+            AccessError::DisplayName => locale.pick(
+                "a name has at most 120 characters and no control characters",
+                "ein Name hat höchstens 120 Zeichen und keine Steuerzeichen",
+            ),
+            AccessError::WrongPassword => locale.pick(
+                "the current password is wrong",
+                "das bisherige Passwort ist falsch",
+            ),
+            AccessError::Invalid(e) => return e.explain(locale),
+            AccessError::CreateUser(e) => return e.to_string(),
+            AccessError::Db(e) => return e.to_string(),
+        };
+        text.into()
+    }
 }
 
 crate::from_sqlx_error!(AccessError);
@@ -193,18 +241,31 @@ pub async fn invite_contact(
         base,
     )
     .await?;
-    let body = format!(
-        "Hello {display_name},\n\n{} invited you to see and pay {customer_name}'s account in \
-         Ledgerport as a {}.\n\nSet your password here (the link works once, for {INVITATION_DAYS} \
-         days):\n{url}\n",
-        actor.display_name,
-        role.as_str()
+    // A new contact has no language of their own yet (it is set at their first sign-in, from
+    // their browser): their stored one is asked all the same, so the rule stays the one every
+    // email follows.
+    let locale = crate::users::store::locale_of(&mut *tx, email.as_str()).await?;
+    let role_name = match (role, locale) {
+        (Role::Viewer, Locale::De) => "Leser",
+        (Role::Payer, Locale::De) => "Zahler",
+        _ => role.as_str(),
+    };
+    let subject = tr!(locale, "invitation.subject");
+    let body = tr!(
+        locale,
+        "invitation.body",
+        name = display_name,
+        inviter = actor.display_name,
+        customer = customer_name,
+        role = role_name,
+        days = INVITATION_DAYS,
+        url = url
     );
     let outbox_id = queue(
         &mut *tx,
         &Message {
             recipient: email.as_str(),
-            subject: "Your invitation to the Ledgerport payment portal",
+            subject: &subject,
             body: &body,
             kind: "invitation",
         },

@@ -11,7 +11,9 @@ use super::Caller;
 use super::store::{enforce_limits, open_session, record_attempt, revoke_in};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
-use crate::outbox::store::{Message, queue};
+use crate::locale::{Explain, Locale};
+use crate::outbox::store::queue_in_their_language;
+use crate::tr;
 use crate::users::Role;
 
 /// An authenticator's code changes every this many seconds.
@@ -30,32 +32,87 @@ const RECOVERY_CODE_LENGTH: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TwoFactorError {
-    #[error("that code is not right; check the time on your phone and try the newest code")]
+    #[error("{}", self.explain(Locale::En))]
     WrongCode,
-    #[error("that code was already used; wait for the next one")]
+    #[error("{}", self.explain(Locale::En))]
     CodeUsed,
-    #[error("this sign-in timed out or was ended; sign in with your password again")]
+    #[error("{}", self.explain(Locale::En))]
     SignInExpired,
-    #[error("too many failed sign-ins; try again in {retry_after_minutes} minutes")]
+    #[error("{}", self.explain(Locale::En))]
     TooManyAttempts { retry_after_minutes: i64 },
-    #[error("two-factor sign-in is already on")]
+    #[error("{}", self.explain(Locale::En))]
     AlreadyOn,
-    #[error("two-factor sign-in is not on")]
+    #[error("{}", self.explain(Locale::En))]
     NotOn,
-    #[error("start setting up two-factor sign-in first")]
+    #[error("{}", self.explain(Locale::En))]
     NotStarted,
-    #[error("AR managers keep two-factor sign-in on; another manager can reset it")]
+    #[error("{}", self.explain(Locale::En))]
     ManagersKeepIt,
-    #[error("sign in with your code first")]
+    #[error("{}", self.explain(Locale::En))]
     CodeNotProved,
-    #[error("only an AR manager can do that")]
+    #[error("{}", self.explain(Locale::En))]
     ManagerOnly,
-    #[error("you cannot reset your own two-factor sign-in; ask another manager")]
+    #[error("{}", self.explain(Locale::En))]
     OwnAccess,
-    #[error("there is no such user")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownUser,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl Explain for TwoFactorError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            TwoFactorError::WrongCode => locale.pick(
+                "that code is not right; check the time on your phone and try the newest code",
+                "dieser Code stimmt nicht; prüfen Sie die Uhrzeit Ihres Telefons und versuchen Sie den neuesten Code",
+            ),
+            TwoFactorError::CodeUsed => locale.pick(
+                "that code was already used; wait for the next one",
+                "dieser Code wurde schon verwendet; warten Sie auf den nächsten",
+            ),
+            TwoFactorError::SignInExpired => locale.pick(
+                "this sign-in timed out or was ended; sign in with your password again",
+                "diese Anmeldung ist abgelaufen oder wurde beendet; melden Sie sich erneut mit Ihrem Passwort an",
+            ),
+            TwoFactorError::TooManyAttempts {
+                retry_after_minutes,
+            } => return super::too_many_attempts(locale, *retry_after_minutes),
+            TwoFactorError::AlreadyOn => locale.pick(
+                "two-factor sign-in is already on",
+                "die Anmeldung mit zweitem Faktor ist bereits eingeschaltet",
+            ),
+            TwoFactorError::NotOn => locale.pick(
+                "two-factor sign-in is not on",
+                "die Anmeldung mit zweitem Faktor ist nicht eingeschaltet",
+            ),
+            TwoFactorError::NotStarted => locale.pick(
+                "start setting up two-factor sign-in first",
+                "richten Sie zuerst die Anmeldung mit zweitem Faktor ein",
+            ),
+            TwoFactorError::ManagersKeepIt => locale.pick(
+                "AR managers keep two-factor sign-in on; another manager can reset it",
+                "Leiter der Debitorenbuchhaltung behalten den zweiten Faktor; ein anderer Leiter kann ihn zurücksetzen",
+            ),
+            TwoFactorError::CodeNotProved => locale.pick(
+                "sign in with your code first",
+                "melden Sie sich zuerst mit Ihrem Code an",
+            ),
+            TwoFactorError::ManagerOnly => locale.pick(
+                "only an AR manager can do that",
+                "das kann nur die Leitung unseres Teams",
+            ),
+            TwoFactorError::OwnAccess => locale.pick(
+                "you cannot reset your own two-factor sign-in; ask another manager",
+                "Sie können Ihren eigenen zweiten Faktor nicht zurücksetzen; bitten Sie einen anderen Leiter",
+            ),
+            TwoFactorError::UnknownUser => {
+                locale.pick("there is no such user", "diesen Benutzer gibt es nicht")
+            }
+            TwoFactorError::Db(e) => return e.to_string(),
+        };
+        text.into()
+    }
 }
 
 crate::from_sqlx_error!(TwoFactorError);
@@ -249,13 +306,16 @@ pub async fn complete_sign_in(
             .await?;
             if proof == Proof::RecoveryCode {
                 let left = recovery_codes_left_in(&mut tx, user_id).await?;
-                let body = format!(
-                    "Hello {},\n\nA recovery code was used to sign in to your Ledgerport account. \
-                     You have {left} unused recovery codes left; make new ones on your profile.\n\n\
-                     If this was not you, tell us at once: your password is known to someone else.\n",
-                    caller.display_name
-                );
-                notify_in(&mut tx, &email, "A recovery code was used", &body).await?;
+                let write = |locale: Locale| {
+                    let body = tr!(
+                        locale,
+                        "two_factor.recovery_code_used.body",
+                        name = caller.display_name,
+                        left = left
+                    );
+                    (tr!(locale, "two_factor.recovery_code_used.subject"), body)
+                };
+                notify_in(&mut tx, &email, write).await?;
             }
             tx.commit().await?;
             Ok(caller)
@@ -421,13 +481,13 @@ pub async fn confirm(
         ip,
     )
     .await?;
-    let body = format!(
-        "Hello {},\n\nTwo-factor sign-in is now on for your Ledgerport account: signing in asks \
-         for a code from your authenticator app. Your other signed-in devices were signed out.\n\n\
-         If this was not you, tell us at once.\n",
-        caller.display_name
-    );
-    notify_in(&mut tx, &caller.email, "Two-factor sign-in is on", &body).await?;
+    let write = |locale: Locale| {
+        (
+            tr!(locale, "two_factor.on.subject"),
+            tr!(locale, "two_factor.on.body", name = caller.display_name),
+        )
+    };
+    notify_in(&mut tx, &caller.email, write).await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -463,12 +523,17 @@ pub async fn new_recovery_codes(
         ip,
     )
     .await?;
-    let body = format!(
-        "Hello {},\n\nNew recovery codes were made for your Ledgerport account; the old ones no \
-         longer work.\n\nIf this was not you, tell us at once.\n",
-        caller.display_name
-    );
-    notify_in(&mut tx, &caller.email, "New recovery codes", &body).await?;
+    let write = |locale: Locale| {
+        (
+            tr!(locale, "two_factor.new_recovery_codes.subject"),
+            tr!(
+                locale,
+                "two_factor.new_recovery_codes.body",
+                name = caller.display_name
+            ),
+        )
+    };
+    notify_in(&mut tx, &caller.email, write).await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -508,12 +573,13 @@ pub async fn turn_off(
         ip,
     )
     .await?;
-    let body = format!(
-        "Hello {},\n\nTwo-factor sign-in is now off for your Ledgerport account: your password \
-         alone signs you in.\n\nIf this was not you, tell us at once.\n",
-        caller.display_name
-    );
-    notify_in(&mut tx, &caller.email, "Two-factor sign-in is off", &body).await?;
+    let write = |locale: Locale| {
+        (
+            tr!(locale, "two_factor.off.subject"),
+            tr!(locale, "two_factor.off.body", name = caller.display_name),
+        )
+    };
+    notify_in(&mut tx, &caller.email, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -588,13 +654,16 @@ async fn reset_user(
         ip,
     )
     .await?;
-    let body = format!(
-        "Hello {name},\n\n{} reset the two-factor sign-in of your Ledgerport account, as you asked \
-         after losing your authenticator. Sign in with your password and set it up again on your \
-         profile.\n\nIf you did not ask for this, tell us at once.\n",
-        by.shown_name
-    );
-    notify_in(&mut tx, &email, "Your two-factor sign-in was reset", &body).await?;
+    let write = |locale: Locale| {
+        // The operator's reset names no person; a manager's names them.
+        let by_name = match by.user_id {
+            Some(_) => by.shown_name,
+            None => locale.pick(by.shown_name, "der Betreiber des Portals"),
+        };
+        let body = tr!(locale, "two_factor.reset.body", name = name, by = by_name);
+        (tr!(locale, "two_factor.reset.subject"), body)
+    };
+    notify_in(&mut tx, &email, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -660,23 +729,15 @@ async fn recovery_codes_left_in(
     .await?)
 }
 
+/// Tells a user of a change to their sign-in, in their language: `write(locale)` gives the
+/// subject and body.
 async fn notify_in(
     tx: &mut Transaction<'_, Any>,
     recipient: &str,
-    subject: &str,
-    body: &str,
+    write: impl Fn(Locale) -> (String, String),
 ) -> Result<(), DbError> {
-    queue(
-        &mut **tx,
-        &Message {
-            recipient,
-            subject,
-            body,
-            kind: "security_notice",
-        },
-    )
-    .await?;
-    Ok(())
+    let recipients = [recipient.to_string()];
+    queue_in_their_language(tx, &recipients, "security_notice", None, write).await
 }
 
 /// Seeds a confirmed authenticator (demo data and tests).

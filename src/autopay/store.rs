@@ -22,11 +22,12 @@ use crate::checkout::{
 use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, MaybeDay, date_text, now_text};
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, queue_to_staff};
+use crate::outbox::store::{email_day, queue_in_their_language, queue_to_staff};
 use crate::receivables::store::{CashError, lock_checkout_customer, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, ON_ACTIVE_PLAN_SQL};
 use crate::saved_methods::store::chargeable;
 use crate::saved_methods::{ChargeOutcome, OffSessionCharge};
+use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AutopayStoreError {
@@ -182,7 +183,13 @@ pub async fn turn_on(
     .bind(now_text())
     .execute(&mut *tx)
     .await?;
-    let terms = describe(&method.name, choice.charge_on, choice.cap_minor, currency);
+    let terms = describe(
+        crate::locale::Locale::En,
+        &method.name,
+        choice.charge_on,
+        choice.cap_minor,
+        currency,
+    );
     actor
         .record(
             &mut *tx,
@@ -192,35 +199,37 @@ pub async fn turn_on(
         )
         .await?;
     let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
-    queue_to_each(
-        &mut tx,
-        &recipients,
-        "Autopay is on",
-        &format!(
-            "Hello,\n\n{} turned autopay on for your account: {terms}.\n\
-             Disputed amounts and payments already on their way are never charged. Each charge \
-             sends a receipt; a failed one is tried again after 1, 3 and 5 days.\n\
-             You can turn it off at any time in the portal.\n",
-            actor.name
-        ),
-        "autopay",
-    )
-    .await?;
+    let write = |locale: crate::locale::Locale| {
+        let terms = describe(
+            locale,
+            &method.name,
+            choice.charge_on,
+            choice.cap_minor,
+            currency,
+        );
+        (
+            tr!(locale, "autopay.on.subject"),
+            tr!(locale, "autopay.on.body", name = actor.name, terms = terms),
+        )
+    };
+    queue_in_their_language(&mut tx, &recipients, "autopay", None, write).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// "Visa •••• 4242, on the due date, at most $500.00 per charge".
+/// "Visa •••• 4242, on the due date, at most $500.00 per charge", in a language (the audit
+/// log's is English).
 fn describe(
+    locale: crate::locale::Locale,
     method: &str,
     charge_on: ChargeOn,
     cap_minor: Option<i64>,
     currency: Currency,
 ) -> String {
     let cap = cap_minor.map_or_else(String::new, |cap| {
-        format!(", at most {} per charge", Money::from_minor(cap, currency))
+        tr!(locale, "autopay.cap", amount = locale.money(cap, currency))
     });
-    format!("{method}, {}{cap}", charge_on.label().to_lowercase())
+    format!("{method}, {}{cap}", charge_on.phrase_in(locale))
 }
 
 /// A payer turns autopay off: audited and announced. Charges already sent go their way.
@@ -247,18 +256,13 @@ pub async fn turn_off(
         )
         .await?;
     let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
-    queue_to_each(
-        &mut tx,
-        &recipients,
-        "Autopay is off",
-        &format!(
-            "Hello,\n\n{} turned autopay off for your account. Invoices are no longer charged \
-             automatically; pay them in the portal.\n",
-            actor.name
-        ),
-        "autopay",
-    )
-    .await?;
+    let write = |locale: crate::locale::Locale| {
+        (
+            tr!(locale, "autopay.off.subject"),
+            tr!(locale, "autopay.off.body", name = actor.name),
+        )
+    };
+    queue_in_their_language(&mut tx, &recipients, "autopay", None, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -570,7 +574,6 @@ async fn send(
         })
         .await;
     let checkout_id = charge.checkout_id.as_str();
-    let amount = Money::from_minor(charge.amount_minor, charge.currency);
     let mut tx = db.begin_write().await?;
     lock_checkout_customer(&mut tx, db.engine(), checkout_id).await?;
     let outcome = match answer {
@@ -621,24 +624,30 @@ async fn send(
                     summary.stopped += 1;
                 }
                 step => {
-                    let retry = match step {
-                        NextStep::Wait { until: Some(day) } => {
-                            format!(" We will try again on {day}.")
-                        }
-                        _ => String::new(),
+                    let retry_on = match step {
+                        NextStep::Wait { until: Some(day) } => Some(day),
+                        _ => None,
                     };
-                    tell_payer(
-                        &mut tx,
-                        charge.customer_id,
-                        &format!("Autopay could not charge {amount}"),
-                        &format!(
-                            "Hello,\n\nautopay tried to charge {amount} to {} for {} today, and \
-                             it was declined: {message}{retry}\n\
-                             To pay now instead: {base_url}/pay?all=1\n",
-                            charge.method.name,
-                            charge.numbers()
-                        ),
-                    )
+                    tell_payer(&mut tx, charge.customer_id, |locale| {
+                        let amount = locale.money(charge.amount_minor, charge.currency);
+                        let retry = retry_on.map_or_else(String::new, |day| {
+                            tr!(locale, "autopay.retry", date = email_day(locale, day))
+                        });
+                        let body = tr!(
+                            locale,
+                            "autopay.declined.body",
+                            amount = amount,
+                            method = charge.method.name,
+                            invoices = charge.numbers(),
+                            message = message,
+                            retry = retry,
+                            base = base_url
+                        );
+                        (
+                            tr!(locale, "autopay.declined.subject", amount = amount),
+                            body,
+                        )
+                    })
                     .await?;
                 }
             }
@@ -659,19 +668,22 @@ async fn send(
                 .iter()
                 .map(|(id, _)| format!("invoice={id}"))
                 .collect();
-            tell_payer(
-                &mut tx,
-                charge.customer_id,
-                &format!("Please confirm your payment of {amount}"),
-                &format!(
-                    "Hello,\n\nyour bank asks you to confirm the autopay charge of {amount} to {} \
-                     for {}. Finish it here: {base_url}/pay?{}\n\
-                     Autopay waits until you set it again.\n",
-                    charge.method.name,
-                    charge.numbers(),
-                    invoices.join("&")
-                ),
-            )
+            let link = format!("{base_url}/pay?{}", invoices.join("&"));
+            tell_payer(&mut tx, charge.customer_id, |locale| {
+                let amount = locale.money(charge.amount_minor, charge.currency);
+                let body = tr!(
+                    locale,
+                    "autopay.confirm.body",
+                    amount = amount,
+                    method = charge.method.name,
+                    invoices = charge.numbers(),
+                    link = link
+                );
+                (
+                    tr!(locale, "autopay.confirm.subject", amount = amount),
+                    body,
+                )
+            })
             .await?;
             stop(
                 &mut tx,
@@ -871,16 +883,17 @@ async fn stop(
             reason,
         )
         .await?;
-    tell_payer(
-        tx,
-        customer_id,
-        "Autopay has stopped",
-        &format!(
-            "Hello,\n\nautopay has stopped for your account: {reason}. Nothing more is charged \
-             automatically until you set it again: {base_url}/autopay\n\
-             To pay what is due now: {base_url}/pay?all=1\n"
-        ),
-    )
+    tell_payer(tx, customer_id, |locale| {
+        (
+            tr!(locale, "autopay.stopped.subject"),
+            tr!(
+                locale,
+                "autopay.stopped.body",
+                reason = reason,
+                base = base_url
+            ),
+        )
+    })
     .await?;
     let name = crate::customers::store::name_in(tx, customer_id).await?;
     queue_to_staff(
@@ -892,12 +905,12 @@ async fn stop(
     .await
 }
 
-/// Mails the payer who set autopay and the account's billing contacts.
+/// Mails the payer who set autopay and the account's billing contacts, each in their language:
+/// `write(locale)` gives the subject and body.
 async fn tell_payer(
     tx: &mut Transaction<'_, Any>,
     customer_id: i64,
-    subject: &str,
-    body: &str,
+    write: impl Fn(crate::locale::Locale) -> (String, String),
 ) -> Result<(), DbError> {
     let payer: String = sqlx::query_scalar(
         "SELECT u.email FROM autopay a JOIN users u ON u.id = a.set_by WHERE a.customer_id = $1",
@@ -906,7 +919,7 @@ async fn tell_payer(
     .fetch_one(&mut **tx)
     .await?;
     let recipients = contact_and_billing(tx, customer_id, &payer).await?;
-    queue_to_each(tx, &recipients, subject, body, "autopay").await
+    queue_in_their_language(tx, &recipients, "autopay", None, write).await
 }
 
 #[cfg(all(test, feature = "test-support"))]

@@ -122,11 +122,11 @@ pub(crate) async fn review_on(
         let pending: i64 = row.try_get("pending_minor")?;
         let payable = due_now(invoice.open_minor, held, pending);
         if item.amount_minor > payable {
-            let payable = Money::from_minor(payable, currency).to_string();
+            let payable = Money::from_minor(payable, currency);
             return Err(if pending > 0 {
                 CheckoutError::InProgress {
                     number,
-                    in_progress: Money::from_minor(pending, currency).to_string(),
+                    in_progress: Money::from_minor(pending, currency),
                     payable,
                 }
             } else {
@@ -168,20 +168,20 @@ pub(crate) async fn review_on(
     let total_minor: i64 = lines.iter().map(|l| l.pay_minor).sum();
     if total_minor < MINIMUM_CHARGE_MINOR {
         return Err(CheckoutError::BelowMinimum {
-            minimum: Money::from_minor(MINIMUM_CHARGE_MINOR, currency).to_string(),
+            minimum: Money::from_minor(MINIMUM_CHARGE_MINOR, currency),
         }
         .into());
     }
     if total_minor > MAXIMUM_CHARGE_MINOR {
         return Err(CheckoutError::AboveMaximum {
-            maximum: Money::from_minor(MAXIMUM_CHARGE_MINOR, currency).to_string(),
+            maximum: Money::from_minor(MAXIMUM_CHARGE_MINOR, currency),
         }
         .into());
     }
     let methods = methods_for(currency, total_minor, card_limit_minor);
     if methods.is_empty() && !bank_transfer {
         return Err(CheckoutError::AboveCardLimit {
-            limit: Money::from_minor(card_limit_minor.unwrap_or_default(), currency).to_string(),
+            limit: Money::from_minor(card_limit_minor.unwrap_or_default(), currency),
             currency,
         }
         .into());
@@ -290,8 +290,7 @@ pub async fn open_checkout(
     let review = review_on(&mut tx, customer_id, items, today).await?;
     if review.methods.is_empty() {
         return Err(CheckoutError::TransferOnly {
-            limit: Money::from_minor(review.card_limit_minor.unwrap_or_default(), review.currency)
-                .to_string(),
+            limit: Money::from_minor(review.card_limit_minor.unwrap_or_default(), review.currency),
         }
         .into());
     }

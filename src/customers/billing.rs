@@ -4,23 +4,91 @@
 use serde::{Deserialize, Serialize};
 
 use crate::company::{LINE_CHARS, TEXT_LINES, text_lines};
+use crate::locale::{Explain, Locale};
 
 #[cfg(feature = "ssr")]
 pub mod store;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BillingError {
-    #[error("an address has at most {TEXT_LINES} lines of {LINE_CHARS} characters, without < or >")]
     Address,
-    #[error("choose the country by its ISO two-letter code (DE, FR, GB, US…)")]
     Country,
-    #[error("a tax ID needs the country it was issued in")]
     TaxIdWithoutCountry,
-    #[error("{0}")]
-    TaxId(String),
-    #[error("a purchase order number has at most {PO_CHARS} characters, on one line")]
+    /// An EU VAT number that fits none of its state's shapes, with made-up examples of them.
+    EuVatShape {
+        country: String,
+        examples: Vec<String>,
+    },
+    GbVatShape,
+    UsEinShape,
+    SwissUidShape,
+    TaxIdShape,
     PurchaseOrder,
 }
+
+impl Explain for BillingError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            BillingError::Address => {
+                return locale.pick(
+                    format!(
+                        "an address has at most {TEXT_LINES} lines of {LINE_CHARS} characters, without < or >"
+                    ),
+                    format!(
+                        "eine Anschrift hat höchstens {TEXT_LINES} Zeilen mit je {LINE_CHARS} Zeichen, ohne < oder >"
+                    ),
+                );
+            }
+            BillingError::Country => locale.pick(
+                "choose the country by its ISO two-letter code (DE, FR, GB, US…)",
+                "geben Sie das Land mit seinem zweistelligen ISO-Code an (DE, FR, GB, US…)",
+            ),
+            BillingError::TaxIdWithoutCountry => locale.pick(
+                "a tax ID needs the country it was issued in",
+                "zu einer Steuernummer gehört das Land, das sie vergeben hat",
+            ),
+            BillingError::EuVatShape { country, examples } => {
+                let examples = match examples.as_slice() {
+                    [first, .., last] if examples.len() > 3 => {
+                        format!("{first} {} {last}", locale.pick("to", "bis"))
+                    }
+                    _ => examples.join(locale.pick(" or ", " oder ")),
+                };
+                return locale.pick(
+                    format!("VAT numbers of {country} look like {examples}"),
+                    format!("USt-IdNrn. aus {country} sehen so aus: {examples}"),
+                );
+            }
+            BillingError::GbVatShape => locale.pick(
+                "GB VAT numbers look like GB123456789, GB123456789012 or GBGD123",
+                "britische USt-IdNrn. sehen so aus: GB123456789, GB123456789012 oder GBGD123",
+            ),
+            BillingError::UsEinShape => locale.pick(
+                "a US EIN has 9 digits, like 12-3456789",
+                "eine US-EIN hat 9 Ziffern, etwa 12-3456789",
+            ),
+            BillingError::SwissUidShape => locale.pick(
+                "a Swiss UID is CHE followed by 9 digits",
+                "eine Schweizer UID ist CHE, gefolgt von 9 Ziffern",
+            ),
+            BillingError::TaxIdShape => locale.pick(
+                "a tax ID has 4 to 30 letters and digits",
+                "eine Steuernummer hat 4 bis 30 Buchstaben und Ziffern",
+            ),
+            BillingError::PurchaseOrder => {
+                return locale.pick(
+                    format!(
+                        "a purchase order number has at most {PO_CHARS} characters, on one line"
+                    ),
+                    format!("eine Bestellnummer hat höchstens {PO_CHARS} Zeichen in einer Zeile"),
+                );
+            }
+        };
+        text.into()
+    }
+}
+
+crate::explained_error!(BillingError);
 
 /// The longest purchase order number (as an invoice's own PO).
 pub const PO_CHARS: usize = 64;
@@ -51,7 +119,7 @@ impl BillingDetails {
         let tax_id = match tax_id.trim() {
             "" => String::new(),
             _ if country.is_empty() => return Err(BillingError::TaxIdWithoutCountry),
-            typed => tax_id_for(&country, typed).map_err(BillingError::TaxId)?,
+            typed => tax_id_for(&country, typed)?,
         };
         Ok(BillingDetails {
             address,
@@ -163,7 +231,7 @@ fn fits(shape: &str, text: &str) -> bool {
 }
 
 /// A tax ID in its printed form, or why it does not fit the country's format.
-fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
+fn tax_id_for(country: &str, typed: &str) -> Result<String, BillingError> {
     let compact: String = typed
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -175,15 +243,13 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
         return if shapes.iter().any(|shape| fits(shape, number)) {
             Ok(format!("{vat_prefix}{number}"))
         } else {
-            let examples: Vec<String> = shapes
-                .iter()
-                .map(|shape| format!("{vat_prefix}{}", example(shape)))
-                .collect();
-            let examples = match examples.as_slice() {
-                [first, .., last] if examples.len() > 3 => format!("{first} to {last}"),
-                _ => examples.join(" or "),
-            };
-            Err(format!("VAT numbers of {country} look like {examples}"))
+            Err(BillingError::EuVatShape {
+                country: country.to_string(),
+                examples: shapes
+                    .iter()
+                    .map(|shape| format!("{vat_prefix}{}", example(shape)))
+                    .collect(),
+            })
         };
     }
     match country {
@@ -196,7 +262,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
             {
                 Ok(format!("GB{number}"))
             } else {
-                Err("GB VAT numbers look like GB123456789, GB123456789012 or GBGD123".into())
+                Err(BillingError::GbVatShape)
             }
         }
         // A US employer identification number: 9 digits, printed NN-NNNNNNN; no prefix is 00.
@@ -204,7 +270,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
             if fits("999999999", &compact) && !compact.starts_with("00") {
                 Ok(format!("{}-{}", &compact[..2], &compact[2..]))
             } else {
-                Err("a US EIN has 9 digits, like 12-3456789".into())
+                Err(BillingError::UsEinShape)
             }
         }
         // The Swiss UID: CHE and 9 digits, printed CHE-123.456.789 (a trailing MWST/TVA/IVA dropped).
@@ -222,7 +288,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
                     &number[6..]
                 ))
             } else {
-                Err("a Swiss UID is CHE followed by 9 digits".into())
+                Err(BillingError::SwissUidShape)
             }
         }
         _ => {
@@ -235,7 +301,7 @@ fn tax_id_for(country: &str, typed: &str) -> Result<String, String> {
             {
                 Ok(kept.to_string())
             } else {
-                Err("a tax ID has 4 to 30 letters and digits".into())
+                Err(BillingError::TaxIdShape)
             }
         }
     }
@@ -259,6 +325,10 @@ mod tests {
         assert_eq!(tax_id("AT", "ATU12345678"), Ok("ATU12345678".into()));
         let short = tax_id("DE", "DE12345678").unwrap_err();
         assert_eq!(short.to_string(), "VAT numbers of DE look like DE123456789");
+        assert_eq!(
+            short.explain(Locale::De),
+            "USt-IdNrn. aus DE sehen so aus: DE123456789"
+        );
         assert_eq!(
             tax_id("ES", "ES123").unwrap_err().to_string(),
             "VAT numbers of ES look like ESA1234567B"

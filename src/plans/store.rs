@@ -17,41 +17,108 @@ use crate::customers::store::name_in;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
 use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::invoices::draft::FieldError;
+use crate::locale::{Explain, Locale};
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, queue_to_staff};
+use crate::outbox::store::{email_day, queue_in_their_language, queue_to_staff};
 use crate::promises::PromisableInvoice;
 use crate::promises::store::covered_by_promise;
 use crate::receivables::store::{CashError, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL, ON_OPEN_PLAN_SQL};
+use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanStoreError {
-    #[error("{}", crate::invoices::draft::describe(.0))]
+    #[error("{}", self.explain(Locale::En))]
     Invalid(Vec<FieldError>),
-    #[error("there is no such payment plan on this account")]
+    #[error("{}", self.explain(Locale::En))]
     NotFound,
-    #[error("your customer account no longer exists")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownCustomer,
-    #[error(
-        "the account already has a payment plan offered, requested or running: withdraw it first"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     AlreadyOpen,
-    #[error("this payment plan is {}, so it cannot be {}", .0.label().to_lowercase(), .1)]
-    Closed(PlanStatus, &'static str),
-    #[error(
-        "what is due on the plan's invoices changed since it was proposed (a payment, a credit or a dispute): it has to be proposed again"
-    )]
+    #[error("{}", self.explain(Locale::En))]
+    Closed(PlanStatus, PlanStep),
+    #[error("{}", self.explain(Locale::En))]
     Stale,
-    #[error(
-        "the plan's first instalment day has passed: it has to be proposed again with new dates"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     StartPassed,
-    #[error(
-        "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the plan in writing"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     NobodyToTell,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl Explain for PlanStoreError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            // Written in the form's language as they were found.
+            PlanStoreError::Invalid(problems) => return crate::invoices::draft::describe(problems),
+            PlanStoreError::NotFound => locale.pick(
+                "there is no such payment plan on this account",
+                "diesen Ratenplan gibt es auf diesem Konto nicht",
+            ),
+            PlanStoreError::UnknownCustomer => locale.pick(
+                "your customer account no longer exists",
+                "Ihr Kundenkonto besteht nicht mehr",
+            ),
+            PlanStoreError::AlreadyOpen => locale.pick(
+                "the account already has a payment plan offered, requested or running: withdraw it first",
+                "für das Konto ist bereits ein Ratenplan angeboten, angefragt oder läuft schon: Ziehen Sie ihn zuerst zurück",
+            ),
+            PlanStoreError::Closed(status, step) => {
+                let step = step.participle_in(locale);
+                return locale.pick(
+                    format!(
+                        "this payment plan is {}, so it cannot be {step}",
+                        status.label().to_lowercase()
+                    ),
+                    format!(
+                        "dieser Ratenplan hat den Status „{}“ und kann daher nicht {step} werden",
+                        status.label_in(locale)
+                    ),
+                );
+            }
+            PlanStoreError::Stale => locale.pick(
+                "what is due on the plan's invoices changed since it was proposed (a payment, a credit or a dispute): it has to be proposed again",
+                "was auf den Rechnungen des Ratenplans fällig ist, hat sich seit dem Vorschlag geändert (eine Zahlung, eine Gutschrift oder eine Reklamation): Er muss neu vorgeschlagen werden",
+            ),
+            PlanStoreError::StartPassed => locale.pick(
+                "the plan's first instalment day has passed: it has to be proposed again with new dates",
+                "der Tag der ersten Rate ist vorbei: Der Ratenplan muss mit neuen Terminen neu vorgeschlagen werden",
+            ),
+            PlanStoreError::NobodyToTell => locale.pick(
+                "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the plan in writing",
+                "für das Konto gibt es niemanden, dem wir schreiben können: Fügen Sie zuerst einen Rechnungskontakt oder Zahler hinzu, damit der Kunde den Ratenplan schriftlich erhält",
+            ),
+            PlanStoreError::Db(e) => return e.to_string(),
+        };
+        text.into()
+    }
+}
+
+/// What was asked of a plan that is no longer in the status for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanStep {
+    Accepted,
+    Approved,
+    Declined,
+    Withdrawn,
+    Completed,
+    Broken,
+}
+
+impl PlanStep {
+    fn participle_in(self, locale: Locale) -> &'static str {
+        let (en, de) = match self {
+            PlanStep::Accepted => ("accepted", "angenommen"),
+            PlanStep::Approved => ("approved", "genehmigt"),
+            PlanStep::Declined => ("declined", "abgelehnt"),
+            PlanStep::Withdrawn => ("withdrawn", "zurückgezogen"),
+            PlanStep::Completed => ("completed", "abgeschlossen"),
+            PlanStep::Broken => ("broken", "als nicht eingehalten beendet"),
+        };
+        locale.pick(en, de)
+    }
 }
 
 crate::from_sqlx_error!(PlanStoreError);
@@ -479,7 +546,7 @@ pub async fn propose(
         .execute(&mut *tx)
         .await?;
     }
-    let terms = terms(&plan, &offered, currency);
+    let terms = plan_terms(Locale::En, &plan, &offered, currency);
     let action = if by_staff {
         "plan.offer"
     } else {
@@ -501,32 +568,28 @@ pub async fn propose(
         if recipients.is_empty() {
             return Err(PlanStoreError::NobodyToTell);
         }
-        queue_to_each(
-            &mut tx,
-            &recipients,
-            "A payment plan is offered to you",
-            &format!(
-                "Hello,\n\n{} offers {customer} a payment plan: {terms}.\n\
-                 A payer of the account can accept or decline it in the portal (Payment plan). \
-                 Until then the invoices stay due as invoiced.\n{}",
-                by.email,
-                quoted(&plan.note)
-            ),
-            "plan",
-        )
-        .await?;
+        let write = |locale: Locale| {
+            let body = tr!(
+                locale,
+                "plan.offer.body",
+                staff = by.email,
+                customer = customer,
+                terms = plan_terms(locale, &plan, &offered, currency),
+                note = noted(locale, &plan.note)
+            );
+            (tr!(locale, "plan.offer.subject"), body)
+        };
+        queue_in_their_language(&mut tx, &recipients, "plan", None, write).await?;
     } else {
-        queue_to_each(
-            &mut tx,
-            &[by.email.to_string()],
-            "Your request for a payment plan",
-            &format!(
-                "Hello,\n\nwe received your request to pay {terms}.\n\
-                 We will answer it shortly; until then the invoices stay due as invoiced.\n"
-            ),
-            "plan",
-        )
-        .await?;
+        let write = |locale: Locale| {
+            let body = tr!(
+                locale,
+                "plan.request.body",
+                terms = plan_terms(locale, &plan, &offered, currency)
+            );
+            (tr!(locale, "plan.request.subject"), body)
+        };
+        queue_in_their_language(&mut tx, &[by.email.to_string()], "plan", None, write).await?;
         queue_to_staff(
             &mut tx,
             &format!("Payment plan requested by {customer}"),
@@ -564,8 +627,14 @@ async fn payers_and_billing(
     Ok(recipients)
 }
 
-/// "$1,200.00 in 3 instalments (every month from 2027-01-15: $400.00, …) for INV-1, INV-2"
-fn terms(plan: &NewPlan, offered: &[PromisableInvoice], currency: Currency) -> String {
+/// "$1,200.00 in 3 instalments (every month from 2027-01-15: $400.00, …) for INV-1, INV-2", in
+/// a language (the audit log's is English).
+fn plan_terms(
+    locale: Locale,
+    plan: &NewPlan,
+    offered: &[PromisableInvoice],
+    currency: Currency,
+) -> String {
     let numbers = plan
         .invoices
         .iter()
@@ -573,22 +642,25 @@ fn terms(plan: &NewPlan, offered: &[PromisableInvoice], currency: Currency) -> S
         .map(|o| o.number.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    format!(
-        "{} in {} instalments ({}) for invoice(s) {numbers}",
-        Money::from_minor(plan.total_minor(), currency),
-        plan.instalments.len(),
-        schedule_text(&plan.instalments, currency)
+    tr!(
+        locale,
+        "plan.terms",
+        total = locale.money(plan.total_minor(), currency),
+        count = plan.instalments.len(),
+        schedule = schedule_text(locale, &plan.instalments, currency),
+        numbers = numbers
     )
 }
 
-fn schedule_text(instalments: &[Instalment], currency: Currency) -> String {
+fn schedule_text(locale: Locale, instalments: &[Instalment], currency: Currency) -> String {
     instalments
         .iter()
         .map(|i| {
-            format!(
-                "{} on {}",
-                Money::from_minor(i.amount_minor, currency),
-                i.due_date
+            tr!(
+                locale,
+                "plan.instalment_on",
+                amount = locale.money(i.amount_minor, currency),
+                date = email_day(locale, i.due_date)
             )
         })
         .collect::<Vec<_>>()
@@ -600,6 +672,15 @@ fn quoted(note: &str) -> String {
         String::new()
     } else {
         format!("\nNote: {note}\n")
+    }
+}
+
+/// The plan's note as the customer's letter quotes it.
+fn noted(locale: Locale, note: &str) -> String {
+    if note.is_empty() {
+        String::new()
+    } else {
+        tr!(locale, "plan.note", note = note)
     }
 }
 
@@ -624,7 +705,7 @@ async fn change_status(
     plan: &PlanRow,
     to: PlanStatus,
     today: NaiveDate,
-    what: &'static str,
+    what: PlanStep,
 ) -> Result<(), PlanStoreError> {
     let closing = !to.is_open();
     // A plan that never ran (an offer or a request) had nothing paid towards it.
@@ -694,7 +775,7 @@ pub async fn accept(
     let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
     let plan = read_plan(&mut tx, customer_id, plan_id).await?;
     if plan.status != PlanStatus::Offered {
-        return Err(PlanStoreError::Closed(plan.status, "accepted"));
+        return Err(PlanStoreError::Closed(plan.status, PlanStep::Accepted));
     }
     still_current(&mut tx, plan_id, today).await?;
     let done = sqlx::query(
@@ -708,7 +789,7 @@ pub async fn accept(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(PlanStoreError::Closed(plan.status, "accepted"));
+        return Err(PlanStoreError::Closed(plan.status, PlanStep::Accepted));
     }
     crate::audit::record(
         &mut *tx,
@@ -739,7 +820,7 @@ pub async fn approve(
     let currency = lock_customer(&mut tx, db.engine(), customer_id).await?;
     let plan = read_plan(&mut tx, customer_id, plan_id).await?;
     if plan.status != PlanStatus::Requested {
-        return Err(PlanStoreError::Closed(plan.status, "approved"));
+        return Err(PlanStoreError::Closed(plan.status, PlanStep::Approved));
     }
     still_current(&mut tx, plan_id, today).await?;
     let done = sqlx::query(
@@ -751,7 +832,7 @@ pub async fn approve(
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() != 1 {
-        return Err(PlanStoreError::Closed(plan.status, "approved"));
+        return Err(PlanStoreError::Closed(plan.status, PlanStep::Approved));
     }
     staff
         .record(
@@ -778,21 +859,18 @@ async fn announce_active(
 ) -> Result<(), DbError> {
     let instalments = instalments_of(tx, plan.id).await?;
     let total = Money::from_minor(plan.total_minor, currency);
-    queue_to_each(
-        tx,
-        recipients,
-        &format!("Your payment plan for {total} is in place"),
-        &format!(
-            "Hello,\n\nyour payment plan for {total} is in place: {}.\n\
-             Reminders now follow these instalments instead of the invoices' due dates. An \
-             instalment more than {} days late ends the plan, and the invoices are due as \
-             invoiced again. You can pay ahead at any time in the portal.\n",
-            schedule_text(&instalments, currency),
-            plan.grace_days
-        ),
-        "plan",
-    )
-    .await?;
+    let write = |locale: Locale| {
+        let total = locale.money(plan.total_minor, currency);
+        let body = tr!(
+            locale,
+            "plan.active.body",
+            total = total,
+            schedule = schedule_text(locale, &instalments, currency),
+            days = plan.grace_days
+        );
+        (tr!(locale, "plan.active.subject", total = total), body)
+    };
+    queue_in_their_language(tx, recipients, "plan", None, write).await?;
     let customer = name_in(tx, plan.customer_id).await?;
     queue_to_staff(
         tx,
@@ -818,9 +896,16 @@ pub async fn decline(
     lock_customer(&mut tx, db.engine(), customer_id).await?;
     let plan = read_plan(&mut tx, customer_id, plan_id).await?;
     if plan.status != PlanStatus::Offered {
-        return Err(PlanStoreError::Closed(plan.status, "declined"));
+        return Err(PlanStoreError::Closed(plan.status, PlanStep::Declined));
     }
-    change_status(&mut tx, &plan, PlanStatus::Declined, today, "declined").await?;
+    change_status(
+        &mut tx,
+        &plan,
+        PlanStatus::Declined,
+        today,
+        PlanStep::Declined,
+    )
+    .await?;
     payer
         .record(
             &mut *tx,
@@ -859,9 +944,9 @@ pub async fn withdraw(
     let to = match plan.status {
         PlanStatus::Requested => PlanStatus::Declined,
         PlanStatus::Offered | PlanStatus::Active => PlanStatus::Withdrawn,
-        closed => return Err(PlanStoreError::Closed(closed, "withdrawn")),
+        closed => return Err(PlanStoreError::Closed(closed, PlanStep::Withdrawn)),
     };
-    change_status(&mut tx, &plan, to, today, "withdrawn").await?;
+    change_status(&mut tx, &plan, to, today, PlanStep::Withdrawn).await?;
     let action = if to == PlanStatus::Declined {
         "plan.decline"
     } else {
@@ -876,29 +961,21 @@ pub async fn withdraw(
         )
         .await?;
     let recipients = crate::customers::store::account_recipients(&mut tx, customer_id).await?;
-    let (subject, body) = match plan.status {
+    let write = |locale: Locale| match plan.status {
         PlanStatus::Requested => (
-            "Your request for a payment plan",
-            "we cannot agree to the payment plan you asked for. Please contact us to talk about \
-             what is possible; the invoices stay due as invoiced.",
+            tr!(locale, "plan.request.subject"),
+            tr!(locale, "plan.declined.body"),
         ),
         PlanStatus::Offered => (
-            "The payment plan offered to you was withdrawn",
-            "the payment plan we offered you is withdrawn; the invoices stay due as invoiced.",
+            tr!(locale, "plan.withdrawn.subject"),
+            tr!(locale, "plan.withdrawn.body"),
         ),
         _ => (
-            "Your payment plan has ended",
-            "your payment plan has ended; what is still open on its invoices is due as invoiced.",
+            tr!(locale, "plan.ended.subject"),
+            tr!(locale, "plan.ended.body"),
         ),
     };
-    queue_to_each(
-        &mut tx,
-        &recipients,
-        subject,
-        &format!("Hello,\n\n{body}\n"),
-        "plan",
-    )
-    .await?;
+    queue_in_their_language(&mut tx, &recipients, "plan", None, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -945,14 +1022,19 @@ pub async fn review(
             today,
         );
         let subject = format!("customer:{customer_id}");
-        let total = Money::from_minor(plan.total_minor, currency);
         // A hold placed since the plan was proposed counts towards it (that money is no longer
         // asked for), but the plan only completes once the disputes are resolved: a rejected
         // one makes the money due again.
         if now.completed(plan.total_minor) && plan.disputed_since == 0 {
-            change_status(&mut tx, &plan, PlanStatus::Completed, today, "completed")
-                .await
-                .map_err(|e| DbError::Corrupt(e.to_string()))?;
+            change_status(
+                &mut tx,
+                &plan,
+                PlanStatus::Completed,
+                today,
+                PlanStep::Completed,
+            )
+            .await
+            .map_err(|e| DbError::Corrupt(e.to_string()))?;
             REVIEW
                 .record(
                     &mut *tx,
@@ -963,17 +1045,17 @@ pub async fn review(
                 .await?;
             let recipients =
                 crate::customers::store::account_recipients(&mut tx, customer_id).await?;
-            queue_to_each(
-                &mut tx,
-                &recipients,
-                &format!("Your payment plan for {total} is paid"),
-                "Hello,\n\nevery instalment of your payment plan has reached us. Thank you.\n",
-                "plan",
-            )
-            .await?;
+            let write = |locale: Locale| {
+                let total = locale.money(plan.total_minor, currency);
+                (
+                    tr!(locale, "plan.paid.subject", total = total),
+                    tr!(locale, "plan.paid.body"),
+                )
+            };
+            queue_in_their_language(&mut tx, &recipients, "plan", None, write).await?;
             summary.completed += 1;
         } else if let Some(missed) = now.missed {
-            change_status(&mut tx, &plan, PlanStatus::Broken, today, "broken")
+            change_status(&mut tx, &plan, PlanStatus::Broken, today, PlanStep::Broken)
                 .await
                 .map_err(|e| DbError::Corrupt(e.to_string()))?;
             REVIEW
@@ -999,25 +1081,32 @@ pub async fn review(
             .execute(&mut *tx)
             .await?;
             if claimed.rows_affected() == 1 {
-                let amount = Money::from_minor(next.amount_minor, currency);
                 let recipients =
                     crate::customers::store::account_recipients(&mut tx, customer_id).await?;
-                queue_to_each(
-                    &mut tx,
-                    &recipients,
-                    &format!("Instalment {} of your payment plan: {amount} due {}", next.seq, next.due_date),
-                    &format!(
-                        "Hello,\n\ninstalment {} of {} of your payment plan, {amount}, is due on {}.\n\
-                         Pay it in the portal: {public_base_url}/\n\
-                         An instalment more than {} days late ends the plan.\n",
-                        next.seq,
-                        instalments.len(),
-                        next.due_date,
-                        plan.grace_days
-                    ),
-                    "plan",
-                )
-                .await?;
+                let link = format!("{public_base_url}/");
+                let write = |locale: Locale| {
+                    let amount = locale.money(next.amount_minor, currency);
+                    let date = email_day(locale, next.due_date);
+                    let subject = tr!(
+                        locale,
+                        "plan.instalment.subject",
+                        seq = next.seq,
+                        amount = amount,
+                        date = date
+                    );
+                    let body = tr!(
+                        locale,
+                        "plan.instalment.body",
+                        seq = next.seq,
+                        count = instalments.len(),
+                        amount = amount,
+                        date = date,
+                        link = link,
+                        days = plan.grace_days
+                    );
+                    (subject, body)
+                };
+                queue_in_their_language(&mut tx, &recipients, "plan", None, write).await?;
                 summary.reminded += 1;
             }
         }
@@ -1036,19 +1125,21 @@ async fn announce_broken(
     let still_open = Money::from_minor(plan.outstanding.max(0), currency);
     let customer = name_in(tx, plan.customer_id).await?;
     let recipients = crate::customers::store::account_recipients(tx, plan.customer_id).await?;
-    queue_to_each(
-        tx,
-        &recipients,
-        &format!("Your payment plan for {total} has ended"),
-        &format!(
-            "Hello,\n\nthe instalment due on {missed} has not reached us, so your payment plan has \
-             ended. {still_open} is still open on its invoices and is due as invoiced; reminders \
-             for them resume. If you have paid in the meantime, thank you, and please ignore this \
-             message.\n"
-        ),
-        "plan",
-    )
-    .await?;
+    let write = |locale: Locale| {
+        let subject = tr!(
+            locale,
+            "plan.broken.subject",
+            total = locale.money(plan.total_minor, currency)
+        );
+        let body = tr!(
+            locale,
+            "plan.broken.body",
+            date = email_day(locale, missed),
+            open = locale.money(plan.outstanding.max(0), currency)
+        );
+        (subject, body)
+    };
+    queue_in_their_language(tx, &recipients, "plan", None, write).await?;
     queue_to_staff(
         tx,
         &format!("Payment plan broken: {customer}, instalment due {missed}"),
@@ -1109,6 +1200,7 @@ mod tests {
             interval: "monthly".into(),
             schedule: String::new(),
             note: String::new(),
+            locale: Locale::En,
         }
     }
 
@@ -1346,7 +1438,10 @@ mod tests {
         assert!(
             matches!(
                 refused,
-                Err(PlanStoreError::Closed(PlanStatus::Requested, "accepted"))
+                Err(PlanStoreError::Closed(
+                    PlanStatus::Requested,
+                    PlanStep::Accepted
+                ))
             ),
             "{refused:?}"
         );
@@ -1478,6 +1573,67 @@ mod tests {
                 Err(PlanStoreError::UnknownCustomer | PlanStoreError::NotFound)
             ),
             "{wrong_account:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_payer_who_reads_german_is_offered_the_plan_and_told_it_is_in_place_in_german() {
+        let db = fresh_db().await;
+        let (customer, payer, invoice, clerk) = account(&db).await;
+        sqlx::query("UPDATE users SET locale = 'de' WHERE email = $1")
+            .bind(PAYER)
+            .execute(db.pool())
+            .await
+            .unwrap();
+        let today = date("2026-11-05");
+        let plan = propose(
+            &db,
+            customer,
+            &two_monthly(invoice, "2026-11-15"),
+            today,
+            by(clerk, CLERK),
+            true,
+        )
+        .await
+        .unwrap();
+        accept(&db, customer, plan, today, by(payer, PAYER))
+            .await
+            .unwrap();
+        let mail: Vec<(String, String)> =
+            sqlx::query("SELECT subject, body FROM outbox WHERE recipient = $1 ORDER BY id")
+                .bind(PAYER)
+                .fetch_all(db.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        assert_eq!(mail[0].0, "Ihnen wird eine Ratenzahlung angeboten");
+        assert!(
+            mail[0].1.contains(
+                "bietet Customer eine Ratenzahlung an: 1.000,00 $ in 2 Raten (500,00 $ am \
+                 15. Nov. 2026, 500,00 $ am 15. Dez. 2026) für die Rechnung(en) INV-1."
+            ),
+            "{}",
+            mail[0].1
+        );
+        assert_eq!(
+            mail[1].0,
+            "Ihre Ratenzahlung über 1.000,00 $ ist vereinbart"
+        );
+        assert!(mail[1].1.starts_with("Guten Tag,"), "{}", mail[1].1);
+        // What staff read stays English.
+        let detail: String =
+            sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'plan.offer'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        assert!(
+            detail.ends_with(
+                "$1,000.00 in 2 instalments ($500.00 on 2026-11-15, $500.00 on 2026-12-15) \
+                 for invoice(s) INV-1"
+            ),
+            "{detail}"
         );
     }
 }

@@ -14,31 +14,67 @@ use crate::audit::Actor;
 use crate::customers::store::name_in;
 use crate::db::{Day, Db, DbError, MaybeDay, date_text, now_text};
 use crate::invoices::draft::FieldError;
+use crate::locale::{Explain, Locale};
 use crate::money::{Currency, Money};
-use crate::outbox::store::{queue_to_each, queue_to_staff, staff_emails};
+use crate::outbox::store::{
+    email_day, queue_in_their_language, queue_to_each, queue_to_staff, staff_emails,
+};
 use crate::receivables::store::{CashError, lock_customer};
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL, ON_OPEN_PLAN_SQL};
+use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromiseStoreError {
-    #[error("{}", crate::invoices::draft::describe(.0))]
+    #[error("{}", self.explain(Locale::En))]
     Invalid(Vec<FieldError>),
-    #[error("there is no such promise on your account")]
+    #[error("{}", self.explain(Locale::En))]
     NotFound,
-    #[error("your customer account no longer exists")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownCustomer,
-    #[error(
-        "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the promise in writing"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     NobodyToTell,
-    #[error(
-        "the day of this promise has passed: it is kept or broken by what came in, and can no longer be withdrawn"
-    )]
+    #[error("{}", self.explain(Locale::En))]
     DayPassed,
-    #[error("this promise is already {}", .0.label().to_lowercase())]
+    #[error("{}", self.explain(Locale::En))]
     Closed(PromiseStatus),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl Explain for PromiseStoreError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            // Written in the form's language as they were found.
+            PromiseStoreError::Invalid(problems) => {
+                return crate::invoices::draft::describe(problems);
+            }
+            PromiseStoreError::NotFound => locale.pick(
+                "there is no such promise on your account",
+                "diese Zahlungszusage gibt es auf Ihrem Konto nicht",
+            ),
+            PromiseStoreError::UnknownCustomer => locale.pick(
+                "your customer account no longer exists",
+                "Ihr Kundenkonto besteht nicht mehr",
+            ),
+            PromiseStoreError::NobodyToTell => locale.pick(
+                "the account has nobody to write to: add a billing contact or a payer first, so the customer gets the promise in writing",
+                "für das Konto gibt es niemanden, dem wir schreiben können: Fügen Sie zuerst einen Rechnungskontakt oder Zahler hinzu, damit der Kunde die Zusage schriftlich erhält",
+            ),
+            PromiseStoreError::DayPassed => locale.pick(
+                "the day of this promise has passed: it is kept or broken by what came in, and can no longer be withdrawn",
+                "der Tag dieser Zusage ist vorbei: Ob sie eingehalten wurde, entscheidet der Zahlungseingang, und sie kann nicht mehr zurückgezogen werden",
+            ),
+            PromiseStoreError::Closed(status) => {
+                let status = status.label_in(locale).to_lowercase();
+                return locale.pick(
+                    format!("this promise is already {status}"),
+                    format!("diese Zusage ist bereits {status}"),
+                );
+            }
+            PromiseStoreError::Db(e) => return e.to_string(),
+        };
+        text.into()
+    }
 }
 
 crate::from_sqlx_error!(PromiseStoreError);
@@ -288,31 +324,47 @@ pub async fn make_promise(
     )
     .await?;
     let terms = format!("{amount} by {} for invoice(s) {numbers}", promise.pay_by);
-    let subject = format!("Your promise to pay {amount} by {}", promise.pay_by);
+    // The subject and the terms in the reader's language.
+    let in_words = |locale: Locale| {
+        let amount = locale.money(promise.amount_minor, currency);
+        let date = email_day(locale, promise.pay_by);
+        let subject = tr!(locale, "promise.subject", amount = amount, date = date);
+        let terms = tr!(
+            locale,
+            "promise.terms",
+            amount = amount,
+            date = date,
+            numbers = numbers
+        );
+        (subject, terms)
+    };
     if made_by.by_staff {
         let recipients = crate::customers::store::account_recipients(&mut tx, customer_id).await?;
         if recipients.is_empty() {
             return Err(PromiseStoreError::NobodyToTell);
         }
-        let body = format!(
-            "Hello,\n\nas agreed with {}, we noted your promise to pay {terms}.\n\
-             We will not send reminders for them before then. If this is not what was agreed, \
-             please reply to this message.\n",
-            made_by.email
-        );
-        queue_to_each(&mut tx, &recipients, &subject, &body, "promise").await?;
+        let write = |locale: Locale| {
+            let (subject, terms) = in_words(locale);
+            let body = tr!(
+                locale,
+                "promise.noted_by_staff.body",
+                staff = made_by.email,
+                terms = terms
+            );
+            (subject, body)
+        };
+        queue_in_their_language(&mut tx, &recipients, "promise", None, write).await?;
     } else {
-        let body = format!(
-            "Hello,\n\nthank you: we noted your promise to pay {terms}.\n\
-             We will not send reminders for them before then. If your plans change, you can \
-             withdraw the promise in the portal.\n"
-        );
-        queue_to_each(
+        let write = |locale: Locale| {
+            let (subject, terms) = in_words(locale);
+            (subject, tr!(locale, "promise.noted.body", terms = terms))
+        };
+        queue_in_their_language(
             &mut tx,
             &[made_by.email.to_string()],
-            &subject,
-            &body,
             "promise",
+            None,
+            write,
         )
         .await?;
         let customer = name_in(&mut tx, customer_id).await?;
@@ -496,19 +548,26 @@ async fn announce_broken(
     let still_owed = Money::from_minor(promise.outstanding.max(0), currency);
     let customer = name_in(tx, promise.customer_id).await?;
     let recipients = crate::customers::store::account_recipients(tx, promise.customer_id).await?;
-    queue_to_each(
-        tx,
-        &recipients,
-        &format!("Your promise to pay {amount} by {} has passed", promise.pay_by),
-        &format!(
-            "Hello,\n\nyou promised to pay {amount} by {}; {met} of it has reached us. \
-             {still_owed} is still open on the invoices it covered, and reminders for them resume.\n\
-             If you have paid in the meantime, thank you, and please ignore this message.\n",
-            promise.pay_by
-        ),
-        "promise",
-    )
-    .await?;
+    let write = |locale: Locale| {
+        let amount = locale.money(promise.amount_minor, currency);
+        let date = email_day(locale, promise.pay_by);
+        let subject = tr!(
+            locale,
+            "promise.broken.subject",
+            amount = amount,
+            date = date
+        );
+        let body = tr!(
+            locale,
+            "promise.broken.body",
+            amount = amount,
+            date = date,
+            met = locale.money(promise.figures().met_minor(), currency),
+            open = locale.money(promise.outstanding.max(0), currency)
+        );
+        (subject, body)
+    };
+    queue_in_their_language(tx, &recipients, "promise", None, write).await?;
     queue_to_staff(
         tx,
         &format!("Broken promise: {customer}, {amount} by {}", promise.pay_by),
@@ -566,6 +625,7 @@ mod tests {
             pay_by: pay_by.into(),
             amount: amount.into(),
             note: String::new(),
+            locale: Locale::En,
         }
     }
 

@@ -9,9 +9,10 @@ use crate::audit::Actor;
 use crate::checkout::{PaymentProvider, ProviderError, bank_debit_for};
 use crate::customers::store::contact_and_billing;
 use crate::db::{Db, DbError, now_text};
-use crate::outbox::store::queue_to_each;
+use crate::outbox::store::queue_in_their_language;
 use crate::payments::PaymentMethod;
 use crate::receivables::store::lock_customer;
+use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SavedMethodStoreError {
@@ -163,19 +164,29 @@ pub async fn saved_in(
     )
     .await?;
     let recipients = contact_and_billing(tx, customer_id, &email).await?;
-    queue_to_each(
-        tx,
-        &recipients,
-        &format!("Payment method saved: {name}"),
-        &format!(
-            "Hello,\n\n{email} saved {name} ({}) on your account on {consented_at}, from {consented_ip}, \
-             agreeing to these terms:\n\n{consent_text}\n\n\
-             If this was not someone at your company, remove it in the portal and tell us.\n",
-            method.kind.label()
-        ),
-        "payment_method",
-    )
-    .await?;
+    // The terms stay as agreed to, word for word.
+    let write = |locale: crate::locale::Locale| {
+        let at = match locale {
+            crate::locale::Locale::En => consented_at.clone(),
+            crate::locale::Locale::De => chrono::DateTime::parse_from_rfc3339(&consented_at)
+                .map_or_else(|_| consented_at.clone(), |at| locale.date_time(at)),
+        };
+        let body = tr!(
+            locale,
+            "payment_method.saved.body",
+            email = email,
+            name = name,
+            kind = method.kind.label_in(locale),
+            at = at,
+            ip = consented_ip,
+            terms = consent_text
+        );
+        (
+            tr!(locale, "payment_method.saved.subject", name = name),
+            body,
+        )
+    };
+    queue_in_their_language(tx, &recipients, "payment_method", None, write).await?;
     Ok(true)
 }
 
@@ -314,17 +325,18 @@ pub async fn remove(
         )
         .await?;
     let recipients = contact_and_billing(&mut tx, customer_id, actor.name).await?;
-    queue_to_each(
-        &mut tx,
-        &recipients,
-        &format!("Payment method removed: {}", method.name),
-        &format!(
-            "Hello,\n\n{} removed {} from your account. It will not be charged again.\n",
-            actor.name, method.name
-        ),
-        "payment_method",
-    )
-    .await?;
+    let write = |locale: crate::locale::Locale| {
+        (
+            tr!(locale, "payment_method.removed.subject", name = method.name),
+            tr!(
+                locale,
+                "payment_method.removed.body",
+                actor = actor.name,
+                name = method.name
+            ),
+        )
+    };
+    queue_in_their_language(&mut tx, &recipients, "payment_method", None, write).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -408,12 +408,6 @@ async fn open_case(
     actor: Actor<'_>,
 ) -> Result<i64, ApplyError> {
     let staff = actor.user_id.ok_or(ApplyError::CaseNeedsPerson)?;
-    let message = format!(
-        "We received {received} on {} (bank reference {}). {} of invoice {} is still unpaid. \
-         If you deducted it on purpose, tell us why here; otherwise please pay it. While this \
-         case is open the amount is not reminded.",
-        share.line.booked_on, share.line.bank_reference, unpaid.short, unpaid.number
-    );
     Ok(open_short_pay_case_in(
         tx,
         &ShortPayCase {
@@ -427,7 +421,9 @@ async fn open_case(
                 email: actor.name,
                 scope: Scope::Staff,
             },
-            message: &message,
+            received,
+            booked_on: share.line.booked_on,
+            bank_reference: &share.line.bank_reference,
         },
     )
     .await?)

@@ -12,8 +12,10 @@ use super::store::{ACCOUNT_COLUMNS, account_from_row, insert_version, receiving_
 use super::{AccountDetails, AccountVersion, ChangeStatus, ReceivingAccount};
 use crate::auth::Caller;
 use crate::db::{Db, DbError, Engine, now_text, timestamp_text};
+use crate::locale::Locale;
 use crate::money::Currency;
 use crate::outbox::store::queue_to_each;
+use crate::tr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BankChangeError {
@@ -173,37 +175,49 @@ pub async fn approve(
         ip,
     )
     .await?;
-    let ask = match notices.billing_contact {
-        "" => "us".to_string(),
-        contact => contact.to_string(),
+    let write = |locale: Locale| {
+        let when = match locale {
+            Locale::En => when.clone(),
+            Locale::De => locale.date_time(effective_at.fixed_offset()),
+        };
+        let ask = match notices.billing_contact {
+            "" => locale.pick("us", "uns"),
+            contact => contact,
+        };
+        let currency = account.currency;
+        let (subject, what) = if first_account {
+            (
+                tr!(locale, "bank_change.first.subject", currency = currency),
+                tr!(
+                    locale,
+                    "bank_change.first.what",
+                    when = when,
+                    currency = currency
+                ),
+            )
+        } else {
+            (
+                tr!(locale, "bank_change.changes.subject", currency = currency),
+                tr!(
+                    locale,
+                    "bank_change.changes.what",
+                    when = when,
+                    currency = currency
+                ),
+            )
+        };
+        let body = tr!(
+            locale,
+            "bank_change.body",
+            what = what,
+            portal = notices.portal,
+            ask = ask
+        );
+        (subject, body)
     };
-    let what = if first_account {
-        format!(
-            "From {when}, you can pay {} invoices by bank transfer.",
-            account.currency
-        )
-    } else {
-        format!(
-            "From {when}, the bank account we receive {} payments into changes. Until then, the \
-             portal shows the account to use now.",
-            account.currency
-        )
-    };
-    let body = format!(
-        "{what}\n\nSign in to see it: {portal}/pay (choose \"Pay by bank transfer\").\n\n\
-         We never send bank details by email. If an email, a call or a document asks you to pay \
-         into an account the portal does not show you, do not pay: ask {ask} first.\n",
-        portal = notices.portal,
-    );
-    let subject = if first_account {
-        format!(
-            "You can now pay {} invoices by bank transfer",
-            account.currency
-        )
-    } else {
-        format!("Our bank account for {} payments changes", account.currency)
-    };
-    tell_payers(&mut tx, account.currency, &subject, &body).await?;
+    tell_payers(&mut tx, account.currency, &write).await?;
+    // The managers read what the payers read, in English.
+    let (subject, body) = write(Locale::En);
     let managers = manager_emails(&mut tx).await?;
     queue_to_each(&mut tx, &managers, &subject, &body, "bank_account_change").await?;
     tx.commit().await?;
@@ -246,18 +260,25 @@ pub async fn withdraw(
         ip,
     )
     .await?;
-    let subject = format!(
-        "Bank account change for {} payments withdrawn",
-        account.currency
-    );
-    let body = format!(
-        "The bank account for {} payments we announced earlier is withdrawn by {}: it will not \
-         be used. Nothing changes: pay as the portal shows you, {}/pay.\n",
-        account.currency, actor.email, notices.portal
-    );
+    let write = |locale: Locale| {
+        let subject = tr!(
+            locale,
+            "bank_change.withdrawn.subject",
+            currency = account.currency
+        );
+        let body = tr!(
+            locale,
+            "bank_change.withdrawn.body",
+            currency = account.currency,
+            who = actor.email,
+            portal = notices.portal
+        );
+        (subject, body)
+    };
     if approved_at.is_some() {
-        tell_payers(&mut tx, account.currency, &subject, &body).await?;
+        tell_payers(&mut tx, account.currency, &write).await?;
     }
+    let (subject, body) = write(Locale::En);
     let managers = manager_emails(&mut tx).await?;
     queue_to_each(&mut tx, &managers, &subject, &body, "bank_account_change").await?;
     tx.commit().await?;
@@ -389,28 +410,36 @@ async fn manager_emails(tx: &mut Transaction<'_, Any>) -> Result<Vec<String>, Db
 
 /// Queues the notice to everyone who pays into the account: every payer contact of every account
 /// billed in `currency`, and those accounts' billing contacts (accounts payable, often the ones a
-/// forged letter is sent to). One statement, however many there are.
+/// forged letter is sent to). One statement per language, however many there are: each reads it
+/// in their own (`users.locale`; English for an address that is nobody's login, or who never
+/// chose), as `write(locale)` gives the subject and body.
 async fn tell_payers(
     tx: &mut Transaction<'_, Any>,
     currency: Currency,
-    subject: &str,
-    body: &str,
+    write: impl Fn(Locale) -> (String, String),
 ) -> Result<(), DbError> {
-    sqlx::query(
-        "INSERT INTO outbox (created_at, recipient, subject, body, kind) \
-         SELECT $1, recipient, $2, $3, 'bank_account_change' FROM ( \
-           SELECT u.email AS recipient FROM users u JOIN customers c ON c.id = u.customer_id \
-           WHERE u.role = 'payer' AND u.disabled_at IS NULL AND c.currency = $4 \
-           UNION \
-           SELECT b.email FROM billing_contacts b JOIN customers c ON c.id = b.customer_id \
-           WHERE c.currency = $4) payers ORDER BY recipient",
-    )
-    .bind(now_text())
-    .bind(subject)
-    .bind(body)
-    .bind(currency.code())
-    .execute(&mut **tx)
-    .await?;
+    for locale in Locale::ALL {
+        let (subject, body) = write(locale);
+        sqlx::query(
+            "INSERT INTO outbox (created_at, recipient, subject, body, kind) \
+             SELECT $1, recipient, $2, $3, 'bank_account_change' FROM ( \
+               SELECT u.email AS recipient FROM users u JOIN customers c ON c.id = u.customer_id \
+               WHERE u.role = 'payer' AND u.disabled_at IS NULL AND c.currency = $4 \
+               UNION \
+               SELECT b.email FROM billing_contacts b JOIN customers c ON c.id = b.customer_id \
+               WHERE c.currency = $4) payers \
+             WHERE COALESCE(NULLIF((SELECT l.locale FROM users l \
+               WHERE l.email = payers.recipient), ''), 'en') = $5 \
+             ORDER BY recipient",
+        )
+        .bind(now_text())
+        .bind(&subject)
+        .bind(&body)
+        .bind(currency.code())
+        .bind(locale.code())
+        .execute(&mut **tx)
+        .await?;
+    }
     Ok(())
 }
 

@@ -124,7 +124,7 @@ pub fn ProfilePage() -> impl IntoView {
                     }.into_any()
                     }
                     Ok(None) => view! { <Redirect path="/sign-in"/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message(locale)}</p> }.into_any(),
                 }
             })}
         </Suspense>

@@ -7,6 +7,7 @@ use crate::account::{
     BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor, TwoFactorView, two_factor,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
+use crate::i18n::{tr, use_locale};
 
 #[component]
 pub fn TwoFactorPage() -> impl IntoView {
@@ -31,15 +32,16 @@ pub fn TwoFactorPage() -> impl IntoView {
         confirm,
         off,
     };
+    let locale = use_locale();
     view! {
-        <Title text="Two-factor sign-in"/>
+        <Title text=tr!(locale, "two_factor.title")/>
         <section class="card narrow" aria-labelledby="two-factor-heading">
-            <h1 id="two-factor-heading">"Two-factor sign-in"</h1>
+            <h1 id="two-factor-heading">{tr!(locale, "two_factor.title")}</h1>
             {move || codes().map(|codes| view! { <RecoveryCodes codes/> })}
             <Loaded data=state let:view>
                 <TwoFactorState view forms/>
             </Loaded>
-            <p class="muted"><a href="/profile">"Back to my profile"</a></p>
+            <p class="muted"><a href="/profile">{tr!(locale, "two_factor.back")}</a></p>
         </section>
     }
 }
@@ -56,10 +58,10 @@ struct Forms {
 
 #[component]
 fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
+    let locale = use_locale();
     view! {
         <div class="notice" role="status" data-testid="recovery-codes">
-            <p><strong>"Save these recovery codes now."</strong>" Each one signs you in once if you lose "
-               "your phone. They are not shown again; any older codes stopped working."</p>
+            <p><strong>{tr!(locale, "two_factor.save_codes")}</strong>" "{tr!(locale, "two_factor.codes_hint")}</p>
             <ul class="codes">
                 {codes.into_iter().map(|code| view! { <li><code>{code}</code></li> }).collect_view()}
             </ul>
@@ -73,18 +75,19 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
     let confirm_error = form_error(forms.confirm);
     let off_error = form_error(forms.off);
     let turned_off = form_succeeded(forms.off, "off");
+    let locale = use_locale();
     if let Some(since) = view.on_since {
         let left = view.recovery_codes_left;
         return view! {
             <p data-testid="two-factor-status">
-                "On since " {since} ". Signing in asks for a code from your authenticator app."
+                {tr!(locale, "two_factor.on_since", date = since)}
             </p>
-            <p data-testid="recovery-codes-left">{format!("{left} unused recovery codes.")}</p>
+            <p data-testid="recovery-codes-left">{tr!(locale, "two_factor.codes_left", count = left)}</p>
             // A plain form: the codes arrive as a text file, with or without JavaScript.
             {view.proved.then(|| view! {
                 <form method="post" action=RECOVERY_CODES_FILE class="form inline">
-                    <button class="button secondary" type="submit">"Download new recovery codes"</button>
-                    <span class="hint">" Replaces the codes you have."</span>
+                    <button class="button secondary" type="submit">{tr!(locale, "two_factor.download_codes")}</button>
+                    <span class="hint">" " {tr!(locale, "two_factor.replaces_codes")}</span>
                 </form>
             })}
             {if view.required {
@@ -94,12 +97,12 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
                 }.into_any()
             } else {
                 view! {
-                    <h2>"Turn it off"</h2>
+                    <h2>{tr!(locale, "two_factor.turn_it_off")}</h2>
                     <ActionForm action=forms.off attr:class="form">
-                        <label for="off-code">"A code from your app, or a recovery code"</label>
+                        <label for="off-code">{tr!(locale, "two_factor.off_code")}</label>
                         <input id="off-code" name="code" autocomplete="one-time-code" required/>
                         <FormError message=Signal::derive(off_error)/>
-                        <button class="button secondary" type="submit">"Turn off two-factor sign-in"</button>
+                        <button class="button secondary" type="submit">{tr!(locale, "two_factor.turn_off")}</button>
                     </ActionForm>
                 }.into_any()
             }}
@@ -108,39 +111,37 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
     }
     if let Some(pending) = view.pending {
         return view! {
-            <p>"Scan this code with your authenticator app (for example Google Authenticator, "
-               "Microsoft Authenticator or 1Password), or type the key into it."</p>
+            <p>{tr!(locale, "two_factor.scan")}</p>
             <div class="qr" inner_html=pending.qr_svg></div>
-            <p>"Key: " <code data-testid="totp-secret">{pending.secret}</code></p>
+            <p>{tr!(locale, "two_factor.key")}" "<code data-testid="totp-secret">{pending.secret}</code></p>
             <ActionForm action=forms.confirm attr:class="form">
-                <label for="confirm-code">"The 6-digit code the app shows"</label>
+                <label for="confirm-code">{tr!(locale, "two_factor.confirm_code")}</label>
                 <input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code"
                     pattern="[0-9 ]{6,7}" maxlength="7" required/>
                 <FormError message=Signal::derive(confirm_error)/>
-                <button class="button" type="submit">"Turn on"</button>
+                <button class="button" type="submit">{tr!(locale, "two_factor.turn_on")}</button>
             </ActionForm>
-            <p class="hint">"Turning it on signs you out on your other devices."</p>
+            <p class="hint">{tr!(locale, "two_factor.signs_out_others")}</p>
             <ActionForm action=forms.begin attr:class="form inline">
                 <FormError message=Signal::derive(begin_error)/>
-                <button class="button secondary" type="submit">"Start again with a new key"</button>
+                <button class="button secondary" type="submit">{tr!(locale, "two_factor.start_again")}</button>
             </ActionForm>
         }
         .into_any();
     }
     view! {
         {move || turned_off().then(|| view! {
-            <p class="notice" role="status">"Two-factor sign-in is off."</p>
+            <p class="notice" role="status">{tr!(locale, "two_factor.is_off")}</p>
         })}
         {view.required.then(|| view! {
             <p class="notice" role="alert" data-testid="two-factor-required">
                 "AR managers sign in with two factors. Set it up to reach the staff pages."
             </p>
         })}
-        <p data-testid="two-factor-status">"Off: your password alone signs you in. With two-factor sign-in, "
-           "signing in also asks for a code from an app on your phone."</p>
+        <p data-testid="two-factor-status">{tr!(locale, "two_factor.off_status")}</p>
         <ActionForm action=forms.begin attr:class="form inline">
             <FormError message=Signal::derive(begin_error)/>
-            <button class="button" type="submit">"Set up two-factor sign-in"</button>
+            <button class="button" type="submit">{tr!(locale, "two_factor.set_up")}</button>
         </ActionForm>
     }
     .into_any()

@@ -15,6 +15,7 @@ use super::{
 };
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
+use crate::i18n::{Locale, tr, use_locale};
 
 #[component]
 pub fn AutopayPage() -> impl IntoView {
@@ -41,38 +42,43 @@ pub fn AutopayPage() -> impl IntoView {
         }
     });
     let flag = move |name: &'static str| query.with(|q| q.get(name).is_some());
+    let locale = use_locale();
     view! {
-        <Title text="Payment methods and autopay"/>
-        <h1>"Payment methods and autopay"</h1>
+        <Title text=tr!(locale, "autopay.title")/>
+        <h1>{tr!(locale, "autopay.title")}</h1>
         {move || flag("saved").then(|| view! {
-            <p class="notice" role="status" data-testid="method-saved">"Your payment method is saved."</p>
+            <p class="notice" role="status" data-testid="method-saved">{tr!(locale, "autopay.method_saved")}</p>
         })}
         {move || flag("removed").then(|| view! {
-            <p class="notice" role="status">"The payment method is removed and will not be charged again."</p>
+            <p class="notice" role="status">{tr!(locale, "autopay.method_removed")}</p>
         })}
         {move || flag("on").then(|| view! {
-            <p class="notice" role="status" data-testid="autopay-on">"Autopay is on."</p>
+            <p class="notice" role="status" data-testid="autopay-on">{tr!(locale, "autopay.is_on")}</p>
         })}
         {move || flag("off").then(|| view! {
-            <p class="notice" role="status">"Autopay is off."</p>
+            <p class="notice" role="status">{tr!(locale, "autopay.is_off")}</p>
         })}
         <FormError message=Signal::derive(remove_error)/>
         <FormError message=Signal::derive(off_error)/>
         <Loaded data=data let:page>
-            {methods_section(page.clone(), Some(remove))}
-            {save_form(&page, save, save_error)}
-            {autopay_section(page, Some((turn_on, turn_off)), on_error)}
+            {methods_section(page.clone(), Some(remove), locale)}
+            {save_form(&page, save, save_error, locale)}
+            {autopay_section(page, Some((turn_on, turn_off)), on_error, locale)}
         </Loaded>
     }
 }
 
 /// The account's saved methods, with what was agreed; a Remove button for payers.
-fn methods_section(page: AutopayPageData, remove: Option<ServerAction<RemoveMethod>>) -> AnyView {
+fn methods_section(
+    page: AutopayPageData,
+    remove: Option<ServerAction<RemoveMethod>>,
+    locale: Locale,
+) -> AnyView {
     if page.methods.is_empty() {
         return view! {
             <section class="card" aria-labelledby="methods-heading">
-                <h2 id="methods-heading">"Saved payment methods"</h2>
-                <p class="empty" data-testid="no-methods">"No payment method is saved."</p>
+                <h2 id="methods-heading">{tr!(locale, "autopay.saved_methods")}</h2>
+                <p class="empty" data-testid="no-methods">{tr!(locale, "autopay.no_methods")}</p>
             </section>
         }
         .into_any();
@@ -80,15 +86,15 @@ fn methods_section(page: AutopayPageData, remove: Option<ServerAction<RemoveMeth
     let remove = remove.filter(|_| page.can_change);
     view! {
         <section class="card" aria-labelledby="methods-heading">
-            <h2 id="methods-heading">"Saved payment methods"</h2>
+            <h2 id="methods-heading">{tr!(locale, "autopay.saved_methods")}</h2>
             <div class="table-wrap">
             <table class="table" data-testid="saved-methods">
                 <thead><tr>
-                    <th scope="col">"Method"</th><th scope="col">"Expires"</th>
-                    <th scope="col">"Saved by"</th><th scope="col">"Agreement"</th><th scope="col"></th>
+                    <th scope="col">{tr!(locale, "autopay.method")}</th><th scope="col">{tr!(locale, "autopay.expires")}</th>
+                    <th scope="col">{tr!(locale, "autopay.saved_by")}</th><th scope="col">{tr!(locale, "autopay.agreement")}</th><th scope="col"></th>
                 </tr></thead>
                 <tbody>
-                    {page.methods.into_iter().map(|m| method_row(m, remove)).collect_view()}
+                    {page.methods.into_iter().map(|m| method_row(m, remove, locale)).collect_view()}
                 </tbody>
             </table>
             </div>
@@ -97,28 +103,38 @@ fn methods_section(page: AutopayPageData, remove: Option<ServerAction<RemoveMeth
     .into_any()
 }
 
-fn method_row(method: SavedMethod, remove: Option<ServerAction<RemoveMethod>>) -> impl IntoView {
+fn method_row(
+    method: SavedMethod,
+    remove: Option<ServerAction<RemoveMethod>>,
+    locale: Locale,
+) -> impl IntoView {
     let id = method.id;
     let name = method.name();
     let in_use = method.autopay;
+    let consented = tr!(
+        locale,
+        "autopay.consented_from",
+        at = method.consented_at,
+        address = method.consented_ip
+    );
     view! {
         <tr>
             <td>
-                {name.clone()} " " <span class="hint">"(" {method.kind.label()} ")"</span>
-                {in_use.then(|| view! { " " <span class="badge open">"Autopay"</span> })}
+                {name.clone()} " " <span class="hint">"(" {method.kind.label_in(locale)} ")"</span>
+                {in_use.then(|| view! { " " <span class="badge open">{tr!(locale, "autopay.badge")}</span> })}
             </td>
             <td>{method.expires.unwrap_or_else(|| "–".into())}</td>
             <td>
                 {method.consented_by} <br/>
-                <span class="hint">{method.consented_at} " from " {method.consented_ip}</span>
+                <span class="hint">{consented}</span>
             </td>
-            <td><details><summary>"What was agreed"</summary><p class="hint">{method.consent_text}</p></details></td>
+            <td><details><summary>{tr!(locale, "autopay.what_was_agreed")}</summary><p class="hint">{method.consent_text}</p></details></td>
             <td>
                 {remove.map(|remove| view! {
                     <ActionForm action=remove attr:class="inline">
                         <input type="hidden" name="id" value=id/>
                         <button class="button secondary" type="submit"
-                            aria-label=format!("Remove {name}")>"Remove"</button>
+                            aria-label=tr!(locale, "autopay.remove_named", name = name.clone())>{tr!(locale, "autopay.remove")}</button>
                     </ActionForm>
                 })}
             </td>
@@ -130,23 +146,24 @@ fn save_form(
     page: &AutopayPageData,
     save: ServerAction<SaveMethod>,
     save_error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    locale: Locale,
 ) -> AnyView {
     if !page.can_change {
-        return view! { <p class="hint">"Your access is read-only; a payer on your account can save payment methods and set autopay."</p> }
-            .into_any();
+        return view! { <p class="hint">{tr!(locale, "autopay.read_only")}</p> }.into_any();
     }
     view! {
         <section class="card" aria-labelledby="save-heading">
-            <h2 id="save-heading">"Save a card or bank account"</h2>
-            <p class="hint">"You enter it on our payment provider's secure page; its number never reaches us."</p>
+            <h2 id="save-heading">{tr!(locale, "autopay.save_heading")}</h2>
+            <p class="hint">{tr!(locale, "autopay.save_hint")}</p>
             <ActionForm action=save attr:class="form wide">
+                // The agreement is recorded word for word with the method, as the engine keeps it.
                 <p>{CONSENT_TEXT}</p>
                 <label class="check">
                     <input type="checkbox" name="consent" value="agreed" required/>
-                    " I agree"
+                    " " {tr!(locale, "autopay.i_agree")}
                 </label>
                 <FormError message=Signal::derive(save_error)/>
-                <button class="button" type="submit">"Save a payment method"</button>
+                <button class="button" type="submit">{tr!(locale, "autopay.save_method")}</button>
             </ActionForm>
         </section>
     }
@@ -159,20 +176,21 @@ fn autopay_section(
     page: AutopayPageData,
     actions: Option<AutopayActions>,
     on_error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    locale: Locale,
 ) -> AnyView {
     let currency = page.currency;
-    let status = autopay_status(page.autopay.as_ref(), currency);
+    let status = autopay_status(page.autopay.as_ref(), currency, locale);
     let charges = page
         .autopay
         .as_ref()
-        .map(|a| charges_table(a, currency).into_any());
+        .map(|a| charges_table(a, currency, locale).into_any());
     let form = actions
         .filter(|_| page.can_change && !page.methods.is_empty())
-        .map(|(turn_on, turn_off)| autopay_form(&page, turn_on, turn_off, on_error));
+        .map(|(turn_on, turn_off)| autopay_form(&page, turn_on, turn_off, on_error, locale));
     view! {
         <section class="card" aria-labelledby="autopay-heading">
-            <h2 id="autopay-heading">"Autopay"</h2>
-            <p class="hint">"Autopay charges invoices as they fall due. Disputed amounts and payments already on their way are never charged; each charge sends a receipt; a declined charge is tried again after 1, 3 and 5 days."</p>
+            <h2 id="autopay-heading">{tr!(locale, "autopay.heading")}</h2>
+            <p class="hint">{tr!(locale, "autopay.hint")}</p>
             {status}
             {form}
             {charges}
@@ -184,26 +202,31 @@ fn autopay_section(
 fn autopay_status(
     autopay: Option<&AutopaySettings>,
     currency: ledgerport::money::Currency,
+    locale: Locale,
 ) -> AnyView {
     let Some(a) = autopay else {
-        return view! { <p data-testid="autopay-status">"Autopay is off."</p> }.into_any();
+        return view! { <p data-testid="autopay-status">{tr!(locale, "autopay.is_off")}</p> }
+            .into_any();
     };
     let cap = a
         .cap_minor
-        .map(|cap| format!(", at most {} per charge", money(cap, currency)))
+        .map(|cap| tr!(locale, "autopay.cap_text", amount = money(cap, currency)))
         .unwrap_or_default();
     let text = match a.status {
-        AutopayStatus::On => format!(
-            "Autopay is on: {} charges {}{cap}. Set by {}.",
-            a.method,
-            a.charge_on.label().to_lowercase(),
-            a.set_by
+        AutopayStatus::On => tr!(
+            locale,
+            "autopay.status_on",
+            method = a.method.clone(),
+            when = a.charge_on.phrase_in(locale),
+            cap = cap,
+            by = a.set_by.clone()
         ),
-        AutopayStatus::Waiting => format!(
-            "Autopay has stopped: {}. Set it again to resume.",
-            a.waiting_reason
+        AutopayStatus::Waiting => tr!(
+            locale,
+            "autopay.status_waiting",
+            reason = a.waiting_reason.clone()
         ),
-        AutopayStatus::Off => "Autopay is off.".to_string(),
+        AutopayStatus::Off => tr!(locale, "autopay.is_off"),
     };
     view! { <p data-testid="autopay-status">{text}</p> }.into_any()
 }
@@ -213,13 +236,15 @@ fn autopay_form(
     turn_on: ServerAction<TurnOnAutopay>,
     turn_off: ServerAction<TurnOffAutopay>,
     on_error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    locale: Locale,
 ) -> AnyView {
     let current = page.autopay.as_ref();
     let chosen_method = current.map(|a| a.method_id);
     let chosen_day = current.map_or(ChargeOn::DueDate, |a| a.charge_on);
+    // As this page writes amounts in a form field: `1234.50`, `1234,50`.
     let cap = current
         .and_then(|a| a.cap_minor)
-        .map(|cap| ledgerport::money::Money::from_minor(cap, page.currency).decimal_text())
+        .map(|cap| locale.plain_decimal(cap, page.currency.exponent()))
         .unwrap_or_default();
     let is_on = current.is_some_and(|a| a.status != AutopayStatus::Off);
     let options = page
@@ -230,29 +255,34 @@ fn autopay_form(
     let currency = page.currency.code();
     view! {
         <ActionForm action=turn_on attr:class="form wide">
-            <label for="autopay-method">"Charge"</label>
+            // The cap below is written in this page's language.
+            <input type="hidden" name="lang" value=locale.code()/>
+            <label for="autopay-method">{tr!(locale, "autopay.charge")}</label>
             <select id="autopay-method" name="method_id">
                 {options.into_iter().map(|(id, name)| view! {
                     <option value=id selected=chosen_method == Some(id)>{name}</option>
                 }).collect_view()}
             </select>
             <fieldset>
-                <legend>"When"</legend>
+                <legend>{tr!(locale, "autopay.when")}</legend>
                 {ChargeOn::ALL.into_iter().map(|day| view! {
                     <label class="check">
                         <input type="radio" name="charge_on" value=day.as_str() checked=day == chosen_day/>
-                        " " {day.label()}
+                        " " {day.label_in(locale)}
                     </label>
                 }).collect_view()}
             </fieldset>
-            <label for="autopay-cap">"At most per charge (" {currency} ", optional)"</label>
-            <input id="autopay-cap" name="cap" inputmode="decimal" class="amount" value=cap placeholder="No cap"/>
+            <label for="autopay-cap">{tr!(locale, "autopay.cap_label", currency = currency)}</label>
+            <input id="autopay-cap" name="cap" inputmode="decimal" class="amount" value=cap
+                placeholder=tr!(locale, "autopay.no_cap")/>
             <FormError message=Signal::derive(on_error)/>
-            <button class="button" type="submit">{if is_on { "Save autopay" } else { "Turn autopay on" }}</button>
+            <button class="button" type="submit">
+                {if is_on { tr!(locale, "autopay.save") } else { tr!(locale, "autopay.turn_on") }}
+            </button>
         </ActionForm>
         {is_on.then(|| view! {
             <ActionForm action=turn_off attr:class="inline">
-                <button class="button secondary" type="submit">"Turn autopay off"</button>
+                <button class="button secondary" type="submit">{tr!(locale, "autopay.turn_off")}</button>
             </ActionForm>
         })}
     }
@@ -262,15 +292,16 @@ fn autopay_form(
 fn charges_table(
     autopay: &AutopaySettings,
     currency: ledgerport::money::Currency,
+    locale: Locale,
 ) -> impl IntoView {
     let charges = autopay.charges.clone();
     (!charges.is_empty()).then(|| view! {
-        <h3>"Latest charges"</h3>
+        <h3>{tr!(locale, "autopay.latest_charges")}</h3>
         <div class="table-wrap">
         <table class="table compact" data-testid="autopay-charges">
             <thead><tr>
-                <th scope="col">"Date"</th><th scope="col" class="num">"Amount"</th>
-                <th scope="col">"Attempt"</th><th scope="col">"Result"</th>
+                <th scope="col">{tr!(locale, "statements.date")}</th><th scope="col" class="num">{tr!(locale, "statements.amount")}</th>
+                <th scope="col">{tr!(locale, "autopay.attempt")}</th><th scope="col">{tr!(locale, "autopay.result")}</th>
             </tr></thead>
             <tbody>
                 {charges.into_iter().map(|c| view! {
@@ -278,7 +309,7 @@ fn charges_table(
                         <td>{date(c.charged_on)}</td>
                         <td class="num">{money(c.amount_minor, currency)}</td>
                         <td>{c.attempt}</td>
-                        <td>{c.result.label()} {(!c.message.is_empty()).then(|| format!(": {}", c.message))}</td>
+                        <td>{c.result.label_in(locale)} {(!c.message.is_empty()).then(|| format!(": {}", c.message))}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -294,10 +325,12 @@ pub fn CustomerAutopay(
 ) -> impl IntoView {
     let data = Resource::new(customer_id, customer_autopay);
     let no_error = || None::<String>;
+    // Staff pages are English.
+    let locale = Locale::En;
     view! {
         <Loaded data=data let:page>
-            {methods_section(page.clone(), None)}
-            {autopay_section(page, None, no_error)}
+            {methods_section(page.clone(), None, locale)}
+            {autopay_section(page, None, no_error, locale)}
         </Loaded>
     }
 }

@@ -14,8 +14,9 @@ use super::{
 };
 use crate::components::{FormError, Loaded, form_error};
 use crate::format::{date, money};
+use crate::i18n::{Locale, tr, use_locale};
 
-fn plan_badge(status: PlanStatus) -> impl IntoView {
+fn plan_badge(status: PlanStatus, locale: Locale) -> impl IntoView {
     let class = match status {
         PlanStatus::Offered | PlanStatus::Requested => "badge open",
         PlanStatus::Active => "badge open",
@@ -23,7 +24,7 @@ fn plan_badge(status: PlanStatus) -> impl IntoView {
         PlanStatus::Broken => "badge overdue",
         PlanStatus::Declined | PlanStatus::Withdrawn => "badge void",
     };
-    view! { <span class=class>{status.label()}</span> }
+    view! { <span class=class>{status.label_in(locale)}</span> }
 }
 
 #[component]
@@ -38,24 +39,25 @@ pub fn PlanPage() -> impl IntoView {
     let query = use_query_map();
     let data = Resource::new(move || query.get(), |_| plan_page());
     let said = move |key: &'static str| query.with(|q| q.get(key).is_some());
+    let locale = use_locale();
     view! {
-        <Title text="Payment plan"/>
-        <h1>"Payment plan"</h1>
-        <p class="hint">"Pay what is due in instalments. While a plan runs, its instalments are what is due, and reminders follow them."</p>
+        <Title text=tr!(locale, "plans.title")/>
+        <h1>{tr!(locale, "plans.title")}</h1>
+        <p class="hint">{tr!(locale, "plans.hint")}</p>
         {move || said("accepted").then(|| view! {
-            <p class="notice" role="status" data-testid="plan-accepted">"The plan is in place. Thank you."</p>
+            <p class="notice" role="status" data-testid="plan-accepted">{tr!(locale, "plans.accepted")}</p>
         })}
         {move || said("declined").then(|| view! {
-            <p class="notice" role="status">"You declined the plan; the invoices stay due as invoiced."</p>
+            <p class="notice" role="status">{tr!(locale, "plans.declined")}</p>
         })}
         {move || said("requested").then(|| view! {
-            <p class="notice" role="status" data-testid="plan-requested">"Your request is sent; we will answer it shortly."</p>
+            <p class="notice" role="status" data-testid="plan-requested">{tr!(locale, "plans.requested")}</p>
         })}
         <FormError message=Signal::derive(accept_error)/>
         <FormError message=Signal::derive(decline_error)/>
         <Loaded data=data let:page>
-            {plan_cards(page.clone(), accept, decline)}
-            {request_form(page, request, request_error)}
+            {plan_cards(page.clone(), accept, decline, locale)}
+            {request_form(page, request, request_error, locale)}
         </Loaded>
     }
 }
@@ -65,6 +67,7 @@ fn plan_cards(
     page: PlanPageData,
     accept: ServerAction<AcceptPlan>,
     decline: ServerAction<DeclinePlan>,
+    locale: Locale,
 ) -> AnyView {
     let today = page.offer.today;
     let can_agree = page.can_agree;
@@ -75,24 +78,25 @@ fn plan_cards(
             let id = plan.id;
             let offered = plan.status == PlanStatus::Offered;
             view! {
-                <section class="card" aria-label=format!("Payment plan {id}") data-testid="plan">
-                    <h2>{plan_badge(plan.status)} " " {money(plan.total_minor, plan.currency)}
-                        " in " {plan.instalments.len()} " instalments"</h2>
-                    {plan_details(&plan, today)}
+                <section class="card" aria-label=tr!(locale, "plans.plan_label", id = id) data-testid="plan">
+                    <h2>{plan_badge(plan.status, locale)} " "
+                        {tr!(locale, "plans.total_in",
+                            amount = money(plan.total_minor, plan.currency),
+                            count = plan.instalments.len())}</h2>
+                    {plan_details(&plan, today, locale)}
                     {(offered && can_agree).then(|| view! {
-                        <p class="hint">"By accepting you agree to pay these instalments on these days. We record who accepted, when and from which address. An instalment more than "
-                            {plan.grace_days} " days late ends the plan."</p>
+                        <p class="hint">{tr!(locale, "plans.accept_hint", days = plan.grace_days)}</p>
                         <ActionForm action=accept attr:class="inline">
                             <input type="hidden" name="id" value=id/>
-                            <button class="button" type="submit">"Accept the plan"</button>
+                            <button class="button" type="submit">{tr!(locale, "plans.accept")}</button>
                         </ActionForm>" "
                         <ActionForm action=decline attr:class="inline">
                             <input type="hidden" name="id" value=id/>
-                            <button class="button secondary" type="submit">"Decline"</button>
+                            <button class="button secondary" type="submit">{tr!(locale, "plans.decline")}</button>
                         </ActionForm>
                     })}
                     {(offered && !can_agree).then(|| view! {
-                        <p class="hint">"Your access is read-only; a payer on your account can accept the plan."</p>
+                        <p class="hint">{tr!(locale, "plans.read_only_accept")}</p>
                     })}
                 </section>
             }
@@ -102,7 +106,7 @@ fn plan_cards(
 }
 
 /// What a plan covers, who proposed and agreed to it, and its instalments with their states.
-fn plan_details(plan: &PlanView, today: chrono::NaiveDate) -> AnyView {
+fn plan_details(plan: &PlanView, today: chrono::NaiveDate, locale: Locale) -> AnyView {
     let c = plan.currency;
     let states = InstalmentState::of_each(&plan.instalments, &plan.standing, today);
     let running = plan.status == PlanStatus::Active;
@@ -112,26 +116,34 @@ fn plan_details(plan: &PlanView, today: chrono::NaiveDate) -> AnyView {
         .zip(states)
         .map(|(i, state)| (*i, running.then_some(state)))
         .collect();
+    let invoices = plan
+        .invoices
+        .iter()
+        .map(|(_, n)| n.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let proposed_on = plan.proposed_at.get(..10).unwrap_or_default().to_string();
     view! {
-        <p>"Invoices: " {plan.invoices.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>().join(", ")}
-            " · paid so far " <span data-testid="plan-paid">{money(plan.standing.paid_minor, c)}</span></p>
+        <p>{tr!(locale, "plans.invoices", numbers = invoices)}
+            " · " {tr!(locale, "plans.paid_so_far")} " " <span data-testid="plan-paid">{money(plan.standing.paid_minor, c)}</span></p>
         {(!plan.note.is_empty()).then(|| view! { <p class="muted">{plan.note.clone()}</p> })}
-        <p class="muted">"Proposed by " {plan.proposed_by.clone()} " on " {plan.proposed_at.get(..10).unwrap_or_default().to_string()}
-            {plan.accepted.clone().map(|(by, at, from)| view! {
-                "; agreed by " {by} " on " {at.get(..10).unwrap_or_default().to_string()} " from " {from}
+        <p class="muted">{tr!(locale, "plans.proposed", by = plan.proposed_by.clone(), date = proposed_on)}
+            {plan.accepted.clone().map(|(by, at, from)| {
+                let on = at.get(..10).unwrap_or_default().to_string();
+                tr!(locale, "plans.agreed", by = by, date = on, address = from)
             })}
-            {plan.closed_on.map(|day| view! { "; closed on " {date(day)} })}</p>
+            {plan.closed_on.map(|day| tr!(locale, "plans.closed_on", date = date(day)))}</p>
         <div class="table-wrap">
         <table class="table compact" data-testid="instalments">
-            <thead><tr><th scope="col">"#"</th><th scope="col">"Due"</th>
-                <th scope="col" class="num">"Amount"</th><th scope="col">"State"</th></tr></thead>
+            <thead><tr><th scope="col">{tr!(locale, "plans.number")}</th><th scope="col">{tr!(locale, "invoice.due")}</th>
+                <th scope="col" class="num">{tr!(locale, "statements.amount")}</th><th scope="col">{tr!(locale, "plans.state")}</th></tr></thead>
             <tbody>
                 {rows.into_iter().map(|(i, state)| view! {
                     <tr>
                         <td>{i.seq}</td>
                         <td>{date(i.due_date)}</td>
                         <td class="num">{money(i.amount_minor, c)}</td>
-                        <td>{state.map(|s| s.label())}</td>
+                        <td>{state.map(|s| s.label_in(locale))}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -146,27 +158,29 @@ fn request_form(
     page: PlanPageData,
     request: ServerAction<RequestPlan>,
     request_error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    locale: Locale,
 ) -> AnyView {
     let offer = page.offer;
     if offer.plans.iter().any(|p| p.status.is_open()) {
         return ().into_any();
     }
     if !page.can_agree {
-        return view! { <p class="hint">"Your access is read-only; a payer on your account can ask for a payment plan."</p> }
-            .into_any();
+        return view! { <p class="hint">{tr!(locale, "plans.read_only_ask")}</p> }.into_any();
     }
     if offer.invoices.is_empty() {
-        return view! { <p class="empty" data-testid="nothing-to-plan">"Nothing is due that a plan could cover."</p> }
+        return view! { <p class="empty" data-testid="nothing-to-plan">{tr!(locale, "plans.nothing_due")}</p> }
             .into_any();
     }
     view! {
         <section class="card" aria-labelledby="request-heading">
-            <h2 id="request-heading">"Ask for a payment plan"</h2>
-            <p class="hint">"Asking, you agree to pay the instalments you choose; our AR team approves or declines the request."</p>
+            <h2 id="request-heading">{tr!(locale, "plans.ask")}</h2>
+            <p class="hint">{tr!(locale, "plans.ask_hint")}</p>
             <ActionForm action=request attr:class="form wide">
-                {plan_fields(&offer, "Note for our AR team (optional)")}
+                // The amounts of an own schedule are written in this page's language.
+                <input type="hidden" name="lang" value=locale.code()/>
+                {plan_fields(&offer, tr!(locale, "plans.note_label"), locale)}
                 <FormError message=Signal::derive(request_error)/>
-                <button class="button" type="submit">"Ask for this plan"</button>
+                <button class="button" type="submit">{tr!(locale, "plans.ask_submit")}</button>
             </ActionForm>
         </section>
     }
@@ -174,23 +188,26 @@ fn request_form(
 }
 
 /// The fields of a plan: the invoices it can cover, how many instalments, the first day, how
-/// often, and a note. The payer's request and the staff's offer differ only in who sends them.
-fn plan_fields(offer: &PlanOffer, note_label: &'static str) -> AnyView {
+/// often, and a note. The payer's request and the staff's offer differ only in who sends them
+/// (and the language: staff pages are English).
+fn plan_fields(offer: &PlanOffer, note_label: String, locale: Locale) -> AnyView {
     let c = offer.currency;
     let limits = offer.limits;
+    // An example line of an own schedule: today and an amount as this page writes it.
+    let example = format!("{} {}", offer.today, locale.plain_decimal(50_000, 2));
     view! {
         <div class="table-wrap">
         <table class="table compact" data-testid="plannable">
             <thead><tr>
-                <th scope="col">"Include"</th><th scope="col">"Invoice"</th>
-                <th scope="col">"Due date"</th><th scope="col" class="num">"Due now"</th>
+                <th scope="col">{tr!(locale, "plans.include")}</th><th scope="col">{tr!(locale, "invoice.invoice")}</th>
+                <th scope="col">{tr!(locale, "plans.due_date")}</th><th scope="col" class="num">{tr!(locale, "invoice.due_now")}</th>
             </tr></thead>
             <tbody>
                 {offer.invoices.iter().enumerate().map(|(i, inv)| view! {
                     <tr>
                         <td><input type="checkbox" name=format!("invoices[{i}]") value=inv.invoice_id
                             id=format!("plan-{}", inv.invoice_id)
-                            aria-label=format!("Plan invoice {}", inv.number)/></td>
+                            aria-label=tr!(locale, "plans.plan_invoice", number = inv.number.clone())/></td>
                         <td><label for=format!("plan-{}", inv.invoice_id)>{inv.number.clone()}</label></td>
                         <td>{date(inv.due_date)}</td>
                         <td class="num">{money(inv.due_minor, c)}</td>
@@ -199,20 +216,19 @@ fn plan_fields(offer: &PlanOffer, note_label: &'static str) -> AnyView {
             </tbody>
         </table>
         </div>
-        <label for="plan-instalments">"Instalments (2 to " {limits.max_instalments} ")"</label>
+        <label for="plan-instalments">{tr!(locale, "plans.instalments_label", max = limits.max_instalments)}</label>
         <input id="plan-instalments" name="instalments" type="number" min="2"
             max=limits.max_instalments/>
-        <label for="plan-first">"First instalment on"</label>
+        <label for="plan-first">{tr!(locale, "plans.first_on")}</label>
         <input id="plan-first" name="first_due" type="date" min=offer.today.to_string()/>
-        <label for="plan-interval">"Then"</label>
+        <label for="plan-interval">{tr!(locale, "plans.then")}</label>
         <select id="plan-interval" name="interval">
-            {Interval::ALL.iter().map(|i| view! { <option value=i.as_str()>{i.label()}</option> }).collect_view()}
+            {Interval::ALL.iter().map(|i| view! { <option value=i.as_str()>{i.label_in(locale)}</option> }).collect_view()}
         </select>
-        <p class="hint">"The amounts are equal parts of what is due on the chosen invoices; the last instalment falls at most "
-            {limits.max_days} " days from today."</p>
-        <label for="plan-schedule">"Or your own instalments, one per line: the day and the amount (instead of the three fields above)"</label>
+        <p class="hint">{tr!(locale, "plans.equal_parts_hint", days = limits.max_days)}</p>
+        <label for="plan-schedule">{tr!(locale, "plans.own_schedule")}</label>
         <textarea id="plan-schedule" name="schedule" rows="3"
-            placeholder=format!("{} 500.00", offer.today)></textarea>
+            placeholder=example></textarea>
         <label for="plan-note">{note_label}</label>
         <textarea id="plan-note" name="note" maxlength="500" rows="2"></textarea>
     }
@@ -240,6 +256,8 @@ pub fn CustomerPlans(
         |(id, _)| super::customer_plans(id),
     );
     let changed = move || query.with(|q| q.get("plan").is_some());
+    // Staff pages are English.
+    let locale = Locale::En;
     view! {
         <section class="card" aria-labelledby="plans-heading">
             <h2 id="plans-heading">"Payment plans"</h2>
@@ -256,7 +274,7 @@ pub fn CustomerPlans(
                     approve,
                     withdraw,
                     limits: limits_action,
-                })}
+                }, locale)}
             </Loaded>
         </section>
     }
@@ -270,11 +288,22 @@ struct StaffActions {
     limits: ServerAction<SetPlanLimits>,
 }
 
-fn staff_section(offer: PlanOffer, customer_id: i64, actions: StaffActions) -> AnyView {
-    let plans = staff_plans(&offer, customer_id, actions.approve, actions.withdraw);
+fn staff_section(
+    offer: PlanOffer,
+    customer_id: i64,
+    actions: StaffActions,
+    locale: Locale,
+) -> AnyView {
+    let plans = staff_plans(
+        &offer,
+        customer_id,
+        actions.approve,
+        actions.withdraw,
+        locale,
+    );
     let can_offer = !offer.plans.iter().any(|p| p.status.is_open()) && !offer.invoices.is_empty();
     let form = can_offer.then(|| {
-        let fields = plan_fields(&offer, "Note (the customer sees it)");
+        let fields = plan_fields(&offer, "Note (the customer sees it)".to_string(), locale);
         view! {
             <details>
                 <summary>"Offer a payment plan"</summary>
@@ -295,6 +324,7 @@ fn staff_plans(
     customer_id: i64,
     approve: ServerAction<ApprovePlan>,
     withdraw: ServerAction<WithdrawPlan>,
+    locale: Locale,
 ) -> AnyView {
     if offer.plans.is_empty() {
         return view! { <p class="empty">"No payment plans yet."</p> }.into_any();
@@ -308,9 +338,9 @@ fn staff_plans(
             let status = plan.status;
             view! {
                 <div class="plan" data-testid="staff-plan">
-                    <h3>{plan_badge(status)} " " {money(plan.total_minor, plan.currency)}
+                    <h3>{plan_badge(status, locale)} " " {money(plan.total_minor, plan.currency)}
                         " in " {plan.instalments.len()} " instalments"</h3>
-                    {plan_details(plan, today)}
+                    {plan_details(plan, today, locale)}
                     {(status == PlanStatus::Requested).then(|| view! {
                         <ActionForm action=approve attr:class="inline">
                             <input type="hidden" name="customer_id" value=customer_id/>

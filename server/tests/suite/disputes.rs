@@ -184,3 +184,45 @@ async fn a_viewer_cannot_open_a_dispute_and_staff_cannot_open_one_for_a_customer
     );
     assert_eq!(rows(&app.db, "disputes").await, 0);
 }
+
+#[tokio::test]
+async fn a_contact_who_reads_german_is_told_in_german_why_a_dispute_form_was_refused() {
+    let app = spawn_app().await;
+    let n = northwind(&app).await;
+    sqlx::query("UPDATE users SET locale = 'de' WHERE email = 'nina@northwind.example'")
+        .execute(app.db.pool())
+        .await
+        .unwrap();
+    let cookie = app
+        .sign_in("nina@northwind.example", "northwind-checks-every-line")
+        .await;
+    // A German amount is read as German: 1.000.000,00 is a million, more than the line.
+    let too_much = post(&app, &cookie, form(&n, "1.000.000,00", None), "*/*").await;
+    assert_eq!(too_much.status(), 400);
+    let reason = too_much.text().await.unwrap();
+    assert!(
+        reason.starts_with("In Position ") && reason.contains(" reklamiert werden"),
+        "{reason}"
+    );
+    let script = b"<script>alert(1)</script>".to_vec();
+    let not_a_pdf = post(
+        &app,
+        &cookie,
+        form(&n, "25,00", Some(("invoice.pdf", script))),
+        "*/*",
+    )
+    .await;
+    assert_eq!(
+        not_a_pdf.text().await.unwrap(),
+        "Anhänge müssen PDF-, PNG- oder JPEG-Dateien sein"
+    );
+    let unreadable = post(&app, &cookie, form(&n, "1,000.00", None), "*/*").await;
+    assert_eq!(
+        unreadable.text().await.unwrap(),
+        format!(
+            "Der Betrag für Position {}: Bitte schreiben Sie ihn als 1234,50 oder 1.234,50.",
+            n.line
+        )
+    );
+    assert_eq!(rows(&app.db, "disputes").await, 0);
+}

@@ -6,15 +6,32 @@ use super::BillingDetails;
 use crate::audit;
 use crate::auth::Caller;
 use crate::db::{Db, DbError};
+use crate::locale::{Explain, Locale};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BillingStoreError {
-    #[error("only a payer of the account can change its billing details")]
+    #[error("{}", self.explain(Locale::En))]
     NotAllowed,
-    #[error("there is no such customer")]
+    #[error("{}", self.explain(Locale::En))]
     UnknownCustomer,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl Explain for BillingStoreError {
+    fn explain(&self, locale: Locale) -> String {
+        let text = match self {
+            BillingStoreError::NotAllowed => locale.pick(
+                "only a payer of the account can change its billing details",
+                "nur wer für das Konto zahlen darf, kann die Rechnungsdaten des Kontos ändern",
+            ),
+            BillingStoreError::UnknownCustomer => {
+                locale.pick("there is no such customer", "diesen Kunden gibt es nicht")
+            }
+            BillingStoreError::Db(e) => return e.to_string(),
+        };
+        text.into()
+    }
 }
 
 crate::from_sqlx_error!(BillingStoreError);

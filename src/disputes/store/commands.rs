@@ -15,9 +15,10 @@ use crate::disputes::{
     check_attachments, check_new, message_text, next_status,
 };
 use crate::money::{Currency, Money};
-use crate::outbox::store::{Message, queue};
+use crate::outbox::store::{Message, email_day, queue};
 use crate::receivables::due_now;
 use crate::receivables::store::{CashError, change_held_amount, lock_customer};
+use crate::tr;
 
 #[derive(Debug, Clone)]
 pub struct NewDispute<'a> {
@@ -60,7 +61,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
         if line.amount_minor > available {
             return Err(DisputeError::ExceedsLine {
                 line: line_no(&mut tx, line.invoice_line_id).await?,
-                available: Money::from_minor(available.max(0), currency).to_string(),
+                available: Money::from_minor(available.max(0), currency),
             }
             .into());
         }
@@ -68,7 +69,7 @@ pub async fn open_dispute(db: &Db, new: &NewDispute<'_>) -> Result<i64, DisputeS
     }
     if total > due {
         return Err(DisputeError::ExceedsInvoice {
-            available: Money::from_minor(due, currency).to_string(),
+            available: Money::from_minor(due, currency),
         }
         .into());
     }
@@ -211,7 +212,8 @@ pub async fn open_short_pay_case_in(
         },
     )
     .await?;
-    insert_message(tx, id, case.staff.user_id, "staff", case.message, &[]).await?;
+    let message = case.message(crate::locale::Locale::En);
+    insert_message(tx, id, case.staff.user_id, "staff", &message, &[]).await?;
     crate::audit::record(
         &mut **tx,
         Some(case.staff.user_id),
@@ -223,12 +225,14 @@ pub async fn open_short_pay_case_in(
     )
     .await?;
     let dispute = load(tx, id, Scope::Staff).await?;
-    notify_customer(
-        tx,
-        &dispute,
-        &format!("Short payment on invoice {}", case.invoice_number),
-        case.message,
-    )
+    notify_customer(tx, &dispute, |locale| {
+        let subject = tr!(
+            locale,
+            "dispute.short_pay.subject",
+            number = case.invoice_number
+        );
+        (subject, case.message(locale))
+    })
     .await?;
     Ok(id)
 }
@@ -242,8 +246,27 @@ pub struct ShortPayCase<'a> {
     pub short: Money,
     pub bank_line_id: i64,
     pub staff: Actor<'a>,
-    /// What the customer reads: what arrived, what is missing, what to do.
-    pub message: &'a str,
+    /// What the bank line brought, the day the bank booked it and its reference.
+    pub received: Money,
+    pub booked_on: chrono::NaiveDate,
+    pub bank_reference: &'a str,
+}
+
+impl ShortPayCase<'_> {
+    /// What the customer reads: what arrived, what is missing, what to do. The case's thread
+    /// keeps it in English; each contact's email is in their language.
+    pub fn message(&self, locale: crate::locale::Locale) -> String {
+        let money = |amount: Money| locale.money(amount.to_minor(), amount.currency());
+        tr!(
+            locale,
+            "dispute.short_pay.body",
+            received = money(self.received),
+            date = email_day(locale, self.booked_on),
+            reference = self.bank_reference,
+            short = money(self.short),
+            number = self.invoice_number
+        )
+    }
 }
 
 /// Adds a message (or, for staff, an internal note) to the thread.
@@ -291,8 +314,16 @@ pub async fn post_message(
             notify_staff(&mut tx, dispute.assignee_id, &subject, &text).await?;
         }
         "staff" => {
-            let text = format!("Accounts receivable wrote:\n\n{body}");
-            notify_customer(&mut tx, &dispute, &subject, &text).await?;
+            let write = |locale: crate::locale::Locale| {
+                let subject = tr!(
+                    locale,
+                    "dispute.subject",
+                    id = dispute_id,
+                    number = dispute.invoice_number
+                );
+                (subject, tr!(locale, "dispute.staff_wrote", message = body))
+            };
+            notify_customer(&mut tx, &dispute, write).await?;
         }
         _ => {}
     }
@@ -313,7 +344,7 @@ pub async fn act(
     if note.chars().count() > NOTE_MAX_CHARS
         || (note.is_empty() && matches!(action, DisputeAction::Reject))
     {
-        return Err(DisputeError::NoteRequired(action.label()).into());
+        return Err(DisputeError::NoteRequired(action).into());
     }
     let mut tx = db.begin_write().await?;
     let dispute = load(&mut tx, dispute_id, actor.scope).await?;
@@ -335,7 +366,7 @@ pub async fn act(
             if line.amount_minor > available {
                 return Err(DisputeError::ExceedsLine {
                     line: line.line_no,
-                    available: Money::from_minor(available.max(0), currency).to_string(),
+                    available: Money::from_minor(available.max(0), currency),
                 }
                 .into());
             }
@@ -423,7 +454,7 @@ pub async fn act(
         note,
     )
     .await?;
-    let summary = transition_summary(action, credited, currency, note);
+    let summary = transition_summary(crate::locale::Locale::En, action, credited, currency, note);
     crate::audit::record(
         &mut *tx,
         Some(actor.user_id),
@@ -440,7 +471,27 @@ pub async fn act(
         to.label().to_lowercase()
     );
     match actor.scope.side() {
-        Side::Staff => notify_customer(&mut tx, &dispute, &subject, &summary).await?,
+        Side::Staff => {
+            let write = |locale: crate::locale::Locale| {
+                // German capitalises its nouns: its labels stay as they are.
+                let status = match locale {
+                    crate::locale::Locale::En => to.label().to_lowercase(),
+                    crate::locale::Locale::De => to.label_in(locale).to_string(),
+                };
+                let subject = tr!(
+                    locale,
+                    "dispute.status_subject",
+                    id = dispute_id,
+                    number = dispute.invoice_number,
+                    status = status
+                );
+                (
+                    subject,
+                    transition_summary(locale, action, credited, currency, note),
+                )
+            };
+            notify_customer(&mut tx, &dispute, write).await?
+        }
         Side::Customer => {
             let text = format!("{} chose to {}.\n\n{summary}", actor.email, action.label());
             notify_staff(&mut tx, dispute.assignee_id, &subject, &text).await?

@@ -5,26 +5,31 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{DisputeStoreError, Loaded};
 use crate::disputes::DisputeAction;
-use crate::money::{Currency, Money};
-use crate::outbox::store::{Message, queue};
+use crate::money::Currency;
+use crate::outbox::store::{Message, queue, queue_in_their_language};
+use crate::tr;
 
+/// What a transition means, with the note of whoever made it, in a language (the audit log and
+/// AR read it in English).
 pub(super) fn transition_summary(
+    locale: crate::locale::Locale,
     action: DisputeAction,
     credited: i64,
     currency: Currency,
     note: &str,
 ) -> String {
     let what = match action {
-        DisputeAction::AcceptProposal | DisputeAction::Credit => format!(
-            "A credit of {} was issued.",
-            Money::from_minor(credited, currency)
+        DisputeAction::AcceptProposal | DisputeAction::Credit => tr!(
+            locale,
+            "dispute.credited",
+            amount = locale.money(credited, currency)
         ),
-        DisputeAction::Propose => "AR proposed a resolution; please accept or decline it.".into(),
-        DisputeAction::Reject => "AR rejected the dispute; the amount is due again.".into(),
-        DisputeAction::Withdraw => "The dispute was withdrawn; the amount is due again.".into(),
-        DisputeAction::Reopen => "The dispute was reopened.".into(),
-        DisputeAction::DeclineProposal => "The proposal was declined.".into(),
-        DisputeAction::StartReview => "AR started reviewing the dispute.".into(),
+        DisputeAction::Propose => tr!(locale, "dispute.proposed"),
+        DisputeAction::Reject => tr!(locale, "dispute.rejected"),
+        DisputeAction::Withdraw => tr!(locale, "dispute.withdrawn"),
+        DisputeAction::Reopen => tr!(locale, "dispute.reopened"),
+        DisputeAction::DeclineProposal => tr!(locale, "dispute.proposal_declined"),
+        DisputeAction::StartReview => tr!(locale, "dispute.review_started"),
     };
     if note.is_empty() {
         what
@@ -66,12 +71,12 @@ pub(super) async fn notify_staff(
 }
 
 /// Messages for the customer: to the contact who opened the dispute, while they have access; a
-/// short-pay case staff opened goes to the account's paying contacts.
+/// short-pay case staff opened goes to the account's paying contacts. Each reads it in their
+/// language: `write(locale)` gives the subject and body.
 pub(super) async fn notify_customer(
     tx: &mut Transaction<'_, Any>,
     dispute: &Loaded,
-    subject: &str,
-    body: &str,
+    write: impl Fn(crate::locale::Locale) -> (String, String),
 ) -> Result<(), DisputeStoreError> {
     let recipients: Vec<String> = sqlx::query_scalar(
         "SELECT u.email FROM users u JOIN disputes d ON d.id = $1 \
@@ -82,17 +87,6 @@ pub(super) async fn notify_customer(
     .bind(dispute.id)
     .fetch_all(&mut **tx)
     .await?;
-    for recipient in &recipients {
-        queue(
-            &mut **tx,
-            &Message {
-                recipient,
-                subject,
-                body,
-                kind: "dispute",
-            },
-        )
-        .await?;
-    }
+    queue_in_their_language(tx, &recipients, "dispute", None, write).await?;
     Ok(())
 }

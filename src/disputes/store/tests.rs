@@ -528,3 +528,81 @@ async fn the_queue_filters_by_status_assignee_and_amount_and_totals_what_it_list
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_contact_who_reads_german_hears_of_their_dispute_in_german_while_ar_reads_english() {
+    let w = world().await;
+    sqlx::query("UPDATE users SET locale = 'de' WHERE id = $1")
+        .bind(w.payer)
+        .execute(w.db.pool())
+        .await
+        .unwrap();
+    let id = w.dispute(20_000).await.unwrap();
+    act(
+        &w.db,
+        id,
+        w.staff_actor(),
+        DisputeAction::Propose,
+        "Half, as agreed by phone.",
+        &vec![(w.lines[1], 12_000)],
+    )
+    .await
+    .unwrap();
+    post_message(
+        &w.db,
+        id,
+        w.staff_actor(),
+        "Photos received, thank you.",
+        false,
+        &[],
+    )
+    .await
+    .unwrap();
+    act(
+        &w.db,
+        id,
+        w.customer_actor(),
+        DisputeAction::AcceptProposal,
+        "",
+        &vec![],
+    )
+    .await
+    .unwrap();
+    let mail: Vec<(String, String, String)> =
+        sqlx::query("SELECT recipient, subject, body FROM outbox ORDER BY id")
+            .fetch_all(w.db.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    let to = |recipient: &str| -> Vec<(String, String)> {
+        mail.iter()
+            .filter(|(to, _, _)| to == recipient)
+            .map(|(_, subject, body)| (subject.clone(), body.clone()))
+            .collect()
+    };
+    assert_eq!(
+        to("pat@c1.example"),
+        vec![
+            (
+                format!("Reklamation Nr. {id} zur Rechnung INV-1: Lösung vorgeschlagen"),
+                "Wir haben eine Lösung vorgeschlagen; bitte nehmen Sie sie an oder lehnen Sie \
+                 sie ab.\n\nHalf, as agreed by phone."
+                    .to_string()
+            ),
+            (
+                format!("Reklamation Nr. {id} zur Rechnung INV-1"),
+                "Unsere Debitorenbuchhaltung schreibt:\n\nPhotos received, thank you.".to_string()
+            ),
+        ]
+    );
+    assert_eq!(
+        to("clara@ar.example").last().unwrap(),
+        &(
+            format!("Dispute #{id} on invoice INV-1: resolved: credited"),
+            "pat@c1.example chose to accept the proposal.\n\nA credit of $120.00 was issued."
+                .to_string()
+        )
+    );
+}

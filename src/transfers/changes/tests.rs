@@ -416,3 +416,44 @@ async fn the_operator_sets_up_only_a_currency_without_an_account() {
         Some(pounds)
     );
 }
+
+#[tokio::test]
+async fn a_payer_who_reads_german_hears_of_the_new_account_in_german_and_everyone_else_in_english()
+{
+    let (db, staff) = demo().await;
+    sqlx::query("UPDATE users SET locale = 'de' WHERE email = 'pat@acme.example'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let id = propose(&db, &staff.manager, &new_usd_account(), &PORTAL, "")
+        .await
+        .unwrap();
+    let effective = approve(&db, &staff.controller, id, Duration::hours(72), &PORTAL, "")
+        .await
+        .unwrap();
+    let sent = notices(&db).await;
+    let to = |recipient: &str| -> Vec<(String, String)> {
+        sent.iter()
+            .filter(|(to, _, _)| to == recipient)
+            .map(|(_, subject, body)| (subject.clone(), body.clone()))
+            .collect()
+    };
+    let german = to("pat@acme.example");
+    assert_eq!(german.len(), 1, "{sent:?}");
+    let (subject, body) = &german[0];
+    assert_eq!(
+        subject,
+        "Unsere Bankverbindung für Zahlungen in USD ändert sich"
+    );
+    assert!(
+        body.contains(&Locale::De.date_time(effective.fixed_offset()))
+            && body.contains("https://pay.example.com/pay")
+            && body.contains("Fragen Sie zuerst bei ar@example.com nach."),
+        "{body}"
+    );
+    for reader in ["nina@northwind.example", "manager@ledgerport.example"] {
+        let (subject, body) = to(reader).pop().unwrap();
+        assert_eq!(subject, "Our bank account for USD payments changes");
+        assert!(body.contains(&shown_time(effective)), "{body}");
+    }
+}

@@ -695,6 +695,7 @@ pub async fn objects(app: &TestApp) -> Objects {
             pay_by: (chrono::Utc::now().date_naive() + chrono::Duration::days(7)).to_string(),
             amount: String::new(),
             note: String::new(),
+            locale: ledgerport::locale::Locale::En,
         },
         chrono::Utc::now().date_naive(),
         ledgerport::promises::store::MadeBy {
