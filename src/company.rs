@@ -1,6 +1,6 @@
 //! The company that issues the invoices, as its documents name it: legal name, address, tax
-//! registration numbers and whom to ask about a bill. A manager keeps it; every invoice,
-//! statement and transfer instruction prints it.
+//! registration numbers, whom to ask about a bill, and its logo. A manager keeps it; every
+//! invoice, statement, receipt and transfer instruction prints it.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,66 @@ pub enum CompanyError {
     Lines(&'static str),
     #[error("the billing contact is one line of at most {LINE_CHARS} characters")]
     Contact,
+    #[error("a logo is a PNG file (export it as PNG, best with a transparent background)")]
+    LogoNotPng,
+    #[error("a logo file can be at most {} KB", LOGO_MAX_BYTES / 1024)]
+    LogoTooLarge,
+    #[error("a logo can be at most {LOGO_MAX_SIDE} by {LOGO_MAX_SIDE} pixels")]
+    LogoTooManyPixels,
+}
+
+/// The largest logo file: documents embed it whole, in every copy.
+pub const LOGO_MAX_BYTES: usize = 512 * 1024;
+/// The most pixels a side: far more than the 40 points a document prints it at need.
+pub const LOGO_MAX_SIDE: u32 = 2_000;
+
+/// The company's logo as uploaded: a PNG, known by its signature and header (not by the file's
+/// name), within the limits above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    png: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+impl Logo {
+    pub fn parse(png: Vec<u8>) -> Result<Logo, CompanyError> {
+        const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+        if png.len() > LOGO_MAX_BYTES {
+            return Err(CompanyError::LogoTooLarge);
+        }
+        // The first chunk of every PNG is its header: IHDR, then width and height (big-endian).
+        let side = |at: usize| {
+            png.get(at..at + 4)
+                .and_then(|bytes| <[u8; 4]>::try_from(bytes).ok())
+                .map(u32::from_be_bytes)
+        };
+        let (Some(width), Some(height)) = (side(16), side(20)) else {
+            return Err(CompanyError::LogoNotPng);
+        };
+        if !png.starts_with(SIGNATURE) || png.get(12..16) != Some(b"IHDR".as_slice()) {
+            return Err(CompanyError::LogoNotPng);
+        }
+        if width == 0 || height == 0 {
+            return Err(CompanyError::LogoNotPng);
+        }
+        if width > LOGO_MAX_SIDE || height > LOGO_MAX_SIDE {
+            return Err(CompanyError::LogoTooManyPixels);
+        }
+        Ok(Logo { png, width, height })
+    }
+
+    pub fn png(&self) -> &[u8] {
+        &self.png
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -90,6 +150,35 @@ pub fn text_lines(text: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The first bytes of a PNG `width` by `height` pixels: its signature and header chunk.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend(width.to_be_bytes());
+        png.extend(height.to_be_bytes());
+        png.extend([8, 6, 0, 0, 0]);
+        png
+    }
+
+    #[test]
+    fn a_logo_is_a_png_by_its_bytes_within_the_size_limits() {
+        let logo = Logo::parse(png_header(400, 120)).unwrap();
+        assert_eq!((logo.width(), logo.height()), (400, 120));
+        let jpeg = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0".to_vec();
+        assert_eq!(Logo::parse(jpeg), Err(CompanyError::LogoNotPng));
+        assert_eq!(Logo::parse(Vec::new()), Err(CompanyError::LogoNotPng));
+        assert_eq!(
+            Logo::parse(png_header(0, 120)),
+            Err(CompanyError::LogoNotPng)
+        );
+        assert_eq!(
+            Logo::parse(png_header(2_001, 10)),
+            Err(CompanyError::LogoTooManyPixels)
+        );
+        let mut huge = png_header(10, 10);
+        huge.resize(LOGO_MAX_BYTES + 1, 0);
+        assert_eq!(Logo::parse(huge), Err(CompanyError::LogoTooLarge));
+    }
 
     #[test]
     fn a_profile_needs_a_legal_name_and_keeps_its_lines() {

@@ -1,6 +1,6 @@
 //! Whose documents these are: the customer's own billing details (a payer keeps them; staff see
-//! them on the account's page) and the company profile (a manager keeps it). Every invoice,
-//! statement and transfer instruction prints both.
+//! them on the account's page) and the company profile with its logo (a manager keeps it). Every
+//! invoice, statement, receipt and transfer instruction prints both.
 
 pub mod pages;
 
@@ -10,6 +10,19 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::AppError;
+
+/// Where the company profile page uploads the logo (a plain multipart form, served by the
+/// server's `company_logo` routes), removes it, and shows it.
+pub const COMPANY_LOGO: &str = "/admin/company/logo";
+pub const COMPANY_LOGO_REMOVE: &str = "/admin/company/logo/remove";
+pub const COMPANY_LOGO_IMAGE: &str = "/admin/company/logo.png";
+
+/// The company profile page's data: the profile, and the logo's size in pixels when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompanyForm {
+    pub profile: CompanyProfile,
+    pub logo: Option<(u32, u32)>,
+}
 
 /// The billing details page's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,9 +80,15 @@ pub async fn customer_billing_details(customer_id: i64) -> Result<BillingDetails
 }
 
 #[server(endpoint = "admin/company")]
-pub async fn company_profile_form() -> Result<CompanyProfile, AppError> {
+pub async fn company_profile_form() -> Result<CompanyForm, AppError> {
     crate::session::require_manager()?;
-    Ok(ledgerport::company::store::company_profile(&crate::context::app().db).await?)
+    let db = &crate::context::app().db;
+    Ok(CompanyForm {
+        profile: ledgerport::company::store::company_profile(db).await?,
+        logo: ledgerport::company::store::company_logo(db)
+            .await?
+            .map(|logo| (logo.width(), logo.height())),
+    })
 }
 
 #[server(endpoint = "admin/save-company")]

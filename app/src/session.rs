@@ -61,9 +61,16 @@ pub fn check_staff(caller: &Caller) -> Result<(), AppError> {
 
 /// An AR manager.
 pub fn require_manager() -> Result<Caller, AppError> {
-    let caller = require_staff()?;
+    let caller = require_caller()?;
+    check_manager(&caller)?;
+    Ok(caller)
+}
+
+/// [`require_manager`]'s rule for a caller already in hand (a plain HTTP route).
+pub fn check_manager(caller: &Caller) -> Result<(), AppError> {
+    check_staff(caller)?;
     if caller.role == Role::Manager {
-        Ok(caller)
+        Ok(())
     } else {
         Err(AppError::Forbidden(
             "Only an AR manager can do that.".into(),

@@ -3,6 +3,7 @@
 //! tables as CSV (`reports`).
 
 mod letterhead;
+pub mod logo;
 mod pdf;
 mod reports;
 
@@ -236,7 +237,7 @@ fn receipt_filename(payment: &PaymentView) -> String {
 fn receipt_document(locale: Locale, p: &PaymentView, parties: &Parties) -> Vec<u8> {
     let c = p.currency;
     let money = |minor| locale.money(minor, c);
-    let mut doc = Document::new(&tr!(locale, "receipt.file_title", id = p.id));
+    let mut doc = Document::new(&tr!(locale, "receipt.file_title", id = p.id), locale);
     doc.line(20.0, true, &tr!(locale, "receipt.title"));
     parties.print(&mut doc, locale);
     let value_column = MARGIN + 120.0;
@@ -340,7 +341,10 @@ async fn transfer_pdf(
 }
 
 fn transfer_document(locale: Locale, t: &TransferInstructions, parties: &Parties) -> Vec<u8> {
-    let mut doc = Document::new(&tr!(locale, "transfer.file_title", reference = t.reference));
+    let mut doc = Document::new(
+        &tr!(locale, "transfer.file_title", reference = t.reference),
+        locale,
+    );
     doc.line(20.0, true, &tr!(locale, "transfer.title"));
     parties.print(&mut doc, locale);
     doc.line(
@@ -402,7 +406,7 @@ fn invoice_document(
     let c = d.currency;
     let money = |minor| locale.money(minor, c);
     let title = tr!(locale, "document.invoice_number", number = d.number);
-    let mut doc = Document::new(&title);
+    let mut doc = Document::new(&title, locale);
     doc.line(20.0, true, &title);
     parties.print(&mut doc, locale);
     doc.line(
@@ -584,7 +588,10 @@ fn statement_document(
     let c = s.currency;
     let money = |minor| locale.money(minor, c);
     let period = format!("{} – {}", locale.date(s.from), locale.date(s.to));
-    let mut doc = Document::new(&tr!(locale, "statement.file_title", period = period));
+    let mut doc = Document::new(
+        &tr!(locale, "statement.file_title", period = period),
+        locale,
+    );
     doc.line(20.0, true, &tr!(locale, "statement.title"));
     parties.print(&mut doc, locale);
     doc.line(10.0, false, &period);

@@ -196,6 +196,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         .chain(crate::imports::routes())
         .chain(crate::bank_statements::routes())
         .chain(crate::recovery_codes::routes())
+        .chain(crate::company_logo::routes())
     {
         with_session = with_session.route(path, handler);
     }

@@ -6,6 +6,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 pub mod api;
 pub mod bank_statements;
 pub mod cli;
+pub mod company_logo;
 pub mod config;
 pub mod disputes;
 pub mod documents;

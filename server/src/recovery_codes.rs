@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use ledgerport::auth::two_factor::new_recovery_codes;
+use ledgerport::tr;
 
 use crate::disputes::Refusal;
 use crate::guard::SignedIn;
@@ -30,13 +31,13 @@ async fn download(
         .unwrap_or_default();
     match new_recovery_codes(&state.app.db, &caller, &ip).await {
         Ok(codes) => {
-            let body = format!(
-                "Ledgerport recovery codes for {}\nMade {}\n\nEach code signs you in once, in place \
-                 of a code from your authenticator app. Keep them somewhere safe, away from your \
-                 phone. Codes made before these no longer work.\n\n{}\n",
-                caller.email,
-                chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-                codes.join("\n")
+            let locale = app::request::locale();
+            let body = tr!(
+                locale,
+                "recovery_codes.file",
+                email = caller.email,
+                made = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+                codes = codes.join("\n")
             );
             (
                 [

@@ -3,10 +3,11 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::billing::{
-    SaveBillingDetails, SaveCompanyProfile, account_billing_details, company_profile_form,
-    customer_billing_details,
+    COMPANY_LOGO, COMPANY_LOGO_IMAGE, COMPANY_LOGO_REMOVE, SaveBillingDetails, SaveCompanyProfile,
+    account_billing_details, company_profile_form, customer_billing_details,
 };
 use crate::components::{FormError, Loaded, form_error, form_succeeded};
 use crate::i18n::{tr, use_locale};
@@ -103,7 +104,20 @@ pub fn CompanyPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| company_profile_form());
     view! {
         <Title text="Company profile"/>
-        <Loaded data let:profile>
+        <Loaded data let:form>
+            {company_form(form.profile, save, error, saved)}
+            {logo_section(form.logo)}
+        </Loaded>
+    }
+}
+
+fn company_form(
+    profile: ledgerport::company::CompanyProfile,
+    save: ServerAction<SaveCompanyProfile>,
+    error: impl Fn() -> Option<String> + Copy + Send + Sync + 'static,
+    saved: impl Fn() -> bool + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
             <section class="card narrow" aria-labelledby="company-heading">
                 <h1 id="company-heading">"Company profile"</h1>
                 <p class="hint">"Every invoice, statement and transfer instruction is issued in this name. The accounts customers pay into are on "<a href="/admin/bank-accounts">"Bank accounts"</a>"."</p>
@@ -123,6 +137,42 @@ pub fn CompanyPage() -> impl IntoView {
                     <button class="button" type="submit">"Save company profile"</button>
                 </ActionForm>
             </section>
-        </Loaded>
+    }
+}
+
+/// The logo: what documents print now, a new one to upload, or none. Plain forms: a file
+/// upload needs no JavaScript, and the server answers with this page again.
+fn logo_section(logo: Option<(u32, u32)>) -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || {
+        query.with(|q| match q.get("logo").as_deref() {
+            Some("saved") => Some("Logo saved. New documents print it."),
+            Some("removed") => Some("Logo removed. New documents print none."),
+            _ => None,
+        })
+    };
+    let refused = move || query.with(|q| q.get("error"));
+    view! {
+        <section class="card narrow" aria-labelledby="logo-heading" data-testid="company-logo">
+            <h2 id="logo-heading">"Logo"</h2>
+            <p class="hint">"Printed at the top right of every invoice, statement, receipt and transfer instruction, at most 40 points high. A PNG file of at most 512 KB and 2000 × 2000 pixels; a transparent background prints best."</p>
+            {move || notice().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+            {move || refused().map(|text| view! { <p class="error" role="alert">{text}</p> })}
+            {match logo {
+                Some((width, height)) => view! {
+                    <img class="logo-preview" src=COMPANY_LOGO_IMAGE alt="The logo documents print now"/>
+                    <p class="hint">{format!("{width} × {height} pixels.")}</p>
+                    <form method="post" action=COMPANY_LOGO_REMOVE>
+                        <button class="button secondary" type="submit">"Remove the logo"</button>
+                    </form>
+                }.into_any(),
+                None => view! { <p class="empty">"No logo yet: documents print the company's name only."</p> }.into_any(),
+            }}
+            <form class="form" method="post" action=COMPANY_LOGO enctype="multipart/form-data">
+                <label for="logo-file">"PNG file"</label>
+                <input id="logo-file" type="file" name="logo" accept="image/png" required/>
+                <button class="button" type="submit">"Upload logo"</button>
+            </form>
+        </section>
     }
 }

@@ -9,6 +9,7 @@ use ledgerport::locale::Locale;
 use ledgerport::tr;
 use ledgerport::verification::DocumentCode;
 
+use super::logo::LogoImage;
 use super::pdf::{Cell, Document, MARGIN, PAGE_WIDTH, wrap};
 
 /// Where "Bill to" starts, right of the company's block.
@@ -16,6 +17,7 @@ const BILL_TO: f32 = 330.0;
 
 pub struct Parties {
     pub company: CompanyProfile,
+    pub logo: Option<LogoImage>,
     pub customer: String,
     pub billing: BillingDetails,
 }
@@ -24,6 +26,7 @@ impl Parties {
     pub async fn of(db: &Db, customer_id: i64) -> Result<Parties, DbError> {
         Ok(Parties {
             company: ledgerport::company::store::company_profile(db).await?,
+            logo: company_logo(db).await?,
             customer: ledgerport::customers::store::customer_name(db, customer_id)
                 .await?
                 .unwrap_or_default(),
@@ -33,8 +36,12 @@ impl Parties {
         })
     }
 
-    /// The company (left) and "Bill to" (right), line by line, under the document's title.
+    /// The company's logo (top right), then the company (left) and "Bill to" (right), line by
+    /// line, under the document's title.
     pub fn print(&self, doc: &mut Document, locale: Locale) {
+        if let Some(logo) = &self.logo {
+            doc.logo(logo.clone());
+        }
         let company = &self.company;
         let mut left = vec![if company.is_empty() {
             "Ledgerport".to_string()
@@ -83,6 +90,21 @@ impl Parties {
             doc.row(9.0, i == 0, &cells);
         }
         doc.gap(8.0);
+    }
+}
+
+/// The logo as documents print it. Every upload is decoded before it is stored; one that still
+/// fails to decode here is left off rather than failing every document.
+async fn company_logo(db: &Db) -> Result<Option<LogoImage>, DbError> {
+    let Some(logo) = ledgerport::company::store::company_logo(db).await? else {
+        return Ok(None);
+    };
+    match LogoImage::decode(logo.png()) {
+        Ok(image) => Ok(Some(image)),
+        Err(e) => {
+            tracing::warn!("the company logo could not be decoded, so documents leave it off: {e}");
+            Ok(None)
+        }
     }
 }
 

@@ -1,13 +1,19 @@
 //! A small A4 page writer over `pdf-writer`: left and right aligned text in the standard
-//! Helvetica fonts (no font files to ship), rules, and page breaks with a repeated header.
+//! Helvetica fonts (no font files to ship), rules, the company's logo, and page breaks with a
+//! repeated header.
 
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+use ledgerport::locale::Locale;
+use ledgerport::tr;
+use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use super::logo::LogoImage;
 
 pub const PAGE_WIDTH: f32 = 595.0;
 const PAGE_HEIGHT: f32 = 842.0;
 pub const MARGIN: f32 = 50.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
+const LOGO: Name<'static> = Name(b"Logo");
 
 /// One cell of a table row: text and where it sits.
 pub enum Cell {
@@ -17,18 +23,24 @@ pub enum Cell {
 
 pub struct Document {
     title: String,
+    /// The language of the document's own words ("page", "continued").
+    locale: Locale,
     pages: Vec<Content>,
     current: Content,
     y: f32,
+    /// The logo and the page (from 0) it is printed on.
+    logo: Option<(LogoImage, usize)>,
 }
 
 impl Document {
-    pub fn new(title: &str) -> Self {
+    pub fn new(title: &str, locale: Locale) -> Self {
         let mut document = Document {
             title: title.to_string(),
+            locale,
             pages: Vec::new(),
             current: Content::new(),
             y: PAGE_HEIGHT - MARGIN,
+            logo: None,
         };
         document.footer();
         document
@@ -41,14 +53,17 @@ impl Document {
             self.pages.push(full);
             self.y = PAGE_HEIGHT - MARGIN;
             self.footer();
-            self.text(MARGIN, 9.0, false, &format!("{} (continued)", self.title));
+            let locale = self.locale;
+            let continued = tr!(locale, "document.continued", title = self.title);
+            self.text(MARGIN, 9.0, false, &continued);
             self.gap(14.0);
         }
     }
 
     fn footer(&mut self) {
         let page = self.pages.len() + 1;
-        let text = format!("{} · page {page}", self.title);
+        let locale = self.locale;
+        let text = tr!(locale, "document.page", title = self.title, page = page);
         self.put(MARGIN, MARGIN - 20.0, 8.0, false, &text);
     }
 
@@ -125,6 +140,19 @@ impl Document {
         self.gap(size.max(text_height) + 4.0);
     }
 
+    /// The company's logo at the top right of this page; what follows starts below it.
+    pub fn logo(&mut self, logo: LogoImage) {
+        let (width, height) = logo.printed_size();
+        let (x, y) = (PAGE_WIDTH - MARGIN - width, PAGE_HEIGHT - MARGIN - height);
+        self.current
+            .save_state()
+            .transform([width, 0.0, 0.0, height, x, y])
+            .x_object(LOGO)
+            .restore_state();
+        self.y = self.y.min(y - 8.0);
+        self.logo = Some((logo, self.pages.len()));
+    }
+
     /// A thin horizontal rule across the page.
     pub fn rule(&mut self) {
         self.ensure(8.0);
@@ -160,6 +188,8 @@ impl Document {
         let page_ids: Vec<Ref> = (0..self.pages.len())
             .map(|i| Ref::new(first_page + 2 * i as i32))
             .collect();
+        let logo_id = Ref::new(first_page + 2 * self.pages.len() as i32);
+        let logo_mask_id = Ref::new(logo_id.get() + 1);
         pdf.catalog(catalog).pages(tree);
         pdf.pages(tree)
             .kids(page_ids.iter().copied())
@@ -173,7 +203,8 @@ impl Document {
         pdf.type1_font(bold)
             .base_font(Name(b"Helvetica-Bold"))
             .encoding_predefined(Name(b"WinAnsiEncoding"));
-        for (content, page_id) in self.pages.into_iter().zip(&page_ids) {
+        let logo_page = self.logo.as_ref().map(|(_, page)| *page);
+        for (index, (content, page_id)) in self.pages.into_iter().zip(&page_ids).enumerate() {
             let content_id = Ref::new(page_id.get() + 1);
             let mut page = pdf.page(*page_id);
             page.media_box(Rect::new(0.0, 0.0, PAGE_WIDTH, PAGE_HEIGHT))
@@ -183,9 +214,38 @@ impl Document {
             let mut fonts = resources.fonts();
             fonts.pair(REGULAR, regular).pair(BOLD, bold);
             fonts.finish();
+            if logo_page == Some(index) {
+                resources.x_objects().pair(LOGO, logo_id);
+            }
             resources.finish();
             page.finish();
             pdf.stream(content_id, &content.finish());
+        }
+        if let Some((logo, _)) = &self.logo {
+            let mut image = pdf.image_xobject(logo_id, &logo.color);
+            image.filter(Filter::FlateDecode);
+            image
+                .width(logo.pixels_wide as i32)
+                .height(logo.pixels_high as i32)
+                .bits_per_component(8);
+            if logo.gray {
+                image.color_space().device_gray();
+            } else {
+                image.color_space().device_rgb();
+            }
+            if logo.alpha.is_some() {
+                image.s_mask(logo_mask_id);
+            }
+            image.finish();
+            if let Some(alpha) = &logo.alpha {
+                let mut mask = pdf.image_xobject(logo_mask_id, alpha);
+                mask.filter(Filter::FlateDecode);
+                mask.width(logo.pixels_wide as i32)
+                    .height(logo.pixels_high as i32)
+                    .bits_per_component(8);
+                mask.color_space().device_gray();
+                mask.finish();
+            }
         }
         pdf.finish()
     }
@@ -273,7 +333,7 @@ mod tests {
 
     #[test]
     fn a_long_document_breaks_into_pages_and_stays_a_pdf() {
-        let mut document = Document::new("Statement C-1001");
+        let mut document = Document::new("Statement C-1001", Locale::En);
         for i in 0..200 {
             document.row(
                 9.0,

@@ -348,3 +348,80 @@ async fn a_statement_pdfs_code_confirms_its_period_and_closing_balance() {
     );
     assert!(page.contains("Closing balance") && page.contains(&closing.to_string()));
 }
+
+/// Posts a logo file as the company profile page's form does; the answer's status and text.
+async fn upload_logo(app: &crate::common::TestApp, cookie: &str, png: Vec<u8>) -> (u16, String) {
+    let form = reqwest::multipart::Form::new().part(
+        "logo",
+        reqwest::multipart::Part::bytes(png).file_name("logo.png"),
+    );
+    let response = app
+        .client
+        .post(app.url("/admin/company/logo"))
+        .header("origin", crate::common::ORIGIN)
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn a_managers_logo_prints_on_every_customer_pdf_until_removed_and_a_clerk_cannot_set_one() {
+    let app = spawn_app().await;
+    let manager = app
+        .sign_in("manager@ledgerport.example", "manager-sees-everything")
+        .await;
+    let clerk = app
+        .sign_in("clerk@ledgerport.example", "clerk-works-disputes")
+        .await;
+    let payer = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let (id, _) = acme_invoice(&app).await;
+    let invoice = format!("/documents/invoices/{id}.pdf");
+    let statement = "/documents/statement.pdf?from=2026-01-01&to=2026-12-31";
+    assert!(!pdf_text(&app, &invoice, &payer).await.contains("/Logo Do"));
+
+    let png = crate::common::endpoints::tiny_png();
+    assert_eq!(upload_logo(&app, &clerk, png.clone()).await.0, 403);
+    let (status, reason) = upload_logo(&app, &manager, b"GIF89a\x01\0\x01\0".to_vec()).await;
+    assert_eq!(status, 400);
+    assert!(reason.starts_with("A logo is a PNG file"), "{reason}");
+    // Starts like a PNG, but only a decoder would find it broken: refused as well.
+    let (status, _) = upload_logo(&app, &manager, png[..40].to_vec()).await;
+    assert_eq!(status, 400);
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM company_logo")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+
+    assert_eq!(upload_logo(&app, &manager, png.clone()).await.0, 303);
+    for path in [invoice.as_str(), statement] {
+        let pdf = pdf_text(&app, path, &payer).await;
+        assert!(pdf.contains("/Logo Do"), "{path} draws the logo");
+        assert!(
+            pdf.contains("/Subtype /Image") && pdf.contains("/SMask"),
+            "{path}"
+        );
+    }
+    let shown = app.page("/admin/company/logo.png", Some(&manager)).await;
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["content-type"], "image/png");
+    assert_eq!(shown.bytes().await.unwrap().to_vec(), png);
+    assert_eq!(
+        app.page("/admin/company/logo.png", Some(&payer))
+            .await
+            .status(),
+        403
+    );
+
+    let removed = app
+        .post_form("/admin/company/logo/remove", "", Some(&manager))
+        .await;
+    assert!(removed.status().is_redirection(), "{}", removed.status());
+    assert!(!pdf_text(&app, &invoice, &payer).await.contains("/Logo Do"));
+}

@@ -345,6 +345,10 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         }
         // Only a session that proved a second factor gets codes; the others a 409.
         "/profile/recovery-codes.txt" => (Rule::SignedIn, String::new()),
+        // A file that only starts like a PNG: a manager is let in and refused (400).
+        "/admin/company/logo" => (Rule::Manager, String::new()),
+        "/admin/company/logo/remove" => (Rule::Manager, String::new()),
+        "/admin/company/logo.png" => (Rule::Staff, String::new()),
         "/api/change-password" => (
             Rule::SignedIn,
             "current=not-the-password&new=another-long-secret".into(),
@@ -521,6 +525,18 @@ impl Callers {
     }
 }
 
+/// A 2 by 2 pixel PNG, as a logo.
+pub fn tiny_png() -> Vec<u8> {
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, 2, 2);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&[30u8; 16]).unwrap();
+    writer.finish().unwrap();
+    png
+}
+
 /// A CSV whose only row names no customer: previewing or committing it changes nothing.
 pub const IMPORT_WITH_AN_ERROR: &str =
     "customer,invoice,description,quantity,unit_price\nC-404,X-1,Thing,1,1\n";
@@ -558,6 +574,10 @@ pub async fn dispute_post(
                     .file_name("broken.bai"),
             ),
         ),
+        "/admin/company/logo" => request.multipart(reqwest::multipart::Form::new().part(
+            "logo",
+            reqwest::multipart::Part::bytes(tiny_png()[..30].to_vec()).file_name("logo.png"),
+        )),
         "/admin/imports/post" => request.multipart(
             reqwest::multipart::Form::new().part(
                 "file",
@@ -795,6 +815,14 @@ pub async fn objects(app: &TestApp) -> Objects {
     .await
     .unwrap()[0]
         .id;
+    // A logo, so that staff see it back (removing it is a form post, read after the documents).
+    sqlx::query(
+        "INSERT INTO company_logo (id, png, width, height, updated_at) VALUES (1, $1, 2, 2, '')",
+    )
+    .bind(tiny_png())
+    .execute(app.db.pool())
+    .await
+    .unwrap();
     Objects {
         import,
         statement,
@@ -863,6 +891,12 @@ impl Paths {
                 .chain(server::recovery_codes::routes())
                 .map(|(path, _)| path.to_string()),
         );
+        // The logo's forms post; its image is read like a document.
+        let (logo_images, logo_posts): (Vec<String>, Vec<String>) = server::company_logo::routes()
+            .into_iter()
+            .map(|(path, _)| path.to_string())
+            .partition(|path| path.ends_with(".png"));
+        dispute_posts.extend(logo_posts);
         // The sandbox's hosted page is read; its "Settle now" button posts.
         let (sandbox_posts, sandbox_pages): (Vec<String>, Vec<String>) = server::sandbox::routes()
             .into_iter()
@@ -874,6 +908,7 @@ impl Paths {
             .map(|(path, _)| path.to_string())
             .chain(sandbox_pages)
             .chain(dispute_downloads)
+            .chain(logo_images)
             .collect();
         Paths {
             pages,
