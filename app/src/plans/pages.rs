@@ -193,8 +193,14 @@ fn request_form(
 fn plan_fields(offer: &PlanOffer, note_label: String, locale: Locale) -> AnyView {
     let c = offer.currency;
     let limits = offer.limits;
-    // An example line of an own schedule: today and an amount as this page writes it.
-    let example = format!("{} {}", offer.today, locale.plain_decimal(50_000, 2));
+    // An example line of an own schedule: today and 500 in the account's currency, as this page
+    // writes it (`500.00`, `500,00`; `500` for a currency without minor units).
+    let scale = c.exponent();
+    let example = format!(
+        "{} {}",
+        offer.today,
+        locale.plain_decimal(500 * 10_i64.pow(scale), scale)
+    );
     view! {
         <div class="table-wrap">
         <table class="table compact" data-testid="plannable">
