@@ -14,7 +14,7 @@ use ledgerport::company::{LOGO_MAX_BYTES, Logo};
 
 use crate::disputes::Refusal;
 use crate::documents::logo::LogoImage;
-use crate::guard::SignedIn;
+use crate::guard::{SignedIn, client_ip};
 use crate::state::ServerState;
 
 /// Where the manager comes back to.
@@ -30,12 +30,6 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
         (COMPANY_LOGO_REMOVE, post(remove)),
         (COMPANY_LOGO_IMAGE, get(image)),
     ]
-}
-
-fn client_ip(address: Option<Extension<ClientAddress>>) -> String {
-    address
-        .map(|Extension(ClientAddress(ip))| ip.to_string())
-        .unwrap_or_default()
 }
 
 /// `POST /admin/company/logo`: the file in the field `logo`, a PNG. It is decoded before it is

@@ -232,10 +232,18 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SignedIn {
 }
 
 /// The languages a browser asks for (`Accept-Language`).
-pub fn accept_language(headers: &HeaderMap) -> Option<&str> {
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
+}
+
+/// The client's address from the request extensions, for rate limits and the audit log of a plain
+/// HTTP route (server functions use `app::request::client_ip`).
+pub fn client_ip(address: Option<axum::Extension<ClientAddress>>) -> String {
+    address
+        .map(|axum::Extension(ClientAddress(ip))| ip.to_string())
+        .unwrap_or_default()
 }
 
 /// A customer contact and their account, taken from the session for plain HTTP routes (the

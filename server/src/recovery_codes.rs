@@ -13,7 +13,7 @@ use ledgerport::auth::two_factor::new_recovery_codes;
 use ledgerport::tr;
 
 use crate::disputes::Refusal;
-use crate::guard::SignedIn;
+use crate::guard::{SignedIn, client_ip};
 use crate::state::ServerState;
 
 pub fn routes() -> Vec<(&'static str, MethodRouter<ServerState>)> {
@@ -26,9 +26,7 @@ async fn download(
     address: Option<Extension<ClientAddress>>,
     headers: HeaderMap,
 ) -> Response {
-    let ip = address
-        .map(|Extension(ClientAddress(ip))| ip.to_string())
-        .unwrap_or_default();
+    let ip = client_ip(address);
     match new_recovery_codes(&state.app.db, &caller, &ip).await {
         Ok(codes) => {
             let locale = app::request::locale();

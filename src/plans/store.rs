@@ -597,7 +597,7 @@ pub async fn propose(
                 "{} asks to pay {terms} on {customer}'s account.\n\
                  Approve or decline it on the customer's page.\n{}",
                 by.email,
-                quoted(&plan.note)
+                noted(Locale::En, &plan.note)
             ),
             "plan",
         )
@@ -667,15 +667,7 @@ fn schedule_text(locale: Locale, instalments: &[Instalment], currency: Currency)
         .join(", ")
 }
 
-fn quoted(note: &str) -> String {
-    if note.is_empty() {
-        String::new()
-    } else {
-        format!("\nNote: {note}\n")
-    }
-}
-
-/// The plan's note as the customer's letter quotes it.
+/// The plan's note as a letter quotes it (AR's in English).
 fn noted(locale: Locale, note: &str) -> String {
     if note.is_empty() {
         String::new()
