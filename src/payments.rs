@@ -16,6 +16,8 @@ use crate::money::{Currency, Money};
 
 pub mod history;
 #[cfg(feature = "ssr")]
+pub mod receipt_mail;
+#[cfg(feature = "ssr")]
 pub mod store;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,8 +17,8 @@ use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::locale::Locale;
 use crate::money::{Currency, Money};
-use crate::outbox::Attachment;
 use crate::outbox::store::{queue_in_their_language, queue_to_each, staff_emails};
+use crate::payments::receipt_mail::{self, ReceiptMail, ReceiptTo};
 use crate::payments::store::{PaymentReceipt, record_new_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{CashError, lock_checkout_customer};
@@ -382,57 +382,20 @@ async fn queue_receipt(
     receipt: &PaymentReceipt,
 ) -> Result<(), CheckoutStoreError> {
     let payer = payer_of(tx, collected.checkout_id).await?;
-    let mut applied = Vec::new();
-    for a in &receipt.allocations {
-        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
-            .bind(a.invoice_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        applied.push((number, a.amount_minor, a.discount_minor));
-    }
-    let currency = collected.currency;
-    let unapplied = receipt.unapplied.to_minor();
-    let write = |locale: Locale| {
-        let money = |minor| locale.money(minor, currency);
-        let mut lines = String::new();
-        for (number, amount, discount) in &applied {
-            lines.push_str(&format!("  {number}: {}", money(*amount)));
-            if *discount > 0 {
-                lines.push(' ');
-                lines.push_str(&tr!(
-                    locale,
-                    "receipt.plus_discount",
-                    amount = money(*discount)
-                ));
-            }
-            lines.push('\n');
-        }
-        if unapplied != 0 {
-            lines.push_str(&format!(
-                "  {}\n",
-                tr!(locale, "receipt.credit", amount = money(unapplied))
-            ));
-        }
-        let amount = money(collected.amount_minor);
-        let body = tr!(
-            locale,
-            "receipt.body",
-            name = payer.name,
-            amount = amount,
-            customer = payer.customer,
-            date = locale.date(collected.received),
-            method = method.label_in(locale),
-            reference = collected.payment_reference,
-            lines = lines
-        );
-        (tr!(locale, "receipt.subject", amount = amount), body)
-    };
-    let receipt_pdf = Attachment::Receipt {
+    let mail = ReceiptMail {
         customer_id: payer.customer_id,
-        payment_id: receipt.payment_id,
+        amount: Money::from_minor(collected.amount_minor, collected.currency),
+        received: collected.received,
+        method,
+        reference: collected.payment_reference,
+        receipt,
     };
-    queue_in_their_language(tx, &payer.recipients, "receipt", Some(receipt_pdf), write).await?;
-    Ok(())
+    let to = ReceiptTo::Payer {
+        name: &payer.name,
+        customer: &payer.customer,
+        recipients: &payer.recipients,
+    };
+    Ok(receipt_mail::queue(tx, &mail, to).await?)
 }
 
 /// Marks a checkout failed or expired (nothing is posted), unless it already succeeded: events

@@ -66,6 +66,15 @@ pub struct IssuedDocument {
     pub currency: Currency,
 }
 
+/// What the public page says of a code we issued: the document as printed, and what happened
+/// to it since that a holder must know (an invoice voided after it was printed is owed no more).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmed {
+    pub document: IssuedDocument,
+    /// The day the invoice was voided; `None` while it stands (and for a statement).
+    pub voided_on: Option<NaiveDate>,
+}
+
 impl IssuedDocument {
     /// Which document of which account this is. A document printed again with the same total
     /// keeps its code; a statement whose closing balance changed (a late posting) gets a new one.

@@ -120,10 +120,13 @@ pub async fn invoice(id: i64) -> Result<InvoiceDetail, AppError> {
 }
 
 /// Checks a statement period: both dates, in order, at most ten years (the reasons in `locale`).
+/// A period ending after `today` ends today: a statement, and the code printed on it, show a
+/// balance the account has reached, never one of a day still to come.
 pub fn statement_period_in(
     locale: Locale,
     from: &str,
     to: &str,
+    today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), String> {
     let from = from
         .trim()
@@ -136,6 +139,10 @@ pub fn statement_period_in(
     if from > to {
         return Err(tr!(locale, "error.period_order"));
     }
+    if from > today {
+        return Err(tr!(locale, "error.period_in_future"));
+    }
+    let to = to.min(today);
     if (to - from).num_days() > STATEMENT_MAX_DAYS {
         return Err(tr!(locale, "error.period_too_long"));
     }
@@ -146,7 +153,7 @@ pub fn statement_period_in(
 pub async fn account_statement(from: String, to: String) -> Result<Statement, AppError> {
     let (_, customer_id) = crate::session::require_contact()?;
     let locale = crate::i18n::request_locale();
-    let (from, to) = statement_period_in(locale, &from, &to).map_err(AppError::Invalid)?;
+    let (from, to) = statement_period_in(locale, &from, &to, today()).map_err(AppError::Invalid)?;
     ledgerport::reports::store::statement(&crate::context::app().db, customer_id, from, to)
         .await?
         .ok_or_else(crate::errors::account_gone)
@@ -191,10 +198,29 @@ mod tests {
 
     #[test]
     fn a_statement_period_must_be_two_ordered_dates_within_ten_years() {
-        let period = |from, to| statement_period_in(Locale::En, from, to);
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let period = |from, to| statement_period_in(Locale::En, from, to, today);
         assert!(period("2026-01-01", "2026-01-31").is_ok());
         assert!(period("2026-02-01", "2026-01-31").is_err());
         assert!(period("yesterday", "2026-01-31").is_err());
         assert!(period("1990-01-01", "2026-01-31").is_err());
+    }
+
+    #[test]
+    fn a_statement_period_ends_today_at_the_latest_and_cannot_start_after_it() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let period = |from, to| statement_period_in(Locale::En, from, to, today);
+        assert_eq!(
+            period("2026-12-01", "2026-12-31"),
+            Ok((NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), today))
+        );
+        assert_eq!(
+            period("2026-12-08", "2026-12-31"),
+            Err("A statement cannot start after today.".to_string())
+        );
+        assert_eq!(
+            statement_period_in(Locale::De, "2027-01-01", "2027-01-31", today),
+            Err("Ein Kontoauszug kann nicht nach heute beginnen.".to_string())
+        );
     }
 }

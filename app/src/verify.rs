@@ -22,6 +22,8 @@ pub enum Verification {
         code: String,
         issuer: String,
         document: IssuedDocument,
+        /// The invoice was voided on this day, after it was printed: nothing is owed on it.
+        voided_on: Option<chrono::NaiveDate>,
     },
     /// Unknown, altered or mistyped: we did not issue a document with this code.
     NotIssued { code: String, issuer: String },
@@ -71,10 +73,11 @@ pub async fn verify_document(code: String) -> Result<Verification, AppError> {
         None => None,
     };
     Ok(match found {
-        Some(document) => Verification::Issued {
+        Some(confirmed) => Verification::Issued {
             code: shown,
             issuer,
-            document,
+            document: confirmed.document,
+            voided_on: confirmed.voided_on,
         },
         None => Verification::NotIssued {
             code: shown,
@@ -125,6 +128,7 @@ fn verdict(answer: Verification) -> AnyView {
             code,
             issuer,
             document,
+            voided_on,
         } => {
             let what = match document.kind {
                 DocumentKind::Invoice => tr!(locale, "invoice.title", number = document.number),
@@ -148,6 +152,9 @@ fn verdict(answer: Verification) -> AnyView {
                         <dt>{date_label}</dt><dd>{date(document.issued_on)}</dd>
                         <dt>{total_label}</dt><dd>{money(document.total_minor, document.currency)}</dd>
                     </dl>
+                    {voided_on.map(|day| view! {
+                        <p class="error" data-testid="voided"><strong>{tr!(locale, "verify.voided", date = date(day))}</strong></p>
+                    })}
                     <p class="hint">{tr!(locale, "verify.altered")}</p>
                 </div>
             }

@@ -536,7 +536,7 @@ async fn load_statement(
     customer_id: i64,
     period: &Period,
 ) -> Result<Statement, DocumentError> {
-    let (from, to) = statement_period_in(app::request::locale(), &period.from, &period.to)
+    let (from, to) = statement_period_in(app::request::locale(), &period.from, &period.to, today())
         .map_err(DocumentError::Invalid)?;
     ledgerport::reports::store::statement(&state.app.db, customer_id, from, to)
         .await?

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::receipt_mail::{self, ReceiptMail, ReceiptTo};
 use super::{
     AllocationPlan, AllocationRule, OpenInvoice, PaymentError, PaymentMethod, PaymentRequest,
     PlannedAllocation, RemittanceLine, check_key, plan_allocation,
@@ -69,9 +70,9 @@ pub struct OfflinePayment {
     pub remitted: Vec<RemittanceLine>,
 }
 
-/// Records an offline payment and its audit row in one transaction: applied as remitted (or
-/// oldest first), discounts taken inside their window, any excess left as unapplied credit. The
-/// same reference again returns the first receipt and writes nothing.
+/// Records an offline payment, its audit row and its receipt email in one transaction: applied
+/// as remitted (or oldest first), discounts taken inside their window, any excess left as
+/// unapplied credit. The same reference again returns the first receipt and writes nothing.
 pub async fn record_offline_payment(
     db: &Db,
     payment: &OfflinePayment,
@@ -93,6 +94,15 @@ pub async fn record_offline_payment(
         true,
     )?;
     let receipt = record_payment_in(&mut tx, db.engine(), &request).await?;
+    let mail = ReceiptMail {
+        customer_id: payment.customer_id,
+        amount: payment.amount,
+        received: payment.received,
+        method: payment.method,
+        reference: &payment.reference,
+        receipt: &receipt,
+    };
+    receipt_mail::queue(&mut tx, &mail, ReceiptTo::Account).await?;
     if !receipt.replayed {
         actor
             .record(

@@ -14,6 +14,7 @@ use crate::db::{Db, DbError, Engine, currency, now_text, parse_date};
 use crate::disputes::store::{DisputeStoreError, Scope, ShortPayCase, open_short_pay_case_in};
 use crate::keys;
 use crate::money::{Currency, Money};
+use crate::payments::receipt_mail::{self, ReceiptMail, ReceiptTo};
 use crate::payments::store::record_payment_in;
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{CashError, due_invoices, lock_customer};
@@ -307,6 +308,15 @@ async fn apply_share(
     .dated_by_event();
     let receipt = record_payment_in(tx, engine, &request).await?;
     link_payment(tx, share.line_id, receipt.payment_id).await?;
+    let mail = ReceiptMail {
+        customer_id,
+        amount,
+        received: line.booked_on,
+        method: PaymentMethod::Wire,
+        reference: &line.bank_reference,
+        receipt: &receipt,
+    };
+    receipt_mail::queue(tx, &mail, ReceiptTo::Account).await?;
     actor
         .record(
             &mut **tx,

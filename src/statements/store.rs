@@ -18,6 +18,7 @@ use crate::audit::Actor;
 use crate::db::{Db, DbError, Engine, date_text, now_text};
 use crate::keys;
 use crate::money::{Currency, Money};
+use crate::payments::receipt_mail::{self, ReceiptMail, ReceiptTo};
 use crate::payments::store::record_payment_in;
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
 use crate::receivables::store::{CashError, due_invoices, lock_customer};
@@ -502,7 +503,8 @@ where
     )
 }
 
-/// Posts the arrival as a bank transfer of this customer's, allocated by `rule`.
+/// Posts the arrival as a bank transfer of this customer's, allocated by `rule`, and queues its
+/// receipt to the account.
 async fn post(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
@@ -521,7 +523,17 @@ async fn post(
     )
     .map_err(CashError::Payment)?
     .dated_by_event();
-    Ok(record_payment_in(tx, engine, &request).await?.payment_id)
+    let receipt = record_payment_in(tx, engine, &request).await?;
+    let mail = ReceiptMail {
+        customer_id,
+        amount: arrival.amount,
+        received: arrival.line.booked_on,
+        method: PaymentMethod::Wire,
+        reference: &arrival.line.bank_reference,
+        receipt: &receipt,
+    };
+    receipt_mail::queue(tx, &mail, ReceiptTo::Account).await?;
+    Ok(receipt.payment_id)
 }
 
 /// A saved CSV mapping.

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{DocumentCode, DocumentKind, IssuedDocument};
+use super::{Confirmed, DocumentCode, DocumentKind, IssuedDocument};
 use crate::db::{Db, DbError, date_text, now_text, parse_date};
 
 /// The code printed on `document` of `customer_id`'s account: the one it already has, or a new
@@ -52,11 +52,15 @@ async fn existing(
     Ok(code.map(DocumentCode))
 }
 
-/// The document a code was printed on, or `None`: then we did not issue it.
-pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<IssuedDocument>, DbError> {
+/// The document a code was printed on, and whether it was voided since; `None`: then we did not
+/// issue it. (An invoice's number is unique in the book, so it finds the invoice.)
+pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<Confirmed>, DbError> {
     let row = sqlx::query(
-        "SELECT kind, number, period_from, issued_on, total_minor, currency \
-         FROM document_codes WHERE code = $1",
+        "SELECT d.kind, d.number, d.period_from, d.issued_on, d.total_minor, d.currency, \
+                i.voided_at \
+         FROM document_codes d \
+         LEFT JOIN invoices i ON d.kind = 'invoice' AND i.number = d.number \
+         WHERE d.code = $1",
     )
     .bind(code.as_str())
     .fetch_optional(db.pool())
@@ -66,13 +70,21 @@ pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<IssuedDocumen
     };
     let kind: String = row.try_get("kind")?;
     let period_from: Option<String> = row.try_get("period_from")?;
-    Ok(Some(IssuedDocument {
-        kind: DocumentKind::try_from(kind).map_err(|e| DbError::Corrupt(e.to_string()))?,
-        number: row.try_get("number")?,
-        period_from: period_from.as_deref().map(parse_date).transpose()?,
-        issued_on: parse_date(&row.try_get::<String, _>("issued_on")?)?,
-        total_minor: row.try_get("total_minor")?,
-        currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
+    let voided_at: Option<String> = row.try_get("voided_at")?;
+    Ok(Some(Confirmed {
+        document: IssuedDocument {
+            kind: DocumentKind::try_from(kind).map_err(|e| DbError::Corrupt(e.to_string()))?,
+            number: row.try_get("number")?,
+            period_from: period_from.as_deref().map(parse_date).transpose()?,
+            issued_on: parse_date(&row.try_get::<String, _>("issued_on")?)?,
+            total_minor: row.try_get("total_minor")?,
+            currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
+        },
+        // Stored as an RFC 3339 time in UTC: its day is what the page names.
+        voided_on: voided_at
+            .as_deref()
+            .map(|at| parse_date(at.get(..10).unwrap_or(at)))
+            .transpose()?,
     }))
 }
 
@@ -100,10 +112,16 @@ mod tests {
         let first = code_for(&db, 7, &invoice(123_456)).await.unwrap();
         assert_eq!(code_for(&db, 7, &invoice(123_456)).await.unwrap(), first);
         assert_eq!(first.as_str().len(), 12);
-        assert_eq!(verify(&db, &first).await.unwrap(), Some(invoice(123_456)));
+        assert_eq!(
+            verify(&db, &first).await.unwrap().map(|c| c.document),
+            Some(invoice(123_456))
+        );
         // Typed back from paper: upper case, hyphens, an O for a zero.
         let typed = DocumentCode::parse(&first.printed().replace('0', "O")).unwrap();
-        assert_eq!(verify(&db, &typed).await.unwrap(), Some(invoice(123_456)));
+        assert_eq!(
+            verify(&db, &typed).await.unwrap().map(|c| c.document),
+            Some(invoice(123_456))
+        );
     }
 
     #[tokio::test]
@@ -123,8 +141,54 @@ mod tests {
         let after_a_late_posting = code_for(&db, 7, &statement(9_000)).await.unwrap();
         assert_ne!(before, after_a_late_posting);
         assert_eq!(
-            verify(&db, &before).await.unwrap().map(|d| d.total_minor),
+            verify(&db, &before)
+                .await
+                .unwrap()
+                .map(|c| c.document.total_minor),
             Some(10_000)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invoice_voided_after_it_was_printed_is_confirmed_as_voided() {
+        use crate::testing::fixtures::{customer, invoice as issue};
+        let db = fresh_db().await;
+        let c = customer(&db, "C-1", Currency::Eur, (30, 0, 0)).await;
+        let id = issue(
+            &db,
+            c,
+            "INV-1001",
+            Currency::Eur,
+            "2026-11-03",
+            &[(123_456, 0)],
+        )
+        .await;
+        let code = code_for(&db, c, &invoice(123_456)).await.unwrap();
+        assert_eq!(verify(&db, &code).await.unwrap().unwrap().voided_on, None);
+        let clerk = crate::audit::Actor {
+            user_id: None,
+            name: "clerk@ledgerport.example",
+        };
+        crate::adjustments::store::void_invoice(
+            &db,
+            c,
+            id,
+            "sent twice",
+            date("2026-11-05"),
+            clerk,
+        )
+        .await
+        .unwrap();
+        let confirmed = verify(&db, &code).await.unwrap().unwrap();
+        assert_eq!(
+            confirmed.document,
+            invoice(123_456),
+            "still what was printed"
+        );
+        assert_eq!(
+            confirmed.voided_on,
+            Some(chrono::Utc::now().date_naive()),
+            "voided the day it was recorded"
         );
     }
 

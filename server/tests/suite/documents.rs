@@ -318,12 +318,14 @@ async fn an_invoice_pdf_carries_a_code_the_public_page_confirms_and_an_altered_c
 }
 
 #[tokio::test]
-async fn a_statement_pdfs_code_confirms_its_period_and_closing_balance() {
+async fn a_statement_pdfs_code_confirms_its_period_and_closing_balance_up_to_today_at_the_latest() {
     let app = spawn_app().await;
     let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    // Asked for a period that ends in the future, the statement ends today: its code confirms
+    // a balance the account has reached.
     let pdf = pdf_text(
         &app,
-        "/documents/statement.pdf?from=2026-01-01&to=2026-12-31",
+        "/documents/statement.pdf?from=2026-01-01&to=2099-12-31",
         &cookie,
     )
     .await;
@@ -331,22 +333,79 @@ async fn a_statement_pdfs_code_confirms_its_period_and_closing_balance() {
         .fetch_one(app.db.pool())
         .await
         .unwrap();
-    let statement = ledgerport::reports::store::statement(
-        &app.db,
-        acme,
-        "2026-01-01".parse().unwrap(),
-        "2026-12-31".parse().unwrap(),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let statement =
+        ledgerport::reports::store::statement(&app.db, acme, "2026-01-01".parse().unwrap(), today)
+            .await
+            .unwrap()
+            .unwrap();
     let closing = ledgerport::money::Money::from_minor(statement.closing_minor, statement.currency);
     let page = public_page(&app, &format!("/verify/{}", printed_code(&pdf))).await;
-    assert!(
-        page.contains("Statement of account, 1 Jan 2026 – 31 Dec 2026"),
-        "{page}"
+    let period = format!(
+        "Statement of account, 1 Jan 2026 – {}",
+        ledgerport::locale::Locale::En.date(today)
     );
+    assert!(page.contains(&period), "{page}");
     assert!(page.contains("Closing balance") && page.contains(&closing.to_string()));
+
+    // A period that starts after today is refused with the reason, and issues no code.
+    let codes = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM document_codes")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap()
+    };
+    let before = codes().await;
+    let response = app
+        .page(
+            "/documents/statement.pdf?from=2099-01-01&to=2099-01-31",
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        response.text().await.unwrap(),
+        "A statement cannot start after today."
+    );
+    assert_eq!(codes().await, before);
+}
+
+#[tokio::test]
+async fn the_code_of_an_invoice_voided_after_it_was_printed_says_it_is_void() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    // An invoice nothing was paid or credited on can be voided.
+    let row = sqlx::query(
+        "SELECT i.id, i.number, i.customer_id FROM invoices i JOIN customers c \
+         ON c.id = i.customer_id WHERE c.number = 'C-1001' AND i.open_minor = i.total_minor \
+         AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.invoice_id = i.id) \
+         ORDER BY i.id LIMIT 1",
+    )
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    let (id, number, acme): (i64, String, i64) = (row.get(0), row.get(1), row.get(2));
+    let pdf = pdf_text(&app, &format!("/documents/invoices/{id}.pdf"), &cookie).await;
+    let code = printed_code(&pdf);
+    let page = public_page(&app, &format!("/verify/{code}")).await;
+    assert!(page.contains(&format!("Invoice {number}")), "{page}");
+    assert!(!page.contains("data-testid=\"voided\""), "{page}");
+
+    let today = chrono::Utc::now().date_naive();
+    let clerk = ledgerport::audit::Actor {
+        user_id: None,
+        name: "clerk@ledgerport.example",
+    };
+    ledgerport::adjustments::store::void_invoice(&app.db, acme, id, "sent twice", today, clerk)
+        .await
+        .unwrap();
+    let page = public_page(&app, &format!("/verify/{code}")).await;
+    assert!(page.contains(&format!("Invoice {number}")), "{page}");
+    let voided = format!(
+        "We voided this invoice on {}: nothing is owed on it. Do not pay it.",
+        ledgerport::locale::Locale::En.date(today)
+    );
+    assert!(page.contains(&voided), "{page}");
 }
 
 /// Posts a logo file as the company profile page's form does; the answer's status and text.
