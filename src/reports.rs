@@ -151,8 +151,20 @@ pub struct AccountSummary {
     pub next_due: Option<(NaiveDate, i64)>,
     /// The account's active payment plan; its invoices are due by its instalments.
     pub plan: Option<crate::plans::PlanDue>,
+    /// A payment plan offered to the account or requested by it, waiting for an answer.
+    pub pending_plan: Option<crate::plans::PlanStatus>,
     pub open_invoices: i64,
     pub aging: Aging,
+}
+
+/// One entry of the account's recent activity, as the summary shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityLine {
+    pub date: NaiveDate,
+    pub kind: String,
+    pub description: String,
+    /// Positive: the customer owes more (invoice); negative: less (payment, credit).
+    pub amount_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,7 @@ pub mod pages;
 use chrono::NaiveDate;
 use ledgerport::invoices::views::{InvoiceDetail, InvoicePage};
 use ledgerport::payments::history::PaymentView;
-use ledgerport::reports::{AccountSummary, Statement, StatementLine};
+use ledgerport::reports::{AccountSummary, ActivityLine, Statement};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -19,11 +19,9 @@ pub struct AccountOverview {
     pub customer_name: String,
     pub summary: AccountSummary,
     /// Newest first.
-    pub recent: Vec<StatementLine>,
+    pub recent: Vec<ActivityLine>,
     /// The account's open promises to pay, newest first.
     pub promises: Vec<ledgerport::promises::PromiseView>,
-    /// A payment plan offered to the account or requested by it, waiting for an answer.
-    pub pending_plan: Option<ledgerport::plans::PlanStatus>,
 }
 
 /// How far back "recent activity" looks, and how many rows it shows.
@@ -40,7 +38,7 @@ fn today() -> NaiveDate {
 /// A contact's summary page (the start page calls it for a signed-in contact).
 #[cfg(feature = "ssr")]
 pub async fn overview(caller: ledgerport::auth::Caller) -> Result<AccountOverview, AppError> {
-    use ledgerport::reports::store::{account_summary, statement_lines};
+    use ledgerport::reports::store::{account_summary, recent_activity};
     let (Some(customer_id), Some(customer_name)) = (caller.customer_id, caller.customer_name)
     else {
         return Err(crate::errors::account_gone());
@@ -51,23 +49,13 @@ pub async fn overview(caller: ledgerport::auth::Caller) -> Result<AccountOvervie
         .await?
         .ok_or_else(crate::errors::account_gone)?;
     let from = today - chrono::Duration::days(RECENT_DAYS);
-    let (_, lines) = statement_lines(&db, customer_id, from, today).await?;
-    let recent = lines.into_iter().rev().take(RECENT_ROWS).collect();
+    let recent = recent_activity(&db, customer_id, from, today, RECENT_ROWS).await?;
     let promises = ledgerport::promises::store::customer_promises(&db, customer_id, true).await?;
-    // An active plan is in the summary already; an offer or a request waits for an answer.
-    let pending_plan = if summary.plan.is_some() {
-        None
-    } else {
-        ledgerport::plans::store::open_plan(&db, customer_id)
-            .await?
-            .map(|(_, status)| status)
-    };
     Ok(AccountOverview {
         customer_name,
         summary,
         recent,
         promises,
-        pending_plan,
     })
 }
 

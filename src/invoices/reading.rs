@@ -20,9 +20,6 @@ pub async fn list_invoices(
     query: &InvoiceQuery,
     today: NaiveDate,
 ) -> Result<Option<InvoicePage>, DbError> {
-    let Some(currency) = customer_currency(db, customer_id).await? else {
-        return Ok(None);
-    };
     let mut conditions = Conditions::new();
     conditions.push_bind("customer_id = $n", customer_id);
     match query.filter {
@@ -67,7 +64,7 @@ pub async fn list_invoices(
 
     // The count rides on the page's rows (one statement, one pass over the matching invoices).
     let list_sql = format!(
-        "SELECT id, number, po_number, issue_date, due_date, total_minor, open_minor, held_minor, \
+        "SELECT id, number, po_number, currency, issue_date, due_date, total_minor, open_minor, held_minor, \
                 pending_minor, CASE WHEN voided_at IS NULL THEN 0 ELSE 1 END AS voided, \
                 count(*) OVER () AS matching \
          FROM invoices {filter} ORDER BY {column} {direction}, id {direction} \
@@ -87,6 +84,15 @@ pub async fn list_invoices(
                 .fetch_one(db.pool())
                 .await?
         }
+    };
+    // An account's invoices are in its currency (`issue_invoice` checks it): the account is read
+    // only when the page has none.
+    let currency = match listed.first() {
+        Some(first) => first.currency,
+        None => match customer_currency(db, customer_id).await? {
+            Some(currency) => currency,
+            None => return Ok(None),
+        },
     };
     let mut rows: Vec<InvoiceRow> = listed.into_iter().map(|row| row.into_row(today)).collect();
     if rows.iter().any(|row| row.pending_minor > 0) {
@@ -110,6 +116,8 @@ struct ListedInvoice {
     id: i64,
     number: String,
     po_number: Option<String>,
+    #[sqlx(try_from = "String")]
+    currency: Currency,
     #[sqlx(try_from = "Day")]
     issue_date: NaiveDate,
     #[sqlx(try_from = "Day")]

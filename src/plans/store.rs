@@ -383,23 +383,6 @@ pub async fn customer_plans(
     customer_plans_on(&mut conn, customer_id, today).await
 }
 
-/// The account's open plan (offered, requested or active), if any: the summary points to it.
-pub async fn open_plan(db: &Db, customer_id: i64) -> Result<Option<(i64, PlanStatus)>, DbError> {
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, status FROM payment_plans WHERE customer_id = $1 \
-         AND status IN ('offered', 'requested', 'active')",
-    )
-    .bind(customer_id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.map(|(id, status)| {
-        PlanStatus::try_from(status)
-            .map(|status| (id, status))
-            .map_err(|e| DbError::Corrupt(e.to_string()))
-    })
-    .transpose()
-}
-
 /// An active plan as the summary, "pay everything due" and autopay read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivePlan {

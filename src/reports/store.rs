@@ -4,17 +4,16 @@ use chrono::NaiveDate;
 use sqlx::{AnyPool, Row};
 
 use super::{
-    AccountSummary, Aging, AgingReport, CollectionMetrics, ControlCheck, CustomerAging,
-    DailyCollection, ExpectedWeek, HealthReport, OpenItem, Statement, StatementLine,
+    AccountSummary, ActivityLine, Aging, AgingReport, CollectionMetrics, ControlCheck,
+    CustomerAging, DailyCollection, ExpectedWeek, HealthReport, OpenItem, Statement, StatementLine,
     TrialBalanceRow, bucket_limits, expected_week, week_start,
 };
-use crate::customers::store::customer_currency;
 use crate::db::{Db, DbError, date_text, parse_date};
 use crate::disputes::HOLDING_STATUSES_SQL;
 use crate::ledger::Account;
 use crate::ledger::daily::BOOK_BY_DAY;
 use crate::money::{Currency, Money};
-use crate::plans::PlanDue;
+use crate::plans::{PlanDue, PlanStatus};
 use crate::receivables::{DUE_NOW_SQL, HELD_OF_OPEN_SQL};
 
 // The chart's codes, written into the SQL text (a literal, not a parameter, so the planner sees it).
@@ -310,24 +309,43 @@ pub async fn account_summary(
     customer_id: i64,
     as_of: NaiveDate,
 ) -> Result<Option<AccountSummary>, DbError> {
-    let Some(currency) = customer_currency(db, customer_id).await? else {
-        return Ok(None);
-    };
-    let open_items = open_items(db, customer_id, as_of).await?;
-    let aging = Aging::of_items(&open_items, as_of);
-    let credit: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
-         WHERE customer_id = $1 AND account_code = '{UNAPPLIED}' AND effective_date <= $2"
+    // The account's currency, whether anything is posted after `as_of` (see
+    // `cache_is_current`), its unapplied credit and its open payment plan's status (at most one:
+    // `payment_plans_one_open`), in one round trip: this is every contact's start page.
+    let Some(row) = sqlx::query(&format!(
+        "SELECT c.currency, \
+                (SELECT p.status FROM payment_plans p WHERE p.customer_id = c.id \
+                 AND p.status IN ('offered', 'requested', 'active')) AS plan_status, \
+                {} AS current, \
+                (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+                 WHERE l.customer_id = c.id AND l.account_code = '{UNAPPLIED}' \
+                   AND l.effective_date <= $2) AS credit \
+         FROM customers c WHERE c.id = $1",
+        nothing_posted_after("$2")
     ))
     .bind(customer_id)
     .bind(date_text(as_of))
-    .fetch_one(db.pool())
-    .await?;
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
+    let current = row.try_get::<i64, _>("current")? == 1;
+    let credit: i64 = row.try_get("credit")?;
+    let plan_status = row
+        .try_get::<Option<String>, _>("plan_status")?
+        .map(|status| PlanStatus::try_from(status).map_err(|e| DbError::Corrupt(e.to_string())))
+        .transpose()?;
+    let open_items = open_items_read(db, customer_id, as_of, current).await?;
+    let aging = Aging::of_items(&open_items, as_of);
     // An active payment plan's instalments, not its invoices' due dates, say what is due and
     // what is late on them.
-    let plan = {
+    let plan = if plan_status == Some(PlanStatus::Active) {
         let mut conn = db.pool().acquire().await?;
         crate::plans::store::active_plan(&mut conn, customer_id, as_of).await?
+    } else {
+        None
     };
     let on_plan = |id: i64| {
         plan.as_ref()
@@ -388,6 +406,7 @@ pub async fn account_summary(
             next: p.standing.next,
             next_items: p.next_items(),
         }),
+        pending_plan: plan_status.filter(|status| *status != PlanStatus::Active),
         open_invoices: open_items.len() as i64,
         aging,
     }))
@@ -399,7 +418,18 @@ pub async fn open_items(
     customer_id: i64,
     as_of: NaiveDate,
 ) -> Result<Vec<OpenItem>, DbError> {
-    let rows: Vec<OpenItem> = if cache_is_current(db.pool(), as_of, Some(customer_id)).await? {
+    let current = cache_is_current(db.pool(), as_of, Some(customer_id)).await?;
+    open_items_read(db, customer_id, as_of, current).await
+}
+
+/// [`open_items`] once the caller knows whether the invoices' cached open amounts are current.
+async fn open_items_read(
+    db: &Db,
+    customer_id: i64,
+    as_of: NaiveDate,
+    current: bool,
+) -> Result<Vec<OpenItem>, DbError> {
+    let rows: Vec<OpenItem> = if current {
         sqlx::query_as(&format!(
             "SELECT i.id, i.number, i.due_date, i.open_minor, {HELD_OF_OPEN_SQL} AS held_minor, \
              i.pending_minor FROM invoices i WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
@@ -432,10 +462,30 @@ pub async fn statement(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Option<Statement>, DbError> {
-    let Some(currency) = customer_currency(db, customer_id).await? else {
+    // The currency, the opening balance and whether the cached open amounts hold as of `to`,
+    // in one round trip.
+    let Some(row) = sqlx::query(&format!(
+        "SELECT c.currency, \
+                (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
+                 WHERE l.customer_id = c.id AND l.account_code IN ('{AR}', '{UNAPPLIED}') \
+                   AND l.effective_date < $2) AS opening, \
+                {} AS current \
+         FROM customers c WHERE c.id = $1",
+        nothing_posted_after("$3")
+    ))
+    .bind(customer_id)
+    .bind(date_text(from))
+    .bind(date_text(to))
+    .fetch_optional(db.pool())
+    .await?
+    else {
         return Ok(None);
     };
-    let (opening, lines) = statement_lines(db, customer_id, from, to).await?;
+    let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
+    let opening: i64 = row.try_get("opening")?;
+    let current = row.try_get::<i64, _>("current")? == 1;
+    let lines = statement_lines(db, customer_id, from, to, opening).await?;
+    let open_items = open_items_read(db, customer_id, to, current).await?;
     Ok(Some(Statement {
         currency,
         from,
@@ -443,39 +493,79 @@ pub async fn statement(
         opening_minor: opening,
         closing_minor: lines.last().map_or(opening, |l| l.balance_minor),
         lines,
-        aging: aging(db, to, customer_id).await?,
+        aging: Aging::of_items(&open_items, to),
     }))
 }
 
-/// The opening balance before `from` and every entry of `from..=to` with the running balance:
-/// a statement without its aging (the summary's recent activity reads only this).
-pub async fn statement_lines(
-    db: &Db,
-    customer_id: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(i64, Vec<StatementLine>), DbError> {
-    let opening: i64 = sqlx::query_scalar(&format!(
-        "SELECT COALESCE(CAST(sum(amount_minor) AS BIGINT), 0) FROM journal_lines \
-         WHERE customer_id = $1 AND account_code IN ('{AR}', '{UNAPPLIED}') AND effective_date < $2"
-    ))
-    .bind(customer_id)
-    .bind(date_text(from))
-    .fetch_one(db.pool())
-    .await?;
-    let rows = sqlx::query(&format!(
+/// SQL that is 1 when nothing of customer `c` is posted after the date in parameter `date`,
+/// else 0: [`cache_is_current`] as a column of a query that reads the customer anyway.
+fn nothing_posted_after(date: &str) -> String {
+    format!(
+        "CAST(CASE WHEN EXISTS (SELECT 1 FROM journal_entries e \
+         WHERE e.customer_id = c.id AND e.effective_date > {date}) THEN 0 ELSE 1 END AS BIGINT)"
+    )
+}
+
+/// The account's entries in `from..=to` as a statement lists them: the date, what it was, its
+/// memo and what it did to the balance. `newest` keeps only that many, newest first (the
+/// summary's recent activity); `None` keeps all, oldest first.
+fn statement_entries_sql(newest: Option<usize>) -> String {
+    let order = match newest {
+        Some(limit) => format!("e.effective_date DESC, e.id DESC LIMIT {limit}"),
+        None => "e.effective_date, e.id".to_string(),
+    };
+    format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
          WHERE l.customer_id = $1 AND l.account_code IN ('{AR}', '{UNAPPLIED}') \
            AND l.effective_date >= $2 AND l.effective_date <= $3 \
          GROUP BY e.id, e.effective_date, e.kind, e.memo HAVING sum(l.amount_minor) <> 0 \
-         ORDER BY e.effective_date, e.id"
-    ))
-    .bind(customer_id)
-    .bind(date_text(from))
-    .bind(date_text(to))
-    .fetch_all(db.pool())
-    .await?;
+         ORDER BY {order}"
+    )
+}
+
+/// The newest `limit` entries of `from..=to`, newest first, without a running balance: what
+/// the summary's recent activity shows.
+pub async fn recent_activity(
+    db: &Db,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: usize,
+) -> Result<Vec<ActivityLine>, DbError> {
+    let rows = sqlx::query(&statement_entries_sql(Some(limit)))
+        .bind(customer_id)
+        .bind(date_text(from))
+        .bind(date_text(to))
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ActivityLine {
+                date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
+                kind: row.try_get("kind")?,
+                description: row.try_get("memo")?,
+                amount_minor: row.try_get("amount")?,
+            })
+        })
+        .collect()
+}
+
+/// Every entry of `from..=to` with the running balance from `opening` (the balance before
+/// `from`).
+async fn statement_lines(
+    db: &Db,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    opening: i64,
+) -> Result<Vec<StatementLine>, DbError> {
+    let rows = sqlx::query(&statement_entries_sql(None))
+        .bind(customer_id)
+        .bind(date_text(from))
+        .bind(date_text(to))
+        .fetch_all(db.pool())
+        .await?;
     let mut balance = opening;
     let mut lines = Vec::with_capacity(rows.len());
     for row in rows {
@@ -489,7 +579,7 @@ pub async fn statement_lines(
             balance_minor: balance,
         });
     }
-    Ok((opening, lines))
+    Ok(lines)
 }
 
 /// Debit and credit totals per account and currency, as of a date.

@@ -110,11 +110,11 @@ pub fn summary_view(o: AccountOverview) -> impl IntoView {
                 {tr!(locale, "summary.promise", amount = money(p.amount_minor, c), date = date(p.pay_by), met = money(p.met_minor, c))}" "
                 <a href="/promise">{tr!(locale, "summary.see_promises")}</a></p>
         }).collect_view()}
-        {plan_notice(locale, &s, o.pending_plan)}
+        {plan_notice(locale, &s)}
         {(s.due_now_minor > 0).then(|| view! {
             <p><a class="button" href="/pay?all=1">{tr!(locale, "summary.pay_all")}</a>" "
                 <a class="button secondary" href="/promise">{tr!(locale, "summary.promise_to_pay")}</a>" "
-                {(s.plan.is_none() && o.pending_plan.is_none()).then(|| view! {
+                {(s.plan.is_none() && s.pending_plan.is_none()).then(|| view! {
                     <a class="button secondary" href="/plan">{tr!(locale, "summary.ask_plan")}</a>
                 })}
                 {(s.in_dispute_minor > 0).then(|| view! {
@@ -151,11 +151,7 @@ pub fn summary_view(o: AccountOverview) -> impl IntoView {
 
 /// The account's payment plan on the summary: the next instalment with a link that pays it, or
 /// an offer or a request waiting for an answer.
-fn plan_notice(
-    locale: Locale,
-    s: &ledgerport::reports::AccountSummary,
-    pending: Option<ledgerport::plans::PlanStatus>,
-) -> AnyView {
+fn plan_notice(locale: Locale, s: &ledgerport::reports::AccountSummary) -> AnyView {
     use ledgerport::plans::PlanStatus;
     let c = s.currency;
     if let Some(plan) = &s.plan {
@@ -180,7 +176,7 @@ fn plan_notice(
         }
         .into_any();
     }
-    match pending {
+    match s.pending_plan {
         Some(PlanStatus::Offered) => view! {
             <p class="notice" data-testid="plan-offered">{tr!(locale, "plan.offered")}" "
                 <a href="/plan">{tr!(locale, "plan.see_offer")}</a></p>
