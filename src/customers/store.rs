@@ -221,8 +221,9 @@ where
     }
 }
 
-/// Who hears about an account's dues (reminders, broken promises): its billing contacts;
-/// without any, its active payer contacts.
+/// Who hears about an account's dues and money (reminders, broken promises, receipts for
+/// payments made outside the portal): its billing contacts; without any, its active payer
+/// contacts.
 pub async fn account_recipients(
     conn: &mut sqlx::AnyConnection,
     customer_id: i64,

@@ -1,7 +1,8 @@
-//! The receipt email: every payment that reaches the books tells the account, with the PDF
-//! receipt attached, however the money arrived (paid in the portal, recorded by staff from a
-//! cheque or wire, matched from a bank statement). Queued in the posting's transaction, so a
-//! payment and its receipt exist together or not at all.
+//! The receipt email: every payment a customer makes tells the account, with the PDF receipt
+//! attached, however the money arrived (paid in the portal, recorded by staff from a cheque or
+//! wire, matched from a bank statement). Queued in the posting's transaction, so a payment and
+//! its receipt exist together or not at all. Money that is not a customer's payment (a returned
+//! debit won back from the bank, demo data) sends none.
 
 use chrono::NaiveDate;
 use sqlx::{Any, Transaction};
@@ -40,14 +41,21 @@ pub enum ReceiptTo<'a> {
     Account,
 }
 
+/// A payment received longer ago than this sends no receipt: importing months of old bank
+/// statements (when a company starts with the portal) must not mail every account about money
+/// it paid long ago and was thanked for then.
+pub const RECEIPT_MAX_AGE_DAYS: i64 = 30;
+
 /// Queues the receipt to each recipient in their language, with the PDF receipt attached (made
-/// from the books when it is sent). A replayed payment has had its receipt: nothing is queued.
+/// from the books when it is sent). A replayed payment has had its receipt, and one received
+/// more than [`RECEIPT_MAX_AGE_DAYS`] ago is old news: nothing is queued.
 pub async fn queue(
     tx: &mut Transaction<'_, Any>,
     mail: &ReceiptMail<'_>,
     to: ReceiptTo<'_>,
 ) -> Result<(), DbError> {
-    if mail.receipt.replayed {
+    let age = chrono::Utc::now().date_naive() - mail.received;
+    if mail.receipt.replayed || age.num_days() > RECEIPT_MAX_AGE_DAYS {
         return Ok(());
     }
     let (greeted, customer, recipients) = match to {
@@ -69,13 +77,29 @@ pub async fn queue(
     if recipients.is_empty() {
         return Ok(());
     }
-    let mut applied = Vec::new();
-    for a in &mail.receipt.allocations {
-        let number: String = sqlx::query_scalar("SELECT number FROM invoices WHERE id = $1")
-            .bind(a.invoice_id)
-            .fetch_one(&mut **tx)
-            .await?;
-        applied.push((number, a.amount_minor, a.discount_minor));
+    let allocations = &mail.receipt.allocations;
+    let numbers: Vec<(i64, String)> = if allocations.is_empty() {
+        Vec::new()
+    } else {
+        // Invoice ids are integers, written into the SQL as numbers.
+        let ids: Vec<String> = allocations
+            .iter()
+            .map(|a| a.invoice_id.to_string())
+            .collect();
+        sqlx::query_as(&format!(
+            "SELECT id, number FROM invoices WHERE id IN ({})",
+            ids.join(", ")
+        ))
+        .fetch_all(&mut **tx)
+        .await?
+    };
+    let mut applied = Vec::with_capacity(allocations.len());
+    for a in allocations {
+        let (_, number) = numbers
+            .iter()
+            .find(|(id, _)| *id == a.invoice_id)
+            .ok_or_else(|| DbError::Corrupt(format!("allocated invoice {}", a.invoice_id)))?;
+        applied.push((number.clone(), a.amount_minor, a.discount_minor));
     }
     let currency = mail.amount.currency();
     let unapplied = mail.receipt.unapplied.to_minor();
@@ -127,6 +151,7 @@ pub async fn queue(
 
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
+    use super::RECEIPT_MAX_AGE_DAYS;
     use crate::audit::Actor;
     use crate::money::{Currency, Money};
     use crate::payments::PaymentMethod;
@@ -139,12 +164,13 @@ mod tests {
         name: "clerk@ledgerport.example",
     };
 
-    fn cheque(customer_id: i64, reference: &str, minor: i64) -> OfflinePayment {
+    /// A cheque received `days_ago`.
+    fn cheque(customer_id: i64, reference: &str, minor: i64, days_ago: i64) -> OfflinePayment {
         OfflinePayment {
             customer_id,
             method: PaymentMethod::Cheque,
             amount: Money::from_minor(minor, Currency::Eur),
-            received: date("2026-11-10"),
+            received: chrono::Utc::now().date_naive() - chrono::Duration::days(days_ago),
             reference: reference.into(),
             remitted: Vec::new(),
         }
@@ -190,10 +216,10 @@ mod tests {
 
         // Without billing contacts the account's payers hear of it; the same cheque entered
         // twice is one payment and one receipt.
-        let first = record_offline_payment(&db, &cheque(c, "CHQ-1", 120_000), CLERK)
+        let first = record_offline_payment(&db, &cheque(c, "CHQ-1", 120_000, 2), CLERK)
             .await
             .unwrap();
-        let again = record_offline_payment(&db, &cheque(c, "CHQ-1", 120_000), CLERK)
+        let again = record_offline_payment(&db, &cheque(c, "CHQ-1", 120_000, 2), CLERK)
             .await
             .unwrap();
         assert!(again.replayed);
@@ -223,7 +249,7 @@ mod tests {
         .execute(db.pool())
         .await
         .unwrap();
-        record_offline_payment(&db, &cheque(c, "CHQ-2", 5_000), CLERK)
+        record_offline_payment(&db, &cheque(c, "CHQ-2", 5_000, 0), CLERK)
             .await
             .unwrap();
         let sent = receipts(&db).await;
@@ -234,5 +260,14 @@ mod tests {
         assert!(body.starts_with("Hello,\n"), "{body}");
         assert!(body.contains("(Cheque payment CHQ-2)"), "{body}");
         assert!(body.contains("credit on your account: €50.00"), "{body}");
+
+        // A cheque entered long after it arrived (old statements imported at the start) is
+        // posted, but mails nobody about money paid long ago.
+        let late = RECEIPT_MAX_AGE_DAYS + 1;
+        let old = record_offline_payment(&db, &cheque(c, "CHQ-3", 1_000, late), CLERK)
+            .await
+            .unwrap();
+        assert!(!old.replayed);
+        assert_eq!(receipts(&db).await.len(), 2);
     }
 }

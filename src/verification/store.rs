@@ -52,14 +52,16 @@ async fn existing(
     Ok(code.map(DocumentCode))
 }
 
-/// The document a code was printed on, and whether it was voided since; `None`: then we did not
-/// issue it. (An invoice's number is unique in the book, so it finds the invoice.)
+/// The document a code was printed on, and whether it was voided since (the void's effective
+/// date, as the customer's statement shows it); `None`: then we did not issue it. (An invoice's
+/// number is unique in the book, and it is voided at most once.)
 pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<Confirmed>, DbError> {
     let row = sqlx::query(
         "SELECT d.kind, d.number, d.period_from, d.issued_on, d.total_minor, d.currency, \
-                i.voided_at \
+                a.effective_date AS voided_on \
          FROM document_codes d \
          LEFT JOIN invoices i ON d.kind = 'invoice' AND i.number = d.number \
+         LEFT JOIN adjustments a ON a.invoice_id = i.id AND a.kind = 'void' \
          WHERE d.code = $1",
     )
     .bind(code.as_str())
@@ -70,7 +72,7 @@ pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<Confirmed>, D
     };
     let kind: String = row.try_get("kind")?;
     let period_from: Option<String> = row.try_get("period_from")?;
-    let voided_at: Option<String> = row.try_get("voided_at")?;
+    let voided_on: Option<String> = row.try_get("voided_on")?;
     Ok(Some(Confirmed {
         document: IssuedDocument {
             kind: DocumentKind::try_from(kind).map_err(|e| DbError::Corrupt(e.to_string()))?,
@@ -80,11 +82,7 @@ pub async fn verify(db: &Db, code: &DocumentCode) -> Result<Option<Confirmed>, D
             total_minor: row.try_get("total_minor")?,
             currency: crate::db::currency(&row.try_get::<String, _>("currency")?)?,
         },
-        // Stored as an RFC 3339 time in UTC: its day is what the page names.
-        voided_on: voided_at
-            .as_deref()
-            .map(|at| parse_date(at.get(..10).unwrap_or(at)))
-            .transpose()?,
+        voided_on: voided_on.as_deref().map(parse_date).transpose()?,
     }))
 }
 
@@ -187,8 +185,8 @@ mod tests {
         );
         assert_eq!(
             confirmed.voided_on,
-            Some(chrono::Utc::now().date_naive()),
-            "voided the day it was recorded"
+            Some(date("2026-11-05")),
+            "the void's date, as the statement shows it"
         );
     }
 
