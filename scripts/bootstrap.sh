@@ -13,6 +13,12 @@ say() { printf '\033[1;34m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
 source "$ROOT/scripts/env.sh"
 
+# webauthn-rs (passkeys) checks signatures with OpenSSL: Debian's libssl and pkg-config to find it.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  say "installing Debian's libssl-dev and pkg-config (passkeys: webauthn-rs links OpenSSL)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libssl-dev pkg-config
+fi
+
 if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$'; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown

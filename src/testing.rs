@@ -517,3 +517,78 @@ impl crate::checkout::PaymentProvider for ScriptedProvider {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// A phone or laptop holding passkeys: webauthn-authenticator-rs's software passkey (real P-256
+/// keys and signatures), which keeps no keys of its own (it cannot make discoverable ones), with
+/// the user handle kept beside each key it made, as a real passkey keeps it and answers a sign-in
+/// that names no key with it. Answers are JSON, as `public/passkeys.js` posts them.
+pub struct PasskeyDevice {
+    authenticator: webauthn_authenticator_rs::softpasskey::SoftPasskey,
+    /// (credential id, user handle) of each key made, newest last.
+    keys: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Default for PasskeyDevice {
+    fn default() -> Self {
+        PasskeyDevice {
+            // `true`: it reports the user verified, as a fingerprint or PIN would.
+            authenticator: webauthn_authenticator_rs::softpasskey::SoftPasskey::new(true),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl PasskeyDevice {
+    /// Makes a key for the options a page at `origin` was given.
+    pub fn create(&mut self, origin: &str, options_json: &str) -> String {
+        use webauthn_authenticator_rs::prelude::{
+            CreationChallengeResponse, WebauthnAuthenticator,
+        };
+        let mut options: CreationChallengeResponse =
+            serde_json::from_str(options_json).expect("creation options");
+        let selection = options
+            .public_key
+            .authenticator_selection
+            .as_mut()
+            .expect("an authenticator selection");
+        assert!(
+            selection.require_resident_key,
+            "a passkey must be discoverable"
+        );
+        selection.require_resident_key = false;
+        let handle = options.public_key.user.id.to_vec();
+        let answer = self
+            .authenticator
+            .do_registration(url(origin), options)
+            .expect("the software passkey makes a key");
+        self.keys.push((answer.raw_id.to_vec(), handle));
+        serde_json::to_string(&answer).expect("JSON")
+    }
+
+    /// Signs the options a page at `origin` was given with its newest key.
+    pub fn sign_in(&mut self, origin: &str, options_json: &str) -> String {
+        use webauthn_authenticator_rs::prelude::{RequestChallengeResponse, WebauthnAuthenticator};
+        let mut options: RequestChallengeResponse =
+            serde_json::from_str(options_json).expect("request options");
+        assert!(
+            options.public_key.allow_credentials.is_empty(),
+            "a sign-in names no key"
+        );
+        let (id, handle) = self.keys.last().cloned().expect("a key made earlier");
+        options.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
+            type_: "public-key".into(),
+            id,
+            transports: None,
+        }];
+        let mut answer = self
+            .authenticator
+            .do_authentication(url(origin), options)
+            .expect("the software passkey signs");
+        answer.response.user_handle = Some(handle);
+        serde_json::to_string(&answer).expect("JSON")
+    }
+}
+
+fn url(origin: &str) -> webauthn_rs::prelude::Url {
+    webauthn_rs::prelude::Url::parse(origin).expect("an origin")
+}

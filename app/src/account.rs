@@ -1,5 +1,6 @@
 //! Signing in and out, invitations, password resets and "my profile".
 
+pub mod passkeys;
 pub mod profile;
 pub mod sign_in;
 pub mod two_factor;

@@ -21,6 +21,8 @@ pub struct AppContext {
     /// How long an approved change of a receiving bank account waits before customers see it
     /// (BANK_ACCOUNT_CHANGE_WAIT_HOURS).
     pub bank_account_change_wait: chrono::Duration,
+    /// Passkey sign-in, where the portal's origin can carry it (PASSKEY_ORIGIN).
+    pub passkeys: Option<std::sync::Arc<ledgerport::auth::passkeys::RelyingParty>>,
 }
 
 /// The server state; every server function and SSR render runs with it provided.

@@ -510,6 +510,30 @@ mod from_engine {
         }
     }
 
+    impl From<ledgerport::auth::passkeys::PasskeyError> for AppError {
+        fn from(e: ledgerport::auth::passkeys::PasskeyError) -> Self {
+            use ledgerport::auth::passkeys::PasskeyError;
+            match e {
+                PasskeyError::Db(e) => database(e),
+                slow @ PasskeyError::TooManyAttempts { .. } => {
+                    AppError::TooManyRequests(said(&slow))
+                }
+                // What the account's state does not allow (yet).
+                PasskeyError::SecondFactorFirst
+                | PasskeyError::TooManyPasskeys
+                | PasskeyError::AlreadyAdded
+                | PasskeyError::ManagersKeepOne => AppError::Conflict(said(&e)),
+                PasskeyError::BadAnswer
+                | PasskeyError::CeremonyExpired
+                | PasskeyError::NotRecognised
+                | PasskeyError::NotAccepted
+                | PasskeyError::NameInvalid
+                // Removing names one of the caller's own passkeys: another id is a bad form.
+                | PasskeyError::UnknownPasskey => AppError::Invalid(said(&e)),
+            }
+        }
+    }
+
     impl From<AccessError> for AppError {
         fn from(e: AccessError) -> Self {
             match e {

@@ -147,6 +147,13 @@ lazy_page!(VerifyRoute, VerifyPage);
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = crate::i18n::request_locale().code();
+    // Where passkeys work, the page names that origin and loads the browser's half of them.
+    #[cfg(feature = "ssr")]
+    let passkey_origin = use_context::<crate::context::AppContext>()
+        .and_then(|ctx| ctx.passkeys)
+        .map(|party| party.origin().to_string());
+    #[cfg(not(feature = "ssr"))]
+    let passkey_origin: Option<String> = None;
     view! {
         <!DOCTYPE html>
         <html lang=lang>
@@ -160,6 +167,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                {passkey_origin.map(|origin| view! {
+                    <meta name="passkey-origin" content=origin/>
+                    <script src="/passkeys.js" defer></script>
+                })}
                 <MetaTags/>
             </head>
             <body>

@@ -87,6 +87,9 @@ pub struct Config {
     pub bank_account_change_wait: chrono::Duration,
     pub cookie_secure: bool,
     pub log_format: LogFormat,
+    /// The origin passkeys are bound to (PASSKEY_ORIGIN, else the public address; `None` when
+    /// that names its host by an IP address, which passkeys cannot be bound to).
+    pub passkey_origin: Option<String>,
 }
 
 /// Reads the environment through `get`, so tests can pass a map instead of the process env.
@@ -154,6 +157,8 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
             "plain http:// is only allowed for localhost; use https:// in production",
         ));
     }
+
+    let passkey_origin = passkey_origin(var("PASSKEY_ORIGIN"), &public_base_url, host)?;
 
     let cookie_secure = match var("COOKIE_SECURE").as_deref() {
         None => !plain_http,
@@ -318,7 +323,33 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         bank_account_change_wait,
         cookie_secure,
         log_format,
+        passkey_origin,
     })
+}
+
+/// Where passkeys work: PASSKEY_ORIGIN when set (it must carry them), else the public address.
+/// A passkey is bound to a domain name, so on this machine's loopback address they live on
+/// `localhost` at the same port (browsers trust it as they trust https); another IP address
+/// has none.
+fn passkey_origin(
+    set: Option<String>,
+    public_base_url: &str,
+    public_host: &str,
+) -> Result<Option<String>, ConfigError> {
+    use ledgerport::auth::passkeys::RelyingParty;
+    if let Some(origin) = set {
+        return match RelyingParty::new(&origin) {
+            Ok(party) => Ok(Some(party.origin().to_string())),
+            Err(e) => Err(invalid("PASSKEY_ORIGIN", e.to_string())),
+        };
+    }
+    let origin = match public_host {
+        "127.0.0.1" | "[::1]" => public_base_url.replacen(public_host, "localhost", 1),
+        _ => public_base_url.to_string(),
+    };
+    Ok(RelyingParty::new(&origin)
+        .ok()
+        .map(|party| party.origin().to_string()))
 }
 
 /// Reads the signing key file, or creates it with 64 random bytes (hex) and mode 0600.
@@ -424,6 +455,14 @@ mod tests {
             ),
             (vec![("LOG_FORMAT", "xml")], "LOG_FORMAT"),
             (
+                vec![("PASSKEY_ORIGIN", "http://10.0.0.5:3000")],
+                "PASSKEY_ORIGIN",
+            ),
+            (
+                vec![("PASSKEY_ORIGIN", "billing.example.com")],
+                "PASSKEY_ORIGIN",
+            ),
+            (
                 vec![("BANK_ACCOUNT_CHANGE_WAIT_HOURS", "0")],
                 "BANK_ACCOUNT_CHANGE_WAIT_HOURS",
             ),
@@ -435,6 +474,29 @@ mod tests {
             let err = config(&pairs).unwrap_err();
             assert_eq!(err.var, var, "{pairs:?} gave {err}");
         }
+    }
+
+    #[test]
+    fn passkeys_live_on_the_public_address_or_on_localhost_for_the_loopback_address() {
+        let origin = |pairs: &[(&str, &str)]| config(pairs).unwrap().passkey_origin;
+        assert_eq!(origin(&[]).as_deref(), Some("http://localhost:3000"));
+        assert_eq!(
+            origin(&[("PUBLIC_BASE_URL", "https://billing.example.com/")]).as_deref(),
+            Some("https://billing.example.com")
+        );
+        assert_eq!(
+            origin(&[
+                ("PUBLIC_BASE_URL", "https://billing.example.com"),
+                ("PASSKEY_ORIGIN", "https://pay.example.com"),
+            ])
+            .as_deref(),
+            Some("https://pay.example.com")
+        );
+        assert_eq!(
+            origin(&[("PUBLIC_BASE_URL", "https://192.0.2.10")]),
+            None,
+            "an IP address carries no passkeys"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
 use axum::serve::ListenerExt;
+use ledgerport::auth::passkeys::RelyingParty;
 use ledgerport::auth::tokens::SigningKeys;
 use ledgerport::db::Db;
 use leptos::config::get_configuration;
@@ -47,6 +48,8 @@ pub enum ServeError {
     Stripe(String),
     #[error("cannot set up mail (SMTP_URL, SMTP_FROM): {0}")]
     Mail(String),
+    #[error("cannot set up passkeys (PASSKEY_ORIGIN): {0}")]
+    Passkeys(String),
     #[error("server stopped with an error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -66,6 +69,8 @@ pub struct RouterSettings {
     pub reminder_schedule: ledgerport::reminders::Schedule,
     /// How long an approved change of a receiving bank account waits before customers see it.
     pub bank_account_change_wait: chrono::Duration,
+    /// Passkeys, where the portal's origin can carry them (a domain name).
+    pub passkeys: Option<Arc<RelyingParty>>,
 }
 
 impl RouterSettings {
@@ -118,6 +123,12 @@ impl RouterSettings {
             webhook_secret,
             reminder_schedule: config.reminder_schedule.clone(),
             bank_account_change_wait: config.bank_account_change_wait,
+            passkeys: match &config.passkey_origin {
+                Some(origin) => Some(Arc::new(
+                    RelyingParty::new(origin).map_err(|e| ServeError::Passkeys(e.to_string()))?,
+                )),
+                None => None,
+            },
         })
     }
 }
@@ -162,6 +173,7 @@ pub fn router(leptos: LeptosOptions, db: Db, settings: RouterSettings) -> Router
         payments: settings.payments,
         reminder_schedule: settings.reminder_schedule,
         bank_account_change_wait: settings.bank_account_change_wait,
+        passkeys: settings.passkeys,
     };
     let state = ServerState {
         leptos: leptos.clone(),
@@ -358,10 +370,14 @@ pub async fn serve(config: Config, db: Db) -> Result<(), ServeError> {
             let _ = tcp.set_nodelay(true);
         });
     tracing::info!(
-        "serving on http://{} ({} database); public URL {}",
+        "serving on http://{} ({} database); public URL {}; passkeys {}",
         config.listen_addr,
         db.engine().name(),
-        config.public_base_url
+        config.public_base_url,
+        match &config.passkey_origin {
+            Some(origin) => format!("on at {origin}"),
+            None => "off (the public URL names an IP address; set PASSKEY_ORIGIN)".to_string(),
+        }
     );
     axum::serve(
         listener,

@@ -346,6 +346,18 @@ pub(super) async fn revoke_in(
     Ok(done.rows_affected())
 }
 
+/// Tells a user of a change to their sign-in, in their language: `write(locale)` gives the
+/// subject and body.
+pub(super) async fn notify_in(
+    tx: &mut Transaction<'_, Any>,
+    recipient: &str,
+    write: impl Fn(crate::locale::Locale) -> (String, String),
+) -> Result<(), DbError> {
+    let recipients = [recipient.to_string()];
+    crate::outbox::store::queue_in_their_language(tx, &recipients, "security_notice", None, write)
+        .await
+}
+
 #[cfg(all(test, feature = "test-support"))]
 mod tests {
     use super::*;

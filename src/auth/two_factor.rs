@@ -8,11 +8,10 @@ use sqlx::{Any, Row, Transaction};
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::Caller;
-use super::store::{enforce_limits, open_session, record_attempt, revoke_in};
+use super::store::{enforce_limits, notify_in, open_session, record_attempt, revoke_in};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
 use crate::locale::{Explain, Locale};
-use crate::outbox::store::queue_in_their_language;
 use crate::tr;
 use crate::users::Role;
 
@@ -640,7 +639,10 @@ async fn reset_user(
         .ok_or(TwoFactorError::UnknownUser)?;
     let email: String = user.try_get("email")?;
     let name: String = user.try_get("display_name")?;
-    if !remove_in(&mut tx, user_id).await? {
+    // A passkey is a second factor too: a lost phone may have held both.
+    let authenticator_was_on = remove_in(&mut tx, user_id).await?;
+    let passkeys_removed = super::passkeys::remove_all_in(&mut tx, user_id).await?;
+    if !authenticator_was_on && passkeys_removed == 0 {
         return Err(TwoFactorError::NotOn);
     }
     revoke_in(&mut tx, user_id, None).await?;
@@ -727,17 +729,6 @@ async fn recovery_codes_left_in(
     .bind(user_id)
     .fetch_one(&mut **tx)
     .await?)
-}
-
-/// Tells a user of a change to their sign-in, in their language: `write(locale)` gives the
-/// subject and body.
-async fn notify_in(
-    tx: &mut Transaction<'_, Any>,
-    recipient: &str,
-    write: impl Fn(Locale) -> (String, String),
-) -> Result<(), DbError> {
-    let recipients = [recipient.to_string()];
-    queue_in_their_language(tx, &recipients, "security_notice", None, write).await
 }
 
 /// Seeds a confirmed authenticator (demo data and tests).

@@ -33,6 +33,7 @@ pub fn SignInPage() -> impl IntoView {
                     {tr!(locale, "signin.title")}
                 </button>
             </form>
+            <crate::account::passkeys::PasskeySignInForm/>
             <p class="muted">
                 <a href="/forgot-password">{tr!(locale, "signin.forgot")}</a>
                 " · "

@@ -41,6 +41,7 @@ pub fn TwoFactorPage() -> impl IntoView {
             <Loaded data=state let:view>
                 <TwoFactorState view forms/>
             </Loaded>
+            <crate::account::passkeys::PasskeysSection/>
             <p class="muted"><a href="/profile">{tr!(locale, "two_factor.back")}</a></p>
         </section>
     }
@@ -93,7 +94,7 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
             {if view.required {
                 view! {
                     <p class="hint">"AR managers keep two-factor sign-in on. If you lose your phone "
-                        "and your recovery codes, the portal's operator can reset it."</p>
+                        "and your recovery codes, another manager or the portal's operator can reset it."</p>
                 }.into_any()
             } else {
                 view! {
@@ -135,7 +136,8 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
         })}
         {view.required.then(|| view! {
             <p class="notice" role="alert" data-testid="two-factor-required">
-                "AR managers sign in with two factors. Set it up to reach the staff pages."
+                "AR managers sign in with two factors. Set up an authenticator app, or add a passkey "
+                "below, to reach the staff pages."
             </p>
         })}
         <p data-testid="two-factor-status">{tr!(locale, "two_factor.off_status")}</p>

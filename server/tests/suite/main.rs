@@ -18,6 +18,7 @@ mod documents;
 mod faults;
 mod http;
 mod mail;
+mod passkeys;
 mod payments;
 mod payouts;
 mod stripe;

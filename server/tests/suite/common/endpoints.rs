@@ -331,6 +331,18 @@ pub fn endpoint(path: &str, o: &Objects) -> Option<(Rule, String)> {
         "/api/sign-in-code" => (Rule::Public, "code=123456".into()),
         "/api/sign-in-link" => (Rule::Public, "token=not-a-real-token".into()),
         "/api/two-factor" | "/api/two-factor-begin" => (Rule::SignedIn, String::new()),
+        // Anyone may start a passkey sign-in (an address holds ten at once, then gets a 429); an
+        // answer that is not one is refused (400) whoever sends it.
+        "/api/passkey-sign-in-begin" => (Rule::Public, String::new()),
+        "/api/passkey-sign-in" => (Rule::Public, "ceremony=none&answer=%7B%7D".into()),
+        // A user's own passkeys: the manager (a factor on) may start adding one; the password
+        // sessions of contacts with none may too; no such ceremony or passkey of theirs: 400.
+        "/api/passkeys" | "/api/passkey-add-begin" => (Rule::SignedIn, String::new()),
+        "/api/passkey-add" => (
+            Rule::SignedIn,
+            "ceremony=none&name=Phone&answer=%7B%7D".into(),
+        ),
+        "/api/passkey-remove" => (Rule::SignedIn, "id=999999".into()),
         "/api/email-choices" => (Rule::Contact, String::new()),
         "/api/save-email-choices" => (
             Rule::Contact,

@@ -59,6 +59,9 @@ pub async fn spawn_app_paying_through(payments: Arc<dyn PaymentProvider>) -> Tes
     serve(fresh_db().await, payments).await
 }
 
+/// Where the test server's passkeys live (a domain name; the tests' software passkey signs for it).
+pub const PASSKEY_ORIGIN: &str = "http://localhost:3000";
+
 async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> TestApp {
     ledgerport::seed::seed_demo(&db).await.expect("demo data");
     let leptos = LeptosOptions::builder()
@@ -76,6 +79,9 @@ async fn serve(db: ledgerport::db::Db, payments: Arc<dyn PaymentProvider>) -> Te
         webhook_secret: WEBHOOK_SECRET.to_vec(),
         reminder_schedule: ledgerport::reminders::Schedule::default(),
         bank_account_change_wait: chrono::Duration::hours(72),
+        passkeys: Some(Arc::new(
+            ledgerport::auth::passkeys::RelyingParty::new(PASSKEY_ORIGIN).expect("passkey origin"),
+        )),
     };
     let router = server::http::router(leptos, db.clone(), settings)
         .into_make_service_with_connect_info::<SocketAddr>();
