@@ -11,6 +11,12 @@
     return; // the forms stay hidden (style/main.css)
   }
   document.documentElement.setAttribute("data-passkeys", "on");
+  // A page restored from the back-forward cache keeps a form marked busy: free it.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[aria-busy]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+    });
+  });
 
   function bytes(base64url) {
     var base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -61,6 +67,7 @@
     });
   }
 
+  // Asked on a button press (the browser's own dialog), whatever `mediation` the options name.
   function get(optionsJson) {
     var options = withoutNulls(JSON.parse(optionsJson)).publicKey;
     options.challenge = bytes(options.challenge);

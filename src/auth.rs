@@ -143,6 +143,6 @@ pub struct ContactSummary {
     /// The invitation was accepted (a password is set).
     pub accepted: bool,
     pub disabled: bool,
-    /// Signs in with two factors.
+    /// Signs in with two factors (an authenticator app, or a passkey).
     pub two_factor: bool,
 }

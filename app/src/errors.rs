@@ -502,7 +502,8 @@ mod from_engine {
                 | TwoFactorError::NotOn
                 | TwoFactorError::NotStarted
                 | TwoFactorError::ManagersKeepIt
-                | TwoFactorError::CodeNotProved => AppError::Conflict(said(&e)),
+                | TwoFactorError::CodeNotProved
+                | TwoFactorError::PasskeyFirst => AppError::Conflict(said(&e)),
                 TwoFactorError::WrongCode
                 | TwoFactorError::CodeUsed
                 | TwoFactorError::SignInExpired => AppError::Invalid(said(&e)),

@@ -145,12 +145,11 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
             "must start with http:// or https://",
         ));
     }
-    let host = public_base_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
+    let host = url::Url::parse(&public_base_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
         .unwrap_or_default();
-    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]");
     if plain_http && !local {
         return Err(invalid(
             "PUBLIC_BASE_URL",
@@ -158,7 +157,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
         ));
     }
 
-    let passkey_origin = passkey_origin(var("PASSKEY_ORIGIN"), &public_base_url, host)?;
+    let passkey_origin = passkey_origin(var("PASSKEY_ORIGIN"), &public_base_url)?;
 
     let cookie_secure = match var("COOKIE_SECURE").as_deref() {
         None => !plain_http,
@@ -334,7 +333,6 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
 fn passkey_origin(
     set: Option<String>,
     public_base_url: &str,
-    public_host: &str,
 ) -> Result<Option<String>, ConfigError> {
     use ledgerport::auth::passkeys::RelyingParty;
     if let Some(origin) = set {
@@ -343,11 +341,18 @@ fn passkey_origin(
             Err(e) => Err(invalid("PASSKEY_ORIGIN", e.to_string())),
         };
     }
-    let origin = match public_host {
-        "127.0.0.1" | "[::1]" => public_base_url.replacen(public_host, "localhost", 1),
-        _ => public_base_url.to_string(),
+    let Ok(mut url) = url::Url::parse(public_base_url) else {
+        return Ok(None);
     };
-    Ok(RelyingParty::new(&origin)
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        _ => false,
+    };
+    if loopback && url.set_host(Some("localhost")).is_err() {
+        return Ok(None);
+    }
+    Ok(RelyingParty::new(url.as_str())
         .ok()
         .map(|party| party.origin().to_string()))
 }
@@ -491,6 +496,10 @@ mod tests {
             ])
             .as_deref(),
             Some("https://pay.example.com")
+        );
+        assert_eq!(
+            origin(&[("PUBLIC_BASE_URL", "http://[::1]:8080")]).as_deref(),
+            Some("http://localhost:8080")
         );
         assert_eq!(
             origin(&[("PUBLIC_BASE_URL", "https://192.0.2.10")]),

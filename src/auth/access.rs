@@ -540,7 +540,9 @@ pub async fn contacts(
         "SELECT u.id, u.email, u.display_name, u.role, \
                 CASE WHEN u.password_hash IS NULL THEN 0 ELSE 1 END AS active, \
                 CASE WHEN u.disabled_at IS NULL THEN 0 ELSE 1 END AS disabled, \
-                CASE WHEN t.confirmed_at IS NULL THEN 0 ELSE 1 END AS two_factor \
+                CASE WHEN t.confirmed_at IS NULL \
+                      AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) \
+                     THEN 0 ELSE 1 END AS two_factor \
          FROM users u LEFT JOIN totp_factors t ON t.user_id = u.id \
          WHERE u.customer_id = $1 ORDER BY u.display_name, u.id",
     )

@@ -18,7 +18,9 @@ use webauthn_rs::prelude::{
 };
 
 use super::Caller;
-use super::store::{AuthError, enforce_limits, notify_in, open_session, record_attempt};
+use super::store::{
+    AuthError, enforce_limits, notify_in, open_session, record_attempt, second_factors,
+};
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
 use crate::locale::{Explain, Locale};
@@ -28,7 +30,9 @@ use crate::users::Role;
 /// A ceremony's answer must arrive within this long (the browser's own timeout is the same).
 pub const CEREMONY_SECONDS: i64 = 5 * 60;
 /// Sign-in ceremonies one address may have open at once: each is a row until it expires.
-const OPEN_SIGN_INS_PER_ADDRESS: i64 = 10;
+/// (Only abandoned ones count: an answered ceremony is gone. Thirty leaves room for an office
+/// behind one address.)
+const OPEN_SIGN_INS_PER_ADDRESS: i64 = 30;
 /// Passkeys one user may keep (a phone, a laptop, a spare security key, …).
 pub const MAX_PASSKEYS: i64 = 10;
 /// The longest name a passkey may have.
@@ -151,6 +155,8 @@ pub enum RelyingPartyError {
         "{0:?} names its host by an IP address; passkeys are bound to a domain name (localhost will do on this machine)"
     )]
     NoDomainName(String),
+    #[error("{0:?} is plain http; browsers offer passkeys only on https (or localhost)")]
+    PlainHttp(String),
     #[error("webauthn-rs refused {0:?}: {1}")]
     Refused(String, String),
 }
@@ -168,6 +174,11 @@ impl RelyingParty {
             .domain()
             .ok_or_else(|| RelyingPartyError::NoDomainName(origin.to_string()))?
             .to_string();
+        // Browsers offer passkeys only to a secure origin: https, or this machine's localhost.
+        let local = domain == "localhost" || domain.ends_with(".localhost");
+        if url.scheme() == "http" && !local {
+            return Err(RelyingPartyError::PlainHttp(origin.to_string()));
+        }
         let webauthn = WebauthnBuilder::new(&domain, &url)
             .and_then(|builder| builder.rp_name("Ledgerport").build())
             .map_err(|e| RelyingPartyError::Refused(origin.to_string(), e.to_string()))?;
@@ -225,26 +236,28 @@ pub async fn list(db: &Db, caller: &Caller) -> Result<PasskeyList, PasskeyError>
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let mut tx = db.begin_write().await?;
-    let may_add = may_add_in(&mut tx, caller).await?;
-    tx.rollback().await?;
+    let may_add = caller.second_factor || second_factors(db.pool(), caller.user_id).await? == 0;
     Ok(PasskeyList { passkeys, may_add })
 }
 
-/// The rule for adding a passkey: a session that proved a second factor, or a user who has none
-/// yet (for them a passkey is a first second factor, as setting up an authenticator app is).
-async fn may_add_in(tx: &mut Transaction<'_, Any>, caller: &Caller) -> Result<bool, DbError> {
-    if caller.second_factor {
-        return Ok(true);
+/// The rule for adding a passkey, checked when the ceremony starts and again when it ends: a
+/// session that proved a second factor, or a user who has none yet (for them a passkey is a first
+/// second factor, as setting up an authenticator app is), and fewer than `MAX_PASSKEYS`.
+async fn check_may_add_in(
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+) -> Result<(), PasskeyError> {
+    if !caller.second_factor && second_factors(&mut **tx, caller.user_id).await? > 0 {
+        return Err(PasskeyError::SecondFactorFirst);
     }
-    let factors: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
-              + (SELECT count(*) FROM passkeys WHERE user_id = $1)",
-    )
-    .bind(caller.user_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(factors == 0)
+    let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys WHERE user_id = $1")
+        .bind(caller.user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if keys >= MAX_PASSKEYS {
+        return Err(PasskeyError::TooManyPasskeys);
+    }
+    Ok(())
 }
 
 /// Starts adding a passkey for the signed-in user: the options for `navigator.credentials.create`,
@@ -258,15 +271,22 @@ pub async fn begin_adding(
 ) -> Result<Ceremony, PasskeyError> {
     let now = Utc::now();
     let mut tx = db.begin_write().await?;
-    if !may_add_in(&mut tx, caller).await? {
-        return Err(PasskeyError::SecondFactorFirst);
-    }
-    let keys = passkeys_of_in(&mut tx, caller.user_id).await?;
-    if keys.len() as i64 >= MAX_PASSKEYS {
-        return Err(PasskeyError::TooManyPasskeys);
-    }
+    check_may_add_in(&mut tx, caller).await?;
+    // One addition in flight per user: starting again replaces one never finished.
+    sqlx::query(
+        "DELETE FROM passkey_ceremonies \
+         WHERE expires_at <= $1 OR (purpose = 'add' AND user_id = $2)",
+    )
+    .bind(timestamp_text(now))
+    .bind(caller.user_id)
+    .execute(&mut *tx)
+    .await?;
     let handle = user_handle_in(&mut tx, caller.user_id).await?;
-    let known = keys.iter().map(|(_, key)| key.cred_id().clone()).collect();
+    let known = passkeys_of_in(&mut tx, caller.user_id)
+        .await?
+        .iter()
+        .map(|key| key.cred_id().clone())
+        .collect();
     let (mut options, state) = rp
         .webauthn
         .start_passkey_registration(handle, &caller.email, &caller.display_name, Some(known))
@@ -314,10 +334,14 @@ pub async fn finish_adding(
     let mut tx = db.begin_write().await?;
     let state: PasskeyRegistration =
         claim_ceremony_in(&mut tx, ceremony_id, "add", Some(caller.user_id), now).await?;
+    // From here the ceremony is used up whatever the outcome: an answer is checked once.
+    if let Err(refused) = check_may_add_in(&mut tx, caller).await {
+        tx.commit().await?;
+        return Err(refused);
+    }
     let passkey = match rp.webauthn.finish_passkey_registration(&answer, &state) {
         Ok(passkey) => passkey,
         Err(refused) => {
-            // The ceremony stays used up: an answer is checked once.
             audit::record(
                 &mut *tx,
                 Some(caller.user_id),
@@ -338,6 +362,7 @@ pub async fn finish_adding(
         .fetch_optional(&mut *tx)
         .await?;
     if taken.is_some() {
+        tx.commit().await?;
         return Err(PasskeyError::AlreadyAdded);
     }
     sqlx::query(
@@ -396,6 +421,11 @@ pub async fn remove(
         return Err(PasskeyError::SecondFactorFirst);
     }
     let mut tx = db.begin_write().await?;
+    // The user's row is locked first, so two removals at once count what the other left.
+    sqlx::query("UPDATE users SET passkey_handle = passkey_handle WHERE id = $1")
+        .bind(caller.user_id)
+        .execute(&mut *tx)
+        .await?;
     let name: String =
         sqlx::query_scalar("DELETE FROM passkeys WHERE id = $1 AND user_id = $2 RETURNING name")
             .bind(passkey_id)
@@ -403,17 +433,8 @@ pub async fn remove(
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(PasskeyError::UnknownPasskey)?;
-    if caller.role == Role::Manager {
-        let factors_left: i64 = sqlx::query_scalar(
-            "SELECT (SELECT count(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
-                  + (SELECT count(*) FROM passkeys WHERE user_id = $1)",
-        )
-        .bind(caller.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if factors_left == 0 {
-            return Err(PasskeyError::ManagersKeepOne);
-        }
+    if caller.role == Role::Manager && second_factors(&mut *tx, caller.user_id).await? == 0 {
+        return Err(PasskeyError::ManagersKeepOne);
     }
     audit::record(
         &mut *tx,
@@ -462,22 +483,21 @@ pub async fn begin_sign_in(db: &Db, rp: &RelyingParty, ip: &str) -> Result<Cerem
             retry_after_minutes: CEREMONY_SECONDS / 60,
         });
     }
-    let (mut options, state) = rp
+    let (options, state) = rp
         .webauthn
         .start_discoverable_authentication()
         .map_err(|e| DbError::Corrupt(format!("webauthn-rs could not start a ceremony: {e}")))?;
-    // webauthn-rs asks for the browser's autofill (conditional) mediation; the page asks on a
-    // button press instead, which every browser with passkeys supports.
-    options.mediation = None;
     let ceremony = store_ceremony_in(&mut tx, "sign_in", None, &state, &options, ip, now).await?;
     tx.commit().await?;
     Ok(ceremony)
 }
 
 /// Finishes a sign-in by passkey: the answer names the user (the handle their authenticator
-/// keeps) and the key; it must be theirs, signed over this ceremony's challenge on this portal's
-/// origin, with the user verified. Opens a session that counts as two factors. A refused answer
-/// counts against the sign-in rate limits.
+/// keeps) and the key; it must be theirs, the user enabled, and it must be signed over this
+/// ceremony's challenge on this portal's origin with the user verified. Opens a session that
+/// counts as two factors. An answer that fails its check counts against the address's sign-in
+/// limit (not the account's: a passkey cannot be guessed, so a password guesser does not lock
+/// the user's passkey out).
 pub async fn finish_sign_in(
     db: &Db,
     rp: &RelyingParty,
@@ -492,57 +512,67 @@ pub async fn finish_sign_in(
         .webauthn
         .identify_discoverable_authentication(&answer)
         .map_err(|_| PasskeyError::BadAnswer)?;
-    let credential_id = crate::secrets::hex(credential_id);
+    enforce_limits(db, None, ip, now).await?;
+
+    let mut tx = db.begin_write().await?;
+    let state: DiscoverableAuthentication =
+        claim_ceremony_in(&mut tx, ceremony_id, "sign_in", None, now).await?;
+    // Read in the transaction that uses it: a key removed or a user disabled a moment ago does
+    // not sign in.
     let owner = sqlx::query(
         "SELECT u.id, u.email, p.id AS passkey_id, p.credential FROM users u \
          JOIN passkeys p ON p.user_id = u.id AND p.credential_id = $2 \
          WHERE u.passkey_handle = $1 AND u.disabled_at IS NULL",
     )
     .bind(handle.to_string())
-    .bind(&credential_id)
-    .fetch_optional(db.pool())
+    .bind(crate::secrets::hex(credential_id))
+    .fetch_optional(&mut *tx)
     .await?;
-    // An unknown key counts against the address (and the empty name every unknown key shares).
-    let email = match &owner {
-        Some(row) => row.try_get::<String, _>("email")?,
-        None => String::new(),
+    let (owner_id, email) = match &owner {
+        Some(row) => (Some(row.try_get::<i64, _>("id")?), row.try_get("email")?),
+        None => (None, String::new()),
     };
-    enforce_limits(db, &email, ip, now).await?;
-
-    let mut tx = db.begin_write().await?;
-    let state: DiscoverableAuthentication =
-        claim_ceremony_in(&mut tx, ceremony_id, "sign_in", None, now).await?;
-    // Why a sign-in was refused, for the audit log.
-    let verified = match &owner {
+    // Why a sign-in was refused goes to the audit log.
+    let checked = match &owner {
         Some(row) => {
-            let mut passkey: Passkey = loaded(&row.try_get::<String, _>("credential")?)?;
+            let stored_credential: String = row.try_get("credential")?;
+            let mut passkey: Passkey = loaded(&stored_credential)?;
             match rp
                 .webauthn
                 .finish_discoverable_authentication_v2(&answer, state, &passkey)
             {
                 Ok(result) => {
-                    // The signature counter and backup state move on with each use.
+                    // The signature counter and backup state move on with each use; of two
+                    // sign-ins with one key at once, the one that read an older state loses.
                     passkey.update_credential(&result);
-                    let user_id: i64 = row.try_get("id")?;
-                    let passkey_id: i64 = row.try_get("passkey_id")?;
-                    Ok((user_id, passkey_id, passkey))
+                    let moved_on = sqlx::query(
+                        "UPDATE passkeys SET credential = $1, last_used_at = $2 \
+                         WHERE id = $3 AND credential = $4",
+                    )
+                    .bind(stored(&passkey)?)
+                    .bind(timestamp_text(now))
+                    .bind(row.try_get::<i64, _>("passkey_id")?)
+                    .bind(&stored_credential)
+                    .execute(&mut *tx)
+                    .await?;
+                    if moved_on.rows_affected() == 1 {
+                        Ok(row.try_get::<i64, _>("id")?)
+                    } else {
+                        Err("the key was used by another sign-in at the same moment".to_string())
+                    }
                 }
                 Err(refused) => Err(refused.to_string()),
             }
         }
-        None => Err("no user has this passkey".to_string()),
+        None => Err("no enabled user has this passkey".to_string()),
     };
-    let (user_id, passkey_id, passkey) = match verified {
-        Ok(verified) => verified,
+    let user_id = match checked {
+        Ok(user_id) => user_id,
         Err(why) => {
             record_attempt(&mut tx, &email, ip, now, false).await?;
-            let user_id = match &owner {
-                Some(row) => Some(row.try_get::<i64, _>("id")?),
-                None => None,
-            };
             audit::record(
                 &mut *tx,
-                user_id,
+                owner_id,
                 &email,
                 "sign_in_passkey_failed",
                 "",
@@ -554,12 +584,6 @@ pub async fn finish_sign_in(
             return Err(PasskeyError::NotRecognised);
         }
     };
-    sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
-        .bind(stored(&passkey)?)
-        .bind(timestamp_text(now))
-        .bind(passkey_id)
-        .execute(&mut *tx)
-        .await?;
     record_attempt(&mut tx, &email, ip, now, true).await?;
     let caller = open_session(&mut tx, user_id, ip, now, true).await?;
     audit::record(
@@ -616,19 +640,13 @@ async fn user_handle_in(tx: &mut Transaction<'_, Any>, user_id: i64) -> Result<U
 async fn passkeys_of_in(
     tx: &mut Transaction<'_, Any>,
     user_id: i64,
-) -> Result<Vec<(i64, Passkey)>, DbError> {
-    let rows = sqlx::query("SELECT id, credential FROM passkeys WHERE user_id = $1")
-        .bind(user_id)
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                row.try_get("id")?,
-                loaded(&row.try_get::<String, _>("credential")?)?,
-            ))
-        })
-        .collect()
+) -> Result<Vec<Passkey>, DbError> {
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT credential FROM passkeys WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_all(&mut **tx)
+            .await?;
+    stored.iter().map(|text| loaded(text)).collect()
 }
 
 async fn store_ceremony_in(

@@ -71,7 +71,7 @@ pub async fn sign_in(
         .chars()
         .filter(|c| !c.is_control())
         .collect();
-    enforce_limits(db, &email_text, ip, now).await?;
+    enforce_limits(db, Some(&email_text), ip, now).await?;
 
     let user = match Email::parse(&email_text) {
         Ok(email) => {
@@ -210,9 +210,13 @@ pub(super) fn hash_matches(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Refuses a sign-in while the address, or the account (`email`, when the sign-in names one by
+/// what it knows, a password or code), has failed too often lately. A passkey names no account
+/// that can be guessed, so its sign-ins are limited by address only: guessing a user's password
+/// does not lock that user's passkey out.
 pub(super) async fn enforce_limits(
     db: &Db,
-    email: &str,
+    email: Option<&str>,
     ip: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
@@ -223,14 +227,16 @@ pub(super) async fn enforce_limits(
            (SELECT count(*) FROM login_attempts WHERE ip = $2 AND at > $3 AND NOT succeeded), \
            (SELECT count(*) FROM login_attempts WHERE email = $1 AND at > $3 AND NOT succeeded)",
     )
-    .bind(email)
+    .bind(email.unwrap_or_default())
     .bind(ip)
     .bind(since)
     .fetch_one(db.pool())
     .await?;
     let (pair, address, account): (i64, i64, i64) =
         (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-    if pair >= PER_ACCOUNT_AND_ADDRESS || address >= PER_ADDRESS || account >= PER_ACCOUNT {
+    let account_over =
+        email.is_some() && (pair >= PER_ACCOUNT_AND_ADDRESS || account >= PER_ACCOUNT);
+    if account_over || address >= PER_ADDRESS {
         return Err(SignInError::TooManyAttempts {
             retry_after_minutes: WINDOW_MINUTES,
         }
@@ -344,6 +350,20 @@ pub(super) async fn revoke_in(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// How many second factors a user has: a confirmed authenticator app and each passkey.
+pub(super) async fn second_factors<'e, E>(executor: E, user_id: i64) -> Result<i64, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    Ok(sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL) \
+              + (SELECT count(*) FROM passkeys WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(executor)
+    .await?)
 }
 
 /// Tells a user of a change to their sign-in, in their language: `write(locale)` gives the

@@ -50,6 +50,8 @@ pub enum TwoFactorError {
     #[error("{}", self.explain(Locale::En))]
     CodeNotProved,
     #[error("{}", self.explain(Locale::En))]
+    PasskeyFirst,
+    #[error("{}", self.explain(Locale::En))]
     ManagerOnly,
     #[error("{}", self.explain(Locale::En))]
     OwnAccess,
@@ -96,6 +98,10 @@ impl Explain for TwoFactorError {
             TwoFactorError::CodeNotProved => locale.pick(
                 "sign in with your code first",
                 "melden Sie sich zuerst mit Ihrem Code an",
+            ),
+            TwoFactorError::PasskeyFirst => locale.pick(
+                "you have a passkey: sign in with it first",
+                "Sie haben einen Passkey: melden Sie sich zuerst damit an",
             ),
             TwoFactorError::ManagerOnly => locale.pick(
                 "only an AR manager can do that",
@@ -275,7 +281,7 @@ pub async fn complete_sign_in(
     let link_id: i64 = pending.try_get("id")?;
     let user_id: i64 = pending.try_get("user_id")?;
     let email: String = pending.try_get("email")?;
-    enforce_limits(db, &email, ip, now).await?;
+    enforce_limits(db, Some(&email), ip, now).await?;
 
     let mut tx = db.begin_write().await?;
     match use_code_in(&mut tx, user_id, code, now).await {
@@ -404,6 +410,7 @@ pub async fn begin(db: &Db, caller: &Caller) -> Result<Enrolment, TwoFactorError
         .to_encoded()
         .to_string();
     let mut tx = db.begin_write().await?;
+    refuse_beside_a_passkey_unproved(&mut tx, caller).await?;
     let confirmed =
         sqlx::query("SELECT 1 FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL")
             .bind(caller.user_id)
@@ -429,6 +436,26 @@ pub async fn begin(db: &Db, caller: &Caller) -> Result<Enrolment, TwoFactorError
     })
 }
 
+/// A user who has a passkey sets up an app only from a session that proved a factor: finishing
+/// enrolment proves one, so otherwise a stolen password would make itself a second factor (and
+/// then add the thief's passkey).
+async fn refuse_beside_a_passkey_unproved(
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+) -> Result<(), TwoFactorError> {
+    if caller.second_factor {
+        return Ok(());
+    }
+    let passkeys: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys WHERE user_id = $1")
+        .bind(caller.user_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if passkeys > 0 {
+        return Err(TwoFactorError::PasskeyFirst);
+    }
+    Ok(())
+}
+
 /// Finishes enrolment with the app's first code: two-factor sign-in is on, this session counts
 /// as having proved it, every other session ends, and the recovery codes are returned (shown
 /// once; only their hashes are kept).
@@ -443,6 +470,7 @@ pub async fn confirm(
         return Err(TwoFactorError::WrongCode);
     };
     let mut tx = db.begin_write().await?;
+    refuse_beside_a_passkey_unproved(&mut tx, caller).await?;
     let secret: String = sqlx::query_scalar(
         "SELECT secret FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NULL",
     )
@@ -550,7 +578,7 @@ pub async fn turn_off(
         return Err(TwoFactorError::ManagersKeepIt);
     }
     let now = Utc::now();
-    enforce_limits(db, &caller.email, ip, now).await?;
+    enforce_limits(db, Some(&caller.email), ip, now).await?;
     let mut tx = db.begin_write().await?;
     let proof = match use_code_in(&mut tx, caller.user_id, code, now).await {
         Ok(proof) => proof,

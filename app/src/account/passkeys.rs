@@ -174,7 +174,7 @@ pub async fn passkeys() -> Result<PasskeysView, AppError> {
 fn BrowserFailures() -> impl IntoView {
     let locale = use_locale();
     view! {
-        <p class="form-error" role="alert" data-passkey-error hidden
+        <p class="error" role="alert" data-passkey-error hidden
             data-cancelled=tr!(locale, "passkeys.cancelled")
             data-failed=tr!(locale, "passkeys.failed")></p>
     }

@@ -94,7 +94,7 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
             {if view.required {
                 view! {
                     <p class="hint">"AR managers keep two-factor sign-in on. If you lose your phone "
-                        "and your recovery codes, another manager or the portal's operator can reset it."</p>
+                        "and your recovery codes, the portal's operator can reset it."</p>
                 }.into_any()
             } else {
                 view! {
@@ -134,7 +134,8 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
         {move || turned_off().then(|| view! {
             <p class="notice" role="status">{tr!(locale, "two_factor.is_off")}</p>
         })}
-        {view.required.then(|| view! {
+        // A manager who signed in with a passkey has proved a second factor already.
+        {(view.required && !view.proved).then(|| view! {
             <p class="notice" role="alert" data-testid="two-factor-required">
                 "AR managers sign in with two factors. Set up an authenticator app, or add a passkey "
                 "below, to reach the staff pages."

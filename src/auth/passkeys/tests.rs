@@ -84,6 +84,7 @@ fn passkeys_are_bound_to_a_domain_name_never_to_an_ip_address() {
     );
     assert_eq!(portal().origin(), "http://localhost:3000");
     for refused in [
+        "http://billing.example.com",
         "http://127.0.0.1:3000",
         "https://[::1]",
         "billing.example.com",
@@ -342,4 +343,60 @@ async fn one_address_holds_only_a_few_open_sign_in_ceremonies() {
         Err(PasskeyError::TooManyAttempts { .. })
     ));
     begin_sign_in(&db, &rp, "198.51.100.4").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_password_alone_cannot_set_up_an_authenticator_app_beside_a_passkey() {
+    use crate::auth::two_factor::{TwoFactorError, begin};
+    let db = fresh_db().await;
+    let email = "ana@fabrikam.example";
+    let first = password_session(&db, email, Role::Payer).await;
+    let mut phone = Device::default();
+    add(&db, &first, &mut phone, "Phone").await.unwrap();
+    // Finishing an app's set-up proves a second factor: from a stolen password it would make
+    // the thief one, and then let them add their own passkey.
+    let password_only = sign_in(&db, email, PASSWORD, IP)
+        .await
+        .unwrap()
+        .into_session();
+    assert!(matches!(
+        begin(&db, &password_only).await,
+        Err(TwoFactorError::PasskeyFirst)
+    ));
+    let proved = sign_in_with(&db, &mut phone).await.unwrap();
+    begin(&db, &proved).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_limit_on_passkeys_holds_however_many_additions_were_started() {
+    let db = fresh_db().await;
+    let caller = password_session(&db, "max@fabrikam.example", Role::Payer).await;
+    let rp = portal();
+    // An addition started before the tenth finished, answered after it.
+    let mut early_device = Device::default();
+    let early = begin_adding(&db, &rp, &caller, IP).await.unwrap();
+    let early_answer = early_device.create(ORIGIN, &early.options_json);
+    let caller = Caller {
+        second_factor: true,
+        ..caller
+    };
+    for n in 0..MAX_PASSKEYS {
+        add(&db, &caller, &mut Device::default(), &format!("Key {n}"))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        begin_adding(&db, &rp, &caller, IP).await,
+        Err(PasskeyError::TooManyPasskeys)
+    ));
+    // (Starting again replaced the early ceremony, so its answer finds none.)
+    let late = finish_adding(&db, &rp, &caller, &early.id, "Late", &early_answer, IP).await;
+    assert!(
+        matches!(late, Err(PasskeyError::CeremonyExpired)),
+        "{late:?}"
+    );
+    assert_eq!(
+        list(&db, &caller).await.unwrap().passkeys.len() as i64,
+        MAX_PASSKEYS
+    );
 }
