@@ -19,7 +19,8 @@ use webauthn_rs::prelude::{
 
 use super::Caller;
 use super::store::{
-    AuthError, enforce_limits, notify_in, open_session, record_attempt, second_factors,
+    AuthError, enforce_limits, notify_in, open_session, prove_second_factor_in, record_attempt,
+    second_factors,
 };
 use crate::audit;
 use crate::db::{Db, DbError, timestamp_text};
@@ -377,22 +378,8 @@ pub async fn finish_adding(
     .execute(&mut *tx)
     .await?;
     if !caller.second_factor {
-        sqlx::query("UPDATE sessions SET second_factor_at = $1 WHERE id = $2")
-            .bind(timestamp_text(now))
-            .bind(&caller.session_id)
-            .execute(&mut *tx)
-            .await?;
+        prove_second_factor_in(&mut tx, &caller.session_id, now).await?;
     }
-    audit::record(
-        &mut *tx,
-        Some(caller.user_id),
-        &caller.email,
-        "passkey_added",
-        &format!("user {}", caller.user_id),
-        &name,
-        ip,
-    )
-    .await?;
     let write = |locale: Locale| {
         (
             tr!(locale, "passkeys.added.subject"),
@@ -404,7 +391,7 @@ pub async fn finish_adding(
             ),
         )
     };
-    notify_in(&mut tx, &caller.email, write).await?;
+    audit_and_tell_in(&mut tx, caller, "passkey_added", &name, ip, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -436,16 +423,6 @@ pub async fn remove(
     if caller.role == Role::Manager && second_factors(&mut *tx, caller.user_id).await? == 0 {
         return Err(PasskeyError::ManagersKeepOne);
     }
-    audit::record(
-        &mut *tx,
-        Some(caller.user_id),
-        &caller.email,
-        "passkey_removed",
-        &format!("user {}", caller.user_id),
-        &name,
-        ip,
-    )
-    .await?;
     let write = |locale: Locale| {
         (
             tr!(locale, "passkeys.removed.subject"),
@@ -457,7 +434,7 @@ pub async fn remove(
             ),
         )
     };
-    notify_in(&mut tx, &caller.email, write).await?;
+    audit_and_tell_in(&mut tx, caller, "passkey_removed", &name, ip, write).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -598,6 +575,29 @@ pub async fn finish_sign_in(
     .await?;
     tx.commit().await?;
     Ok(caller)
+}
+
+/// Audits a change to the caller's passkeys and mails them of it (`write(locale)` gives the
+/// subject and body), in the change's transaction.
+async fn audit_and_tell_in(
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+    action: &str,
+    passkey_name: &str,
+    ip: &str,
+    write: impl Fn(Locale) -> (String, String),
+) -> Result<(), DbError> {
+    audit::record(
+        &mut **tx,
+        Some(caller.user_id),
+        &caller.email,
+        action,
+        &format!("user {}", caller.user_id),
+        passkey_name,
+        ip,
+    )
+    .await?;
+    notify_in(tx, &caller.email, write).await
 }
 
 /// Removes every passkey of a user (a manager's or the operator's reset of their second factor).

@@ -352,6 +352,20 @@ pub(super) async fn revoke_in(
     Ok(done.rows_affected())
 }
 
+/// The session proved a second factor (by finishing the set-up of one in it).
+pub(super) async fn prove_second_factor_in(
+    tx: &mut Transaction<'_, Any>,
+    session_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbError> {
+    sqlx::query("UPDATE sessions SET second_factor_at = $1 WHERE id = $2")
+        .bind(timestamp_text(now))
+        .bind(session_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// How many second factors a user has: a confirmed authenticator app and each passkey.
 pub(super) async fn second_factors<'e, E>(executor: E, user_id: i64) -> Result<i64, DbError>
 where

@@ -491,11 +491,7 @@ pub async fn confirm(
     if confirmed.rows_affected() != 1 {
         return Err(TwoFactorError::AlreadyOn);
     }
-    sqlx::query("UPDATE sessions SET second_factor_at = $1 WHERE id = $2")
-        .bind(timestamp_text(now))
-        .bind(&caller.session_id)
-        .execute(&mut *tx)
-        .await?;
+    super::store::prove_second_factor_in(&mut tx, &caller.session_id, now).await?;
     revoke_in(&mut tx, caller.user_id, Some(&caller.session_id)).await?;
     let codes = replace_recovery_codes_in(&mut tx, caller.user_id, now).await?;
     audit::record(

@@ -58,6 +58,18 @@ async fn add(
     finish_adding(db, &rp, caller, &ceremony.id, name, &answer, IP).await
 }
 
+/// A payer with one passkey on their phone, and a later session of theirs by password alone.
+async fn with_a_passkey(db: &Db, email: &str) -> (Device, Caller) {
+    let first = password_session(db, email, Role::Payer).await;
+    let mut phone = Device::default();
+    add(db, &first, &mut phone, "Phone").await.unwrap();
+    let password_only = sign_in(db, email, PASSWORD, IP)
+        .await
+        .unwrap()
+        .into_session();
+    (phone, password_only)
+}
+
 async fn sign_in_with(db: &Db, device: &mut Device) -> Result<Caller, PasskeyError> {
     let rp = portal();
     let ceremony = begin_sign_in(db, &rp, IP).await?;
@@ -251,16 +263,9 @@ async fn a_disabled_users_passkey_and_a_removed_passkey_sign_no_one_in() {
 async fn once_a_user_has_a_second_factor_only_a_session_that_proved_one_adds_or_removes_a_passkey()
 {
     let db = fresh_db().await;
-    let email = "lee@fabrikam.example";
-    let first = password_session(&db, email, Role::Payer).await;
-    let mut phone = Device::default();
-    add(&db, &first, &mut phone, "Phone").await.unwrap();
+    let (mut phone, password_only) = with_a_passkey(&db, "lee@fabrikam.example").await;
 
     // Someone with the password alone: no new passkey of theirs, no removing the user's.
-    let password_only = sign_in(&db, email, PASSWORD, IP)
-        .await
-        .unwrap()
-        .into_session();
     assert!(!list(&db, &password_only).await.unwrap().may_add);
     assert!(matches!(
         begin_adding(&db, &portal(), &password_only, IP).await,
@@ -349,16 +354,9 @@ async fn one_address_holds_only_a_few_open_sign_in_ceremonies() {
 async fn a_password_alone_cannot_set_up_an_authenticator_app_beside_a_passkey() {
     use crate::auth::two_factor::{TwoFactorError, begin};
     let db = fresh_db().await;
-    let email = "ana@fabrikam.example";
-    let first = password_session(&db, email, Role::Payer).await;
-    let mut phone = Device::default();
-    add(&db, &first, &mut phone, "Phone").await.unwrap();
+    let (mut phone, password_only) = with_a_passkey(&db, "ana@fabrikam.example").await;
     // Finishing an app's set-up proves a second factor: from a stolen password it would make
     // the thief one, and then let them add their own passkey.
-    let password_only = sign_in(&db, email, PASSWORD, IP)
-        .await
-        .unwrap()
-        .into_session();
     assert!(matches!(
         begin(&db, &password_only).await,
         Err(TwoFactorError::PasskeyFirst)
