@@ -302,6 +302,8 @@ pub struct TwoFactorView {
     pub required: bool,
     /// This session proved a second factor (new recovery codes need that).
     pub proved: bool,
+    /// The user has a passkey this session has not used: setting up an app waits for it.
+    pub passkey_first: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -329,6 +331,7 @@ pub async fn two_factor() -> Result<TwoFactorView, AppError> {
         recovery_codes_left: state.recovery_codes_left,
         required: caller.role == ledgerport::users::Role::Manager,
         proved: caller.second_factor,
+        passkey_first: state.passkey_first,
     })
 }
 

@@ -58,7 +58,7 @@ test("a payer adds a passkey, signs in with it alone, removes it, and is then re
   test.setTimeout(120_000);
   const staff = await signedIn(browser, "manager@ledgerport.example", "manager-sees-everything");
   const link = await openAccountWithPayer(staff, {
-    number: "C-4401",
+    number: "C-4801",
     name: "Passkeys Welcome",
     invoice: "PK-0001",
     line: "Badge readers",

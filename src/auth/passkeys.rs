@@ -546,7 +546,9 @@ pub async fn finish_sign_in(
     let user_id = match checked {
         Ok(user_id) => user_id,
         Err(why) => {
-            record_attempt(&mut tx, &email, ip, now, false).await?;
+            // Against the address only (no email): a bad answer for someone's key must not use up
+            // their password's attempts.
+            record_attempt(&mut tx, "", ip, now, false).await?;
             audit::record(
                 &mut *tx,
                 owner_id,

@@ -362,6 +362,8 @@ pub struct TwoFactorState {
     /// Enrolment started and waiting for the first code.
     pub pending: Option<Enrolment>,
     pub recovery_codes_left: i64,
+    /// The user has a passkey and this session has not used it: an app is set up only after.
+    pub passkey_first: bool,
 }
 
 /// What an authenticator app needs to add the account: the `otpauth://` address (shown as a QR
@@ -387,6 +389,7 @@ pub async fn state(db: &Db, caller: &Caller) -> Result<TwoFactorState, TwoFactor
         on_since: None,
         pending: None,
         recovery_codes_left: left,
+        passkey_first: passkey_first(db.pool(), caller).await?,
     };
     if let Some(row) = factor {
         let secret: String = row.try_get("secret")?;
@@ -438,19 +441,26 @@ pub async fn begin(db: &Db, caller: &Caller) -> Result<Enrolment, TwoFactorError
 
 /// A user who has a passkey sets up an app only from a session that proved a factor: finishing
 /// enrolment proves one, so otherwise a stolen password would make itself a second factor (and
-/// then add the thief's passkey).
+/// then add the thief's passkey). True when this session must sign in with the passkey first.
+async fn passkey_first<'e, E>(executor: E, caller: &Caller) -> Result<bool, DbError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    if caller.second_factor {
+        return Ok(false);
+    }
+    let passkeys: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys WHERE user_id = $1")
+        .bind(caller.user_id)
+        .fetch_one(executor)
+        .await?;
+    Ok(passkeys > 0)
+}
+
 async fn refuse_beside_a_passkey_unproved(
     tx: &mut Transaction<'_, Any>,
     caller: &Caller,
 ) -> Result<(), TwoFactorError> {
-    if caller.second_factor {
-        return Ok(());
-    }
-    let passkeys: i64 = sqlx::query_scalar("SELECT count(*) FROM passkeys WHERE user_id = $1")
-        .bind(caller.user_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if passkeys > 0 {
+    if passkey_first(&mut **tx, caller).await? {
         return Err(TwoFactorError::PasskeyFirst);
     }
     Ok(())

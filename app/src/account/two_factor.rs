@@ -135,17 +135,27 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
             <p class="notice" role="status">{tr!(locale, "two_factor.is_off")}</p>
         })}
         // A manager who signed in with a passkey has proved a second factor already.
-        {(view.required && !view.proved).then(|| view! {
+        {(view.required && !view.proved && !view.passkey_first).then(|| view! {
             <p class="notice" role="alert" data-testid="two-factor-required">
                 "AR managers sign in with two factors. Set up an authenticator app, or add a passkey "
                 "below, to reach the staff pages."
             </p>
         })}
         <p data-testid="two-factor-status">{tr!(locale, "two_factor.off_status")}</p>
-        <ActionForm action=forms.begin attr:class="form inline">
-            <FormError message=Signal::derive(begin_error)/>
-            <button class="button" type="submit">{tr!(locale, "two_factor.set_up")}</button>
-        </ActionForm>
+        {if view.passkey_first {
+            view! {
+                <p class="notice" role="alert" data-testid="passkey-first">
+                    {tr!(locale, "two_factor.passkey_first")}
+                </p>
+            }.into_any()
+        } else {
+            view! {
+                <ActionForm action=forms.begin attr:class="form inline">
+                    <FormError message=Signal::derive(begin_error)/>
+                    <button class="button" type="submit">{tr!(locale, "two_factor.set_up")}</button>
+                </ActionForm>
+            }.into_any()
+        }}
     }
     .into_any()
 }

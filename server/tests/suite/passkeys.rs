@@ -53,6 +53,14 @@ async fn a_contact_adds_a_passkey_and_signs_in_with_it_through_the_portals_forms
         listed["proved"], true,
         "adding the first one proved a second factor"
     );
+    // A later session by password alone is told to use the passkey before changing factors.
+    let password_only = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let page = app.call("/api/two-factor", Some(&password_only)).await;
+    assert_eq!(page["passkey_first"], true, "{page}");
+    assert_eq!(
+        app.call("/api/two-factor", Some(&cookie)).await["passkey_first"],
+        false
+    );
 
     let begun = app.call("/api/passkey-sign-in-begin", None).await;
     let answer = phone.sign_in(PASSKEY_ORIGIN, begun["options"].as_str().unwrap());
