@@ -4,18 +4,10 @@
 
 use ledgerport::testing::PasskeyDevice;
 
-use crate::common::{PASSKEY_ORIGIN, TestApp, set_cookie, spawn_app};
+use crate::common::{PASSKEY_ORIGIN, TestApp, location, set_cookie, spawn_app};
 
 fn encoded(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
-}
-
-fn location(response: &reqwest::Response) -> &str {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
 }
 
 /// Adds a passkey for the session `cookie` belongs to, as the two-factor page's form does.

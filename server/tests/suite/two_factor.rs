@@ -6,15 +6,7 @@ use ledgerport::seed::DEMO_MANAGER_AUTHENTICATOR;
 use ledgerport::testing::{fixtures, unused_code};
 use ledgerport::users::Role;
 
-use crate::common::{set_cookie, spawn_app};
-
-fn location(response: &reqwest::Response) -> &str {
-    response
-        .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-}
+use crate::common::{location, set_cookie, spawn_app};
 
 #[tokio::test]
 async fn a_right_password_asks_for_the_code_and_only_a_right_code_opens_a_session() {

@@ -207,6 +207,15 @@ impl TestApp {
     }
 }
 
+/// Where a redirect sends the browser (empty when it is not one).
+pub fn location(response: &reqwest::Response) -> &str {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// The `name=value` of a cookie a response sets (not one it clears).
 pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
     response
