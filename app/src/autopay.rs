@@ -47,8 +47,8 @@ pub async fn autopay_page() -> Result<AutopayPageData, AppError> {
     page_data(customer_id, caller.can_pay()).await
 }
 
-/// Records the payer's consent and returns the provider's page where the method is saved. A
-/// plain form post is redirected there; the WASM client leaves the app for it itself.
+/// Records the payer's consent and returns the provider's page where the method is saved. The
+/// browser is redirected there.
 #[server(endpoint = "autopay/save-method")]
 pub async fn save_method(#[server(default)] consent: String) -> Result<String, AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
@@ -67,9 +67,7 @@ pub async fn save_method(#[server(default)] consent: String) -> Result<String, A
         &format!("{}/autopay", ctx.public_base_url),
     )
     .await?;
-    if crate::request::is_plain_form_post() {
-        leptos_axum::redirect(&url);
-    }
+    leptos_axum::redirect(&url);
     Ok(url)
 }
 

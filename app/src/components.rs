@@ -1,5 +1,5 @@
 //! What every page shares: the loading/error skeleton around a page's data, the numeric route
-//! parameter, form errors that work with and without JavaScript, and the not-found page.
+//! parameter, form errors (of server-rendered forms and of islands), and the not-found page.
 
 use std::sync::Arc;
 
@@ -9,9 +9,10 @@ use leptos::server_fn::error::ServerFnUrlError;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 use crate::errors::AppError;
-use crate::i18n::{tr, use_locale};
+use crate::i18n::{Locale, tr, use_locale};
 
 /// The numeric `:id` of the current route (0 when absent or not a number, which no row has).
 pub fn id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
@@ -74,46 +75,62 @@ pub fn error_view(error: AppError) -> AnyView {
     }
 }
 
-/// The error to show under a form: the action's result when JavaScript ran it, or the error the
-/// server put in the URL when a plain HTML form was posted and redirected back here.
-pub fn form_error<S>(action: ServerAction<S>) -> impl Fn() -> Option<String> + Copy + 'static
+/// The error to show under a server-rendered form: the one the server put in the URL when the
+/// form was posted and redirected back here. Outside `#[island]`s no form runs in the browser
+/// (islands mode), so this is the only way its errors come back. The form's action only names
+/// the server function, by its type.
+pub fn form_error<S>(_form: ServerAction<S>) -> impl Fn() -> Option<String> + Copy + 'static
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
 {
     let query = use_query_map();
     let locale = use_locale();
-    move || {
-        let from_action = action.value().with(|value| match value {
-            Some(Err(e)) => Some(Some(e.message(locale))),
-            Some(Ok(_)) => Some(None),
-            None => None,
-        });
-        from_action.unwrap_or_else(|| {
-            query.with(|q| {
-                (q.get("__path").as_deref() == Some(S::PATH))
-                    .then(|| q.get("__err"))
-                    .flatten()
-                    .map(|err| ServerFnUrlError::<AppError>::decode_err(&err).message(locale))
-            })
-        })
-    }
+    move || query.with(|q| error_in_url::<S>(q, locale))
 }
 
-/// True once the form's action succeeded: its result when JavaScript ran it, or the `flag` the
-/// server put in the URL when a plain HTML form was posted and redirected back here.
-pub fn form_succeeded<S>(
-    action: ServerAction<S>,
-    flag: &'static str,
-) -> impl Fn() -> bool + Copy + Send + Sync + 'static
+/// The error a plain post of `S` was redirected back with, read once on the server for an
+/// island's `posted` prop.
+pub fn posted_error<S>() -> Option<String>
+where
+    S: ServerFn<Error = AppError>,
+{
+    let locale = use_locale();
+    use_query_map().with_untracked(|q| error_in_url::<S>(q, locale))
+}
+
+fn error_in_url<S>(query: &ParamsMap, locale: Locale) -> Option<String>
+where
+    S: ServerFn<Error = AppError>,
+{
+    (query.get("__path").as_deref() == Some(S::PATH))
+        .then(|| query.get("__err"))
+        .flatten()
+        .map(|err| ServerFnUrlError::<AppError>::decode_err(&err).message(locale))
+}
+
+/// The error to show under a form inside an `#[island]`: the server function's answer once the
+/// island has posted it, else `posted`, which the page read from the URL (a plain post before
+/// the island came alive). Islands run without the router, so they cannot read the URL.
+pub fn island_form_error<S>(form: ServerAction<S>, posted: Option<String>) -> Signal<Option<String>>
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Send + Sync + 'static,
 {
+    let locale = use_locale();
+    Signal::derive(move || {
+        form.value().with(|value| match value {
+            Some(Err(e)) => Some(e.message(locale)),
+            Some(Ok(_)) => None,
+            None => posted.clone(),
+        })
+    })
+}
+
+/// True once a server-rendered form succeeded: the server redirected back with `flag` in the URL.
+pub fn form_succeeded(flag: &'static str) -> impl Fn() -> bool + Copy + Send + Sync + 'static {
     let query = use_query_map();
-    move || {
-        query.with(|q| q.get(flag).is_some()) || action.value().with(|v| matches!(v, Some(Ok(_))))
-    }
+    move || query.with(|q| q.get(flag).is_some())
 }
 
 /// A form's error, announced to screen readers.

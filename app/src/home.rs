@@ -33,14 +33,14 @@ pub fn HomePage() -> impl IntoView {
                 StartPage::Staff => view! { <Redirect path="/admin"/> }.into_any(),
                 StartPage::SecondFactorNeeded => view! { <Redirect path="/profile/two-factor"/> }.into_any(),
                 StartPage::Contact(overview) => summary_view(*overview).into_any(),
-                StartPage::Visitor(status) => welcome(status, move || data.refetch()).into_any(),
+                StartPage::Visitor(status) => welcome(status).into_any(),
             }}
         </Loaded>
     }
 }
 
 /// The signed-out start page, with the service status and a way to check it again.
-fn welcome(status: StatusReport, refresh: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+fn welcome(status: StatusReport) -> impl IntoView {
     let locale = use_locale();
     view! {
         <Title text=tr!(locale, "welcome.title")/>
@@ -61,7 +61,8 @@ fn welcome(status: StatusReport, refresh: impl Fn() + Send + Sync + 'static) -> 
                 <dt>{tr!(locale, "welcome.version")}</dt>
                 <dd>{status.version}</dd>
             </dl>
-            <button class="button secondary" type="button" on:click=move |_| refresh()>{tr!(locale, "welcome.check_again")}</button>
+            // The page asks the database each time it is loaded.
+            <a class="button secondary" href="/">{tr!(locale, "welcome.check_again")}</a>
         </section>
     }
 }

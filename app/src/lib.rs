@@ -1,5 +1,6 @@
 //! The Leptos UI: pages, components and the server functions they call. Built twice: with `ssr`
-//! into the server, and with `hydrate` into the WASM client.
+//! into the server, which renders every page, and with `hydrate` into the WASM client, which in
+//! Leptos's islands mode carries only the `#[island]` components (docs/architecture.md).
 
 pub mod account;
 pub mod admin;
@@ -15,6 +16,7 @@ pub mod format;
 pub mod home;
 pub mod i18n;
 pub mod integrations;
+pub mod islands;
 pub mod paying;
 pub mod plans;
 pub mod portal;
@@ -37,7 +39,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{SsrMode, path};
 
 use crate::account::profile::ProfilePage;
 use crate::account::sign_in::{
@@ -69,81 +71,6 @@ use crate::promises::pages::PromisePage;
 use crate::verify::VerifyPage;
 use crate::worklist::pages::WorklistPage;
 
-/// A staff page that loads as its own WASM chunk (`cargo leptos --split`): its code, and what
-/// only staff pages use, leave the module every visitor downloads. So do the customer's promise,
-/// payment plan and autopay pages, which most visits never open. The other customer and public pages stay in the main
-/// module: split per page, they shared code in hundreds of small chunks, and on a slow
-/// network the round trips cost more than the bytes saved (BENCHMARKS.md). A staff page loads its
-/// data itself (in `view`), so nothing of it stays behind in `data`.
-/// Whether a lazy page's chunk is still on its way. The app's `data-hydrated` flag waits for it,
-/// so "hydrated" means the page in view answers to clicks, on a staff page too.
-#[derive(Clone, Copy)]
-struct LazyPageLoading(RwSignal<bool>);
-
-impl LazyPageLoading {
-    fn started() {
-        if let Some(LazyPageLoading(loading)) = use_context() {
-            loading.set(true);
-        }
-    }
-
-    fn finished_once_mounted() {
-        if let Some(LazyPageLoading(loading)) = use_context() {
-            Effect::new(move |_| loading.set(false));
-        }
-    }
-}
-
-macro_rules! lazy_page {
-    ($route:ident, $page:ident) => {
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                LazyPageLoading::started();
-                $route
-            }
-
-            fn view(_route: Self) -> AnyView {
-                LazyPageLoading::finished_once_mounted();
-                $page().into_any()
-            }
-        }
-    };
-}
-
-lazy_page!(AdminHomeRoute, AdminHomePage);
-lazy_page!(AdminCustomerRoute, AdminCustomerPage);
-lazy_page!(StaffInvoiceRoute, StaffInvoicePage);
-lazy_page!(OutboxRoute, OutboxPage);
-lazy_page!(AdminDisputesRoute, AdminDisputesPage);
-lazy_page!(AgingReportRoute, AgingReportPage);
-lazy_page!(CollectionsRoute, CollectionsPage);
-lazy_page!(StaffPaymentsRoute, StaffPaymentsPage);
-lazy_page!(PaymentRoute, PaymentPage);
-lazy_page!(ReconciliationRoute, ReconciliationPage);
-lazy_page!(ImportsRoute, ImportsPage);
-lazy_page!(BankRoute, BankPage);
-lazy_page!(BankStatementRoute, BankStatementPage);
-lazy_page!(CashApplicationRoute, CashApplicationPage);
-lazy_page!(ImportRoute, ImportPage);
-lazy_page!(ApiKeysRoute, ApiKeysPage);
-lazy_page!(JournalRoute, JournalPage);
-lazy_page!(TrialBalanceRoute, TrialBalancePage);
-lazy_page!(LedgerHealthRoute, LedgerHealthPage);
-lazy_page!(AuditRoute, AuditPage);
-lazy_page!(PeriodsRoute, PeriodsPage);
-lazy_page!(PromiseRoute, PromisePage);
-lazy_page!(PlanRoute, PlanPage);
-lazy_page!(AutopayRoute, AutopayPage);
-lazy_page!(WorklistRoute, WorklistPage);
-lazy_page!(TwoFactorRoute, TwoFactorPage);
-lazy_page!(BillingDetailsRoute, BillingDetailsPage);
-lazy_page!(CompanyRoute, CompanyPage);
-lazy_page!(BankAccountsRoute, BankAccountsPage);
-lazy_page!(VerifyRoute, VerifyPage);
-
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = crate::i18n::request_locale().code();
@@ -166,7 +93,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // so the server lets browsers keep them for a year.
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
+                // Keeps what was typed when a form is refused (forms work without it).
+                <script src="/forms.js" defer></script>
                 {passkey_origin.map(|origin| view! {
                     <meta name="passkey-origin" content=origin/>
                     <script src="/passkeys.js" defer></script>
@@ -185,11 +114,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let locale = crate::i18n::request_locale();
     provide_context(locale);
-    // Tests wait for this flag: effects never run during SSR, so "true" proves hydration ran.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
-    let lazy_page_loading = RwSignal::new(false);
-    provide_context(LazyPageLoading(lazy_page_loading));
 
     #[cfg(feature = "ssr")]
     set_page_headers();
@@ -198,7 +122,8 @@ pub fn App() -> impl IntoView {
             if page.is_empty() { "Ledgerport".to_string() } else { format!("{page} · Ledgerport") }
         }/>
         <Router>
-        <div class="app" data-hydrated=move || (hydrated.get() && !lazy_page_loading.get()).to_string()>
+        // The client's entry sets this flag once the page's islands are alive (`islands`).
+        <div class="app" data-hydrated="false">
             <header class="topbar">
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"L"</span>
@@ -218,12 +143,12 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                         <Route path=path!("/accept-invitation") view=AcceptInvitationPage ssr=SsrMode::Async/>
                         <Route path=path!("/profile") view=ProfilePage ssr=SsrMode::Async/>
-                        <Route path=path!("/profile/two-factor") view={Lazy::<TwoFactorRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/account/billing") view={Lazy::<BillingDetailsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/company") view={Lazy::<CompanyRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/bank-accounts") view={Lazy::<BankAccountsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/verify") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/verify/:code") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/profile/two-factor") view=TwoFactorPage ssr=SsrMode::Async/>
+                        <Route path=path!("/account/billing") view=BillingDetailsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/company") view=CompanyPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank-accounts") view=BankAccountsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/verify") view=VerifyPage ssr=SsrMode::Async/>
+                        <Route path=path!("/verify/:code") view=VerifyPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices") view=InvoicesPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id") view=InvoiceDetailPage ssr=SsrMode::Async/>
                         <Route path=path!("/invoices/:id/dispute") view=DisputeNewPage ssr=SsrMode::Async/>
@@ -234,31 +159,31 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/payments/:id") view=ReceiptPage ssr=SsrMode::Async/>
                         <Route path=path!("/payments/checkout/:id") view=CheckoutPage ssr=SsrMode::Async/>
                         <Route path=path!("/pay") view=PayPage ssr=SsrMode::Async/>
-                        <Route path=path!("/promise") view={Lazy::<PromiseRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/plan") view={Lazy::<PlanRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/autopay") view={Lazy::<AutopayRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin") view={Lazy::<AdminHomeRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/customers/:id") view={Lazy::<AdminCustomerRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/invoices/:id") view={Lazy::<StaffInvoiceRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/disputes") view={Lazy::<AdminDisputesRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/worklist") view={Lazy::<WorklistRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reports/aging") view={Lazy::<AgingReportRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reports/collections") view={Lazy::<CollectionsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/payments") view={Lazy::<StaffPaymentsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/payments/:id") view={Lazy::<PaymentRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/reconciliation") view={Lazy::<ReconciliationRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/imports") view={Lazy::<ImportsRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/bank") view={Lazy::<BankRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/bank/:id") view={Lazy::<BankStatementRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/cash-application") view={Lazy::<CashApplicationRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/imports/:id") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/api-keys") view={Lazy::<ApiKeysRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/journal") view={Lazy::<JournalRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/trial-balance") view={Lazy::<TrialBalanceRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/ledger-health") view={Lazy::<LedgerHealthRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
-                        <Route path=path!("/admin/periods") view={Lazy::<PeriodsRoute>::new()} ssr=SsrMode::Async/>
+                        <Route path=path!("/promise") view=PromisePage ssr=SsrMode::Async/>
+                        <Route path=path!("/plan") view=PlanPage ssr=SsrMode::Async/>
+                        <Route path=path!("/autopay") view=AutopayPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view=AdminHomePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/invoices/:id") view=StaffInvoicePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/outbox") view=OutboxPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/disputes") view=AdminDisputesPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/worklist") view=WorklistPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/aging") view=AgingReportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reports/collections") view=CollectionsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments") view=StaffPaymentsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/payments/:id") view=PaymentPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/reconciliation") view=ReconciliationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports") view=ImportsPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank") view=BankPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/bank/:id") view=BankStatementPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/cash-application") view=CashApplicationPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/imports/:id") view=ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/api-keys") view=ApiKeysPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/journal") view=JournalPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/trial-balance") view=TrialBalancePage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/ledger-health") view=LedgerHealthPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/periods") view=PeriodsPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/disputes/:id") view=DisputeDetailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
@@ -268,12 +193,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Who is signed in, asked again on every navigation so that signing in or out shows at once.
+/// Who is signed in (each page is a full load, so signing in or out shows at once).
 #[component]
 fn TopNav() -> impl IntoView {
     let locale = use_locale();
-    let location = leptos_router::hooks::use_location();
-    let me = Resource::new(move || location.pathname.get(), |_| who_am_i());
+    let me = Resource::new(|| (), |_| who_am_i());
     view! {
         <nav class="topnav" aria-label="Account">
             <Suspense>
@@ -335,12 +259,4 @@ fn set_page_headers() {
     crate::request::add_response_header(http::header::CONTENT_SECURITY_POLICY, &policy);
     // A visitor's page is in the language their browser asks for.
     crate::request::add_response_header(http::header::VARY, "Accept-Language");
-}
-
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    // Lazy routes load their chunk before hydrating the page that needs it.
-    leptos::mount::hydrate_lazy(App);
 }

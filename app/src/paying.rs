@@ -93,8 +93,8 @@ fn parse_items(text: &str) -> Result<Vec<ledgerport::checkout::PayItem>, AppErro
     })
 }
 
-/// Records the checkout and returns the provider's hosted payment page. A plain form post is
-/// redirected there; the WASM client leaves the app for it itself (it is not an app route).
+/// Records the checkout and returns the provider's hosted payment page. The browser is
+/// redirected there.
 #[server(endpoint = "portal/start-payment")]
 pub async fn start_payment(items: String) -> Result<String, AppError> {
     use ledgerport::checkout::HostedCheckoutRequest;
@@ -137,14 +137,12 @@ pub async fn start_payment(items: String) -> Result<String, AppError> {
     };
     ledgerport::checkout::store::attach_provider_session(&ctx.db, checkout_id, &hosted.session_id)
         .await?;
-    if crate::request::is_plain_form_post() {
-        leptos_axum::redirect(&hosted.url);
-    }
+    leptos_axum::redirect(&hosted.url);
     Ok(hosted.url)
 }
 
 /// Pays the chosen invoices from the account's unapplied credit first, then returns the pay page
-/// for what is left (the summary when nothing is). A plain form post is redirected there.
+/// for what is left (the summary when nothing is). The browser is redirected there.
 #[server(endpoint = "portal/apply-credit")]
 pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
     let (_, customer_id) = crate::session::require_payer()?;
@@ -176,14 +174,12 @@ pub async fn apply_credit_first(items: String) -> Result<String, AppError> {
             .collect();
         format!("/pay?{}", query.join("&"))
     };
-    if crate::request::is_plain_form_post() {
-        leptos_axum::redirect(&next);
-    }
+    leptos_axum::redirect(&next);
     Ok(next)
 }
 
 /// Announces a bank transfer for the chosen invoices and amounts and returns its page, with
-/// the reference to quote and where to send the money. A plain form post is redirected there.
+/// the reference to quote and where to send the money. The browser is redirected there.
 #[server(endpoint = "portal/announce-transfer")]
 pub async fn announce_transfer(items: String) -> Result<String, AppError> {
     let (caller, customer_id) = crate::session::require_payer()?;
@@ -198,15 +194,13 @@ pub async fn announce_transfer(items: String) -> Result<String, AppError> {
     )
     .await?;
     let page = format!("/payments/checkout/{}", announced.id);
-    if crate::request::is_plain_form_post() {
-        leptos_axum::redirect(&page);
-    }
+    leptos_axum::redirect(&page);
     Ok(page)
 }
 
 /// Cancels a payment still open on the provider's page (the provider closes the page first; it
 /// refuses once the customer has paid or submitted a debit there) or withdraws an announced
-/// transfer; its invoices are due again. A plain form post returns to the payment's page.
+/// transfer; its invoices are due again. The browser returns to the payment's page.
 #[server(endpoint = "portal/cancel-payment")]
 pub async fn cancel_payment(id: String) -> Result<(), AppError> {
     use ledgerport::checkout::store::Cancellable;
@@ -221,9 +215,7 @@ pub async fn cancel_payment(id: String) -> Result<(), AppError> {
         Cancellable::Transfer => {}
     }
     ledgerport::checkout::store::cancelled_checkout(&ctx.db, &id).await?;
-    if crate::request::is_plain_form_post() {
-        leptos_axum::redirect(&format!("/payments/checkout/{id}"));
-    }
+    leptos_axum::redirect(&format!("/payments/checkout/{id}"));
     Ok(())
 }
 

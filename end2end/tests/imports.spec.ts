@@ -39,7 +39,7 @@ test("a file with a bad row is shown by row and cannot be committed; the fixed f
 
 test("a manager creates an API key, sees it once, and revokes it", async ({ page }) => {
   await page.getByRole("navigation", { name: "Account" }).getByRole("link", { name: "API keys" }).click();
-  // The key is shown once, by the hydrated page: a click before its chunk has loaded posts the
+  // The key is shown once, by the live island: a click before the module has loaded posts the
   // form without JavaScript, which creates the key but cannot show it.
   await expect(page).toHaveURL(/\/admin\/api-keys$/);
   await expect(page.locator(".app")).toHaveAttribute("data-hydrated", "true");

@@ -207,8 +207,8 @@ pub fn PasskeysSection() -> impl IntoView {
     let add = ServerAction::<AddPasskey>::new();
     let remove = ServerAction::<RemovePasskey>::new();
     let remove_error = form_error(remove);
-    let added = form_succeeded(add, "passkey_added");
-    let removed = form_succeeded(remove, "passkey_removed");
+    let added = form_succeeded("passkey_added");
+    let removed = form_succeeded("passkey_removed");
     let state = Resource::new(|| (), |_| passkeys());
     let locale = use_locale();
     view! {

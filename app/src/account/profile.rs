@@ -15,14 +15,11 @@ pub fn ProfilePage() -> impl IntoView {
     let me = Resource::new(|| (), |_| who_am_i());
     let change = ServerAction::<ChangePassword>::new();
     let change_error = form_error(change);
-    let changed = form_succeeded(change, "changed");
+    let changed = form_succeeded("changed");
     let save_emails = ServerAction::<SaveEmailChoices>::new();
     let emails_error = form_error(save_emails);
-    let emails_saved = form_succeeded(save_emails, "emails");
-    let emails = Resource::new(
-        move || save_emails.version().get(),
-        |_| email_choice_views(),
-    );
+    let emails_saved = form_succeeded("emails");
+    let emails = Resource::new(|| (), |_| email_choice_views());
     let locale = use_locale();
     let query = use_query_map();
     let language_saved = move || query.with(|q| q.get("language").is_some());

@@ -74,7 +74,7 @@ pub fn SignInEmailPage() -> impl IntoView {
     let locale = use_locale();
     let request = ServerAction::<RequestSignInLink>::new();
     let error = form_error(request);
-    let sent = form_succeeded(request, "sent");
+    let sent = form_succeeded("sent");
     view! {
         <Title text=tr!(locale, "signin.by_email")/>
         <section class="card narrow" aria-labelledby="email-link-heading">
@@ -128,7 +128,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let locale = use_locale();
     let request = ServerAction::<RequestPasswordReset>::new();
     let error = form_error(request);
-    let sent = form_succeeded(request, "sent");
+    let sent = form_succeeded("sent");
     view! {
         <Title text=tr!(locale, "signin.reset_title")/>
         <section class="card narrow" aria-labelledby="forgot-heading">

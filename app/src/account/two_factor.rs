@@ -6,11 +6,45 @@ use leptos_meta::Title;
 use crate::account::{
     BeginTwoFactor, ConfirmTwoFactor, TurnOffTwoFactor, TwoFactorView, two_factor,
 };
-use crate::components::{FormError, Loaded, form_error, form_succeeded};
+use crate::components::{FormError, Loaded, form_succeeded, island_form_error, posted_error};
 use crate::i18n::{tr, use_locale};
 
 #[component]
 pub fn TwoFactorPage() -> impl IntoView {
+    let posted = Posted {
+        begin: posted_error::<BeginTwoFactor>(),
+        confirm: posted_error::<ConfirmTwoFactor>(),
+        off: posted_error::<TurnOffTwoFactor>(),
+        turned_off: form_succeeded("off")(),
+    };
+    let locale = use_locale();
+    view! {
+        <Title text=tr!(locale, "two_factor.title")/>
+        <section class="card narrow" aria-labelledby="two-factor-heading">
+            <h1 id="two-factor-heading">{tr!(locale, "two_factor.title")}</h1>
+            <TwoFactorPanel posted/>
+            <crate::account::passkeys::PasskeysSection/>
+            <p class="muted"><a href="/profile">{tr!(locale, "two_factor.back")}</a></p>
+        </section>
+    }
+}
+
+/// What the panel's forms came back with after a plain HTML post, read from the URL by the
+/// server-rendered page (an island cannot read it).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Posted {
+    begin: Option<String>,
+    confirm: Option<String>,
+    off: Option<String>,
+    turned_off: bool,
+}
+
+/// An island: the recovery codes made when it is turned on are the server function's answer,
+/// shown this once (without JavaScript the page offers new ones as a download instead), and the
+/// state below follows each form.
+#[island(lazy)]
+fn TwoFactorPanel(posted: Posted) -> impl IntoView {
+    crate::islands::island_alive();
     let begin = ServerAction::<BeginTwoFactor>::new();
     let confirm = ServerAction::<ConfirmTwoFactor>::new();
     let off = ServerAction::<TurnOffTwoFactor>::new();
@@ -24,26 +58,24 @@ pub fn TwoFactorPage() -> impl IntoView {
         },
         |_| two_factor(),
     );
-    // The codes made when it was turned on, shown once (with JavaScript; without it the page
-    // offers new ones as a download instead).
     let codes = move || confirm.value().get().and_then(Result::ok);
+    let turned_off = posted.turned_off;
     let forms = Forms {
         begin,
         confirm,
         off,
+        begin_error: island_form_error(begin, posted.begin),
+        confirm_error: island_form_error(confirm, posted.confirm),
+        off_error: island_form_error(off, posted.off),
+        turned_off: Signal::derive(move || {
+            turned_off || off.value().with(|v| matches!(v, Some(Ok(_))))
+        }),
     };
-    let locale = use_locale();
     view! {
-        <Title text=tr!(locale, "two_factor.title")/>
-        <section class="card narrow" aria-labelledby="two-factor-heading">
-            <h1 id="two-factor-heading">{tr!(locale, "two_factor.title")}</h1>
-            {move || codes().map(|codes| view! { <RecoveryCodes codes/> })}
-            <Loaded data=state let:view>
-                <TwoFactorState view forms/>
-            </Loaded>
-            <crate::account::passkeys::PasskeysSection/>
-            <p class="muted"><a href="/profile">{tr!(locale, "two_factor.back")}</a></p>
-        </section>
+        {move || codes().map(|codes| view! { <RecoveryCodes codes/> })}
+        <Loaded data=state let:view>
+            <TwoFactorState view forms/>
+        </Loaded>
     }
 }
 
@@ -55,6 +87,10 @@ struct Forms {
     begin: ServerAction<BeginTwoFactor>,
     confirm: ServerAction<ConfirmTwoFactor>,
     off: ServerAction<TurnOffTwoFactor>,
+    begin_error: Signal<Option<String>>,
+    confirm_error: Signal<Option<String>>,
+    off_error: Signal<Option<String>>,
+    turned_off: Signal<bool>,
 }
 
 #[component]
@@ -72,10 +108,13 @@ fn RecoveryCodes(codes: Vec<String>) -> impl IntoView {
 
 #[component]
 fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
-    let begin_error = form_error(forms.begin);
-    let confirm_error = form_error(forms.confirm);
-    let off_error = form_error(forms.off);
-    let turned_off = form_succeeded(forms.off, "off");
+    let Forms {
+        begin_error,
+        confirm_error,
+        off_error,
+        turned_off,
+        ..
+    } = forms;
     let locale = use_locale();
     if let Some(since) = view.on_since {
         let left = view.recovery_codes_left;
@@ -102,7 +141,7 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
                     <ActionForm action=forms.off attr:class="form">
                         <label for="off-code">{tr!(locale, "two_factor.off_code")}</label>
                         <input id="off-code" name="code" autocomplete="one-time-code" required/>
-                        <FormError message=Signal::derive(off_error)/>
+                        <FormError message=off_error/>
                         <button class="button secondary" type="submit">{tr!(locale, "two_factor.turn_off")}</button>
                     </ActionForm>
                 }.into_any()
@@ -119,19 +158,19 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
                 <label for="confirm-code">{tr!(locale, "two_factor.confirm_code")}</label>
                 <input id="confirm-code" name="code" inputmode="numeric" autocomplete="one-time-code"
                     pattern="[0-9 ]{6,7}" maxlength="7" required/>
-                <FormError message=Signal::derive(confirm_error)/>
+                <FormError message=confirm_error/>
                 <button class="button" type="submit">{tr!(locale, "two_factor.turn_on")}</button>
             </ActionForm>
             <p class="hint">{tr!(locale, "two_factor.signs_out_others")}</p>
             <ActionForm action=forms.begin attr:class="form inline">
-                <FormError message=Signal::derive(begin_error)/>
+                <FormError message=begin_error/>
                 <button class="button secondary" type="submit">{tr!(locale, "two_factor.start_again")}</button>
             </ActionForm>
         }
         .into_any();
     }
     view! {
-        {move || turned_off().then(|| view! {
+        {move || turned_off.get().then(|| view! {
             <p class="notice" role="status">{tr!(locale, "two_factor.is_off")}</p>
         })}
         // A manager who signed in with a passkey has proved a second factor already.
@@ -151,7 +190,7 @@ fn TwoFactorState(view: TwoFactorView, forms: Forms) -> impl IntoView {
         } else {
             view! {
                 <ActionForm action=forms.begin attr:class="form inline">
-                    <FormError message=Signal::derive(begin_error)/>
+                    <FormError message=begin_error/>
                     <button class="button" type="submit">{tr!(locale, "two_factor.set_up")}</button>
                 </ActionForm>
             }.into_any()

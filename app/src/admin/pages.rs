@@ -13,7 +13,10 @@ use crate::admin::{
     VoidInvoice, customer_contacts, customer_invoices, customer_profile, customers, outbox,
     staff_invoice,
 };
-use crate::components::{FormError, Loaded, form_error, form_succeeded};
+use crate::autopay::RunAutopay;
+use crate::components::{
+    FormError, Loaded, form_error, form_succeeded, island_form_error, posted_error,
+};
 use crate::integrations::RunReminders;
 
 #[component]
@@ -24,8 +27,8 @@ pub fn AdminHomePage() -> impl IntoView {
     let search = move || query.with(|q| q.get("q").unwrap_or_default());
     let after = move || query.with(|q| q.get("after").unwrap_or_default());
     let list = Resource::new(
-        move || (search(), after(), create.version().get()),
-        |(search, after, _)| customers(search, after),
+        move || (search(), after()),
+        |(search, after)| customers(search, after),
     );
     view! {
         <Title text="Customers"/>
@@ -136,20 +139,8 @@ pub fn AdminCustomerPage() -> impl IntoView {
     let revoke_error = form_error(revoke);
     let reset = ServerAction::<ResetTwoFactor>::new();
     let reset_error = form_error(reset);
-    // Refetched after every change made on this page.
-    let contacts = Resource::new(
-        move || {
-            (
-                customer_id(),
-                invite.version().get()
-                    + change_role.version().get()
-                    + revoke.version().get()
-                    + reset.version().get(),
-            )
-        },
-        |(id, _)| customer_contacts(id),
-    );
-    let invited = form_succeeded(invite, "invited");
+    let contacts = Resource::new(customer_id, customer_contacts);
+    let invited = form_succeeded("invited");
     view! {
         <Title text="Customer contacts"/>
         <Loaded data=contacts let:account>
@@ -245,7 +236,7 @@ pub fn AdminCustomerPage() -> impl IntoView {
 fn ApplyCreditForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
     let apply = ServerAction::<ApplyAccountCredit>::new();
     let apply_error = form_error(apply);
-    let applied = form_succeeded(apply, "credit_applied");
+    let applied = form_succeeded("credit_applied");
     view! {
         <section class="card narrow" aria-labelledby="credit-heading">
             <h2 id="credit-heading">"Unapplied credit"</h2>
@@ -267,11 +258,8 @@ fn AccountSettingsForm(
 ) -> impl IntoView {
     let update = ServerAction::<UpdateCustomer>::new();
     let update_error = form_error(update);
-    let saved = form_succeeded(update, "saved");
-    let profile = Resource::new(
-        move || (customer_id(), update.version().get()),
-        |(id, _)| customer_profile(id),
-    );
+    let saved = form_succeeded("saved");
+    let profile = Resource::new(customer_id, customer_profile);
     view! {
         <section class="card narrow" aria-labelledby="account-heading">
             <h2 id="account-heading">"Account settings"</h2>
@@ -309,10 +297,23 @@ fn AccountSettingsForm(
 
 #[component]
 pub fn OutboxPage() -> impl IntoView {
+    let remind_posted = posted_error::<RunReminders>();
+    let autopay_posted = posted_error::<RunAutopay>();
+    view! {
+        <Title text="Outbox"/>
+        <OutboxPanel remind_posted autopay_posted/>
+    }
+}
+
+/// An island: a run's summary is the server function's answer, and the list below it follows
+/// each run.
+#[island(lazy)]
+fn OutboxPanel(remind_posted: Option<String>, autopay_posted: Option<String>) -> impl IntoView {
+    crate::islands::island_alive();
     let remind = ServerAction::<RunReminders>::new();
-    let remind_error = form_error(remind);
-    let autopay = ServerAction::<crate::autopay::RunAutopay>::new();
-    let autopay_error = form_error(autopay);
+    let remind_error = island_form_error(remind, remind_posted);
+    let autopay = ServerAction::<RunAutopay>::new();
+    let autopay_error = island_form_error(autopay, autopay_posted);
     let messages = Resource::new(
         move || (remind.version().get(), autopay.version().get()),
         |_| outbox(),
@@ -345,7 +346,6 @@ pub fn OutboxPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text="Outbox"/>
         <section class="card" aria-labelledby="outbox-heading">
             <h1 id="outbox-heading">"Outbox"</h1>
             <p class="hint">"Every message the portal sends, with its delivery status. Without SMTP configured, messages stay queued here. "
@@ -356,8 +356,8 @@ pub fn OutboxPage() -> impl IntoView {
             <ActionForm action=autopay attr:class="inline">
                 <button class="button secondary" type="submit">"Charge autopay now"</button>
             </ActionForm>
-            <FormError message=Signal::derive(remind_error)/>
-            <FormError message=Signal::derive(autopay_error)/>
+            <FormError message=remind_error/>
+            <FormError message=autopay_error/>
             {move || reminded().map(|text| view! { <p class="notice" role="status" data-testid="reminder-run">{text}</p> })}
             {move || charged().map(|text| view! { <p class="notice" role="status" data-testid="autopay-run">{text}</p> })}
             <Loaded data=messages let:value>
@@ -399,13 +399,7 @@ fn NewInvoiceForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) 
     let create = ServerAction::<CreateInvoice>::new();
     let create_error = form_error(create);
     let query = use_query_map();
-    let issued = move || {
-        query.with(|q| q.get("issued")).or_else(|| {
-            create
-                .value()
-                .with(|v| matches!(v, Some(Ok(_))).then(String::new))
-        })
-    };
+    let issued = move || query.with(|q| q.get("issued"));
     let today = chrono::Utc::now().date_naive().to_string();
     view! {
         <section class="card" aria-labelledby="invoice-heading">
@@ -451,12 +445,7 @@ fn NewInvoiceForm(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) 
 fn CustomerInvoices(customer_id: impl Fn() -> i64 + Copy + Send + Sync + 'static) -> impl IntoView {
     let void = ServerAction::<VoidInvoice>::new();
     let void_error = form_error(void);
-    // Issuing an invoice or recording a payment redirects here with a new query: refetch then too.
-    let query = use_query_map();
-    let list = Resource::new(
-        move || (customer_id(), void.version().get(), query.get()),
-        |(id, _, _)| customer_invoices(id, "open".into(), 1),
-    );
+    let list = Resource::new(customer_id, |id| customer_invoices(id, "open".into(), 1));
     view! {
         <section class="card" aria-labelledby="open-invoices-heading">
             <h2 id="open-invoices-heading">"Open invoices"</h2>
@@ -509,7 +498,7 @@ fn RecordPaymentForm(
 ) -> impl IntoView {
     let record = ServerAction::<RecordOfflinePayment>::new();
     let record_error = form_error(record);
-    let paid = form_succeeded(record, "paid");
+    let paid = form_succeeded("paid");
     view! {
         <section class="card narrow" aria-labelledby="payment-heading">
             <h2 id="payment-heading">"Record a payment received"</h2>
@@ -543,12 +532,8 @@ pub fn StaffInvoicePage() -> impl IntoView {
     let invoice_id = crate::components::id_param();
     let credit = ServerAction::<IssueCreditMemo>::new();
     let credit_error = form_error(credit);
-    // The form redirects here with `?credited=` after a credit memo: refetch then.
     let query = use_query_map();
-    let data = Resource::new(
-        move || (invoice_id(), query.get()),
-        |(id, _)| staff_invoice(id),
-    );
+    let data = Resource::new(invoice_id, staff_invoice);
     let credited = move || query.with(|q| q.get("credited"));
     view! {
         <Loaded data=data let:s>

@@ -27,20 +27,8 @@ pub fn AutopayPage() -> impl IntoView {
     let remove_error = form_error(remove);
     let on_error = form_error(turn_on);
     let off_error = form_error(turn_off);
-    // The forms redirect here with a flag: refetch then.
     let query = use_query_map();
-    let data = Resource::new(move || query.get(), |_| autopay_page());
-    // The provider's page is outside the app: leave it with a full page load.
-    Effect::new(move |_| {
-        if let Some(Ok(url)) = save.value().get() {
-            #[cfg(feature = "hydrate")]
-            if let Err(e) = window().location().set_href(&url) {
-                leptos::logging::error!("cannot open the provider's page: {e:?}");
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = url;
-        }
-    });
+    let data = Resource::new(|| (), |_| autopay_page());
     let flag = move |name: &'static str| query.with(|q| q.get(name).is_some());
     let locale = use_locale();
     view! {

@@ -19,19 +19,10 @@ pub fn BankAccountsPage() -> impl IntoView {
     let propose_error = form_error(propose);
     let approve_error = form_error(approve);
     let withdraw_error = form_error(withdraw);
-    let proposed = form_succeeded(propose, "proposed");
-    let approved = form_succeeded(approve, "approved");
-    let withdrawn = form_succeeded(withdraw, "withdrawn");
-    let data = Resource::new(
-        move || {
-            (
-                propose.version().get(),
-                approve.version().get(),
-                withdraw.version().get(),
-            )
-        },
-        |_| bank_accounts(),
-    );
+    let proposed = form_succeeded("proposed");
+    let approved = form_succeeded("approved");
+    let withdrawn = form_succeeded("withdrawn");
+    let data = Resource::new(|| (), |_| bank_accounts());
     view! {
         <Title text="Bank accounts"/>
         <Loaded data let:page>

@@ -16,7 +16,7 @@ use crate::i18n::{tr, use_locale};
 pub fn BillingDetailsPage() -> impl IntoView {
     let save = ServerAction::<SaveBillingDetails>::new();
     let error = form_error(save);
-    let saved = form_succeeded(save, "saved");
+    let saved = form_succeeded("saved");
     // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
     let data = Resource::new(|| (), |_| account_billing_details());
     let locale = use_locale();
@@ -99,7 +99,7 @@ pub fn CustomerBillingDetails(
 pub fn CompanyPage() -> impl IntoView {
     let save = ServerAction::<SaveCompanyProfile>::new();
     let error = form_error(save);
-    let saved = form_succeeded(save, "saved");
+    let saved = form_succeeded("saved");
     // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
     let data = Resource::new(|| (), |_| company_profile_form());
     view! {

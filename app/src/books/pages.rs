@@ -417,10 +417,7 @@ pub fn PaymentPage() -> impl IntoView {
     let id = crate::components::id_param();
     let refund = ServerAction::<RefundPayment>::new();
     let resend = ServerAction::<ResendRefund>::new();
-    let data = Resource::new(
-        move || (id(), refund.version().get(), resend.version().get()),
-        |(id, _, _)| payment_detail(id),
-    );
+    let data = Resource::new(id, payment_detail);
     view! {
         <Title text="Payment"/>
         <BooksNav/>
@@ -508,7 +505,7 @@ pub fn PaymentPage() -> impl IntoView {
 #[component]
 fn RefundForm(action: ServerAction<RefundPayment>, payment_id: i64) -> impl IntoView {
     let error = form_error(action);
-    let done = form_succeeded(action, "refunded");
+    let done = form_succeeded("refunded");
     view! {
         <section class="card narrow" aria-labelledby="refund-heading">
             <h2 id="refund-heading">"Refund through the payment provider"</h2>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::{FormError, Loaded, form_error};
+use crate::components::{FormError, Loaded, form_error, island_form_error, posted_error};
 use crate::format::{money, timestamp};
 use crate::integrations::{
     CommitImport, CreateApiKey, RevokeApiKey, api_keys, preview_import, recent_imports,
@@ -146,8 +146,20 @@ pub fn ImportPage() -> impl IntoView {
 /// revoke one at once.
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
+    let posted_error = posted_error::<CreateApiKey>();
+    view! {
+        <Title text="API keys"/>
+        <ApiKeysPanel posted_error/>
+    }
+}
+
+/// An island: a new key is the server function's answer, shown once, which only the browser can
+/// hold; the list below it follows each creation and revocation.
+#[island(lazy)]
+fn ApiKeysPanel(posted_error: Option<String>) -> impl IntoView {
+    crate::islands::island_alive();
     let create = ServerAction::<CreateApiKey>::new();
-    let create_error = form_error(create);
+    let create_error = island_form_error(create, posted_error);
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = Resource::new(
         move || (create.version().get(), revoke.version().get()),
@@ -159,7 +171,6 @@ pub fn ApiKeysPage() -> impl IntoView {
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok().cloned()))
     };
     view! {
-        <Title text="API keys"/>
         <section class="card" aria-labelledby="keys-heading">
             <h1 id="keys-heading">"API keys"</h1>
             <p class="hint">
@@ -171,7 +182,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                 <label>"Label "<input name="label" required maxlength="100" placeholder="e.g. NetSuite production"/></label>
                 <button class="button" type="submit">"Create a key"</button>
             </ActionForm>
-            <FormError message=Signal::derive(create_error)/>
+            <FormError message=create_error/>
             {move || new_key().map(|key| view! {
                 <p class="notice" role="status">"The new key, shown only this once: " <code data-testid="new-api-key">{key}</code></p>
             })}

@@ -3,7 +3,7 @@
 
 use ledgerport::checkout::CheckoutStatus;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{FormError, Loaded, form_error};
@@ -35,24 +35,6 @@ pub fn PayPage() -> impl IntoView {
     let credit_error = form_error(use_credit);
     let transfer = ServerAction::<AnnounceTransfer>::new();
     let transfer_error = form_error(transfer);
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        let next = use_credit.value().get().or_else(|| transfer.value().get());
-        if let Some(Ok(next)) = next {
-            navigate(&next, Default::default());
-        }
-    });
-    // The hosted page is outside the app: leave it with a full page load.
-    Effect::new(move |_| {
-        if let Some(Ok(url)) = start.value().get() {
-            #[cfg(feature = "hydrate")]
-            if let Err(e) = window().location().set_href(&url) {
-                leptos::logging::error!("cannot open the payment page: {e:?}");
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = url;
-        }
-    });
     let locale = use_locale();
     view! {
         <Title text=tr!(locale, "pay.title")/>
@@ -153,42 +135,25 @@ pub fn PayPage() -> impl IntoView {
 }
 
 /// Where the provider sends the customer back: the checkout's state, followed until the
-/// provider's event has been posted (polling; a plain reload works without JavaScript).
+/// provider's event has been posted (the page reloads itself meanwhile, with or without JavaScript).
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelPayment>::new();
     let cancel_error = form_error(cancel);
-    let status = Resource::new(
-        move || (id(), cancel.version().get()),
-        |(id, _)| checkout_status(id),
-    );
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                // An announced transfer waits for days: nothing to poll for.
-                if let Some(Ok(view)) = status.get_untracked()
-                    && view.status.in_flight()
-                    && view.transfer.is_none()
-                {
-                    status.refetch();
-                }
-            },
-            std::time::Duration::from_millis(1000),
-        );
-        if let Ok(handle) = handle {
-            on_cleanup(move || handle.clear());
-        }
-    }
+    let status = Resource::new(id, checkout_status);
     let locale = use_locale();
     view! {
         <Title text=tr!(locale, "checkout.title")/>
         <Loaded data=status let:view>
             {{
                         let amount = money(view.amount_minor, view.currency);
-                        match view.status {
+                        // The provider's answer is on its way: look again in a second. An
+                        // announced transfer waits for days, so its page stays put.
+                        let follow = (view.status.in_flight() && view.transfer.is_none())
+                            .then(|| view! { <Meta http_equiv="refresh" content="1"/> });
+                        let page = match view.status {
                             CheckoutStatus::Processing if view.transfer.is_some() => view! {
                                 <TransferAnnounced view=view.clone() cancel=cancel cancel_error=Signal::derive(cancel_error)/>
                             }.into_any(),
@@ -248,7 +213,8 @@ pub fn CheckoutPage() -> impl IntoView {
                                     <p>{tr!(locale, "checkout.nothing_charged")}" "<a href="/invoices">{tr!(locale, "checkout.back_to_invoices")}</a></p>
                                 </section>
                             }.into_any(),
-                        }
+                        };
+                        view! { {follow} {page} }
                     }}
         </Loaded>
     }

@@ -35,9 +35,8 @@ pub fn PlanPage() -> impl IntoView {
     let accept_error = form_error(accept);
     let decline_error = form_error(decline);
     let request_error = form_error(request);
-    // The forms redirect here with `?accepted=`, `?declined=` or `?requested=`: refetch then.
     let query = use_query_map();
-    let data = Resource::new(move || query.get(), |_| plan_page());
+    let data = Resource::new(|| (), |_| plan_page());
     let said = move |key: &'static str| query.with(|q| q.get(key).is_some());
     let locale = use_locale();
     view! {
@@ -255,12 +254,8 @@ pub fn CustomerPlans(
     let approve_error = form_error(approve);
     let withdraw_error = form_error(withdraw);
     let limits_error = form_error(limits_action);
-    // The forms redirect here with `?plan=` or `?limits=`: the query changes and this refetches.
     let query = use_query_map();
-    let offer = Resource::new(
-        move || (customer_id(), query.get()),
-        |(id, _)| super::customer_plans(id),
-    );
+    let offer = Resource::new(customer_id, super::customer_plans);
     let changed = move || query.with(|q| q.get("plan").is_some());
     // Staff pages are English.
     let locale = Locale::En;

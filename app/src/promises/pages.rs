@@ -28,9 +28,8 @@ pub fn PromisePage() -> impl IntoView {
     let withdraw = ServerAction::<WithdrawPromise>::new();
     let make_error = form_error(make);
     let withdraw_error = form_error(withdraw);
-    // The forms redirect here with `?made=` or `?withdrawn=`: refetch then.
     let query = use_query_map();
-    let data = Resource::new(move || query.get(), |_| promise_page());
+    let data = Resource::new(|| (), |_| promise_page());
     let made = move || query.with(|q| q.get("made").is_some());
     let withdrawn = move || query.with(|q| q.get("withdrawn").is_some());
     let locale = use_locale();
@@ -201,13 +200,8 @@ pub fn CustomerPromises(
 ) -> impl IntoView {
     let record = ServerAction::<RecordPromise>::new();
     let record_error = form_error(record);
-    // The form redirects here with `?promised=` once recorded: the query changes and this
-    // refetches. A refusal leaves the page as it is, the form open with what was typed.
     let query = use_query_map();
-    let offer = Resource::new(
-        move || (customer_id(), query.get()),
-        |(id, _)| super::customer_promises(id),
-    );
+    let offer = Resource::new(customer_id, super::customer_promises);
     let recorded = move || query.with(|q| q.get("promised").is_some());
     // Staff pages are English.
     let locale = Locale::En;

@@ -25,17 +25,9 @@ pub fn WorklistPage() -> impl IntoView {
     let assign = ServerAction::<AssignCollector>::new();
     let note_error = form_error(note);
     let assign_error = form_error(assign);
-    // Refetched after every note and assignment (without JavaScript the forms redirect here).
     let data = Resource::new(
-        move || {
-            (
-                collector(),
-                page(),
-                query.get(),
-                note.version().get() + assign.version().get(),
-            )
-        },
-        |(collector, page, _, _)| worklist_page(collector, page),
+        move || (collector(), page()),
+        |(collector, page)| worklist_page(collector, page),
     );
     view! {
         <Title text="Collections worklist"/>
