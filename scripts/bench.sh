@@ -70,7 +70,7 @@ fi
 EXAMPLES="$CARGO_TARGET_DIR/bench-examples/release/examples"
 
 if [ -z "${BENCH_SERVER_ONLY:-}" ]; then
-  step "what the browser loads: the main module, each staff page's chunk, the shared chunks, the loader"
+  step "what the browser loads: the main module, each island's chunk, the chunks islands share, the loader"
   printf '%-52s %10s %10s %10s\n' file raw gzip brotli
   total_raw=0; total_gz=0; total_br=0; chunks=0; chunk_raw=0; chunk_gz=0; chunk_br=0
   for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
@@ -78,13 +78,13 @@ if [ -z "${BENCH_SERVER_ONLY:-}" ]; then
     gz=$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)
     br=$(stat -c %s "$f.br" 2>/dev/null || echo 0)
     total_raw=$((total_raw + raw)); total_gz=$((total_gz + gz)); total_br=$((total_br + br))
-    # Code shared by some staff pages: many small files, summed in one row.
+    # Code some islands share: summed in one row.
     case "$(basename "$f")" in
       chunk_*) chunks=$((chunks + 1)); chunk_raw=$((chunk_raw + raw)); chunk_gz=$((chunk_gz + gz)); chunk_br=$((chunk_br + br)) ;;
       *) printf '%-52s %10d %10d %10d\n' "$(basename "$f" | sed -E 's/_[0-9]{10,}\././; s/\.[A-Za-z0-9_-]{22}\./.<hash>./')" "$raw" "$gz" "$br" ;;
     esac
   done
-  printf '%-52s %10d %10d %10d\n' "chunk_*.wasm ($chunks files shared by staff pages)" "$chunk_raw" "$chunk_gz" "$chunk_br"
+  printf '%-52s %10d %10d %10d\n' "chunk_*.wasm ($chunks files shared by islands)" "$chunk_raw" "$chunk_gz" "$chunk_br"
   printf '%-52s %10d %10d %10d\n' total "$total_raw" "$total_gz" "$total_br"
 
   step "where the WASM's bytes go (twiggy on rustc's module, before splitting and wasm-opt)"

@@ -48,8 +48,10 @@ async function visit(who, path, throttled) {
   client.on("Network.requestWillBeSent", (e) => urls.set(e.requestId, e.request.url));
   client.on("Network.loadingFinished", (e) => {
     const url = urls.get(e.requestId);
-    if (url && new URL(url).pathname.startsWith("/pkg/")) {
-      files.push({ name: new URL(url).pathname.slice(5), bytes: e.encodedDataLength });
+    const path = url ? new URL(url).pathname : "";
+    // The bundle, and the plain scripts beside it (forms.js; passkeys.js where passkeys work).
+    if (path.startsWith("/pkg/") || /^\/[a-z]+\.js$/.test(path)) {
+      files.push({ name: path.replace(/^\/(pkg\/)?/, ""), bytes: e.encodedDataLength });
     }
   });
   const started = Date.now();
