@@ -2,24 +2,29 @@
 // page with the refusal in its URL) and the browser loads it, so every form works without
 // JavaScript. With JavaScript, this keeps what was typed when a form is refused: the post goes
 // by fetch, a refusal's reason appears in the form, and only a success loads the next page. It
-// also stops a second click posting the same form twice. Islands (`#[island]`) and the passkey
+// also stops a second click posting the same form twice. A live island's forms and the passkey
 // forms handle their own submits.
 (function () {
   "use strict";
 
+  // Attributes, not properties: a field named "method" or "action" hides the form's own.
+  function attribute(form, name) {
+    return (form.getAttribute(name) || "").toLowerCase();
+  }
+
   function handledHere(form, event) {
     if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return false;
-    if (form.method.toLowerCase() !== "post" || form.target) return false;
-    if (form.enctype === "multipart/form-data") return false;
+    if (attribute(form, "method") !== "post" || form.hasAttribute("target")) return false;
+    if (attribute(form, "enctype") === "multipart/form-data") return false;
     if (form.hasAttribute("data-passkey-add") || form.hasAttribute("data-passkey-sign-in")) return false;
-    var action = new URL(form.action, location.href);
+    var action = new URL(form.getAttribute("action") || "", location.href);
     return action.origin === location.origin && action.pathname.indexOf("/api/") === 0;
   }
 
   // The reason the server wrote in the person's language (`AppError`'s variants that carry
-  // one), or null for the fixed texts, which the server renders after a plain post instead.
+  // one), or null: a fixed failure, for which the page carries its text (`<html data-failed>`).
   function reasonOf(body) {
-    var reason = body && typeof body === "object" ? Object.values(body)[0] : null;
+    var reason = body && typeof body === "object" && !("BadRequest" in body) ? Object.values(body)[0] : null;
     return typeof reason === "string" ? reason : null;
   }
 
@@ -42,11 +47,12 @@
     event.preventDefault();
     if (form.getAttribute("aria-busy") === "true") return;
     form.setAttribute("aria-busy", "true");
-    var plainPost = function () {
-      // The form's own submit(): no submit event, so this handler does not run again.
-      HTMLFormElement.prototype.submit.call(form);
+    // Never posted again by itself: the first post may have done its work before it failed.
+    var failed = function () {
+      form.removeAttribute("aria-busy");
+      showRefusal(form, document.documentElement.getAttribute("data-failed"));
     };
-    fetch(form.action, {
+    fetch(new URL(form.getAttribute("action"), location.href), {
       method: "POST",
       body: new URLSearchParams(new FormData(form, event.submitter)),
       headers: { Accept: "application/json" },
@@ -59,14 +65,18 @@
           else location.reload();
           return;
         }
+        if (response.status === 401) {
+          location.assign("/sign-in");
+          return;
+        }
         return response.json().then(function (body) {
           var reason = reasonOf(body);
-          if (!reason) return plainPost();
+          if (!reason) return failed();
           form.removeAttribute("aria-busy");
           showRefusal(form, reason);
         });
       })
-      .catch(plainPost);
+      .catch(failed);
   });
 
   // Back to a page the browser kept: its forms are not waiting any more.

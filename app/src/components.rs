@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos_meta::Title;
+#[cfg(not(feature = "hydrate"))]
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
@@ -65,6 +66,15 @@ pub fn error_view(error: AppError) -> AnyView {
         response.set_status(status);
     }
     match error {
+        // In the browser this runs inside an island, which has no router: a full page load.
+        #[cfg(feature = "hydrate")]
+        AppError::SignInRequired => {
+            if let Err(e) = window().location().set_href("/sign-in") {
+                leptos::logging::error!("cannot open the sign-in page: {e:?}");
+            }
+            ().into_any()
+        }
+        #[cfg(not(feature = "hydrate"))]
         AppError::SignInRequired => view! { <Redirect path="/sign-in"/> }.into_any(),
         other => view! {
             <section class="card narrow">

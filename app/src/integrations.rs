@@ -71,7 +71,8 @@ pub async fn revoke_api_key(id: i64) -> Result<(), AppError> {
         &caller.email,
     )
     .await?;
-    leptos_axum::redirect("/admin/api-keys");
+    // No redirect: the island's list follows, and a plain post goes back to the page anyway.
+    // Loading the page again would take away a new key shown only once.
     Ok(())
 }
 

@@ -73,7 +73,10 @@ use crate::worklist::pages::WorklistPage;
 
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let lang = crate::i18n::request_locale().code();
+    let locale = crate::i18n::request_locale();
+    let lang = locale.code();
+    // What forms.js shows when a post fails without a reason of its own.
+    let failed = tr!(locale, "error.internal");
     // Where passkeys work, the page names that origin and loads the browser's half of them.
     #[cfg(feature = "ssr")]
     let passkey_origin = use_context::<crate::context::AppContext>()
@@ -83,7 +86,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let passkey_origin: Option<String> = None;
     view! {
         <!DOCTYPE html>
-        <html lang=lang>
+        <html lang=lang data-failed=failed>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

@@ -17,7 +17,6 @@ pub fn BillingDetailsPage() -> impl IntoView {
     let save = ServerAction::<SaveBillingDetails>::new();
     let error = form_error(save);
     let saved = form_succeeded("saved");
-    // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
     let data = Resource::new(|| (), |_| account_billing_details());
     let locale = use_locale();
     view! {
@@ -100,7 +99,6 @@ pub fn CompanyPage() -> impl IntoView {
     let save = ServerAction::<SaveCompanyProfile>::new();
     let error = form_error(save);
     let saved = form_succeeded("saved");
-    // Read once: after a refused save the form keeps what was typed (its fields are not re-read).
     let data = Resource::new(|| (), |_| company_profile_form());
     view! {
         <Title text="Company profile"/>

@@ -227,7 +227,7 @@ fn JournalEntries(entries: Vec<ledgerport::journal::JournalEntryView>) -> impl I
     }
 }
 
-/// A bar chart drawn as SVG on the server (and kept by hydration): one bar per value, labelled
+/// A bar chart drawn as SVG on the server: one bar per value, labelled
 /// below, with the largest value written at the top. Pictures the table next to it; the
 /// table stays the accessible source.
 #[component]

@@ -77,10 +77,7 @@ pub fn ImportPage() -> impl IntoView {
     let id = crate::components::id_param();
     let commit = ServerAction::<CommitImport>::new();
     let commit_error = form_error(commit);
-    let preview = Resource::new(
-        move || (id(), commit.version().get()),
-        |(id, _)| preview_import(id),
-    );
+    let preview = Resource::new(id, preview_import);
     view! {
         <Title text="Import preview"/>
         <Loaded data=preview let:p>
@@ -170,6 +167,9 @@ fn ApiKeysPanel(posted_error: Option<String>) -> impl IntoView {
             .value()
             .with(|v| v.as_ref().and_then(|r| r.as_ref().ok().cloned()))
     };
+    // A key made by a plain post could not be shown to anyone: the button waits for the island.
+    let alive = RwSignal::new(false);
+    Effect::new(move |_| alive.set(true));
     view! {
         <section class="card" aria-labelledby="keys-heading">
             <h1 id="keys-heading">"API keys"</h1>
@@ -180,7 +180,7 @@ fn ApiKeysPanel(posted_error: Option<String>) -> impl IntoView {
             </p>
             <ActionForm action=create attr:class="inline">
                 <label>"Label "<input name="label" required maxlength="100" placeholder="e.g. NetSuite production"/></label>
-                <button class="button" type="submit">"Create a key"</button>
+                <button class="button" type="submit" disabled=move || !alive.get()>"Create a key"</button>
             </ActionForm>
             <FormError message=create_error/>
             {move || new_key().map(|key| view! {

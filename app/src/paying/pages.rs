@@ -135,13 +135,20 @@ pub fn PayPage() -> impl IntoView {
 }
 
 /// Where the provider sends the customer back: the checkout's state, followed until the
-/// provider's event has been posted (the page reloads itself meanwhile, with or without JavaScript).
+/// provider's event has been posted (the page reloads itself for a minute meanwhile, with or
+/// without JavaScript).
 #[component]
 pub fn CheckoutPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelPayment>::new();
     let cancel_error = form_error(cancel);
+    let query = use_query_map();
+    let looked = move || {
+        query
+            .with(|q| q.get("looked").and_then(|n| n.parse::<u32>().ok()))
+            .unwrap_or(0)
+    };
     let status = Resource::new(id, checkout_status);
     let locale = use_locale();
     view! {
@@ -149,10 +156,17 @@ pub fn CheckoutPage() -> impl IntoView {
         <Loaded data=status let:view>
             {{
                         let amount = money(view.amount_minor, view.currency);
-                        // The provider's answer is on its way: look again in a second. An
-                        // announced transfer waits for days, so its page stays put.
-                        let follow = (view.status.in_flight() && view.transfer.is_none())
-                            .then(|| view! { <Meta http_equiv="refresh" content="1"/> });
+                        // The provider's answer is on its way: look again every two seconds, for
+                        // a minute. A transfer or a debit with a date to settle takes days, so
+                        // its page stays put.
+                        let looked = looked();
+                        let follow = (view.status.in_flight()
+                            && view.transfer.is_none()
+                            && view.expected_on.is_none()
+                            && looked < 30)
+                            .then(|| view! {
+                                <Meta http_equiv="refresh" content=format!("2;url=?looked={}", looked + 1)/>
+                            });
                         let page = match view.status {
                             CheckoutStatus::Processing if view.transfer.is_some() => view! {
                                 <TransferAnnounced view=view.clone() cancel=cancel cancel_error=Signal::derive(cancel_error)/>

@@ -279,3 +279,41 @@ async fn an_invitation_link_signs_the_contact_in_once_and_is_refused_the_second_
         "{reason}"
     );
 }
+
+/// What `public/forms.js` relies on: a server function posted by a script (`Accept:
+/// application/json`) answers a success with 200 and the next page in `Location`, and a refusal
+/// with its status and `{"Variant": "reason"}`, the reason in the person's words.
+#[tokio::test]
+async fn a_form_posted_by_a_script_gets_the_next_page_in_location_or_the_refusal_as_json() {
+    let app = spawn_app().await;
+    let cookie = app.sign_in("pat@acme.example", "acme-pays-on-time").await;
+    let post = |body: &'static str| {
+        app.client
+            .post(app.url("/api/save-billing-details"))
+            .header("origin", crate::common::ORIGIN)
+            .header("accept", "application/json")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie.as_str())
+            .body(body)
+            .send()
+    };
+
+    let refused = post("address=&country=DE&tax_id=DE123&standing_po=")
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert!(refused.headers().get("location").is_none());
+    let reason: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        reason["Invalid"]
+            .as_str()
+            .is_some_and(|text| text.contains("VAT numbers of DE look like DE123456789")),
+        "{reason}"
+    );
+
+    let saved = post("address=Acme&country=gb&tax_id=GB+123+4567+89&standing_po=")
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
+    assert_eq!(saved.headers()["location"], "/account/billing?saved=1");
+}

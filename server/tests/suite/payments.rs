@@ -262,7 +262,7 @@ async fn forged_stale_and_altered_events_are_refused_with_400_and_change_nothing
     assert_eq!(open_minor(&app.db, acme.open[0].0).await, acme.open[0].1);
 }
 
-/// Starts a payment as the WASM client does and returns the hosted page it is sent to.
+/// Starts a payment as a script does and returns the hosted page it is sent to.
 pub(crate) async fn start_payment(app: &TestApp, cookie: &str, items: &str) -> String {
     let body = format!("items={}", items.replace(':', "%3A").replace(';', "%3B"));
     // A plain form post (no JavaScript) is redirected to the hosted page.

@@ -166,7 +166,7 @@ impl TestApp {
         self.call("/api/me", cookie).await
     }
 
-    /// Calls a server function as the WASM client does and returns its JSON answer.
+    /// Calls a server function as a script does (an island, forms.js) and returns its JSON answer.
     pub async fn call(&self, path: &str, cookie: Option<&str>) -> serde_json::Value {
         let mut request = self.client.post(self.url(path)).header("origin", ORIGIN);
         if let Some(cookie) = cookie {
@@ -179,7 +179,7 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// Calls a server function as the WASM client does (same origin, form-encoded arguments,
+    /// Calls a server function as a script does (same origin, form-encoded arguments,
     /// no HTML accepted), returning the raw response.
     pub async fn invoke(&self, path: &str, body: &str, cookie: Option<&str>) -> reqwest::Response {
         let mut request = self
