@@ -133,12 +133,13 @@ pub async fn apply_disputes_in(
     Ok(DisputeEffect::Applied)
 }
 
-/// [`apply_disputes_in`] for a payment the caller has just posted (so it knows it).
+/// [`apply_disputes_in`] for a payment the caller has just posted (so it knows it). The number
+/// of the payment's recorded disputes: with none, nothing was written.
 pub(crate) async fn apply_disputes_of_in(
     tx: &mut Transaction<'_, Any>,
     engine: Engine,
     payment: &Disputed<'_>,
-) -> Result<(), CheckoutStoreError> {
+) -> Result<usize, CheckoutStoreError> {
     let disputes: Vec<RecordedDispute> = sqlx::query_as(
         "SELECT dispute_id, currency, amount_minor, reason, opened_on, outcome, decided_on \
          FROM provider_disputes WHERE payment_intent = $1 ORDER BY opened_on, dispute_id",
@@ -164,7 +165,7 @@ pub(crate) async fn apply_disputes_of_in(
             }
         }
     }
-    Ok(())
+    Ok(disputes.len())
 }
 
 /// The posted payment a dispute is about.

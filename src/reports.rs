@@ -153,6 +153,8 @@ pub struct AccountSummary {
     pub plan: Option<crate::plans::PlanDue>,
     /// A payment plan offered to the account or requested by it, waiting for an answer.
     pub pending_plan: Option<crate::plans::PlanStatus>,
+    /// Promises to pay the account has made and not yet kept, broken or withdrawn.
+    pub open_promises: i64,
     pub open_invoices: i64,
     pub aging: Aging,
 }

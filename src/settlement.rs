@@ -146,11 +146,12 @@ pub(crate) async fn settle_as_in(
     let allocations: String = row.try_get("allocations")?;
     let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
     let method = collected.method.or(recorded).unwrap_or(PaymentMethod::Card);
-    let replayed = |payment_id| PaymentReceipt {
+    let replayed = |payment_id, wrote_nothing| PaymentReceipt {
         payment_id,
         allocations: Vec::new(),
         unapplied: Money::zero(collected.currency),
         replayed: true,
+        wrote_nothing,
     };
     // Several events announce one payment (session completed, intent succeeded), often at the
     // same moment: the first posts it and links the checkout; one that waited here for its lock
@@ -174,8 +175,8 @@ pub(crate) async fn settle_as_in(
             method: paid_by,
             reference: collected.payment_reference,
         };
-        apply_disputes_of_in(tx, engine, &payment).await?;
-        return Ok(replayed(payment_id));
+        let disputes = apply_disputes_of_in(tx, engine, &payment).await?;
+        return Ok(replayed(payment_id, disputes == 0));
     }
     // Otherwise (another method, a bank line's key, a returned debit) it is found by its key.
     let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
@@ -187,7 +188,7 @@ pub(crate) async fn settle_as_in(
         mark_succeeded(tx, collected, method, payment_id).await?;
         // A dispute recorded while the first success was committing is applied now.
         crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
-        return Ok(replayed(payment_id));
+        return Ok(replayed(payment_id, false));
     }
     let items = PayItem::parse_list(&allocations)
         .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;

@@ -50,7 +50,12 @@ pub async fn overview(caller: ledgerport::auth::Caller) -> Result<AccountOvervie
         .ok_or_else(crate::errors::account_gone)?;
     let from = today - chrono::Duration::days(RECENT_DAYS);
     let recent = recent_activity(&db, customer_id, from, today, RECENT_ROWS).await?;
-    let promises = ledgerport::promises::store::customer_promises(&db, customer_id, true).await?;
+    // Most accounts have no open promise: then none is read.
+    let promises = if summary.open_promises > 0 {
+        ledgerport::promises::store::customer_promises(&db, customer_id, true).await?
+    } else {
+        Vec::new()
+    };
     Ok(AccountOverview {
         customer_name,
         summary,

@@ -21,6 +21,7 @@ use crate::{http, telemetry};
     long_about = "Ledgerport: a customer self-service payment portal for B2B accounts receivable.\n\n\
         Configuration comes from environment variables or a .env file in the working directory:\n  \
         DATABASE_URL      sqlite://data/ledgerport.db (default) or postgres://user@host/db\n  \
+        DATABASE_MAX_CONNECTIONS connections kept open to the database (default 16)\n  \
         LISTEN_ADDR       address to serve on (default 127.0.0.1:3000)\n  \
         PUBLIC_BASE_URL   the URL customers use (default http://LISTEN_ADDR)\n  \
         PAYMENT_PROVIDER  sandbox (default, offline) or stripe (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)\n  \
@@ -431,9 +432,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+fn pool_settings(config: &Config) -> PoolSettings {
+    PoolSettings {
+        max_connections: config.database_max_connections,
+        ..PoolSettings::default()
+    }
+}
+
 /// Connects and migrates: every command works on an up-to-date schema.
 async fn open(config: &Config) -> Result<Db, CliError> {
-    let db = Db::connect(&config.database_url, &PoolSettings::default()).await?;
+    let db = Db::connect(&config.database_url, &pool_settings(config)).await?;
     db.migrate().await?;
     Ok(db)
 }
@@ -442,7 +450,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), CliError> {
     let mut db = open(&config).await?;
     if let Some(url) = &config.read_database_url {
         db = db
-            .with_reports_replica(url, &PoolSettings::default())
+            .with_reports_replica(url, &pool_settings(&config))
             .await?;
         tracing::info!("staff reports read the replica at {}", redact_url(url));
     }

@@ -68,6 +68,9 @@ pub struct Config {
     pub database_url: String,
     /// A PostgreSQL streaming replica the staff reports read (`READ_DATABASE_URL`).
     pub read_database_url: Option<String>,
+    /// Connections each pool may open (DATABASE_MAX_CONNECTIONS, 1 to 1000, default 16; SQLite
+    /// uses 8 at most).
+    pub database_max_connections: u32,
     pub listen_addr: SocketAddr,
     pub public_base_url: String,
     pub payment_provider: PaymentProvider,
@@ -123,6 +126,20 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
             "must be a postgres:// URL of a streaming replica, with a postgres:// DATABASE_URL",
         ));
     }
+
+    let database_max_connections = match var("DATABASE_MAX_CONNECTIONS")
+        .as_deref()
+        .unwrap_or("16")
+        .parse::<u32>()
+    {
+        Ok(connections @ 1..=1000) => connections,
+        _ => {
+            return Err(invalid(
+                "DATABASE_MAX_CONNECTIONS",
+                "must be 1 to 1000 connections",
+            ));
+        }
+    };
 
     let listen_text = var("LISTEN_ADDR")
         .or_else(|| var("LEPTOS_SITE_ADDR"))
@@ -310,6 +327,7 @@ pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigEr
     Ok(Config {
         database_url,
         read_database_url,
+        database_max_connections,
         listen_addr,
         public_base_url,
         payment_provider,
@@ -443,6 +461,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         assert!(c.jwt_signing_key.expose().len() >= 64);
         assert_eq!(c.bank_account_change_wait, chrono::Duration::hours(72));
+        assert_eq!(c.database_max_connections, 16);
     }
 
     #[test]
@@ -474,6 +493,14 @@ mod tests {
             (
                 vec![("BANK_ACCOUNT_CHANGE_WAIT_HOURS", "three days")],
                 "BANK_ACCOUNT_CHANGE_WAIT_HOURS",
+            ),
+            (
+                vec![("DATABASE_MAX_CONNECTIONS", "0")],
+                "DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                vec![("DATABASE_MAX_CONNECTIONS", "many")],
+                "DATABASE_MAX_CONNECTIONS",
             ),
         ] {
             let err = config(&pairs).unwrap_err();

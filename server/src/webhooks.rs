@@ -78,6 +78,10 @@ impl IntoResponse for WebhookError {
 pub enum Outcome {
     Duplicate,
     Settled,
+    /// A success event whose twin posted the payment while this one waited for the account's
+    /// lock: nothing to do, so nothing is kept (not even the claim, as for a repeat seen before
+    /// the transaction).
+    AlreadySettled,
     Processing,
     ClosedUnpaid,
     Chargeback,
@@ -106,7 +110,7 @@ pub async fn stripe_webhook(
     .await?;
     Ok(match outcome {
         Outcome::Duplicate => "duplicate",
-        Outcome::Settled => "settled",
+        Outcome::Settled | Outcome::AlreadySettled => "settled",
         Outcome::Processing => "processing",
         Outcome::ClosedUnpaid => "closed",
         Outcome::Chargeback => "chargeback",
@@ -178,7 +182,12 @@ pub async fn receive(
         saved.as_ref(),
     )
     .await?;
-    tx.commit().await?;
+    // Rolled back rather than committed: a commit would wait for the disk to keep nothing.
+    if outcome == Outcome::AlreadySettled {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
     Ok(outcome)
 }
 
@@ -208,8 +217,11 @@ async fn act(
                 amount_minor: *amount_minor,
                 received: *received,
             };
-            settle_in(tx, engine, &collected).await?;
-            Outcome::Settled
+            if settle_in(tx, engine, &collected).await?.wrote_nothing {
+                Outcome::AlreadySettled
+            } else {
+                Outcome::Settled
+            }
         }
         ProviderEvent::Processing {
             checkout_id,

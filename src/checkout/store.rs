@@ -554,7 +554,7 @@ pub async fn expire_stale_checkouts(
 
 /// The payments on their way for one invoice of this customer.
 pub async fn in_progress_for(
-    db: &Db,
+    conn: &mut AnyConnection,
     customer_id: i64,
     invoice_id: i64,
 ) -> Result<Vec<PaymentInProgress>, DbError> {
@@ -563,7 +563,7 @@ pub async fn in_progress_for(
          WHERE customer_id = $1 AND status IN ('open', 'processing') ORDER BY created_at",
     )
     .bind(customer_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let mut found = Vec::new();
     for row in rows {

@@ -179,6 +179,8 @@ pub async fn invoice_detail(
     invoice_id: i64,
     today: NaiveDate,
 ) -> Result<Option<InvoiceDetail>, DbError> {
+    // One connection for the page's reads: the pool pings each connection it gets back.
+    let mut conn = db.pool().acquire().await?;
     let Some(header) = sqlx::query_as::<_, InvoiceHeader>(
         "SELECT i.id, i.number, i.po_number, i.currency, i.issue_date, i.due_date, i.discount_bp, \
                 i.discount_until, i.subtotal_minor, i.tax_minor, i.total_minor, i.open_minor, \
@@ -188,7 +190,7 @@ pub async fn invoice_detail(
     )
     .bind(invoice_id)
     .bind(customer_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
@@ -202,7 +204,7 @@ pub async fn invoice_detail(
     );
     let lines = sqlx::query_as::<_, InvoiceLineView>(&lines_sql)
         .bind(invoice_id)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?;
     // Everything posted to this invoice's receivable after it was issued.
     let activity_sql = format!(
@@ -216,17 +218,17 @@ pub async fn invoice_detail(
     );
     let activity = sqlx::query_as::<_, InvoiceActivity>(&activity_sql)
         .bind(invoice_id)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?;
     let disputes = sqlx::query_as::<_, InvoiceDispute>(
         "SELECT id, status, disputed_minor, credited_minor FROM disputes \
          WHERE invoice_id = $1 ORDER BY id DESC",
     )
     .bind(invoice_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     let in_progress = if header.pending_minor > 0 {
-        crate::checkout::store::in_progress_for(db, customer_id, invoice_id).await?
+        crate::checkout::store::in_progress_for(&mut conn, customer_id, invoice_id).await?
     } else {
         Vec::new()
     };

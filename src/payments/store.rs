@@ -29,6 +29,9 @@ pub struct PaymentReceipt {
     pub unapplied: Money,
     /// True when this reference had already been recorded with the same content.
     pub replayed: bool,
+    /// True when nothing was written (a replay found everything done): the caller's transaction
+    /// may roll back, sparing a commit that would only wait for the disk.
+    pub wrote_nothing: bool,
 }
 
 /// Turns a remittance's invoice numbers into this customer's invoice ids: an explicit
@@ -277,6 +280,7 @@ pub(crate) async fn record_new_payment_in(
         allocations: plan.allocations,
         unapplied: Money::from_minor(plan.unapplied_minor, currency),
         replayed: false,
+        wrote_nothing: false,
     })
 }
 
@@ -555,6 +559,7 @@ async fn replay_payment(
             request.amount.currency(),
         ),
         replayed: true,
+        wrote_nothing: true,
     }))
 }
 

@@ -1,7 +1,7 @@
 //! Report queries. All amounts come from journal lines filtered by effective date.
 
 use chrono::NaiveDate;
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, Row};
 
 use super::{
     AccountSummary, ActivityLine, Aging, AgingReport, CollectionMetrics, ControlCheck,
@@ -24,26 +24,23 @@ const UNAPPLIED: &str = Account::UnappliedCredit.code();
 /// the same transaction as every posting, and re-checked by `ledger_health`) equal the ledger
 /// as of that date. Reports then read the small invoice index instead of every journal line.
 async fn cache_is_current(
-    pool: &AnyPool,
+    conn: impl sqlx::Executor<'_, Database = sqlx::Any>,
     as_of: NaiveDate,
     customer_id: Option<i64>,
 ) -> Result<bool, DbError> {
-    // Whether one later entry exists, not how many: a past date a year back would count most of
-    // the journal.
-    let later: Option<i64> = match customer_id {
+    // The latest posting day, read from the end of an index (the newest entry's, or the
+    // account's), never a range with the date as a parameter: PostgreSQL's generic plan for a
+    // prepared `effective_date > $1 LIMIT 1` scans the whole journal when no row matches.
+    let latest: Option<String> = match customer_id {
         Some(id) => sqlx::query_scalar(
-            "SELECT id FROM journal_entries WHERE customer_id = $2 AND effective_date > $1 LIMIT 1",
+            "SELECT max(effective_date) FROM journal_entries WHERE customer_id = $1",
         )
-        .bind(date_text(as_of))
         .bind(id),
-        None => {
-            sqlx::query_scalar("SELECT id FROM journal_entries WHERE effective_date > $1 LIMIT 1")
-                .bind(date_text(as_of))
-        }
+        None => sqlx::query_scalar("SELECT max(effective_date) FROM journal_entries"),
     }
-    .fetch_optional(pool)
+    .fetch_one(conn)
     .await?;
-    Ok(later.is_none())
+    Ok(latest.is_none_or(|day| day <= date_text(as_of)))
 }
 
 /// The aging bucket (0 current … 4 over 90 days) of invoice `i`, given `bucket_limits` as $1..$4:
@@ -309,13 +306,18 @@ pub async fn account_summary(
     customer_id: i64,
     as_of: NaiveDate,
 ) -> Result<Option<AccountSummary>, DbError> {
+    // One connection for the page's reads: the pool pings each connection it gets back.
+    let mut conn = db.pool().acquire().await?;
     // The account's currency, whether anything is posted after `as_of` (see
-    // `cache_is_current`), its unapplied credit and its open payment plan's status (at most one:
-    // `payment_plans_one_open`), in one round trip: this is every contact's start page.
+    // `cache_is_current`), its unapplied credit, its open payment plan's status (at most one:
+    // `payment_plans_one_open`) and how many promises it has open, in one round trip: this is
+    // every contact's start page.
     let Some(row) = sqlx::query(&format!(
         "SELECT c.currency, \
                 (SELECT p.status FROM payment_plans p WHERE p.customer_id = c.id \
                  AND p.status IN ('offered', 'requested', 'active')) AS plan_status, \
+                (SELECT count(*) FROM payment_promises p WHERE p.customer_id = c.id \
+                 AND p.status = 'open') AS open_promises, \
                 {} AS current, \
                 (SELECT COALESCE(CAST(sum(l.amount_minor) AS BIGINT), 0) FROM journal_lines l \
                  WHERE l.customer_id = c.id AND l.account_code = '{UNAPPLIED}' \
@@ -325,7 +327,7 @@ pub async fn account_summary(
     ))
     .bind(customer_id)
     .bind(date_text(as_of))
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
@@ -333,16 +335,16 @@ pub async fn account_summary(
     let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
     let current = row.try_get::<i64, _>("current")? == 1;
     let credit: i64 = row.try_get("credit")?;
+    let open_promises: i64 = row.try_get("open_promises")?;
     let plan_status = row
         .try_get::<Option<String>, _>("plan_status")?
         .map(|status| PlanStatus::try_from(status).map_err(|e| DbError::Corrupt(e.to_string())))
         .transpose()?;
-    let open_items = open_items_read(db, customer_id, as_of, current).await?;
+    let open_items = open_items_read(&mut conn, customer_id, as_of, current).await?;
     let aging = Aging::of_items(&open_items, as_of);
     // An active payment plan's instalments, not its invoices' due dates, say what is due and
     // what is late on them.
     let plan = if plan_status == Some(PlanStatus::Active) {
-        let mut conn = db.pool().acquire().await?;
         crate::plans::store::active_plan(&mut conn, customer_id, as_of).await?
     } else {
         None
@@ -407,6 +409,7 @@ pub async fn account_summary(
             next_items: p.next_items(),
         }),
         pending_plan: plan_status.filter(|status| *status != PlanStatus::Active),
+        open_promises,
         open_invoices: open_items.len() as i64,
         aging,
     }))
@@ -418,13 +421,14 @@ pub async fn open_items(
     customer_id: i64,
     as_of: NaiveDate,
 ) -> Result<Vec<OpenItem>, DbError> {
-    let current = cache_is_current(db.pool(), as_of, Some(customer_id)).await?;
-    open_items_read(db, customer_id, as_of, current).await
+    let mut conn = db.pool().acquire().await?;
+    let current = cache_is_current(&mut *conn, as_of, Some(customer_id)).await?;
+    open_items_read(&mut conn, customer_id, as_of, current).await
 }
 
 /// [`open_items`] once the caller knows whether the invoices' cached open amounts are current.
 async fn open_items_read(
-    db: &Db,
+    conn: &mut AnyConnection,
     customer_id: i64,
     as_of: NaiveDate,
     current: bool,
@@ -435,7 +439,7 @@ async fn open_items_read(
              i.pending_minor FROM invoices i WHERE i.customer_id = $1 AND i.open_minor > 0 ORDER BY i.due_date, i.id"
         ))
         .bind(customer_id)
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
     } else {
         sqlx::query_as(&format!(
@@ -448,7 +452,7 @@ async fn open_items_read(
         ))
         .bind(customer_id)
         .bind(date_text(as_of))
-        .fetch_all(db.pool())
+        .fetch_all(&mut *conn)
         .await?
     };
     Ok(rows)
@@ -462,6 +466,8 @@ pub async fn statement(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Option<Statement>, DbError> {
+    // One connection for the page's reads: the pool pings each connection it gets back.
+    let mut conn = db.pool().acquire().await?;
     // The currency, the opening balance and whether the cached open amounts hold as of `to`,
     // in one round trip.
     let Some(row) = sqlx::query(&format!(
@@ -476,7 +482,7 @@ pub async fn statement(
     .bind(customer_id)
     .bind(date_text(from))
     .bind(date_text(to))
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?
     else {
         return Ok(None);
@@ -484,8 +490,22 @@ pub async fn statement(
     let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
     let opening: i64 = row.try_get("opening")?;
     let current = row.try_get::<i64, _>("current")? == 1;
-    let lines = statement_lines(db, customer_id, from, to, opening).await?;
-    let open_items = open_items_read(db, customer_id, to, current).await?;
+    let mut balance = opening;
+    let lines = account_entries(&mut conn, customer_id, from, to, None)
+        .await?
+        .into_iter()
+        .map(|entry| {
+            balance += entry.amount_minor;
+            StatementLine {
+                date: entry.date,
+                kind: entry.kind,
+                description: entry.description,
+                amount_minor: entry.amount_minor,
+                balance_minor: balance,
+            }
+        })
+        .collect::<Vec<_>>();
+    let open_items = open_items_read(&mut conn, customer_id, to, current).await?;
     Ok(Some(Statement {
         currency,
         from,
@@ -508,37 +528,31 @@ fn nothing_posted_after(date: &str) -> String {
 
 /// The account's entries in `from..=to` as a statement lists them: the date, what it was, its
 /// memo and what it did to the balance. `newest` keeps only that many, newest first (the
-/// summary's recent activity); `None` keeps all, oldest first.
-fn statement_entries_sql(newest: Option<usize>) -> String {
+/// summary's recent activity); `None` keeps all, oldest first (a statement's lines).
+async fn account_entries(
+    conn: &mut AnyConnection,
+    customer_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    newest: Option<usize>,
+) -> Result<Vec<ActivityLine>, DbError> {
     let order = match newest {
         Some(limit) => format!("e.effective_date DESC, e.id DESC LIMIT {limit}"),
         None => "e.effective_date, e.id".to_string(),
     };
-    format!(
+    let rows = sqlx::query(&format!(
         "SELECT e.effective_date, e.kind, e.memo, CAST(sum(l.amount_minor) AS BIGINT) AS amount \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
          WHERE l.customer_id = $1 AND l.account_code IN ('{AR}', '{UNAPPLIED}') \
            AND l.effective_date >= $2 AND l.effective_date <= $3 \
          GROUP BY e.id, e.effective_date, e.kind, e.memo HAVING sum(l.amount_minor) <> 0 \
          ORDER BY {order}"
-    )
-}
-
-/// The newest `limit` entries of `from..=to`, newest first, without a running balance: what
-/// the summary's recent activity shows.
-pub async fn recent_activity(
-    db: &Db,
-    customer_id: i64,
-    from: NaiveDate,
-    to: NaiveDate,
-    limit: usize,
-) -> Result<Vec<ActivityLine>, DbError> {
-    let rows = sqlx::query(&statement_entries_sql(Some(limit)))
-        .bind(customer_id)
-        .bind(date_text(from))
-        .bind(date_text(to))
-        .fetch_all(db.pool())
-        .await?;
+    ))
+    .bind(customer_id)
+    .bind(date_text(from))
+    .bind(date_text(to))
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|row| {
             Ok(ActivityLine {
@@ -551,35 +565,17 @@ pub async fn recent_activity(
         .collect()
 }
 
-/// Every entry of `from..=to` with the running balance from `opening` (the balance before
-/// `from`).
-async fn statement_lines(
+/// The newest `limit` entries of `from..=to`, newest first, without a running balance: what
+/// the summary's recent activity shows.
+pub async fn recent_activity(
     db: &Db,
     customer_id: i64,
     from: NaiveDate,
     to: NaiveDate,
-    opening: i64,
-) -> Result<Vec<StatementLine>, DbError> {
-    let rows = sqlx::query(&statement_entries_sql(None))
-        .bind(customer_id)
-        .bind(date_text(from))
-        .bind(date_text(to))
-        .fetch_all(db.pool())
-        .await?;
-    let mut balance = opening;
-    let mut lines = Vec::with_capacity(rows.len());
-    for row in rows {
-        let amount: i64 = row.try_get("amount")?;
-        balance += amount;
-        lines.push(StatementLine {
-            date: parse_date(&row.try_get::<String, _>("effective_date")?)?,
-            kind: row.try_get("kind")?,
-            description: row.try_get("memo")?,
-            amount_minor: amount,
-            balance_minor: balance,
-        });
-    }
-    Ok(lines)
+    limit: usize,
+) -> Result<Vec<ActivityLine>, DbError> {
+    let mut conn = db.pool().acquire().await?;
+    account_entries(&mut conn, customer_id, from, to, Some(limit)).await
 }
 
 /// Debit and credit totals per account and currency, as of a date.

@@ -328,7 +328,7 @@ async fn a_server_killed_mid_burst_then_restarted_posts_every_payment_exactly_on
     assert!(retried.iter().all(|s| *s == Some(200)), "{retried:?}");
     assert_each_paid_once(&db, &book).await;
     // The event that posted each payment is claimed, whatever number of times it arrived (its
-    // twin too if it came while that was committing; after it, the twin writes nothing).
+    // twin, arriving while that was committing or after it, writes nothing).
     let claimed = count(&db, "SELECT count(*) FROM webhook_events").await as usize;
     assert!(
         claimed >= book.checkouts.len(),

@@ -169,6 +169,53 @@ async fn the_same_event_five_times_and_both_events_in_reverse_order_post_once() 
 }
 
 #[tokio::test]
+async fn a_success_event_that_waited_while_its_twin_posted_the_payment_keeps_nothing_not_even_its_claim()
+ {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    // The twin posts the payment and has not committed yet: it holds the account's lock (and
+    // on SQLite the write lock).
+    let mut twin = app.db.begin_write().await.unwrap();
+    let collected = ledgerport::settlement::Collected {
+        checkout_id: &id,
+        payment_reference: "pi_wait",
+        method: None,
+        currency: "USD".parse().unwrap(),
+        amount_minor: total,
+        received: today(),
+    };
+    ledgerport::settlement::settle_in(&mut twin, app.db.engine(), &collected)
+        .await
+        .unwrap();
+    // This event finds nothing posted yet, so it opens its transaction and waits for the lock
+    // until the twin commits.
+    let started = std::time::Instant::now();
+    let hold = std::time::Duration::from_millis(300);
+    let event = completed("evt_waited", &id, "pi_wait", total);
+    let (answer, ()) = tokio::join!(deliver(&app, &event), async {
+        tokio::time::sleep(hold).await;
+        twin.commit().await.unwrap();
+    });
+    assert_eq!(answer, (200, "settled".into()));
+    assert!(
+        started.elapsed() >= hold,
+        "the event did not wait for its twin"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "SELECT count(*) FROM payments WHERE business_key = 'stripe:pi_wait'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM webhook_events").await, 0);
+    assert_eq!(open_minor(&app.db, acme.open[0].0).await, 0);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
 async fn an_overpayment_lands_in_unapplied_credit() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
