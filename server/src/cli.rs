@@ -21,7 +21,7 @@ use crate::{http, telemetry};
     long_about = "Ledgerport: a customer self-service payment portal for B2B accounts receivable.\n\n\
         Configuration comes from environment variables or a .env file in the working directory:\n  \
         DATABASE_URL      sqlite://data/ledgerport.db (default) or postgres://user@host/db\n  \
-        DATABASE_MAX_CONNECTIONS connections kept open to the database (default 16)\n  \
+        DATABASE_MAX_CONNECTIONS at most this many database connections (default 16)\n  \
         LISTEN_ADDR       address to serve on (default 127.0.0.1:3000)\n  \
         PUBLIC_BASE_URL   the URL customers use (default http://LISTEN_ADDR)\n  \
         PAYMENT_PROVIDER  sandbox (default, offline) or stripe (needs STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET)\n  \
