@@ -4,8 +4,9 @@
 #   - seed time;
 #   - the engine's reads (account summary and aging for one customer, statement, invoice list,
 #     aging for the whole book, DSO/CEI);
-#   - the release server over HTTP with wrk: the statement page and the invoice list (SSR, signed
-#     in as a mid-book customer) at 1, 16 and 64 connections, and a static asset as the ceiling;
+#   - the release server over HTTP with wrk: the home page, the invoice list, the statement page
+#     and an invoice (SSR, signed in as a mid-book customer) at 1, 16 and 64 connections, each
+#     64-connection run paired with a static asset's run just before it (the ceiling); staff pages;
 #   - webhook → ledger: payments posted per second with 1, 16 and 64 deliveries in flight, next to
 #     pgbench's TPC-B figure on the same PostgreSQL;
 #   - the bytes the browser loads (WASM, JS, CSS): every file raw, gzip and brotli as served; where
@@ -20,7 +21,8 @@
 # Settings (environment): BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres;
 # the databases lp_bench and lp_bench_pgbench on it are dropped and recreated),
 # BENCH_PG_CUSTOMERS/BENCH_PG_INVOICES (100000/1000000), BENCH_SQLITE_CUSTOMERS/
-# BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_PAYMENTS
+# BENCH_SQLITE_INVOICES (10000/100000), BENCH_SECONDS (each load run, 10), BENCH_REPEATS (pairs
+# of a static run and a page's 64-connection run, 3), BENCH_PAYMENTS
 # (payments per webhook level, 500), BENCH_STATEMENT_LINES (10000), BENCH_PG_LOADED=1 (keep
 # lp_bench as an earlier run loaded it: no drop, no seed), BENCH_BUNDLE_ONLY=1 (stop after the
 # bundle and the first visits), BENCH_SERVER_ONLY=1 (skip the bundle and the first visits). Load
@@ -39,12 +41,16 @@ PG_INVOICES="${BENCH_PG_INVOICES:-1000000}"
 SQLITE_CUSTOMERS="${BENCH_SQLITE_CUSTOMERS:-10000}"
 SQLITE_INVOICES="${BENCH_SQLITE_INVOICES:-100000}"
 SECONDS_EACH="${BENCH_SECONDS:-10}"
+REPEATS="${BENCH_REPEATS:-3}"
 PAYMENTS="${BENCH_PAYMENTS:-500}"
 STATEMENT_LINES="${BENCH_STATEMENT_LINES:-10000}"
 PORT=3100
 BASE="http://127.0.0.1:$PORT"
 WEBHOOK_SECRET="whsec_benchmark_only"
 
+# The first N lines of its input, read to the end: `head` would stop reading and, under
+# pipefail, fail the pipeline with its writer's SIGPIPE.
+first() { awk -v n="$1" 'NR <= n'; }
 step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 OUT="target/bench"
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -166,10 +172,17 @@ http_and_webhooks() {
   printf '%-40s %3d conn: ' "$STATIC_ASSET (static)" 64
   RESULT_KEY="$name static -" load 64 "$STATIC_ASSET"
   for page in / /invoices /statements "/invoices/$invoice"; do
-    for connections in 1 16 64; do
+    for connections in 1 16; do
       printf '%-40s %3d conn: ' "$page (SSR, a contact)" "$connections"
-      RESULT_KEY="" ; [ "$connections" = 64 ] && RESULT_KEY="$name page $page"
-      RESULT_KEY="$RESULT_KEY" load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
+      RESULT_KEY="" load "$connections" "$page" -H "Cookie: $cookie" -H "Accept: text/html"
+    done
+    # This machine's own ceiling drifts by a quarter within minutes: each 64-connection run of a
+    # page is paired with a run of the static file just before it, and the ratio is the pairs' median.
+    for run in $(seq 1 "$REPEATS"); do
+      printf '%-40s %3d conn: ' "$STATIC_ASSET (static, pair $run)" 64
+      RESULT_KEY="$name ceiling $page" load 64 "$STATIC_ASSET"
+      printf '%-40s %3d conn: ' "$page (SSR, a contact, pair $run)" 64
+      RESULT_KEY="$name page $page" load 64 "$page" -H "Cookie: $cookie" -H "Accept: text/html"
     done
   done
   for page in /admin/disputes /admin /admin/reports/aging /admin/journal; do
@@ -269,10 +282,35 @@ profile_hottest_page() {
   stop_server
   printf '/ at 64 connections while sampled: %s req/s\n' "$(awk '/Requests\/sec/ { print $2 }' "$OUT/profile-wrk.txt")"
   echo "the two cores, by process:"
-  perf report -i "$OUT/profile.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -5
+  perf report -i "$OUT/profile.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | first 5
   echo "the server's functions (self time, share of all samples):"
   perf report -i "$OUT/profile.data" --no-children --comm tokio-rt-worker --sort symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | cut -c1-120 | head -15
+    | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | cut -c1-120 | first 15
+}
+
+# Where a webhook payment's time goes (64 in flight, PostgreSQL): `perf` samples both cores for
+# the whole `webhook-load` run (each process's share, idle included), and one psql session
+# samples every 50 ms what the book's busy connections are doing or waiting for.
+profile_webhooks() {
+  local url="$1" sampler
+  if ! command -v perf >/dev/null || [ "$(id -u)" != 0 ]; then
+    echo "perf (as root) is not available: no profile" >&2
+    return 0
+  fi
+  start_server "$url"
+  printf '%s\n\\watch 0.05\n' "SELECT state || ' / ' || coalesce(wait_event_type || ':' || wait_event, 'on CPU')
+    FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'
+      AND state <> 'idle' AND pid <> pg_backend_pid();" \
+    | timeout 300 psql -Atq "$url" >"$OUT/webhook-waits.txt" 2>/dev/null &
+  sampler=$!
+  perf record -a -F 499 -o "$OUT/webhooks.perf" -- env DATABASE_URL="$url" BASE_URL="$BASE" \
+    WEBHOOK_SECRET="$WEBHOOK_SECRET" "$EXAMPLES/webhook-load" $((PAYMENTS * 4)) 64 2>/dev/null
+  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  stop_server
+  echo "the two cores while payments post, by process:"
+  perf report -i "$OUT/webhooks.perf" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | first 6
+  echo "the book's busy connections (samples every 50 ms: state / what each waits for):"
+  grep -v '^$' "$OUT/webhook-waits.txt" | sort | uniq -c | sort -rn | first 8
 }
 
 # A portal with the demo data and the offline sandbox, as `scripts/run.sh` serves it: each page's
@@ -315,6 +353,8 @@ engine_book() {
   if [ "$name" = PostgreSQL ]; then
     step "PostgreSQL: a profile of the hottest page"
     profile_hottest_page "$url" $((customers / 2))
+    step "PostgreSQL: where a webhook payment's time goes"
+    profile_webhooks "$url"
     payments_under_reports "$url"
   fi
   # Last: it posts payments into the book.
