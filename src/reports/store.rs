@@ -277,10 +277,12 @@ async fn book_aging_when(
         }
     }
     if current {
-        // Held amounts move from their bucket to "in dispute"; few invoices are held.
+        // Held amounts move from their bucket to "in dispute"; few invoices are held, so this is
+        // read through `invoices_held`. The `+` keeps SQLite, which has no statistics here, from
+        // walking every open invoice through `invoices_open_amount` instead (0.1 s on 110,000).
         let sql = format!(
             "SELECT i.currency, {BUCKET} AS bucket, CAST(sum({HELD_OF_OPEN_SQL}) AS BIGINT) \
-             FROM invoices i WHERE i.held_minor > 0 AND i.open_minor > 0 GROUP BY 1, 2"
+             FROM invoices i WHERE i.held_minor > 0 AND +i.open_minor > 0 GROUP BY 1, 2"
         );
         let mut query = sqlx::query(&sql);
         for limit in bucket_limits(as_of).map(date_text) {
