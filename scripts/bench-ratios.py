@@ -31,11 +31,11 @@ def runs(values):
 
 for engine, found in rates.items():
     print(f"{engine}")
-    static = found.get(("static", "-"))
-    ceilings = [rate for (kind, _), values in found.items() if kind == "ceiling" for rate in values]
+    static_runs = [rate for (kind, _), values in found.items() if kind in ("static", "ceiling") for rate in values]
+    static = median(static_runs) if static_runs else None
     if static:
-        print(f"  static file, 64 connections: {median(static + ceilings):,.0f} req/s median of "
-              f"{len(static + ceilings)} runs (from {min(static + ceilings):,.0f} to {max(static + ceilings):,.0f})")
+        print(f"  static file, 64 connections: {static:,.0f} req/s median of {len(static_runs)} runs "
+              f"(from {min(static_runs):,.0f} to {max(static_runs):,.0f})")
     for (kind, what), values in sorted(found.items()):
         if kind == "page":
             pair_ceilings = found.get(("ceiling", what), [])
@@ -50,7 +50,7 @@ for engine, found in rates.items():
                   f"static runs {runs(pair_ceilings)})")
         elif kind == "staff" and static:
             rate = median(values)
-            print(f"  {what:<28} {rate:>9,.0f} req/s  {rate / median(static):5.2f} of static  (16 connections, a clerk)")
+            print(f"  {what:<28} {rate:>9,.0f} req/s  {rate / static:5.2f} of the static median  (16 connections, a clerk)")
     pgbench = {what: median(values) for (kind, what), values in found.items() if kind == "pgbench"}
     pgbench = pgbench or {what: median(values) for (kind, what), values in rates.get("PostgreSQL", {}).items()
                           if kind == "pgbench"}

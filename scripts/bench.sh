@@ -13,8 +13,9 @@
 #     the WASM's bytes go (twiggy, by crate and by app feature); each page's first visit in
 #     Chromium (the bytes it transfers, and the time to hydrated with the CPU 4x slower on Slow 3G);
 #   - a profile of the hottest page (perf, both cores: each process's share, the server's top
-#     functions) and the primary's payment rate while clerks pull reports, with the reports on
-#     the primary and on a local streaming replica (PostgreSQL only);
+#     functions), one of webhook posting (each process's share, what the busy connections wait
+#     for) and the primary's payment rate while clerks pull reports, with the reports on the
+#     primary and on a local streaming replica (PostgreSQL only);
 #   - a 10,000-line bank statement imported and matched (time, share matched automatically), the
 #     cash-application queue and the statement's reconciliation (last: it posts into the book).
 #
@@ -282,35 +283,49 @@ profile_hottest_page() {
   stop_server
   printf '/ at 64 connections while sampled: %s req/s\n' "$(awk '/Requests\/sec/ { print $2 }' "$OUT/profile-wrk.txt")"
   echo "the two cores, by process:"
-  perf report -i "$OUT/profile.data" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | first 5
+  perf report -i "$OUT/profile.data" --no-children --sort comm --stdio 2>/dev/null | awk '/^ +[0-9]/' | first 5
   echo "the server's functions (self time, share of all samples):"
   perf report -i "$OUT/profile.data" --no-children --comm tokio-rt-worker --sort symbol --stdio 2>/dev/null \
-    | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | cut -c1-120 | first 15
+    | awk '/^ +[0-9]/' | sed -E 's/ {2,}/ /g' | cut -c1-120 | first 15
 }
 
-# Where a webhook payment's time goes (64 in flight, PostgreSQL): `perf` samples both cores for
-# the whole `webhook-load` run (each process's share, idle included), and one psql session
-# samples every 50 ms what the book's busy connections are doing or waiting for.
+# Where a webhook payment's time goes (64 in flight, PostgreSQL): once `webhook-load` has opened
+# its checkouts and the first events are claimed, `perf` samples both cores for 4 s (each
+# process's share, idle included) while one psql session samples every 50 ms what the book's
+# busy connections are doing or waiting for.
 profile_webhooks() {
-  local url="$1" sampler
+  local url="$1" load_pid sampler claimed waited=0
   if ! command -v perf >/dev/null || [ "$(id -u)" != 0 ]; then
     echo "perf (as root) is not available: no profile" >&2
     return 0
   fi
   start_server "$url"
+  claimed=$(psql -Atq "$url" -c "SELECT count(*) FROM webhook_events")
+  DATABASE_URL="$url" BASE_URL="$BASE" WEBHOOK_SECRET="$WEBHOOK_SECRET" \
+    "$EXAMPLES/webhook-load" $((PAYMENTS * 6)) 64 >"$OUT/webhooks-profile.txt" 2>&1 &
+  load_pid=$!
+  # The checkouts are opened one by one first: the window starts when posting does (2 min at most).
+  until [ "$(psql -Atq "$url" -c "SELECT count(*) FROM webhook_events")" -gt "$claimed" ]; do
+    waited=$((waited + 1))
+    if [ "$waited" -gt 1200 ]; then echo "no webhook event was claimed within 2 minutes" >&2; exit 1; fi
+    sleep 0.1
+  done
   printf '%s\n\\watch 0.05\n' "SELECT state || ' / ' || coalesce(wait_event_type || ':' || wait_event, 'on CPU')
     FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'
       AND state <> 'idle' AND pid <> pg_backend_pid();" \
-    | timeout 300 psql -Atq "$url" >"$OUT/webhook-waits.txt" 2>/dev/null &
+    | timeout 4 psql -Atq "$url" >"$OUT/webhook-waits.txt" 2>&1 &
   sampler=$!
-  perf record -a -F 499 -o "$OUT/webhooks.perf" -- env DATABASE_URL="$url" BASE_URL="$BASE" \
-    WEBHOOK_SECRET="$WEBHOOK_SECRET" "$EXAMPLES/webhook-load" $((PAYMENTS * 4)) 64 2>/dev/null
-  kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true
+  perf record -a -F 499 -o "$OUT/webhooks.perf" -- sleep 4 >/dev/null 2>&1
+  wait "$load_pid" || { echo "webhook-load failed:" >&2; cat "$OUT/webhooks-profile.txt" >&2; exit 1; }
+  # timeout ends the sampler with status 124.
+  wait "$sampler" || true
   stop_server
-  echo "the two cores while payments post, by process:"
-  perf report -i "$OUT/webhooks.perf" --no-children --sort comm --stdio 2>/dev/null | grep -E '^ +[0-9]' | first 6
+  cat "$OUT/webhooks-profile.txt"
+  echo "the two cores for 4 s while payments post, by process:"
+  perf report -i "$OUT/webhooks.perf" --no-children --sort comm --stdio 2>/dev/null | awk '/^ +[0-9]/' | first 6
   echo "the book's busy connections (samples every 50 ms: state / what each waits for):"
-  grep -v '^$' "$OUT/webhook-waits.txt" | sort | uniq -c | sort -rn | first 8
+  awk 'NF' "$OUT/webhook-waits.txt" | sort | uniq -c | sort -rn \
+    | awk '{ total += $1; print } END { printf "%7d samples in all\n", total }'
 }
 
 # A portal with the demo data and the offline sandbox, as `scripts/run.sh` serves it: each page's
