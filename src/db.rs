@@ -90,7 +90,14 @@ pub struct Db {
     engine: Engine,
     /// A streaming replica the staff reports read, when one is set (`READ_DATABASE_URL`).
     reports: Option<AnyPool>,
+    /// SQLite's one writer (on SQLite only): a pool of one connection, so this process's
+    /// writers queue for the write lock in memory (see [`Db::begin_write`]).
+    writer: Option<AnyPool>,
 }
+
+/// How long a SQLite writer waits for the write lock: in this process's queue, then, for a
+/// writer in another process, in SQLite's `busy_timeout`.
+const SQLITE_WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// Connection settings beyond the URL.
 #[derive(Debug, Clone)]
@@ -138,38 +145,30 @@ impl Db {
             Ok(Err(e)) => return Err(unreachable(describe_connect_error(&e))),
             Err(_) => return Err(unreachable("no answer within the connect timeout".into())),
         }
-        let pool = AnyPoolOptions::new()
-            // SQLite has one writer; a few connections serve readers, more only add contention.
-            .max_connections(match engine {
-                Engine::Sqlite => settings.max_connections.min(8),
-                Engine::Postgres => settings.max_connections,
-            })
-            .acquire_timeout(settings.acquire_timeout)
-            // No ping before every checkout: it doubled the round trips of each read (sqlx still
-            // checks a connection as it returns to the pool, off the request's path). A connection
-            // the database dropped fails one statement and is closed; the next gets a fresh one.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if engine == Engine::Sqlite {
-                        // WAL + NORMAL: readers never block the writer and commits stay durable
-                        // across process crashes; busy_timeout queues writers instead of failing.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+        // SQLite has one writer; a few connections serve readers, more only add contention.
+        let readers = match engine {
+            Engine::Sqlite => settings.max_connections.min(8),
+            Engine::Postgres => settings.max_connections,
+        };
+        let pool = pool_options(engine, readers, settings.acquire_timeout)
+            .connect_with(options.clone())
             .await
             .map_err(|e| unreachable(describe_connect_error(&e)))?;
+        let writer = if engine == Engine::Sqlite {
+            Some(
+                pool_options(engine, 1, SQLITE_WRITE_WAIT)
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| unreachable(describe_connect_error(&e)))?,
+            )
+        } else {
+            None
+        };
         Ok(Db {
             pool,
             engine,
             reports: None,
+            writer,
         })
     }
 
@@ -226,20 +225,67 @@ impl Db {
     /// Starts a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction cannot fail with a stale snapshot
     /// when another writer commits in between; PostgreSQL uses row locks and conditional updates.
+    ///
+    /// SQLite has one writer, so its write transactions run on one connection of their own:
+    /// this process's writers queue for it in memory, first come first served, holding no
+    /// reader's connection, and each starts as soon as the one before it ends. Queued on the
+    /// lock itself, a writer would hold a connection and sleep in SQLite's busy handler (1, 2,
+    /// 5, … 100 ms) while the lock stood free. Another process on the same file still waits
+    /// through `busy_timeout`.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, DbError> {
-        let tx = match self.engine {
-            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Engine::Postgres => self.pool.begin().await?,
+        let tx = match &self.writer {
+            Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await?,
+            None => self.pool.begin().await?,
         };
         Ok(tx)
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         if let Some(replica) = &self.reports {
             replica.close().await;
         }
     }
+}
+
+/// `$first, $first+1, …`: `count` numbered placeholders for an `IN (…)` list. Bound values keep
+/// the statement's text the same for every list of one length, so each connection prepares it
+/// once (values written into the SQL make a new statement every time).
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The pool both engines use: `connections` at most, waiting up to `acquire_timeout` for one.
+fn pool_options(engine: Engine, connections: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(acquire_timeout)
+        // No ping before every checkout: it doubled the round trips of each read (sqlx still
+        // checks a connection as it returns to the pool, off the request's path). A connection
+        // the database dropped fails one statement and is closed; the next gets a fresh one.
+        .test_before_acquire(false)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if engine == Engine::Sqlite {
+                    // WAL + NORMAL: readers never block the writer and commits stay durable
+                    // across process crashes; busy_timeout queues a writer of another process
+                    // (or one outside `begin_write`) instead of failing.
+                    let pragmas = format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                        SQLITE_WRITE_WAIT.as_millis()
+                    );
+                    conn.execute(pragmas.as_str()).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 fn engine_of(url: &str) -> Result<Engine, DbError> {
@@ -538,16 +584,22 @@ mod db_tests {
     use super::*;
     use crate::testing::{engine, fresh_db, fresh_url};
 
+    async fn accounts(db: &Db) -> i64 {
+        sqlx::query("SELECT count(*) FROM accounts")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+            .get(0)
+    }
+
     #[tokio::test]
     async fn migrating_twice_changes_nothing_the_second_time() {
         let db = fresh_db().await;
         db.migrate().await.unwrap();
-        let accounts: i64 = sqlx::query("SELECT count(*) FROM accounts")
-            .fetch_one(db.pool())
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(accounts, crate::ledger::Account::ALL.len() as i64);
+        assert_eq!(
+            accounts(&db).await,
+            crate::ledger::Account::ALL.len() as i64
+        );
     }
 
     #[tokio::test]
@@ -575,6 +627,54 @@ mod db_tests {
             .unwrap()
             .get(0);
         assert_eq!((mode.as_str(), fks, busy), ("wal", 1, 10_000));
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_writer_waiting_for_the_write_lock_leaves_its_connection_to_readers() {
+        if engine() != Engine::Sqlite {
+            return;
+        }
+        let db = Db::connect(
+            &fresh_url().await,
+            &PoolSettings {
+                max_connections: 1,
+                acquire_timeout: Duration::from_secs(2),
+            },
+        )
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let first = db.begin_write().await.unwrap();
+        let second = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin_write().await.unwrap();
+                sqlx::query(
+                    "INSERT INTO accounts (code, name, kind) VALUES ('9998', 'b', 'asset')",
+                )
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+        });
+        // The second writer is queued now. Had it taken the pool's one connection to wait in
+        // SQLite's busy handler, this read would find none free and time out.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            accounts(&db).await,
+            crate::ledger::Account::ALL.len() as i64
+        );
+        assert!(
+            !second.is_finished(),
+            "the second writer waits for the first"
+        );
+        first.commit().await.unwrap();
+        second.await.unwrap();
+        assert_eq!(
+            accounts(&db).await,
+            crate::ledger::Account::ALL.len() as i64 + 1
+        );
     }
 
     #[tokio::test]

@@ -95,6 +95,23 @@ pub async fn repeated(
     Ok(settled.then_some(Repeated::SettledPayment))
 }
 
+/// In-process turns for the events of one checkout, striped by its id: enough stripes that
+/// unrelated checkouts rarely share one, none to clean up.
+static CHECKOUT_TURNS: [tokio::sync::Mutex<()>; 1024] =
+    [const { tokio::sync::Mutex::const_new(()) }; 1024];
+
+/// This process's turn at a checkout's events, held from [`repeated`] to the commit. Every
+/// payment is announced twice, often at the same moment: the twin waits here, in memory, not
+/// on the account's row lock with a connection and a transaction open, and then is answered by
+/// [`repeated`]'s one read. The row lock stays the guarantee across server processes.
+pub async fn checkout_turn(checkout_id: &str) -> tokio::sync::MutexGuard<'static, ()> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    checkout_id.hash(&mut hasher);
+    let stripe = (hasher.finish() % CHECKOUT_TURNS.len() as u64) as usize;
+    CHECKOUT_TURNS[stripe].lock().await
+}
+
 /// Money the provider collected for a checkout.
 #[derive(Debug, Clone)]
 pub struct Collected<'a> {
@@ -135,12 +152,15 @@ pub(crate) async fn settle_as_in(
     let (customer_id, currency) = lock_checkout_customer(tx, engine, collected.checkout_id)
         .await?
         .ok_or(CheckoutError::UnknownCheckout)?;
+    // With the payment posted under the key, if any: one read, not two.
     let row = sqlx::query(
         "SELECT k.allocations, k.method, k.status, k.payment_id, k.payment_intent, \
-                p.method AS paid_by \
+                p.method AS paid_by, \
+                (SELECT id FROM payments WHERE business_key = $2) AS keyed_payment_id \
          FROM checkouts k LEFT JOIN payments p ON p.id = k.payment_id WHERE k.id = $1",
     )
     .bind(collected.checkout_id)
+    .bind(business_key)
     .fetch_one(&mut **tx)
     .await?;
     let allocations: String = row.try_get("allocations")?;
@@ -179,12 +199,7 @@ pub(crate) async fn settle_as_in(
         return Ok(replayed(payment_id, disputes == 0));
     }
     // Otherwise (another method, a bank line's key, a returned debit) it is found by its key.
-    let existing = sqlx::query("SELECT id FROM payments WHERE business_key = $1")
-        .bind(business_key)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(existing) = existing {
-        let payment_id: i64 = existing.try_get(0)?;
+    if let Some(payment_id) = row.try_get::<Option<i64>, _>("keyed_payment_id")? {
         mark_succeeded(tx, collected, method, payment_id).await?;
         // A dispute recorded while the first success was committing is applied now.
         crate::chargebacks::apply_disputes_in(tx, engine, collected.payment_reference).await?;
@@ -621,5 +636,24 @@ mod tests {
                 .unwrap()
         );
         tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_second_event_of_a_checkout_waits_for_the_first_in_this_process() {
+        let wait = std::time::Duration::from_millis(50);
+        let first = checkout_turn("cs_turn_test").await;
+        assert!(
+            tokio::time::timeout(wait, checkout_turn("cs_turn_test"))
+                .await
+                .is_err(),
+            "the twin waited"
+        );
+        drop(first);
+        assert!(
+            tokio::time::timeout(wait, checkout_turn("cs_turn_test"))
+                .await
+                .is_ok(),
+            "and went once the first was done"
+        );
     }
 }

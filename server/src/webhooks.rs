@@ -26,7 +26,8 @@ use ledgerport::refunds::posting::post_refund_in;
 use ledgerport::saved_methods::ProviderMethod;
 use ledgerport::saved_methods::store::saved_in;
 use ledgerport::settlement::{
-    Collected, Repeated, claim_event, close_unpaid_in, processing_in, repeated, settle_in,
+    Collected, Repeated, checkout_turn, claim_event, close_unpaid_in, processing_in, repeated,
+    settle_in,
 };
 
 use crate::state::ServerState;
@@ -154,6 +155,11 @@ pub async fn receive(
                 Err(unanswered) => return Err(unanswered.into()),
             }
         }
+        _ => None,
+    };
+    // Held to the end: the events of one checkout are acted on one at a time in this process.
+    let _turn = match &envelope.event {
+        ProviderEvent::Collected { checkout_id, .. } => Some(checkout_turn(checkout_id).await),
         _ => None,
     };
     if let ProviderEvent::Collected {

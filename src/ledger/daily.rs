@@ -4,7 +4,7 @@
 //! queue in its own transaction, `fold` moves the queue into the summary, and readers add the
 //! two (`BOOK_BY_DAY`). The ledger health report proves the sum equal to the journal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{Any, Transaction};
 
@@ -37,16 +37,17 @@ pub async fn queue_entry(
     if receivables.is_empty() {
         return Ok(());
     }
-    // Invoice ids are integers, written into the SQL as numbers.
-    let ids: Vec<String> = receivables.iter().map(|(id, _)| id.to_string()).collect();
-    let due_dates: BTreeMap<i64, String> = sqlx::query_as::<_, (i64, String)>(&format!(
+    let ids: BTreeSet<i64> = receivables.iter().map(|(id, _)| *id).collect();
+    let sql = format!(
         "SELECT id, due_date FROM invoices WHERE id IN ({})",
-        ids.join(", ")
-    ))
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .collect();
+        crate::db::placeholders(1, ids.len())
+    );
+    let mut due_dates = sqlx::query_as::<_, (i64, String)>(&sql);
+    for id in &ids {
+        due_dates = due_dates.bind(*id);
+    }
+    let due_dates: BTreeMap<i64, String> =
+        due_dates.fetch_all(&mut **tx).await?.into_iter().collect();
     let issued = entry.kind() == EntryKind::InvoiceIssued;
     let mut sums: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
     for (invoice_id, line) in &receivables {

@@ -78,21 +78,8 @@ pub async fn queue(
         return Ok(());
     }
     let allocations = &mail.receipt.allocations;
-    let numbers: Vec<(i64, String)> = if allocations.is_empty() {
-        Vec::new()
-    } else {
-        // Invoice ids are integers, written into the SQL as numbers.
-        let ids: Vec<String> = allocations
-            .iter()
-            .map(|a| a.invoice_id.to_string())
-            .collect();
-        sqlx::query_as(&format!(
-            "SELECT id, number FROM invoices WHERE id IN ({})",
-            ids.join(", ")
-        ))
-        .fetch_all(&mut **tx)
-        .await?
-    };
+    let ids: Vec<i64> = allocations.iter().map(|a| a.invoice_id).collect();
+    let numbers = crate::invoices::reading::numbers_of(tx, &ids).await?;
     let mut applied = Vec::with_capacity(allocations.len());
     for a in allocations {
         let (_, number) = numbers

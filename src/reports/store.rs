@@ -228,8 +228,10 @@ async fn aging_among(
     Ok(report)
 }
 
-/// One customer's open receivables by aging bucket as of `as_of`, from its open items (so any
-/// past date reproduces exactly from the journal).
+/// One customer's open receivables by aging bucket as of `as_of`, from its open items in Rust
+/// (`reports::bucket_of`): the tests' oracle for the SQL-bucketed reports. The product reads an
+/// account's aging with its summary, or, for staff, through [`aging_of_customers`].
+#[cfg(test)]
 pub async fn aging(db: &Db, as_of: NaiveDate, customer_id: i64) -> Result<Aging, DbError> {
     Ok(Aging::of_items(
         &open_items(db, customer_id, as_of).await?,
@@ -418,6 +420,7 @@ pub async fn account_summary(
 }
 
 /// Invoices with an open amount as of `as_of`, oldest due first.
+#[cfg(test)]
 pub async fn open_items(
     db: &Db,
     customer_id: i64,

@@ -308,14 +308,8 @@ async fn instructions_in(
     let allocations: String = row.try_get("allocations")?;
     let items = PayItem::parse_list(&allocations)
         .ok_or_else(|| DbError::Corrupt(format!("checkout allocations {allocations:?}")))?;
-    // One read for every number (ids are numbers from the checkout: safe as literals).
-    let ids: Vec<String> = items.iter().map(|i| i.invoice_id.to_string()).collect();
-    let numbers: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT id, number FROM invoices WHERE id IN ({})",
-        ids.join(", ")
-    ))
-    .fetch_all(&mut *conn)
-    .await?;
+    let ids: Vec<i64> = items.iter().map(|i| i.invoice_id).collect();
+    let numbers = crate::invoices::reading::numbers_of(&mut *conn, &ids).await?;
     let invoices = items
         .iter()
         .map(|item| {
