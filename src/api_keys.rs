@@ -102,7 +102,7 @@ pub mod store {
             sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
                 .bind(now_text())
                 .bind(id)
-                .execute(db.pool())
+                .execute(db.write_pool())
                 .await?;
         }
         Ok(Some(id))

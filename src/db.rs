@@ -1,6 +1,7 @@
-//! The database handle: one sqlx `Any` pool over SQLite (embedded default) or PostgreSQL
-//! (production), chosen by the URL scheme. Queries are written once in the SQL both engines
-//! share; the few differences are behind `Engine`.
+//! The database handle: a sqlx `Any` pool over SQLite (embedded default) or PostgreSQL
+//! (production), chosen by the URL scheme, and on SQLite a second pool of one connection for
+//! its one writer. Queries are written once in the SQL both engines share; the few differences
+//! are behind `Engine`.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -202,6 +203,14 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Where a write outside a transaction goes (one statement: a session's last visit, the
+    /// outbox's marks): on SQLite the writer's connection, so it queues with the write
+    /// transactions instead of waiting for the lock in SQLite's busy handler, where a stream of
+    /// them handing the writer on could keep it waiting for seconds; on PostgreSQL the pool.
+    pub fn write_pool(&self) -> &AnyPool {
+        self.writer.as_ref().unwrap_or(&self.pool)
     }
 
     /// Applies pending migrations for this engine.
@@ -584,6 +593,23 @@ mod db_tests {
     use super::*;
     use crate::testing::{engine, fresh_db, fresh_url};
 
+    /// A SQLite connection's journal mode, foreign keys and busy timeout.
+    async fn settings(conn: &mut AnyConnection) -> (String, i64, i64) {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let fks: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        (mode, fks, busy)
+    }
+
     async fn accounts(db: &Db) -> i64 {
         sqlx::query("SELECT count(*) FROM accounts")
             .fetch_one(db.pool())
@@ -610,23 +636,13 @@ mod db_tests {
         let db = Db::connect(&fresh_url().await, &PoolSettings::default())
             .await
             .unwrap();
-        let mut conn = db.pool().acquire().await.unwrap();
-        let mode: String = sqlx::query("PRAGMA journal_mode")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap()
-            .get(0);
-        let fks: i64 = sqlx::query("PRAGMA foreign_keys")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap()
-            .get(0);
-        let busy: i64 = sqlx::query("PRAGMA busy_timeout")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!((mode.as_str(), fks, busy), ("wal", 1, 10_000));
+        let expected = ("wal".to_string(), 1, 10_000);
+        let mut reader = db.pool().acquire().await.unwrap();
+        assert_eq!(settings(&mut reader).await, expected, "a reader");
+        // The writer's connection is the one whose foreign keys guard every write.
+        let mut tx = db.begin_write().await.unwrap();
+        assert_eq!(settings(&mut tx).await, expected, "the writer");
+        tx.rollback().await.unwrap();
     }
 
     #[tokio::test]

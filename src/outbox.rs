@@ -245,7 +245,7 @@ pub mod store {
         ))
         .bind(lease_until)
         .bind(now)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.write_pool())
         .await?)
     }
 
@@ -257,7 +257,7 @@ pub mod store {
         )
         .bind(now_text())
         .bind(id)
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await?;
         Ok(())
     }
@@ -281,7 +281,7 @@ pub mod store {
         .bind(retry_at)
         .bind(error.chars().take(500).collect::<String>())
         .bind(message.id)
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await?;
         Ok(())
     }

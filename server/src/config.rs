@@ -69,7 +69,7 @@ pub struct Config {
     /// A PostgreSQL streaming replica the staff reports read (`READ_DATABASE_URL`).
     pub read_database_url: Option<String>,
     /// Connections each pool may open (DATABASE_MAX_CONNECTIONS, 1 to 1000, default 16; SQLite
-    /// uses 8 at most).
+    /// uses 8 at most for reads, beside its one writer).
     pub database_max_connections: u32,
     pub listen_addr: SocketAddr,
     pub public_base_url: String,

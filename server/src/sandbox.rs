@@ -631,7 +631,7 @@ impl SandboxPayment<'_> {
         .bind(outcome)
         .bind(code)
         .bind(timestamp_text(chrono::Utc::now() + DEBIT_SETTLES_AFTER))
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await
         .map(|_| ())
     }
@@ -805,7 +805,7 @@ async fn settle_debit(
     )
     .bind(now_text())
     .bind(intent)
-    .fetch_optional(db.pool())
+    .fetch_optional(db.write_pool())
     .await?;
     let Some((checkout, outcome, code)) = claimed else {
         return Ok(false);
@@ -859,7 +859,7 @@ async fn settle_debit(
             // payment, so what was delivered already changes nothing then).
             sqlx::query("UPDATE sandbox_debits SET settled_at = NULL WHERE payment_intent = $1")
                 .bind(intent)
-                .execute(db.pool())
+                .execute(db.write_pool())
                 .await?;
             return Err(e);
         }

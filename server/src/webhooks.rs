@@ -80,8 +80,9 @@ pub enum Outcome {
     Duplicate,
     Settled,
     /// A success event whose twin posted the payment while this one waited for the account's
-    /// lock: nothing to do, so nothing is kept (not even the claim, as for a repeat seen before
-    /// the transaction).
+    /// lock (the twin was at another server instance: in one process the twins take turns, see
+    /// `settlement::checkout_turn`): nothing to do, so nothing is kept (not even the claim, as
+    /// for a repeat seen before the transaction).
     AlreadySettled,
     Processing,
     ClosedUnpaid,

@@ -303,7 +303,7 @@ pub async fn resolve_session(
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
             .bind(timestamp_text(now))
             .bind(session_id)
-            .execute(db.pool())
+            .execute(db.write_pool())
             .await?;
     }
     let second_factor = row

@@ -239,7 +239,7 @@ pub async fn set_card_limit(
             sqlx::query("UPDATE customers SET card_limit_minor = $1 WHERE id = $2")
                 .bind(limit)
                 .bind(id)
-                .execute(db.pool())
+                .execute(db.write_pool())
                 .await?;
         }
         (None, Some(limit)) => {
@@ -249,13 +249,13 @@ pub async fn set_card_limit(
             )
             .bind(currency.code())
             .bind(limit)
-            .execute(db.pool())
+            .execute(db.write_pool())
             .await?;
         }
         (None, None) => {
             sqlx::query("DELETE FROM card_limits WHERE currency = $1")
                 .bind(currency.code())
-                .execute(db.pool())
+                .execute(db.write_pool())
                 .await?;
         }
     }
@@ -623,7 +623,7 @@ pub async fn attach_provider_session(
         .bind(session_id)
         .bind(now_text())
         .bind(checkout_id)
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await?;
     Ok(())
 }

@@ -71,7 +71,7 @@ pub async fn upload(
     .bind(text)
     .bind(actor_user_id)
     .bind(now_text())
-    .fetch_one(db.pool())
+    .fetch_one(db.write_pool())
     .await?;
     Ok(row.try_get(0)?)
 }

@@ -82,9 +82,16 @@ pub async fn list_invoices(
         0
     } else {
         let count_sql = format!("SELECT count(*) FROM invoices {filter}");
-        sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
+        let counted: i64 = sqlx::query_scalar_with(&count_sql, conditions.arguments()?)
             .fetch_one(db.pool())
-            .await?
+            .await?;
+        // A full page's invoices count even if some left the filter between the two reads
+        // (an empty page past the end shows nothing to count).
+        if listed_count > 0 {
+            counted.max(offset + listed_count)
+        } else {
+            counted
+        }
     };
     // An account's invoices are in its currency (`issue_invoice` checks it): the account is read
     // only when the page has none.

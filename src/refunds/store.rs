@@ -173,7 +173,7 @@ async fn send(
     .bind(&message)
     .bind(now_text())
     .bind(&pending.id)
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     outcome.map(|_| ()).map_err(RefundError::from)
 }

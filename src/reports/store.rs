@@ -431,7 +431,8 @@ pub async fn open_items(
     open_items_read(&mut conn, customer_id, as_of, current).await
 }
 
-/// [`open_items`] once the caller knows whether the invoices' cached open amounts are current.
+/// A customer's invoices with an open amount as of `as_of`, oldest due first, once the caller
+/// knows whether the invoices' cached open amounts are current.
 async fn open_items_read(
     conn: &mut AnyConnection,
     customer_id: i64,

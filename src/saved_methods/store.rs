@@ -74,7 +74,7 @@ pub async fn begin_setup(
     .bind(CONSENT_TEXT)
     .bind(by.ip)
     .bind(now_text())
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     let methods: Vec<PaymentMethod> = std::iter::once(PaymentMethod::Card)
         .chain(bank_debit_for(currency))
@@ -98,7 +98,7 @@ pub async fn begin_setup(
     )
     .bind(&hosted.provider_customer)
     .bind(customer_id)
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     Ok(hosted.url)
 }

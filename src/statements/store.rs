@@ -577,7 +577,7 @@ pub async fn save_csv_mapping(db: &Db, mapping: &CsvMapping) -> Result<(), Impor
     .bind(&mapping.counterparty_column)
     .bind(&mapping.counterparty_account_column)
     .bind(&mapping.remittance_column)
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     Ok(())
 }

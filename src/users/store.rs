@@ -176,7 +176,7 @@ pub async fn adopt_browser_locale(
     sqlx::query("UPDATE users SET locale = $1 WHERE id = $2 AND locale = ''")
         .bind(locale.code())
         .bind(user_id)
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await?;
     Ok(())
 }

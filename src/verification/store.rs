@@ -30,7 +30,7 @@ pub async fn code_for(
     .bind(document.total_minor)
     .bind(document.currency.code())
     .bind(now_text())
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     existing(db, &subject, document.total_minor)
         .await?

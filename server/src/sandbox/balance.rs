@@ -65,7 +65,7 @@ pub async fn record(db: &Db, entry: &BalanceEntry<'_>) -> Result<(), sqlx::Error
     .bind(entry.amount_minor)
     .bind(entry.fee_minor)
     .bind(timestamp_text(Utc::now() + FUNDS_AVAILABLE_AFTER))
-    .execute(db.pool())
+    .execute(db.write_pool())
     .await?;
     Ok(())
 }
@@ -147,7 +147,7 @@ impl SandboxProvider {
                 "UPDATE sandbox_balance_transactions SET payout_id = NULL WHERE payout_id = $1",
             )
             .bind(&payout_id)
-            .execute(self.db.pool())
+            .execute(self.db.write_pool())
             .await?;
             return Err(e);
         }

@@ -203,7 +203,7 @@ pub(super) async fn charge(
 pub(super) async fn remove(db: &Db, provider_method: &str) -> Result<(), ProviderError> {
     let removed = sqlx::query("DELETE FROM sandbox_saved_methods WHERE id = $1")
         .bind(provider_method)
-        .execute(db.pool())
+        .execute(db.write_pool())
         .await
         .map_err(unreachable_db)?;
     if removed.rows_affected() == 0 {
@@ -398,7 +398,7 @@ pub(super) async fn save_on_setup_page(
     .bind(saved.exp.map(|(_, year)| year))
     .bind(saved.behaviour)
     .bind(saved.code)
-    .execute(state.app.db.pool())
+    .execute(state.app.db.write_pool())
     .await;
     if let Err(e) = recorded {
         tracing::error!("the sandbox could not save a method: {e}");

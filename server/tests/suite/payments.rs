@@ -224,6 +224,29 @@ async fn a_success_event_that_waited_while_its_twin_posted_the_payment_keeps_not
 }
 
 #[tokio::test]
+async fn a_success_event_waits_in_the_server_while_another_event_of_its_checkout_is_acted_on() {
+    let app = spawn_app().await;
+    let acme = acme(&app).await;
+    let (id, total) = checkout(&app, &acme, &[acme.open[0]]).await;
+    let posted = "SELECT count(*) FROM payments WHERE business_key = 'stripe:pi_turn'";
+    // Another event of this checkout is being acted on: it holds the checkout's turn.
+    let turn = ledgerport::settlement::checkout_turn(&id).await;
+    let event = completed("evt_turn", &id, "pi_turn", total);
+    let delivery = deliver(&app, &event);
+    tokio::pin!(delivery);
+    let wait = std::time::Duration::from_millis(300);
+    assert!(
+        tokio::time::timeout(wait, &mut delivery).await.is_err(),
+        "the event waited for its turn"
+    );
+    assert_eq!(count(&app, posted).await, 0);
+    drop(turn);
+    assert_eq!(delivery.await, (200, "settled".into()));
+    assert_eq!(count(&app, posted).await, 1);
+    assert_ledger_healthy(&app.db).await;
+}
+
+#[tokio::test]
 async fn an_overpayment_lands_in_unapplied_credit() {
     let app = spawn_app().await;
     let acme = acme(&app).await;
