@@ -401,12 +401,11 @@ where
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=tokens.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT i.id, i.customer_id, i.number FROM invoices i \
          JOIN customers c ON c.id = i.customer_id \
          WHERE i.number IN ({}) AND c.currency = ${} AND i.voided_at IS NULL",
-        placeholders.join(", "),
+        crate::db::placeholders(1, tokens.len()),
         tokens.len() + 1
     );
     let mut query = sqlx::query(&sql);
