@@ -93,7 +93,10 @@ pub async fn queue_entry(
 const ROWS_PER_INSERT: usize = 100;
 
 /// A bulk load's entries `first..=last` (the only writer then), summed per currency, day and
-/// due date straight into the summary, in the load's transaction.
+/// due date straight into the summary, in the load's transaction. The lines are found by their
+/// entries: `|| ''` keeps SQLite, which has no statistics, off the account's index, where it read
+/// every receivable line of the book for each batch (223 ms a batch at 120,000 lines, 0.37 ms by
+/// entry).
 pub async fn add_loaded_entries(
     tx: &mut Transaction<'_, Any>,
     first_entry: i64,
@@ -106,7 +109,7 @@ pub async fn add_loaded_entries(
                 sum(CASE WHEN e.kind = '{issued}' THEN l.amount_minor ELSE 0 END) \
          FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id \
          JOIN invoices i ON i.id = l.invoice_id \
-         WHERE l.entry_id BETWEEN $1 AND $2 AND l.account_code = '{ar}' \
+         WHERE l.entry_id BETWEEN $1 AND $2 AND l.account_code || '' = '{ar}' \
          GROUP BY l.currency, l.effective_date, i.due_date ORDER BY 1, 2, 3 {ADD_ON_CONFLICT}",
         issued = EntryKind::InvoiceIssued.as_str(),
         ar = Account::AccountsReceivable.code(),
