@@ -21,7 +21,7 @@ use crate::outbox::store::{queue_in_their_language, queue_to_each, staff_emails}
 use crate::payments::receipt_mail::{self, ReceiptMail, ReceiptTo};
 use crate::payments::store::{PaymentReceipt, record_new_payment_in};
 use crate::payments::{AllocationRule, PaymentMethod, PaymentRequest};
-use crate::receivables::store::{CashError, lock_checkout_customer};
+use crate::receivables::store::{CashError, lock_before_reading_checkout, lock_checkout_customer};
 use crate::tr;
 
 /// Records a provider event id; false when it was seen before (the caller then does nothing).
@@ -149,20 +149,22 @@ pub(crate) async fn settle_as_in(
     collected: &Collected<'_>,
     business_key: &str,
 ) -> Result<PaymentReceipt, CheckoutStoreError> {
-    let (customer_id, currency) = lock_checkout_customer(tx, engine, collected.checkout_id)
-        .await?
-        .ok_or(CheckoutError::UnknownCheckout)?;
-    // With the payment posted under the key, if any: one read, not two.
+    lock_before_reading_checkout(tx, engine, collected.checkout_id).await?;
+    // With its account and the payment posted under the key, if any: one read, not three.
     let row = sqlx::query(
-        "SELECT k.allocations, k.method, k.status, k.payment_id, k.payment_intent, \
-                p.method AS paid_by, \
+        "SELECT k.customer_id, c.currency, k.allocations, k.method, k.status, k.payment_id, \
+                k.payment_intent, p.method AS paid_by, \
                 (SELECT id FROM payments WHERE business_key = $2) AS keyed_payment_id \
-         FROM checkouts k LEFT JOIN payments p ON p.id = k.payment_id WHERE k.id = $1",
+         FROM checkouts k JOIN customers c ON c.id = k.customer_id \
+         LEFT JOIN payments p ON p.id = k.payment_id WHERE k.id = $1",
     )
     .bind(collected.checkout_id)
     .bind(business_key)
-    .fetch_one(&mut **tx)
-    .await?;
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CheckoutError::UnknownCheckout)?;
+    let customer_id: i64 = row.try_get("customer_id")?;
+    let currency = crate::db::currency(&row.try_get::<String, _>("currency")?)?;
     let allocations: String = row.try_get("allocations")?;
     let recorded = stored_method(row.try_get::<Option<String>, _>("method")?.as_deref())?;
     let method = collected.method.or(recorded).unwrap_or(PaymentMethod::Card);
@@ -366,26 +368,29 @@ async fn payer_of(
     tx: &mut Transaction<'_, Any>,
     checkout_id: &str,
 ) -> Result<Payer, CheckoutStoreError> {
-    let payer = sqlx::query(
-        "SELECT u.email, u.display_name, c.name, k.customer_id FROM checkouts k \
-         JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
-         WHERE k.id = $1",
+    // The account's billing contacts joined in: one row each (one with none), one read.
+    let rows = sqlx::query(
+        "SELECT u.email, u.display_name, c.name, k.customer_id, b.email AS billing \
+         FROM checkouts k JOIN users u ON u.id = k.user_id JOIN customers c ON c.id = k.customer_id \
+         LEFT JOIN billing_contacts b ON b.customer_id = k.customer_id \
+         WHERE k.id = $1 ORDER BY b.email",
     )
     .bind(checkout_id)
-    .fetch_one(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    let customer_id: i64 = payer.try_get("customer_id")?;
-    let recipients = crate::customers::store::contact_and_billing(
-        tx,
-        customer_id,
-        &payer.try_get::<String, _>("email")?,
-    )
-    .await?;
+    let payer = rows.first().ok_or(CheckoutError::UnknownCheckout)?;
+    let billing = rows
+        .iter()
+        .filter_map(|row| row.try_get::<Option<String>, _>("billing").transpose())
+        .collect::<Result<Vec<String>, _>>()?;
     Ok(Payer {
         name: payer.try_get("display_name")?,
         customer: payer.try_get("name")?,
-        customer_id,
-        recipients,
+        customer_id: payer.try_get("customer_id")?,
+        recipients: crate::customers::store::contact_then_billing(
+            &payer.try_get::<String, _>("email")?,
+            billing,
+        ),
     })
 }
 

@@ -264,13 +264,19 @@ pub async fn contact_and_billing(
     customer_id: i64,
     contact_email: &str,
 ) -> Result<Vec<String>, DbError> {
+    let billing = billing_emails(&mut *conn, customer_id).await?;
+    Ok(contact_then_billing(contact_email, billing))
+}
+
+/// The contact first, then each billing contact not already named, in the order given.
+pub fn contact_then_billing(contact_email: &str, billing: Vec<String>) -> Vec<String> {
     let mut recipients = vec![contact_email.to_string()];
-    for billing in billing_emails(&mut *conn, customer_id).await? {
-        if !recipients.contains(&billing) {
-            recipients.push(billing);
+    for email in billing {
+        if !recipients.contains(&email) {
+            recipients.push(email);
         }
     }
-    Ok(recipients)
+    recipients
 }
 
 /// The account as staff edit it; `None` when there is no such customer.

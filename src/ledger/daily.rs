@@ -4,11 +4,11 @@
 //! queue in its own transaction, `fold` moves the queue into the summary, and readers add the
 //! two (`BOOK_BY_DAY`). The ledger health report proves the sum equal to the journal.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sqlx::{Any, Transaction};
 
-use super::{Account, BalancedEntry, EntryKind, EntryLine};
+use super::{Account, BalancedEntry, EntryKind};
 use crate::db::{Db, DbError, Engine, date_text};
 
 /// The advisory lock `fold` holds on PostgreSQL (any constant no other code uses).
@@ -22,40 +22,21 @@ pub const BOOK_BY_DAY: &str = "(SELECT currency, effective_date, due_date, amoun
      FROM receivables_by_day_queue)";
 
 /// A posting's receivables lines summed per currency and due date, appended to the queue in the
-/// posting's transaction. Read from the entry itself (and its invoices' due dates by key), so
-/// the cost does not depend on the size of the journal.
+/// posting's transaction. Read from the entry itself and its invoices' due dates by key (joined
+/// in the insert), so the cost does not depend on the size of the journal.
 pub async fn queue_entry(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
 ) -> Result<(), DbError> {
-    let receivables: Vec<(i64, &EntryLine)> = entry
-        .lines()
-        .iter()
-        .filter(|line| line.account == Account::AccountsReceivable)
-        .filter_map(|line| line.invoice_id.map(|id| (id, line)))
-        .collect();
-    if receivables.is_empty() {
-        return Ok(());
-    }
-    let ids: BTreeSet<i64> = receivables.iter().map(|(id, _)| *id).collect();
-    let sql = format!(
-        "SELECT id, due_date FROM invoices WHERE id IN ({})",
-        crate::db::placeholders(1, ids.len())
-    );
-    let mut due_dates = sqlx::query_as::<_, (i64, String)>(&sql);
-    for id in &ids {
-        due_dates = due_dates.bind(*id);
-    }
-    let due_dates: BTreeMap<i64, String> =
-        due_dates.fetch_all(&mut **tx).await?.into_iter().collect();
     let issued = entry.kind() == EntryKind::InvoiceIssued;
-    let mut sums: BTreeMap<(&str, &str), (i64, i64)> = BTreeMap::new();
-    for (invoice_id, line) in &receivables {
-        let due = due_dates
-            .get(invoice_id)
-            .ok_or_else(|| DbError::Corrupt(format!("invoice {invoice_id} has no due date")))?;
+    let mut sums: BTreeMap<(i64, &str), (i64, i64)> = BTreeMap::new();
+    for line in entry.lines() {
+        let (Account::AccountsReceivable, Some(invoice_id)) = (line.account, line.invoice_id)
+        else {
+            continue;
+        };
         let sum = sums
-            .entry((line.amount.currency().code(), due.as_str()))
+            .entry((invoice_id, line.amount.currency().code()))
             .or_default();
         sum.0 += line.amount.to_minor();
         if issued {
@@ -68,19 +49,24 @@ pub async fn queue_entry(
         let values: Vec<String> = (0..chunk.len())
             .map(|n| {
                 let p = n * 4;
-                format!("(${}, $1, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5)
+                format!("(${}, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5)
             })
             .collect();
+        // VALUES columns are column1… on both engines. An invoice without a due date would be a
+        // NULL due date, which the queue refuses: the posting fails rather than skew reports.
         let sql = format!(
             "INSERT INTO receivables_by_day_queue \
-             (currency, effective_date, due_date, amount_minor, issued_minor) VALUES {}",
+             (currency, effective_date, due_date, amount_minor, issued_minor) \
+             SELECT v.column2, $1, i.due_date, sum(v.column3), sum(v.column4) \
+             FROM (VALUES {}) AS v LEFT JOIN invoices i ON i.id = v.column1 \
+             GROUP BY v.column2, i.due_date",
             values.join(", ")
         );
         let mut insert = sqlx::query(&sql).bind(&day);
-        for ((currency, due), (amount, issued)) in chunk {
+        for ((invoice_id, currency), (amount, issued)) in chunk {
             insert = insert
+                .bind(*invoice_id)
                 .bind(*currency)
-                .bind(*due)
                 .bind(*amount)
                 .bind(*issued);
         }

@@ -42,12 +42,18 @@ pub async fn post(
             .execute(&mut **tx)
             .await?;
     }
-    let Some(closed_through) = crate::periods::store::closed_through_in(tx).await? else {
-        return insert(tx, entry, entry).await;
-    };
-    if entry.effective_date() > closed_through {
-        return insert(tx, entry, entry).await;
+    if let Some(target) = entry.reverses() {
+        refuse_reversal_of_reversal(tx, target).await?;
     }
+    // The usual posting, a new entry on an open day, is one statement that reads the period too.
+    if let Some(entry_id) = insert_header(tx, entry, None, Period::MustBeOpen).await? {
+        return insert_lines(tx, entry, entry_id).await;
+    }
+    // Nothing was inserted: the key is taken (a replay), or the day is closed.
+    let closed_through = crate::periods::store::closed_through_in(tx).await?;
+    let Some(closed_through) = closed_through.filter(|c| entry.effective_date() <= *c) else {
+        return replay(tx, entry).await;
+    };
     let first_open = closed_through + chrono::Duration::days(1);
     let posted_before: Option<i64> =
         sqlx::query_scalar("SELECT id FROM journal_entries WHERE business_key = $1")
@@ -57,7 +63,14 @@ pub async fn post(
     match (posted_before, entry.date_source()) {
         // Posted before the period closed (or moved then): a replay, compared as usual.
         (Some(_), _) => replay(tx, entry).await,
-        (None, DateSource::Event) => insert(tx, &entry.moved_to(first_open), entry).await,
+        (None, DateSource::Event) => {
+            let moved = entry.moved_to(first_open);
+            let occurred_on = Some(entry.effective_date());
+            match insert_header(tx, &moved, occurred_on, Period::CheckedByCaller).await? {
+                Some(entry_id) => insert_lines(tx, &moved, entry_id).await,
+                None => replay(tx, entry).await,
+            }
+        }
         (None, DateSource::Chosen) => Err(LedgerError::PeriodClosed {
             date: entry.effective_date(),
             closed_through,
@@ -67,32 +80,52 @@ pub async fn post(
     }
 }
 
-/// Inserts `entry`, which is `requested` itself or moved to the first open day (then the
-/// requested day is kept as `occurred_on`); a row already under its key is a replay of
-/// `requested`.
-async fn insert(
+/// Whether an entry's header is inserted only on an open day (read in the same statement) or
+/// where the caller has already placed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Period {
+    MustBeOpen,
+    CheckedByCaller,
+}
+
+/// A reversal reverses an entry, never a reversal.
+async fn refuse_reversal_of_reversal(
+    tx: &mut Transaction<'_, Any>,
+    target: i64,
+) -> Result<(), PostError> {
+    let row = sqlx::query("SELECT kind FROM journal_entries WHERE id = $1")
+        .bind(target)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(LedgerError::NoSuchEntry(target))?;
+    if row.try_get::<String, _>(0)? == EntryKind::Reversal.as_str() {
+        return Err(LedgerError::ReversalOfReversal(target).into());
+    }
+    Ok(())
+}
+
+/// Inserts `entry`'s header (keeping the day it was moved from as `occurred_on`) and returns its
+/// id; `None` when its key is taken, or, with [`Period::MustBeOpen`], when its day is closed.
+async fn insert_header(
     tx: &mut Transaction<'_, Any>,
     entry: &BalancedEntry,
-    requested: &BalancedEntry,
-) -> Result<Posted, PostError> {
-    let occurred_on =
-        (entry.effective_date() != requested.effective_date()).then(|| requested.effective_date());
-    if let Some(target) = entry.reverses() {
-        let row = sqlx::query("SELECT kind FROM journal_entries WHERE id = $1")
-            .bind(target)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or(LedgerError::NoSuchEntry(target))?;
-        if row.try_get::<String, _>(0)? == EntryKind::Reversal.as_str() {
-            return Err(LedgerError::ReversalOfReversal(target).into());
+    occurred_on: Option<chrono::NaiveDate>,
+    period: Period,
+) -> Result<Option<i64>, PostError> {
+    // Days are ISO text on both engines, so they compare as text; '' is before every day.
+    let open_day = match period {
+        Period::MustBeOpen => {
+            "$3 > COALESCE((SELECT closed_through FROM period_closes ORDER BY id DESC LIMIT 1), '')"
         }
-    }
-    let inserted = sqlx::query(
+        Period::CheckedByCaller => "TRUE",
+    };
+    let inserted: Option<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO journal_entries \
          (business_key, kind, effective_date, posted_at, customer_id, memo, reverses_entry_id, \
           occurred_on) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (business_key) DO NOTHING RETURNING id",
-    )
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE {open_day} \
+         ON CONFLICT (business_key) DO NOTHING RETURNING id"
+    ))
     .bind(entry.business_key())
     .bind(entry.kind().as_str())
     .bind(date_text(entry.effective_date()))
@@ -103,11 +136,16 @@ async fn insert(
     .bind(occurred_on.map(date_text))
     .fetch_optional(&mut **tx)
     .await?;
+    Ok(inserted)
+}
 
-    let Some(row) = inserted else {
-        return replay(tx, requested).await;
-    };
-    let entry_id: i64 = row.try_get(0)?;
+/// Writes the lines of the entry whose header is `entry_id`, and queues its receivables for the
+/// daily summary.
+async fn insert_lines(
+    tx: &mut Transaction<'_, Any>,
+    entry: &BalancedEntry,
+    entry_id: i64,
+) -> Result<Posted, PostError> {
     // A statement per hundred lines: one round trip for any ordinary entry, and a payment over
     // thousands of invoices stays inside the engines' limits on parameters per statement.
     for lines in entry.lines().chunks(LINES_PER_INSERT) {

@@ -18,7 +18,7 @@ use crate::ledger::store::post;
 use crate::ledger::{Account, BalancedEntry, EntryKind, EntryLine};
 use crate::money::{Currency, Money};
 use crate::receivables::store::{
-    CashError, change_open_amount, due_invoices, lock_customer, unapplied_credit_in,
+    CashError, change_open_amounts, due_invoices, lock_customer, unapplied_credit_in,
 };
 
 /// What a payment did.
@@ -452,25 +452,46 @@ async fn apply_plan(
     applied_on: NaiveDate,
     plan: &AllocationPlan,
 ) -> Result<(), CashError> {
-    for a in &plan.allocations {
-        let settled = a.amount_minor + a.discount_minor;
-        change_open_amount(tx, a.invoice_id, -settled).await?;
-        sqlx::query(
+    let settled: Vec<(i64, i64)> = plan
+        .allocations
+        .iter()
+        .map(|a| (a.invoice_id, -(a.amount_minor + a.discount_minor)))
+        .collect();
+    change_open_amounts(tx, &settled).await?;
+    let applied_on = date_text(applied_on);
+    for chunk in plan.allocations.chunks(ALLOCATIONS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|n| {
+                let p = n * 3;
+                format!("($1, ${}, $2, $3, ${}, ${}, $4)", p + 5, p + 6, p + 7)
+            })
+            .collect();
+        let sql = format!(
             "INSERT INTO allocations (customer_id, invoice_id, payment_id, entry_id, amount_minor, \
-             discount_minor, applied_date) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(customer_id)
-        .bind(a.invoice_id)
-        .bind(payment_id)
-        .bind(entry_id)
-        .bind(a.amount_minor)
-        .bind(a.discount_minor)
-        .bind(date_text(applied_on))
-        .execute(&mut **tx)
-        .await?;
+             discount_minor, applied_date) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(&sql)
+            .bind(customer_id)
+            .bind(payment_id)
+            .bind(entry_id)
+            .bind(&applied_on);
+        for a in chunk {
+            insert = insert
+                .bind(a.invoice_id)
+                .bind(a.amount_minor)
+                .bind(a.discount_minor);
+        }
+        insert.execute(&mut **tx).await?;
     }
     Ok(())
 }
+
+/// Allocations written by one INSERT (three parameters each, four shared).
+const ALLOCATIONS_PER_INSERT: usize = 100;
+
+/// Listed invoices read by one statement.
+const INVOICES_PER_READ: usize = 1000;
 
 /// The invoices a rule may touch, locked, in the order the rule uses. Explicit invoices must
 /// belong to the customer and not be void.
@@ -497,21 +518,35 @@ async fn open_invoices(
             rows.iter().map(open_invoice).collect()
         }
         AllocationRule::Explicit(parts) => {
-            let mut invoices = Vec::with_capacity(parts.len());
-            for (invoice_id, _) in parts {
-                let row = sqlx::query(&format!(
-                    "SELECT id, total_minor, open_minor, discount_bp, discount_until, voided_at FROM invoices \
-                     WHERE id = $1 AND customer_id = $2{lock}"
-                ))
-                .bind(*invoice_id)
-                .bind(customer_id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(PaymentError::InvoiceNotFound(*invoice_id))?;
-                if row.try_get::<Option<String>, _>("voided_at")?.is_some() {
-                    return Err(PaymentError::InvoiceVoid(*invoice_id).into());
+            // One read per thousand listed invoices (within both engines' parameter limits),
+            // then checked in the order listed.
+            let ids: Vec<i64> = parts.iter().map(|(invoice_id, _)| *invoice_id).collect();
+            let mut rows = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(INVOICES_PER_READ) {
+                let sql = format!(
+                    "SELECT id, total_minor, open_minor, discount_bp, discount_until, voided_at \
+                     FROM invoices WHERE customer_id = $1 AND id IN ({}) ORDER BY id{lock}",
+                    crate::db::placeholders(2, chunk.len())
+                );
+                let mut query = sqlx::query(&sql).bind(customer_id);
+                for id in chunk {
+                    query = query.bind(*id);
                 }
-                invoices.push(open_invoice(&row)?);
+                rows.extend(query.fetch_all(&mut **tx).await?);
+            }
+            let by_id = rows
+                .iter()
+                .map(|row| Ok((row.try_get::<i64, _>("id")?, row)))
+                .collect::<Result<std::collections::HashMap<i64, &AnyRow>, sqlx::Error>>()?;
+            let mut invoices = Vec::with_capacity(ids.len());
+            for invoice_id in ids {
+                let row = *by_id
+                    .get(&invoice_id)
+                    .ok_or(PaymentError::InvoiceNotFound(invoice_id))?;
+                if row.try_get::<Option<String>, _>("voided_at")?.is_some() {
+                    return Err(PaymentError::InvoiceVoid(invoice_id).into());
+                }
+                invoices.push(open_invoice(row)?);
             }
             Ok(invoices)
         }

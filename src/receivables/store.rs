@@ -76,6 +76,22 @@ pub async fn lock_checkout_customer(
     row.as_ref().map(locked_account).transpose()
 }
 
+/// The lock [`lock_checkout_customer`] takes, for a caller that reads the customer with the
+/// checkout right after it: on SQLite, whose write transaction already excludes every other
+/// writer, no statement at all. On PostgreSQL the read must be a statement of its own after the
+/// lock: one that waited for the lock inside its own statement would see the checkout as it was
+/// before the lock was granted.
+pub async fn lock_before_reading_checkout(
+    tx: &mut Transaction<'_, Any>,
+    engine: Engine,
+    checkout_id: &str,
+) -> Result<(), DbError> {
+    if engine == Engine::Postgres {
+        lock_checkout_customer(tx, engine, checkout_id).await?;
+    }
+    Ok(())
+}
+
 /// The lock a money movement takes on its customer's row: PostgreSQL's `FOR UPDATE`; nothing on
 /// SQLite, whose write transaction already excludes every other writer.
 fn row_lock(engine: Engine) -> &'static str {
@@ -102,22 +118,33 @@ pub async fn change_open_amount(
     invoice_id: i64,
     delta_minor: i64,
 ) -> Result<(), DbError> {
-    let customer_id: Option<i64> = sqlx::query_scalar(
-        "UPDATE invoices SET open_minor = open_minor + $1 \
-         WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor \
-         RETURNING customer_id",
-    )
-    .bind(delta_minor)
-    .bind(invoice_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    one_invoice_changed(
-        u64::from(customer_id.is_some()),
-        invoice_id,
-        "open",
-        delta_minor,
-    )?;
-    if let Some(customer_id) = customer_id {
+    change_open_amounts(tx, &[(invoice_id, delta_minor)]).await
+}
+
+/// [`change_open_amount`] for several `(invoice, delta)` changes: each invoice as there, and
+/// each customer's open balance once, by the sum of its invoices' changes.
+pub async fn change_open_amounts(
+    tx: &mut Transaction<'_, Any>,
+    changes: &[(i64, i64)],
+) -> Result<(), DbError> {
+    let mut by_customer: Vec<(i64, i64)> = Vec::new();
+    for &(invoice_id, delta_minor) in changes {
+        let customer_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE invoices SET open_minor = open_minor + $1 \
+             WHERE id = $2 AND open_minor + $1 >= 0 AND open_minor + $1 <= total_minor \
+             RETURNING customer_id",
+        )
+        .bind(delta_minor)
+        .bind(invoice_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let customer_id = customer_id.ok_or_else(|| unchanged(invoice_id, "open", delta_minor))?;
+        match by_customer.iter_mut().find(|(id, _)| *id == customer_id) {
+            Some((_, sum)) => *sum += delta_minor,
+            None => by_customer.push((customer_id, delta_minor)),
+        }
+    }
+    for (customer_id, delta_minor) in by_customer {
         crate::customers::store::add_to_open_balance(tx, customer_id, delta_minor).await?;
     }
     Ok(())
@@ -180,10 +207,14 @@ fn one_invoice_changed(
     if rows == 1 {
         Ok(())
     } else {
-        Err(DbError::Corrupt(format!(
-            "invoice {invoice_id} cannot change its {amount} amount by {delta_minor}; nothing was written"
-        )))
+        Err(unchanged(invoice_id, amount, delta_minor))
     }
+}
+
+fn unchanged(invoice_id: i64, amount: &str, delta_minor: i64) -> DbError {
+    DbError::Corrupt(format!(
+        "invoice {invoice_id} cannot change its {amount} amount by {delta_minor}; nothing was written"
+    ))
 }
 
 /// The customer's invoices with something due now, oldest due date first, narrowed to

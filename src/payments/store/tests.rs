@@ -147,6 +147,87 @@ async fn one_payment_for_three_invoices_pays_the_oldest_first() {
 }
 
 #[tokio::test]
+async fn a_payment_listing_several_invoices_settles_each_as_listed_and_names_the_first_it_cannot_pay()
+ {
+    let db = fresh_db().await;
+    let c = customer(&db, "C-1", Currency::Usd, (30, 0, 0)).await;
+    let other = customer(&db, "C-2", Currency::Usd, (30, 0, 0)).await;
+    let a = invoice(&db, c, "INV-A", Currency::Usd, "2026-01-10", &[(10_000, 0)]).await;
+    let b = invoice(&db, c, "INV-B", Currency::Usd, "2026-02-10", &[(20_000, 0)]).await;
+    let d = invoice(&db, c, "INV-C", Currency::Usd, "2026-03-10", &[(30_000, 0)]).await;
+    let voided = invoice(&db, c, "INV-V", Currency::Usd, "2026-03-11", &[(5_000, 0)]).await;
+    let theirs = invoice(
+        &db,
+        other,
+        "INV-O",
+        Currency::Usd,
+        "2026-03-12",
+        &[(5_000, 0)],
+    )
+    .await;
+    let clerk = crate::audit::Actor {
+        user_id: None,
+        name: "clerk@example.com",
+    };
+    crate::adjustments::store::void_invoice(
+        &db,
+        c,
+        voided,
+        "issued twice",
+        date("2026-03-12"),
+        clerk,
+    )
+    .await
+    .unwrap();
+    let listed = |parts: &[(i64, i64)]| {
+        AllocationRule::Explicit(parts.iter().map(|(id, minor)| (*id, usd(*minor))).collect())
+    };
+    let before = rows(&db, "payments").await;
+    // Whatever their order, the first listed invoice that cannot be paid is the one named.
+    let foreign_first = listed(&[(d, 1_000), (theirs, 1_000), (voided, 1_000)]);
+    let result = record_payment(
+        &db,
+        &pay(c, "pi_f", usd(3_000), "2026-03-15", foreign_first),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(CashError::Payment(PaymentError::InvoiceNotFound(id))) if id == theirs),
+        "{result:?}"
+    );
+    let void_first = listed(&[(d, 1_000), (voided, 1_000), (theirs, 1_000)]);
+    let result = record_payment(&db, &pay(c, "pi_v", usd(3_000), "2026-03-15", void_first)).await;
+    assert!(
+        matches!(result, Err(CashError::Payment(PaymentError::InvoiceVoid(id))) if id == voided),
+        "{result:?}"
+    );
+    assert_eq!(rows(&db, "payments").await, before);
+    // Listed newest first, each gets exactly its amount; the account's kept balance moves by
+    // all three (the health check compares it with its invoices).
+    let receipt = record_payment(
+        &db,
+        &pay(
+            c,
+            "pi_3",
+            usd(36_000),
+            "2026-03-15",
+            listed(&[(d, 30_000), (a, 4_000), (b, 2_000)]),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.allocations.len(), 3);
+    assert_eq!(
+        (
+            open_minor(&db, a).await,
+            open_minor(&db, b).await,
+            open_minor(&db, d).await
+        ),
+        (6_000, 18_000, 0)
+    );
+    assert_ledger_healthy(&db).await;
+}
+
+#[tokio::test]
 async fn two_ten_net_thirty_settles_a_thousand_dollar_invoice_with_980_inside_the_window() {
     let db = fresh_db().await;
     let c = customer(&db, "C-1", Currency::Usd, (30, 200, 10)).await;
