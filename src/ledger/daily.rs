@@ -52,8 +52,8 @@ pub async fn queue_entry(
                 format!("(${}, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5)
             })
             .collect();
-        // VALUES columns are column1… on both engines. An invoice without a due date would be a
-        // NULL due date, which the queue refuses: the posting fails rather than skew reports.
+        // VALUES columns are column1… on both engines. A line naming no existing invoice would
+        // give a NULL due date, which the queue refuses: the posting fails rather than skew reports.
         let sql = format!(
             "INSERT INTO receivables_by_day_queue \
              (currency, effective_date, due_date, amount_minor, issued_minor) \
@@ -75,8 +75,9 @@ pub async fn queue_entry(
     Ok(())
 }
 
-/// Queue rows written by one INSERT (four parameters each).
-const ROWS_PER_INSERT: usize = 100;
+/// Receivables lines (per invoice and currency) summed by one INSERT (four parameters each): a
+/// payment over a thousand invoices is one statement, within both engines' parameter limits.
+const ROWS_PER_INSERT: usize = 1000;
 
 /// A bulk load's entries `first..=last` (the only writer then), summed per currency, day and
 /// due date straight into the summary, in the load's transaction. The lines are found by their

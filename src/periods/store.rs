@@ -1,5 +1,5 @@
-//! Closing and reopening periods, audited in the same transaction; and the one read every
-//! posting makes (`closed_through_in`).
+//! Closing and reopening periods, audited in the same transaction; and the last closed day
+//! (`closed_through_in`), which a posting reads when its header was not inserted on an open day.
 
 use chrono::NaiveDate;
 use sqlx::{Any, Transaction};
