@@ -114,10 +114,11 @@ async fn insert_header(
 ) -> Result<Option<i64>, PostError> {
     // Days are ISO text on both engines, so they compare as text; '' is before every day.
     let open_day = match period {
-        Period::MustBeOpen => {
-            "$3 > COALESCE((SELECT closed_through FROM period_closes ORDER BY id DESC LIMIT 1), '')"
-        }
-        Period::CheckedByCaller => "TRUE",
+        Period::MustBeOpen => format!(
+            "$3 > COALESCE({}, '')",
+            crate::periods::store::LAST_CLOSED_DAY_SQL
+        ),
+        Period::CheckedByCaller => "TRUE".to_string(),
     };
     let inserted: Option<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO journal_entries \

@@ -18,12 +18,17 @@ pub enum PeriodStoreError {
 
 crate::from_sqlx_error!(PeriodStoreError);
 
+/// The last closed day as SQL (NULL when nothing is closed): the latest change says. The one
+/// text [`closed_through_in`] and a posting's header insert both read.
+pub const LAST_CLOSED_DAY_SQL: &str =
+    "(SELECT closed_through FROM period_closes ORDER BY id DESC LIMIT 1)";
+
 /// The last closed day, if any: the latest change says.
 pub async fn closed_through_in(
     tx: &mut Transaction<'_, Any>,
 ) -> Result<Option<NaiveDate>, DbError> {
     let through: Option<Option<String>> =
-        sqlx::query_scalar("SELECT closed_through FROM period_closes ORDER BY id DESC LIMIT 1")
+        sqlx::query_scalar(&format!("SELECT {LAST_CLOSED_DAY_SQL}"))
             .fetch_optional(&mut **tx)
             .await?;
     through
